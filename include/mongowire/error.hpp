@@ -1,0 +1,218 @@
+// Error model: boost::system::error_code in four project categories, plus a
+// `diagnostics` object that keeps everything the server said.
+#pragma once
+
+#include <boost/system/error_code.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "mongowire/bson.hpp"
+
+namespace mongowire {
+
+using boost::system::error_code;
+
+// Mistakes made by the caller or decided by the client itself.
+enum class client_errc {
+  invalid_argument = 1,
+  invalid_uri,
+  session_ended,
+  session_from_other_client,
+  transaction_already_in_progress,
+  no_transaction_started,
+  commit_after_abort,        // "Cannot call commitTransaction after calling abortTransaction"
+  abort_after_commit,        // "Cannot call abortTransaction after calling commitTransaction"
+  abort_twice,               // "Cannot call abortTransaction twice"
+  option_in_transaction,     // read/write concern given to an operation inside a transaction
+  read_preference_not_primary,
+  unacknowledged_write_in_transaction,
+  server_selection_timeout,
+  wait_queue_timeout,
+  pool_cleared,
+  pool_closed,
+  wire_version_unsupported,
+  transactions_not_supported,
+  client_closed,
+  with_transaction_timeout,
+  cursor_exhausted,
+  invalid_reply,
+};
+
+// Violations of the wire protocol by bytes we received (or were asked to send).
+enum class protocol_errc {
+  short_header = 1,          // fewer than 16 bytes for a MsgHeader
+  message_too_short,         // messageLength below the opcode's minimum
+  message_too_long,          // messageLength above maxMessageSizeBytes
+  unknown_opcode,
+  compression_unsupported,   // OP_COMPRESSED received: compression is not negotiated
+  unknown_required_flag,     // OP_MSG flagBits 0-15 set that we do not know
+  bad_section_kind,
+  missing_body_section,
+  duplicate_body_section,
+  section_overrun,           // a section or sequence size runs past the frame
+  invalid_bson,
+  truncated_cstring,
+  checksum_mismatch,
+  checksum_missing,          // checksumPresent set but no room for the CRC
+  bad_reply,                 // OP_REPLY with no document, or the wrong count
+  response_to_mismatch,
+  trailing_bytes,
+};
+
+// Transport failures, in addition to the boost::asio ones we pass through.
+enum class network_errc {
+  connection_closed = 1,
+  connect_timeout,
+  socket_timeout,
+  tls_handshake_failed,
+  dns_failed,
+};
+
+const boost::system::error_category& client_category() noexcept;
+const boost::system::error_category& protocol_category() noexcept;
+const boost::system::error_category& network_category() noexcept;
+// Server errors: the value is the server's numeric code (e.g. 112 WriteConflict).
+const boost::system::error_category& server_category() noexcept;
+
+inline error_code make_error_code(client_errc e) noexcept { return {static_cast<int>(e), client_category()}; }
+inline error_code make_error_code(protocol_errc e) noexcept { return {static_cast<int>(e), protocol_category()}; }
+inline error_code make_error_code(network_errc e) noexcept { return {static_cast<int>(e), network_category()}; }
+inline error_code make_server_error(std::int32_t code) noexcept { return {code, server_category()}; }
+
+// Server error codes named by the transactions, retryable-writes and SDAM specs.
+namespace server_code {
+inline constexpr std::int32_t internal_error = 1;
+inline constexpr std::int32_t bad_value = 2;
+inline constexpr std::int32_t host_unreachable = 6;
+inline constexpr std::int32_t host_not_found = 7;
+inline constexpr std::int32_t unauthorized = 13;
+inline constexpr std::int32_t illegal_operation = 20;
+inline constexpr std::int32_t unsatisfiable_write_concern = 100;
+inline constexpr std::int32_t exceeded_time_limit = 262;
+inline constexpr std::int32_t max_time_ms_expired = 50;
+inline constexpr std::int32_t command_not_found = 59;
+inline constexpr std::int32_t write_concern_failed = 64;
+inline constexpr std::int32_t invalid_options = 72;
+inline constexpr std::int32_t network_timeout = 89;
+inline constexpr std::int32_t shutdown_in_progress = 91;
+inline constexpr std::int32_t write_conflict = 112;
+inline constexpr std::int32_t primary_stepped_down = 189;
+inline constexpr std::int32_t no_such_transaction = 251;
+inline constexpr std::int32_t transaction_committed = 256;
+inline constexpr std::int32_t transaction_too_large = 257;
+inline constexpr std::int32_t transaction_too_old = 225;
+inline constexpr std::int32_t unknown_repl_write_concern = 79;
+inline constexpr std::int32_t socket_exception = 9001;
+inline constexpr std::int32_t not_writable_primary = 10107;
+inline constexpr std::int32_t duplicate_key = 11000;
+inline constexpr std::int32_t interrupted_at_shutdown = 11600;
+inline constexpr std::int32_t interrupted_due_to_repl_state_change = 11602;
+inline constexpr std::int32_t not_primary_no_secondary_ok = 13435;
+inline constexpr std::int32_t not_primary_or_secondary = 13436;
+inline constexpr std::int32_t stale_shard_version = 63;
+inline constexpr std::int32_t stale_epoch = 150;
+inline constexpr std::int32_t stale_config = 13388;
+inline constexpr std::int32_t retry_change_stream = 234;
+inline constexpr std::int32_t failed_to_satisfy_read_preference = 133;
+inline constexpr std::int32_t operation_not_supported_in_transaction = 263;
+inline constexpr std::int32_t no_such_session = 206;
+inline constexpr std::int32_t incomplete_transaction_history = 217;
+inline constexpr std::int32_t namespace_not_found = 26;
+inline constexpr std::int32_t namespace_exists = 48;
+inline constexpr std::int32_t type_mismatch = 14;
+inline constexpr std::int32_t failed_to_parse = 9;
+inline constexpr std::int32_t invalid_namespace = 73;
+inline constexpr std::int32_t cursor_not_found = 43;
+inline constexpr std::int32_t location_error = 8000;
+inline constexpr std::int32_t reauthentication_required = 391;
+inline constexpr std::int32_t cursor_killed = 237;
+}  // namespace server_code
+
+// The codeName the server uses for `code`, or "" when the table does not know it.
+std::string_view server_code_name(std::int32_t code) noexcept;
+// Reverse lookup, used by the spec runner for `errorCodeName`.
+std::optional<std::int32_t> server_code_from_name(std::string_view name) noexcept;
+
+// Error labels (a small ordered set; labels are few and short).
+class label_set {
+ public:
+  bool contains(std::string_view label) const noexcept;
+  void add(std::string_view label);
+  void remove(std::string_view label);
+  bool empty() const noexcept { return labels_.empty(); }
+  std::size_t size() const noexcept { return labels_.size(); }
+  const std::vector<std::string>& items() const noexcept { return labels_; }
+  void clear() noexcept { labels_.clear(); }
+
+ private:
+  std::vector<std::string> labels_;
+};
+
+namespace label {
+inline constexpr std::string_view transient_transaction_error = "TransientTransactionError";
+inline constexpr std::string_view unknown_transaction_commit_result = "UnknownTransactionCommitResult";
+inline constexpr std::string_view retryable_write_error = "RetryableWriteError";
+inline constexpr std::string_view no_writes_performed = "NoWritesPerformed";
+inline constexpr std::string_view system_overloaded = "SystemOverloadedError";
+inline constexpr std::string_view retryable_error = "RetryableError";
+}  // namespace label
+
+struct write_error {
+  std::int32_t index = 0;
+  std::int32_t code = 0;
+  std::string code_name;
+  std::string errmsg;
+  bson::document err_info;
+};
+
+struct write_concern_error {
+  std::int32_t code = 0;
+  std::string code_name;
+  std::string errmsg;
+  bson::document err_info;
+  label_set labels;  // pre-4.4 servers put labels inside writeConcernError
+};
+
+// Everything known about a failure beyond its error_code.
+struct diagnostics {
+  std::int32_t server_code = 0;     // 0 when the error did not come from a server reply
+  std::string code_name;
+  std::string message;              // the server's errmsg, or our own explanation
+  label_set labels;
+  std::vector<write_error> write_errors;
+  std::optional<write_concern_error> write_concern;
+  bson::document reply;             // the raw reply when there was one
+  std::string server_address;       // "host:port" the error came from, if any
+
+  bool has_label(std::string_view l) const noexcept { return labels.contains(l); }
+  void clear() { *this = diagnostics{}; }
+};
+
+// Exception for the throwing convenience overloads and coroutine users.
+class error : public boost::system::system_error {
+ public:
+  error(error_code ec, diagnostics diag);
+  const diagnostics& diag() const noexcept { return diag_; }
+  bool has_label(std::string_view l) const noexcept { return diag_.has_label(l); }
+
+ private:
+  diagnostics diag_;
+};
+
+}  // namespace mongowire
+
+namespace boost::system {
+template <>
+struct is_error_code_enum<mongowire::client_errc> : std::true_type {};
+template <>
+struct is_error_code_enum<mongowire::protocol_errc> : std::true_type {};
+template <>
+struct is_error_code_enum<mongowire::network_errc> : std::true_type {};
+}  // namespace boost::system
