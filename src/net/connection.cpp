@@ -1,0 +1,184 @@
+#include "net/connection.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <atomic>
+
+#include "proto/wire/legacy.hpp"
+#include "proto/wire/op_msg.hpp"
+
+namespace mongowire::detail::net {
+
+using asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+std::atomic<std::int32_t> request_counter{0};
+std::atomic<std::uint64_t> connection_counter{0};
+constexpr std::size_t read_chunk = 16 * 1024;
+}  // namespace
+
+std::int32_t next_request_id() noexcept {
+  // Wraps within positive int32 values: some servers log negative ids as errors.
+  return (request_counter.fetch_add(1, std::memory_order_relaxed) & 0x7fffffff) + 1;
+}
+
+connection::connection(asio::any_io_executor ex, connection_settings settings)
+    : socket_(ex), timer_(ex), settings_(std::move(settings)), id_(++connection_counter) {}
+
+connection::~connection() { close(); }
+
+error_code connection::fail(error_code ec, diagnostics& diag, std::string what) {
+  broken_ = true;
+  if (timed_out_) ec = network_errc::socket_timeout;
+  diag.message = std::move(what) + ": " + ec.message();
+  diag.server_address = address_;
+  close();
+  return ec;
+}
+
+void connection::arm_timer(std::chrono::milliseconds limit) {
+  timed_out_ = false;
+  if (limit.count() <= 0) {
+    timer_.cancel();
+    return;
+  }
+  timer_.expires_after(limit);
+  // Closing the socket is the portable way to abort every pending operation on it.
+  timer_.async_wait([this](error_code ec) {
+    if (ec) return;
+    timed_out_ = true;
+    error_code ignored;
+    socket_.cancel(ignored);
+  });
+}
+
+asio::awaitable<error_code> connection::async_connect(const std::string& host, std::uint16_t port,
+                                                      diagnostics& diag) {
+  address_ = host + ":" + std::to_string(port);
+  tcp::resolver resolver(socket_.get_executor());
+  auto [rec, endpoints] = co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
+  if (rec) co_return fail(network_errc::dns_failed, diag, "resolving " + address_ + " failed (" + rec.message() + ")");
+  arm_timer(settings_.connect_timeout);
+  auto [cec, ep] = co_await asio::async_connect(socket_, endpoints, use_tuple);
+  timer_.cancel();
+  if (timed_out_) co_return fail(network_errc::connect_timeout, diag, "connecting to " + address_);
+  if (cec) co_return fail(cec, diag, "connecting to " + address_);
+  error_code ignored;
+  socket_.set_option(tcp::no_delay(true), ignored);  // small request/reply frames: no Nagle delay
+  if (settings_.tls) co_return co_await tls_handshake(diag);
+  co_return error_code{};
+}
+
+asio::awaitable<error_code> connection::tls_handshake(diagnostics& diag) {
+  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *settings_.tls);
+  if (!settings_.tls_server_name.empty())
+    SSL_set_tlsext_host_name(tls_->native_handle(), settings_.tls_server_name.c_str());
+  arm_timer(settings_.connect_timeout);
+  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, use_tuple);
+  timer_.cancel();
+  if (ec) co_return fail(network_errc::tls_handshake_failed, diag, "TLS handshake with " + address_ + " (" + ec.message() + ")");
+  co_return error_code{};
+}
+
+asio::awaitable<error_code> connection::async_command(bson::view body, std::optional<outgoing_sequence> sequence,
+                                                      bson::view& reply, diagnostics& diag) {
+  if (broken_ || !socket_.is_open()) co_return fail(network_errc::connection_closed, diag, "connection to " + address_);
+  wire::op_msg_encoder enc(out_, decoder_.max_message_size());
+  const auto request_id = next_request_id();
+  enc.begin(request_id);
+  if (sequence) {
+    enc.body_without(body, sequence->identifier);
+    enc.add_sequence_from_array(sequence->identifier, sequence->array);
+  } else {
+    enc.body(body);
+  }
+  if (auto ec = enc.finish(settings_.checksum)) {
+    diag.message = "cannot encode command: " + ec.message();
+    co_return ec;  // the connection is still usable: nothing was sent
+  }
+  if (auto ec = co_await send_frame(diag)) co_return ec;
+  if (auto ec = co_await read_frame(request_id, diag)) co_return ec;
+  wire::op_msg_view msg;
+  wire::decode_error err;
+  if (auto ec = wire::op_msg_view::parse(decoder_.frame(), msg, &err, decoder_.max_message_size()))
+    co_return fail(ec, diag, "reply from " + address_ + " is malformed (" + err.message() + ")");
+  reply = msg.body();
+  co_return error_code{};
+}
+
+asio::awaitable<error_code> connection::async_legacy_command(bson::view body, bson::view& reply, diagnostics& diag) {
+  if (broken_ || !socket_.is_open()) co_return fail(network_errc::connection_closed, diag, "connection to " + address_);
+  const auto request_id = next_request_id();
+  if (auto ec = wire::encode_op_query(out_, request_id, "admin.$cmd", 0, 0, -1, body)) {
+    diag.message = "cannot encode legacy command: " + ec.message();
+    co_return ec;
+  }
+  if (auto ec = co_await send_frame(diag)) co_return ec;
+  if (auto ec = co_await read_frame(request_id, diag)) co_return ec;
+  wire::op_reply_view r;
+  wire::decode_error err;
+  if (auto ec = wire::parse_op_reply(decoder_.frame(), r, &err, decoder_.max_message_size()))
+    co_return fail(ec, diag, "legacy reply from " + address_ + " is malformed (" + err.message() + ")");
+  reply = r.first_document;
+  co_return error_code{};
+}
+
+asio::awaitable<error_code> connection::send_frame(diagnostics& diag) {
+  if (observer_) observer_(true, out_);
+  arm_timer(settings_.socket_timeout);
+  auto [ec, n] = tls_ ? co_await asio::async_write(*tls_, asio::buffer(out_), use_tuple)
+                      : co_await asio::async_write(socket_, asio::buffer(out_), use_tuple);
+  timer_.cancel();
+  if (ec || timed_out_) co_return fail(ec ? ec : error_code(network_errc::socket_timeout), diag, "sending to " + address_);
+  bytes_sent_ += n;
+  co_return error_code{};
+}
+
+asio::awaitable<error_code> connection::read_frame(std::int32_t request_id, diagnostics& diag) {
+  arm_timer(settings_.socket_timeout);
+  for (;;) {
+    auto status = decoder_.next();
+    if (status == wire::decode_status::frame_ready) break;
+    if (status == wire::decode_status::error)
+      co_return fail(decoder_.error(), diag, "reading from " + address_ + " (" + decoder_.diagnostic().message() + ")");
+    auto buf = decoder_.prepare(std::max(read_chunk, decoder_.bytes_needed()));
+    auto [ec, n] = tls_ ? co_await tls_->async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple)
+                        : co_await socket_.async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple);
+    if (ec) {
+      timer_.cancel();
+      if (ec == asio::error::eof) ec = network_errc::connection_closed;
+      co_return fail(ec, diag, "reading from " + address_);
+    }
+    decoder_.commit(n);
+    bytes_received_ += n;
+  }
+  timer_.cancel();
+  if (observer_) observer_(false, decoder_.frame());
+  auto header = decoder_.header();
+  if (header.response_to != request_id)
+    co_return fail(protocol_errc::response_to_mismatch, diag,
+                   "reply from " + address_ + " answers request " + std::to_string(header.response_to) +
+                       ", expected " + std::to_string(request_id));
+  co_return error_code{};
+}
+
+void connection::close() noexcept {
+  error_code ignored;
+  timer_.cancel();
+  if (socket_.is_open()) {
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+}
+
+bool connection::is_open() const noexcept { return socket_.is_open(); }
+
+void connection::set_max_message_size(std::size_t bytes) noexcept { decoder_.set_max_message_size(bytes); }
+
+}  // namespace mongowire::detail::net

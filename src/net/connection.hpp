@@ -1,0 +1,103 @@
+// One connection to one server: TCP (+ optional TLS), framing with the sans-I/O
+// frame_decoder and op_msg_encoder, request/response matching, per-operation timeouts.
+// Not thread-safe: a connection is used by one operation at a time (the pool checks it
+// out), and all of its I/O runs on its executor.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mongowire/bson.hpp"
+#include "mongowire/error.hpp"
+#include "proto/wire/frame_decoder.hpp"
+
+namespace mongowire::detail::net {
+
+namespace asio = boost::asio;
+
+struct connection_settings {
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds socket_timeout{0};  // 0: no limit
+  std::shared_ptr<asio::ssl::context> tls;      // null: plain TCP
+  std::string tls_server_name;                  // SNI / host name verification
+  bool checksum = false;                        // send CRC-32C with every OP_MSG
+};
+
+// A kind-1 section to send: each element of `array` becomes one document.
+struct outgoing_sequence {
+  std::string_view identifier;
+  bson::view array;
+};
+
+// Observes every frame sent and received (for traces and protocol students).
+using frame_observer = std::function<void(bool outgoing, std::span<const std::uint8_t> frame)>;
+
+class connection {
+ public:
+  connection(asio::any_io_executor ex, connection_settings settings);
+  ~connection();
+
+  asio::awaitable<error_code> async_connect(const std::string& host, std::uint16_t port, diagnostics& diag);
+
+  // Sends `body` as OP_MSG (with an optional kind-1 sequence) and reads the reply.
+  // On success `reply` views the connection's buffer: valid until the next call.
+  asio::awaitable<error_code> async_command(bson::view body, std::optional<outgoing_sequence> sequence,
+                                            bson::view& reply, diagnostics& diag);
+
+  // The first hello of a connection, sent as legacy OP_QUERY on admin.$cmd
+  // (OP_MSG.md "Usage": a driver not using an API version must use OP_QUERY until it
+  // knows the server speaks OP_MSG).
+  asio::awaitable<error_code> async_legacy_command(bson::view body, bson::view& reply, diagnostics& diag);
+
+  void close() noexcept;
+  bool is_open() const noexcept;
+  // A network or protocol error leaves the stream in an unknown state: never reuse it.
+  bool is_broken() const noexcept { return broken_; }
+  void set_max_message_size(std::size_t bytes) noexcept;
+  void set_observer(frame_observer observer) { observer_ = std::move(observer); }
+  void set_socket_timeout(std::chrono::milliseconds t) noexcept { settings_.socket_timeout = t; }
+
+  std::uint64_t id() const noexcept { return id_; }
+  std::uint64_t generation = 0;  // pool generation at creation (CMAP)
+  std::chrono::steady_clock::time_point last_checkin{};
+  std::int64_t server_connection_id = 0;
+  std::size_t bytes_sent() const noexcept { return bytes_sent_; }
+  std::size_t bytes_received() const noexcept { return bytes_received_; }
+
+ private:
+  asio::awaitable<error_code> send_frame(diagnostics& diag);
+  asio::awaitable<error_code> read_frame(std::int32_t request_id, diagnostics& diag);
+  asio::awaitable<error_code> tls_handshake(diagnostics& diag);
+  error_code fail(error_code ec, diagnostics& diag, std::string what);
+  void arm_timer(std::chrono::milliseconds limit);
+
+  asio::ip::tcp::socket socket_;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
+  asio::steady_timer timer_;
+  connection_settings settings_;
+  wire::frame_decoder decoder_;
+  std::vector<std::uint8_t> out_;
+  frame_observer observer_;
+  std::uint64_t id_;
+  std::string address_;
+  bool broken_ = false;
+  bool timed_out_ = false;
+  std::size_t bytes_sent_ = 0;
+  std::size_t bytes_received_ = 0;
+};
+
+// Process-wide request ids (wire protocol: requestID identifies a message to its peer).
+std::int32_t next_request_id() noexcept;
+
+}  // namespace mongowire::detail::net

@@ -1,0 +1,246 @@
+#include "net/tcp_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <atomic>
+#include <list>
+#include <vector>
+
+#include "proto/wire/frame_decoder.hpp"
+#include "proto/wire/legacy.hpp"
+#include "proto/wire/op_msg.hpp"
+
+namespace mongowire::testd {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+namespace wire = mongowire::detail::wire;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+struct connection {
+  explicit connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+  tcp::socket socket;
+  asio::steady_timer timer;
+  wire::frame_decoder decoder;
+  std::vector<std::uint8_t> out;
+  std::vector<sequence> sequences;
+  connection_context ctx;
+};
+
+std::atomic<std::int32_t> next_request_id{1};
+
+}  // namespace
+
+struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
+  state(asio::any_io_executor ex, server_core& c, listen_options o)
+      : strand(asio::make_strand(ex)), acceptor(strand), core(c), opts(std::move(o)) {}
+
+  asio::strand<asio::any_io_executor> strand;
+  tcp::acceptor acceptor;
+  server_core& core;
+  listen_options opts;
+  std::list<std::weak_ptr<connection>> connections;
+  std::atomic<std::size_t> open{0};
+  bool stopped = false;
+
+  void log(const std::string& line) const {
+    if (opts.log) opts.log(line);
+  }
+
+  asio::awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    while (!stopped) {
+      auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+      if (ec) {
+        if (stopped || ec == asio::error::operation_aborted) co_return;
+        log("accept failed: " + ec.message());
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true));
+      auto conn = std::make_shared<connection>(std::move(socket));
+      conn->ctx = core.open_connection();
+      std::erase_if(connections, [](const auto& w) { return w.expired(); });
+      connections.push_back(conn);
+      asio::co_spawn(strand, serve(self, conn), asio::detached);
+    }
+  }
+
+  static asio::awaitable<void> serve(std::shared_ptr<state> self, std::shared_ptr<connection> conn) {
+    ++self->open;
+    co_await self->read_loop(*conn);
+    self->core.close_connection(conn->ctx);
+    boost::system::error_code ignored;
+    conn->socket.shutdown(tcp::socket::shutdown_both, ignored);
+    conn->socket.close(ignored);
+    --self->open;
+  }
+
+  asio::awaitable<void> read_loop(connection& c) {
+    for (;;) {
+      auto buf = c.decoder.prepare(16 * 1024);
+      auto [ec, n] = co_await c.socket.async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple);
+      if (ec) {
+        if (ec != asio::error::eof && ec != asio::error::operation_aborted)
+          log("connection " + std::to_string(c.ctx.connection_id) + ": read failed: " + ec.message());
+        co_return;
+      }
+      c.decoder.commit(n);
+      for (;;) {
+        auto status = c.decoder.next();
+        if (status == wire::decode_status::need_more) break;
+        if (status == wire::decode_status::error) {
+          log("connection " + std::to_string(c.ctx.connection_id) + " closed: " + c.decoder.diagnostic().message());
+          co_return;
+        }
+        if (!co_await handle_frame(c, c.decoder.frame())) co_return;
+      }
+    }
+  }
+
+  // Returns false when the connection must be closed.
+  asio::awaitable<bool> handle_frame(connection& c, std::span<const std::uint8_t> frame) {
+    auto header = wire::read_header(frame.data());
+    if (header.op_code == static_cast<std::int32_t>(wire::opcode::msg)) co_return co_await handle_op_msg(c, frame);
+    if (header.op_code == static_cast<std::int32_t>(wire::opcode::query)) co_return co_await handle_op_query(c, frame);
+    log("connection " + std::to_string(c.ctx.connection_id) + " closed: unsupported opCode " +
+        std::to_string(header.op_code));
+    co_return false;
+  }
+
+  asio::awaitable<bool> handle_op_msg(connection& c, std::span<const std::uint8_t> frame) {
+    wire::op_msg_view msg;
+    wire::decode_error err;
+    if (wire::op_msg_view::parse(frame, msg, &err)) {
+      log("connection " + std::to_string(c.ctx.connection_id) + " closed: " + err.message());
+      co_return false;
+    }
+    c.sequences.clear();
+    for (const auto& seq : msg.sequences()) {
+      auto& s = c.sequences.emplace_back();
+      s.identifier = seq.identifier();
+      for (auto doc : seq) s.docs.push_back(doc);
+    }
+    bson::document reply = core.handle(msg.body(), c.sequences, c.ctx);
+    if (!co_await before_reply(c)) co_return false;
+    if (msg.more_to_come()) co_return true;  // OP_MSG.md: the sender expects no reply
+    wire::op_msg_encoder enc(c.out);
+    enc.begin(next_request_id++, msg.header().request_id, 0);
+    enc.body(reply);
+    if (auto ec = enc.finish(msg.checksum_present())) {
+      log("cannot encode reply: " + ec.message());
+      co_return false;
+    }
+    co_return co_await write(c);
+  }
+
+  asio::awaitable<bool> handle_op_query(connection& c, std::span<const std::uint8_t> frame) {
+    wire::op_query_view q;
+    wire::decode_error err;
+    if (wire::parse_op_query(frame, q, &err)) {
+      log("connection " + std::to_string(c.ctx.connection_id) + " closed: " + err.message());
+      co_return false;
+    }
+    bson::document reply;
+    std::string_view ns = q.full_collection_name;
+    if (ns.size() < 5 || ns.substr(ns.size() - 5) != ".$cmd") {
+      // mongod 5.1+ removed OP_QUERY find; only commands are accepted this way.
+      reply = legacy_op_query_removed_reply();
+    } else {
+      // A legacy command may be wrapped as {$query: {...}, $readPreference: ...}.
+      bson::view body = q.query;
+      if (auto inner = q.query["$query"].as_document()) body = *inner;
+      bson::document with_db(body);
+      if (!body.contains("$db")) with_db.append("$db", ns.substr(0, ns.size() - 5));
+      c.sequences.clear();
+      reply = core.handle(with_db, c.sequences, c.ctx);
+    }
+    if (!co_await before_reply(c)) co_return false;
+    wire::encode_op_reply(c.out, next_request_id++, q.header.request_id, reply);
+    co_return co_await write(c);
+  }
+
+  static bson::document legacy_op_query_removed_reply() {
+    bson::document d;
+    d.append("$err", "Unsupported OP_QUERY command: only commands on <db>.$cmd are accepted");
+    d.append("code", std::int32_t{5739101});
+    d.append("ok", 0.0);
+    return d;
+  }
+
+  // Applies what the failpoint asked for: close without replying, or wait first.
+  asio::awaitable<bool> before_reply(connection& c) {
+    if (c.ctx.close_connection) {
+      c.ctx.close_connection = false;
+      co_return false;
+    }
+    auto delay = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::milliseconds(c.ctx.block_ms)) +
+                 opts.reply_latency;
+    c.ctx.block_ms = 0;
+    if (delay.count() > 0) {
+      c.timer.expires_after(delay);
+      auto [ec] = co_await c.timer.async_wait(use_tuple);
+      if (ec) co_return false;
+    }
+    co_return true;
+  }
+
+  asio::awaitable<bool> write(connection& c) {
+    auto [ec, n] = co_await asio::async_write(c.socket, asio::buffer(c.out), use_tuple);
+    (void)n;
+    co_return !ec;
+  }
+
+  void close_all() {
+    stopped = true;
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    for (auto& w : connections)
+      if (auto c = w.lock()) {
+        c->socket.close(ignored);
+        c->timer.cancel();
+      }
+    connections.clear();
+  }
+};
+
+tcp_server::tcp_server(asio::any_io_executor ex, server_core& core, listen_options opts)
+    : state_(std::make_shared<state>(std::move(ex), core, std::move(opts))) {}
+
+tcp_server::~tcp_server() {
+  if (!state_->stopped) stop();
+}
+
+void tcp_server::start() {
+  auto address = asio::ip::make_address(state_->opts.bind_address);
+  tcp::endpoint ep(address, state_->opts.port);
+  state_->acceptor.open(ep.protocol());
+  state_->acceptor.set_option(tcp::acceptor::reuse_address(true));
+  state_->acceptor.bind(ep);
+  state_->acceptor.listen();
+  asio::co_spawn(state_->strand, state_->accept_loop(), asio::detached);
+}
+
+void tcp_server::stop() {
+  // Runs on the strand so that it never races with a connection's coroutine.
+  asio::dispatch(state_->strand, [s = state_] { s->close_all(); });
+}
+
+std::uint16_t tcp_server::port() const noexcept {
+  boost::system::error_code ec;
+  auto ep = state_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+std::string tcp_server::address() const { return state_->opts.bind_address + ":" + std::to_string(port()); }
+
+std::size_t tcp_server::open_connections() const noexcept { return state_->open.load(); }
+
+}  // namespace mongowire::testd
