@@ -34,8 +34,8 @@ void append_command_fields(bson::document& body, const command_fields& fields);
 // A document sequence taken out of a command body: `array` is the BSON array whose
 // elements become the sequence documents (see the encoder's add_sequence_from_array).
 struct document_sequence_ref {
-  std::string_view identifier;  // "documents", "updates" or "deletes" (static storage)
-  bson::view array;
+  std::string_view identifier{};  // "documents", "updates" or "deletes" (static storage)
+  bson::view array{};
 };
 
 // The field a command may move to a kind-1 section: insert -> "documents",
@@ -64,24 +64,24 @@ void build_user_command(bson::document& out, bson::view command);
 void build_insert(bson::document& out, std::string_view coll, std::span<const bson::view> documents, bool ordered = true);
 
 struct update_statement {
-  bson::view q;                      // filter
-  bson::view u;                      // update document, or a pipeline array
+  bson::view q{};                      // filter
+  bson::view u{};                      // update document, or a pipeline array
   bool u_is_pipeline = false;        // `u` is an aggregation pipeline (array)
-  std::optional<bool> upsert;
-  std::optional<bool> multi;         // updateMany: true
-  std::optional<bson::view> array_filters;  // array
-  hint_value hint;
-  std::optional<bson::view> collation;
+  std::optional<bool> upsert{};
+  std::optional<bool> multi{};         // updateMany: true
+  std::optional<bson::view> array_filters{};  // array
+  hint_value hint{};
+  std::optional<bson::view> collation{};
 };
 // {update: coll, updates: [{q, u, upsert?, multi?, arrayFilters?, hint?, collation?}], ordered}
 void build_update(bson::document& out, std::string_view coll, std::span<const update_statement> updates,
                   bool ordered = true);
 
 struct delete_statement {
-  bson::view q;
+  bson::view q{};
   std::int32_t limit = 0;            // 1 = deleteOne, 0 = deleteMany
-  hint_value hint;
-  std::optional<bson::view> collation;
+  hint_value hint{};
+  std::optional<bson::view> collation{};
 };
 // {delete: coll, deletes: [{q, limit, hint?, collation?}], ordered}
 void build_delete(bson::document& out, std::string_view coll, std::span<const delete_statement> deletes,
@@ -90,14 +90,14 @@ void build_delete(bson::document& out, std::string_view coll, std::span<const de
 // ---------------------------------------------------------------- reads and cursors
 
 struct find_options {
-  std::optional<bson::view> projection;
-  std::optional<bson::view> sort;
-  std::optional<std::int64_t> skip;
-  std::optional<std::int64_t> limit;  // negative: one batch of at most -limit (crud.md)
-  std::optional<std::int32_t> batch_size;
+  std::optional<bson::view> projection{};
+  std::optional<bson::view> sort{};
+  std::optional<std::int64_t> skip{};
+  std::optional<std::int64_t> limit{};  // negative: one batch of at most -limit (crud.md)
+  std::optional<std::int32_t> batch_size{};
   bool single_batch = false;
-  hint_value hint;
-  std::optional<bson::view> collation;
+  hint_value hint{};
+  std::optional<bson::view> collation{};
 };
 // {find: coll, filter, sort?, projection?, hint?, skip?, limit?, batchSize?, singleBatch?, collation?}
 void build_find(bson::document& out, std::string_view coll, bson::view filter, const find_options& options = {});
@@ -110,11 +110,11 @@ void build_get_more(bson::document& out, std::int64_t cursor_id, std::string_vie
 void build_kill_cursors(bson::document& out, std::string_view coll, std::span<const std::int64_t> cursor_ids);
 
 struct aggregate_options {
-  std::optional<std::int32_t> batch_size;  // inside `cursor: {}`
-  std::optional<bool> allow_disk_use;
-  hint_value hint;
-  std::optional<bson::view> collation;
-  std::optional<bson::view> let;
+  std::optional<std::int32_t> batch_size{};  // inside `cursor: {}`
+  std::optional<bool> allow_disk_use{};
+  hint_value hint{};
+  std::optional<bson::view> collation{};
+  std::optional<bson::view> let{};
 };
 // {aggregate: coll (or 1 when coll is empty: database aggregation), pipeline: [...],
 //  cursor: {batchSize?}, allowDiskUse?, hint?, collation?, let?}
@@ -122,10 +122,10 @@ void build_aggregate(bson::document& out, std::string_view coll, bson::view pipe
                      const aggregate_options& options = {});
 
 struct count_options {
-  std::optional<std::int64_t> skip;
-  std::optional<std::int64_t> limit;
-  hint_value hint;
-  std::optional<bson::view> collation;
+  std::optional<std::int64_t> skip{};
+  std::optional<std::int64_t> limit{};
+  hint_value hint{};
+  std::optional<bson::view> collation{};
 };
 // The legacy count command: {count: coll, query: filter, limit?, skip?, hint?, collation?}
 void build_count(bson::document& out, std::string_view coll, bson::view filter, const count_options& options = {});
@@ -140,17 +140,17 @@ void build_distinct(bson::document& out, std::string_view coll, std::string_view
                     std::optional<bson::view> collation = std::nullopt);
 
 struct find_and_modify_options {
-  bson::view query;
-  std::optional<bson::view> sort;
+  bson::view query{};
+  std::optional<bson::view> sort{};
   bool remove = false;                   // findOneAndDelete
-  std::optional<bson::view> update;      // replacement/update document, or pipeline array
+  std::optional<bson::view> update{};      // replacement/update document, or pipeline array
   bool update_is_pipeline = false;
-  std::optional<bool> return_new;        // `new`
-  std::optional<bson::view> fields;      // projection
-  std::optional<bool> upsert;
-  std::optional<bson::view> array_filters;
-  hint_value hint;
-  std::optional<bson::view> collation;
+  std::optional<bool> return_new{};        // `new`
+  std::optional<bson::view> fields{};      // projection
+  std::optional<bool> upsert{};
+  std::optional<bson::view> array_filters{};
+  hint_value hint{};
+  std::optional<bson::view> collation{};
 };
 // {findAndModify: coll, query, sort?, remove: true | update, new?, fields?, upsert?,
 //  arrayFilters?, hint?, collation?}. client_errc::invalid_argument (out untouched)
@@ -165,9 +165,9 @@ void build_create(bson::document& out, std::string_view coll, bson::view options
 void build_drop(bson::document& out, std::string_view coll);
 
 struct index_model {
-  bson::view keys;
-  std::string_view name;  // "" = generated as in index-management.md ("a_1_b_-1")
-  bson::view options;     // unique, sparse, expireAfterSeconds, ... copied into the index
+  bson::view keys{};
+  std::string_view name{};  // "" = generated as in index-management.md ("a_1_b_-1")
+  bson::view options{};     // unique, sparse, expireAfterSeconds, ... copied into the index
 };
 // {createIndexes: coll, indexes: [{key, name, <options>}...]}
 void build_create_indexes(bson::document& out, std::string_view coll, std::span<const index_model> indexes);
@@ -189,22 +189,22 @@ inline constexpr std::size_t max_end_sessions_per_command = 10000;
 // ---------------------------------------------------------------- handshake
 
 struct client_metadata {
-  std::string_view application_name;   // "" = no `application`; the client rejects > 128 bytes
+  std::string_view application_name{};   // "" = no `application`; the client rejects > 128 bytes
   std::string_view driver_name = "mongowire";
   std::string_view driver_version = "0.1.0";  // keep equal to meson's project version
-  std::string_view os_type;             // required by the spec; defaults from the build
-  std::string_view os_name;
-  std::string_view os_architecture;
-  std::string_view platform;
+  std::string_view os_type{};             // required by the spec; defaults from the build
+  std::string_view os_name{};
+  std::string_view os_architecture{};
+  std::string_view platform{};
 };
 // os type/architecture and platform of this build, application/driver left as given.
 client_metadata default_client_metadata(std::string_view application_name = {});
 
 struct hello_options {
   bool legacy_name = false;  // "isMaster" instead of "hello" (first handshake, no API version)
-  std::optional<client_metadata> client;  // only on the connection handshake
+  std::optional<client_metadata> client{};  // only on the connection handshake
   bool load_balanced = false;
-  std::optional<bson::view> compression;  // array of compressor names
+  std::optional<bson::view> compression{};  // array of compressor names
 };
 // {hello|isMaster: 1, helloOk: true, client?, loadBalanced?, compression?}
 // `client` is trimmed to 512 bytes as handshake.md "Limitations" describes.

@@ -17,30 +17,30 @@ namespace mongowire::detail {
 using session_id = std::array<std::uint8_t, 16>;
 
 struct read_concern_fields {
-  std::string_view level;                            // "" = not sent
-  std::optional<bson::timestamp> after_cluster_time;  // causal consistency / transactions
+  std::string_view level{};                            // "" = not sent
+  std::optional<bson::timestamp> after_cluster_time{};  // causal consistency / transactions
 
   bool empty() const noexcept { return level.empty() && !after_cluster_time; }
 };
 
 struct write_concern_fields {
   // `w`: a node count, or a string ("majority" or a tag set name); monostate = not sent.
-  std::variant<std::monostate, std::int32_t, std::string_view> w;
-  std::optional<bool> j;
-  std::optional<std::int64_t> wtimeout_ms;  // sent as `wtimeout`
+  std::variant<std::monostate, std::int32_t, std::string_view> w{};
+  std::optional<bool> j{};
+  std::optional<std::int64_t> wtimeout_ms{};  // sent as `wtimeout`
 };
 
 struct command_fields {
-  std::string_view db;                        // `$db` (OP_MSG requires it; "" = not sent)
-  std::optional<session_id> lsid;
-  std::optional<std::int64_t> txn_number;     // always encoded as int64
+  std::string_view db{};                        // `$db` (OP_MSG requires it; "" = not sent)
+  std::optional<session_id> lsid{};
+  std::optional<std::int64_t> txn_number{};     // always encoded as int64
   bool start_transaction = false;             // `startTransaction: true`
   bool in_transaction = false;                // `autocommit: false`
-  read_concern_fields read_concern;           // sent when not empty
-  std::optional<write_concern_fields> write_concern;
-  std::optional<std::int64_t> max_time_ms;
-  std::optional<bson::view> cluster_time;     // gossiped `$clusterTime` document, as received
-  std::optional<bson::view> recovery_token;   // sharded transactions, commit/abort only
+  read_concern_fields read_concern{};           // sent when not empty
+  std::optional<write_concern_fields> write_concern{};
+  std::optional<std::int64_t> max_time_ms{};
+  std::optional<bson::view> cluster_time{};     // gossiped `$clusterTime` document, as received
+  std::optional<bson::view> recovery_token{};   // sharded transactions, commit/abort only
 };
 
 // The database that commitTransaction, abortTransaction and endSessions go to

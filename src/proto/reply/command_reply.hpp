@@ -39,16 +39,16 @@ error_code check_write_concern_reply(bson::view reply, diagnostics& diag);
 
 // driver-sessions.md, "Gossipping the cluster time".
 struct cluster_time_ref {
-  bson::view document;            // the whole `$clusterTime` value: sent back unmodified
-  bson::timestamp cluster_time;   // `$clusterTime.clusterTime`: compared to keep the greatest
-  std::optional<bson::view> signature;
+  bson::view document{};            // the whole `$clusterTime` value: sent back unmodified
+  bson::timestamp cluster_time{};   // `$clusterTime.clusterTime`: compared to keep the greatest
+  std::optional<bson::view> signature{};
 };
 
 struct reply_metadata {
-  std::optional<cluster_time_ref> cluster_time;   // `$clusterTime`
-  std::optional<bson::timestamp> operation_time;  // `operationTime` (causal consistency)
-  std::optional<bson::view> recovery_token;       // `recoveryToken` (sharded transactions)
-  std::optional<bson::view> topology_version;     // `topologyVersion` (SDAM)
+  std::optional<cluster_time_ref> cluster_time{};   // `$clusterTime`
+  std::optional<bson::timestamp> operation_time{};  // `operationTime` (causal consistency)
+  std::optional<bson::view> recovery_token{};       // `recoveryToken` (sharded transactions)
+  std::optional<bson::view> topology_version{};     // `topologyVersion` (SDAM)
 };
 
 // Reads the metadata fields of any reply, ok:0 included (the cluster time is gossiped

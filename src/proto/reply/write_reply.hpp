@@ -15,13 +15,13 @@ namespace mongowire::detail {
 // One entry of `upserted`: {index, _id}.
 struct upserted_entry {
   std::int32_t index = 0;
-  bson::element id;
+  bson::element id{};
 };
 
 struct write_result {
   std::int64_t n = 0;                      // inserted / matched / deleted
-  std::optional<std::int64_t> n_modified;  // update replies only
-  bson::view upserted;                     // array of {index, _id}; empty when absent
+  std::optional<std::int64_t> n_modified{};  // update replies only
+  bson::view upserted{};                     // array of {index, _id}; empty when absent
   std::size_t upserted_count = 0;
   bool acknowledged = true;                // false only for w:0 (no reply); set by callers
 };
@@ -45,10 +45,10 @@ error_code write_reply_error(const diagnostics& diag) noexcept;
 
 // findAndModify: `value` and `lastErrorObject` {n, updatedExisting?, upserted?}.
 struct find_and_modify_result {
-  std::optional<bson::view> value;       // nullopt when `value` is null or absent
+  std::optional<bson::view> value{};       // nullopt when `value` is null or absent
   std::int64_t n = 0;
-  std::optional<bool> updated_existing;
-  std::optional<bson::element> upserted_id;
+  std::optional<bool> updated_existing{};
+  std::optional<bson::element> upserted_id{};
 };
 
 // check_command_reply, the fields above, then writeConcernError (its code is returned;
