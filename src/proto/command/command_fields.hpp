@@ -1,0 +1,50 @@
+// The fields that sessions, transactions, causal consistency and the executor attach to
+// a command after the operation wrote its own fields. Non-owning: every view/string_view
+// must stay alive until append_command_fields() returns (nothing is kept afterwards).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <variant>
+
+#include "mongowire/bson.hpp"
+
+namespace mongowire::detail {
+
+// A server session id: the 16 bytes of the UUID sent as `lsid: {id: <binary subtype 4>}`.
+using session_id = std::array<std::uint8_t, 16>;
+
+struct read_concern_fields {
+  std::string_view level{};                            // "" = not sent
+  std::optional<bson::timestamp> after_cluster_time{};  // causal consistency / transactions
+
+  bool empty() const noexcept { return level.empty() && !after_cluster_time; }
+};
+
+struct write_concern_fields {
+  // `w`: a node count, or a string ("majority" or a tag set name); monostate = not sent.
+  std::variant<std::monostate, std::int32_t, std::string_view> w{};
+  std::optional<bool> j{};
+  std::optional<std::int64_t> wtimeout_ms{};  // sent as `wtimeout`
+};
+
+struct command_fields {
+  std::string_view db{};                        // `$db` (OP_MSG requires it; "" = not sent)
+  std::optional<session_id> lsid{};
+  std::optional<std::int64_t> txn_number{};     // always encoded as int64
+  bool start_transaction = false;             // `startTransaction: true`
+  bool in_transaction = false;                // `autocommit: false`
+  read_concern_fields read_concern{};           // sent when not empty
+  std::optional<write_concern_fields> write_concern{};
+  std::optional<std::int64_t> max_time_ms{};
+  std::optional<bson::view> cluster_time{};     // gossiped `$clusterTime` document, as received
+  std::optional<bson::view> recovery_token{};   // sharded transactions, commit/abort only
+};
+
+// The database that commitTransaction, abortTransaction and endSessions go to
+// (transactions.md, "Server Commands": "Both commands MUST be sent to the admin database").
+inline constexpr std::string_view admin_db = "admin";
+
+}  // namespace mongowire::detail
