@@ -1,0 +1,63 @@
+// The error labels the driver adds itself (transactions.md "Error Labels",
+// retryable-writes.md "Determining Retryable Errors"), and the MMAPv1 message rewrite.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "mongowire/error.hpp"
+
+namespace mongowire::detail {
+
+// Where a failed attempt failed.
+enum class failure_kind {
+  server_reply,      // ok:0, or ok:1 with writeConcernError; `diagnostics` filled from the reply
+  network,           // socket error or timeout with the server, including during the handshake
+  server_selection,  // no suitable server was found
+  pool_cleared,      // PoolClearedError at connection checkout
+  client,            // any other error raised by the driver itself: never labeled
+};
+
+enum class command_role { other, commit_transaction, abort_transaction };
+
+struct label_context {
+  command_role role = command_role::other;
+  // The command belongs to a transaction (commitTransaction/abortTransaction included).
+  bool in_transaction = false;
+  // retryWrites is on and the command is a retryable write carrying a txnNumber outside a
+  // transaction. commitTransaction/abortTransaction count as retryable writes regardless.
+  bool retryable_write = false;
+  // Of the server that replied (server_reply only).
+  std::int32_t max_wire_version = 0;
+  bool from_mongos = false;
+};
+
+// Servers from 4.4 (wire version 9) label retryable errors themselves.
+inline constexpr std::int32_t server_labels_retryable_writes_wire_version = 9;
+
+// Adds to d.labels the labels the driver owes:
+// - TransientTransactionError: network, server selection and PoolClearedError failures of any
+//   command in a transaction except commitTransaction.
+// - RetryableWriteError (retryable writes, commit and abort only; never other commands in a
+//   transaction): network errors and PoolClearedError; and, for servers before 4.4, a
+//   retryable code at top level or (mongod only) in writeConcernError.
+// - UnknownTransactionCommitResult (commitTransaction only): server selection, network and
+//   PoolClearedError failures, retryable write errors, MaxTimeMSExpired, and write concern
+//   failures except UnsatisfiableWriteConcern and UnknownReplWriteConcern. It replaces
+//   TransientTransactionError, so the two never appear together.
+void add_client_labels(failure_kind kind, diagnostics& d, const label_context& ctx);
+
+// MaxTimeMSExpired as a top-level code or inside writeConcernError
+// (transactions-convenient-api.md, "isMaxTimeMSExpiredError").
+bool is_max_time_ms_expired(const diagnostics& d) noexcept;
+
+// retryable-writes.md, "Supported Server Versions": a retryable write refused with
+// IllegalOperation (20) and errmsg starting "Transaction numbers" (MMAPv1) gets the
+// replacement message below. Returns true when it rewrote d.message.
+bool rewrite_retryable_writes_unsupported(diagnostics& d);
+
+inline constexpr std::string_view retryable_writes_unsupported_message =
+    "This MongoDB deployment does not support retryable writes. Please add retryWrites=false to your "
+    "connection string.";
+
+}  // namespace mongowire::detail

@@ -1,0 +1,91 @@
+#include "proto/txn/server_session_pool.hpp"
+
+#include <algorithm>
+#include <random>
+#include <utility>
+
+namespace mongowire::detail {
+
+lsid_bytes make_uuid_v4(std::array<std::uint8_t, 16> b) noexcept {
+  b[6] = static_cast<std::uint8_t>((b[6] & 0x0F) | 0x40);  // version 4 (random)
+  b[8] = static_cast<std::uint8_t>((b[8] & 0x3F) | 0x80);  // variant 10xx (RFC 4122)
+  return b;
+}
+
+lsid_bytes random_lsid() {
+  std::random_device rd;
+  std::array<std::uint8_t, 16> bytes{};
+  for (std::size_t i = 0; i < bytes.size(); i += 4) {
+    const std::uint32_t r = rd();
+    for (std::size_t k = 0; k < 4; ++k) bytes[i + k] = static_cast<std::uint8_t>(r >> (8 * k));
+  }
+  return make_uuid_v4(bytes);
+}
+
+bson::document lsid_document(const lsid_bytes& id) {
+  bson::document d;
+  d.append("id", bson::binary_ref{BSON_SUBTYPE_UUID, std::span<const std::uint8_t>(id)});
+  return d;
+}
+
+bool about_to_expire(const server_session& s, session_time now,
+                     std::optional<std::chrono::minutes> logical_session_timeout) noexcept {
+  if (!logical_session_timeout) return false;
+  const auto stale_at = s.last_use + *logical_session_timeout;
+  return stale_at - now < std::chrono::minutes(1);
+}
+
+bson::document end_sessions_command(std::span<const lsid_bytes> ids) {
+  bson::document cmd;
+  cmd.append_array_of("endSessions", [&](bson::array_builder& arr) {
+    for (const lsid_bytes& id : ids) arr.push(lsid_document(id));
+  });
+  return cmd;
+}
+
+server_session_pool::server_session_pool(id_source new_id) : new_id_(std::move(new_id)) {}
+
+server_session server_session_pool::acquire(session_time now, std::optional<std::chrono::minutes> timeout) {
+  while (!sessions_.empty()) {
+    server_session s = std::move(sessions_.front());
+    sessions_.pop_front();
+    if (!about_to_expire(s, now, timeout)) return s;
+  }
+  // "Creating a ServerSession": lastUse is set to the current time.
+  server_session fresh;
+  fresh.id = new_id_();
+  fresh.last_use = now;
+  fresh.pool_generation = generation_;
+  return fresh;
+}
+
+void server_session_pool::release(server_session s, session_time now, std::optional<std::chrono::minutes> timeout) {
+  prune_back(now, timeout);
+  if (s.dirty || s.pool_generation != generation_ || about_to_expire(s, now, timeout)) return;
+  sessions_.push_front(std::move(s));
+}
+
+void server_session_pool::prune_back(session_time now, std::optional<std::chrono::minutes> timeout) {
+  // "MUST stop checking server sessions once it encounters a server session that is not about to expire."
+  while (!sessions_.empty() && about_to_expire(sessions_.back(), now, timeout)) sessions_.pop_back();
+}
+
+void server_session_pool::clear() noexcept {
+  sessions_.clear();
+  ++generation_;
+}
+
+std::vector<std::vector<lsid_bytes>> server_session_pool::take_end_sessions_batches(std::size_t batch_limit) {
+  batch_limit = std::max<std::size_t>(batch_limit, 1);
+  std::vector<std::vector<lsid_bytes>> batches;
+  for (std::size_t i = 0; i < sessions_.size(); i += batch_limit) {
+    const std::size_t n = std::min(batch_limit, sessions_.size() - i);
+    std::vector<lsid_bytes>& batch = batches.emplace_back();
+    batch.reserve(n);
+    for (std::size_t k = 0; k < n; ++k) batch.push_back(sessions_[i + k].id);
+  }
+  sessions_.clear();
+  return batches;
+}
+
+}  // namespace mongowire::detail

@@ -1,0 +1,88 @@
+// The server session pool of driver-sessions.md ("Server Session Pool"), sans-I/O: the
+// caller passes the current time and the deployment's logicalSessionTimeoutMinutes.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "mongowire/bson.hpp"
+#include "proto/txn/transaction_state.hpp"
+
+namespace mongowire::detail {
+
+using session_time = std::chrono::steady_clock::time_point;
+
+struct server_session {
+  lsid_bytes id{};
+  session_time last_use{};   // "lastUse": set when created and each time the id is sent
+  std::int64_t txn_number = 0;  // kept across reuse ("MUST preserve the transaction number")
+  bool dirty = false;        // saw a network error: discarded on return, never reused
+  std::uint64_t pool_generation = 0;
+};
+
+// RFC 4122 section 4.4: a version 4 UUID from 16 random bytes (version and variant bits set).
+lsid_bytes make_uuid_v4(std::array<std::uint8_t, 16> random_bytes) noexcept;
+// make_uuid_v4 over std::random_device.
+lsid_bytes random_lsid();
+
+// {id: BinData(subtype 4, uuid)}: the session id as sent in lsid and endSessions.
+bson::document lsid_document(const lsid_bytes& id);
+
+// retryable-writes.md, "Generating Transaction IDs": each retryable write (and each
+// startTransaction) takes the next number of the server session.
+inline std::int64_t next_txn_number(server_session& s) noexcept { return ++s.txn_number; }
+
+// driver-sessions.md: "If ... a network error is encountered when executing any command with
+// a ClientSession, the driver MUST mark the associated ServerSession as dirty."
+inline void mark_dirty(server_session& s) noexcept { s.dirty = true; }
+
+// "If it has less than one minute left before becoming stale". No timeout (nullopt) means
+// load-balancer mode, where sessions are never pruned (load-balancers.md, "Session Expiration").
+bool about_to_expire(const server_session& s, session_time now,
+                     std::optional<std::chrono::minutes> logical_session_timeout) noexcept;
+
+// "endSessions": at most this many ids per command.
+inline constexpr std::size_t end_sessions_batch_limit = 10000;
+
+// {endSessions: [{id: ...}, ...]} for one batch (to run against "admin", errors ignored).
+bson::document end_sessions_command(std::span<const lsid_bytes> ids);
+
+class server_session_pool {
+ public:
+  using id_source = std::function<lsid_bytes()>;
+  explicit server_session_pool(id_source new_id = random_lsid);
+
+  // "Algorithm to acquire a ServerSession": most recently returned first (LIFO); sessions
+  // with less than a minute left are discarded; a new session when the pool runs dry.
+  server_session acquire(session_time now, std::optional<std::chrono::minutes> logical_session_timeout);
+
+  // "Algorithm to return a ServerSession": prune about-to-expire sessions from the back,
+  // then discard `s` if dirty, about to expire or from before clear(); else keep it in front.
+  void release(server_session s, session_time now, std::optional<std::chrono::minutes> logical_session_timeout);
+
+  // After fork: forget every pooled session without endSessions; sessions checked out
+  // before this call are not taken back ("MUST ensure that sessions already checked out are
+  // not returned to the new pool").
+  void clear() noexcept;
+
+  // At client shutdown: the pooled ids in batches of at most `batch_limit`; empties the pool.
+  std::vector<std::vector<lsid_bytes>> take_end_sessions_batches(std::size_t batch_limit = end_sessions_batch_limit);
+
+  std::size_t size() const noexcept { return sessions_.size(); }
+  // Front (most recently returned) first.
+  const std::deque<server_session>& sessions() const noexcept { return sessions_; }
+
+ private:
+  void prune_back(session_time now, std::optional<std::chrono::minutes> timeout);
+
+  id_source new_id_;
+  std::deque<server_session> sessions_;  // front: most recently returned
+  std::uint64_t generation_ = 0;
+};
+
+}  // namespace mongowire::detail
