@@ -74,8 +74,10 @@ void append_command_fields(bson::document& body, const command_fields& f) {
   // autocommit: false on every command of it, commit and abort included.
   if (f.start_transaction) w.put("startTransaction", true);
   if (f.in_transaction) w.put("autocommit", false);
-  if (!f.read_concern.empty()) put_read_concern(w, f.read_concern);
-  if (f.write_concern) put_write_concern(w, *f.write_concern);
+  if (f.read_concern_document) w.put("readConcern", *f.read_concern_document);
+  else if (!f.read_concern.empty()) put_read_concern(w, f.read_concern);
+  if (f.write_concern_document) w.put("writeConcern", *f.write_concern_document);
+  else if (f.write_concern) put_write_concern(w, *f.write_concern);
   put_integer_if(w, "maxTimeMS", f.max_time_ms);
   // driver-sessions.md, "Gossipping the cluster time": the document is sent unmodified.
   if (f.cluster_time) w.put("$clusterTime", *f.cluster_time);

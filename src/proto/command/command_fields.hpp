@@ -41,6 +41,10 @@ struct command_fields {
   std::optional<std::int64_t> max_time_ms{};
   std::optional<bson::view> cluster_time{};     // gossiped `$clusterTime` document, as received
   std::optional<bson::view> recovery_token{};   // sharded transactions, commit/abort only
+  // Concerns already in server form (transaction options, user-given documents). When set
+  // they are sent as-is instead of read_concern / write_concern above.
+  std::optional<bson::view> read_concern_document{};
+  std::optional<bson::view> write_concern_document{};
 };
 
 // The database that commitTransaction, abortTransaction and endSessions go to

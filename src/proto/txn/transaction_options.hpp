@@ -8,15 +8,11 @@
 #include <optional>
 
 #include "mongowire/bson.hpp"
+#include "mongowire/options.hpp"
 
 namespace mongowire::detail {
 
-struct transaction_options {
-  std::optional<bson::document> read_concern;     // e.g. {level: "snapshot"}
-  std::optional<bson::document> write_concern;    // e.g. {w: "majority", j: true, wtimeout: 5000}
-  std::optional<bson::document> read_preference;  // e.g. {mode: "primary"}
-  std::optional<std::int64_t> max_commit_time_ms;
-};
+using transaction_options = mongowire::transaction_options;  // public: mongowire/options.hpp
 
 // Each option from the first level that sets it: the options given to startTransaction,
 // then the session's defaultTransactionOptions, then the client

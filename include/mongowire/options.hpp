@@ -1,0 +1,44 @@
+// Options of clients, sessions and transactions.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "mongowire/bson.hpp"
+#include "mongowire/events.hpp"
+
+namespace mongowire {
+
+// transactions.md "TransactionOptions". Concerns and read preference in server form:
+// read_concern {level: "snapshot"}, write_concern {w: "majority", wtimeout: 5000},
+// read_preference {mode: "primary"}.
+struct transaction_options {
+  std::optional<bson::document> read_concern;
+  std::optional<bson::document> write_concern;
+  std::optional<bson::document> read_preference;
+  std::optional<std::int64_t> max_commit_time_ms;
+};
+
+// driver-sessions.md "SessionOptions".
+struct session_options {
+  std::optional<bool> causal_consistency;  // default true (unless snapshot)
+  std::optional<transaction_options> default_transaction_options;
+};
+
+// What the connection string cannot say.
+struct client_options {
+  command_event_handler on_command;
+  pool_event_handler on_pool_event;
+  heartbeat_event_handler on_heartbeat;
+  std::function<void(const std::string&)> log;  // warnings (unknown URI options, ...)
+  // Every frame sent (outgoing=true) and received, for traces.
+  std::function<void(bool outgoing, std::span<const std::uint8_t> frame)> on_frame;
+  // Send a CRC-32C checksum with every OP_MSG (OP_MSG.md "checksum").
+  bool checksum = false;
+};
+
+}  // namespace mongowire
