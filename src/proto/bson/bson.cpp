@@ -23,6 +23,36 @@ std::string json_of(const view& v, bool canonical) {
   });
 }
 
+// libbson 1.23's bson_validate skips, instead of rejecting, an embedded document or
+// array whose own length prefix or terminator is wrong (bson_iter_visit_all ignores a
+// failed bson_init_static), so later bson_init_static calls on such a child fail and
+// leave an uninitialised bson_t. Walk every child ourselves. Depth is capped so that
+// hostile nesting cannot exhaust the stack (the server's own limit is 200 levels).
+constexpr int max_validated_depth = 256;
+
+bool children_well_formed(const std::uint8_t* data, std::size_t size, int depth, std::string* why) {
+  bson_iter_t it;
+  if (!bson_iter_init_from_data(&it, data, size)) {
+    if (why) *why = "invalid BSON: embedded document or array has a bad length or terminator";
+    return false;
+  }
+  while (bson_iter_next(&it)) {
+    if (!BSON_ITER_HOLDS_DOCUMENT(&it) && !BSON_ITER_HOLDS_ARRAY(&it)) continue;
+    if (depth >= max_validated_depth) {
+      if (why) *why = "invalid BSON: nesting deeper than " + std::to_string(max_validated_depth) + " levels";
+      return false;
+    }
+    std::uint32_t len = 0;
+    const std::uint8_t* child = nullptr;
+    if (BSON_ITER_HOLDS_DOCUMENT(&it))
+      bson_iter_document(&it, &len, &child);
+    else
+      bson_iter_array(&it, &len, &child);
+    if (!children_well_formed(child, len, depth + 1, why)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 object_id object_id::generate() {
@@ -172,6 +202,8 @@ std::optional<view> view::validate(std::span<const std::uint8_t> bytes, std::str
   // UTF-8 validation is left to string consumers: servers may return invalid UTF-8 in
   // errmsg, and rejecting the whole reply would lose the error.
   if (!bson_validate_with_error(&b, BSON_VALIDATE_NONE, &err)) return fail(std::string("invalid BSON: ") + err.message);
+  if (std::string nested; !children_well_formed(bytes.data(), static_cast<std::size_t>(declared), 0, &nested))
+    return fail(std::move(nested));
   return view(bytes.data(), static_cast<std::size_t>(declared));
 }
 

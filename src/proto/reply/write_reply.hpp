@@ -23,7 +23,6 @@ struct write_result {
   std::optional<std::int64_t> n_modified{};  // update replies only
   bson::view upserted{};                     // array of {index, _id}; empty when absent
   std::size_t upserted_count = 0;
-  bool acknowledged = true;                // false only for w:0 (no reply); set by callers
 };
 
 // Reads an entry of write_result::upserted (already checked by parse_write_reply).

@@ -164,11 +164,11 @@ TEST_CASE("frame_decoder: an unknown opcode is unknown_opcode") {
 }
 
 TEST_CASE("frame_decoder: messageLength below the header or the opcode minimum is message_too_short") {
-  for (auto [length, op] : {std::pair{15, 2013}, std::pair{0, 2013}, std::pair{-5, 1}, std::pair{20, 2013},
-                            std::pair{35, 1}, std::pair{33, 2004}}) {
-    CAPTURE(length);
+  for (auto length_and_op : {std::pair{15, 2013}, std::pair{0, 2013}, std::pair{-5, 1}, std::pair{20, 2013},
+                             std::pair{35, 1}, std::pair{33, 2004}}) {
+    CAPTURE(length_and_op.first);
     frame_decoder dec;
-    dec.feed(header_only(length, op));
+    dec.feed(header_only(length_and_op.first, length_and_op.second));
     CHECK(dec.next() == decode_status::error);
     CHECK(dec.error() == protocol_errc::message_too_short);
   }
