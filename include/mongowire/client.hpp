@@ -1,0 +1,311 @@
+// The public API: client, session, collection.
+//
+// Every I/O call is `async_xxx(args..., diagnostics& diag, CompletionToken&& token)` with
+// the completion signature void(error_code): callbacks, use_awaitable, use_future and
+// deferred all work, and per-operation cancellation (bind_cancellation_slot) is honoured.
+// Results and `diag` are out-parameters that must outlive the operation. On error `diag`
+// holds the server's code, codeName, errmsg, error labels, write errors and the raw
+// reply; nothing the server said is lost.
+//
+// Thread-safety: a client and everything obtained from it must be used from one strand
+// (the executor given to the constructor). Distinct clients are independent.
+//
+// Transactions and sessions: operations are run through a `session` or a
+// `collection` handle obtained from a session (session::collection); such a handle always
+// sends the session's lsid, and, while a transaction is active, its txnNumber and
+// autocommit:false. There is no overload that takes a session as an argument, so a
+// single forgotten argument cannot turn a transaction into independent writes. A
+// client-level collection (client::collection) uses an implicit session; running it while
+// the same strand has an explicit transaction open is legal but is the user's choice.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/append.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mongowire/bson.hpp"
+#include "mongowire/error.hpp"
+#include "mongowire/events.hpp"
+#include "mongowire/options.hpp"
+
+namespace mongowire {
+
+namespace detail {
+class client_impl;
+class session_impl;
+
+// Runs an awaitable<error_code> as an Asio async operation with signature void(error_code).
+template <class Token>
+auto run_as_operation(boost::asio::any_io_executor ex, boost::asio::awaitable<error_code> op, Token&& token) {
+  namespace asio = boost::asio;
+  return asio::async_initiate<Token, void(error_code)>(
+      [ex](auto handler, asio::awaitable<error_code> aw) mutable {
+        auto slot = asio::get_associated_cancellation_slot(handler);
+        auto target = asio::get_associated_executor(handler, ex);
+        asio::co_spawn(ex, std::move(aw),
+                       asio::bind_cancellation_slot(
+                           slot, [h = std::move(handler), target](std::exception_ptr e, error_code ec) mutable {
+                             if (e) ec = client_errc::invalid_argument;  // exceptions never escape an operation
+                             asio::dispatch(target, asio::append(std::move(h), ec));
+                           }));
+      },
+      token, std::move(op));
+}
+}  // namespace detail
+
+class session;
+class collection;
+
+enum class transaction_state { none, starting, in_progress, committed, committed_empty, aborted };
+std::string_view to_string(transaction_state s) noexcept;
+
+struct insert_one_result {
+  bson::document inserted_id;  // {_id: <value>}
+};
+struct insert_many_result {
+  std::int64_t inserted_count = 0;
+};
+struct update_result {
+  std::int64_t matched_count = 0;
+  std::int64_t modified_count = 0;
+  std::optional<bson::document> upserted_id;  // {_id: <value>} when an upsert inserted
+};
+struct delete_result {
+  std::int64_t deleted_count = 0;
+};
+
+struct find_options {
+  std::optional<bson::document> projection;
+  std::optional<bson::document> sort;
+  std::optional<std::int64_t> skip;
+  std::optional<std::int64_t> limit;
+  std::optional<std::int32_t> batch_size;
+};
+
+struct find_one_and_modify_options {
+  std::optional<bson::document> projection;
+  std::optional<bson::document> sort;
+  bool upsert = false;
+  bool return_new = false;  // returnDocument: "After"
+};
+
+// A collection handle. Cheap to copy.
+class collection {
+ public:
+  const std::string& database_name() const noexcept { return db_; }
+  const std::string& name() const noexcept { return coll_; }
+
+#define MONGOWIRE_ASYNC(name, params, call)                                                     \
+  template <class Token>                                                                        \
+  auto name params {                                                                            \
+    return detail::run_as_operation(executor(), call, std::forward<Token>(token));              \
+  }
+
+  MONGOWIRE_ASYNC(async_insert_one, (bson::view doc, insert_one_result& result, diagnostics& diag, Token&& token),
+                  insert_one(doc, result, diag))
+  MONGOWIRE_ASYNC(async_insert_many,
+                  (std::vector<bson::document> docs, insert_many_result& result, diagnostics& diag, Token&& token),
+                  insert_many(std::move(docs), result, diag))
+  MONGOWIRE_ASYNC(async_update_one,
+                  (bson::view filter, bson::view update, update_result& result, diagnostics& diag, Token&& token),
+                  update(filter, update, false, false, result, diag))
+  MONGOWIRE_ASYNC(async_update_many,
+                  (bson::view filter, bson::view update, update_result& result, diagnostics& diag, Token&& token),
+                  update(filter, update, true, false, result, diag))
+  MONGOWIRE_ASYNC(async_replace_one,
+                  (bson::view filter, bson::view replacement, update_result& result, diagnostics& diag, Token&& token),
+                  update(filter, replacement, false, false, result, diag))
+  MONGOWIRE_ASYNC(async_delete_one, (bson::view filter, delete_result& result, diagnostics& diag, Token&& token),
+                  remove(filter, 1, result, diag))
+  MONGOWIRE_ASYNC(async_delete_many, (bson::view filter, delete_result& result, diagnostics& diag, Token&& token),
+                  remove(filter, 0, result, diag))
+  // All matching documents (the cursor is drained with getMore).
+  MONGOWIRE_ASYNC(async_find,
+                  (bson::view filter, find_options options, std::vector<bson::document>& out, diagnostics& diag,
+                   Token&& token),
+                  find(filter, std::move(options), out, diag))
+  MONGOWIRE_ASYNC(async_find_one,
+                  (bson::view filter, std::optional<bson::document>& out, diagnostics& diag, Token&& token),
+                  find_one(filter, out, diag))
+  MONGOWIRE_ASYNC(async_count_documents, (bson::view filter, std::int64_t& out, diagnostics& diag, Token&& token),
+                  count_documents(filter, out, diag))
+  MONGOWIRE_ASYNC(async_aggregate,
+                  (bson::view pipeline, std::vector<bson::document>& out, diagnostics& diag, Token&& token),
+                  aggregate(pipeline, out, diag))
+  MONGOWIRE_ASYNC(async_find_one_and_update,
+                  (bson::view filter, bson::view update, find_one_and_modify_options options,
+                   std::optional<bson::document>& out, diagnostics& diag, Token&& token),
+                  find_and_modify(filter, update, false, std::move(options), out, diag))
+  MONGOWIRE_ASYNC(async_find_one_and_delete,
+                  (bson::view filter, find_one_and_modify_options options, std::optional<bson::document>& out,
+                   diagnostics& diag, Token&& token),
+                  find_and_modify(filter, bson::view(), true, std::move(options), out, diag))
+#undef MONGOWIRE_ASYNC
+
+  // Awaitable forms for coroutine users: throw mongowire::error (with diagnostics).
+  boost::asio::awaitable<insert_one_result> insert_one(bson::view doc);
+  boost::asio::awaitable<update_result> update_one(bson::view filter, bson::view update);
+  boost::asio::awaitable<delete_result> delete_one(bson::view filter);
+  boost::asio::awaitable<std::vector<bson::document>> find(bson::view filter, find_options options = {});
+
+  boost::asio::awaitable<error_code> insert_one(bson::view doc, insert_one_result& result, diagnostics& diag);
+  boost::asio::awaitable<error_code> insert_many(std::vector<bson::document> docs, insert_many_result& result,
+                                                 diagnostics& diag);
+  boost::asio::awaitable<error_code> update(bson::view filter, bson::view update, bool multi, bool upsert,
+                                            update_result& result, diagnostics& diag);
+  boost::asio::awaitable<error_code> remove(bson::view filter, std::int32_t limit, delete_result& result,
+                                            diagnostics& diag);
+  boost::asio::awaitable<error_code> find(bson::view filter, find_options options, std::vector<bson::document>& out,
+                                          diagnostics& diag);
+  boost::asio::awaitable<error_code> find_one(bson::view filter, std::optional<bson::document>& out,
+                                              diagnostics& diag);
+  boost::asio::awaitable<error_code> count_documents(bson::view filter, std::int64_t& out, diagnostics& diag);
+  boost::asio::awaitable<error_code> aggregate(bson::view pipeline, std::vector<bson::document>& out,
+                                               diagnostics& diag);
+  boost::asio::awaitable<error_code> find_and_modify(bson::view filter, bson::view update, bool remove,
+                                                     find_one_and_modify_options options,
+                                                     std::optional<bson::document>& out, diagnostics& diag);
+
+ private:
+  friend class client;
+  friend class session;
+  collection(std::shared_ptr<detail::client_impl> c, std::shared_ptr<detail::session_impl> s, std::string db,
+             std::string coll);
+  boost::asio::any_io_executor executor() const;
+
+  std::shared_ptr<detail::client_impl> client_;
+  std::shared_ptr<detail::session_impl> session_;  // null: implicit session per operation
+  std::string db_;
+  std::string coll_;
+};
+
+// An explicit client session (driver-sessions.md). Not copyable; movable.
+class session {
+ public:
+  session(session&&) noexcept;
+  session& operator=(session&&) noexcept;
+  ~session();  // ends the session (aborting a transaction in progress)
+
+  collection get_collection(std::string_view db, std::string_view coll) const;
+
+  // transactions.md "startTransaction": no I/O; the first operation sends startTransaction.
+  error_code start_transaction(const std::optional<transaction_options>& options, diagnostics& diag);
+  error_code start_transaction() {
+    diagnostics ignored;
+    return start_transaction(std::nullopt, ignored);
+  }
+
+  template <class Token>
+  auto async_commit_transaction(diagnostics& diag, Token&& token) {
+    return detail::run_as_operation(executor(), commit_transaction(diag), std::forward<Token>(token));
+  }
+  template <class Token>
+  auto async_abort_transaction(diagnostics& diag, Token&& token) {
+    return detail::run_as_operation(executor(), abort_transaction(diag), std::forward<Token>(token));
+  }
+  // Runs a command with this session's fields (and transaction fields when one is active).
+  template <class Token>
+  auto async_run_command(std::string_view db, bson::view command, bson::document& reply, diagnostics& diag,
+                         Token&& token) {
+    return detail::run_as_operation(executor(), run_command(std::string(db), bson::document(command), reply, diag),
+                                    std::forward<Token>(token));
+  }
+
+  // transactions-convenient-api.md "withTransaction": runs `callback` in a transaction,
+  // retrying it on TransientTransactionError and the commit on
+  // UnknownTransactionCommitResult until 120 seconds have passed.
+  using transaction_callback = std::function<boost::asio::awaitable<error_code>(session&, diagnostics&)>;
+  template <class Token>
+  auto async_with_transaction(transaction_callback callback, std::optional<transaction_options> options,
+                              diagnostics& diag, Token&& token) {
+    return detail::run_as_operation(executor(), with_transaction(std::move(callback), std::move(options), diag),
+                                    std::forward<Token>(token));
+  }
+
+  boost::asio::awaitable<error_code> commit_transaction(diagnostics& diag);
+  boost::asio::awaitable<error_code> abort_transaction(diagnostics& diag);
+  boost::asio::awaitable<error_code> run_command(std::string db, bson::document command, bson::document& reply,
+                                                 diagnostics& diag);
+  boost::asio::awaitable<error_code> with_transaction(transaction_callback callback,
+                                                      std::optional<transaction_options> options, diagnostics& diag);
+  // Ends the session now (spec "endSession"): aborts a transaction in progress.
+  boost::asio::awaitable<void> end();
+
+  transaction_state current_transaction_state() const noexcept;
+  bool in_transaction() const noexcept;
+  bool is_dirty() const noexcept;
+  // {id: <UUID>} as sent in lsid.
+  bson::document id() const;
+  std::optional<bson::document> cluster_time() const;
+  std::optional<bson::timestamp> operation_time() const;
+  void advance_cluster_time(bson::view cluster_time);
+  void advance_operation_time(bson::timestamp t);
+  std::int64_t txn_number() const noexcept;
+
+ private:
+  friend class client;
+  friend class detail::client_impl;
+  explicit session(std::shared_ptr<detail::session_impl> impl);
+  boost::asio::any_io_executor executor() const;
+  std::shared_ptr<detail::session_impl> impl_;
+};
+
+class client {
+ public:
+  // Parses the connection string (throws mongowire::error with client_errc::invalid_uri
+  // naming the bad option) and starts monitoring. No I/O happens before the first operation
+  // needs a server.
+  client(boost::asio::any_io_executor ex, std::string_view uri, client_options options = {});
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  boost::asio::any_io_executor get_executor() const;
+
+  collection get_collection(std::string_view db, std::string_view coll) const;
+  session start_session(const session_options& options = {});
+
+  // Runs a command on the primary with an implicit session; `reply` receives the server's
+  // reply on success and on server errors (also in diag.reply).
+  template <class Token>
+  auto async_run_command(std::string_view db, bson::view command, bson::document& reply, diagnostics& diag,
+                         Token&& token) {
+    return detail::run_as_operation(get_executor(), run_command(std::string(db), bson::document(command), reply, diag),
+                                    std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> run_command(std::string db, bson::document command, bson::document& reply,
+                                                 diagnostics& diag);
+
+  // Ends pooled server sessions (endSessions, batches of 10,000), closes pools and monitors.
+  template <class Token>
+  auto async_close(Token&& token) {
+    return detail::run_as_operation(get_executor(), close(), std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> close();
+
+  // Statistics for benchmarks.
+  struct stats {
+    std::uint64_t commands = 0;
+    std::uint64_t bytes_sent = 0;
+    std::uint64_t bytes_received = 0;
+    std::uint64_t retries = 0;
+  };
+  stats get_stats() const noexcept;
+  std::shared_ptr<detail::client_impl> impl() const noexcept { return impl_; }
+
+ private:
+  std::shared_ptr<detail::client_impl> impl_;
+};
+
+}  // namespace mongowire
