@@ -7,6 +7,7 @@
 
 #include "proto/command/command_builder.hpp"
 #include "proto/reply/command_reply.hpp"
+#include "proto/sdam/server_selection.hpp"
 
 namespace mongowire::detail::net {
 
@@ -231,21 +232,13 @@ asio::awaitable<error_code> topology::initialize_pooled_connection(const host_ad
 }
 
 std::optional<selected_server> topology::try_select_writable() const {
-  const sdam::server_description* chosen = nullptr;
-  if (description_.type() == sdam::topology_type::single) {
-    const auto& servers = description_.servers();
-    if (!servers.empty() && servers.front().is_data_bearing()) chosen = &servers.front();
-  } else if (description_.type() == sdam::topology_type::sharded) {
-    for (const auto& s : description_.servers())
-      if (s.type == sdam::server_type::mongos && (!chosen || s.round_trip_time_ms < chosen->round_trip_time_ms))
-        chosen = &s;
-  } else {
-    chosen = description_.primary();
+  auto result = sdam::select_writable(description_);
+  for (const auto& address : result.candidates) {
+    auto it = pools_.find(address);
+    const auto* desc = description_.find(address);
+    if (it != pools_.end() && desc) return selected_server{it->second, *desc};
   }
-  if (!chosen) return std::nullopt;
-  auto it = pools_.find(chosen->address);
-  if (it == pools_.end()) return std::nullopt;
-  return selected_server{it->second, *chosen};
+  return std::nullopt;
 }
 
 asio::awaitable<error_code> topology::async_select_writable(selected_server& out, diagnostics& diag) {
