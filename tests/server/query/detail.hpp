@@ -4,7 +4,9 @@
 
 #include "query/query.hpp"
 
+#include <algorithm>
 #include <functional>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -82,6 +84,19 @@ struct node {
 };
 
 int compare_nodes(const node& a, const node& b);
+
+// std::stable_sort for vectors of types holding a bson_t (128-byte aligned): libstdc++ 12's
+// temporary buffer ignores over-alignment, so this sorts indices and then moves elements.
+template <class T, class Less>
+void stable_sort_aligned(std::vector<T>& v, Less less) {
+  std::vector<std::size_t> order(v.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return less(v[a], v[b]); });
+  std::vector<T> sorted;
+  sorted.reserve(v.size());
+  for (auto i : order) sorted.push_back(std::move(v[i]));
+  v = std::move(sorted);
+}
 
 // --- path traversal (mongod's ElementIterator, src/mongo/db/matcher/path.cpp) ---
 // Visits each value `dotted` designates in `doc`: a missing value is an invalid element;

@@ -446,7 +446,7 @@ run_result run_stage(docs_t docs, const stage& s) {
     return docs;
   }
   if (s.sort) {
-    std::stable_sort(docs.begin(), docs.end(), [&](const bson::document& a, const bson::document& b) { return s.sort->less(a, b); });
+    detail::stable_sort_aligned(docs, [&](const bson::document& a, const bson::document& b) { return s.sort->less(a, b); });
     return docs;
   }
   if (s.name == "$skip") {

@@ -1,3 +1,4 @@
+#include "query/detail.hpp"
 #include "query/test_util.hpp"
 
 #include <algorithm>
@@ -12,7 +13,7 @@ std::vector<std::string> sorted_ids(const char* spec, std::vector<const char*> d
   auto s = ok(sort_spec::compile(doc(spec)));
   std::vector<bson::document> v;
   for (auto d : docs) v.push_back(doc(d));
-  std::stable_sort(v.begin(), v.end(), [&](auto& a, auto& b) { return s.less(a, b); });
+  mongowire::testd::query::detail::stable_sort_aligned(v, [&](auto& a, auto& b) { return s.less(a, b); });
   std::vector<std::string> ids;
   for (auto& d : v) ids.emplace_back(*d.find("_id").as_string());
   return ids;

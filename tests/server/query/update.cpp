@@ -204,14 +204,14 @@ std::vector<node> each_values(const bson::element& v, bool allow_each) {
 void sort_for_push(std::vector<std::pair<std::string, node>>& items, const bson::element& how) {
   if (auto n = how.as_number()) {
     bool asc = *n == 1;
-    std::stable_sort(items.begin(), items.end(), [&](auto& a, auto& b) {
+    stable_sort_aligned(items, [&](auto& a, auto& b) {
       int c = compare_nodes(a.second, b.second);
       return asc ? c < 0 : c > 0;
     });
     return;
   }
   auto spec = std::get<sort_spec>(sort_spec::compile(*how.as_document()));
-  std::stable_sort(items.begin(), items.end(), [&](auto& a, auto& b) {
+  stable_sort_aligned(items, [&](auto& a, auto& b) {
     auto da = a.second.is_object() ? a.second.to_document() : bson::document();
     auto db = b.second.is_object() ? b.second.to_document() : bson::document();
     return spec.less(da, db);
@@ -434,7 +434,7 @@ std::variant<update_spec, query_error> update_spec::compile(bson::view update) {
     }
   }
   // mongod applies modifications in field-name order, so new fields appear sorted.
-  std::stable_sort(ops->begin(), ops->end(), [](const update_op& a, const update_op& b) { return a.parts < b.parts; });
+  stable_sort_aligned(*ops, [](const update_op& a, const update_op& b) { return a.parts < b.parts; });
   spec.ops_ = std::move(ops);
   return spec;
 }
