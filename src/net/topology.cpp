@@ -267,7 +267,7 @@ asio::awaitable<error_code> topology::async_select_writable(selected_server& out
     request_immediate_check();
     waiter.expires_at(deadline);
     selection_waiters_.push_back(&waiter);
-    auto [ec] = co_await waiter.async_wait(use_tuple);
+    co_await waiter.async_wait(use_tuple);
     selection_waiters_.remove(&waiter);
     // operation_aborted is either a topology change (loop again) or the caller's
     // cancellation, which the coroutine's cancellation state tells apart.
