@@ -37,7 +37,7 @@ struct harness {
 
 // {"lsid": ..., "txnNumber": n} fragment for session number `session`.
 inline std::string session_fields(int session, long long txn_number = -1) {
-  std::string id = "AAAAAAAAAAAAAAAAAAAAA" + std::string(1, static_cast<char>('A' + session)) + "==";
+  std::string id = std::string(1, static_cast<char>('A' + session)) + "AAAAAAAAAAAAAAAAAAAAA==";
   std::string out = R"("lsid": {"id": {"$binary": {"base64": ")" + id + R"(", "subType": "04"}}})";
   if (txn_number >= 0) out += R"(, "txnNumber": {"$numberLong": ")" + std::to_string(txn_number) + R"("})";
   return out;
@@ -50,7 +50,7 @@ inline std::string errmsg(const bson::document& reply) { return std::string(repl
 inline std::vector<std::string> labels(const bson::document& reply) {
   std::vector<std::string> out;
   if (auto l = reply["errorLabels"]; l.is_array())
-    for (auto e : *l.as_array()) out.emplace_back(e.as_string().value_or(""));
+    for (auto e : bson::view(*l.as_array())) out.emplace_back(e.as_string().value_or(""));
   return out;
 }
 inline bool has_label(const bson::document& reply, std::string_view label) {
@@ -64,7 +64,7 @@ inline std::vector<std::string> first_batch(const bson::document& reply) {
   std::vector<std::string> out;
   auto batch = reply.get_view().find_path("cursor.firstBatch");
   if (batch.is_array())
-    for (auto d : *batch.as_array()) out.push_back(d.as_document()->to_relaxed_json());
+    for (auto d : bson::view(*batch.as_array())) out.push_back(d.as_document()->to_relaxed_json());
   return out;
 }
 

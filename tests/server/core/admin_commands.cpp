@@ -143,7 +143,7 @@ void server_core::impl::cmd_server_status(op_context&, bson::document& reply) {
 void server_core::impl::cmd_end_sessions(op_context& op, bson::document&) {
   auto list = op.cmd["endSessions"];
   if (!list.is_array()) throw command_error(code::type_mismatch, "BSON field 'endSessions' is the wrong type, expected type 'array'");
-  for (auto e : *list.as_array()) {
+  for (auto e : bson::view(*list.as_array())) {
     auto id = e.is_document() ? (*e.as_document())["id"].as_binary() : std::nullopt;
     if (!id) continue;
     std::string key;
@@ -266,7 +266,7 @@ void server_core::impl::cmd_create_indexes(op_context& op, bson::document& reply
   bool created = false;
   auto& c = store.get_or_create(ns, wc, &created);
   auto before = static_cast<std::int32_t>(c.indexes.size());
-  for (auto spec_el : *list.as_array()) {
+  for (auto spec_el : bson::view(*list.as_array())) {
     if (!spec_el.is_document()) throw command_error(code::type_mismatch, "The 'indexes' field must be an array of index spec objects");
     auto spec = *spec_el.as_document();
     auto key = spec["key"];

@@ -40,7 +40,7 @@ bson::document with_id_first(bson::view doc) {
 std::int32_t statement_id(const op_context& op, std::int32_t index) {
   if (auto ids = op.cmd["stmtIds"]; ids.is_array()) {
     std::int32_t i = 0;
-    for (auto e : *ids.as_array())
+    for (auto e : bson::view(*ids.as_array()))
       if (i++ == index) return e.as_int32().value_or(index);
   }
   return static_cast<std::int32_t>(op.cmd["stmtId"].as_integer().value_or(0)) + index;
@@ -499,7 +499,7 @@ void server_core::impl::cmd_distinct(op_context& op, bson::document& reply) {
     auto v = d.get_view().find_path(*key);
     if (!v) continue;
     if (v.is_array()) {
-      for (auto e : *v.as_array()) add(e);
+      for (auto e : bson::view(*v.as_array())) add(e);
     } else {
       add(v);
     }

@@ -84,7 +84,7 @@ bson::document merge_sequences(bson::view body, std::span<const sequence> seqs) 
 bool pipeline_writes(bson::view cmd) {
   auto p = cmd["pipeline"];
   if (!p.is_array()) return false;
-  for (auto stage : *p.as_array())
+  for (auto stage : bson::view(*p.as_array()))
     if (stage.is_document()) {
       auto k = stage.as_document()->first_key();
       if (k == "$out" || k == "$merge") return true;
@@ -442,7 +442,7 @@ bool server_core::impl::fail_command_matches(const op_context& op, bool (*extra)
   if (auto ns = data["namespace"]; ns && ns.as_string().value_or("") != collection_ns(op)) return false;
   bool named = data.contains("failAllCommands");
   if (auto list = data["failCommands"]; list.is_array())
-    for (auto c : *list.as_array())
+    for (auto c : bson::view(*list.as_array()))
       named = named || (c.is_string() && same_command(*c.as_string(), op.name));
   if (!named || !extra(data)) return false;
   return fail_command.fire();

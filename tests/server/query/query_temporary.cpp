@@ -64,7 +64,7 @@ bool value_equals(const bson::element& field, const bson::element& want) {
   if (!field) return want.is_null();
   if (compare_values(field, want) == 0) return true;
   if (field.is_array() && !want.is_array()) {
-    for (auto e : *field.as_array())
+    for (auto e : bson::view(*field.as_array()))
       if (compare_values(e, want) == 0) return true;
   }
   return false;
@@ -79,7 +79,7 @@ bool operators_match(const bson::element& field, bson::view ops) {
     }
     if (name == "$in" || name == "$nin") {
       bool any = false;
-      for (auto v : *op.as_array()) any = any || value_equals(field, v);
+      for (auto v : bson::view(*op.as_array())) any = any || value_equals(field, v);
       if (any != (name == "$in")) return false;
       continue;
     }
@@ -109,7 +109,7 @@ bool doc_matches(bson::view filter, bson::view doc) {
     auto key = cond.key();
     if (key == "$and" || key == "$or") {
       bool is_and = key == "$and", any = false, all = true;
-      for (auto sub : *cond.as_array()) {
+      for (auto sub : bson::view(*cond.as_array())) {
         bool m = doc_matches(*sub.as_document(), doc);
         any = any || m;
         all = all && m;
@@ -131,7 +131,7 @@ std::optional<query_error> check_filter(bson::view filter) {
   for (auto cond : filter) {
     if (cond.key() == "$and" || cond.key() == "$or") {
       if (!cond.is_array()) return bad_value(std::string(cond.key()) + " must be an array");
-      for (auto sub : *cond.as_array()) {
+      for (auto sub : bson::view(*cond.as_array())) {
         if (!sub.is_document()) return bad_value("$or/$and/$nor entries need to be full objects");
         if (auto e = check_filter(*sub.as_document())) return e;
       }
@@ -139,7 +139,7 @@ std::optional<query_error> check_filter(bson::view filter) {
     }
     if (cond.key().starts_with("$")) return bad_value("unknown top level operator: " + std::string(cond.key()));
     if (!is_operator_document(cond)) continue;
-    for (auto op : *cond.as_document()) {
+    for (auto op : bson::view(*cond.as_document())) {
       static constexpr std::string_view known[] = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists"};
       if (std::find(std::begin(known), std::end(known), op.key()) == std::end(known))
         return bad_value("unknown operator: " + std::string(op.key()));
@@ -235,7 +235,7 @@ std::optional<query_error> update_spec::apply(bson::view doc, bson::document& ou
   }
   std::vector<std::pair<std::string, std::optional<bson::document>>> changes;
   for (auto op : update_.get_view()) {
-    for (auto f : *op.as_document()) {
+    for (auto f : bson::view(*op.as_document())) {
       std::string key(f.key());
       if (key == "_id" && op.key() != "$unset") {
         auto cur = doc["_id"];
