@@ -235,6 +235,13 @@ bson::document server_core::impl::run(bson::document& merged, connection_context
   std::optional<bson::document> wce;
   if (supports_wc) wce = write_concern_error_for(op);
   bson::document reply = std::move(body);
+  if (!op.retried_stmt_ids.empty()) {  // statements answered from the retryable-write record
+    ++txn_stats.retried_commands;
+    txn_stats.retried_statements += static_cast<std::int64_t>(op.retried_stmt_ids.size());
+    reply.append_array_of("retriedStmtIds", [&](bson::array_builder& arr) {
+      for (auto id : op.retried_stmt_ids) arr.push(id);
+    });
+  }
   if (wce) reply.append("writeConcernError", *wce);
   if (wce) append_labels(op, reply, std::nullopt, (*wce)["code"].as_int32());
   reply.append("ok", 1.0);
