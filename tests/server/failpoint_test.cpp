@@ -111,6 +111,14 @@ TEST_CASE("the server adds RetryableWriteError for retryable writes failing with
   CHECK(labels(h.run(R"({"insert": "c", "documents": [{}]})")).empty());  // no txnNumber: not a retryable write
 }
 
+TEST_CASE("NoWritesPerformed joins RetryableWriteError when this client wrote before but not in the failed command") {
+  harness h;
+  REQUIRE(ok(h.run(R"({"insert": "c", "documents": [{}]})")));
+  REQUIRE(ok(h.admin(R"({"configureFailPoint": "failCommand", "mode": {"times": 1}, "data": {"failCommands": ["insert"], "errorCode": 91}})")));
+  auto r = h.run(retryable(R"("insert": "c", "documents": [{}])", 1, 1));
+  CHECK(labels(r) == std::vector<std::string>{"RetryableWriteError", "NoWritesPerformed"});
+}
+
 TEST_CASE("commitTransaction errors get RetryableWriteError, and NoSuchTransaction on commit is transient") {
   harness h;
   auto txn = [&](long long n, const std::string& body, bool first) {

@@ -67,6 +67,7 @@ struct op_context {
   bson::timestamp operation_time;
   std::vector<std::int32_t> retried_stmt_ids;
   std::optional<bson::document> label_override;  // failCommand errorLabels
+  bson::timestamp last_op_before{};               // client's last write before this command
 };
 
 struct command_traits;

@@ -196,6 +196,7 @@ bson::document server_core::impl::run(bson::document& merged, connection_context
   op_context op;
   op.cmd = merged;
   op.conn = &ctx;
+  op.last_op_before = ctx.last_op_time;
   op.view = {store.last_committed(), 0};
   const command_traits* traits = nullptr;
   bool supports_wc = false;
@@ -527,6 +528,8 @@ void server_core::impl::append_labels(op_context& op, bson::document& reply, std
   } else if (options.max_wire_version >= 9 && op.txn_number && (!op.autocommit || commit_or_abort) &&
              ((code && is_retriable_error(*code)) || (wc_code && is_retriable_error(*wc_code)))) {
     labels.push_back("RetryableWriteError");
+    // error_labels.cpp isErrorWithNoWritesPerformed: the client's last op did not move.
+    if (!(op.last_op_before == bson::timestamp{}) && op.last_op_before == op.conn->last_op_time) labels.push_back("NoWritesPerformed");
   }
   if (labels.empty()) return;
   reply.append_array_of("errorLabels", [&](bson::array_builder& arr) {
