@@ -1,0 +1,304 @@
+// Handshake, diagnostics, session, failpoint, transaction-control and catalog commands.
+#include <algorithm>
+#include <unistd.h>
+
+#include "core/core_impl.hpp"
+#include "query/query.hpp"
+
+namespace mongowire::testd {
+namespace {
+
+std::int64_t millis_since_epoch(clock_type::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+bool is_legacy_hello(std::string_view name) { return name == "isMaster" || name == "ismaster"; }
+
+failpoint parse_failpoint_mode(const op_context& op) {
+  failpoint fp;
+  auto mode = op.cmd["mode"];
+  if (auto s = mode.as_string()) {
+    if (*s == "off") return fp;
+    if (*s == "alwaysOn") {
+      fp.kind = failpoint::mode::always_on;
+      return fp;
+    }
+    throw command_error(code::bad_value, "unrecognized mode: " + std::string(*s));
+  }
+  if (!mode.is_document()) throw command_error(code::type_mismatch, "'mode' must be a string or JSON object");
+  auto doc = *mode.as_document();
+  if (auto times = doc["times"]; times) {
+    auto n = times.as_integer();
+    if (!n || *n < 0) throw command_error(code::bad_value, "'times' option to 'mode' must be positive");
+    fp.kind = *n == 0 ? failpoint::mode::off : failpoint::mode::times;
+    fp.counter = *n;
+  } else if (auto skip = doc["skip"]; skip) {
+    auto n = skip.as_integer();
+    if (!n || *n < 0) throw command_error(code::bad_value, "'skip' option to 'mode' must be positive");
+    fp.kind = failpoint::mode::skip;
+    fp.counter = *n;
+  } else {
+    throw command_error(code::bad_value, "mode must be one of 'off', 'alwaysOn', {times: n} or {skip: n}");
+  }
+  return fp;
+}
+
+}  // namespace
+
+void server_core::impl::cmd_hello(op_context& op, bson::document& reply) {
+  auto& ctx = *op.conn;
+  if (auto client = op.cmd["client"]; client) {
+    // ClientMetadata may only be set once per connection.
+    if (ctx.client_metadata_received)
+      throw command_error(code::client_metadata_cannot_be_mutated, "The client metadata document may only be sent in the first hello");
+    ctx.client_metadata_received = true;
+    if (client.is_document())
+      ctx.app_name = std::string((*client.as_document()).find_path("application.name").as_string().value_or(""));
+  }
+  // Awaitable hello (streaming protocol): with an up-to-date topologyVersion, the reply is
+  // held back for maxAwaitTimeMS; the network layer performs the wait.
+  if (auto tv = op.cmd["topologyVersion"]; tv.is_document()) {
+    auto d = *tv.as_document();
+    if (d["processId"].as_oid() == process_id && d["counter"].as_int64() == topology_counter)
+      ctx.block_ms = std::max<std::int64_t>(0, op.cmd["maxAwaitTimeMS"].as_integer().value_or(0));
+  }
+  bool primary = options.role == member_role::primary;
+  if (op.cmd["helloOk"].as_bool().value_or(false)) reply.append("helloOk", true);
+  append_topology_version(reply);
+  reply.append_array_of("hosts", [&](bson::array_builder& arr) {
+    for (auto& h : options.hosts) arr.push(h);
+  });
+  reply.append("setName", options.set_name);
+  reply.append("setVersion", std::int32_t{1});
+  reply.append(is_legacy_hello(op.name) ? "ismaster" : "isWritablePrimary", primary);
+  reply.append("secondary", !primary);
+  if (primary) reply.append("primary", me());
+  else if (!options.primary.empty()) reply.append("primary", options.primary);
+  reply.append("me", me());
+  if (primary) {
+    bson::object_id election{};
+    election.bytes = {0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < 4; ++i) election.bytes[11 - i] = static_cast<std::uint8_t>(election_term >> (8 * i));
+    reply.append("electionId", election);
+  }
+  reply.append_document("lastWrite", [&](bson::document& lw) {
+    lw.append_document("opTime", [&](bson::document& ot) {
+      ot.append("ts", store.last_committed());
+      ot.append("t", election_term);
+    });
+    lw.append_date("lastWriteDate", std::int64_t{store.last_committed().t} * 1000);
+  });
+  reply.append("maxBsonObjectSize", std::int32_t{16 * 1024 * 1024});
+  reply.append("maxMessageSizeBytes", std::int32_t{48000000});
+  reply.append("maxWriteBatchSize", std::int32_t{100000});
+  reply.append_date("localTime", millis_since_epoch(now()));
+  reply.append("logicalSessionTimeoutMinutes", std::int32_t{30});
+  reply.append("connectionId", ctx.connection_id);
+  reply.append("minWireVersion", options.min_wire_version);
+  reply.append("maxWireVersion", options.max_wire_version);
+  reply.append("readOnly", false);
+}
+
+void server_core::impl::cmd_ping(op_context&, bson::document&) {}
+
+void server_core::impl::cmd_build_info(op_context&, bson::document& reply) {
+  reply.append("version", "7.0.0");
+  reply.append("gitVersion", "mongowire-testd");
+  reply.append_array_of("versionArray", [](bson::array_builder& arr) {
+    arr.push(std::int32_t{7}).push(std::int32_t{0}).push(std::int32_t{0}).push(std::int32_t{0});
+  });
+  reply.append("bits", std::int32_t{64});
+  reply.append("debug", false);
+  reply.append("maxBsonObjectSize", std::int32_t{16 * 1024 * 1024});
+  reply.append_array_of("storageEngines", [](bson::array_builder& arr) { arr.push("wiredTiger"); });
+}
+
+void server_core::impl::cmd_server_status(op_context&, bson::document& reply) {
+  auto t = now();
+  auto up = std::chrono::duration_cast<std::chrono::milliseconds>(t - started_at).count();
+  std::int64_t open = 0;
+  for (auto& [k, s] : sessions) open += s.phase == txn_phase::in_progress;
+  reply.append("host", me());
+  reply.append("version", "7.0.0");
+  reply.append("process", "mongod");
+  reply.append("pid", static_cast<std::int64_t>(::getpid()));
+  reply.append("uptime", static_cast<double>(up) / 1000.0);
+  reply.append("uptimeMillis", static_cast<std::int64_t>(up));
+  reply.append_date("localTime", millis_since_epoch(t));
+  reply.append_document("storageEngine", [](bson::document& se) {
+    se.append("name", "wiredTiger");
+    se.append("supportsCommittedReads", true);
+    se.append("persistent", false);
+  });
+  reply.append_document("transactions", [&](bson::document& tx) {
+    tx.append("retriedCommandsCount", txn_stats.retried_commands);
+    tx.append("retriedStatementsCount", txn_stats.retried_statements);
+    tx.append("currentOpen", open);
+    tx.append("totalStarted", txn_stats.started);
+    tx.append("totalCommitted", txn_stats.committed);
+    tx.append("totalAborted", txn_stats.aborted);
+  });
+}
+
+void server_core::impl::cmd_end_sessions(op_context& op, bson::document&) {
+  auto list = op.cmd["endSessions"];
+  if (!list.is_array()) throw command_error(code::type_mismatch, "BSON field 'endSessions' is the wrong type, expected type 'array'");
+  for (auto e : bson::view(*list.as_array())) {
+    auto id = e.is_document() ? (*e.as_document())["id"].as_binary() : std::nullopt;
+    if (!id) continue;
+    std::string key;
+    static constexpr char digits[] = "0123456789abcdef";
+    for (auto b : id->bytes) (key += digits[b >> 4]) += digits[b & 15];
+    if (auto it = sessions.find(key); it != sessions.end()) {
+      if (it->second.phase == txn_phase::in_progress) abort_transaction_of(it->second);
+      sessions.erase(it);
+    }
+  }
+}
+
+void server_core::impl::cmd_kill_all_sessions(op_context&, bson::document&) {
+  for (auto& [key, s] : sessions)
+    if (s.phase == txn_phase::in_progress) abort_transaction_of(s);
+  std::erase_if(cursors, [](auto& entry) { return !entry.second.lsid_key.empty(); });
+}
+
+void server_core::impl::cmd_configure_fail_point(op_context& op, bson::document& reply) {
+  if (op.db != "admin") throw command_error(code::unauthorized, "configureFailPoint may only be run against the admin database.");
+  auto name = op.cmd["configureFailPoint"].as_string().value_or("");
+  failpoint* target = name == "failCommand" ? &fail_command : name == "onPrimaryTransactionalWrite" ? &primary_write_failpoint : nullptr;
+  if (!target) throw command_error(code::bad_value, std::string(name) + " not found");
+  failpoint next = parse_failpoint_mode(op);
+  if (auto data = op.cmd["data"]; data.is_document()) next.data = bson::document(*data.as_document());
+  reply.append("count", target->times_entered);
+  next.times_entered = target->times_entered;
+  *target = std::move(next);
+}
+
+void server_core::impl::cmd_commit_transaction(op_context& op, bson::document&) {
+  if (!op.in_txn()) throw command_error(code::invalid_options, "commitTransaction must be run within a transaction");
+  auto& s = *op.session;
+  if (s.phase == txn_phase::committed) return;  // committing again is idempotent
+  auto ts = store.allocate_timestamp(now_seconds());
+  store.commit(s.storage_txn, ts);
+  s.phase = txn_phase::committed;
+  op.conn->last_op_time = ts;
+  ++txn_stats.committed;
+  std::erase_if(cursors, [&](auto& entry) { return entry.second.lsid_key == op.lsid_key; });
+}
+
+void server_core::impl::cmd_abort_transaction(op_context& op, bson::document&) {
+  if (!op.in_txn()) throw command_error(code::invalid_options, "abortTransaction must be run within a transaction");
+  abort_transaction_of(*op.session);
+}
+
+void server_core::impl::cmd_create(op_context& op, bson::document&) {
+  check_known_fields(op, {"capped", "size", "max", "validator", "validationLevel", "validationAction", "collation",
+                          "storageEngine", "indexOptionDefaults", "viewOn", "pipeline", "timeseries", "expireAfterSeconds",
+                          "clusteredIndex", "changeStreamPreAndPostImages", "idIndex", "encryptedFields", "autoIndexId"});
+  auto ns = collection_ns(op);
+  auto view = op.in_txn() ? op.view : read_view{store.last_committed(), 0};
+  if (store.find_visible(ns, view)) throw command_error(code::namespace_exists, "Collection " + ns + " already exists.");
+  bool created = false;
+  store.get_or_create(ns, write_context_for(op), &created);
+  if (!created) throw command_error(code::namespace_exists, "Collection " + ns + " already exists.");
+}
+
+void server_core::impl::cmd_drop(op_context& op, bson::document& reply) {
+  auto ns = collection_ns(op);
+  auto* c = store.find_visible(ns, {store.last_committed(), 0});
+  if (!c) return;  // 7.0: dropping a missing collection succeeds
+  reply.append("nIndexesWas", static_cast<std::int32_t>(c->indexes.size()));
+  reply.append("ns", ns);
+  store.drop_collection(ns);
+  op.conn->last_op_time = store.allocate_timestamp(now_seconds());
+  std::erase_if(cursors, [&](auto& entry) { return entry.second.ns == ns; });
+}
+
+void server_core::impl::cmd_drop_database(op_context& op, bson::document& reply) {
+  store.drop_database(op.db);
+  op.conn->last_op_time = store.allocate_timestamp(now_seconds());
+  reply.append("dropped", op.db);
+}
+
+void server_core::impl::cmd_list_collections(op_context& op, bson::document& reply) {
+  bool name_only = op.cmd["nameOnly"].as_truthy().value_or(false);
+  auto filter = document_field(op, "filter", false);
+  auto m = query::matcher::compile(filter);
+  if (auto* e = std::get_if<query::query_error>(&m)) throw command_error(e->code, e->message);
+  std::vector<bson::document> entries;
+  for (auto& name : store.visible_collection_names(op.db, op.view)) {
+    auto* c = store.find_any(op.db + "." + name);
+    bson::document entry;
+    entry.append("name", name);
+    entry.append("type", "collection");
+    if (!name_only) {
+      entry.append_document("options", [](bson::document&) {});
+      entry.append_document("info", [&](bson::document& info) {
+        info.append("readOnly", false);
+        info.append("uuid", bson::binary_ref{BSON_SUBTYPE_UUID, c->uuid});
+      });
+      entry.append("idIndex", c->indexes.front().spec);
+    }
+    if (std::get<query::matcher>(m).matches(entry)) entries.push_back(std::move(entry));
+  }
+  reply_with_cursor(op, reply, op.db + ".$cmd.listCollections", std::move(entries), INT64_MAX, true);
+}
+
+void server_core::impl::cmd_list_indexes(op_context& op, bson::document& reply) {
+  auto ns = collection_ns(op);
+  auto* c = store.find_visible(ns, op.view);
+  if (!c) throw command_error(code::namespace_not_found, "ns does not exist: " + ns);
+  std::vector<bson::document> specs;
+  for (auto& ix : c->indexes) specs.push_back(ix.spec);
+  reply_with_cursor(op, reply, ns, std::move(specs), INT64_MAX, true);
+}
+
+void server_core::impl::cmd_create_indexes(op_context& op, bson::document& reply) {
+  check_known_fields(op, {"indexes", "commitQuorum", "ignoreUnknownIndexOptions", "isTimeseriesNamespace"});
+  auto ns = collection_ns(op);
+  auto list = op.cmd["indexes"];
+  if (!list.is_array()) throw command_error(code::missing_field, "BSON field 'createIndexes.indexes' is missing but a required field");
+  auto wc = write_context_for(op);
+  auto* existing = store.find_visible(ns, op.view);
+  if (op.in_txn() && existing && existing->created_ts)
+    throw command_error(code::operation_not_supported_in_transaction,
+                        "Cannot create new indexes on existing collection " + ns + " in a multi-document transaction.");
+  bool created = false;
+  auto& c = store.get_or_create(ns, wc, &created);
+  auto before = static_cast<std::int32_t>(c.indexes.size());
+  for (auto spec_el : bson::view(*list.as_array())) {
+    if (!spec_el.is_document()) throw command_error(code::type_mismatch, "The 'indexes' field must be an array of index spec objects");
+    auto spec = *spec_el.as_document();
+    auto key = spec["key"];
+    auto name = spec["name"].as_string();
+    if (!key.is_document() || key.as_document()->empty()) throw command_error(code::failed_to_parse, "The 'key' field must be a non-empty object");
+    if (!name) throw command_error(code::failed_to_parse, "The 'name' field is a required property of an index specification");
+    index_spec ix{std::string(*name), bson::document(*key.as_document()), spec["unique"].as_truthy().value_or(false), {}};
+    ix.spec.append("v", std::int32_t{2});
+    ix.spec.append("key", ix.key);
+    ix.spec.append("name", ix.name);
+    if (ix.unique) ix.spec.append("unique", true);
+    auto same_name = std::find_if(c.indexes.begin(), c.indexes.end(), [&](auto& x) { return x.name == ix.name; });
+    if (same_name != c.indexes.end()) {
+      if (same_name->key.get_view() == ix.key.get_view() && same_name->unique == ix.unique) continue;
+      throw command_error(same_name->key.get_view() == ix.key.get_view() ? code::index_options_conflict : code::index_key_specs_conflict,
+                          "An existing index has the same name as the requested index. When index names are not specified, "
+                          "they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: " +
+                              ix.spec.get_view().to_relaxed_json() + ", existing index: " + same_name->spec.get_view().to_relaxed_json());
+    }
+    c.indexes.push_back(std::move(ix));
+    // Building a unique index over existing documents fails on the first duplicate.
+    try {
+      store.for_each_visible(c, op.view, [&](record_id rid, const bson::document& d) { store.check_unique(c, ns, rid, d, wc); });
+    } catch (const command_error&) {
+      c.indexes.pop_back();
+      throw;
+    }
+  }
+  reply.append("numIndexesBefore", before);
+  reply.append("numIndexesAfter", static_cast<std::int32_t>(c.indexes.size()));
+  if (before == static_cast<std::int32_t>(c.indexes.size())) reply.append("note", "all indexes already exist");
+  reply.append("createdCollectionAutomatically", created);
+}
+
+}  // namespace mongowire::testd

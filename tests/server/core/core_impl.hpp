@@ -1,0 +1,187 @@
+// Internal state of server_core, shared by its translation units.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/command_error.hpp"
+#include "core/server_core.hpp"
+#include "core/storage.hpp"
+
+namespace mongowire::testd {
+
+using clock_type = std::chrono::system_clock;
+
+// One configureFailPoint setting (mongo/util/fail_point.h modes).
+struct failpoint {
+  enum class mode { off, always_on, times, skip } kind = mode::off;
+  std::int64_t counter = 0;  // remaining times, or remaining skips
+  bson::document data;
+  std::int64_t times_entered = 0;
+
+  bool active() const noexcept { return kind != mode::off; }
+  // Called only when the failpoint's predicate matched: consumes one activation.
+  bool fire();
+};
+
+enum class txn_phase { none, in_progress, committed, aborted };  // none: retryable-write mode
+
+struct session_state {
+  std::int64_t txn_number = -1;           // active txnNumber
+  txn_phase phase = txn_phase::none;
+  bool first_statement_done = false;      // mongod's "txnResourceStash exists"
+  txn_id storage_txn = 0;
+  std::optional<bson::timestamp> snapshot;
+  clock_type::time_point expire_at{};
+  std::map<std::int32_t, bson::document> statements;  // retryable writes: stmtId -> result
+};
+
+struct cursor_state {
+  std::string ns;
+  std::deque<bson::document> remaining;
+  std::string lsid_key;                   // cursors opened in a transaction stay in it
+  std::optional<std::int64_t> txn_number;
+};
+
+// Everything known about the command being run.
+struct op_context {
+  std::string name;
+  bson::view cmd;
+  std::string db;
+  connection_context* conn = nullptr;
+  std::string lsid_key;
+  session_state* session = nullptr;
+  std::optional<std::int64_t> txn_number;
+  std::optional<bool> autocommit;
+  bool start_transaction = false;
+  bool in_txn() const noexcept { return autocommit.has_value(); }
+  bool retryable_write() const noexcept { return txn_number.has_value() && !autocommit; }
+  read_view view;                          // what reads see
+  std::optional<bson::timestamp> at_cluster_time;  // snapshot reads outside a transaction
+  bson::timestamp operation_time;
+  std::vector<std::int32_t> retried_stmt_ids;
+  std::optional<bson::document> label_override;  // failCommand errorLabels
+  bson::timestamp last_op_before{};               // client's last write before this command
+};
+
+struct command_traits;
+
+struct server_core::impl {
+  explicit impl(server_options opts);
+
+  server_options options;
+  std::mutex mutex;
+  storage store;
+  std::map<std::string, session_state> sessions;
+  std::map<std::int64_t, cursor_state> cursors;
+  std::int64_t next_cursor_id = 1000;
+  std::int64_t next_connection_id = 1;
+  failpoint fail_command;
+  failpoint primary_write_failpoint;  // onPrimaryTransactionalWrite
+  bson::object_id process_id = bson::object_id::generate();
+  std::int64_t topology_counter = 0;
+  std::int64_t election_term = 1;
+  clock_type::time_point started_at;
+  struct {
+    std::int64_t started = 0, committed = 0, aborted = 0, retried_commands = 0, retried_statements = 0;
+  } txn_stats;
+
+  clock_type::time_point now() const { return options.clock ? options.clock() : clock_type::now(); }
+  std::uint32_t now_seconds() const;
+  std::string me() const { return options.me.empty() ? options.hosts.front() : options.me; }
+
+  bson::document run(bson::document& merged, connection_context& ctx);
+  void execute(const command_traits& traits, op_context& op, bson::document& reply);
+
+  // Sessions and transactions (transaction_participant.cpp rules).
+  void parse_session_fields(op_context& op);
+  void validate_session_options(const command_traits& traits, op_context& op);
+  void check_out_session(op_context& op);
+  void begin_or_continue(op_context& op);
+  void check_read_concern(op_context& op);
+  void abort_transaction_of(session_state& s);
+  void reap_expired_transactions();
+  write_context write_context_for(op_context& op);
+  void finish_autocommit_write(op_context& op, bson::timestamp ts);
+  void touch_write(op_context& op, bson::timestamp ts);
+
+  // Failpoints.
+  bool fail_command_matches(const op_context& op, bool (*extra)(bson::view data));
+  void evaluate_fail_command(op_context& op);
+  std::optional<bson::document> fail_command_write_concern_error(const op_context& op);
+  // onPrimaryTransactionalWrite for one statement of a retryable write: may close the
+  // connection and/or throw failBeforeCommitExceptionCode before the write commits.
+  void on_primary_transactional_write(op_context& op);
+
+  // Replies.
+  bson::document error_reply(op_context& op, const command_error& e, const std::optional<bson::document>& wce);
+  void append_labels(op_context& op, bson::document& reply, std::optional<std::int32_t> code, std::optional<std::int32_t> wc_code);
+  void append_cluster_time(bson::document& reply, bson::timestamp operation_time) const;
+  void append_topology_version(bson::document& reply) const;
+  std::optional<bson::document> write_concern_error_for(const op_context& op);
+
+  // Commands (admin_commands.cpp).
+  void cmd_hello(op_context& op, bson::document& reply);
+  void cmd_ping(op_context& op, bson::document& reply);
+  void cmd_build_info(op_context& op, bson::document& reply);
+  void cmd_server_status(op_context& op, bson::document& reply);
+  void cmd_end_sessions(op_context& op, bson::document& reply);
+  void cmd_kill_all_sessions(op_context& op, bson::document& reply);
+  void cmd_configure_fail_point(op_context& op, bson::document& reply);
+  void cmd_commit_transaction(op_context& op, bson::document& reply);
+  void cmd_abort_transaction(op_context& op, bson::document& reply);
+  void cmd_create(op_context& op, bson::document& reply);
+  void cmd_drop(op_context& op, bson::document& reply);
+  void cmd_drop_database(op_context& op, bson::document& reply);
+  void cmd_list_collections(op_context& op, bson::document& reply);
+  void cmd_list_indexes(op_context& op, bson::document& reply);
+  void cmd_create_indexes(op_context& op, bson::document& reply);
+
+  // CRUD (crud_commands.cpp).
+  void cmd_insert(op_context& op, bson::document& reply);
+  void cmd_update(op_context& op, bson::document& reply);
+  void cmd_delete(op_context& op, bson::document& reply);
+  void cmd_find(op_context& op, bson::document& reply);
+  void cmd_get_more(op_context& op, bson::document& reply);
+  void cmd_kill_cursors(op_context& op, bson::document& reply);
+  void cmd_aggregate(op_context& op, bson::document& reply);
+  void cmd_count(op_context& op, bson::document& reply);
+  void cmd_distinct(op_context& op, bson::document& reply);
+  void cmd_find_and_modify(op_context& op, bson::document& reply);
+
+  // Cursor helpers.
+  void reply_with_cursor(op_context& op, bson::document& reply, std::string ns, std::vector<bson::document> docs,
+                         std::int64_t batch_size, bool single_batch);
+  std::vector<bson::document> visible_documents(op_context& op, std::string_view ns);
+};
+
+using command_handler = void (server_core::impl::*)(op_context&, bson::document&);
+
+// What mongod knows about each command (Command::allowedInTransactions, supportsWriteConcern,
+// secondaryAllowed ...).
+struct command_traits {
+  std::string_view name;
+  command_handler handler;
+  bool is_write = false;          // rejected with NotWritablePrimary on a secondary
+  bool is_read = false;           // needs a secondary read preference on a secondary
+  bool allowed_in_txn = false;
+  bool supports_write_concern = false;
+  bool retryable_write = false;   // insert, update, delete, findAndModify
+  bool needs_collection_name = false;
+};
+
+const command_traits* find_command(std::string_view name);
+
+// Helpers shared by the command files.
+std::string collection_ns(const op_context& op);  // "<db>.<value of the first field>"
+std::int64_t integer_field(const op_context& op, std::string_view field, std::int64_t fallback);
+bson::view document_field(const op_context& op, std::string_view field, bool required);
+void check_known_fields(const op_context& op, std::initializer_list<std::string_view> known);
+
+}  // namespace mongowire::testd

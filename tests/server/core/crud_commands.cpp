@@ -1,0 +1,513 @@
+// CRUD commands: insert, update, delete, findAndModify, find, getMore, killCursors,
+// aggregate, count, distinct (write_commands.cpp, write_ops_exec.cpp, find_cmd.cpp ...).
+#include <algorithm>
+
+#include "core/core_impl.hpp"
+#include "query/query.hpp"
+
+namespace mongowire::testd {
+namespace {
+
+template <class T>
+T compiled(std::variant<T, query::query_error> v) {
+  if (auto* e = std::get_if<query::query_error>(&v)) throw command_error(e->code, e->message);
+  return std::get<T>(std::move(v));
+}
+
+bson::view array_field(const op_context& op, std::string_view field) {
+  auto e = op.cmd[field];
+  if (!e) throw command_error(code::missing_field, "BSON field '" + op.name + "." + std::string(field) + "' is missing but a required field");
+  if (!e.is_array()) throw command_error(code::type_mismatch, "BSON field '" + op.name + "." + std::string(field) + "' is the wrong type '" +
+                                                                   std::string(bson::type_name(e.type())) + "', expected type 'array'");
+  return *e.as_array();
+}
+
+// mongod stores a generated _id (or the given one) as the first field.
+bson::document with_id_first(bson::view doc) {
+  bson::document out;
+  if (auto id = doc["_id"]) {
+    if (id.is_array()) throw command_error(53, "can't use an array for _id");
+    if (doc.first_key() == "_id") return bson::document(doc);
+    out.append("_id", id);
+  } else {
+    out.append("_id", bson::object_id::generate());
+  }
+  for (auto e : doc)
+    if (e.key() != "_id") out.append(e.key(), e);
+  return out;
+}
+
+std::int32_t statement_id(const op_context& op, std::int32_t index) {
+  if (auto ids = op.cmd["stmtIds"]; ids.is_array()) {
+    std::int32_t i = 0;
+    for (auto e : bson::view(*ids.as_array()))
+      if (i++ == index) return e.as_int32().value_or(index);
+  }
+  return static_cast<std::int32_t>(op.cmd["stmtId"].as_integer().value_or(0)) + index;
+}
+
+void append_write_error(bson::array_builder& errors, std::int32_t index, const command_error& e) {
+  bson::document we;
+  we.append("index", index);
+  we.append("code", e.code());
+  we.concat(e.extra());
+  we.append("errmsg", e.message());
+  errors.push(we.get_view());
+}
+
+struct write_batch_result {
+  std::int64_t n = 0, n_modified = 0;
+  bson::array_builder upserted, errors;
+  bool stop = false;
+};
+
+}  // namespace
+
+std::vector<bson::document> server_core::impl::visible_documents(op_context& op, std::string_view ns) {
+  std::vector<bson::document> docs;
+  if (auto* c = store.find_visible(ns, op.view))
+    store.for_each_visible(*c, op.view, [&](record_id, const bson::document& d) { docs.push_back(d); });
+  return docs;
+}
+
+void server_core::impl::reply_with_cursor(op_context& op, bson::document& reply, std::string ns, std::vector<bson::document> docs,
+                                          std::int64_t batch_size, bool single_batch) {
+  auto first = static_cast<std::size_t>(std::min<std::int64_t>(batch_size, static_cast<std::int64_t>(docs.size())));
+  std::int64_t id = 0;
+  if (first < docs.size() && !single_batch) {
+    id = next_cursor_id++;
+    cursor_state cs{ns, {}, op.in_txn() ? op.lsid_key : std::string{}, op.in_txn() ? op.txn_number : std::nullopt};
+    for (auto it = docs.begin() + static_cast<std::ptrdiff_t>(first); it != docs.end(); ++it) cs.remaining.push_back(std::move(*it));
+    cursors.emplace(id, std::move(cs));
+  }
+  reply.append_document("cursor", [&](bson::document& c) {
+    c.append_array_of("firstBatch", [&](bson::array_builder& arr) {
+      for (std::size_t i = 0; i < first; ++i) arr.push(docs[i].get_view());
+    });
+    c.append("id", id);
+    c.append("ns", ns);
+    if (op.at_cluster_time) c.append("atClusterTime", *op.at_cluster_time);
+  });
+}
+
+// ---------------------------------------------------------------- writes
+
+void server_core::impl::cmd_insert(op_context& op, bson::document& reply) {
+  check_known_fields(op, {"documents", "ordered", "bypassDocumentValidation", "stmtId", "stmtIds", "let"});
+  auto ns = collection_ns(op);
+  auto docs = array_field(op, "documents");
+  bool ordered = op.cmd["ordered"].as_truthy().value_or(true);
+  write_batch_result r;
+  std::int32_t index = 0;
+  bool failpoint_checked = false;
+  for (auto d : docs) {
+    std::int32_t i = index++;
+    auto stmt = statement_id(op, i);
+    if (op.retryable_write() && op.session->statements.contains(stmt)) {
+      op.retried_stmt_ids.push_back(stmt);
+      ++r.n;
+      continue;
+    }
+    try {
+      if (!d.is_document()) throw command_error(code::type_mismatch, "BSON field 'insert.documents." + std::to_string(i) + "' is the wrong type, expected type 'object'");
+      if (!failpoint_checked) {  // all documents of one insert commit together
+        failpoint_checked = true;
+        on_primary_transactional_write(op);
+      }
+      auto wc = write_context_for(op);
+      auto& c = store.get_or_create(ns, wc);
+      store.insert(c, ns, with_id_first(*d.as_document()), wc);
+      ++r.n;
+      if (op.retryable_write()) op.session->statements[stmt] = bson::document::from_json(R"({"n": 1})");
+    } catch (const command_error& e) {
+      if (op.in_txn() && is_transient_transaction_error(e.code(), false, false)) throw;
+      if (!op.in_txn() && e.code() == code::write_conflict) throw;
+      append_write_error(r.errors, i, e);
+      if (op.in_txn()) {
+        abort_transaction_of(*op.session);
+        break;
+      }
+      if (ordered) break;
+    }
+  }
+  reply.append("n", static_cast<std::int32_t>(r.n));
+  if (r.errors.size()) reply.append_array("writeErrors", r.errors.get_view());
+}
+
+void server_core::impl::cmd_update(op_context& op, bson::document& reply) {
+  check_known_fields(op, {"updates", "ordered", "bypassDocumentValidation", "stmtId", "stmtIds", "let"});
+  auto ns = collection_ns(op);
+  auto updates = array_field(op, "updates");
+  bool ordered = op.cmd["ordered"].as_truthy().value_or(true);
+  write_batch_result r;
+  std::int32_t index = 0;
+  for (auto u_el : updates) {
+    std::int32_t i = index++;
+    auto stmt = statement_id(op, i);
+    if (op.retryable_write()) {
+      if (auto it = op.session->statements.find(stmt); it != op.session->statements.end()) {
+        op.retried_stmt_ids.push_back(stmt);
+        r.n += it->second["n"].as_integer().value_or(0);
+        r.n_modified += it->second["nModified"].as_integer().value_or(0);
+        if (auto id = it->second["upserted"]) {
+          bson::document up;
+          up.append("index", i);
+          up.append("_id", id);
+          r.upserted.push(up.get_view());
+        }
+        continue;
+      }
+    }
+    try {
+      if (!u_el.is_document()) throw command_error(code::type_mismatch, "BSON field 'update.updates." + std::to_string(i) + "' is the wrong type, expected type 'object'");
+      auto spec = *u_el.as_document();
+      auto q = spec["q"], u = spec["u"];
+      if (!q.is_document()) throw command_error(code::missing_field, "BSON field 'update.updates.q' is missing but a required field");
+      if (!u.is_document() && !u.is_array()) throw command_error(code::missing_field, "BSON field 'update.updates.u' is missing but a required field");
+      bool multi = spec["multi"].as_truthy().value_or(false), upsert = spec["upsert"].as_truthy().value_or(false);
+      if (multi && op.retryable_write()) throw command_error(code::invalid_options, "Cannot use (or request) retryable writes with multi=true");
+      auto m = compiled(query::matcher::compile(*q.as_document()));
+      auto upd = compiled(query::update_spec::compile(u.is_document() ? *u.as_document() : *u.as_array()));
+      if (multi && upd.is_replacement()) throw command_error(code::failed_to_parse, "multi update is not supported for replacement-style update");
+      on_primary_transactional_write(op);
+      auto wc = write_context_for(op);
+      std::int64_t n = 0, modified = 0;
+      std::optional<bson::document> upserted_id;
+      if (auto* c = store.find_visible(ns, op.in_txn() ? op.view : wc.view)) {
+        std::vector<std::pair<record_id, bson::document>> targets;
+        store.for_each_visible(*c, wc.view, [&](record_id rid, const bson::document& d) {
+          if ((multi || targets.empty()) && m.matches(d)) targets.emplace_back(rid, d);
+        });
+        for (auto& [rid, old] : targets) {
+          bson::document next;
+          if (auto err = upd.apply(old, next)) throw command_error(err->code, err->message);
+          ++n;
+          if (next.get_view() == old.get_view()) continue;
+          store.update(*c, ns, rid, std::move(next), wc);
+          ++modified;
+        }
+      }
+      if (n == 0 && upsert) {
+        bson::document fresh;
+        if (auto err = upd.apply_for_upsert(*q.as_document(), fresh)) throw command_error(err->code, err->message);
+        auto doc = with_id_first(fresh);
+        upserted_id = bson::document();
+        upserted_id->append("_id", doc["_id"]);
+        auto& c = store.get_or_create(ns, wc);
+        store.insert(c, ns, std::move(doc), wc);
+        n = 1;
+        bson::document up;
+        up.append("index", i);
+        up.append("_id", (*upserted_id)["_id"]);
+        r.upserted.push(up.get_view());
+      }
+      r.n += n;
+      r.n_modified += modified;
+      if (op.retryable_write()) {
+        bson::document rec;
+        rec.append("n", n);
+        rec.append("nModified", modified);
+        if (upserted_id) rec.append("upserted", (*upserted_id)["_id"]);
+        op.session->statements[stmt] = std::move(rec);
+      }
+    } catch (const command_error& e) {
+      if (op.in_txn() && is_transient_transaction_error(e.code(), false, false)) throw;
+      if (!op.in_txn() && e.code() == code::write_conflict) throw;
+      append_write_error(r.errors, i, e);
+      if (op.in_txn()) {
+        abort_transaction_of(*op.session);
+        break;
+      }
+      if (ordered) break;
+    }
+  }
+  reply.append("n", static_cast<std::int32_t>(r.n));
+  reply.append("nModified", static_cast<std::int32_t>(r.n_modified));
+  if (r.upserted.size()) reply.append_array("upserted", r.upserted.get_view());
+  if (r.errors.size()) reply.append_array("writeErrors", r.errors.get_view());
+}
+
+void server_core::impl::cmd_delete(op_context& op, bson::document& reply) {
+  check_known_fields(op, {"deletes", "ordered", "stmtId", "stmtIds", "let"});
+  auto ns = collection_ns(op);
+  auto deletes = array_field(op, "deletes");
+  bool ordered = op.cmd["ordered"].as_truthy().value_or(true);
+  write_batch_result r;
+  std::int32_t index = 0;
+  for (auto d_el : deletes) {
+    std::int32_t i = index++;
+    auto stmt = statement_id(op, i);
+    if (op.retryable_write()) {
+      if (auto it = op.session->statements.find(stmt); it != op.session->statements.end()) {
+        op.retried_stmt_ids.push_back(stmt);
+        r.n += it->second["n"].as_integer().value_or(0);
+        continue;
+      }
+    }
+    try {
+      if (!d_el.is_document()) throw command_error(code::type_mismatch, "BSON field 'delete.deletes." + std::to_string(i) + "' is the wrong type, expected type 'object'");
+      auto spec = *d_el.as_document();
+      auto q = spec["q"];
+      if (!q.is_document()) throw command_error(code::missing_field, "BSON field 'delete.deletes.q' is missing but a required field");
+      auto limit = spec["limit"].as_integer();
+      if (!limit) throw command_error(code::missing_field, "BSON field 'delete.deletes.limit' is missing but a required field");
+      if (*limit != 0 && *limit != 1)
+        throw command_error(code::failed_to_parse, "The limit field in delete objects must be 0 or 1. Got " + std::to_string(*limit));
+      if (*limit == 0 && op.retryable_write()) throw command_error(code::invalid_options, "Cannot use (or request) retryable writes with limit=0");
+      auto m = compiled(query::matcher::compile(*q.as_document()));
+      on_primary_transactional_write(op);
+      auto wc = write_context_for(op);
+      std::int64_t n = 0;
+      if (auto* c = store.find_visible(ns, op.in_txn() ? op.view : wc.view)) {
+        std::vector<record_id> targets;
+        store.for_each_visible(*c, wc.view, [&](record_id rid, const bson::document& d) {
+          if ((*limit == 0 || targets.empty()) && m.matches(d)) targets.push_back(rid);
+        });
+        for (auto rid : targets) {
+          store.remove(*c, ns, rid, wc);
+          ++n;
+        }
+      }
+      r.n += n;
+      if (op.retryable_write()) {
+        bson::document rec;
+        rec.append("n", n);
+        op.session->statements[stmt] = std::move(rec);
+      }
+    } catch (const command_error& e) {
+      if (op.in_txn() && is_transient_transaction_error(e.code(), false, false)) throw;
+      if (!op.in_txn() && e.code() == code::write_conflict) throw;
+      append_write_error(r.errors, i, e);
+      if (op.in_txn()) {
+        abort_transaction_of(*op.session);
+        break;
+      }
+      if (ordered) break;
+    }
+  }
+  reply.append("n", static_cast<std::int32_t>(r.n));
+  if (r.errors.size()) reply.append_array("writeErrors", r.errors.get_view());
+}
+
+void server_core::impl::cmd_find_and_modify(op_context& op, bson::document& reply) {
+  check_known_fields(op, {"query", "sort", "remove", "update", "new", "fields", "upsert", "bypassDocumentValidation",
+                          "arrayFilters", "collation", "hint", "let", "stmtId"});
+  auto ns = collection_ns(op);
+  auto stmt = statement_id(op, 0);
+  if (op.retryable_write()) {
+    if (auto it = op.session->statements.find(stmt); it != op.session->statements.end()) {
+      op.retried_stmt_ids.push_back(stmt);
+      reply.concat(it->second);  // the recorded pre/post image
+      return;
+    }
+  }
+  bool remove = op.cmd["remove"].as_truthy().value_or(false), upsert = op.cmd["upsert"].as_truthy().value_or(false);
+  bool return_new = op.cmd["new"].as_truthy().value_or(false);
+  auto update = op.cmd["update"];
+  if (remove && update) throw command_error(code::failed_to_parse, "Cannot specify both an update and remove=true");
+  if (!remove && !update) throw command_error(code::failed_to_parse, "Either an update or remove=true must be specified");
+  if (remove && upsert) throw command_error(code::failed_to_parse, "Cannot specify both upsert=true and remove=true ");
+  if (remove && return_new)
+    throw command_error(code::failed_to_parse, "Cannot specify both new=true and remove=true; 'remove' always returns the deleted document");
+  auto query = document_field(op, "query", false);
+  auto m = compiled(query::matcher::compile(query));
+  std::optional<query::sort_spec> sort;
+  if (auto s = document_field(op, "sort", false); !s.empty()) sort = compiled(query::sort_spec::compile(s));
+  std::optional<query::projection> fields;
+  if (auto f = op.cmd["fields"]; f.is_document()) fields = compiled(query::projection::compile(*f.as_document()));
+  std::optional<query::update_spec> upd;
+  if (update) upd = compiled(query::update_spec::compile(update.is_document() ? *update.as_document() : *update.as_array()));
+
+  on_primary_transactional_write(op);
+  auto wc = write_context_for(op);
+  std::optional<std::pair<record_id, bson::document>> target;
+  auto* c = store.find_visible(ns, op.in_txn() ? op.view : wc.view);
+  if (c) {
+    store.for_each_visible(*c, wc.view, [&](record_id rid, const bson::document& d) {
+      if (!m.matches(d)) return;
+      if (!target || (sort && sort->less(d, target->second))) target.emplace(rid, d);
+      else if (!sort) return;
+    });
+  }
+  bson::document last_error;
+  std::optional<bson::document> value;
+  if (remove) {
+    last_error.append("n", std::int32_t{target ? 1 : 0});
+    if (target) {
+      store.remove(*c, ns, target->first, wc);
+      value = target->second;
+    }
+  } else if (target) {
+    bson::document next;
+    if (auto err = upd->apply(target->second, next)) throw command_error(err->code, err->message);
+    if (next.get_view() != target->second.get_view()) store.update(*c, ns, target->first, next, wc);
+    last_error.append("n", std::int32_t{1});
+    last_error.append("updatedExisting", true);
+    value = return_new ? next : target->second;
+  } else if (upsert) {
+    bson::document fresh;
+    if (auto err = upd->apply_for_upsert(query, fresh)) throw command_error(err->code, err->message);
+    auto doc = with_id_first(fresh);
+    last_error.append("n", std::int32_t{1});
+    last_error.append("updatedExisting", false);
+    last_error.append("upserted", doc["_id"]);
+    auto& coll = store.get_or_create(ns, wc);
+    if (return_new) value = doc;
+    store.insert(coll, ns, std::move(doc), wc);
+  } else {
+    last_error.append("n", std::int32_t{0});
+    last_error.append("updatedExisting", false);
+  }
+  bson::document result;
+  result.append("lastErrorObject", last_error);
+  if (value && fields) {
+    bson::document projected;
+    fields->apply(*value, projected);
+    value = std::move(projected);
+  }
+  if (value) result.append("value", *value);
+  else result.append_null("value");
+  if (op.retryable_write()) op.session->statements[stmt] = result;
+  reply.concat(result);
+}
+
+// ---------------------------------------------------------------- reads
+
+void server_core::impl::cmd_find(op_context& op, bson::document& reply) {
+  check_known_fields(op, {"filter", "projection", "sort", "hint", "skip", "limit", "batchSize", "singleBatch", "collation",
+                          "min", "max", "returnKey", "showRecordId", "tailable", "oplogReplay", "noCursorTimeout",
+                          "awaitData", "allowPartialResults", "allowDiskUse", "let", "readOnce", "term"});
+  auto ns = collection_ns(op);
+  auto m = compiled(query::matcher::compile(document_field(op, "filter", false)));
+  auto skip = integer_field(op, "skip", 0), limit = integer_field(op, "limit", 0), batch = integer_field(op, "batchSize", 101);
+  if (skip < 0) throw command_error(51024, "BSON field 'skip' value must be >= 0, actual value '" + std::to_string(skip) + "'");
+  if (limit < 0) throw command_error(51024, "BSON field 'limit' value must be >= 0, actual value '" + std::to_string(limit) + "'");
+  if (batch < 0) throw command_error(51024, "BSON field 'batchSize' value must be >= 0, actual value '" + std::to_string(batch) + "'");
+  std::vector<bson::document> docs;
+  for (auto& d : visible_documents(op, ns))
+    if (m.matches(d)) docs.push_back(std::move(d));
+  if (auto s = document_field(op, "sort", false); !s.empty()) {
+    auto sort = compiled(query::sort_spec::compile(s));
+    std::stable_sort(docs.begin(), docs.end(), [&](auto& a, auto& b) { return sort.less(a, b); });
+  }
+  docs.erase(docs.begin(), docs.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(static_cast<std::size_t>(skip), docs.size())));
+  if (limit > 0 && docs.size() > static_cast<std::size_t>(limit)) docs.resize(static_cast<std::size_t>(limit));
+  if (auto p = document_field(op, "projection", false); !p.empty()) {
+    auto proj = compiled(query::projection::compile(p));
+    for (auto& d : docs) {
+      bson::document out;
+      proj.apply(d, out);
+      d = std::move(out);
+    }
+  }
+  bool single = op.cmd["singleBatch"].as_truthy().value_or(false);
+  reply_with_cursor(op, reply, ns, std::move(docs), batch, single);
+}
+
+void server_core::impl::cmd_get_more(op_context& op, bson::document& reply) {
+  check_known_fields(op, {"collection", "batchSize", "maxTimeMS", "term", "lastKnownCommittedOpTime", "includeQueryStatsMetrics"});
+  auto id = op.cmd["getMore"].as_int64();
+  if (!id) throw command_error(code::type_mismatch, "BSON field 'getMore.getMore' is the wrong type, expected type 'long'");
+  auto coll = op.cmd["collection"].as_string();
+  if (!coll) throw command_error(code::missing_field, "BSON field 'getMore.collection' is missing but a required field");
+  auto ns = op.db + "." + std::string(*coll);
+  auto it = cursors.find(*id);
+  if (it == cursors.end()) throw command_error(code::cursor_not_found, "cursor id " + std::to_string(*id) + " not found");
+  if (it->second.ns != ns)
+    throw command_error(code::unauthorized, "Requested getMore on namespace '" + ns + "', but cursor belongs to a different namespace " + it->second.ns);
+  auto batch = integer_field(op, "batchSize", INT64_MAX);
+  if (batch <= 0) batch = INT64_MAX;
+  auto& remaining = it->second.remaining;
+  reply.append_document("cursor", [&](bson::document& c) {
+    c.append_array_of("nextBatch", [&](bson::array_builder& arr) {
+      for (std::int64_t i = 0; i < batch && !remaining.empty(); ++i) {
+        arr.push(remaining.front().get_view());
+        remaining.pop_front();
+      }
+    });
+    c.append("id", remaining.empty() ? std::int64_t{0} : *id);
+    c.append("ns", ns);
+  });
+  if (remaining.empty()) cursors.erase(it);
+}
+
+void server_core::impl::cmd_kill_cursors(op_context& op, bson::document& reply) {
+  check_known_fields(op, {"cursors"});
+  auto ids = array_field(op, "cursors");
+  bson::array_builder killed, not_found;
+  for (auto e : ids) {
+    auto id = e.as_int64().value_or(0);
+    if (cursors.erase(id)) killed.push(id);
+    else not_found.push(id);
+  }
+  reply.append_array("cursorsKilled", killed.get_view());
+  reply.append_array("cursorsNotFound", not_found.get_view());
+  reply.append_array("cursorsAlive", bson::array_builder{}.get_view());
+  reply.append_array("cursorsUnknown", bson::array_builder{}.get_view());
+}
+
+void server_core::impl::cmd_aggregate(op_context& op, bson::document& reply) {
+  check_known_fields(op, {"pipeline", "cursor", "explain", "allowDiskUse", "bypassDocumentValidation", "collation", "hint",
+                          "let", "fromMongos", "needsMerge", "exchange", "isMapReduceCommand", "collectionUUID"});
+  auto pipeline = array_field(op, "pipeline");
+  auto cursor = op.cmd["cursor"];
+  if (!cursor.is_document())
+    throw command_error(code::failed_to_parse, "The 'cursor' option is required, except for aggregate with the explain argument");
+  auto target = op.cmd["aggregate"];
+  std::string ns = target.is_string() ? collection_ns(op) : op.db + ".$cmd.aggregate";
+  std::vector<bson::document> input = target.is_string() ? visible_documents(op, ns) : std::vector<bson::document>{};
+  auto result = compiled(query::run_pipeline(std::move(input), pipeline));
+  if (result.out_collection) {
+    if (op.in_txn()) throw command_error(code::operation_not_supported_in_transaction, "$out cannot be used in a transaction");
+    auto out_ns = op.db + "." + *result.out_collection;
+    store.drop_collection(out_ns);
+    auto wc = write_context_for(op);
+    auto& c = store.get_or_create(out_ns, wc);
+    for (auto& d : result.docs) store.insert(c, out_ns, with_id_first(d), wc);
+    result.docs.clear();
+  }
+  auto batch = (*cursor.as_document())["batchSize"].as_integer().value_or(101);
+  reply_with_cursor(op, reply, ns, std::move(result.docs), batch, false);
+}
+
+void server_core::impl::cmd_count(op_context& op, bson::document& reply) {
+  check_known_fields(op, {"query", "limit", "skip", "hint", "collation", "fields"});
+  auto m = compiled(query::matcher::compile(document_field(op, "query", false)));
+  auto skip = integer_field(op, "skip", 0), limit = integer_field(op, "limit", 0);
+  std::int64_t n = 0;
+  for (auto& d : visible_documents(op, collection_ns(op))) n += m.matches(d);
+  n = std::max<std::int64_t>(0, n - skip);
+  if (limit != 0) n = std::min(n, limit < 0 ? -limit : limit);
+  reply.append("n", static_cast<std::int32_t>(n));
+}
+
+void server_core::impl::cmd_distinct(op_context& op, bson::document& reply) {
+  check_known_fields(op, {"key", "query", "collation", "hint"});
+  auto key = op.cmd["key"].as_string();
+  if (!key) throw command_error(code::missing_field, "BSON field 'distinct.key' is missing but a required field");
+  auto m = compiled(query::matcher::compile(document_field(op, "query", false)));
+  std::vector<bson::document> values;  // each {"v": value}
+  auto add = [&](const bson::element& v) {
+    for (auto& seen : values)
+      if (query::compare_values(seen["v"], v) == 0) return;
+    bson::document box;
+    box.append("v", v);
+    values.push_back(std::move(box));
+  };
+  for (auto& d : visible_documents(op, collection_ns(op))) {
+    if (!m.matches(d)) continue;
+    auto v = d.get_view().find_path(*key);
+    if (!v) continue;
+    if (v.is_array()) {
+      for (auto e : bson::view(*v.as_array())) add(e);
+    } else {
+      add(v);
+    }
+  }
+  reply.append_array_of("values", [&](bson::array_builder& arr) {
+    for (auto& v : values) arr.push(v["v"]);
+  });
+  if (op.at_cluster_time) reply.append("atClusterTime", *op.at_cluster_time);
+}
+
+}  // namespace mongowire::testd

@@ -1,0 +1,620 @@
+// Command dispatch, sessions, transactions, failpoints and reply assembly, following
+// mongod 7.0: service_entry_point_common.cpp (order of checks), initialize_operation_session_info.cpp
+// and transaction_validation.cpp (session fields), transaction_participant.cpp (txnNumber
+// rules), commands.cpp (failCommand), error_labels.cpp (labels).
+#include "core/server_core.hpp"
+
+#include <algorithm>
+
+#include "core/core_impl.hpp"
+
+namespace mongowire::testd {
+namespace {
+
+using impl = server_core::impl;
+
+constexpr command_traits kCommands[] = {
+    // name, handler, write, read, in txn, write concern, retryable
+    {"hello", &impl::cmd_hello},
+    {"isMaster", &impl::cmd_hello},
+    {"ismaster", &impl::cmd_hello},
+    {"ping", &impl::cmd_ping},
+    {"buildInfo", &impl::cmd_build_info},
+    {"buildinfo", &impl::cmd_build_info},
+    {"serverStatus", &impl::cmd_server_status},
+    {"endSessions", &impl::cmd_end_sessions},
+    {"killAllSessions", &impl::cmd_kill_all_sessions},
+    {"configureFailPoint", &impl::cmd_configure_fail_point},
+    {"commitTransaction", &impl::cmd_commit_transaction, true, false, true, true},
+    {"abortTransaction", &impl::cmd_abort_transaction, true, false, true, true},
+    {"create", &impl::cmd_create, true, false, true, true, false, true},
+    {"drop", &impl::cmd_drop, true, false, false, true, false, true},
+    {"dropDatabase", &impl::cmd_drop_database, true, false, false, true},
+    {"listCollections", &impl::cmd_list_collections, false, true},
+    {"listIndexes", &impl::cmd_list_indexes, false, true, false, false, false, true},
+    {"createIndexes", &impl::cmd_create_indexes, true, false, true, true, false, true},
+    {"insert", &impl::cmd_insert, true, false, true, true, true, true},
+    {"update", &impl::cmd_update, true, false, true, true, true, true},
+    {"delete", &impl::cmd_delete, true, false, true, true, true, true},
+    {"findAndModify", &impl::cmd_find_and_modify, true, false, true, true, true, true},
+    {"findandmodify", &impl::cmd_find_and_modify, true, false, true, true, true, true},
+    {"find", &impl::cmd_find, false, true, true, false, false, true},
+    {"getMore", &impl::cmd_get_more, false, false, true},
+    {"killCursors", &impl::cmd_kill_cursors, false, false, true, false, false, true},
+    {"aggregate", &impl::cmd_aggregate, false, true, true},
+    {"count", &impl::cmd_count, false, true, false, false, false, true},
+    {"distinct", &impl::cmd_distinct, false, true, true, false, false, true},
+};
+
+// Command::hasAlias: failCommands may name any alias of a command.
+bool same_command(std::string_view a, std::string_view b) {
+  auto group = [](std::string_view n) -> std::string_view {
+    if (n == "hello" || n == "isMaster" || n == "ismaster") return "hello";
+    if (n == "findAndModify" || n == "findandmodify") return "findAndModify";
+    if (n == "buildInfo" || n == "buildinfo") return "buildInfo";
+    return n;
+  };
+  return group(a) == group(b);
+}
+
+std::string hex_of(std::span<const std::uint8_t> bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (auto b : bytes) {
+    out += digits[b >> 4];
+    out += digits[b & 15];
+  }
+  return out;
+}
+
+bool is_commit_or_abort(std::string_view name) { return name == "commitTransaction" || name == "abortTransaction"; }
+
+bson::document merge_sequences(bson::view body, std::span<const sequence> seqs) {
+  bson::document merged(body);
+  for (auto& s : seqs) {
+    if (body.contains(s.identifier))
+      throw command_error(code::failed_to_parse, "Duplicate field '" + std::string(s.identifier) + "' in OP_MSG body and document sequence");
+    merged.append_array_of(s.identifier, [&](bson::array_builder& arr) {
+      for (auto d : s.docs) arr.push(d);
+    });
+  }
+  return merged;
+}
+
+bool pipeline_writes(bson::view cmd) {
+  auto p = cmd["pipeline"];
+  if (!p.is_array()) return false;
+  for (auto stage : bson::view(*p.as_array()))
+    if (stage.is_document()) {
+      auto k = stage.as_document()->first_key();
+      if (k == "$out" || k == "$merge") return true;
+    }
+  return false;
+}
+
+}  // namespace
+
+const command_traits* find_command(std::string_view name) {
+  for (auto& c : kCommands)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+bool failpoint::fire() {
+  switch (kind) {
+    case mode::off: return false;
+    case mode::always_on: break;
+    case mode::times:
+      if (--counter <= 0) kind = mode::off;
+      break;
+    case mode::skip:
+      if (counter > 0) {
+        --counter;
+        return false;
+      }
+      break;
+  }
+  ++times_entered;
+  return true;
+}
+
+// ---------------------------------------------------------------- server_core
+
+server_core::impl::impl(server_options opts) : options(std::move(opts)) {
+  if (options.hosts.empty()) options.hosts.push_back("localhost:27017");
+  started_at = now();
+  store.allocate_timestamp(now_seconds());  // a new primary writes a no-op entry first
+}
+
+std::uint32_t server_core::impl::now_seconds() const {
+  return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(now().time_since_epoch()).count());
+}
+
+server_core::server_core(server_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
+server_core::~server_core() = default;
+
+connection_context server_core::open_connection() {
+  std::lock_guard lock(impl_->mutex);
+  connection_context ctx;
+  ctx.connection_id = impl_->next_connection_id++;
+  return ctx;
+}
+
+void server_core::close_connection(connection_context& ctx) { ctx.close_connection = true; }
+
+member_role server_core::role() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->options.role;
+}
+
+bson::timestamp server_core::cluster_time() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->store.last_committed();
+}
+
+void server_core::set_role(member_role role) {
+  std::lock_guard lock(impl_->mutex);
+  if (role == impl_->options.role) return;
+  impl_->options.role = role;
+  ++impl_->topology_counter;
+  if (role == member_role::primary) {
+    ++impl_->election_term;
+    impl_->store.allocate_timestamp(impl_->now_seconds());
+    return;
+  }
+  // Stepping down aborts every unprepared transaction (ReplicationCoordinator::stepDown).
+  for (auto& [key, s] : impl_->sessions)
+    if (s.phase == txn_phase::in_progress) impl_->abort_transaction_of(s);
+}
+
+bson::document server_core::handle(bson::view command_body, std::span<const sequence> kind1_sequences, connection_context& ctx) {
+  std::lock_guard lock(impl_->mutex);
+  ctx.close_connection = false;
+  ctx.block_ms = 0;
+  impl_->reap_expired_transactions();
+  bson::document merged;
+  bson::document reply;
+  try {
+    merged = merge_sequences(command_body, kind1_sequences);
+    reply = impl_->run(merged, ctx);
+  } catch (const command_error& e) {
+    op_context op;
+    op.conn = &ctx;
+    reply = impl_->error_reply(op, e, std::nullopt);
+  }
+  if (ctx.close_connection) reply.clear();
+  if (impl_->options.command_log) {
+    auto name = merged.get_view().empty() ? std::string_view{} : merged.get_view().first_key();
+    impl_->options.command_log({ctx.connection_id, name, merged, reply});
+  }
+  return reply;
+}
+
+// ---------------------------------------------------------------- dispatch
+
+bson::document server_core::impl::run(bson::document& merged, connection_context& ctx) {
+  op_context op;
+  op.cmd = merged;
+  op.conn = &ctx;
+  op.last_op_before = ctx.last_op_time;
+  op.view = {store.last_committed(), 0};
+  const command_traits* traits = nullptr;
+  bool supports_wc = false;
+  bson::document body;
+  try {
+    if (op.cmd.empty()) throw command_error(code::failed_to_parse, "Empty command object");
+    op.name = std::string(op.cmd.first_key());
+    auto db = op.cmd["$db"];
+    if (!db || !db.is_string()) throw command_error(code::op_msg_requires_db, "OP_MSG requests require a $db argument");
+    op.db = std::string(*db.as_string());
+    traits = find_command(op.name);
+    if (!traits) throw command_error(code::command_not_found, "no such command: '" + op.name + "'");
+    bool writes = traits->is_write || (op.name == "aggregate" && pipeline_writes(op.cmd));
+    supports_wc = traits->supports_write_concern || (op.name == "aggregate" && writes);
+    parse_session_fields(op);
+    if (options.role == member_role::secondary) {
+      auto pref = op.cmd["$readPreference"];
+      bool secondary_ok = pref.is_document() && (*pref.as_document())["mode"].as_string().value_or("primary") != "primary";
+      if (writes) throw command_error(code::not_writable_primary, "not primary");
+      if (traits->is_read && !secondary_ok)
+        throw command_error(code::not_primary_no_secondary_ok, "not primary and secondaryOk=false");
+    }
+    validate_session_options(*traits, op);
+    evaluate_fail_command(op);
+    if (op.in_txn() && op.cmd.contains("writeConcern") && !is_commit_or_abort(op.name))
+      throw command_error(code::invalid_options, "writeConcern is not allowed within a multi-statement transaction");
+    check_out_session(op);
+    execute(*traits, op, body);
+  } catch (const command_error& e) {
+    if (ctx.close_connection) return {};
+    // mongod waits for write concern on the error path too (service_entry_point_common.cpp).
+    std::optional<bson::document> wce;
+    if (supports_wc) wce = write_concern_error_for(op);
+    return error_reply(op, e, wce);
+  }
+  if (ctx.close_connection) return {};
+  std::optional<bson::document> wce;
+  if (supports_wc) wce = write_concern_error_for(op);
+  bson::document reply = std::move(body);
+  if (!op.retried_stmt_ids.empty()) {  // statements answered from the retryable-write record
+    ++txn_stats.retried_commands;
+    txn_stats.retried_statements += static_cast<std::int64_t>(op.retried_stmt_ids.size());
+    reply.append_array_of("retriedStmtIds", [&](bson::array_builder& arr) {
+      for (auto id : op.retried_stmt_ids) arr.push(id);
+    });
+  }
+  if (wce) reply.append("writeConcernError", *wce);
+  if (wce) append_labels(op, reply, std::nullopt, (*wce)["code"].as_int32());
+  reply.append("ok", 1.0);
+  append_cluster_time(reply, op.at_cluster_time.value_or(store.last_committed()));
+  return reply;
+}
+
+void server_core::impl::execute(const command_traits& traits, op_context& op, bson::document& reply) {
+  try {
+    (this->*traits.handler)(op, reply);
+  } catch (const command_error&) {
+    // Any failure inside a transaction aborts it (the next statement gets NoSuchTransaction).
+    if (op.in_txn() && op.session && op.session->phase == txn_phase::in_progress && !is_commit_or_abort(op.name))
+      abort_transaction_of(*op.session);
+    throw;
+  }
+  if (op.in_txn() && op.session) op.session->first_statement_done = true;
+}
+
+// ---------------------------------------------------------------- sessions
+
+void server_core::impl::parse_session_fields(op_context& op) {
+  auto lsid = op.cmd["lsid"];
+  if (lsid) {
+    auto id = lsid.is_document() ? (*lsid.as_document())["id"] : bson::element{};
+    auto bin = id.as_binary();
+    if (!bin || bin->subtype != BSON_SUBTYPE_UUID || bin->bytes.size() != 16)
+      throw command_error(code::invalid_options, "lsid.id must be a UUID");  // IDL: LogicalSessionFromClient
+    op.lsid_key = hex_of(bin->bytes);
+  }
+  auto txn = op.cmd["txnNumber"];
+  if (txn) {
+    auto n = txn.as_int64();
+    if (!n) throw command_error(code::type_mismatch, "BSON field 'OperationSessionInfo.txnNumber' is the wrong type '" +
+                                                          std::string(bson::type_name(txn.type())) + "', expected type 'long'");
+    if (!lsid) throw command_error(code::invalid_options, "Transaction number requires a session ID to also be specified");
+    if (*n < 0) throw command_error(code::invalid_options, "Transaction number cannot be negative");
+    op.txn_number = *n;
+  }
+  auto autocommit = op.cmd["autocommit"];
+  if (autocommit) {
+    if (!op.txn_number) throw command_error(code::invalid_options, "'autocommit' field requires a transaction number to also be specified");
+    if (autocommit.as_bool().value_or(true)) throw command_error(code::invalid_options, "Specifying autocommit=true is not allowed.");
+    op.autocommit = false;
+  }
+  auto start = op.cmd["startTransaction"];
+  if (start) {
+    if (!op.autocommit) throw command_error(code::invalid_options, "'startTransaction' field requires 'autocommit' field to also be specified");
+    if (!start.as_bool().value_or(false)) throw command_error(code::invalid_options, "Specifying startTransaction=false is not allowed.");
+    op.start_transaction = true;
+  }
+}
+
+void server_core::impl::validate_session_options(const command_traits& traits, op_context& op) {
+  if (op.in_txn()) {
+    if (op.name == "count")
+      throw command_error(code::operation_not_supported_in_transaction,
+                          "Cannot run 'count' in a multi-document transaction. Please see "
+                          "http://dochub.mongodb.org/core/transaction-count for a recommended alternative.");
+    if (!traits.allowed_in_txn)
+      throw command_error(code::operation_not_supported_in_transaction, "Cannot run '" + op.name + "' in a multi-document transaction.");
+    if (op.db == "local")
+      throw command_error(code::operation_not_supported_in_transaction, "Cannot run command against the 'local' database in a transaction.");
+  }
+  if (!op.in_txn() && op.txn_number && !traits.retryable_write)
+    throw command_error(code::not_a_retryable_write_command,
+                        "txnNumber may only be provided for multi-document transactions and retryable write commands. "
+                        "autocommit:false was not provided, and " + op.name + " is not a retryable write command.");
+  if (op.start_transaction) {
+    if (op.name == "killCursors")
+      throw command_error(code::operation_not_supported_in_transaction, "Cannot run killCursors as the first operation in a multi-document transaction.");
+    if (op.name == "commitTransaction")
+      throw command_error(code::operation_not_supported_in_transaction, "Cannot start a transaction with a commit");
+    if (op.name == "abortTransaction")
+      throw command_error(code::operation_not_supported_in_transaction, "Cannot start a transaction with an abort");
+  }
+}
+
+void server_core::impl::check_out_session(op_context& op) {
+  if (!op.lsid_key.empty()) op.session = &sessions[op.lsid_key];
+  if (op.txn_number) begin_or_continue(op);
+  check_read_concern(op);
+  if (op.in_txn()) {
+    auto& s = *op.session;
+    if (!s.snapshot) s.snapshot = op.at_cluster_time.value_or(store.last_committed());
+    op.view = {*s.snapshot, s.storage_txn};
+    op.at_cluster_time.reset();
+  } else if (op.at_cluster_time) {
+    op.view = {*op.at_cluster_time, 0};
+  }
+}
+
+void server_core::impl::begin_or_continue(op_context& op) {
+  auto& s = *op.session;
+  const auto n = *op.txn_number;
+  if (options.role == member_role::secondary)
+    throw command_error(code::not_writable_primary, "Not primary so we cannot begin or continue a transaction");
+  if (n < s.txn_number) {
+    std::string current = s.phase == txn_phase::none ? "retryable write" : "transaction";
+    if (!op.autocommit)
+      throw command_error(code::transaction_too_old, "Retryable write with txnNumber " + std::to_string(n) +
+                                                         " is prohibited on session " + op.lsid_key + " because a newer " + current +
+                                                         " with txnNumber " + std::to_string(s.txn_number) +
+                                                         " has already started on this session.");
+    throw command_error(code::transaction_too_old, "Cannot start transaction with { txnNumber: " + std::to_string(n) +
+                                                       " } on session " + op.lsid_key + " because a newer " + current +
+                                                       " with txnNumberAndRetryCounter { txnNumber: " + std::to_string(s.txn_number) +
+                                                       " } has already started on this session.");
+  }
+  if (!op.autocommit) {  // retryable write
+    if (n > s.txn_number) {
+      if (s.phase == txn_phase::in_progress) abort_transaction_of(s);
+      s = session_state{};
+      s.txn_number = n;
+    } else if (s.phase != txn_phase::none) {
+      throw command_error(code::incomplete_transaction_history, "Cannot retry a retryable write that has been converted into a transaction");
+    }
+    return;
+  }
+  if (!op.start_transaction) {
+    if (n != s.txn_number || s.phase == txn_phase::none)
+      throw command_error(code::no_such_transaction, "Given transaction number " + std::to_string(n) +
+                                                         " does not match any in-progress transactions. The active transaction number is " +
+                                                         std::to_string(s.txn_number));
+    // _checkIsCommandValidWithTxnState
+    if (s.phase == txn_phase::aborted)
+      throw command_error(code::no_such_transaction, "Transaction " + std::to_string(n) + " has been aborted.");
+    if (s.phase == txn_phase::committed && op.name != "commitTransaction")
+      throw command_error(code::transaction_committed, "Transaction " + std::to_string(n) + " has been committed.");
+    if (s.first_statement_done && op.cmd.contains("readConcern"))
+      throw command_error(code::invalid_options, "Only the first command in a transaction may specify a readConcern");
+    return;
+  }
+  if (n == s.txn_number)
+    throw command_error(code::conflicting_operation_in_progress,
+                        "Only servers in a sharded cluster can start a new transaction at the active transaction number");
+  if (s.phase == txn_phase::in_progress) abort_transaction_of(s);
+  s = session_state{};
+  s.txn_number = n;
+  s.phase = txn_phase::in_progress;
+  s.storage_txn = store.begin_transaction();
+  s.expire_at = now() + options.transaction_lifetime_limit;
+  ++txn_stats.started;
+}
+
+void server_core::impl::check_read_concern(op_context& op) {
+  auto rc = op.cmd["readConcern"];
+  if (!rc) return;
+  if (!rc.is_document()) throw command_error(code::type_mismatch, "BSON field 'readConcern' is the wrong type, expected type 'object'");
+  auto doc = *rc.as_document();
+  auto level = doc["level"].as_string().value_or("");
+  static constexpr std::string_view levels[] = {"", "local", "majority", "linearizable", "available", "snapshot"};
+  if (std::find(std::begin(levels), std::end(levels), level) == std::end(levels))
+    throw command_error(code::failed_to_parse, "Enumeration value '" + std::string(level) + "' for field 'readConcern.level' is not a valid value.");
+  auto at = doc["atClusterTime"];
+  if (at && level != "snapshot")
+    throw command_error(code::invalid_options, "readConcern.atClusterTime can only be specified with level 'snapshot'");
+  if (op.in_txn()) {
+    if (level != "" && level != "local" && level != "majority" && level != "snapshot")
+      throw command_error(code::invalid_options,
+                          "The readConcern level must be either 'local' (default), 'majority' or 'snapshot' in order to run in a transaction");
+    if (at) op.at_cluster_time = std::min(*at.as_timestamp(), store.last_committed());
+    return;
+  }
+  if (level != "snapshot") return;
+  if (op.name != "find" && op.name != "aggregate" && op.name != "distinct")
+    throw command_error(code::invalid_options, "Command " + op.name + " does not support { readConcern: { level: \"snapshot\" } }");
+  op.at_cluster_time = at ? std::min(*at.as_timestamp(), store.last_committed()) : store.last_committed();
+}
+
+void server_core::impl::abort_transaction_of(session_state& s) {
+  store.abort(s.storage_txn);
+  s.phase = txn_phase::aborted;
+  ++txn_stats.aborted;
+  std::erase_if(cursors, [&](auto& entry) { return entry.second.txn_number == s.txn_number && !entry.second.lsid_key.empty() &&
+                                                   &sessions[entry.second.lsid_key] == &s; });
+}
+
+void server_core::impl::reap_expired_transactions() {
+  auto t = now();
+  for (auto& [key, s] : sessions)
+    if (s.phase == txn_phase::in_progress && t >= s.expire_at) abort_transaction_of(s);
+}
+
+write_context server_core::impl::write_context_for(op_context& op) {
+  write_context wc;
+  wc.view = op.view;
+  if (op.in_txn()) {
+    wc.txn = op.session->storage_txn;
+  } else {
+    wc.view = {store.last_committed(), 0};
+    wc.commit_ts = store.allocate_timestamp(now_seconds());
+    op.conn->last_op_time = wc.commit_ts;
+  }
+  return wc;
+}
+
+// ---------------------------------------------------------------- failpoints
+
+bool server_core::impl::fail_command_matches(const op_context& op, bool (*extra)(bson::view data)) {
+  if (!fail_command.active() || op.name == "configureFailPoint") return false;  // banned even if named
+  auto data = fail_command.data.get_view();
+  if (auto app = data["appName"]; app && app.as_string().value_or("") != op.conn->app_name) return false;
+  if (data.contains("threadName")) return false;  // no client of ours has mongod's thread names
+  if (auto ns = data["namespace"]; ns && ns.as_string().value_or("") != collection_ns(op)) return false;
+  bool named = data.contains("failAllCommands");
+  if (auto list = data["failCommands"]; list.is_array())
+    for (auto c : bson::view(*list.as_array()))
+      named = named || (c.is_string() && same_command(*c.as_string(), op.name));
+  if (!named || !extra(data)) return false;
+  return fail_command.fire();
+}
+
+void server_core::impl::evaluate_fail_command(op_context& op) {
+  auto acts = [](bson::view d) {
+    return d["closeConnection"].as_bool().value_or(false) || d["blockConnection"].as_bool().value_or(false) ||
+           static_cast<bool>(d["errorCode"].as_integer());
+  };
+  if (!fail_command_matches(op, acts)) return;
+  auto data = fail_command.data.get_view();
+  if (auto labels = data["errorLabels"]; labels.is_array()) op.label_override = bson::document(*labels.as_array());
+  if (data["blockConnection"].as_bool().value_or(false)) {
+    auto ms = data["blockTimeMS"].as_integer();
+    if (!ms) throw command_error(code::invalid_options, "must specify 'blockTimeMS' when 'blockConnection' is true");
+    if (*ms < 0) throw command_error(code::invalid_options, "'blockTimeMS' must be non-negative");
+    op.conn->block_ms += *ms;
+  }
+  static const std::string failpoint_message = "Failing command via 'failCommand' failpoint";
+  if (data["closeConnection"].as_bool().value_or(false)) {
+    op.conn->close_connection = true;
+    throw command_error(50985, failpoint_message);
+  }
+  if (auto code = data["errorCode"].as_integer()) throw command_error(static_cast<std::int32_t>(*code), failpoint_message);
+}
+
+std::optional<bson::document> server_core::impl::fail_command_write_concern_error(const op_context& op) {
+  if (!fail_command_matches(op, [](bson::view d) { return d["writeConcernError"].is_document(); })) return std::nullopt;
+  return bson::document(*fail_command.data["writeConcernError"].as_document());
+}
+
+void server_core::impl::on_primary_transactional_write(op_context& op) {
+  if (!op.retryable_write() || !primary_write_failpoint.active()) return;
+  if (!primary_write_failpoint.fire()) return;
+  auto data = primary_write_failpoint.data.get_view();
+  if (data["closeConnection"].as_bool().value_or(true)) op.conn->close_connection = true;
+  if (auto code = data["failBeforeCommitExceptionCode"].as_integer())
+    throw command_error(static_cast<std::int32_t>(*code), "Failing write for test before commit");
+}
+
+// ---------------------------------------------------------------- replies
+
+std::optional<bson::document> server_core::impl::write_concern_error_for(const op_context& op) {
+  if (auto injected = fail_command_write_concern_error(op)) return injected;
+  auto wc = op.cmd["writeConcern"];
+  if (!wc.is_document()) return std::nullopt;
+  auto w = (*wc.as_document())["w"];
+  bson::document err;
+  if (auto n = w.as_integer(); n && *n > static_cast<std::int64_t>(options.hosts.size())) {
+    err.append("code", code::unsatisfiable_write_concern);
+    err.append("codeName", "UnsatisfiableWriteConcern");
+    err.append("errmsg", "Not enough data-bearing nodes");
+    return err;
+  }
+  if (auto mode = w.as_string(); mode && *mode != "majority") {
+    err.append("code", code::unknown_repl_write_concern);
+    err.append("codeName", "UnknownReplWriteConcern");
+    err.append("errmsg", "No write concern mode named '" + std::string(*mode) + "' found in replica set configuration");
+    return err;
+  }
+  return std::nullopt;
+}
+
+void server_core::impl::append_labels(op_context& op, bson::document& reply, std::optional<std::int32_t> code,
+                                      std::optional<std::int32_t> wc_code) {
+  if (op.label_override) {  // errorLabels given to failCommand replace the server's own
+    if (!op.label_override->get_view().empty()) reply.append_array("errorLabels", *op.label_override);
+    return;
+  }
+  std::vector<std::string_view> labels;
+  bool commit_or_abort = is_commit_or_abort(op.name);
+  if (code && op.txn_number && op.autocommit && is_transient_transaction_error(*code, wc_code.has_value(), commit_or_abort)) {
+    labels.push_back("TransientTransactionError");
+  } else if (options.max_wire_version >= 9 && op.txn_number && (!op.autocommit || commit_or_abort) &&
+             ((code && is_retriable_error(*code)) || (wc_code && is_retriable_error(*wc_code)))) {
+    labels.push_back("RetryableWriteError");
+    // error_labels.cpp isErrorWithNoWritesPerformed: the client's last op did not move.
+    if (!(op.last_op_before == bson::timestamp{}) && op.last_op_before == op.conn->last_op_time) labels.push_back("NoWritesPerformed");
+  }
+  if (labels.empty()) return;
+  reply.append_array_of("errorLabels", [&](bson::array_builder& arr) {
+    for (auto l : labels) arr.push(l);
+  });
+}
+
+void server_core::impl::append_topology_version(bson::document& reply) const {
+  reply.append_document("topologyVersion", [&](bson::document& tv) {
+    tv.append("processId", process_id);
+    tv.append("counter", topology_counter);
+  });
+}
+
+void server_core::impl::append_cluster_time(bson::document& reply, bson::timestamp operation_time) const {
+  reply.append_document("$clusterTime", [&](bson::document& ct) {
+    ct.append("clusterTime", store.last_committed());
+    ct.append_document("signature", [](bson::document& sig) {
+      static constexpr std::uint8_t zero_hash[20] = {};
+      sig.append("hash", bson::binary_ref{BSON_SUBTYPE_BINARY, zero_hash});
+      sig.append("keyId", std::int64_t{0});
+    });
+  });
+  reply.append("operationTime", operation_time);
+}
+
+bson::document server_core::impl::error_reply(op_context& op, const command_error& e, const std::optional<bson::document>& wce) {
+  bson::document reply;
+  reply.append("ok", 0.0);
+  reply.append("errmsg", e.message());
+  reply.append("code", e.code());
+  reply.append("codeName", code_name(e.code()));
+  reply.concat(e.extra());
+  if (wce) reply.append("writeConcernError", *wce);
+  append_labels(op, reply, e.code(), wce ? (*wce)["code"].as_int32() : std::nullopt);
+  if (is_not_primary_or_shutdown_error(e.code())) append_topology_version(reply);
+  append_cluster_time(reply, store.last_committed());
+  return reply;
+}
+
+// ---------------------------------------------------------------- field helpers
+
+std::string collection_ns(const op_context& op) {
+  if (op.cmd.empty()) return op.db;
+  auto first = op.cmd.find(op.cmd.first_key());
+  return op.db + "." + std::string(first.as_string().value_or(""));
+}
+
+std::int64_t integer_field(const op_context& op, std::string_view field, std::int64_t fallback) {
+  auto e = op.cmd[field];
+  if (!e) return fallback;
+  auto v = e.as_integer();
+  if (!v) throw command_error(code::type_mismatch, "BSON field '" + op.name + "." + std::string(field) + "' is the wrong type '" +
+                                                        std::string(bson::type_name(e.type())) + "', expected types '[long, int, decimal, double]'");
+  return *v;
+}
+
+bson::view document_field(const op_context& op, std::string_view field, bool required) {
+  auto e = op.cmd[field];
+  if (!e) {
+    if (required) throw command_error(code::missing_field, "BSON field '" + op.name + "." + std::string(field) + "' is missing but a required field");
+    return {};
+  }
+  if (!e.is_document()) throw command_error(code::type_mismatch, "BSON field '" + op.name + "." + std::string(field) + "' is the wrong type '" +
+                                                                       std::string(bson::type_name(e.type())) + "', expected type 'object'");
+  return *e.as_document();
+}
+
+void check_known_fields(const op_context& op, std::initializer_list<std::string_view> known) {
+  // Generic arguments every command accepts (generic_argument.idl).
+  static constexpr std::string_view generic[] = {
+      "$db", "lsid", "txnNumber", "autocommit", "startTransaction", "readConcern", "writeConcern", "$readPreference",
+      "$clusterTime", "maxTimeMS", "comment", "apiVersion", "apiStrict", "apiDeprecationErrors", "$audit", "$client",
+      "txnRetryCounter", "$configTime", "$topologyTime", "clientOperationKey", "mayBypassWriteBlocking", "readOnly"};
+  bool first = true;
+  for (auto e : op.cmd) {
+    if (first) {
+      first = false;
+      continue;
+    }
+    auto k = e.key();
+    if (std::find(std::begin(generic), std::end(generic), k) != std::end(generic)) continue;
+    if (std::find(known.begin(), known.end(), k) != known.end()) continue;
+    throw command_error(code::unknown_field, "BSON field '" + op.name + "." + std::string(k) + "' is an unknown field.");
+  }
+}
+
+}  // namespace mongowire::testd

@@ -1,0 +1,92 @@
+// The sans-I/O core of mongowire's test server: an in-memory MongoDB 7.0 replica-set
+// member that answers OP_MSG command bodies exactly as mongod would (replies, error codes,
+// error labels, sessions, transactions, retryable writes, failpoints). The network layer
+// decodes frames, calls `handle`, then obeys `connection_context` (wait `block_ms`, close
+// the connection instead of replying when `close_connection` is set).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mongowire/bson.hpp"
+
+namespace mongowire::testd {
+
+enum class member_role { primary, secondary };
+
+// One handled command, for the logging knob.
+struct command_log_entry {
+  std::int64_t connection_id;
+  std::string_view command_name;
+  bson::view command;  // with kind-1 sequences merged in
+  bson::view reply;    // empty when the connection is closed instead of replying
+};
+
+struct server_options {
+  std::int32_t min_wire_version = 0;
+  std::int32_t max_wire_version = 21;  // MongoDB 7.0
+  std::chrono::seconds transaction_lifetime_limit{60};  // transactionLifetimeLimitSeconds
+  member_role role = member_role::primary;
+  std::string set_name = "rs0";
+  std::vector<std::string> hosts{"localhost:27017"};
+  std::string me;       // this member's address; hosts[0] when empty
+  std::string primary;  // advertised primary while playing a secondary; may be empty
+  // Injected wall clock (transaction expiry, localTime, cluster time seconds).
+  std::function<std::chrono::system_clock::time_point()> clock;
+  // Called after every command when set.
+  std::function<void(const command_log_entry&)> command_log;
+};
+
+// An OP_MSG kind-1 section: merged into the body as the array field `identifier`.
+struct sequence {
+  std::string_view identifier;
+  std::vector<bson::view> docs;
+};
+
+// Per-connection state shared between the core and the network layer.
+struct connection_context {
+  std::int64_t connection_id = 0;
+  std::string app_name;             // hello client.application.name
+  bool client_metadata_received = false;
+  bson::timestamp last_op_time{};   // this client's last write (mongod's ReplClientInfo::lastOp)
+  // Out-parameters of the last handle():
+  bool close_connection = false;    // close without replying
+  std::int64_t block_ms = 0;        // wait this long before replying
+};
+
+class server_core {
+ public:
+  explicit server_core(server_options options = {});
+  ~server_core();
+  server_core(const server_core&) = delete;
+  server_core& operator=(const server_core&) = delete;
+
+  // A fresh context with a new connection id (mongod's connectionId counter).
+  connection_context open_connection();
+  // Releases what the connection owned (nothing survives a connection in mongod except
+  // cursors and sessions, which are server-wide; kept for symmetry with the network layer).
+  void close_connection(connection_context& ctx);
+
+  // Runs one command. Thread-safe (one command at a time). Resets ctx.close_connection and
+  // ctx.block_ms first. When ctx.close_connection is set on return the reply is empty.
+  bson::document handle(bson::view command_body, std::span<const sequence> kind1_sequences, connection_context& ctx);
+
+  // Failover: switches role, bumps topologyVersion.counter; stepping down aborts open
+  // transactions as mongod does.
+  void set_role(member_role role);
+  member_role role() const;
+  bson::timestamp cluster_time() const;
+
+  struct impl;  // implementation detail (core/core_impl.hpp)
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace mongowire::testd

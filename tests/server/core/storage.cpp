@@ -1,0 +1,236 @@
+#include "core/storage.hpp"
+
+#include <random>
+
+#include "core/command_error.hpp"
+#include "query/query.hpp"
+
+namespace mongowire::testd {
+namespace {
+
+const std::string kWriteConflictMessage =
+    "WriteConflict error: this operation conflicted with another operation. Please retry your "
+    "operation or multi-document transaction.";
+
+bool keys_equal(bson::view a, bson::view b) {
+  auto ia = a.begin(), ib = b.begin();
+  for (; ia != a.end() && ib != b.end(); ++ia, ++ib)
+    if (query::compare_values(*ia, *ib) != 0) return false;
+  return ia == a.end() && ib == b.end();
+}
+
+// mongod prints the key in shell notation: { _id: 1 }, { a: "x" }.
+std::string shell_notation(bson::view key) {
+  std::string out = "{ ";
+  bool first = true;
+  for (auto e : key) {
+    if (!first) out += ", ";
+    first = false;
+    out += std::string(e.key()) + ": ";
+    bson::document one;
+    one.append("v", e);
+    auto json = one.get_view().to_relaxed_json();  // { "v" : <value> }
+    auto colon = json.find(':');
+    auto value = json.substr(colon + 2, json.size() - colon - 4);
+    out += value;
+  }
+  return out + " }";
+}
+
+std::array<std::uint8_t, 16> random_uuid() {
+  static std::mt19937_64 rng{std::random_device{}()};
+  std::array<std::uint8_t, 16> u{};
+  for (auto& b : u) b = static_cast<std::uint8_t>(rng());
+  u[6] = static_cast<std::uint8_t>((u[6] & 0x0f) | 0x40);
+  u[8] = static_cast<std::uint8_t>((u[8] & 0x3f) | 0x80);
+  return u;
+}
+
+}  // namespace
+
+std::string_view database_of(std::string_view ns) { return ns.substr(0, ns.find('.')); }
+
+bson::document default_id_index(std::string_view) {
+  bson::document spec;
+  spec.append("v", std::int32_t{2});
+  spec.append_document("key", [](bson::document& k) { k.append("_id", std::int32_t{1}); });
+  spec.append("name", "_id_");
+  return spec;
+}
+
+bson::document index_key(const index_spec& ix, bson::view doc) {
+  bson::document key;
+  for (auto field : ix.key.get_view()) {
+    auto v = doc.find_path(field.key());
+    if (v) key.append(field.key(), v);
+    else key.append_null(field.key());  // a missing field is indexed as null
+  }
+  return key;
+}
+
+bson::timestamp storage::allocate_timestamp(std::uint32_t now_seconds) {
+  last_ts_ = now_seconds > last_ts_.t ? bson::timestamp{now_seconds, 1} : bson::timestamp{last_ts_.t, last_ts_.i + 1};
+  return last_ts_;
+}
+
+collection* storage::find_any(std::string_view ns) {
+  auto it = collections_.find(ns);
+  return it == collections_.end() ? nullptr : &it->second;
+}
+
+collection* storage::find_visible(std::string_view ns, const read_view& view) {
+  auto* c = find_any(ns);
+  if (!c) return nullptr;
+  if (c->created_ts) return c;
+  return view.self != 0 && c->creating_txn == view.self ? c : nullptr;
+}
+
+collection& storage::get_or_create(std::string_view ns, const write_context& wc, bool* created) {
+  if (created) *created = false;
+  if (auto* c = find_any(ns)) {
+    if (c->created_ts || c->creating_txn == wc.txn) return *c;
+    throw command_error(code::write_conflict, kWriteConflictMessage);
+  }
+  collection c;
+  c.uuid = random_uuid();
+  c.indexes.push_back({"_id_", bson::document::from_json(R"({"_id": 1})"), true, default_id_index(ns)});
+  if (wc.txn != 0) {
+    c.creating_txn = wc.txn;
+    txns_[wc.txn].created_collections.insert(std::string(ns));
+  } else {
+    c.created_ts = wc.commit_ts;
+  }
+  if (created) *created = true;
+  return collections_.emplace(std::string(ns), std::move(c)).first->second;
+}
+
+bool storage::drop_collection(std::string_view ns) {
+  auto it = collections_.find(ns);
+  if (it == collections_.end()) return false;
+  collections_.erase(it);
+  return true;
+}
+
+void storage::drop_database(std::string_view db) {
+  std::erase_if(collections_, [&](auto& entry) { return database_of(entry.first) == db; });
+}
+
+std::vector<std::string> storage::visible_collection_names(std::string_view db, const read_view& view) {
+  std::vector<std::string> names;
+  for (auto& [ns, c] : collections_) {
+    if (database_of(ns) != db) continue;
+    if (c.created_ts || (view.self != 0 && c.creating_txn == view.self)) names.push_back(ns.substr(db.size() + 1));
+  }
+  return names;
+}
+
+const bson::document* storage::visible(const record& r, const read_view& view) const {
+  if (view.self != 0 && r.pending_owner == view.self) return r.pending ? &*r.pending : nullptr;
+  for (auto it = r.history.rbegin(); it != r.history.rend(); ++it)
+    if (it->ts <= view.snapshot) return it->doc ? &*it->doc : nullptr;
+  return nullptr;
+}
+
+void storage::check_write_conflict(const record& r, const write_context& wc) const {
+  // Another transaction holds an uncommitted version, or the document changed after our
+  // snapshot was taken: WiredTiger reports WT_ROLLBACK, mongod a WriteConflict.
+  if (r.pending_owner != 0 && r.pending_owner != wc.txn) throw command_error(code::write_conflict, kWriteConflictMessage);
+  if (!r.history.empty() && r.history.back().ts > wc.view.snapshot)
+    throw command_error(code::write_conflict, kWriteConflictMessage);
+}
+
+void storage::check_unique(const collection& c, std::string_view ns, record_id rid, bson::view doc, const write_context& wc) const {
+  for (auto& ix : c.indexes) {
+    if (!ix.unique) continue;
+    auto key = index_key(ix, doc);
+    for (auto& [other_id, other] : c.records) {
+      if (other_id == rid) continue;
+      if (auto* seen = visible(other, wc.view); seen && keys_equal(index_key(ix, *seen), key)) {
+        bson::document extra;
+        extra.append("keyPattern", ix.key);
+        extra.append("keyValue", key);
+        throw command_error(code::duplicate_key,
+                            "E11000 duplicate key error collection: " + std::string(ns) + " index: " + ix.name +
+                                " dup key: " + shell_notation(key),
+                            std::move(extra));
+      }
+      bool others_pending = other.pending_owner != 0 && other.pending_owner != wc.txn && other.pending &&
+                            keys_equal(index_key(ix, *other.pending), key);
+      bool newer_commit = !other.history.empty() && other.history.back().ts > wc.view.snapshot &&
+                          other.history.back().doc && keys_equal(index_key(ix, *other.history.back().doc), key);
+      if (others_pending || newer_commit) throw command_error(code::write_conflict, kWriteConflictMessage);
+    }
+  }
+}
+
+void storage::stage(collection& c, std::string_view ns, record_id rid, std::optional<bson::document> doc, const write_context& wc) {
+  auto& r = c.records[rid];
+  if (wc.txn != 0) {
+    if (r.pending_owner != wc.txn) txns_[wc.txn].records.emplace_back(std::string(ns), rid);
+    r.pending_owner = wc.txn;
+    r.pending = std::move(doc);
+  } else {
+    r.history.push_back({wc.commit_ts, std::move(doc)});
+  }
+}
+
+record_id storage::insert(collection& c, std::string_view ns, bson::document doc, const write_context& wc) {
+  record_id rid = c.next_record_id;
+  check_unique(c, ns, rid, doc, wc);
+  ++c.next_record_id;
+  stage(c, ns, rid, std::move(doc), wc);
+  return rid;
+}
+
+void storage::update(collection& c, std::string_view ns, record_id rid, bson::document doc, const write_context& wc) {
+  check_write_conflict(c.records.at(rid), wc);
+  check_unique(c, ns, rid, doc, wc);
+  stage(c, ns, rid, std::move(doc), wc);
+}
+
+void storage::remove(collection& c, std::string_view ns, record_id rid, const write_context& wc) {
+  check_write_conflict(c.records.at(rid), wc);
+  stage(c, ns, rid, std::nullopt, wc);
+}
+
+void storage::commit(txn_id txn, bson::timestamp ts) {
+  auto it = txns_.find(txn);
+  if (it == txns_.end()) return;
+  for (auto& ns : it->second.created_collections) {
+    if (auto* c = find_any(ns); c && c->creating_txn == txn) {
+      c->created_ts = ts;
+      c->creating_txn = 0;
+    }
+  }
+  for (auto& [ns, rid] : it->second.records) {
+    auto* c = find_any(ns);
+    if (!c) continue;  // dropped meanwhile
+    auto r = c->records.find(rid);
+    if (r == c->records.end() || r->second.pending_owner != txn) continue;
+    r->second.history.push_back({ts, std::move(r->second.pending)});
+    r->second.pending_owner = 0;
+    r->second.pending.reset();
+  }
+  txns_.erase(it);
+}
+
+void storage::abort(txn_id txn) {
+  auto it = txns_.find(txn);
+  if (it == txns_.end()) return;
+  for (auto& [ns, rid] : it->second.records) {
+    auto* c = find_any(ns);
+    if (!c) continue;
+    auto r = c->records.find(rid);
+    if (r == c->records.end() || r->second.pending_owner != txn) continue;
+    if (r->second.history.empty()) c->records.erase(r);
+    else {
+      r->second.pending_owner = 0;
+      r->second.pending.reset();
+    }
+  }
+  for (auto& ns : it->second.created_collections)
+    if (auto* c = find_any(ns); c && c->creating_txn == txn) collections_.erase(collections_.find(ns));
+  txns_.erase(it);
+}
+
+}  // namespace mongowire::testd

@@ -1,0 +1,120 @@
+// Multi-version in-memory storage for the test server. Every record keeps its committed
+// versions with their commit timestamps, plus at most one uncommitted version owned by a
+// transaction (WiredTiger's behaviour: a second writer conflicts at once). Readers see the
+// newest committed version at or before their snapshot timestamp, and their own pending
+// writes. Collections are versioned the same way (creation inside a transaction becomes
+// visible at commit).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "mongowire/bson.hpp"
+
+namespace mongowire::testd {
+
+using txn_id = std::uint64_t;  // 0: not a multi-document transaction
+using record_id = std::uint64_t;
+
+struct doc_version {
+  bson::timestamp ts;
+  std::optional<bson::document> doc;  // nullopt: deleted at ts
+};
+
+struct record {
+  std::vector<doc_version> history;  // committed versions, ascending ts
+  txn_id pending_owner = 0;
+  std::optional<bson::document> pending;  // meaningful only when pending_owner != 0
+};
+
+struct index_spec {
+  std::string name;
+  bson::document key;   // {field: 1, ...}
+  bool unique = false;
+  bson::document spec;  // as listIndexes returns it
+};
+
+struct collection {
+  std::optional<bson::timestamp> created_ts;  // nullopt while its creating transaction runs
+  txn_id creating_txn = 0;
+  std::map<record_id, record> records;        // natural order = insertion order
+  std::vector<index_spec> indexes;            // indexes[0] is always _id_
+  record_id next_record_id = 1;
+  std::array<std::uint8_t, 16> uuid{};
+};
+
+// What a reader sees: committed versions up to `snapshot`, and the pending writes of `self`.
+struct read_view {
+  bson::timestamp snapshot;
+  txn_id self = 0;
+};
+
+// Where a write goes: staged in transaction `txn`, or committed at `commit_ts` when txn == 0.
+struct write_context {
+  read_view view;
+  txn_id txn = 0;
+  bson::timestamp commit_ts;
+};
+
+class storage {
+ public:
+  // Cluster time: strictly increasing, seconds from the injected clock.
+  bson::timestamp last_committed() const noexcept { return last_ts_; }
+  bson::timestamp allocate_timestamp(std::uint32_t now_seconds);
+
+  collection* find_visible(std::string_view ns, const read_view& view);
+  // Any collection, even one still being created by another transaction.
+  collection* find_any(std::string_view ns);
+  // Visible collection, or creates it (throws WriteConflict if another txn is creating it).
+  collection& get_or_create(std::string_view ns, const write_context& wc, bool* created = nullptr);
+  bool drop_collection(std::string_view ns);
+  void drop_database(std::string_view db);
+  std::vector<std::string> visible_collection_names(std::string_view db, const read_view& view);
+
+  const bson::document* visible(const record& r, const read_view& view) const;
+
+  template <class F>  // f(record_id, const bson::document&)
+  void for_each_visible(const collection& c, const read_view& view, F&& f) const {
+    for (auto& [rid, r] : c.records)
+      if (auto* d = visible(r, view)) f(rid, *d);
+  }
+
+  // Writes. Throw command_error: WriteConflict (112) or DuplicateKey (11000).
+  record_id insert(collection& c, std::string_view ns, bson::document doc, const write_context& wc);
+  void update(collection& c, std::string_view ns, record_id rid, bson::document doc, const write_context& wc);
+  void remove(collection& c, std::string_view ns, record_id rid, const write_context& wc);
+
+  // Checks that `doc` may be stored in record `rid` under every unique index.
+  void check_unique(const collection& c, std::string_view ns, record_id rid, bson::view doc, const write_context& wc) const;
+
+  txn_id begin_transaction() { return next_txn_++; }
+  void commit(txn_id txn, bson::timestamp ts);
+  void abort(txn_id txn);
+
+ private:
+  struct txn_writes {
+    std::vector<std::pair<std::string, record_id>> records;
+    std::set<std::string> created_collections;
+  };
+  void stage(collection& c, std::string_view ns, record_id rid, std::optional<bson::document> doc, const write_context& wc);
+  void check_write_conflict(const record& r, const write_context& wc) const;
+
+  std::map<std::string, collection, std::less<>> collections_;
+  std::map<txn_id, txn_writes> txns_;
+  bson::timestamp last_ts_{0, 0};
+  txn_id next_txn_ = 1;
+};
+
+// "E11000 duplicate key error collection: ..." key document for index `ix` of `doc`.
+bson::document index_key(const index_spec& ix, bson::view doc);
+bson::document default_id_index(std::string_view ns);
+std::string_view database_of(std::string_view ns);
+
+}  // namespace mongowire::testd
