@@ -118,11 +118,11 @@ class collection {
                   (std::vector<bson::document> docs, insert_many_result& result, diagnostics& diag, Token&& token),
                   insert_many(std::move(docs), result, diag))
   MONGOWIRE_ASYNC(async_update_one,
-                  (bson::view filter, bson::view update, update_result& result, diagnostics& diag, Token&& token),
-                  update(filter, update, false, false, result, diag))
+                  (bson::view filter, bson::view update_doc, update_result& result, diagnostics& diag, Token&& token),
+                  update(filter, update_doc, false, false, result, diag))
   MONGOWIRE_ASYNC(async_update_many,
-                  (bson::view filter, bson::view update, update_result& result, diagnostics& diag, Token&& token),
-                  update(filter, update, true, false, result, diag))
+                  (bson::view filter, bson::view update_doc, update_result& result, diagnostics& diag, Token&& token),
+                  update(filter, update_doc, true, false, result, diag))
   MONGOWIRE_ASYNC(async_replace_one,
                   (bson::view filter, bson::view replacement, update_result& result, diagnostics& diag, Token&& token),
                   update(filter, replacement, false, false, result, diag))
@@ -144,9 +144,9 @@ class collection {
                   (bson::view pipeline, std::vector<bson::document>& out, diagnostics& diag, Token&& token),
                   aggregate(pipeline, out, diag))
   MONGOWIRE_ASYNC(async_find_one_and_update,
-                  (bson::view filter, bson::view update, find_one_and_modify_options options,
+                  (bson::view filter, bson::view update_doc, find_one_and_modify_options options,
                    std::optional<bson::document>& out, diagnostics& diag, Token&& token),
-                  find_and_modify(filter, update, false, std::move(options), out, diag))
+                  find_and_modify(filter, update_doc, false, std::move(options), out, diag))
   MONGOWIRE_ASYNC(async_find_one_and_delete,
                   (bson::view filter, find_one_and_modify_options options, std::optional<bson::document>& out,
                    diagnostics& diag, Token&& token),
@@ -155,14 +155,14 @@ class collection {
 
   // Awaitable forms for coroutine users: throw mongowire::error (with diagnostics).
   boost::asio::awaitable<insert_one_result> insert_one(bson::view doc);
-  boost::asio::awaitable<update_result> update_one(bson::view filter, bson::view update);
+  boost::asio::awaitable<update_result> update_one(bson::view filter, bson::view update_doc);
   boost::asio::awaitable<delete_result> delete_one(bson::view filter);
   boost::asio::awaitable<std::vector<bson::document>> find(bson::view filter, find_options options = {});
 
   boost::asio::awaitable<error_code> insert_one(bson::view doc, insert_one_result& result, diagnostics& diag);
   boost::asio::awaitable<error_code> insert_many(std::vector<bson::document> docs, insert_many_result& result,
                                                  diagnostics& diag);
-  boost::asio::awaitable<error_code> update(bson::view filter, bson::view update, bool multi, bool upsert,
+  boost::asio::awaitable<error_code> update(bson::view filter, bson::view update_doc, bool multi, bool upsert,
                                             update_result& result, diagnostics& diag);
   boost::asio::awaitable<error_code> remove(bson::view filter, std::int32_t limit, delete_result& result,
                                             diagnostics& diag);
@@ -173,7 +173,7 @@ class collection {
   boost::asio::awaitable<error_code> count_documents(bson::view filter, std::int64_t& out, diagnostics& diag);
   boost::asio::awaitable<error_code> aggregate(bson::view pipeline, std::vector<bson::document>& out,
                                                diagnostics& diag);
-  boost::asio::awaitable<error_code> find_and_modify(bson::view filter, bson::view update, bool remove,
+  boost::asio::awaitable<error_code> find_and_modify(bson::view filter, bson::view update_doc, bool remove,
                                                      find_one_and_modify_options options,
                                                      std::optional<bson::document>& out, diagnostics& diag);
 

@@ -29,7 +29,7 @@ std::int32_t next_request_id() noexcept {
 }
 
 connection::connection(asio::any_io_executor ex, connection_settings settings)
-    : socket_(ex), timer_(ex), settings_(std::move(settings)), id_(++connection_counter) {}
+    : socket_(ex), timer_(ex), settings_(std::move(settings)), observer_(settings_.observer), id_(++connection_counter) {}
 
 connection::~connection() { close(); }
 
@@ -87,10 +87,12 @@ asio::awaitable<error_code> connection::tls_handshake(diagnostics& diag) {
 }
 
 asio::awaitable<error_code> connection::async_command(bson::view body, std::optional<outgoing_sequence> sequence,
-                                                      bson::view& reply, diagnostics& diag) {
+                                                      bson::view& reply, diagnostics& diag,
+                                                      std::int32_t request_id) {
   if (broken_ || !socket_.is_open()) co_return fail(network_errc::connection_closed, diag, "connection to " + address_);
   wire::op_msg_encoder enc(out_, decoder_.max_message_size());
-  const auto request_id = next_request_id();
+  if (request_id == 0) request_id = next_request_id();
+  last_request_id_ = request_id;
   enc.begin(request_id);
   if (sequence) {
     enc.body_without(body, sequence->identifier);
@@ -114,7 +116,7 @@ asio::awaitable<error_code> connection::async_command(bson::view body, std::opti
 
 asio::awaitable<error_code> connection::async_legacy_command(bson::view body, bson::view& reply, diagnostics& diag) {
   if (broken_ || !socket_.is_open()) co_return fail(network_errc::connection_closed, diag, "connection to " + address_);
-  const auto request_id = next_request_id();
+  const auto request_id = last_request_id_ = next_request_id();
   if (auto ec = wire::encode_op_query(out_, request_id, "admin.$cmd", 0, 0, -1, body)) {
     diag.message = "cannot encode legacy command: " + ec.message();
     co_return ec;

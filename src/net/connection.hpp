@@ -13,6 +13,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,12 +28,16 @@ namespace mongowire::detail::net {
 
 namespace asio = boost::asio;
 
+// Observes every frame sent and received (for traces and protocol students).
+using frame_observer = std::function<void(bool outgoing, std::span<const std::uint8_t> frame)>;
+
 struct connection_settings {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds socket_timeout{0};  // 0: no limit
   std::shared_ptr<asio::ssl::context> tls;      // null: plain TCP
   std::string tls_server_name;                  // SNI / host name verification
   bool checksum = false;                        // send CRC-32C with every OP_MSG
+  frame_observer observer;                      // null: no tracing
 };
 
 // A kind-1 section to send: each element of `array` becomes one document.
@@ -40,8 +46,6 @@ struct outgoing_sequence {
   bson::view array;
 };
 
-// Observes every frame sent and received (for traces and protocol students).
-using frame_observer = std::function<void(bool outgoing, std::span<const std::uint8_t> frame)>;
 
 class connection {
  public:
@@ -52,8 +56,9 @@ class connection {
 
   // Sends `body` as OP_MSG (with an optional kind-1 sequence) and reads the reply.
   // On success `reply` views the connection's buffer: valid until the next call.
+  // `request_id` 0: take the next one (callers that report it in events pass their own).
   asio::awaitable<error_code> async_command(bson::view body, std::optional<outgoing_sequence> sequence,
-                                            bson::view& reply, diagnostics& diag);
+                                            bson::view& reply, diagnostics& diag, std::int32_t request_id = 0);
 
   // The first hello of a connection, sent as legacy OP_QUERY on admin.$cmd
   // (OP_MSG.md "Usage": a driver not using an API version must use OP_QUERY until it
@@ -69,9 +74,15 @@ class connection {
   void set_socket_timeout(std::chrono::milliseconds t) noexcept { settings_.socket_timeout = t; }
 
   std::uint64_t id() const noexcept { return id_; }
+  std::int32_t last_request_id() const noexcept { return last_request_id_; }
+  const std::string& address() const noexcept { return address_; }
   std::uint64_t generation = 0;  // pool generation at creation (CMAP)
   std::chrono::steady_clock::time_point last_checkin{};
   std::int64_t server_connection_id = 0;
+  std::int32_t max_wire_version = 0;  // from the handshake
+  // Scratch space for the command being sent on this connection: reused, so that once warm
+  // building a command allocates nothing (the connection is checked out exclusively).
+  bson::document command_buffer;
   std::size_t bytes_sent() const noexcept { return bytes_sent_; }
   std::size_t bytes_received() const noexcept { return bytes_received_; }
 
@@ -92,6 +103,7 @@ class connection {
   std::uint64_t id_;
   std::string address_;
   bool broken_ = false;
+  std::int32_t last_request_id_ = 0;
   bool timed_out_ = false;
   std::size_t bytes_sent_ = 0;
   std::size_t bytes_received_ = 0;

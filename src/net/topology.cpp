@@ -37,6 +37,7 @@ asio::awaitable<error_code> handshake(connection& c, const topology_options& opt
   if (auto ec = check_command_reply(reply, diag)) co_return ec;
   reply_copy = bson::document(reply);
   if (auto id = reply["connectionId"].as_integer()) c.server_connection_id = *id;
+  c.max_wire_version = static_cast<std::int32_t>(reply["maxWireVersion"].as_integer().value_or(0));
   if (auto max = reply["maxMessageSizeBytes"].as_integer(); max && *max > 0)
     c.set_max_message_size(static_cast<std::size_t>(*max));
   co_return error_code{};

@@ -1,0 +1,118 @@
+// The public client and session: thin handles over client_impl / session_impl.
+#include "mongowire/client.hpp"
+
+#include "client/client_impl.hpp"
+#include "proto/command/command_builder.hpp"
+#include "proto/txn/server_session_pool.hpp"
+
+namespace mongowire {
+
+namespace asio = boost::asio;
+using detail::client_impl;
+using detail::session_impl;
+
+std::string_view to_string(transaction_state s) noexcept {
+  return detail::to_string(static_cast<detail::transaction_state>(s));
+}
+
+// ---------------------------------------------------------------- client
+
+client::client(asio::any_io_executor ex, std::string_view uri, client_options options) {
+  connection_string cs = parse_uri(uri);  // throws mongowire::error naming the bad part
+  impl_ = std::make_shared<client_impl>(std::move(ex), std::move(cs), std::move(options));
+  impl_->start();
+}
+
+client::~client() {
+  if (impl_) impl_->topology().close();
+}
+
+asio::any_io_executor client::get_executor() const { return impl_->executor(); }
+
+collection client::get_collection(std::string_view db, std::string_view coll) const {
+  return collection(impl_, nullptr, std::string(db), std::string(coll));
+}
+
+session client::start_session(const session_options& options) { return session(impl_->make_session(options, true)); }
+
+asio::awaitable<error_code> client::run_command(std::string db, bson::document command, bson::document& reply,
+                                                diagnostics& diag) {
+  detail::operation op;
+  op.name = command.get_view().first_key();
+  op.db = db;
+  op.body = &command;
+  co_return co_await impl_->execute(op, nullptr, reply, diag);
+}
+
+asio::awaitable<error_code> client::close() { co_return co_await impl_->close(); }
+
+client::stats client::get_stats() const noexcept { return impl_->stats; }
+
+// ---------------------------------------------------------------- session
+
+session::session(std::shared_ptr<session_impl> impl) : impl_(std::move(impl)) {}
+session::session(session&&) noexcept = default;
+session& session::operator=(session&&) noexcept = default;
+
+session::~session() {
+  // An abandoned transaction is left to the server to expire (transactionLifetimeLimitSeconds):
+  // a destructor cannot do I/O. Call end() to abort it promptly.
+  if (impl_) impl_->release();
+}
+
+asio::any_io_executor session::executor() const { return impl_->client->executor(); }
+
+collection session::get_collection(std::string_view db, std::string_view coll) const {
+  return collection(impl_->client, impl_, std::string(db), std::string(coll));
+}
+
+error_code session::start_transaction(const std::optional<transaction_options>& options, diagnostics& diag) {
+  auto resolved = detail::resolve_transaction_options(options, impl_->options.default_transaction_options,
+                                                      impl_->client->default_transaction_options());
+  auto refusal = impl_->txn.start_transaction(impl_->server, std::move(resolved));
+  if (refusal.ec) diag.message = std::string(refusal.message);
+  return refusal.ec;
+}
+
+asio::awaitable<error_code> session::commit_transaction(diagnostics& diag) {
+  co_return co_await impl_->client->commit(*impl_, diag);
+}
+
+asio::awaitable<error_code> session::abort_transaction(diagnostics& diag) {
+  co_return co_await impl_->client->abort(*impl_, diag);
+}
+
+asio::awaitable<error_code> session::run_command(std::string db, bson::document command, bson::document& reply,
+                                                 diagnostics& diag) {
+  detail::operation op;
+  op.name = command.get_view().first_key();
+  op.db = db;
+  op.body = &command;
+  co_return co_await impl_->client->execute(op, impl_.get(), reply, diag);
+}
+
+asio::awaitable<void> session::end() {
+  if (!impl_ || impl_->ended) co_return;
+  if (impl_->txn.in_transaction()) {
+    diagnostics ignored;
+    co_await impl_->client->abort(*impl_, ignored);
+  }
+  impl_->txn.end_session();
+  impl_->release();
+}
+
+transaction_state session::current_transaction_state() const noexcept {
+  return static_cast<transaction_state>(impl_->txn.state());
+}
+bool session::in_transaction() const noexcept { return impl_->txn.in_transaction(); }
+bool session::is_dirty() const noexcept { return impl_->server.dirty; }
+bson::document session::id() const { return detail::lsid_document(impl_->server.id); }
+std::optional<bson::document> session::cluster_time() const { return impl_->cluster_time; }
+std::optional<bson::timestamp> session::operation_time() const { return impl_->operation_time; }
+void session::advance_cluster_time(bson::view ct) { impl_->advance_cluster_time(ct); }
+void session::advance_operation_time(bson::timestamp t) {
+  if (!impl_->operation_time || *impl_->operation_time < t) impl_->operation_time = t;
+}
+std::int64_t session::txn_number() const noexcept { return impl_->server.txn_number; }
+
+}  // namespace mongowire

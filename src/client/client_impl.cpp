@@ -1,0 +1,462 @@
+#include "client/client_impl.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "proto/command/command_builder.hpp"
+#include "proto/reply/command_reply.hpp"
+#include "proto/retry/error_labels.hpp"
+#include "proto/retry/retryable_codes.hpp"
+#include "proto/sdam/server_selection.hpp"
+#include "proto/sdam/topology_description.hpp"
+
+namespace mongowire::detail {
+
+namespace asio = boost::asio;
+using clock = std::chrono::steady_clock;
+
+// ---------------------------------------------------------------- session_impl
+
+session_impl::session_impl(std::shared_ptr<client_impl> c, server_session ss, session_options opts, bool expl)
+    : client(std::move(c)), server(ss), options(std::move(opts)), is_explicit(expl) {}
+
+session_impl::~session_impl() { release(); }
+
+void session_impl::release() {
+  if (released_) return;
+  released_ = true;
+  ended = true;
+  client->session_pool().release(server, clock::now(), client->session_timeout());
+}
+
+void session_impl::advance_cluster_time(bson::view doc) {
+  auto incoming = doc["clusterTime"].as_timestamp();
+  if (!incoming) return;
+  if (cluster_time) {
+    auto current = (*cluster_time)["clusterTime"].as_timestamp();
+    if (current && *current >= *incoming) return;
+  }
+  cluster_time = bson::document(doc);
+}
+
+// ---------------------------------------------------------------- client_impl
+
+namespace {
+
+std::optional<bson::document> write_concern_from_uri(const connection_string& cs) {
+  if (!cs.w && !cs.journal && !cs.wtimeout_ms) return std::nullopt;
+  bson::document wc;
+  if (cs.w) std::visit([&](const auto& w) { wc.append("w", w); }, *cs.w);
+  if (cs.journal) wc.append("j", *cs.journal);
+  if (cs.wtimeout_ms) wc.append("wtimeout", *cs.wtimeout_ms);
+  return wc;
+}
+
+net::topology_options topology_options_from(const connection_string& cs, const client_options& opts) {
+  using std::chrono::milliseconds;
+  net::topology_options t;
+  t.sdam = sdam::topology_settings::from(cs);
+  if (cs.max_pool_size) t.pool.max_pool_size = static_cast<std::size_t>(*cs.max_pool_size);
+  if (cs.min_pool_size) t.pool.min_pool_size = static_cast<std::size_t>(*cs.min_pool_size);
+  if (cs.max_connecting) t.pool.max_connecting = static_cast<std::size_t>(*cs.max_connecting);
+  if (cs.wait_queue_timeout_ms) t.pool.wait_queue_timeout = milliseconds(*cs.wait_queue_timeout_ms);
+  if (cs.max_idle_time_ms) t.pool.max_idle_time = milliseconds(*cs.max_idle_time_ms);
+  if (cs.connect_timeout_ms) t.connection.connect_timeout = milliseconds(*cs.connect_timeout_ms);
+  if (cs.socket_timeout_ms) t.connection.socket_timeout = milliseconds(*cs.socket_timeout_ms);
+  if (cs.heartbeat_frequency_ms) t.heartbeat_frequency = milliseconds(*cs.heartbeat_frequency_ms);
+  if (cs.server_selection_timeout_ms) t.server_selection_timeout = milliseconds(*cs.server_selection_timeout_ms);
+  t.connection.checksum = opts.checksum;
+  if (opts.on_frame) t.connection.observer = opts.on_frame;
+  if (cs.app_name) t.app_name = *cs.app_name;
+  t.on_pool_event = opts.on_pool_event;
+  t.on_heartbeat = opts.on_heartbeat;
+  t.log = opts.log;
+  return t;
+}
+
+bool is_network_class(const error_code& ec) noexcept {
+  return ec.category() == network_category() || ec.category() == boost::asio::error::get_system_category() ||
+         ec.category() == boost::asio::error::get_misc_category() || ec.category() == protocol_category() ||
+         ec.category() == boost::asio::error::get_ssl_category();
+}
+
+failure_kind classify(const error_code& ec) noexcept {
+  if (ec.category() == server_category()) return failure_kind::server_reply;
+  if (ec == client_errc::server_selection_timeout) return failure_kind::server_selection;
+  if (ec == client_errc::pool_cleared) return failure_kind::pool_cleared;
+  if (ec == asio::error::operation_aborted) return failure_kind::client;
+  if (is_network_class(ec)) return failure_kind::network;
+  return failure_kind::client;
+}
+
+}  // namespace
+
+client_impl::client_impl(asio::any_io_executor ex, connection_string cs, client_options opts)
+    : ex_(std::move(ex)), cs_(std::move(cs)), opts_(std::move(opts)) {
+  retry_writes_ = cs_.retry_writes.value_or(true);
+  retry_reads_ = cs_.retry_reads.value_or(true);
+  write_concern_ = write_concern_from_uri(cs_);
+  if (cs_.read_concern_level) {
+    bson::document rc;
+    rc.append("level", *cs_.read_concern_level);
+    read_concern_ = std::move(rc);
+  }
+  // transactions.md: a transaction's concerns default to the client's.
+  client_txn_defaults_.write_concern = write_concern_;
+  client_txn_defaults_.read_concern = read_concern_;
+  topology_ = std::make_shared<net::topology>(ex_, topology_options_from(cs_, opts_));
+  if (opts_.log)
+    for (const auto& w : cs_.warnings) opts_.log("connection string: " + w);
+}
+
+client_impl::~client_impl() { topology_->close(); }
+
+void client_impl::start() { topology_->start(); }
+
+std::optional<bson::view> client_impl::default_write_concern() const {
+  if (write_concern_) return write_concern_->get_view();
+  return std::nullopt;
+}
+
+std::optional<bson::view> client_impl::default_read_concern() const {
+  if (read_concern_) return read_concern_->get_view();
+  return std::nullopt;
+}
+
+std::optional<std::chrono::minutes> client_impl::session_timeout() const {
+  auto minutes = topology_->logical_session_timeout_minutes();
+  if (!minutes) return std::chrono::minutes(30);  // unknown yet: the server default
+  return std::chrono::minutes(*minutes);
+}
+
+double client_impl::jitter() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
+
+void client_impl::gossip_cluster_time(bson::view doc) {
+  auto incoming = doc["clusterTime"].as_timestamp();
+  if (!incoming) return;
+  if (cluster_time_) {
+    auto current = (*cluster_time_)["clusterTime"].as_timestamp();
+    if (current && *current >= *incoming) return;
+  }
+  cluster_time_ = bson::document(doc);
+}
+
+std::shared_ptr<session_impl> client_impl::make_session(const session_options& opts, bool is_explicit) {
+  auto ss = sessions_.acquire(clock::now(), session_timeout());
+  return std::make_shared<session_impl>(shared_from_this(), ss, opts, is_explicit);
+}
+
+// Everything one command needs across its attempts.
+struct client_impl::attempt_plan {
+  std::string_view name;
+  std::string_view db;
+  const bson::document* body = nullptr;
+  session_impl* session = nullptr;
+  std::optional<txn_fields> txn;            // inside a transaction / commit / abort
+  std::optional<std::int64_t> txn_number;   // retryable write outside a transaction
+  std::optional<bson::view> read_concern;
+  std::optional<bson::view> write_concern;
+  bool write_concern_error_is_error = true;
+  command_role role = command_role::other;
+  retry_settings retry;
+  std::int64_t operation_id = 0;
+};
+
+static void fill_event(command_event& e, const auto& plan, std::int32_t request_id, const net::selected_server& server,
+                       const net::connection& conn) {
+  e.command_name = plan.name;
+  e.database_name = plan.db;
+  e.request_id = request_id;
+  e.operation_id = plan.operation_id;
+  e.address = server.description.address.to_string();
+  e.connection_id = conn.id();
+  e.server_connection_id = conn.server_connection_id;
+}
+
+void client_impl::emit_started(const attempt_plan& plan, const bson::document& command, std::int32_t request_id,
+                               const net::selected_server& server, const net::connection& conn) {
+  if (!opts_.on_command) return;
+  command_event e{};
+  e.type = command_event_type::started;
+  fill_event(e, plan, request_id, server, conn);
+  e.document = command;
+  opts_.on_command(e);
+}
+
+asio::awaitable<error_code> client_impl::attempt(attempt_plan& plan, bson::document& reply, diagnostics& diag,
+                                                 failure_kind& kind, std::int32_t& max_wire_version) {
+  net::selected_server server;
+  if (auto ec = co_await topology_->async_select_writable(server, diag)) {
+    kind = classify(ec);
+    co_return ec;
+  }
+  std::unique_ptr<net::connection> conn;
+  if (auto ec = co_await server.server_pool->async_checkout(conn, diag)) {
+    kind = ec == client_errc::pool_cleared ? failure_kind::pool_cleared : classify(ec);
+    co_return ec;
+  }
+  max_wire_version = conn->max_wire_version;
+
+  // Build: the operation's fields, then the session/transaction fields (command_builder).
+  bson::document& command = conn->command_buffer;
+  command.clear();
+  command.concat(*plan.body);
+  command_fields f;
+  f.db = plan.db;
+  if (plan.session) f.lsid = plan.session->server.id;
+  if (plan.txn) {
+    f.txn_number = plan.txn->txn_number;
+    f.start_transaction = plan.txn->start_transaction;
+    f.in_transaction = plan.txn->autocommit.has_value();
+    if (plan.txn->read_concern) f.read_concern_document = plan.txn->read_concern->get_view();
+    if (plan.txn->write_concern) f.write_concern_document = plan.txn->write_concern->get_view();
+    f.max_time_ms = plan.txn->max_time_ms;
+    if (plan.txn->recovery_token) f.recovery_token = plan.txn->recovery_token->get_view();
+  } else {
+    f.txn_number = plan.txn_number;
+    f.read_concern_document = plan.read_concern;
+    f.write_concern_document = plan.write_concern;
+  }
+  // driver-sessions.md "Gossipping the cluster time": the greater of client and session.
+  const bson::document* ct = cluster_time_ ? &*cluster_time_ : nullptr;
+  if (plan.session && plan.session->cluster_time) {
+    auto s = (*plan.session->cluster_time)["clusterTime"].as_timestamp();
+    auto c = ct ? (*ct)["clusterTime"].as_timestamp() : std::nullopt;
+    if (!c || (s && *s > *c)) ct = &*plan.session->cluster_time;
+  }
+  if (ct) f.cluster_time = ct->get_view();
+  append_command_fields(command, f);
+
+  std::optional<net::outgoing_sequence> sequence;
+  if (auto field = sequence_field_for(plan.name); !field.empty())
+    if (auto array = command[field].as_array()) sequence = net::outgoing_sequence{field, *array};
+
+  const auto request_id = net::next_request_id();
+  emit_started(plan, command, request_id, server, *conn);
+  const auto started = clock::now();
+  bson::view reply_view;
+  error_code ec = co_await conn->async_command(command, sequence, reply_view, diag, request_id);
+  ++stats.commands;
+  if (ec) {
+    kind = classify(ec);
+    if (plan.session && kind == failure_kind::network) mark_dirty(plan.session->server);  // driver-sessions.md
+    if (kind == failure_kind::network) {
+      sdam::application_error err;
+      err.address = server.description.address;
+      err.kind = ec == network_errc::socket_timeout ? sdam::error_kind::network_timeout : sdam::error_kind::network;
+      err.connection_generation = conn->generation;
+      err.pool_generation = server.server_pool->generation();
+      err.max_wire_version = conn->max_wire_version;
+      err.message = diag.message;
+      topology_->handle_application_error(err);
+    }
+  } else {
+    reply.clear();
+    reply.concat(reply_view);
+    reply_metadata meta;
+    diagnostics meta_diag;
+    if (!parse_reply_metadata(reply, meta, meta_diag)) {
+      if (meta.cluster_time) {
+        gossip_cluster_time(meta.cluster_time->document);
+        if (plan.session) plan.session->advance_cluster_time(meta.cluster_time->document);
+      }
+      if (plan.session && meta.operation_time &&
+          (!plan.session->operation_time || *plan.session->operation_time < *meta.operation_time))
+        plan.session->operation_time = meta.operation_time;
+      if (plan.session && meta.recovery_token) plan.session->txn.on_recovery_token(*meta.recovery_token);
+    }
+    ec = plan.write_concern_error_is_error ? check_write_concern_reply(reply, diag) : check_command_reply(reply, diag);
+    if (ec) {
+      kind = ec.category() == server_category() ? failure_kind::server_reply : failure_kind::client;
+      if (auto err = sdam::command_error_from_reply(server.description.address, reply)) {
+        err->connection_generation = conn->generation;
+        err->pool_generation = server.server_pool->generation();
+        err->max_wire_version = conn->max_wire_version;
+        topology_->handle_application_error(*err);
+      }
+    }
+  }
+  stats.bytes_sent = conn->bytes_sent();
+  stats.bytes_received = conn->bytes_received();
+  if (opts_.on_command) {
+    command_event e{};
+    e.type = ec ? command_event_type::failed : command_event_type::succeeded;
+    fill_event(e, plan, request_id, server, *conn);
+    e.duration = clock::now() - started;
+    if (!ec || kind == failure_kind::server_reply) e.document = reply;
+    e.error = ec;
+    e.diag = &diag;
+    opts_.on_command(e);
+  }
+  server.server_pool->checkin(std::move(conn));
+  co_return ec;
+}
+
+asio::awaitable<error_code> client_impl::run_attempts(attempt_plan& plan, bson::document& reply, diagnostics& diag) {
+  plan.operation_id = next_operation_id_++;
+  retry_tracker tracker(plan.retry);
+  std::vector<std::pair<error_code, diagnostics>> failures;
+  for (;;) {
+    diagnostics attempt_diag;
+    failure_kind kind = failure_kind::client;
+    std::int32_t max_wire = 0;
+    error_code ec = co_await attempt(plan, reply, attempt_diag, kind, max_wire);
+    if (!ec) {
+      tracker.on_success();
+      co_return error_code{};
+    }
+    label_context ctx;
+    ctx.role = plan.role;
+    ctx.in_transaction = plan.txn.has_value();
+    ctx.retryable_write = plan.txn_number.has_value() || plan.role != command_role::other;
+    ctx.max_wire_version = max_wire;
+    add_client_labels(kind, attempt_diag, ctx);
+    if (kind == failure_kind::server_reply && plan.txn_number) rewrite_retryable_writes_unsupported(attempt_diag);
+    auto decision = tracker.on_failure(kind, attempt_diag, jitter());
+    failures.emplace_back(ec, std::move(attempt_diag));
+    if (plan.role == command_role::commit_transaction && plan.session)
+      plan.session->txn.on_commit_attempt(failures.back().second.has_label(label::system_overloaded)
+                                              ? commit_attempt_outcome::failed_overload
+                                              : commit_attempt_outcome::failed_other);
+    if (!decision.retry || ec == asio::error::operation_aborted) {
+      auto& chosen = failures[std::min(tracker.error_to_report(), failures.size() - 1)];
+      diag = std::move(chosen.second);
+      co_return chosen.first;
+    }
+    ++stats.retries;
+    if (plan.role == command_role::commit_transaction && plan.session)
+      plan.txn = plan.session->txn.next_commit_attempt();  // transactions.md: w:"majority" on retry
+    if (decision.backoff.count() > 0) {
+      asio::steady_timer t(ex_, decision.backoff);
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+}
+
+asio::awaitable<error_code> client_impl::execute(const operation& op, session_impl* session, bson::document& reply,
+                                                 diagnostics& diag) {
+  if (closed_) co_return client_errc::client_closed;
+  std::shared_ptr<session_impl> implicit;
+  if (!session) {
+    implicit = make_session({}, false);
+    session = implicit.get();
+  }
+  if (session->ended) {
+    diag.message = "cannot use a session that has ended";
+    co_return client_errc::session_ended;
+  }
+  attempt_plan plan;
+  plan.name = op.name;
+  plan.db = op.db;
+  static const bson::document empty_body;
+  plan.body = op.body ? op.body : &empty_body;
+  plan.session = session;
+  plan.write_concern_error_is_error = op.write_concern_error_is_error;
+
+  operation_request req;
+  req.is_read = op.is_read;
+  req.has_explicit_read_concern = op.read_concern.has_value();
+  req.has_explicit_write_concern = op.write_concern.has_value();
+  if (session->causally_consistent()) req.after_cluster_time = session->operation_time;
+  auto prepared = session->txn.prepare_operation(req);
+  if (!prepared) {
+    diag.message = std::string(prepared.refusal.message);
+    co_return prepared.refusal.ec;
+  }
+  if (prepared.value) {
+    plan.txn = std::move(prepared.value);
+    // transactions.md: no retries inside a transaction (overload errors excepted).
+    plan.retry.family = retry_family::other;
+  } else {
+    plan.read_concern = op.read_concern ? op.read_concern : (op.is_read ? default_read_concern() : std::nullopt);
+    plan.write_concern = op.write_concern ? op.write_concern : (op.family == retry_family::write ? default_write_concern()
+                                                                                                  : std::nullopt);
+    const bool acknowledged = !plan.write_concern || !is_unacknowledged(*plan.write_concern);
+    plan.retry.family = op.family;
+    if (op.family == retry_family::write) {
+      plan.retry.policy_enabled = retry_writes_ && acknowledged;
+      // retryable-writes.md "Generating Transaction IDs": one number for all attempts.
+      if (plan.retry.policy_enabled) plan.txn_number = next_txn_number(session->server);
+    } else if (op.family == retry_family::read) {
+      plan.retry.policy_enabled = retry_reads_;
+    }
+    plan.retry.overload_retry_enabled = op.is_read ? retry_reads_ : retry_writes_;
+  }
+  error_code ec = co_await run_attempts(plan, reply, diag);
+  session->txn.on_operation_completed();
+  if (implicit) implicit->release();
+  co_return ec;
+}
+
+asio::awaitable<error_code> client_impl::commit(session_impl& s, diagnostics& diag) {
+  auto action = s.txn.commit_transaction();
+  if (!action) {
+    diag.message = std::string(action.refusal.message);
+    co_return action.refusal.ec;
+  }
+  if (!action.value->sends()) co_return error_code{};  // transactions.md: empty transaction
+  bson::document body;
+  build_commit_transaction(body);
+  attempt_plan plan;
+  plan.name = "commitTransaction";
+  plan.db = admin_db;
+  plan.body = &body;
+  plan.session = &s;
+  plan.txn = std::move(action.value->fields);
+  plan.role = command_role::commit_transaction;
+  plan.retry.family = retry_family::commit;
+  bson::document reply;
+  auto ec = co_await run_attempts(plan, reply, diag);
+  if (!ec) s.txn.on_commit_attempt(commit_attempt_outcome::succeeded);
+  co_return ec;
+}
+
+asio::awaitable<error_code> client_impl::abort(session_impl& s, diagnostics& diag) {
+  auto action = s.txn.abort_transaction();
+  if (!action) {
+    diag.message = std::string(action.refusal.message);
+    co_return action.refusal.ec;
+  }
+  if (!action.value->sends()) co_return error_code{};
+  bson::document body;
+  build_abort_transaction(body);
+  attempt_plan plan;
+  plan.name = "abortTransaction";
+  plan.db = admin_db;
+  plan.body = &body;
+  plan.session = &s;
+  plan.txn = std::move(action.value->fields);
+  plan.role = command_role::abort_transaction;
+  plan.retry.family = retry_family::abort;
+  bson::document reply;
+  diagnostics ignored;
+  // transactions.md "abortTransaction": errors are ignored once the retry is spent.
+  co_await run_attempts(plan, reply, ignored);
+  co_return error_code{};
+}
+
+asio::awaitable<error_code> client_impl::close() {
+  if (closed_) co_return error_code{};
+  closed_ = true;
+  // driver-sessions.md "Client close": endSessions for pooled sessions, errors ignored.
+  auto batches = sessions_.take_end_sessions_batches();
+  if (sdam::select_writable(topology_->description()).candidates.empty()) batches.clear();  // nobody to tell
+  for (auto& batch : batches) {
+    if (batch.empty()) continue;
+    bson::document body = end_sessions_command(batch);
+    attempt_plan plan;
+    plan.name = "endSessions";
+    plan.db = admin_db;
+    plan.body = &body;
+    bson::document reply;
+    diagnostics ignored;
+    closed_ = false;  // let the last commands through
+    co_await run_attempts(plan, reply, ignored);
+    closed_ = true;
+  }
+  topology_->close();
+  co_return error_code{};
+}
+
+}  // namespace mongowire::detail

@@ -1,0 +1,111 @@
+// The operation executor: one place where every command gets its session and
+// transaction fields, a server, a connection, its monitoring events, its error labels
+// and its retry (the arrows of DESIGN.md's data flow, in order, in execute()).
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "mongowire/client.hpp"
+#include "mongowire/uri.hpp"
+#include "net/topology.hpp"
+#include "proto/retry/retry_policy.hpp"
+#include "proto/txn/server_session_pool.hpp"
+#include "proto/txn/transaction_state.hpp"
+
+namespace mongowire::detail {
+
+class client_impl;
+
+class session_impl {
+ public:
+  session_impl(std::shared_ptr<client_impl> client, server_session ss, session_options options, bool is_explicit);
+  ~session_impl();
+
+  std::shared_ptr<client_impl> client;
+  server_session server;
+  session_options options;
+  transaction txn;
+  bool is_explicit;
+  bool ended = false;
+  std::optional<bson::document> cluster_time;
+  std::optional<bson::timestamp> operation_time;
+
+  bool causally_consistent() const noexcept { return is_explicit && options.causal_consistency.value_or(true); }
+  void advance_cluster_time(bson::view cluster_time_doc);
+  void release();  // returns the server session to the pool (once)
+
+ private:
+  bool released_ = false;
+};
+
+// What an operation asks of the executor.
+struct operation {
+  std::string_view name;  // command name, e.g. "insert"
+  std::string_view db;
+  const bson::document* body = nullptr;  // the operation's own fields (no session fields)
+  retry_family family = retry_family::other;  // write: a retryable write if retryWrites
+  bool is_read = false;
+  std::optional<bson::view> read_concern;   // explicit, from the operation
+  std::optional<bson::view> write_concern;  // explicit, from the operation
+  bool write_concern_error_is_error = true;
+};
+
+class client_impl : public std::enable_shared_from_this<client_impl> {
+ public:
+  client_impl(boost::asio::any_io_executor ex, connection_string cs, client_options opts);
+  ~client_impl();
+
+  void start();
+  boost::asio::awaitable<error_code> close();
+
+  std::shared_ptr<session_impl> make_session(const session_options& opts, bool is_explicit);
+
+  // Runs one operation. `reply` receives the server's reply (also on server errors).
+  boost::asio::awaitable<error_code> execute(const operation& op, session_impl* session, bson::document& reply,
+                                             diagnostics& diag);
+  boost::asio::awaitable<error_code> commit(session_impl& s, diagnostics& diag);
+  boost::asio::awaitable<error_code> abort(session_impl& s, diagnostics& diag);
+
+  const boost::asio::any_io_executor& executor() const noexcept { return ex_; }
+  const connection_string& uri() const noexcept { return cs_; }
+  const transaction_options& default_transaction_options() const noexcept { return client_txn_defaults_; }
+  std::optional<bson::view> default_write_concern() const;
+  std::optional<bson::view> default_read_concern() const;
+  net::topology& topology() noexcept { return *topology_; }
+  server_session_pool& session_pool() noexcept { return sessions_; }
+  std::optional<std::chrono::minutes> session_timeout() const;
+  void gossip_cluster_time(bson::view cluster_time_doc);
+  client::stats stats;
+  double jitter();
+
+ private:
+  struct attempt_plan;
+  boost::asio::awaitable<error_code> run_attempts(attempt_plan& plan, bson::document& reply, diagnostics& diag);
+  boost::asio::awaitable<error_code> attempt(attempt_plan& plan, bson::document& reply, diagnostics& diag,
+                                             failure_kind& kind, std::int32_t& max_wire_version);
+  void emit_started(const attempt_plan& plan, const bson::document& command, std::int32_t request_id,
+                    const net::selected_server& server, const net::connection& conn);
+
+  boost::asio::any_io_executor ex_;
+  connection_string cs_;
+  client_options opts_;
+  std::shared_ptr<net::topology> topology_;
+  server_session_pool sessions_;
+  std::optional<bson::document> cluster_time_;  // the highest $clusterTime seen
+  transaction_options client_txn_defaults_;
+  std::optional<bson::document> write_concern_;
+  std::optional<bson::document> read_concern_;
+  bool retry_writes_ = true;
+  bool retry_reads_ = true;
+  std::minstd_rand rng_{std::random_device{}()};
+  std::int64_t next_operation_id_ = 1;
+  bool closed_ = false;
+};
+
+}  // namespace mongowire::detail
