@@ -1,6 +1,7 @@
 #include "client/client_impl.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -53,6 +54,29 @@ std::optional<bson::document> write_concern_from_uri(const connection_string& cs
   return wc;
 }
 
+// TLS from the connection string (uri-options.md "tls*"): CA file or the system store,
+// an optional client certificate, and the two "allow invalid" relaxations.
+std::shared_ptr<asio::ssl::context> tls_context_from(const connection_string& cs) {
+  if (!cs.tls.value_or(false)) return nullptr;
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  if (cs.tls_ca_file) ctx->load_verify_file(*cs.tls_ca_file);
+  else ctx->set_default_verify_paths();
+  if (cs.tls_certificate_key_file) {
+    if (cs.tls_certificate_key_file_password) {
+      auto password = *cs.tls_certificate_key_file_password;
+      ctx->set_password_callback([password](std::size_t, asio::ssl::context::password_purpose) { return password; });
+    }
+    ctx->use_certificate_chain_file(*cs.tls_certificate_key_file);
+    ctx->use_private_key_file(*cs.tls_certificate_key_file, asio::ssl::context::pem);
+  }
+  const bool insecure = cs.tls_insecure.value_or(false);
+  ctx->set_verify_mode(insecure || cs.tls_allow_invalid_certificates.value_or(false) ? asio::ssl::verify_none
+                                                                                     : asio::ssl::verify_peer);
+  return ctx;
+}
+
 net::topology_options topology_options_from(const connection_string& cs, const client_options& opts) {
   using std::chrono::milliseconds;
   net::topology_options t;
@@ -67,6 +91,8 @@ net::topology_options topology_options_from(const connection_string& cs, const c
   if (cs.heartbeat_frequency_ms) t.heartbeat_frequency = milliseconds(*cs.heartbeat_frequency_ms);
   if (cs.server_selection_timeout_ms) t.server_selection_timeout = milliseconds(*cs.server_selection_timeout_ms);
   t.connection.checksum = opts.checksum;
+  t.connection.tls = tls_context_from(cs);  // throws boost::system::system_error on unreadable files
+  t.connection.verify_host_name = !cs.tls_insecure.value_or(false) && !cs.tls_allow_invalid_hostnames.value_or(false);
   if (opts.on_frame) t.connection.observer = opts.on_frame;
   if (cs.app_name) t.app_name = *cs.app_name;
   t.on_pool_event = opts.on_pool_event;

@@ -5,6 +5,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
 
 #include <atomic>
@@ -71,14 +72,14 @@ asio::awaitable<error_code> connection::async_connect(const std::string& host, s
   if (cec) co_return fail(cec, diag, "connecting to " + address_);
   error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);  // small request/reply frames: no Nagle delay
-  if (settings_.tls) co_return co_await tls_handshake(diag);
+  if (settings_.tls) co_return co_await tls_handshake(host, diag);
   co_return error_code{};
 }
 
-asio::awaitable<error_code> connection::tls_handshake(diagnostics& diag) {
+asio::awaitable<error_code> connection::tls_handshake(const std::string& host, diagnostics& diag) {
   tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *settings_.tls);
-  if (!settings_.tls_server_name.empty())
-    SSL_set_tlsext_host_name(tls_->native_handle(), settings_.tls_server_name.c_str());
+  SSL_set_tlsext_host_name(tls_->native_handle(), host.c_str());  // SNI
+  if (settings_.verify_host_name) tls_->set_verify_callback(asio::ssl::host_name_verification(host));
   arm_timer(settings_.connect_timeout);
   auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, use_tuple);
   timer_.cancel();

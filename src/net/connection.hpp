@@ -35,7 +35,7 @@ struct connection_settings {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds socket_timeout{0};  // 0: no limit
   std::shared_ptr<asio::ssl::context> tls;      // null: plain TCP
-  std::string tls_server_name;                  // SNI / host name verification
+  bool verify_host_name = true;                 // check the certificate names the host
   bool checksum = false;                        // send CRC-32C with every OP_MSG
   frame_observer observer;                      // null: no tracing
 };
@@ -89,7 +89,7 @@ class connection {
  private:
   asio::awaitable<error_code> send_frame(diagnostics& diag);
   asio::awaitable<error_code> read_frame(std::int32_t request_id, diagnostics& diag);
-  asio::awaitable<error_code> tls_handshake(diagnostics& diag);
+  asio::awaitable<error_code> tls_handshake(const std::string& host, diagnostics& diag);
   error_code fail(error_code ec, diagnostics& diag, std::string what);
   void arm_timer(std::chrono::milliseconds limit);
 

@@ -26,14 +26,21 @@ struct topology::monitor {
 };
 
 asio::awaitable<error_code> handshake(connection& c, const topology_options& opts, bson::document& reply_copy,
-                                      diagnostics& diag) {
+                                      diagnostics& diag, bool use_op_msg) {
   bson::document hello;
   hello_options ho;
-  ho.legacy_name = true;  // handshake.md: "isMaster" over OP_QUERY when no API version is declared
+  // handshake.md / OP_MSG.md "Usage": without an API version the first hello goes as legacy
+  // isMaster over OP_QUERY, unless the server is already known to speak OP_MSG.
+  ho.legacy_name = !use_op_msg;
   ho.client = default_client_metadata(opts.app_name);
   build_hello(hello, ho);
   bson::view reply;
-  if (auto ec = co_await c.async_legacy_command(hello, reply, diag)) co_return ec;
+  if (use_op_msg) {
+    append_command_fields(hello, command_fields{.db = admin_db});
+    if (auto ec = co_await c.async_command(hello, std::nullopt, reply, diag)) co_return ec;
+  } else if (auto ec = co_await c.async_legacy_command(hello, reply, diag)) {
+    co_return ec;
+  }
   if (auto ec = check_command_reply(reply, diag)) co_return ec;
   reply_copy = bson::document(reply);
   if (auto id = reply["connectionId"].as_integer()) c.server_connection_id = *id;
@@ -135,7 +142,7 @@ asio::awaitable<error_code> topology::check(monitor& m, diagnostics& diag) {
   error_code ec;
   if (!m.speaks_op_msg) {
     bson::document copy;
-    ec = co_await handshake(*m.conn, opts_, copy, diag);
+    ec = co_await handshake(*m.conn, opts_, copy, diag, false);
     if (!ec) {
       hello = std::move(copy);
       reply = hello;
@@ -204,7 +211,9 @@ asio::awaitable<error_code> topology::initialize_pooled_connection(const host_ad
                                                                     diagnostics& diag) {
   error_code ec = co_await c.async_connect(address.host, address.port, diag);
   bson::document reply;
-  if (!ec) ec = co_await handshake(c, opts_, reply, diag);
+  const auto* known = description_.find(address);
+  const bool speaks_op_msg = known && known->type != sdam::server_type::unknown && known->max_wire_version >= 6;
+  if (!ec) ec = co_await handshake(c, opts_, reply, diag, speaks_op_msg);
   if (!ec) {
     auto max_wire = reply["maxWireVersion"].as_integer().value_or(0);
     if (max_wire < opts_.sdam.min_wire_version) {
