@@ -19,6 +19,13 @@ std::string_view to_string(transaction_state s) noexcept {
 
 client::client(asio::any_io_executor ex, std::string_view uri, client_options options) {
   connection_string cs = parse_uri(uri);  // throws mongowire::error naming the bad part
+  if (cs.username || cs.auth_mechanism) {
+    // Failing here beats every command failing later with Unauthorized.
+    diagnostics diag;
+    diag.message = "authentication (SCRAM, X.509) is not implemented by mongowire yet; remove the credentials "
+                   "and authMechanism from the connection string";
+    throw mongowire::error(client_errc::invalid_uri, std::move(diag));
+  }
   impl_ = std::make_shared<client_impl>(std::move(ex), std::move(cs), std::move(options));
   impl_->start();
 }

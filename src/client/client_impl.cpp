@@ -477,9 +477,7 @@ asio::awaitable<error_code> client_impl::close() {
     plan.body = &body;
     bson::document reply;
     diagnostics ignored;
-    closed_ = false;  // let the last commands through
     co_await run_attempts(plan, reply, ignored);
-    closed_ = true;
   }
   topology_->close();
   co_return error_code{};
