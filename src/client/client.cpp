@@ -1,6 +1,8 @@
 // The public client and session: thin handles over client_impl / session_impl.
 #include "mongowire/client.hpp"
 
+#include <boost/asio/detached.hpp>
+
 #include "client/client_impl.hpp"
 #include "proto/command/command_builder.hpp"
 #include "proto/txn/server_session_pool.hpp"
@@ -62,9 +64,24 @@ session::session(session&&) noexcept = default;
 session& session::operator=(session&&) noexcept = default;
 
 session::~session() {
-  // An abandoned transaction is left to the server to expire (transactionLifetimeLimitSeconds):
-  // a destructor cannot do I/O. Call end() to abort it promptly.
-  if (impl_) impl_->release();
+  if (!impl_ || impl_->ended) return;
+  if (!impl_->txn.in_transaction()) {
+    impl_->release();
+    return;
+  }
+  // driver-sessions.md "endSession": a transaction in progress is aborted. A destructor
+  // cannot wait, so the abort runs detached on the client's executor and keeps the session
+  // alive until it is done.
+  auto impl = impl_;
+  asio::co_spawn(
+      impl->client->executor(),
+      [impl]() -> asio::awaitable<void> {
+        diagnostics ignored;
+        co_await impl->client->abort(*impl, ignored);
+        impl->txn.end_session();
+        impl->release();
+      },
+      asio::detached);
 }
 
 asio::any_io_executor session::executor() const { return impl_->client->executor(); }
