@@ -153,24 +153,80 @@ bson::timestamp server_core::cluster_time() const {
 }
 
 void server_core::set_role(member_role role) {
-  std::lock_guard lock(impl_->mutex);
-  if (role == impl_->options.role) return;
-  impl_->options.role = role;
-  ++impl_->topology_counter;
+  std::function<void()> notify;
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (role == impl_->options.role) return;
+    if (role == member_role::primary) ++impl_->election_term;
+    impl_->change_role(role);
+    ++impl_->topology_counter;
+    notify = impl_->topology_listener;
+  }
+  if (notify) notify();
+}
+
+void server_core::impl::change_role(member_role role) {
+  if (role == options.role) return;
+  options.role = role;
   if (role == member_role::primary) {
-    ++impl_->election_term;
-    impl_->store.allocate_timestamp(impl_->now_seconds());
+    store.allocate_timestamp(now_seconds());  // a new primary writes a no-op oplog entry first
     return;
   }
   // Stepping down aborts every unprepared transaction (ReplicationCoordinator::stepDown).
-  for (auto& [key, s] : impl_->sessions)
-    if (s.phase == txn_phase::in_progress) impl_->abort_transaction_of(s);
+  for (auto& [key, s] : sessions)
+    if (s.phase == txn_phase::in_progress) abort_transaction_of(s);
+}
+
+void server_core::set_members(std::vector<std::string> hosts, std::string me) {
+  std::function<void()> notify;
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (hosts.empty()) hosts.push_back(me);
+    if (hosts == impl_->options.hosts && me == impl_->me()) return;
+    impl_->options.hosts = std::move(hosts);
+    impl_->options.me = std::move(me);
+    ++impl_->topology_counter;
+    notify = impl_->topology_listener;
+  }
+  if (notify) notify();
+}
+
+std::string server_core::me() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->me();
+}
+
+void server_core::set_replica_state(member_role role, std::string known_primary, std::int64_t term) {
+  std::function<void()> notify;
+  {
+    std::lock_guard lock(impl_->mutex);
+    auto& o = impl_->options;
+    if (role == member_role::primary) known_primary.clear();  // a primary advertises itself
+    if (role == o.role && known_primary == o.primary && term == impl_->election_term) return;
+    impl_->election_term = term;
+    o.primary = std::move(known_primary);
+    impl_->change_role(role);
+    ++impl_->topology_counter;
+    notify = impl_->topology_listener;
+  }
+  if (notify) notify();
+}
+
+std::int64_t server_core::election_term() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->election_term;
+}
+
+void server_core::set_topology_listener(std::function<void()> listener) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->topology_listener = std::move(listener);
 }
 
 bson::document server_core::handle(bson::view command_body, std::span<const sequence> kind1_sequences, connection_context& ctx) {
   std::lock_guard lock(impl_->mutex);
   ctx.close_connection = false;
   ctx.block_ms = 0;
+  ctx.awaiting_topology_change = false;
   impl_->reap_expired_transactions();
   bson::document merged;
   bson::document reply;
