@@ -1,5 +1,5 @@
 // mongowire-testd: the wire-faithful in-memory test server as a standalone program.
-//   mongowire-testd [--port N] [--bind ADDR] [--max-wire-version N] [--latency-us N]
+//   mongowire-testd [--port N (0: any free port)] [--bind ADDR] [--max-wire-version N] [--latency-us N]
 //                   [--transaction-lifetime-s N] [--set-name NAME] [--log-commands]
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -33,6 +33,13 @@ bool parse_int(std::string_view text, long long& out) {
   return ec == std::errc() && ptr == text.data() + text.size();
 }
 
+// A wildcard bind address is no address a client can connect to.
+std::string advertised_host(const std::string& bind_address) {
+  if (bind_address == "0.0.0.0" || bind_address == "::") return "localhost";
+  if (bind_address.find(':') != std::string::npos) return "[" + bind_address + "]";
+  return bind_address;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,9 +65,6 @@ int main(int argc, char** argv) {
     else if (arg == "--help" || arg == "-h") return usage(nullptr);
     else return usage(("bad or incomplete argument: " + std::string(arg)).c_str());
   }
-  std::string address = net_opts.bind_address + ":" + std::to_string(net_opts.port);
-  core_opts.hosts = {address};
-  core_opts.me = address;
   if (log_commands)
     core_opts.command_log = [](const command_log_entry& e) {
       std::cout << "conn" << e.connection_id << " " << e.command.to_relaxed_json() << "\n  -> "
@@ -74,10 +78,15 @@ int main(int argc, char** argv) {
   try {
     server.start();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "mongowire-testd: cannot listen on %s: %s\n", address.c_str(), e.what());
+    std::fprintf(stderr, "mongowire-testd: cannot listen on %s:%u: %s\n", net_opts.bind_address.c_str(),
+                 unsigned{net_opts.port}, e.what());
     return 1;
   }
-  std::printf("mongowire-testd listening on %s (replica set %s, maxWireVersion %d)\n", server.address().c_str(),
+  // Advertise the port actually bound (--port 0), so that discovery comes back here.
+  std::string address = advertised_host(net_opts.bind_address) + ":" + std::to_string(server.port());
+  core.set_members({address}, address);
+  // First line of stdout: scripts that start us with --port 0 read the port from it.
+  std::printf("mongowire-testd listening on %s (replica set %s, maxWireVersion %d)\n", address.c_str(),
               core_opts.set_name.c_str(), core_opts.max_wire_version);
   std::fflush(stdout);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -60,7 +60,10 @@ void server_core::impl::cmd_hello(op_context& op, bson::document& reply) {
   if (auto tv = op.cmd["topologyVersion"]; tv.is_document()) {
     auto d = *tv.as_document();
     if (d["processId"].as_oid() == process_id && d["counter"].as_int64() == topology_counter)
+    {
       ctx.block_ms = std::max<std::int64_t>(0, op.cmd["maxAwaitTimeMS"].as_integer().value_or(0));
+      ctx.awaiting_topology_change = true;
+    }
   }
   bool primary = options.role == member_role::primary;
   if (op.cmd["helloOk"].as_bool().value_or(false)) reply.append("helloOk", true);

@@ -42,6 +42,8 @@ constexpr std::pair<std::int32_t, std::string_view> kNames[] = {
 constexpr std::int32_t kRetriable[] = {6, 7, 89, 91, 134, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436};
 // Categories NotPrimaryError and ShutdownError.
 constexpr std::int32_t kNotPrimaryOrShutdown[] = {91, 189, 10058, 10107, 11600, 11602, 13435, 13436};
+// Category NotPrimaryError alone.
+constexpr std::int32_t kNotPrimary[] = {189, 10058, 10107, 11602, 13435, 13436};
 // Categories SnapshotError and NeedRetargettingError.
 constexpr std::int32_t kSnapshotOrRetarget[] = {63, 150, 239, 246, 250, 13388};
 
@@ -61,6 +63,8 @@ std::string code_name(std::int32_t code) {
 bool is_retriable_error(std::int32_t code) noexcept { return contains(kRetriable, code); }
 
 bool is_not_primary_or_shutdown_error(std::int32_t code) noexcept { return contains(kNotPrimaryOrShutdown, code); }
+
+bool is_not_primary_error(std::int32_t code) noexcept { return contains(kNotPrimary, code); }
 
 bool is_transient_transaction_error(std::int32_t code, bool has_write_concern_error, bool is_commit_or_abort) noexcept {
   switch (code) {

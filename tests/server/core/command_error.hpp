@@ -72,6 +72,8 @@ std::string code_name(std::int32_t code);
 bool is_retriable_error(std::int32_t code) noexcept;
 // ErrorCodes::isNotPrimaryError or isShutdownError: replies carrying these get topologyVersion.
 bool is_not_primary_or_shutdown_error(std::int32_t code) noexcept;
+// ErrorCodes::isNotPrimaryError (category NotPrimaryError).
+bool is_not_primary_error(std::int32_t code) noexcept;
 // mongo::isTransientTransactionError (error_labels.cpp).
 bool is_transient_transaction_error(std::int32_t code, bool has_write_concern_error, bool is_commit_or_abort) noexcept;
 

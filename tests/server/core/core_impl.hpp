@@ -87,6 +87,10 @@ struct server_core::impl {
   bson::object_id process_id = bson::object_id::generate();
   std::int64_t topology_counter = 0;
   std::int64_t election_term = 1;
+  std::function<void()> topology_listener;
+  clock_type::time_point next_expiry = clock_type::time_point::max();  // earliest transaction expiry
+  mutable bson::document cluster_time_doc;   // the $clusterTime of replies, for ...
+  mutable bson::timestamp cluster_time_of_doc{};  // ... this cluster time
   clock_type::time_point started_at;
   struct {
     std::int64_t started = 0, committed = 0, aborted = 0, retried_commands = 0, retried_statements = 0;
@@ -94,9 +98,11 @@ struct server_core::impl {
 
   clock_type::time_point now() const { return options.clock ? options.clock() : clock_type::now(); }
   std::uint32_t now_seconds() const;
+  // Applies a role change (no-op entry on promotion, aborted transactions on step-down).
+  void change_role(member_role role);
   std::string me() const { return options.me.empty() ? options.hosts.front() : options.me; }
 
-  bson::document run(bson::document& merged, connection_context& ctx);
+  bson::document run(bson::view command, connection_context& ctx);
   void execute(const command_traits& traits, op_context& op, bson::document& reply);
 
   // Sessions and transactions (transaction_participant.cpp rules).

@@ -153,30 +153,90 @@ bson::timestamp server_core::cluster_time() const {
 }
 
 void server_core::set_role(member_role role) {
-  std::lock_guard lock(impl_->mutex);
-  if (role == impl_->options.role) return;
-  impl_->options.role = role;
-  ++impl_->topology_counter;
+  std::function<void()> notify;
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (role == impl_->options.role) return;
+    if (role == member_role::primary) ++impl_->election_term;
+    impl_->change_role(role);
+    ++impl_->topology_counter;
+    notify = impl_->topology_listener;
+  }
+  if (notify) notify();
+}
+
+void server_core::impl::change_role(member_role role) {
+  if (role == options.role) return;
+  options.role = role;
   if (role == member_role::primary) {
-    ++impl_->election_term;
-    impl_->store.allocate_timestamp(impl_->now_seconds());
+    store.allocate_timestamp(now_seconds());  // a new primary writes a no-op oplog entry first
     return;
   }
   // Stepping down aborts every unprepared transaction (ReplicationCoordinator::stepDown).
-  for (auto& [key, s] : impl_->sessions)
-    if (s.phase == txn_phase::in_progress) impl_->abort_transaction_of(s);
+  for (auto& [key, s] : sessions)
+    if (s.phase == txn_phase::in_progress) abort_transaction_of(s);
+}
+
+void server_core::set_members(std::vector<std::string> hosts, std::string me) {
+  std::function<void()> notify;
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (hosts.empty()) hosts.push_back(me);
+    if (hosts == impl_->options.hosts && me == impl_->me()) return;
+    impl_->options.hosts = std::move(hosts);
+    impl_->options.me = std::move(me);
+    ++impl_->topology_counter;
+    notify = impl_->topology_listener;
+  }
+  if (notify) notify();
+}
+
+std::string server_core::me() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->me();
+}
+
+void server_core::set_replica_state(member_role role, std::string known_primary, std::int64_t term) {
+  std::function<void()> notify;
+  {
+    std::lock_guard lock(impl_->mutex);
+    auto& o = impl_->options;
+    if (role == member_role::primary) known_primary.clear();  // a primary advertises itself
+    if (role == o.role && known_primary == o.primary && term == impl_->election_term) return;
+    impl_->election_term = term;
+    o.primary = std::move(known_primary);
+    impl_->change_role(role);
+    ++impl_->topology_counter;
+    notify = impl_->topology_listener;
+  }
+  if (notify) notify();
+}
+
+std::int64_t server_core::election_term() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->election_term;
+}
+
+void server_core::set_topology_listener(std::function<void()> listener) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->topology_listener = std::move(listener);
 }
 
 bson::document server_core::handle(bson::view command_body, std::span<const sequence> kind1_sequences, connection_context& ctx) {
   std::lock_guard lock(impl_->mutex);
   ctx.close_connection = false;
   ctx.block_ms = 0;
+  ctx.awaiting_topology_change = false;
   impl_->reap_expired_transactions();
-  bson::document merged;
+  bson::view command = command_body;
+  bson::document merged;  // only built when there are kind-1 sections (no copy on the hot path)
   bson::document reply;
   try {
-    merged = merge_sequences(command_body, kind1_sequences);
-    reply = impl_->run(merged, ctx);
+    if (!kind1_sequences.empty()) {
+      merged = merge_sequences(command_body, kind1_sequences);
+      command = merged;
+    }
+    reply = impl_->run(command, ctx);
   } catch (const command_error& e) {
     op_context op;
     op.conn = &ctx;
@@ -184,17 +244,17 @@ bson::document server_core::handle(bson::view command_body, std::span<const sequ
   }
   if (ctx.close_connection) reply.clear();
   if (impl_->options.command_log) {
-    auto name = merged.get_view().empty() ? std::string_view{} : merged.get_view().first_key();
-    impl_->options.command_log({ctx.connection_id, name, merged, reply});
+    auto name = command.empty() ? std::string_view{} : command.first_key();
+    impl_->options.command_log({ctx.connection_id, name, command, reply});
   }
   return reply;
 }
 
 // ---------------------------------------------------------------- dispatch
 
-bson::document server_core::impl::run(bson::document& merged, connection_context& ctx) {
+bson::document server_core::impl::run(bson::view command, connection_context& ctx) {
   op_context op;
-  op.cmd = merged;
+  op.cmd = command;
   op.conn = &ctx;
   op.last_op_before = ctx.last_op_time;
   op.view = {store.last_committed(), 0};
@@ -265,7 +325,20 @@ void server_core::impl::execute(const command_traits& traits, op_context& op, bs
 // ---------------------------------------------------------------- sessions
 
 void server_core::impl::parse_session_fields(op_context& op) {
-  auto lsid = op.cmd["lsid"];
+  // One pass over the command instead of one lookup per field (this runs for every command);
+  // the first occurrence of a field counts, as with view::find.
+  bson::element lsid, txn, autocommit, start;
+  for (auto e : op.cmd) {
+    auto k = e.key();
+    if (k.empty() || (k[0] != 'l' && k[0] != 't' && k[0] != 'a' && k[0] != 's')) continue;
+    auto first = [&](bson::element& slot) {
+      if (!slot) slot = e;
+    };
+    if (k == "lsid") first(lsid);
+    else if (k == "txnNumber") first(txn);
+    else if (k == "autocommit") first(autocommit);
+    else if (k == "startTransaction") first(start);
+  }
   if (lsid) {
     auto id = lsid.is_document() ? (*lsid.as_document())["id"] : bson::element{};
     auto bin = id.as_binary();
@@ -273,7 +346,6 @@ void server_core::impl::parse_session_fields(op_context& op) {
       throw command_error(code::invalid_options, "lsid.id must be a UUID");  // IDL: LogicalSessionFromClient
     op.lsid_key = hex_of(bin->bytes);
   }
-  auto txn = op.cmd["txnNumber"];
   if (txn) {
     auto n = txn.as_int64();
     if (!n) throw command_error(code::type_mismatch, "BSON field 'OperationSessionInfo.txnNumber' is the wrong type '" +
@@ -282,13 +354,11 @@ void server_core::impl::parse_session_fields(op_context& op) {
     if (*n < 0) throw command_error(code::invalid_options, "Transaction number cannot be negative");
     op.txn_number = *n;
   }
-  auto autocommit = op.cmd["autocommit"];
   if (autocommit) {
     if (!op.txn_number) throw command_error(code::invalid_options, "'autocommit' field requires a transaction number to also be specified");
     if (autocommit.as_bool().value_or(true)) throw command_error(code::invalid_options, "Specifying autocommit=true is not allowed.");
     op.autocommit = false;
   }
-  auto start = op.cmd["startTransaction"];
   if (start) {
     if (!op.autocommit) throw command_error(code::invalid_options, "'startTransaction' field requires 'autocommit' field to also be specified");
     if (!start.as_bool().value_or(false)) throw command_error(code::invalid_options, "Specifying startTransaction=false is not allowed.");
@@ -385,6 +455,7 @@ void server_core::impl::begin_or_continue(op_context& op) {
   s.phase = txn_phase::in_progress;
   s.storage_txn = store.begin_transaction();
   s.expire_at = now() + options.transaction_lifetime_limit;
+  next_expiry = std::min(next_expiry, s.expire_at);
   ++txn_stats.started;
 }
 
@@ -423,8 +494,13 @@ void server_core::impl::abort_transaction_of(session_state& s) {
 
 void server_core::impl::reap_expired_transactions() {
   auto t = now();
-  for (auto& [key, s] : sessions)
-    if (s.phase == txn_phase::in_progress && t >= s.expire_at) abort_transaction_of(s);
+  if (t < next_expiry) return;  // runs before every command: no walk over all sessions
+  next_expiry = clock_type::time_point::max();
+  for (auto& [key, s] : sessions) {
+    if (s.phase != txn_phase::in_progress) continue;
+    if (t >= s.expire_at) abort_transaction_of(s);
+    else next_expiry = std::min(next_expiry, s.expire_at);
+  }
 }
 
 write_context server_core::impl::write_context_for(op_context& op) {
@@ -545,14 +621,19 @@ void server_core::impl::append_topology_version(bson::document& reply) const {
 }
 
 void server_core::impl::append_cluster_time(bson::document& reply, bson::timestamp operation_time) const {
-  reply.append_document("$clusterTime", [&](bson::document& ct) {
-    ct.append("clusterTime", store.last_committed());
-    ct.append_document("signature", [](bson::document& sig) {
+  // Every reply carries $clusterTime: rebuilt only when the cluster time has moved.
+  auto now_ts = store.last_committed();
+  if (cluster_time_doc.get_view().empty() || !(now_ts == cluster_time_of_doc)) {
+    cluster_time_doc.clear();
+    cluster_time_doc.append("clusterTime", now_ts);
+    cluster_time_doc.append_document("signature", [](bson::document& sig) {
       static constexpr std::uint8_t zero_hash[20] = {};
       sig.append("hash", bson::binary_ref{BSON_SUBTYPE_BINARY, zero_hash});
       sig.append("keyId", std::int64_t{0});
     });
-  });
+    cluster_time_of_doc = now_ts;
+  }
+  reply.append("$clusterTime", cluster_time_doc.get_view());
   reply.append("operationTime", operation_time);
 }
 

@@ -58,6 +58,8 @@ struct connection_context {
   // Out-parameters of the last handle():
   bool close_connection = false;    // close without replying
   std::int64_t block_ms = 0;        // wait this long before replying
+  bool awaiting_topology_change = false;  // block_ms is an awaitable hello's wait: end it early
+                                          // and run the hello again when the topology changes
 };
 
 class server_core {
@@ -78,9 +80,24 @@ class server_core {
   bson::document handle(bson::view command_body, std::span<const sequence> kind1_sequences, connection_context& ctx);
 
   // Failover: switches role, bumps topologyVersion.counter; stepping down aborts open
-  // transactions as mongod does.
+  // transactions as mongod does. Becoming primary starts a new election term.
   void set_role(member_role role);
   member_role role() const;
+
+  // The replica-set members hello advertises (hosts) and this member's own address (me),
+  // e.g. once the network layer knows the port it is bound to. Bumps topologyVersion when
+  // anything changed (mongod does on a reconfig).
+  void set_members(std::vector<std::string> hosts, std::string me);
+  std::string me() const;
+  // The whole replica-set state of this member at once, as an election leaves it: its role,
+  // the primary it knows (hello's "primary" while secondary; empty: none known) and the
+  // election term (electionId, lastWrite.opTime.t; SDAM trusts the highest electionId, so a
+  // new primary needs a term above every older primary's). Bumps topologyVersion on change.
+  void set_replica_state(member_role role, std::string known_primary, std::int64_t term);
+  std::int64_t election_term() const;
+  // Called after each topologyVersion bump, outside the core's lock and on the caller's
+  // thread, so that the network layer can answer waiting awaitable hellos at once.
+  void set_topology_listener(std::function<void()> listener);
   bson::timestamp cluster_time() const;
 
   struct impl;  // implementation detail (core/core_impl.hpp)

@@ -2,13 +2,17 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 
+#include <stdexcept>
+
 namespace mongowire::testd {
 
 embedded_server::embedded_server(server_options core_options, listen_options net_options)
-    : core_(std::make_unique<server_core>(std::move(core_options))),
+    : core_(std::make_unique<server_core>(core_options)),
       server_(std::make_unique<tcp_server>(io_.get_executor(), *core_, std::move(net_options))) {
   server_->start();
   port_ = server_->port();
+  address_ = server_->address();
+  if (core_options.me.empty()) core_->set_members({address_}, address_);
   thread_ = std::thread([this] { io_.run(); });
 }
 
@@ -22,6 +26,56 @@ void embedded_server::stop() {
 }
 
 std::string embedded_server::uri() const { return "mongodb://" + address() + "/?directConnection=true"; }
+
+embedded_replica_set::embedded_replica_set(int members, server_options core_options, listen_options net_options) {
+  if (members < 1) throw std::invalid_argument("embedded_replica_set needs at least one member");
+  net_options.port = 0;  // N members cannot share one port
+  core_options.me.clear();
+  set_name_ = core_options.set_name;
+  for (int i = 0; i < members; ++i) {
+    core_options.role = i == 0 ? member_role::primary : member_role::secondary;
+    members_.push_back(std::make_unique<embedded_server>(core_options, net_options));
+  }
+  auto list = hosts();
+  for (auto& m : members_) {
+    m->core().set_members(list, m->address());
+    m->core().set_replica_state(m->core().role(), list.front(), term_);
+  }
+}
+
+embedded_replica_set::~embedded_replica_set() { stop(); }
+
+std::vector<std::string> embedded_replica_set::hosts() const {
+  std::vector<std::string> out;
+  for (auto& m : members_) out.push_back(m->address());
+  return out;
+}
+
+std::string embedded_replica_set::uri() const {
+  std::string seeds;
+  for (auto& h : hosts()) seeds += (seeds.empty() ? "" : ",") + h;
+  return "mongodb://" + seeds + "/?replicaSet=" + set_name_;
+}
+
+void embedded_replica_set::step_down_and_elect(int new_primary) {
+  if (new_primary < -1 || new_primary >= static_cast<int>(members_.size()))
+    throw std::out_of_range("step_down_and_elect: no member " + std::to_string(new_primary));
+  // The old primary steps down first: for a moment nobody is primary, as in a real election.
+  if (primary_ >= 0) members_[primary_]->core().set_replica_state(member_role::secondary, "", term_);
+  primary_ = new_primary;
+  if (new_primary < 0) {
+    for (auto& m : members_) m->core().set_replica_state(member_role::secondary, "", term_);
+    return;
+  }
+  ++term_;  // the winner's term is above every term seen so far
+  auto address = members_[new_primary]->address();
+  for (int i = 0; i < static_cast<int>(members_.size()); ++i)
+    members_[i]->core().set_replica_state(i == new_primary ? member_role::primary : member_role::secondary, address, term_);
+}
+
+void embedded_replica_set::stop() {
+  for (auto& m : members_) m->stop();
+}
 
 server_options options_for_address(server_options base, const std::string& address) {
   base.hosts = {address};

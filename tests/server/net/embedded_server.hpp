@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/server_core.hpp"
 #include "net/tcp_server.hpp"
@@ -15,13 +16,16 @@ namespace mongowire::testd {
 
 class embedded_server {
  public:
+  // Listens on net_options.port (0: a free port). Unless core_options.me names another
+  // address, hello advertises the address actually bound (hosts: [it], me: it), so that
+  // clients discovering the replica set come back to this server.
   explicit embedded_server(server_options core_options = {}, listen_options net_options = {});
   ~embedded_server();
   embedded_server(const embedded_server&) = delete;
   embedded_server& operator=(const embedded_server&) = delete;
 
   std::uint16_t port() const noexcept { return port_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string address() const { return address_; }  // "127.0.0.1:<port>"
   // A connection string for this member, e.g. "mongodb://127.0.0.1:4242/?directConnection=true".
   std::string uri() const;
   server_core& core() noexcept { return *core_; }
@@ -33,6 +37,40 @@ class embedded_server {
   std::unique_ptr<tcp_server> server_;
   std::thread thread_;
   std::uint16_t port_ = 0;
+  std::string address_;
+};
+
+// N members of one replica set in this process, each an embedded_server with its own core
+// and thread. They share nothing but the member list: a write to the primary is not
+// replicated, and secondaries are for discovery and failover tests (hello, and the
+// NotWritablePrimary / NotPrimaryNoSecondaryOk refusals mongod sends a secondary).
+class embedded_replica_set {
+ public:
+  // Member 0 starts as primary (election term 1), the others as its secondaries.
+  explicit embedded_replica_set(int members, server_options core_options = {}, listen_options net_options = {});
+  ~embedded_replica_set();
+  embedded_replica_set(const embedded_replica_set&) = delete;
+  embedded_replica_set& operator=(const embedded_replica_set&) = delete;
+
+  std::size_t size() const noexcept { return members_.size(); }
+  embedded_server& member(std::size_t i) { return *members_.at(i); }
+  std::vector<std::string> hosts() const;
+  // "mongodb://h1,h2,h3/?replicaSet=<name>"
+  std::string uri() const;
+  // Index of the current primary, or -1 while there is none.
+  int primary() const noexcept { return primary_; }
+
+  // Failover as an election leaves it: the old primary steps down (its open transactions
+  // are aborted), `new_primary` wins an election with a higher term, and every member
+  // advertises it as primary; every member's topologyVersion moves. -1: no primary.
+  void step_down_and_elect(int new_primary);
+  void stop();
+
+ private:
+  std::vector<std::unique_ptr<embedded_server>> members_;
+  std::string set_name_;
+  std::int64_t term_ = 1;
+  int primary_ = 0;
 };
 
 // Server options whose advertised hosts/me are `address` (replica-set discovery then

@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -14,6 +15,7 @@
 
 #include "proto/wire/frame_decoder.hpp"
 #include "proto/wire/legacy.hpp"
+#include "core/command_error.hpp"
 #include "proto/wire/op_msg.hpp"
 
 namespace mongowire::testd {
@@ -30,12 +32,18 @@ struct connection {
   tcp::socket socket;
   asio::steady_timer timer;
   wire::frame_decoder decoder;
-  std::vector<std::uint8_t> out;
+  std::vector<std::uint8_t> reply_frame;  // the reply being encoded
+  std::vector<std::uint8_t> pending;      // encoded replies not yet written (pipelined requests)
   std::vector<sequence> sequences;
   connection_context ctx;
+  bool in_awaitable_hello = false;  // waiting in an awaitable hello
+  bool topology_changed = false;    // ... and the topology changed meanwhile
 };
 
 std::atomic<std::int32_t> next_request_id{1};
+
+// What to do once a command has run.
+enum class reply_action { send, run_again, close };
 
 }  // namespace
 
@@ -51,8 +59,8 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
   std::atomic<std::size_t> open{0};
   bool stopped = false;
 
-  void log(const std::string& line) const {
-    if (opts.log) opts.log(line);
+  void log(const connection& c, std::string_view what) const {
+    if (opts.log) opts.log("connection " + std::to_string(c.ctx.connection_id) + " " + std::string(what));
   }
 
   asio::awaitable<void> accept_loop() {
@@ -61,10 +69,11 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
       auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
       if (ec) {
         if (stopped || ec == asio::error::operation_aborted) co_return;
-        log("accept failed: " + ec.message());
+        if (opts.log) opts.log("accept failed: " + ec.message());
         continue;
       }
-      socket.set_option(tcp::no_delay(true));
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
       auto conn = std::make_shared<connection>(std::move(socket));
       conn->ctx = core.open_connection();
       std::erase_if(connections, [](const auto& w) { return w.expired(); });
@@ -83,13 +92,16 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
     --self->open;
   }
 
+  // Handles every complete frame in the buffer before writing, so that the replies to
+  // pipelined requests leave in one write.
   asio::awaitable<void> read_loop(connection& c) {
     for (;;) {
       auto buf = c.decoder.prepare(16 * 1024);
       auto [ec, n] = co_await c.socket.async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple);
       if (ec) {
-        if (ec != asio::error::eof && ec != asio::error::operation_aborted)
-          log("connection " + std::to_string(c.ctx.connection_id) + ": read failed: " + ec.message());
+        if (ec != asio::error::eof && ec != asio::error::operation_aborted) log(c, "read failed: " + ec.message());
+        else if (ec == asio::error::eof && c.decoder.buffered() > 0)
+          log(c, "closed by the peer in the middle of a frame (" + std::to_string(c.decoder.buffered()) + " bytes buffered)");
         co_return;
       }
       c.decoder.commit(n);
@@ -97,11 +109,16 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
         auto status = c.decoder.next();
         if (status == wire::decode_status::need_more) break;
         if (status == wire::decode_status::error) {
-          log("connection " + std::to_string(c.ctx.connection_id) + " closed: " + c.decoder.diagnostic().message());
+          log(c, "closed: " + c.decoder.diagnostic().message());
+          co_await flush(c);
           co_return;
         }
-        if (!co_await handle_frame(c, c.decoder.frame())) co_return;
+        if (!co_await handle_frame(c, c.decoder.frame())) {
+          co_await flush(c);
+          co_return;
+        }
       }
+      if (!co_await flush(c)) co_return;
     }
   }
 
@@ -110,8 +127,10 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
     auto header = wire::read_header(frame.data());
     if (header.op_code == static_cast<std::int32_t>(wire::opcode::msg)) co_return co_await handle_op_msg(c, frame);
     if (header.op_code == static_cast<std::int32_t>(wire::opcode::query)) co_return co_await handle_op_query(c, frame);
-    log("connection " + std::to_string(c.ctx.connection_id) + " closed: unsupported opCode " +
-        std::to_string(header.op_code));
+    // OP_COMPRESSED included: hello never offers a compressor, so no client may send one.
+    auto name = wire::opcode_name(header.op_code);
+    log(c, "closed: unsupported opCode " + std::to_string(header.op_code) + (name.empty() ? "" : " (" + std::string(name) + ")") +
+               " in request " + std::to_string(header.request_id));
     co_return false;
   }
 
@@ -119,7 +138,7 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
     wire::op_msg_view msg;
     wire::decode_error err;
     if (wire::op_msg_view::parse(frame, msg, &err)) {
-      log("connection " + std::to_string(c.ctx.connection_id) + " closed: " + err.message());
+      log(c, "closed: " + err.message());
       co_return false;
     }
     c.sequences.clear();
@@ -128,24 +147,40 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
       s.identifier = seq.identifier();
       for (auto doc : seq) s.docs.push_back(doc);
     }
-    bson::document reply = core.handle(msg.body(), c.sequences, c.ctx);
-    if (!co_await before_reply(c)) co_return false;
-    if (msg.more_to_come()) co_return true;  // OP_MSG.md: the sender expects no reply
-    wire::op_msg_encoder enc(c.out);
+    bson::document reply;
+    for (;;) {
+      reply = core.handle(msg.body(), c.sequences, c.ctx);
+      auto action = co_await before_reply(c);
+      if (action == reply_action::close) co_return false;
+      if (action == reply_action::send) break;
+    }
+    if (msg.more_to_come()) co_return !closes_fire_and_forget(c, reply);
+    wire::op_msg_encoder enc(c.reply_frame);
     enc.begin(next_request_id++, msg.header().request_id, 0);
     enc.body(reply);
-    if (auto ec = enc.finish(msg.checksum_present())) {
-      log("cannot encode reply: " + ec.message());
+    if (auto ec = enc.finish(msg.checksum_present())) {  // OP_MSG.md: checksummed request, checksummed reply
+      log(c, "closed: cannot encode the reply: " + ec.message());
       co_return false;
     }
-    co_return co_await write(c);
+    c.pending.insert(c.pending.end(), c.reply_frame.begin(), c.reply_frame.end());
+    co_return true;
+  }
+
+  // OP_MSG.md "moreToCome": no reply. But a not-primary error closes the connection so that
+  // the client selects a server again (mongod's service_entry_point_common.cpp, "Not-primary
+  // error while processing ... via fire-and-forget command execution").
+  bool closes_fire_and_forget(const connection& c, const bson::document& reply) const {
+    auto code = reply["code"].as_int32();
+    if (!code || !is_not_primary_error(*code)) return false;
+    log(c, "closed: not-primary error " + std::to_string(*code) + " on a fire-and-forget (moreToCome) request");
+    return true;
   }
 
   asio::awaitable<bool> handle_op_query(connection& c, std::span<const std::uint8_t> frame) {
     wire::op_query_view q;
     wire::decode_error err;
     if (wire::parse_op_query(frame, q, &err)) {
-      log("connection " + std::to_string(c.ctx.connection_id) + " closed: " + err.message());
+      log(c, "closed: " + err.message());
       co_return false;
     }
     bson::document reply;
@@ -160,11 +195,16 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
       bson::document with_db(body);
       if (!body.contains("$db")) with_db.append("$db", ns.substr(0, ns.size() - 5));
       c.sequences.clear();
-      reply = core.handle(with_db, c.sequences, c.ctx);
+      for (;;) {
+        reply = core.handle(with_db, c.sequences, c.ctx);
+        auto action = co_await before_reply(c);
+        if (action == reply_action::close) co_return false;
+        if (action == reply_action::send) break;
+      }
     }
-    if (!co_await before_reply(c)) co_return false;
-    wire::encode_op_reply(c.out, next_request_id++, q.header.request_id, reply);
-    co_return co_await write(c);
+    wire::encode_op_reply(c.reply_frame, next_request_id++, q.header.request_id, reply);
+    c.pending.insert(c.pending.end(), c.reply_frame.begin(), c.reply_frame.end());
+    co_return true;
   }
 
   static bson::document legacy_op_query_removed_reply() {
@@ -175,27 +215,44 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
     return d;
   }
 
-  // Applies what the failpoint asked for: close without replying, or wait first.
-  asio::awaitable<bool> before_reply(connection& c) {
+  // Applies what the core asked for: close without replying, or wait first (failpoint
+  // blockConnection, an awaitable hello, the latency knob). Replies already encoded are
+  // written before any wait or close, as mongod would have sent them by then.
+  asio::awaitable<reply_action> before_reply(connection& c) {
     if (c.ctx.close_connection) {
       c.ctx.close_connection = false;
-      co_return false;
+      co_return reply_action::close;
     }
     auto delay = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::milliseconds(c.ctx.block_ms)) +
                  opts.reply_latency;
     c.ctx.block_ms = 0;
-    if (delay.count() > 0) {
-      c.timer.expires_after(delay);
-      auto [ec] = co_await c.timer.async_wait(use_tuple);
-      if (ec) co_return false;
-    }
-    co_return true;
+    if (delay.count() <= 0) co_return reply_action::send;
+    if (!co_await flush(c)) co_return reply_action::close;
+    c.in_awaitable_hello = c.ctx.awaiting_topology_change;
+    c.topology_changed = false;
+    c.timer.expires_after(delay);
+    auto [ec] = co_await c.timer.async_wait(use_tuple);
+    c.in_awaitable_hello = false;
+    if (!ec) co_return reply_action::send;
+    // Awaitable hello: answer as soon as the topology changes, with the new description.
+    co_return c.topology_changed && !stopped ? reply_action::run_again : reply_action::close;
   }
 
-  asio::awaitable<bool> write(connection& c) {
-    auto [ec, n] = co_await asio::async_write(c.socket, asio::buffer(c.out), use_tuple);
+  asio::awaitable<bool> flush(connection& c) {
+    if (c.pending.empty()) co_return true;
+    auto [ec, n] = co_await asio::async_write(c.socket, asio::buffer(c.pending), use_tuple);
     (void)n;
+    c.pending.clear();
     co_return !ec;
+  }
+
+  // On the strand: wakes every connection waiting in an awaitable hello.
+  void topology_changed() {
+    for (auto& w : connections)
+      if (auto c = w.lock(); c && c->in_awaitable_hello) {
+        c->topology_changed = true;
+        c->timer.cancel();
+      }
   }
 
   void close_all() {
@@ -215,6 +272,7 @@ tcp_server::tcp_server(asio::any_io_executor ex, server_core& core, listen_optio
     : state_(std::make_shared<state>(std::move(ex), core, std::move(opts))) {}
 
 tcp_server::~tcp_server() {
+  state_->core.set_topology_listener({});
   if (!state_->stopped) stop();
 }
 
@@ -225,6 +283,9 @@ void tcp_server::start() {
   state_->acceptor.set_option(tcp::acceptor::reuse_address(true));
   state_->acceptor.bind(ep);
   state_->acceptor.listen();
+  state_->core.set_topology_listener([weak = std::weak_ptr<state>(state_)] {
+    if (auto s = weak.lock()) asio::post(s->strand, [s] { s->topology_changed(); });
+  });
   asio::co_spawn(state_->strand, state_->accept_loop(), asio::detached);
 }
 
