@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
     uri = argv[1];
   } else {
     server = std::make_unique<testd::embedded_server>();
-    uri = server->uri();
+    uri = "mongodb://" + server->address() + "/?replicaSet=rs0";  // replica-set discovery
   }
   asio::io_context io;
   client c(io.get_executor(), uri);
