@@ -373,6 +373,7 @@ asio::awaitable<error_code> client_impl::execute(const operation& op, session_im
     co_return client_errc::session_ended;
   }
   attempt_plan plan;
+  bson::document causal_read_concern;
   plan.name = op.name;
   plan.db = op.db;
   static const bson::document empty_body;
@@ -396,6 +397,16 @@ asio::awaitable<error_code> client_impl::execute(const operation& op, session_im
     plan.retry.family = retry_family::other;
   } else {
     plan.read_concern = op.read_concern ? op.read_concern : (op.is_read ? default_read_concern() : std::nullopt);
+    // causal-consistency.md: a read in a causally consistent session waits for the
+    // session's operationTime (readConcern.afterClusterTime, level kept).
+    if (op.is_read && session->causally_consistent() && session->operation_time) {
+      causal_read_concern.clear();
+      if (plan.read_concern)
+        for (const auto& e : *plan.read_concern)
+          if (e.key() != "afterClusterTime") causal_read_concern.append(e.key(), e);
+      causal_read_concern.append("afterClusterTime", *session->operation_time);
+      plan.read_concern = causal_read_concern.get_view();
+    }
     plan.write_concern = op.write_concern ? op.write_concern : (op.family == retry_family::write ? default_write_concern()
                                                                                                   : std::nullopt);
     const bool acknowledged = !plan.write_concern || !is_unacknowledged(*plan.write_concern);
