@@ -144,6 +144,45 @@ TEST_CASE("CMAP: a newcomer does not overtake a waiter that was already woken") 
   CHECK(order == std::vector<std::string>{"waiter", "newcomer"});
 }
 
+TEST_CASE("CMAP: a waiter woken without getting a connection keeps its place in the FIFO queue") {
+  // Two establishments fill maxPoolSize; their completions wake waiters that then find
+  // neither an idle connection nor room for a new one. They must not lose their place.
+  testd::listen_options slow;
+  slow.reply_latency = std::chrono::milliseconds(30);
+  pool_fixture f(sized(2, 2), slow);
+  std::vector<conn_ptr> first;
+  std::vector<int> order;
+  auto creator = [&]() -> asio::awaitable<void> {
+    conn_ptr c;
+    diagnostics diag;
+    REQUIRE(!co_await f.pool->async_checkout(c, diag));
+    first.push_back(std::move(c));
+  };
+  auto c1 = asio::co_spawn(f.io, creator, asio::use_future);
+  auto c2 = asio::co_spawn(f.io, creator, asio::use_future);
+  REQUIRE(run_until(f.io, [&] { return f.pool->total_connections() == 2; }));
+  std::vector<std::future<void>> waiters;
+  for (int i = 0; i < 3; ++i) {
+    waiters.push_back(asio::co_spawn(f.io, [&, i]() -> asio::awaitable<void> {
+      conn_ptr c;
+      diagnostics diag;
+      auto ec = co_await f.pool->async_checkout(c, diag);
+      REQUIRE_MESSAGE(!ec, ec.message());
+      order.push_back(i);
+      f.pool->checkin(std::move(c));
+    }, asio::use_future));
+    REQUIRE(run_until(f.io, [&] { return f.pool->waiters() == static_cast<std::size_t>(i + 1); }));
+  }
+  wait_for(f.io, c1);
+  wait_for(f.io, c2);
+  run_for(f.io, 20ms);
+  REQUIRE(order.empty());
+  f.pool->checkin(std::move(first[0]));
+  f.pool->checkin(std::move(first[1]));
+  for (auto& w : waiters) wait_for(f.io, w);
+  CHECK(order == std::vector<int>{0, 1, 2});
+}
+
 TEST_CASE("CMAP: waitQueueTimeoutMS fails a waiting check-out with WaitQueueTimeoutError and reason timeout") {
   auto opts = sized(1);
   opts.wait_queue_timeout = 100ms;
