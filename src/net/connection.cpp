@@ -30,13 +30,24 @@ std::int32_t next_request_id() noexcept {
 }
 
 connection::connection(asio::any_io_executor ex, connection_settings settings)
-    : socket_(ex), timer_(ex), settings_(std::move(settings)), observer_(settings_.observer), id_(++connection_counter) {}
+    : socket_(ex),
+      timer_(ex),
+      timer_guard_(std::make_shared<timer_guard>(timer_guard{this})),
+      settings_(std::move(settings)),
+      observer_(settings_.observer),
+      id_(++connection_counter) {}
 
-connection::~connection() { close(); }
+connection::~connection() {
+  timer_guard_->owner = nullptr;
+  close();
+}
 
 error_code connection::fail(error_code ec, diagnostics& diag, std::string what) {
   broken_ = true;
-  if (timed_out_) ec = network_errc::socket_timeout;
+  // The timer aborts the pending read/write by cancelling the socket: report that abort as
+  // the timeout it was. Other errors (and later calls on the broken connection) keep theirs.
+  if (timed_out_ && ec == asio::error::operation_aborted) ec = network_errc::socket_timeout;
+  timed_out_ = false;
   diag.message = std::move(what) + ": " + ec.message();
   diag.server_address = address_;
   close();
@@ -45,17 +56,21 @@ error_code connection::fail(error_code ec, diagnostics& diag, std::string what) 
 
 void connection::arm_timer(std::chrono::milliseconds limit) {
   timed_out_ = false;
+  ++timer_arming_;
   if (limit.count() <= 0) {
     timer_.cancel();
     return;
   }
   timer_.expires_after(limit);
-  // Closing the socket is the portable way to abort every pending operation on it.
-  timer_.async_wait([this](error_code ec) {
-    if (ec) return;
-    timed_out_ = true;
+  // An expiry may already be queued when the operation completes and the timer is
+  // cancelled: the handler then must not touch a later operation (or a destroyed
+  // connection), hence the shared guard and the arming number.
+  timer_.async_wait([guard = timer_guard_, arming = timer_arming_](error_code ec) {
+    connection* self = guard->owner;
+    if (ec || !self || self->timer_arming_ != arming) return;
+    self->timed_out_ = true;
     error_code ignored;
-    socket_.cancel(ignored);
+    self->socket_.cancel(ignored);  // aborts the pending read or write on the socket
   });
 }
 
@@ -67,7 +82,7 @@ asio::awaitable<error_code> connection::async_connect(const std::string& host, s
   if (rec) co_return fail(network_errc::dns_failed, diag, "resolving " + address_ + " failed (" + rec.message() + ")");
   arm_timer(settings_.connect_timeout);
   auto [cec, ep] = co_await asio::async_connect(socket_, endpoints, use_tuple);
-  timer_.cancel();
+  disarm_timer();
   if (timed_out_) co_return fail(network_errc::connect_timeout, diag, "connecting to " + address_);
   if (cec) co_return fail(cec, diag, "connecting to " + address_);
   error_code ignored;
@@ -82,7 +97,7 @@ asio::awaitable<error_code> connection::tls_handshake(const std::string& host, d
   if (settings_.verify_host_name) tls_->set_verify_callback(asio::ssl::host_name_verification(host));
   arm_timer(settings_.connect_timeout);
   auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, use_tuple);
-  timer_.cancel();
+  disarm_timer();
   if (ec) co_return fail(network_errc::tls_handshake_failed, diag, "TLS handshake with " + address_ + " (" + ec.message() + ")");
   co_return error_code{};
 }
@@ -137,7 +152,7 @@ asio::awaitable<error_code> connection::send_frame(diagnostics& diag) {
   arm_timer(settings_.socket_timeout);
   auto [ec, n] = tls_ ? co_await asio::async_write(*tls_, asio::buffer(out_), use_tuple)
                       : co_await asio::async_write(socket_, asio::buffer(out_), use_tuple);
-  timer_.cancel();
+  disarm_timer();
   if (ec || timed_out_) co_return fail(ec ? ec : error_code(network_errc::socket_timeout), diag, "sending to " + address_);
   bytes_sent_ += n;
   co_return error_code{};
@@ -154,14 +169,14 @@ asio::awaitable<error_code> connection::read_frame(std::int32_t request_id, diag
     auto [ec, n] = tls_ ? co_await tls_->async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple)
                         : co_await socket_.async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple);
     if (ec) {
-      timer_.cancel();
+      disarm_timer();
       if (ec == asio::error::eof) ec = network_errc::connection_closed;
       co_return fail(ec, diag, "reading from " + address_);
     }
     decoder_.commit(n);
     bytes_received_ += n;
   }
-  timer_.cancel();
+  disarm_timer();
   if (observer_) observer_(false, decoder_.frame());
   auto header = decoder_.header();
   if (header.response_to != request_id)
@@ -169,6 +184,11 @@ asio::awaitable<error_code> connection::read_frame(std::int32_t request_id, diag
                    "reply from " + address_ + " answers request " + std::to_string(header.response_to) +
                        ", expected " + std::to_string(request_id));
   co_return error_code{};
+}
+
+void connection::disarm_timer() noexcept {
+  ++timer_arming_;  // an expiry already queued is void now
+  timer_.cancel();
 }
 
 void connection::close() noexcept {

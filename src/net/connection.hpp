@@ -92,10 +92,18 @@ class connection {
   asio::awaitable<error_code> tls_handshake(const std::string& host, diagnostics& diag);
   error_code fail(error_code ec, diagnostics& diag, std::string what);
   void arm_timer(std::chrono::milliseconds limit);
+  void disarm_timer() noexcept;
+
+  // Lets a queued timer handler find out whether its connection still exists.
+  struct timer_guard {
+    connection* owner;
+  };
 
   asio::ip::tcp::socket socket_;
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
   asio::steady_timer timer_;
+  std::shared_ptr<timer_guard> timer_guard_;
+  std::uint64_t timer_arming_ = 0;  // bumped on every arm/disarm
   connection_settings settings_;
   wire::frame_decoder decoder_;
   std::vector<std::uint8_t> out_;

@@ -17,6 +17,7 @@ struct pool::waiter {
   explicit waiter(asio::any_io_executor ex) : timer(std::move(ex)) {}
   asio::steady_timer timer;
   bool signalled = false;
+  std::uint64_t ticket = 0;  // arrival order: the queue position kept across wake-ups
 };
 
 pool::pool(asio::any_io_executor ex, std::string address, pool_options opts, connection_settings settings,
@@ -109,6 +110,7 @@ asio::awaitable<error_code> pool::async_checkout(std::unique_ptr<connection>& ou
   const auto deadline = opts_.wait_queue_timeout.count() > 0 ? started + opts_.wait_queue_timeout
                                                               : clock::time_point::max();
   bool was_woken = false;
+  std::uint64_t ticket = 0;
   for (;;) {
     if (state_ == state::closed)
       co_return failed(client_errc::pool_closed, "poolClosed", "connection pool for " + address_ + " is closed");
@@ -145,7 +147,13 @@ asio::awaitable<error_code> pool::async_checkout(std::unique_ptr<connection>& ou
                        "timed out after waitQueueTimeoutMS waiting for a connection to " + address_);
     waiter w(ex_);
     w.timer.expires_at(deadline);
-    waiters_.push_back(&w);
+    // CMAP "Waiting Queue": FIFO. A waiter woken for a connection another waiter took (or
+    // for a maxConnecting slot it cannot use at maxPoolSize) goes back to its old place.
+    if (ticket == 0) ticket = ++next_ticket_;
+    w.ticket = ticket;
+    auto place = std::upper_bound(waiters_.begin(), waiters_.end(), ticket,
+                                  [](std::uint64_t t, const waiter* other) { return t < other->ticket; });
+    waiters_.insert(place, &w);
     auto [ec] = co_await w.timer.async_wait(use_tuple);
     if (w.signalled) {
       --woken_;
@@ -227,10 +235,15 @@ asio::awaitable<void> pool::maintenance_loop() {
   while (state_ != state::closed) {
     if (state_ == state::ready) {
       const auto now = clock::now();
-      // The front of idle_ holds the least recently used connections.
-      while (!idle_.empty() && perished(*idle_.front(), now)) {
-        auto c = std::move(idle_.front());
-        idle_.erase(idle_.begin());
+      // Scan them all: connections added for minPoolSize go to the front, so idle_ is not
+      // ordered by last check-in.
+      for (auto it = idle_.begin(); it != idle_.end();) {
+        if (!perished(**it, now)) {
+          ++it;
+          continue;
+        }
+        auto c = std::move(*it);
+        it = idle_.erase(it);
         auto reason = close_reason(*c);
         close_connection(std::move(c), reason);
       }

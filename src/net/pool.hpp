@@ -86,7 +86,8 @@ class pool : public std::enable_shared_from_this<pool> {
   std::size_t pending_ = 0;  // being established
   std::size_t woken_ = 0;    // waiters signalled but not yet resumed: a connection is theirs
   std::vector<std::unique_ptr<connection>> idle_;  // back = most recently checked in
-  std::deque<waiter*> waiters_;
+  std::deque<waiter*> waiters_;     // ordered by ticket
+  std::uint64_t next_ticket_ = 0;
   std::shared_ptr<asio::steady_timer> maintenance_timer_;
 };
 
