@@ -89,6 +89,6 @@ class topology : public std::enable_shared_from_this<topology> {
 // Runs the connection handshake (hello + client metadata) on a fresh connection and
 // parses the server's reply; shared by the monitors and the pools.
 asio::awaitable<error_code> handshake(connection& c, const topology_options& opts, bson::document& reply_copy,
-                                      diagnostics& diag, bool use_op_msg);
+                                      diagnostics& diag, bool use_op_msg = false);
 
 }  // namespace mongowire::detail::net
