@@ -6,6 +6,7 @@
 #include <boost/system/system_error.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -195,15 +196,16 @@ struct diagnostics {
   void clear() { *this = diagnostics{}; }
 };
 
-// Exception for the throwing convenience overloads and coroutine users.
+// Exception for the throwing convenience overloads and coroutine users. The diagnostics
+// live on the heap: exception objects are only 16-byte aligned, bson_t asks for 128.
 class error : public boost::system::system_error {
  public:
   error(error_code ec, diagnostics diag);
-  const diagnostics& diag() const noexcept { return diag_; }
-  bool has_label(std::string_view l) const noexcept { return diag_.has_label(l); }
+  const diagnostics& diag() const noexcept { return *diag_; }
+  bool has_label(std::string_view l) const noexcept { return diag_->has_label(l); }
 
  private:
-  diagnostics diag_;
+  std::shared_ptr<const diagnostics> diag_;
 };
 
 }  // namespace mongowire

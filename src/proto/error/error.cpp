@@ -199,6 +199,7 @@ static std::string describe(const error_code& ec, const diagnostics& d) {
   return what;
 }
 
-error::error(error_code ec, diagnostics diag) : boost::system::system_error(ec, describe(ec, diag)), diag_(std::move(diag)) {}
+error::error(error_code ec, diagnostics diag)
+    : boost::system::system_error(ec, describe(ec, diag)), diag_(std::make_shared<const diagnostics>(std::move(diag))) {}
 
 }  // namespace mongowire

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <exception>
 #include <optional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -49,20 +50,23 @@ inline constexpr std::int32_t not_a_retryable_write_command = 50768;
 
 // Thrown inside the server core; turned into an `ok: 0` reply (or a write error) at the
 // command boundary. `extra` holds additional fields mongod puts next to code/errmsg
-// (keyPattern/keyValue for duplicate keys).
+// (keyPattern/keyValue for duplicate keys). The document lives on the heap: exception
+// objects are only 16-byte aligned, bson_t asks for 128.
 class command_error : public std::exception {
  public:
   command_error(std::int32_t code, std::string message, bson::document extra = {})
-      : code_(code), message_(std::move(message)), extra_(std::move(extra)) {}
+      : code_(code),
+        message_(std::move(message)),
+        extra_(extra.get_view().empty() ? nullptr : std::make_shared<const bson::document>(std::move(extra))) {}
   std::int32_t code() const noexcept { return code_; }
   const std::string& message() const noexcept { return message_; }
-  const bson::document& extra() const noexcept { return extra_; }
+  bson::view extra() const noexcept { return extra_ ? extra_->get_view() : bson::view(); }
   const char* what() const noexcept override { return message_.c_str(); }
 
  private:
   std::int32_t code_;
   std::string message_;
-  bson::document extra_;
+  std::shared_ptr<const bson::document> extra_;
 };
 
 // mongod's codeName for `code`; "Location<code>" for codes without a name, as mongod does.
