@@ -17,7 +17,28 @@ struct pool::waiter {
   explicit waiter(asio::any_io_executor ex) : timer(std::move(ex)) {}
   asio::steady_timer timer;
   bool signalled = false;
+  bool queued = false;
+  waiter* prev = nullptr;
+  waiter* next = nullptr;
 };
+
+void pool::waiter_queue::push_back(waiter* w) noexcept {
+  w->prev = tail_;
+  w->next = nullptr;
+  (tail_ ? tail_->next : head_) = w;
+  tail_ = w;
+  w->queued = true;
+  ++size_;
+}
+
+void pool::waiter_queue::remove(waiter* w) noexcept {
+  if (!w || !w->queued) return;
+  (w->prev ? w->prev->next : head_) = w->next;
+  (w->next ? w->next->prev : tail_) = w->prev;
+  w->prev = w->next = nullptr;
+  w->queued = false;
+  --size_;
+}
 
 pool::pool(asio::any_io_executor ex, std::string address, pool_options opts, connection_settings settings,
            connection_initializer init, pool_event_handler on_event)
@@ -152,7 +173,7 @@ asio::awaitable<error_code> pool::async_checkout(std::unique_ptr<connection>& ou
       was_woken = true;  // a cleared pool is reported by the loop (state paused)
       continue;
     }
-    std::erase(waiters_, &w);
+    waiters_.remove(&w);
     was_woken = false;
     if (ec == asio::error::operation_aborted)
       co_return failed(asio::error::operation_aborted, "connectionError", "check-out cancelled");

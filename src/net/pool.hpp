@@ -62,6 +62,22 @@ class pool : public std::enable_shared_from_this<pool> {
 
  private:
   struct waiter;
+  // FIFO of waiting check-outs, linked through the waiters themselves (they live on the
+  // waiting coroutines' frames): queueing allocates nothing.
+  class waiter_queue {
+   public:
+    bool empty() const noexcept { return head_ == nullptr; }
+    std::size_t size() const noexcept { return size_; }
+    waiter* front() const noexcept { return head_; }
+    void push_back(waiter* w) noexcept;
+    void pop_front() noexcept { remove(head_); }
+    void remove(waiter* w) noexcept;  // no-op when `w` is not queued
+
+   private:
+    waiter* head_ = nullptr;
+    waiter* tail_ = nullptr;
+    std::size_t size_ = 0;
+  };
 
   bool perished(const connection& c, std::chrono::steady_clock::time_point now) const noexcept;
   std::string_view close_reason(const connection& c) const noexcept;
@@ -86,7 +102,7 @@ class pool : public std::enable_shared_from_this<pool> {
   std::size_t pending_ = 0;  // being established
   std::size_t woken_ = 0;    // waiters signalled but not yet resumed: a connection is theirs
   std::vector<std::unique_ptr<connection>> idle_;  // back = most recently checked in
-  std::deque<waiter*> waiters_;
+  waiter_queue waiters_;
   std::shared_ptr<asio::steady_timer> maintenance_timer_;
 };
 
