@@ -36,7 +36,9 @@ struct event_tally {
         ++aborts;
         aborts_in_window += in_window;
       }
-    } else if (e.type == command_event_type::failed) {
+    } else if (e.type == command_event_type::failed && e.command_name != "abortTransaction") {
+      // abortTransaction errors are ignored (transactions.md): after a WriteConflict the
+      // server has already aborted, and the abort's NoSuchTransaction retries nothing.
       auto l = e.diag ? classify_labels([&](std::string_view name) { return e.diag->has_label(name); })
                       : retry_label::other;
       ++failures[static_cast<std::size_t>(l)];
@@ -205,6 +207,7 @@ struct client_thread {
   std::vector<std::unique_ptr<worker>> workers;
   client::stats stats_before_close;
   std::uint64_t started_before_close = 0;
+  double cpu_seconds = 0;
   std::thread thread;
 };
 
@@ -277,6 +280,7 @@ run_result run_mongowire(const bench_options& o, const std::string& uri, run_con
           asio::co_spawn(ct->io, ct->c->close(), asio::detached);
         });
       ct->io.run();
+      ct->cpu_seconds = thread_cpu_seconds();
       running.fetch_sub(1);
     });
   }
@@ -303,6 +307,7 @@ run_result run_mongowire(const bench_options& o, const std::string& uri, run_con
     result.bytes_sent += s.bytes_sent;
     result.bytes_received += s.bytes_received;
     result.driver_retries += s.retries;
+    result.client_cpu_s += ct->cpu_seconds;
     // Retries by label come from the failed command events: each failure labeled
     // TransientTransactionError, UnknownTransactionCommitResult or RetryableWriteError is
     // retried, by the workload's loops or inside the engine (commit retry, retryable write).

@@ -13,6 +13,7 @@ struct derived {
   std::uint64_t txns_all = 0;
   double round_trips_per_txn = 0, bytes_sent_per_txn = 0, bytes_received_per_txn = 0;
   double allocs_per_op = -1;  // -1: not measured
+  double cpu_us_per_txn = 0;
 };
 
 double per(double a, double b) { return b > 0 ? a / b : 0; }
@@ -32,6 +33,7 @@ derived derive(const run_result& r) {
   d.round_trips_per_txn = per(static_cast<double>(r.round_trips), static_cast<double>(d.txns_all));
   d.bytes_sent_per_txn = per(static_cast<double>(r.bytes_sent), static_cast<double>(d.txns_all));
   d.bytes_received_per_txn = per(static_cast<double>(r.bytes_received), static_cast<double>(d.txns_all));
+  d.cpu_us_per_txn = per(r.client_cpu_s * 1e6, static_cast<double>(d.txns_all));
   if (r.window_allocations && r.window_ops > 0)
     d.allocs_per_op = static_cast<double>(*r.window_allocations) / static_cast<double>(r.window_ops);
   return d;
@@ -108,6 +110,7 @@ std::string json_body(const bench_options& o, const run_context& ctx, const run_
   num("bytes_per_txn", d.bytes_sent_per_txn + d.bytes_received_per_txn);
   num("bytes_sent_per_txn", d.bytes_sent_per_txn);
   num("bytes_received_per_txn", d.bytes_received_per_txn);
+  num("client_cpu_us_per_txn", d.cpu_us_per_txn);
   if (r.window_allocations) {
     integer("allocations", *r.window_allocations);
     integer("window_ops", r.window_ops);
@@ -145,8 +148,11 @@ void print_json(const bench_options& o, const run_context& ctx, const run_result
     j += ", \"" + reference->driver + "\": {" + json_body(o, ctx, *reference) + "}";
     const derived a = derive(r), b = derive(*reference);
     char buf[256];
-    std::snprintf(buf, sizeof buf, ", \"ratios_vs_%s\": {\"tps\": %.4g, \"p50_us\": %.4g, \"p99_us\": %.4g}",
-                  reference->driver.c_str(), per(a.tps, b.tps), per(a.p50_us, b.p50_us), per(a.p99_us, b.p99_us));
+    std::snprintf(buf, sizeof buf,
+                  ", \"ratios_vs_%s\": {\"tps\": %.4g, \"p50_us\": %.4g, \"p99_us\": %.4g, \"client_cpu_us_per_txn\": %.4g, "
+                  "\"allocs_per_op\": %.4g}",
+                  reference->driver.c_str(), per(a.tps, b.tps), per(a.p50_us, b.p50_us), per(a.p99_us, b.p99_us),
+                  per(a.cpu_us_per_txn, b.cpu_us_per_txn), per(a.allocs_per_op, b.allocs_per_op));
     j += buf;
   }
   j += "}";
@@ -177,6 +183,7 @@ void print_text(const bench_options& o, const run_context& ctx, const run_result
                 static_cast<unsigned long long>(d.txns_all), static_cast<unsigned long long>(x.driver_retries));
     std::printf("  bytes          %.0f per txn (%.0f sent, %.0f received)\n", d.bytes_sent_per_txn + d.bytes_received_per_txn,
                 d.bytes_sent_per_txn, d.bytes_received_per_txn);
+    std::printf("  client CPU     %.1f us per txn (the client's threads over the whole run)\n", d.cpu_us_per_txn);
     if (x.window_allocations)
       std::printf("  allocations    %.3f per op (%llu over %llu operations in the window, client threads only)\n",
                   d.allocs_per_op, static_cast<unsigned long long>(*x.window_allocations),
@@ -189,10 +196,12 @@ void print_text(const bench_options& o, const run_context& ctx, const run_result
   if (reference) {
     show(*reference);
     const derived a = derive(r), b = derive(*reference);
-    std::printf("ratio %s/%s: tps %.2fx, p50 %.2fx, p99 %.2fx, round trips %.2fx, bytes %.2fx\n", r.driver.c_str(),
-                reference->driver.c_str(), per(a.tps, b.tps), per(a.p50_us, b.p50_us), per(a.p99_us, b.p99_us),
-                per(a.round_trips_per_txn, b.round_trips_per_txn),
-                per(a.bytes_sent_per_txn + a.bytes_received_per_txn, b.bytes_sent_per_txn + b.bytes_received_per_txn));
+    std::printf("ratio %s/%s: tps %.2fx, p50 %.2fx, p99 %.2fx, round trips %.2fx, bytes %.2fx, client CPU %.2fx, "
+                "allocations %.2fx\n",
+                r.driver.c_str(), reference->driver.c_str(), per(a.tps, b.tps), per(a.p50_us, b.p50_us),
+                per(a.p99_us, b.p99_us), per(a.round_trips_per_txn, b.round_trips_per_txn),
+                per(a.bytes_sent_per_txn + a.bytes_received_per_txn, b.bytes_sent_per_txn + b.bytes_received_per_txn),
+                per(a.cpu_us_per_txn, b.cpu_us_per_txn), per(a.allocs_per_op, b.allocs_per_op));
   }
 }
 

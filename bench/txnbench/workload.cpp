@@ -1,5 +1,7 @@
 #include "workload.hpp"
 
+#include <time.h>
+
 #include "alloc_counter.hpp"
 
 namespace txnbench {
@@ -66,6 +68,12 @@ std::uint64_t txn_counters::total_retries() const noexcept {
   std::uint64_t n = 0;
   for (auto r : retries) n += r;
   return n;
+}
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 std::string padding_for(std::size_t doc_size) {

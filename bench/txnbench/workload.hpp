@@ -108,6 +108,9 @@ class workload_rng {
   std::uniform_real_distribution<double> unit_{0.0, 1.0};
 };
 
+// CPU time consumed so far by the calling thread.
+double thread_cpu_seconds();
+
 // {_id: int64, n: int32, pad: "xxx..."} of about doc_size bytes.
 void build_document(mongowire::bson::document& out, std::int64_t id, std::string_view pad);
 std::string padding_for(std::size_t doc_size);
@@ -129,6 +132,7 @@ struct run_result {
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
   std::uint64_t driver_retries = 0;  // retries inside the driver (commit retry, retryable writes)
+  double client_cpu_s = 0;           // CPU time of the client's threads over the whole run
   std::vector<std::string> errors;   // sanity-check failures and first errors
   std::vector<std::pair<std::uint64_t, std::string>> alloc_sites;  // --alloc-sites
 };
