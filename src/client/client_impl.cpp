@@ -189,23 +189,31 @@ struct client_impl::attempt_plan {
   std::int64_t operation_id = 0;
 };
 
-static void fill_event(command_event& e, const auto& plan, std::int32_t request_id, const net::selected_server& server,
-                       const net::connection& conn) {
-  e.command_name = plan.name;
-  e.database_name = plan.db;
+// The event is the client's reusable scratch object: assigning into its strings reuses their
+// capacity, so that once warm monitoring allocates nothing per command (handlers run
+// synchronously and cannot start another command before returning).
+command_event& client_impl::prepare_event(command_event_type type, const attempt_plan& plan, std::int32_t request_id,
+                                          const net::selected_server& server, const net::connection& conn) {
+  command_event& e = event_scratch_;
+  e.type = type;
+  e.command_name.assign(plan.name);
+  e.database_name.assign(plan.db);
   e.request_id = request_id;
   e.operation_id = plan.operation_id;
-  e.address = server.description.address.to_string();
+  e.address.assign(server.server_pool->address());  // "host:port", kept by the pool
   e.connection_id = conn.id();
   e.server_connection_id = conn.server_connection_id;
+  e.duration = {};
+  e.document = bson::view();
+  e.error = {};
+  e.diag = nullptr;
+  return e;
 }
 
 void client_impl::emit_started(const attempt_plan& plan, const bson::document& command, std::int32_t request_id,
                                const net::selected_server& server, const net::connection& conn) {
   if (!opts_.on_command) return;
-  command_event e{};
-  e.type = command_event_type::started;
-  fill_event(e, plan, request_id, server, conn);
+  command_event& e = prepare_event(command_event_type::started, plan, request_id, server, conn);
   e.document = command;
   opts_.on_command(e);
 }
@@ -261,6 +269,8 @@ asio::awaitable<error_code> client_impl::attempt(attempt_plan& plan, bson::docum
   const auto request_id = net::next_request_id();
   emit_started(plan, command, request_id, server, *conn);
   const auto started = clock::now();
+  const auto sent_before = conn->bytes_sent();
+  const auto received_before = conn->bytes_received();
   bson::view reply_view;
   error_code ec = co_await conn->async_command(command, sequence, reply_view, diag, request_id);
   ++stats.commands;
@@ -269,7 +279,7 @@ asio::awaitable<error_code> client_impl::attempt(attempt_plan& plan, bson::docum
     if (plan.session && kind == failure_kind::network) mark_dirty(plan.session->server);  // driver-sessions.md
     if (kind == failure_kind::network) {
       sdam::application_error err;
-      err.address = server.description.address;
+      err.address = server.description->address;
       err.kind = ec == network_errc::socket_timeout ? sdam::error_kind::network_timeout : sdam::error_kind::network;
       err.connection_generation = conn->generation;
       err.pool_generation = server.server_pool->generation();
@@ -295,7 +305,7 @@ asio::awaitable<error_code> client_impl::attempt(attempt_plan& plan, bson::docum
     ec = plan.write_concern_error_is_error ? check_write_concern_reply(reply, diag) : check_command_reply(reply, diag);
     if (ec) {
       kind = ec.category() == server_category() ? failure_kind::server_reply : failure_kind::client;
-      if (auto err = sdam::command_error_from_reply(server.description.address, reply)) {
+      if (auto err = sdam::command_error_from_reply(server.description->address, reply)) {
         err->connection_generation = conn->generation;
         err->pool_generation = server.server_pool->generation();
         err->max_wire_version = conn->max_wire_version;
@@ -303,12 +313,12 @@ asio::awaitable<error_code> client_impl::attempt(attempt_plan& plan, bson::docum
       }
     }
   }
-  stats.bytes_sent = conn->bytes_sent();
-  stats.bytes_received = conn->bytes_received();
+  // Per-connection counters: the client's totals add this command's share.
+  stats.bytes_sent += conn->bytes_sent() - sent_before;
+  stats.bytes_received += conn->bytes_received() - received_before;
   if (opts_.on_command) {
-    command_event e{};
-    e.type = ec ? command_event_type::failed : command_event_type::succeeded;
-    fill_event(e, plan, request_id, server, *conn);
+    command_event& e =
+        prepare_event(ec ? command_event_type::failed : command_event_type::succeeded, plan, request_id, server, *conn);
     e.duration = clock::now() - started;
     if (!ec || kind == failure_kind::server_reply) e.document = reply;
     e.error = ec;
@@ -363,10 +373,11 @@ asio::awaitable<error_code> client_impl::run_attempts(attempt_plan& plan, bson::
 asio::awaitable<error_code> client_impl::execute(const operation& op, session_impl* session, bson::document& reply,
                                                  diagnostics& diag) {
   if (closed_) co_return client_errc::client_closed;
-  std::shared_ptr<session_impl> implicit;
+  // An implicit session lives on this coroutine's frame: no allocation per operation.
+  std::optional<session_impl> implicit;
   if (!session) {
-    implicit = make_session({}, false);
-    session = implicit.get();
+    implicit.emplace(shared_from_this(), sessions_.acquire(clock::now(), session_timeout()), session_options{}, false);
+    session = &*implicit;
   }
   if (session->ended) {
     diag.message = "cannot use a session that has ended";
@@ -443,8 +454,7 @@ asio::awaitable<error_code> client_impl::commit(session_impl& s, diagnostics& di
   plan.txn = std::move(action.value->fields);
   plan.role = command_role::commit_transaction;
   plan.retry.family = retry_family::commit;
-  bson::document reply;
-  auto ec = co_await run_attempts(plan, reply, diag);
+  auto ec = co_await run_attempts(plan, s.finish_reply, diag);
   if (!ec) s.txn.on_commit_attempt(commit_attempt_outcome::succeeded);
   co_return ec;
 }
@@ -466,10 +476,9 @@ asio::awaitable<error_code> client_impl::abort(session_impl& s, diagnostics& dia
   plan.txn = std::move(action.value->fields);
   plan.role = command_role::abort_transaction;
   plan.retry.family = retry_family::abort;
-  bson::document reply;
   diagnostics ignored;
   // transactions.md "abortTransaction": errors are ignored once the retry is spent.
-  co_await run_attempts(plan, reply, ignored);
+  co_await run_attempts(plan, s.finish_reply, ignored);
   co_return error_code{};
 }
 

@@ -35,6 +35,7 @@ class session_impl {
   bool ended = false;
   std::optional<bson::document> cluster_time;
   std::optional<bson::timestamp> operation_time;
+  bson::document finish_reply;  // commitTransaction/abortTransaction replies: reused, warm
 
   bool causally_consistent() const noexcept { return is_explicit && options.causal_consistency.value_or(true); }
   void advance_cluster_time(bson::view cluster_time_doc);
@@ -89,6 +90,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   boost::asio::awaitable<error_code> run_attempts(attempt_plan& plan, bson::document& reply, diagnostics& diag);
   boost::asio::awaitable<error_code> attempt(attempt_plan& plan, bson::document& reply, diagnostics& diag,
                                              failure_kind& kind, std::int32_t& max_wire_version);
+  command_event& prepare_event(command_event_type type, const attempt_plan& plan, std::int32_t request_id,
+                               const net::selected_server& server, const net::connection& conn);
   void emit_started(const attempt_plan& plan, const bson::document& command, std::int32_t request_id,
                     const net::selected_server& server, const net::connection& conn);
 
@@ -106,6 +109,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   std::minstd_rand rng_{std::random_device{}()};
   std::int64_t next_operation_id_ = 1;
   bool closed_ = false;
+  command_event event_scratch_{};  // reused for every command event (see prepare_event)
 };
 
 }  // namespace mongowire::detail

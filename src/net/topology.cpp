@@ -62,6 +62,7 @@ void topology::start() {
 void topology::close() {
   if (closed_) return;
   closed_ = true;
+  invalidate_selection();
   for (auto& [address, m] : monitors_) {
     m->stopped = true;
     m->timer.cancel();
@@ -75,6 +76,7 @@ void topology::close() {
 
 void topology::add_server(const host_address& address) {
   if (closed_ || monitors_.count(address)) return;
+  invalidate_selection();
   auto m = std::make_shared<monitor>(ex_, address);
   monitors_.emplace(address, m);
   auto self = weak_from_this();
@@ -89,6 +91,7 @@ void topology::add_server(const host_address& address) {
 }
 
 void topology::remove_server(const host_address& address) {
+  invalidate_selection();
   if (auto it = monitors_.find(address); it != monitors_.end()) {
     it->second->stopped = true;
     it->second->timer.cancel();
@@ -102,6 +105,7 @@ void topology::remove_server(const host_address& address) {
 }
 
 void topology::apply(const sdam::topology_changes& changes, const host_address& checked) {
+  invalidate_selection();  // description_ was just updated by the caller
   if (changes.ignored) return;
   for (const auto& a : changes.added) add_server(a);
   for (const auto& a : changes.removed) remove_server(a);
@@ -241,14 +245,20 @@ asio::awaitable<error_code> topology::initialize_pooled_connection(const host_ad
   co_return ec;
 }
 
-std::optional<selected_server> topology::try_select_writable() const {
+std::optional<selected_server> topology::try_select_writable() {
+  if (writable_valid_) return writable_;
+  writable_.reset();
   auto result = sdam::select_writable(description_);
   for (const auto& address : result.candidates) {
     auto it = pools_.find(address);
     const auto* desc = description_.find(address);
-    if (it != pools_.end() && desc) return selected_server{it->second, *desc};
+    if (it != pools_.end() && desc) {
+      writable_ = selected_server{it->second, std::make_shared<const sdam::server_description>(*desc)};
+      break;
+    }
   }
-  return std::nullopt;
+  writable_valid_ = true;
+  return writable_;
 }
 
 asio::awaitable<error_code> topology::async_select_writable(selected_server& out, diagnostics& diag) {
@@ -288,6 +298,7 @@ asio::awaitable<error_code> topology::async_select_writable(selected_server& out
 
 void topology::handle_application_error(const sdam::application_error& err) {
   auto response = description_.handle_application_error(err);
+  invalidate_selection();
   if (response.ignored) return;
   if (response.clear_pool)
     if (auto it = pools_.find(err.address); it != pools_.end()) it->second->clear();

@@ -34,10 +34,11 @@ struct topology_options {
   std::function<void(const std::string&)> log;
 };
 
-// A selected server: its pool and the description it was selected with.
+// A selected server: its pool and the description it was selected with (an immutable
+// snapshot shared by every operation until the topology changes: selecting allocates nothing).
 struct selected_server {
   std::shared_ptr<pool> server_pool;
-  sdam::server_description description;
+  std::shared_ptr<const sdam::server_description> description;
 };
 
 class topology : public std::enable_shared_from_this<topology> {
@@ -75,7 +76,8 @@ class topology : public std::enable_shared_from_this<topology> {
   asio::awaitable<error_code> check(monitor& m, diagnostics& diag);
   asio::awaitable<error_code> initialize_pooled_connection(const host_address& address, connection& c,
                                                           diagnostics& diag);
-  std::optional<selected_server> try_select_writable() const;
+  std::optional<selected_server> try_select_writable();
+  void invalidate_selection() noexcept { writable_valid_ = false; }
 
   asio::any_io_executor ex_;
   topology_options opts_;
@@ -83,6 +85,9 @@ class topology : public std::enable_shared_from_this<topology> {
   std::map<host_address, std::shared_ptr<monitor>> monitors_;
   std::map<host_address, std::shared_ptr<pool>> pools_;
   std::list<asio::steady_timer*> selection_waiters_;
+  // The last writable selection; recomputed after any change to description_ or the pools.
+  std::optional<selected_server> writable_;
+  bool writable_valid_ = false;
   bool closed_ = false;
 };
 

@@ -70,8 +70,8 @@ TEST_CASE("SDAM: replicaSet discovery selects the single member as primary and r
   net::selected_server s;
   auto [ec, diag] = f.select(s);
   REQUIRE_MESSAGE(!ec, diag.message);
-  CHECK(s.description.type == sdam_type::rs_primary);
-  CHECK(s.description.address == f.address());
+  CHECK(s.description->type == sdam_type::rs_primary);
+  CHECK(s.description->address == f.address());
   CHECK(f.topology->description().type() == topo_type::replica_set_with_primary);
   CHECK(f.topology->description().set_name() == "rs0");
   CHECK(f.topology->logical_session_timeout_minutes() == 30);
@@ -114,7 +114,7 @@ TEST_CASE("SDAM: directConnection makes a Single topology that selects the serve
   auto [ec, diag] = f.select(s);
   REQUIRE_MESSAGE(!ec, diag.message);
   CHECK(f.topology->description().type() == topo_type::single);
-  CHECK(s.description.type == sdam_type::rs_secondary);
+  CHECK(s.description->type == sdam_type::rs_secondary);
 }
 
 TEST_CASE("server selection: only a secondary -> server_selection_timeout naming the servers (server-selection.md)") {
@@ -164,11 +164,11 @@ TEST_CASE("SDAM failover: after a step-down selection waits, and succeeds once t
   f.server->core().set_role(testd::member_role::primary);
   auto ec = wait_for(f.io, fut, 3s);
   REQUIRE_MESSAGE(!ec, diag.message);
-  CHECK(again.description.type == sdam_type::rs_primary);
+  CHECK(again.description->type == sdam_type::rs_primary);
   CHECK(f.topology->description().type() == topo_type::replica_set_with_primary);
-  REQUIRE(again.description.topology_version.has_value());
-  REQUIRE(s.description.topology_version.has_value());
-  CHECK(again.description.topology_version->counter > s.description.topology_version->counter);
+  REQUIRE(again.description->topology_version.has_value());
+  REQUIRE(s.description->topology_version.has_value());
+  CHECK(again.description->topology_version->counter > s.description->topology_version->counter);
 }
 
 TEST_CASE("SDAM error handling: NotWritablePrimary marks the server Unknown and requests an immediate check") {

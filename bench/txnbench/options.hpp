@@ -1,0 +1,51 @@
+// txnbench's command line.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace txnbench {
+
+enum class bench_mode { txn, plain };
+enum class txn_api { manual, with_transaction };
+enum class driver_kind { mongowire, mongoc, both };
+
+// Fractions of insert, update and find among the operations of a transaction (sum 1).
+struct op_mix {
+  double insert = 0.25;
+  double update = 0.5;
+  double find = 0.25;
+};
+
+struct bench_options {
+  std::string uri;                  // empty: start the embedded test server
+  int concurrency = 8;              // workers (coroutines; threads for mongoc)
+  int threads = 1;                  // io_contexts, each with its own client
+  int ops_per_txn = 4;
+  op_mix mix;
+  double duration_s = 3.0;          // measured window, unless transactions is set
+  std::optional<std::uint64_t> transactions;
+  std::size_t doc_size = 256;       // bytes of each inserted document
+  std::int64_t keys = 1000;         // documents seeded for updates and finds
+  bench_mode mode = bench_mode::txn;
+  txn_api api = txn_api::manual;
+  double warmup_s = 1.0;
+  std::int64_t latency_us = 0;      // embedded server: added reply latency
+  std::string read_concern = "snapshot";
+  std::string write_concern = "majority";
+  std::string database = "txnbench";
+  bool json = false;
+  bool progress = false;            // forced on; otherwise only when stderr is a terminal
+  std::size_t alloc_sites = 0;      // print the N most frequent allocation stacks
+  driver_kind driver = driver_kind::mongowire;
+  std::uint64_t seed = 42;
+};
+
+// Parses argv; returns an error message (empty on success). `help` is set for --help.
+std::string parse_options(int argc, char** argv, bench_options& out, bool& help);
+const char* usage_text();
+const char* to_string(bench_mode m);
+const char* to_string(txn_api a);
+
+}  // namespace txnbench

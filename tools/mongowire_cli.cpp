@@ -1,0 +1,148 @@
+// mongowire-cli: runs a small scripted conversation against a server, for interop tests
+// with independent peers (MockupDB) and for people reading the protocol.
+//   mongowire-cli --uri URI --script ping|txn3|abort [--db DB] [--coll COLL]
+//   mongowire-cli --uri URI --command '{"ping": 1}' [--db DB]
+// Scripts:
+//   ping   runCommand {ping: 1} on admin (implicit session)
+//   txn3   one transaction (snapshot / majority): insert, update, delete, then commit
+//   abort  one transaction: insert, then abortTransaction
+// Exit status 0 when every step succeeded; the client is closed at the end (endSessions).
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "mongowire/client.hpp"
+
+namespace asio = boost::asio;
+using namespace mongowire;
+
+namespace {
+
+struct cli_options {
+  std::string uri;
+  std::string script;
+  std::string command_json;
+  std::string db = "test";
+  std::string coll = "items";
+};
+
+int usage() {
+  std::fputs(
+      "usage: mongowire-cli --uri URI (--script ping|txn3|abort | --command JSON) [--db DB] [--coll COLL]\n"
+      "  ping   runCommand {ping: 1} on admin\n"
+      "  txn3   a transaction of insert, update and delete, then commitTransaction\n"
+      "  abort  a transaction of one insert, then abortTransaction\n",
+      stderr);
+  return 2;
+}
+
+bool report(std::string_view step, error_code ec, const diagnostics& diag) {
+  if (!ec) {
+    std::printf("%.*s: ok\n", static_cast<int>(step.size()), step.data());
+    return true;
+  }
+  std::printf("%.*s: FAILED %s%s%s\n", static_cast<int>(step.size()), step.data(), ec.message().c_str(),
+              diag.message.empty() ? "" : ": ", diag.message.c_str());
+  return false;
+}
+
+transaction_options snapshot_majority() {
+  transaction_options o;
+  o.read_concern = bson::document::from_json(R"({"level": "snapshot"})");
+  o.write_concern = bson::document::from_json(R"({"w": "majority"})");
+  return o;
+}
+
+asio::awaitable<bool> ping(client& c) {
+  diagnostics diag;
+  bson::document reply;
+  auto ec = co_await c.run_command("admin", bson::document::from_json(R"({"ping": 1})"), reply, diag);
+  co_return report("ping", ec, diag);
+}
+
+asio::awaitable<bool> run_command(client& c, const cli_options& o) {
+  diagnostics diag;
+  bson::document reply;
+  auto ec = co_await c.run_command(o.db, bson::document::from_json(o.command_json), reply, diag);
+  std::printf("%s\n", reply.get_view().to_relaxed_json().c_str());
+  co_return report("command", ec, diag);
+}
+
+asio::awaitable<bool> transaction_of_three_writes(client& c, const cli_options& o) {
+  auto s = c.start_session();
+  auto coll = s.get_collection(o.db, o.coll);
+  diagnostics diag;
+  if (!report("startTransaction", s.start_transaction(snapshot_majority(), diag), diag)) co_return false;
+  insert_one_result inserted;
+  if (!report("insert", co_await coll.insert_one(bson::document::from_json(R"({"_id": 1, "qty": 5})"), inserted, diag), diag))
+    co_return false;
+  update_result updated;
+  if (!report("update", co_await coll.update(bson::document::from_json(R"({"_id": 1})"),
+                                             bson::document::from_json(R"({"$inc": {"qty": -1}})"), false, false,
+                                             updated, diag),
+              diag))
+    co_return false;
+  delete_result deleted;
+  if (!report("delete", co_await coll.remove(bson::document::from_json(R"({"qty": 0})"), 1, deleted, diag), diag))
+    co_return false;
+  if (!report("commitTransaction", co_await s.commit_transaction(diag), diag)) co_return false;
+  co_await s.end();
+  co_return true;
+}
+
+asio::awaitable<bool> aborted_transaction(client& c, const cli_options& o) {
+  auto s = c.start_session();
+  diagnostics diag;
+  if (!report("startTransaction", s.start_transaction(snapshot_majority(), diag), diag)) co_return false;
+  insert_one_result inserted;
+  if (!report("insert", co_await s.get_collection(o.db, o.coll).insert_one(bson::document::from_json(R"({"_id": 2})"),
+                                                                            inserted, diag),
+              diag))
+    co_return false;
+  if (!report("abortTransaction", co_await s.abort_transaction(diag), diag)) co_return false;
+  co_await s.end();
+  co_return true;
+}
+
+asio::awaitable<bool> run_script(client& c, const cli_options& o) {
+  bool ok = false;
+  if (!o.command_json.empty()) ok = co_await run_command(c, o);
+  else if (o.script == "ping") ok = co_await ping(c);
+  else if (o.script == "txn3") ok = co_await transaction_of_three_writes(c, o);
+  else if (o.script == "abort") ok = co_await aborted_transaction(c, o);
+  co_await c.close();
+  co_return ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cli_options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (i + 1 >= argc) return usage();
+    std::string v = argv[++i];
+    if (a == "--uri") o.uri = v;
+    else if (a == "--script") o.script = v;
+    else if (a == "--command") o.command_json = v;
+    else if (a == "--db") o.db = v;
+    else if (a == "--coll") o.coll = v;
+    else return usage();
+  }
+  if (o.uri.empty() || (o.command_json.empty() && o.script != "ping" && o.script != "txn3" && o.script != "abort"))
+    return usage();
+  try {
+    asio::io_context io;
+    client c(io.get_executor(), o.uri);
+    auto done = asio::co_spawn(io, run_script(c, o), asio::use_future);
+    io.run();
+    return done.get() ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mongowire-cli: %s\n", e.what());
+    return 1;
+  }
+}
