@@ -13,6 +13,9 @@
 #include "core/command_error.hpp"
 #include "core/server_core.hpp"
 #include "core/storage.hpp"
+#include "query/query.hpp"
+#include "core/storage.hpp"
+#include "query/query.hpp"
 
 namespace mongowire::testd {
 
@@ -165,6 +168,10 @@ struct server_core::impl {
   void reply_with_cursor(op_context& op, bson::document& reply, std::string ns, std::vector<bson::document> docs,
                          std::int64_t batch_size, bool single_batch);
   std::vector<bson::document> visible_documents(op_context& op, std::string_view ns);
+  // The visible documents matching `filter` (compiled as `m`), found through the _id index
+  // when the filter allows it.
+  std::vector<bson::document> matching_documents(op_context& op, std::string_view ns, bson::view filter,
+                                                 const query::matcher& m);
 };
 
 using command_handler = void (server_core::impl::*)(op_context&, bson::document&);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/core_impl.hpp"
+#include "query/detail.hpp"
 #include "query/query.hpp"
 
 namespace mongowire::testd {
@@ -67,6 +68,16 @@ std::vector<bson::document> server_core::impl::visible_documents(op_context& op,
   std::vector<bson::document> docs;
   if (auto* c = store.find_visible(ns, op.view))
     store.for_each_visible(*c, op.view, [&](record_id, const bson::document& d) { docs.push_back(d); });
+  return docs;
+}
+
+std::vector<bson::document> server_core::impl::matching_documents(op_context& op, std::string_view ns, bson::view filter,
+                                                                  const query::matcher& m) {
+  std::vector<bson::document> docs;
+  if (auto* c = store.find_visible(ns, op.view))
+    store.for_each_candidate(*c, op.view, filter, [&](record_id, const bson::document& d) {
+      if (m.matches(d)) docs.push_back(d);
+    });
   return docs;
 }
 
@@ -175,7 +186,7 @@ void server_core::impl::cmd_update(op_context& op, bson::document& reply) {
       std::optional<bson::document> upserted_id;
       if (auto* c = store.find_visible(ns, op.in_txn() ? op.view : wc.view)) {
         std::vector<std::pair<record_id, bson::document>> targets;
-        store.for_each_visible(*c, wc.view, [&](record_id rid, const bson::document& d) {
+        store.for_each_candidate(*c, wc.view, *q.as_document(), [&](record_id rid, const bson::document& d) {
           if ((multi || targets.empty()) && m.matches(d)) targets.emplace_back(rid, d);
         });
         for (auto& [rid, old] : targets) {
@@ -260,7 +271,7 @@ void server_core::impl::cmd_delete(op_context& op, bson::document& reply) {
       std::int64_t n = 0;
       if (auto* c = store.find_visible(ns, op.in_txn() ? op.view : wc.view)) {
         std::vector<record_id> targets;
-        store.for_each_visible(*c, wc.view, [&](record_id rid, const bson::document& d) {
+        store.for_each_candidate(*c, wc.view, *q.as_document(), [&](record_id rid, const bson::document& d) {
           if ((*limit == 0 || targets.empty()) && m.matches(d)) targets.push_back(rid);
         });
         for (auto rid : targets) {
@@ -323,7 +334,7 @@ void server_core::impl::cmd_find_and_modify(op_context& op, bson::document& repl
   std::optional<std::pair<record_id, bson::document>> target;
   auto* c = store.find_visible(ns, op.in_txn() ? op.view : wc.view);
   if (c) {
-    store.for_each_visible(*c, wc.view, [&](record_id rid, const bson::document& d) {
+    store.for_each_candidate(*c, wc.view, query, [&](record_id rid, const bson::document& d) {
       if (!m.matches(d)) return;
       if (!target || (sort && sort->less(d, target->second))) target.emplace(rid, d);
       else if (!sort) return;
@@ -378,17 +389,17 @@ void server_core::impl::cmd_find(op_context& op, bson::document& reply) {
                           "min", "max", "returnKey", "showRecordId", "tailable", "oplogReplay", "noCursorTimeout",
                           "awaitData", "allowPartialResults", "allowDiskUse", "let", "readOnce", "term"});
   auto ns = collection_ns(op);
-  auto m = compiled(query::matcher::compile(document_field(op, "filter", false)));
+  auto filter = document_field(op, "filter", false);
+  auto m = compiled(query::matcher::compile(filter));
   auto skip = integer_field(op, "skip", 0), limit = integer_field(op, "limit", 0), batch = integer_field(op, "batchSize", 101);
   if (skip < 0) throw command_error(51024, "BSON field 'skip' value must be >= 0, actual value '" + std::to_string(skip) + "'");
   if (limit < 0) throw command_error(51024, "BSON field 'limit' value must be >= 0, actual value '" + std::to_string(limit) + "'");
   if (batch < 0) throw command_error(51024, "BSON field 'batchSize' value must be >= 0, actual value '" + std::to_string(batch) + "'");
-  std::vector<bson::document> docs;
-  for (auto& d : visible_documents(op, ns))
-    if (m.matches(d)) docs.push_back(std::move(d));
+  std::vector<bson::document> docs = matching_documents(op, ns, filter, m);
   if (auto s = document_field(op, "sort", false); !s.empty()) {
     auto sort = compiled(query::sort_spec::compile(s));
-    std::stable_sort(docs.begin(), docs.end(), [&](auto& a, auto& b) { return sort.less(a, b); });
+    // Not std::stable_sort: its buffer ignores bson_t's 128-byte alignment.
+    query::detail::stable_sort_aligned(docs, [&](auto& a, auto& b) { return sort.less(a, b); });
   }
   docs.erase(docs.begin(), docs.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(static_cast<std::size_t>(skip), docs.size())));
   if (limit > 0 && docs.size() > static_cast<std::size_t>(limit)) docs.resize(static_cast<std::size_t>(limit));
@@ -472,10 +483,10 @@ void server_core::impl::cmd_aggregate(op_context& op, bson::document& reply) {
 
 void server_core::impl::cmd_count(op_context& op, bson::document& reply) {
   check_known_fields(op, {"query", "limit", "skip", "hint", "collation", "fields"});
-  auto m = compiled(query::matcher::compile(document_field(op, "query", false)));
+  auto filter = document_field(op, "query", false);
+  auto m = compiled(query::matcher::compile(filter));
   auto skip = integer_field(op, "skip", 0), limit = integer_field(op, "limit", 0);
-  std::int64_t n = 0;
-  for (auto& d : visible_documents(op, collection_ns(op))) n += m.matches(d);
+  auto n = static_cast<std::int64_t>(matching_documents(op, collection_ns(op), filter, m).size());
   n = std::max<std::int64_t>(0, n - skip);
   if (limit != 0) n = std::min(n, limit < 0 ? -limit : limit);
   reply.append("n", static_cast<std::int32_t>(n));

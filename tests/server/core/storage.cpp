@@ -58,6 +58,39 @@ bson::document default_id_index(std::string_view) {
   return spec;
 }
 
+bool id_key_less::operator()(const bson::document& a, const bson::document& b) const {
+  return query::compare_values(*a.get_view().begin(), *b.get_view().begin()) < 0;
+}
+
+namespace {
+bson::document id_key_of(bson::view doc) {
+  bson::document key;
+  if (auto id = doc["_id"]) key.append("", id);
+  else key.append_null("");
+  return key;
+}
+}  // namespace
+
+std::optional<bson::document> storage::id_equality_key(bson::view filter) {
+  auto id = filter["_id"];
+  if (!id) return std::nullopt;
+  switch (id.type()) {
+    // Documents may be operator expressions, arrays match elements, regexes patterns:
+    // those need the full scan.
+    case BSON_TYPE_DOCUMENT:
+    case BSON_TYPE_ARRAY:
+    case BSON_TYPE_REGEX:
+    case BSON_TYPE_NULL:
+    case BSON_TYPE_UNDEFINED:
+      return std::nullopt;
+    default:
+      break;
+  }
+  bson::document key;
+  key.append("", id);
+  return key;
+}
+
 bson::document index_key(const index_spec& ix, bson::view doc) {
   bson::document key;
   for (auto field : ix.key.get_view()) {
@@ -143,8 +176,7 @@ void storage::check_unique(const collection& c, std::string_view ns, record_id r
   for (auto& ix : c.indexes) {
     if (!ix.unique) continue;
     auto key = index_key(ix, doc);
-    for (auto& [other_id, other] : c.records) {
-      if (other_id == rid) continue;
+    auto check_against = [&](const record& other) {
       if (auto* seen = visible(other, wc.view); seen && keys_equal(index_key(ix, *seen), key)) {
         bson::document extra;
         extra.append("keyPattern", ix.key);
@@ -159,12 +191,22 @@ void storage::check_unique(const collection& c, std::string_view ns, record_id r
       bool newer_commit = !other.history.empty() && other.history.back().ts > wc.view.snapshot &&
                           other.history.back().doc && keys_equal(index_key(ix, *other.history.back().doc), key);
       if (others_pending || newer_commit) throw command_error(code::write_conflict, kWriteConflictMessage);
+    };
+    if (&ix == &c.indexes.front()) {  // _id_: only records with the same _id can clash
+      if (auto it = c.id_index.find(id_key_of(doc)); it != c.id_index.end())
+        for (auto other_id : it->second)
+          if (other_id != rid) check_against(c.records.at(other_id));
+      continue;
     }
+    for (auto& [other_id, other] : c.records)
+      if (other_id != rid) check_against(other);
   }
 }
 
 void storage::stage(collection& c, std::string_view ns, record_id rid, std::optional<bson::document> doc, const write_context& wc) {
-  auto& r = c.records[rid];
+  auto [it, is_new] = c.records.try_emplace(rid);
+  if (is_new && doc) c.id_index[id_key_of(*doc)].push_back(rid);
+  auto& r = it->second;
   if (wc.txn != 0) {
     if (r.pending_owner != wc.txn) txns_[wc.txn].records.emplace_back(std::string(ns), rid);
     r.pending_owner = wc.txn;
@@ -214,6 +256,13 @@ void storage::commit(txn_id txn, bson::timestamp ts) {
   txns_.erase(it);
 }
 
+void storage::forget_id(collection& c, bson::view doc, record_id rid) {
+  auto it = c.id_index.find(id_key_of(doc));
+  if (it == c.id_index.end()) return;
+  std::erase(it->second, rid);
+  if (it->second.empty()) c.id_index.erase(it);
+}
+
 void storage::abort(txn_id txn) {
   auto it = txns_.find(txn);
   if (it == txns_.end()) return;
@@ -222,7 +271,10 @@ void storage::abort(txn_id txn) {
     if (!c) continue;
     auto r = c->records.find(rid);
     if (r == c->records.end() || r->second.pending_owner != txn) continue;
-    if (r->second.history.empty()) c->records.erase(r);
+    if (r->second.history.empty()) {
+      if (r->second.pending) forget_id(*c, *r->second.pending, rid);
+      c->records.erase(r);
+    }
     else {
       r->second.pending_owner = 0;
       r->second.pending.reset();

@@ -41,11 +41,20 @@ struct index_spec {
   bson::document spec;  // as listIndexes returns it
 };
 
+// Orders {"": value} keys by BSON comparison, as mongod's _id index does (1 == 1.0).
+struct id_key_less {
+  bool operator()(const bson::document& a, const bson::document& b) const;
+};
+
 struct collection {
   std::optional<bson::timestamp> created_ts;  // nullopt while its creating transaction runs
   txn_id creating_txn = 0;
   std::map<record_id, record> records;        // natural order = insertion order
   std::vector<index_spec> indexes;            // indexes[0] is always _id_
+  // The _id index: {"": _id} -> records ever holding that _id (a record's _id never changes,
+  // so entries are only removed with their record). Lookups and uniqueness checks use it
+  // instead of scanning the collection.
+  std::map<bson::document, std::vector<record_id>, id_key_less> id_index;
   record_id next_record_id = 1;
   std::array<std::uint8_t, 16> uuid{};
 };
@@ -87,6 +96,22 @@ class storage {
   }
 
   // Writes. Throw command_error: WriteConflict (112) or DuplicateKey (11000).
+  // Like for_each_visible, but only over the records that can match `filter`: those with
+  // the filter's _id when it tests _id for equality with a plain value (an index lookup).
+  template <class F>  // f(record_id, const bson::document&)
+  void for_each_candidate(const collection& c, const read_view& view, bson::view filter, F&& f) const {
+    if (auto key = id_equality_key(filter)) {
+      auto it = c.id_index.find(*key);
+      if (it == c.id_index.end()) return;
+      for (auto rid : it->second)
+        if (auto r = c.records.find(rid); r != c.records.end())
+          if (auto* d = visible(r->second, view)) f(rid, *d);
+      return;
+    }
+    for_each_visible(c, view, std::forward<F>(f));
+  }
+  static std::optional<bson::document> id_equality_key(bson::view filter);
+
   record_id insert(collection& c, std::string_view ns, bson::document doc, const write_context& wc);
   void update(collection& c, std::string_view ns, record_id rid, bson::document doc, const write_context& wc);
   void remove(collection& c, std::string_view ns, record_id rid, const write_context& wc);
@@ -105,6 +130,7 @@ class storage {
   };
   void stage(collection& c, std::string_view ns, record_id rid, std::optional<bson::document> doc, const write_context& wc);
   void check_write_conflict(const record& r, const write_context& wc) const;
+  void forget_id(collection& c, bson::view doc, record_id rid);
 
   std::map<std::string, collection, std::less<>> collections_;
   std::map<txn_id, txn_writes> txns_;
