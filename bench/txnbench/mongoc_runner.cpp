@@ -23,18 +23,25 @@ struct mongoc_tally {
 };
 constexpr std::uint64_t op_msg_overhead = 21;
 
+// The document's length prefix, read from its bytes: libmongoc's bson_t may live at a
+// 16-byte boundary, so its fields are not accessed from C++ (see bson::bson_storage).
+std::uint64_t length_of(const bson_t* b) {
+  const std::uint8_t* d = bson_get_data(b);
+  return std::uint32_t(d[0]) | std::uint32_t(d[1]) << 8 | std::uint32_t(d[2]) << 16 | std::uint32_t(d[3]) << 24;
+}
+
 void on_started(const mongoc_apm_command_started_t* e) {
   auto* t = static_cast<mongoc_tally*>(mongoc_apm_command_started_get_context(e));
   ++t->started;
-  t->bytes_sent += mongoc_apm_command_started_get_command(e)->len + op_msg_overhead;
+  t->bytes_sent += length_of(mongoc_apm_command_started_get_command(e)) + op_msg_overhead;
 }
 void on_succeeded(const mongoc_apm_command_succeeded_t* e) {
   auto* t = static_cast<mongoc_tally*>(mongoc_apm_command_succeeded_get_context(e));
-  t->bytes_received += mongoc_apm_command_succeeded_get_reply(e)->len + op_msg_overhead;
+  t->bytes_received += length_of(mongoc_apm_command_succeeded_get_reply(e)) + op_msg_overhead;
 }
 void on_failed(const mongoc_apm_command_failed_t* e) {
   auto* t = static_cast<mongoc_tally*>(mongoc_apm_command_failed_get_context(e));
-  t->bytes_received += mongoc_apm_command_failed_get_reply(e)->len + op_msg_overhead;
+  t->bytes_received += length_of(mongoc_apm_command_failed_get_reply(e)) + op_msg_overhead;
 }
 
 struct bson_holder {

@@ -6,6 +6,7 @@
 #include <bson/bson.h>
 
 #include <array>
+#include <cstring>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -15,6 +16,20 @@
 #include <utility>
 
 namespace mongowire::bson {
+
+// bson_storage / iter_storage: libbson declares bson_t and bson_iter_t with 128-byte alignment, which neither heap
+// allocations, coroutine frames nor exception objects honour (they give 16). libbson
+// itself never relies on it (bson_new() mallocs), so we keep them in 16-byte aligned
+// storage and only hand pointers to libbson; our code never accesses their fields.
+#define MONGOWIRE_C_STORAGE(name, T)                                            \
+  struct name {                                                                 \
+    alignas(16) unsigned char bytes[sizeof(T)];                                 \
+    T* get() noexcept { return reinterpret_cast<T*>(bytes); }                   \
+    const T* get() const noexcept { return reinterpret_cast<const T*>(bytes); } \
+  }
+MONGOWIRE_C_STORAGE(bson_storage, bson_t);
+MONGOWIRE_C_STORAGE(iter_storage, bson_iter_t);
+#undef MONGOWIRE_C_STORAGE
 
 class view;
 class document;
@@ -45,11 +60,11 @@ struct binary_ref {
 class element {
  public:
   element() = default;
-  explicit element(const bson_iter_t& it) : it_(it), valid_(true) {}
+  explicit element(const bson_iter_t* it) noexcept : valid_(true) { std::memcpy(it_.bytes, it, sizeof it_.bytes); }
 
   explicit operator bool() const noexcept { return valid_; }
   std::string_view key() const noexcept;
-  bson_type_t type() const noexcept { return valid_ ? bson_iter_type(&it_) : BSON_TYPE_EOD; }
+  bson_type_t type() const noexcept { return valid_ ? bson_iter_type(it_.get()) : BSON_TYPE_EOD; }
 
   bool is_number() const noexcept;
   bool is_string() const noexcept { return type() == BSON_TYPE_UTF8; }
@@ -75,10 +90,11 @@ class element {
   std::optional<timestamp> as_timestamp() const noexcept;
   std::optional<binary_ref> as_binary() const noexcept;
 
-  const bson_iter_t& iter() const noexcept { return it_; }
+  // For libbson calls only (see bson_storage).
+  const bson_iter_t* iter() const noexcept { return it_.get(); }
 
  private:
-  bson_iter_t it_{};
+  iter_storage it_{};
   bool valid_ = false;
 };
 
@@ -88,10 +104,12 @@ class element_iterator {
   using value_type = element;
   using difference_type = std::ptrdiff_t;
   element_iterator() = default;
-  explicit element_iterator(const bson_iter_t& it, bool at_end) : it_(it), end_(at_end) {}
-  element operator*() const { return element(it_); }
+  element_iterator(const bson_iter_t* it, bool at_end) noexcept : end_(at_end) {
+    std::memcpy(it_.bytes, it, sizeof it_.bytes);
+  }
+  element operator*() const { return element(it_.get()); }
   element_iterator& operator++() {
-    end_ = !bson_iter_next(&it_);
+    end_ = !bson_iter_next(it_.get());
     return *this;
   }
   element_iterator operator++(int) {
@@ -104,7 +122,7 @@ class element_iterator {
   }
 
  private:
-  bson_iter_t it_{};
+  iter_storage it_{};
   bool end_ = true;
 };
 
@@ -158,9 +176,9 @@ class view {
 // `clear()` keeps the heap buffer so a reused document stops allocating once warm.
 class document {
  public:
-  document() noexcept { bson_init(&b_); }
+  document() noexcept { bson_init(b_.get()); }
   explicit document(view v);
-  ~document() { bson_destroy(&b_); }
+  ~document() { bson_destroy(b_.get()); }
   document(const document& other) : document(other.get_view()) {}
   document& operator=(const document& other);
   document(document&& other) noexcept;
@@ -171,15 +189,19 @@ class document {
   static document from_json(std::string_view json);
   static std::optional<document> try_from_json(std::string_view json, std::string* why);
 
-  view get_view() const noexcept { return {bson_get_data(&b_), b_.len}; }
+  view get_view() const noexcept { return {data(), size()}; }
   operator view() const noexcept { return get_view(); }
-  const std::uint8_t* data() const noexcept { return bson_get_data(&b_); }
-  std::size_t size() const noexcept { return b_.len; }
+  const std::uint8_t* data() const noexcept { return bson_get_data(b_.get()); }
+  // The length prefix of the bytes (what bson_t.len holds, read without touching bson_t).
+  std::size_t size() const noexcept {
+    const std::uint8_t* d = data();
+    return std::uint32_t(d[0]) | std::uint32_t(d[1]) << 8 | std::uint32_t(d[2]) << 16 | std::uint32_t(d[3]) << 24;
+  }
   std::string to_json() const { return get_view().to_json(); }
   element find(std::string_view key) const noexcept { return get_view().find(key); }
   element operator[](std::string_view key) const noexcept { return find(key); }
 
-  void clear() noexcept { bson_reinit(&b_); }
+  void clear() noexcept { bson_reinit(b_.get()); }
 
   document& append(std::string_view key, std::int32_t v);
   document& append(std::string_view key, std::int64_t v);
@@ -215,12 +237,12 @@ class document {
   }
 
   // For libbson interop inside the library only.
-  bson_t* raw() noexcept { return &b_; }
-  const bson_t* raw() const noexcept { return &b_; }
+  bson_t* raw() noexcept { return b_.get(); }
+  const bson_t* raw() const noexcept { return b_.get(); }
 
  private:
   void check(bool ok, std::string_view what);
-  bson_t b_;
+  bson_storage b_;
 };
 
 // Builds an array: push() appends with keys "0", "1", ...

@@ -193,7 +193,8 @@ TEST_CASE("an awaitable hello is answered as soon as the topology changes, with 
 TEST_CASE("an awaitable hello without topology change waits maxAwaitTimeMS") {
   embedded_server server;
   raw_client c(server.port());
-  auto tv = *c.command(R"({"hello": 1})")["topologyVersion"].as_document();
+  auto first = c.command(R"({"hello": 1})");  // named: `tv` views into it
+  auto tv = *first["topologyVersion"].as_document();
   bson::document awaitable;
   awaitable.append("hello", 1);
   awaitable.append("topologyVersion", tv);

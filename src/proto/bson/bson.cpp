@@ -75,7 +75,7 @@ std::string object_id::to_hex() const {
 
 std::string_view element::key() const noexcept {
   if (!valid_) return {};
-  return {bson_iter_key(&it_), bson_iter_key_len(&it_)};
+  return {bson_iter_key(it_.get()), bson_iter_key_len(it_.get())};
 }
 
 bool element::is_number() const noexcept {
@@ -85,25 +85,25 @@ bool element::is_number() const noexcept {
 
 std::optional<std::int32_t> element::as_int32() const noexcept {
   if (type() != BSON_TYPE_INT32) return std::nullopt;
-  return bson_iter_int32(&it_);
+  return bson_iter_int32(it_.get());
 }
 
 std::optional<std::int64_t> element::as_int64() const noexcept {
   switch (type()) {
-    case BSON_TYPE_INT32: return bson_iter_int32(&it_);
-    case BSON_TYPE_INT64: return bson_iter_int64(&it_);
+    case BSON_TYPE_INT32: return bson_iter_int32(it_.get());
+    case BSON_TYPE_INT64: return bson_iter_int64(it_.get());
     default: return std::nullopt;
   }
 }
 
 std::optional<double> element::as_double() const noexcept {
   if (type() != BSON_TYPE_DOUBLE) return std::nullopt;
-  return bson_iter_double(&it_);
+  return bson_iter_double(it_.get());
 }
 
 std::optional<std::int64_t> element::as_integer() const noexcept {
   if (type() == BSON_TYPE_DOUBLE) {
-    double d = bson_iter_double(&it_);
+    double d = bson_iter_double(it_.get());
     // Reject values that do not fit an int64 rather than invoking UB in the cast.
     if (!(d >= -9.2233720368547758e18 && d < 9.2233720368547758e18)) return std::nullopt;
     return static_cast<std::int64_t>(d);
@@ -113,16 +113,16 @@ std::optional<std::int64_t> element::as_integer() const noexcept {
 
 std::optional<double> element::as_number() const noexcept {
   switch (type()) {
-    case BSON_TYPE_INT32: return bson_iter_int32(&it_);
-    case BSON_TYPE_INT64: return static_cast<double>(bson_iter_int64(&it_));
-    case BSON_TYPE_DOUBLE: return bson_iter_double(&it_);
+    case BSON_TYPE_INT32: return bson_iter_int32(it_.get());
+    case BSON_TYPE_INT64: return static_cast<double>(bson_iter_int64(it_.get()));
+    case BSON_TYPE_DOUBLE: return bson_iter_double(it_.get());
     default: return std::nullopt;
   }
 }
 
 std::optional<bool> element::as_bool() const noexcept {
   if (type() != BSON_TYPE_BOOL) return std::nullopt;
-  return bson_iter_bool(&it_);
+  return bson_iter_bool(it_.get());
 }
 
 std::optional<bool> element::as_truthy() const noexcept {
@@ -134,7 +134,7 @@ std::optional<bool> element::as_truthy() const noexcept {
 std::optional<std::string_view> element::as_string() const noexcept {
   if (type() != BSON_TYPE_UTF8) return std::nullopt;
   std::uint32_t len = 0;
-  const char* s = bson_iter_utf8(&it_, &len);
+  const char* s = bson_iter_utf8(it_.get(), &len);
   return std::string_view(s, len);
 }
 
@@ -142,7 +142,7 @@ std::optional<view> element::as_document() const noexcept {
   if (type() != BSON_TYPE_DOCUMENT) return std::nullopt;
   std::uint32_t len = 0;
   const std::uint8_t* data = nullptr;
-  bson_iter_document(&it_, &len, &data);
+  bson_iter_document(it_.get(), &len, &data);
   return view(data, len);
 }
 
@@ -150,21 +150,21 @@ std::optional<view> element::as_array() const noexcept {
   if (type() != BSON_TYPE_ARRAY) return std::nullopt;
   std::uint32_t len = 0;
   const std::uint8_t* data = nullptr;
-  bson_iter_array(&it_, &len, &data);
+  bson_iter_array(it_.get(), &len, &data);
   return view(data, len);
 }
 
 std::optional<object_id> element::as_oid() const noexcept {
   if (type() != BSON_TYPE_OID) return std::nullopt;
   object_id out;
-  std::memcpy(out.bytes.data(), bson_iter_oid(&it_)->bytes, 12);
+  std::memcpy(out.bytes.data(), bson_iter_oid(it_.get())->bytes, 12);
   return out;
 }
 
 std::optional<timestamp> element::as_timestamp() const noexcept {
   if (type() != BSON_TYPE_TIMESTAMP) return std::nullopt;
   timestamp ts;
-  bson_iter_timestamp(&it_, &ts.t, &ts.i);
+  bson_iter_timestamp(it_.get(), &ts.t, &ts.i);
   return ts;
 }
 
@@ -173,7 +173,7 @@ std::optional<binary_ref> element::as_binary() const noexcept {
   binary_ref out;
   std::uint32_t len = 0;
   const std::uint8_t* data = nullptr;
-  bson_iter_binary(&it_, &out.subtype, &len, &data);
+  bson_iter_binary(it_.get(), &out.subtype, &len, &data);
   out.bytes = {data, len};
   return out;
 }
@@ -212,7 +212,7 @@ element view::find(std::string_view key) const noexcept {
   if (!init_iter(*this, it)) return {};
   while (bson_iter_next(&it)) {
     if (bson_iter_key_len(&it) == key.size() && std::memcmp(bson_iter_key(&it), key.data(), key.size()) == 0)
-      return element(it);
+      return element(&it);
   }
   return {};
 }
@@ -246,7 +246,7 @@ element_iterator view::begin() const noexcept {
   bson_iter_t it;
   if (!init_iter(*this, it)) return {};
   bool at_end = !bson_iter_next(&it);
-  return element_iterator(it, at_end);
+  return element_iterator(&it, at_end);
 }
 
 std::string view::to_json() const { return json_of(*this, true); }
@@ -259,7 +259,7 @@ bool operator==(const view& a, const view& b) noexcept {
 // ---- document ----
 
 document::document(view v) {
-  bson_init(&b_);
+  bson_init(b_.get());
   concat(v);
 }
 
@@ -272,15 +272,15 @@ document& document::operator=(const document& other) {
 }
 
 document::document(document&& other) noexcept {
-  bson_steal(&b_, &other.b_);
-  bson_init(&other.b_);
+  bson_steal(b_.get(), other.b_.get());
+  bson_init(other.b_.get());
 }
 
 document& document::operator=(document&& other) noexcept {
   if (this != &other) {
-    bson_destroy(&b_);
-    bson_steal(&b_, &other.b_);
-    bson_init(&other.b_);
+    bson_destroy(b_.get());
+    bson_steal(b_.get(), other.b_.get());
+    bson_init(other.b_.get());
   }
   return *this;
 }
@@ -288,9 +288,9 @@ document& document::operator=(document&& other) noexcept {
 std::optional<document> document::try_from_json(std::string_view json, std::string* why) {
   bson_error_t err;
   document out;
-  bson_destroy(&out.b_);
-  if (!bson_init_from_json(&out.b_, json.data(), static_cast<ssize_t>(json.size()), &err)) {
-    bson_init(&out.b_);
+  bson_destroy(out.b_.get());
+  if (!bson_init_from_json(out.b_.get(), json.data(), static_cast<ssize_t>(json.size()), &err)) {
+    bson_init(out.b_.get());
     if (why) *why = err.message;
     return std::nullopt;
   }
@@ -312,63 +312,63 @@ void document::check(bool ok, std::string_view what) {
 #define MW_KEY key.data(), static_cast<int>(key.size())
 
 document& document::append(std::string_view key, std::int32_t v) {
-  check(bson_append_int32(&b_, MW_KEY, v), key);
+  check(bson_append_int32(b_.get(), MW_KEY, v), key);
   return *this;
 }
 document& document::append(std::string_view key, std::int64_t v) {
-  check(bson_append_int64(&b_, MW_KEY, v), key);
+  check(bson_append_int64(b_.get(), MW_KEY, v), key);
   return *this;
 }
 document& document::append(std::string_view key, double v) {
-  check(bson_append_double(&b_, MW_KEY, v), key);
+  check(bson_append_double(b_.get(), MW_KEY, v), key);
   return *this;
 }
 document& document::append(std::string_view key, bool v) {
-  check(bson_append_bool(&b_, MW_KEY, v), key);
+  check(bson_append_bool(b_.get(), MW_KEY, v), key);
   return *this;
 }
 document& document::append(std::string_view key, std::string_view v) {
-  check(bson_append_utf8(&b_, MW_KEY, v.data(), static_cast<int>(v.size())), key);
+  check(bson_append_utf8(b_.get(), MW_KEY, v.data(), static_cast<int>(v.size())), key);
   return *this;
 }
 document& document::append(std::string_view key, view v) {
-  check(v.with_bson_t([&](const bson_t* child) { return bson_append_document(&b_, MW_KEY, child); }), key);
+  check(v.with_bson_t([&](const bson_t* child) { return bson_append_document(b_.get(), MW_KEY, child); }), key);
   return *this;
 }
 document& document::append_array(std::string_view key, view v) {
-  check(v.with_bson_t([&](const bson_t* child) { return bson_append_array(&b_, MW_KEY, child); }), key);
+  check(v.with_bson_t([&](const bson_t* child) { return bson_append_array(b_.get(), MW_KEY, child); }), key);
   return *this;
 }
 document& document::append(std::string_view key, const object_id& v) {
   bson_oid_t oid;
   std::memcpy(oid.bytes, v.bytes.data(), 12);
-  check(bson_append_oid(&b_, MW_KEY, &oid), key);
+  check(bson_append_oid(b_.get(), MW_KEY, &oid), key);
   return *this;
 }
 document& document::append(std::string_view key, timestamp v) {
-  check(bson_append_timestamp(&b_, MW_KEY, v.t, v.i), key);
+  check(bson_append_timestamp(b_.get(), MW_KEY, v.t, v.i), key);
   return *this;
 }
 document& document::append(std::string_view key, binary_ref v) {
-  check(bson_append_binary(&b_, MW_KEY, v.subtype, v.bytes.data(), static_cast<std::uint32_t>(v.bytes.size())), key);
+  check(bson_append_binary(b_.get(), MW_KEY, v.subtype, v.bytes.data(), static_cast<std::uint32_t>(v.bytes.size())), key);
   return *this;
 }
 document& document::append(std::string_view key, const element& v) {
-  check(v && bson_append_iter(&b_, MW_KEY, &v.iter()), key);
+  check(v && bson_append_iter(b_.get(), MW_KEY, v.iter()), key);
   return *this;
 }
 document& document::append_null(std::string_view key) {
-  check(bson_append_null(&b_, MW_KEY), key);
+  check(bson_append_null(b_.get(), MW_KEY), key);
   return *this;
 }
 document& document::append_date(std::string_view key, std::int64_t millis) {
-  check(bson_append_date_time(&b_, MW_KEY, millis), key);
+  check(bson_append_date_time(b_.get(), MW_KEY, millis), key);
   return *this;
 }
 #undef MW_KEY
 
 document& document::concat(view other) {
-  check(other.with_bson_t([&](const bson_t* src) { return bson_concat(&b_, src); }), "<concat>");
+  check(other.with_bson_t([&](const bson_t* src) { return bson_concat(b_.get(), src); }), "<concat>");
   return *this;
 }
 

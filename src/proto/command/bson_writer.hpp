@@ -46,7 +46,7 @@ class bson_writer {
   }
   // A copy of an element's value under a new key.
   bson_writer& put_element(std::string_view k, const bson::element& e) {
-    return check(e && bson_append_iter(b_, k.data(), n(k), &e.iter()), k);
+    return check(e && bson_append_iter(b_, k.data(), n(k), e.iter()), k);
   }
   // int32 when the value fits, else int64: how drivers send maxTimeMS, wtimeout, limits.
   bson_writer& put_integer(std::string_view k, std::int64_t v) {

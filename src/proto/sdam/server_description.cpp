@@ -166,7 +166,7 @@ class hello_reader {
       fail("lastWrite.lastWriteDate", "a date");
       return std::nullopt;
     }
-    return bson_iter_date_time(&e.iter());
+    return bson_iter_date_time(e.iter());
   }
 
   bool has(std::string_view key) const { return static_cast<bool>(reply_[key]); }

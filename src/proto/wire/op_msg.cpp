@@ -172,7 +172,8 @@ error_code op_msg_encoder::body_without(bson::view command, std::string_view omi
   // element starts (off) and where the next one does (next_off).
   for (bson::element e : command) {
     if (e.key() == omitted_key) continue;
-    const bson_iter_t& it = e.iter();
+    bson_iter_t it;  // an aligned copy: fields are read here (see bson::bson_storage)
+    std::memcpy(&it, e.iter(), sizeof it);
     append_bytes(out_, {it.raw + it.off, it.next_off - it.off});
   }
   out_.push_back(0);

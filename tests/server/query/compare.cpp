@@ -69,7 +69,7 @@ bool is_nan(const bson::element& e) {
   if (e.type() == BSON_TYPE_DOUBLE) return std::isnan(*e.as_double());
   if (e.type() == BSON_TYPE_DECIMAL128) {
     bson_decimal128_t d;
-    bson_iter_decimal128(&e.iter(), &d);
+    bson_iter_decimal128(e.iter(), &d);
     char buf[BSON_DECIMAL128_STRING];
     bson_decimal128_to_string(&d, buf);
     return std::strcmp(buf, "NaN") == 0;
@@ -111,13 +111,13 @@ namespace {
 
 std::string_view string_value(const bson::element& e) {
   std::uint32_t len = 0;
-  const char* s = e.type() == BSON_TYPE_SYMBOL ? bson_iter_symbol(&e.iter(), &len) : bson_iter_utf8(&e.iter(), &len);
+  const char* s = e.type() == BSON_TYPE_SYMBOL ? bson_iter_symbol(e.iter(), &len) : bson_iter_utf8(e.iter(), &len);
   return {s, len};
 }
 
 std::string decimal_string(const bson::element& e) {
   bson_decimal128_t d;
-  bson_iter_decimal128(&e.iter(), &d);
+  bson_iter_decimal128(e.iter(), &d);
   char buf[BSON_DECIMAL128_STRING];
   bson_decimal128_to_string(&d, buf);
   return buf;
@@ -201,12 +201,12 @@ int compare_same_canonical(const bson::element& a, const bson::element& b) {
     }
     case BSON_TYPE_OID: return three_way(*a.as_oid(), *b.as_oid()) ;
     case BSON_TYPE_BOOL: return three_way(*a.as_bool(), *b.as_bool());
-    case BSON_TYPE_DATE_TIME: return three_way(bson_iter_date_time(&a.iter()), bson_iter_date_time(&b.iter()));
+    case BSON_TYPE_DATE_TIME: return three_way(bson_iter_date_time(a.iter()), bson_iter_date_time(b.iter()));
     case BSON_TYPE_TIMESTAMP: return three_way(*a.as_timestamp(), *b.as_timestamp());
     case BSON_TYPE_REGEX: {
       const char *fa = nullptr, *fb = nullptr;
-      const char* pa = bson_iter_regex(&a.iter(), &fa);
-      const char* pb = bson_iter_regex(&b.iter(), &fb);
+      const char* pa = bson_iter_regex(a.iter(), &fa);
+      const char* pb = bson_iter_regex(b.iter(), &fb);
       if (int c = compare_bytes(pa, pb)) return c;
       return compare_bytes(fa, fb);
     }
@@ -214,23 +214,23 @@ int compare_same_canonical(const bson::element& a, const bson::element& b) {
       std::uint32_t la = 0, lb = 0;
       const char *na = nullptr, *nb = nullptr;
       const bson_oid_t *oa = nullptr, *ob = nullptr;
-      bson_iter_dbpointer(&a.iter(), &la, &na, &oa);
-      bson_iter_dbpointer(&b.iter(), &lb, &nb, &ob);
+      bson_iter_dbpointer(a.iter(), &la, &na, &oa);
+      bson_iter_dbpointer(b.iter(), &lb, &nb, &ob);
       if (la != lb) return three_way(la, lb);
       if (int c = compare_bytes({na, la}, {nb, lb})) return c;
       return three_way(std::memcmp(oa->bytes, ob->bytes, 12), 0);
     }
     case BSON_TYPE_CODE: {
       std::uint32_t la = 0, lb = 0;
-      const char* ca = bson_iter_code(&a.iter(), &la);
-      const char* cb = bson_iter_code(&b.iter(), &lb);
+      const char* ca = bson_iter_code(a.iter(), &la);
+      const char* cb = bson_iter_code(b.iter(), &lb);
       return compare_bytes({ca, la}, {cb, lb});
     }
     case BSON_TYPE_CODEWSCOPE: {
       std::uint32_t la = 0, lb = 0, sa = 0, sb = 0;
       const std::uint8_t *da = nullptr, *db = nullptr;
-      const char* ca = bson_iter_codewscope(&a.iter(), &la, &sa, &da);
-      const char* cb = bson_iter_codewscope(&b.iter(), &lb, &sb, &db);
+      const char* ca = bson_iter_codewscope(a.iter(), &la, &sa, &da);
+      const char* cb = bson_iter_codewscope(b.iter(), &lb, &sb, &db);
       if (int c = compare_bytes({ca, la}, {cb, lb})) return c;
       return compare_documents(bson::view(da, sa), bson::view(db, sb));
     }
@@ -289,7 +289,7 @@ void render(const bson::element& e, std::string& out) {
     case BSON_TYPE_ARRAY: render_fields(*e.as_array(), true, out); break;
     case BSON_TYPE_OID: out += "ObjectId('" + e.as_oid()->to_hex() + "')"; break;
     case BSON_TYPE_BOOL: out += *e.as_bool() ? "true" : "false"; break;
-    case BSON_TYPE_DATE_TIME: out += fmt::format("new Date({})", bson_iter_date_time(&e.iter())); break;
+    case BSON_TYPE_DATE_TIME: out += fmt::format("new Date({})", bson_iter_date_time(e.iter())); break;
     case BSON_TYPE_NULL: out += "null"; break;
     case BSON_TYPE_UNDEFINED: out += "undefined"; break;
     case BSON_TYPE_MINKEY: out += "MinKey"; break;
@@ -301,7 +301,7 @@ void render(const bson::element& e, std::string& out) {
     }
     case BSON_TYPE_REGEX: {
       const char* flags = nullptr;
-      const char* pattern = bson_iter_regex(&e.iter(), &flags);
+      const char* pattern = bson_iter_regex(e.iter(), &flags);
       out += fmt::format("/{}/{}", pattern, flags);
       break;
     }

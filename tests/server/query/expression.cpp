@@ -86,7 +86,7 @@ result arithmetic(std::string_view op, const std::vector<std::optional<node>>& a
   std::optional<std::int64_t> date;
   for (auto& a : args) {
     if (op == "$add" && a->type == BSON_TYPE_DATE_TIME && !date) {
-      date = bson_iter_date_time(&a->value().iter());
+      date = bson_iter_date_time(a->value().iter());
       continue;
     }
     if (!is_num(a)) {

@@ -78,7 +78,7 @@ std::variant<compiled_regex, query_error> make_regex(std::string pattern, std::s
 
 std::pair<std::string, std::string> regex_parts(const bson::element& e) {
   const char* flags = nullptr;
-  const char* pattern = bson_iter_regex(&e.iter(), &flags);
+  const char* pattern = bson_iter_regex(e.iter(), &flags);
   return {pattern, flags};
 }
 
@@ -447,7 +447,7 @@ bool compare_matches(match_kind kind, const bson::element& e, const bson::elemen
 bool regex_matches(const compiled_regex& r, const bson::element& e) {
   if (e.type() == BSON_TYPE_UTF8 || e.type() == BSON_TYPE_SYMBOL) {
     std::uint32_t len = 0;
-    const char* s = e.type() == BSON_TYPE_UTF8 ? bson_iter_utf8(&e.iter(), &len) : bson_iter_symbol(&e.iter(), &len);
+    const char* s = e.type() == BSON_TYPE_UTF8 ? bson_iter_utf8(e.iter(), &len) : bson_iter_symbol(e.iter(), &len);
     return std::regex_search(s, s + len, r.re);
   }
   if (e.type() == BSON_TYPE_REGEX) {
