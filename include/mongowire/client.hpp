@@ -183,7 +183,7 @@ class collection {
                   update(filter, update_doc, true, false, result, diag))
   MONGOWIRE_ASYNC(async_replace_one,
                   (bson::view filter, bson::view replacement, update_result& result, diagnostics& diag, Token&& token),
-                  update(filter, replacement, false, false, result, diag))
+                  replace_one(filter, replacement, update_options{}, result, diag))
   MONGOWIRE_ASYNC(async_delete_one, (bson::view filter, delete_result& result, diagnostics& diag, Token&& token),
                   remove(filter, 1, result, diag))
   MONGOWIRE_ASYNC(async_delete_many, (bson::view filter, delete_result& result, diagnostics& diag, Token&& token),
@@ -204,7 +204,7 @@ class collection {
   MONGOWIRE_ASYNC(async_find_one_and_update,
                   (bson::view filter, bson::view update_doc, find_one_and_modify_options options,
                    std::optional<bson::document>& out, diagnostics& diag, Token&& token),
-                  find_and_modify(filter, update_doc, false, std::move(options), out, diag))
+                  find_one_and_update(filter, update_doc, std::move(options), out, diag))
   MONGOWIRE_ASYNC(async_find_one_and_delete,
                   (bson::view filter, find_one_and_modify_options options, std::optional<bson::document>& out,
                    diagnostics& diag, Token&& token),
@@ -212,7 +212,7 @@ class collection {
   MONGOWIRE_ASYNC(async_find_one_and_replace,
                   (bson::view filter, bson::view replacement, find_one_and_modify_options options,
                    std::optional<bson::document>& out, diagnostics& diag, Token&& token),
-                  find_and_modify(filter, replacement, false, std::move(options), out, diag))
+                  find_one_and_replace(filter, replacement, std::move(options), out, diag))
   MONGOWIRE_ASYNC(async_insert_many,
                   (std::vector<bson::document> docs, insert_many_options options, insert_many_result& result,
                    diagnostics& diag, Token&& token),
@@ -228,7 +228,7 @@ class collection {
   MONGOWIRE_ASYNC(async_replace_one,
                   (bson::view filter, bson::view replacement, update_options options, update_result& result,
                    diagnostics& diag, Token&& token),
-                  update(filter, replacement, false, std::move(options), result, diag))
+                  replace_one(filter, replacement, std::move(options), result, diag))
   // Runs the requests as insert/update/delete commands of consecutive requests of one kind
   // (ordered) or grouped by kind (unordered); crud.md "Bulk Write". On a write error
   // diag.write_errors carry the index of the request in `requests`.
@@ -285,8 +285,18 @@ class collection {
                                                      std::optional<bson::document>& out, diagnostics& diag);
   boost::asio::awaitable<error_code> insert_many(std::vector<bson::document> docs, insert_many_options options,
                                                  insert_many_result& result, diagnostics& diag);
+  // crud.md "Update vs. Replacement Validation": `update_doc` must consist of update
+  // operators ($set, ...) and a replacement must have none (client_errc::invalid_argument).
   boost::asio::awaitable<error_code> update(bson::view filter, bson::view update_doc, bool multi,
                                             update_options options, update_result& result, diagnostics& diag);
+  boost::asio::awaitable<error_code> replace_one(bson::view filter, bson::view replacement, update_options options,
+                                                 update_result& result, diagnostics& diag);
+  boost::asio::awaitable<error_code> find_one_and_update(bson::view filter, bson::view update_doc,
+                                                         find_one_and_modify_options options,
+                                                         std::optional<bson::document>& out, diagnostics& diag);
+  boost::asio::awaitable<error_code> find_one_and_replace(bson::view filter, bson::view replacement,
+                                                          find_one_and_modify_options options,
+                                                          std::optional<bson::document>& out, diagnostics& diag);
   boost::asio::awaitable<error_code> bulk_write(std::vector<write_model> requests, bulk_write_options options,
                                                 bulk_write_result& result, diagnostics& diag);
   boost::asio::awaitable<error_code> distinct(std::string field, bson::view filter, bson::document& values,
@@ -306,6 +316,8 @@ class collection {
   collection(std::shared_ptr<detail::client_impl> c, std::shared_ptr<detail::session_impl> s, std::string db,
              std::string coll);
   boost::asio::any_io_executor executor() const;
+  boost::asio::awaitable<error_code> run_update(bson::view filter, bson::view update_doc, bool multi,
+                                                update_options options, update_result& result, diagnostics& diag);
 
   std::shared_ptr<detail::client_impl> client_;
   std::shared_ptr<detail::session_impl> session_;  // null: implicit session per operation

@@ -4,6 +4,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+
 #include "proto/command/command_builder.hpp"
 #include "proto/reply/command_reply.hpp"
 #include "proto/retry/error_labels.hpp"
@@ -392,6 +394,17 @@ asio::awaitable<error_code> client_impl::execute(const operation& op, session_im
     if (!write_concern && (op.is_write || op.family == retry_family::write) && op.inherits_client_concerns)
       write_concern = default_write_concern();
     if (snapshot_read_concern) read_concern = snapshot_read_concern->get_view();
+    // causal-consistency.md "Causally consistent read and write commands": the session's
+    // operationTime goes into readConcern.afterClusterTime, merged with the level if any.
+    std::optional<bson::document> causal_read_concern;
+    if (session->causally_consistent() && session->operation_time && accepts_after_cluster_time(op)) {
+      causal_read_concern.emplace();
+      if (read_concern)
+        for (const auto& e : *read_concern)
+          if (e.key() != "afterClusterTime") causal_read_concern->append(e.key(), e);
+      causal_read_concern->append("afterClusterTime", *session->operation_time);
+      read_concern = causal_read_concern->get_view();
+    }
     plan.read_concern = read_concern;
     plan.write_concern = write_concern;
     const bool acknowledged = !plan.write_concern || !is_unacknowledged(*plan.write_concern);
@@ -410,6 +423,15 @@ asio::awaitable<error_code> client_impl::execute(const operation& op, session_im
   if (!ec && session->is_snapshot() && !session->snapshot_time) record_snapshot_time(*session, reply);
   if (implicit) implicit->release();
   co_return ec;
+}
+
+// causal-consistency.md: the read commands of read-write-concern.md and the write commands
+// insert, update, delete and findAndModify; never a command given to runCommand.
+bool client_impl::accepts_after_cluster_time(const operation& op) noexcept {
+  static constexpr std::string_view commands[] = {"find",   "aggregate", "distinct", "count",
+                                                  "insert", "update",    "delete",   "findAndModify"};
+  if (!op.inherits_client_concerns) return false;
+  return std::find(std::begin(commands), std::end(commands), op.name) != std::end(commands);
 }
 
 // snapshot-sessions.md "Server Command Responses": find/aggregate report atClusterTime in

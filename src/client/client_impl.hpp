@@ -105,6 +105,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   boost::asio::awaitable<error_code> run_attempts(attempt_plan& plan, bson::document& reply, diagnostics& diag);
   boost::asio::awaitable<error_code> attempt(attempt_plan& plan, bson::document& reply, diagnostics& diag,
                                              failure_kind& kind, std::int32_t& max_wire_version);
+  static bool accepts_after_cluster_time(const operation& op) noexcept;
   static void record_snapshot_time(session_impl& s, const bson::document& reply);
   void emit_started(const attempt_plan& plan, const bson::document& command, std::int32_t request_id,
                     const net::selected_server& server, const net::connection& conn);

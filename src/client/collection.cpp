@@ -38,6 +38,19 @@ detail::operation with_handle_options(detail::operation op, const collection_opt
   return op;
 }
 
+// crud.md "Update vs. Replacement Validation": drivers check the first key.
+error_code check_update_document(bson::view update_doc, diagnostics& diag) {
+  if (!update_doc.empty() && update_doc.first_key().starts_with('$')) return {};
+  diag.message = "update document must contain only atomic modifiers (its first key must start with '$')";
+  return client_errc::invalid_argument;
+}
+
+error_code check_replacement_document(bson::view replacement, diagnostics& diag) {
+  if (replacement.empty() || !replacement.first_key().starts_with('$')) return {};
+  diag.message = "replacement document must not contain atomic modifiers";
+  return client_errc::invalid_argument;
+}
+
 // The inherited write concern of a write (the handle's, else the client's).
 detail::operation write_op(std::string_view name, const std::string& db, const bson::document& body,
                            retry_family family, const collection_options& options) {
@@ -117,6 +130,18 @@ asio::awaitable<error_code> collection::update(bson::view filter, bson::view upd
 
 asio::awaitable<error_code> collection::update(bson::view filter, bson::view update_doc, bool multi,
                                                update_options options, update_result& result, diagnostics& diag) {
+  if (auto ec = check_update_document(update_doc, diag)) co_return ec;
+  co_return co_await run_update(filter, update_doc, multi, std::move(options), result, diag);
+}
+
+asio::awaitable<error_code> collection::replace_one(bson::view filter, bson::view replacement, update_options options,
+                                                    update_result& result, diagnostics& diag) {
+  if (auto ec = check_replacement_document(replacement, diag)) co_return ec;
+  co_return co_await run_update(filter, replacement, false, std::move(options), result, diag);
+}
+
+asio::awaitable<error_code> collection::run_update(bson::view filter, bson::view update_doc, bool multi,
+                                                   update_options options, update_result& result, diagnostics& diag) {
   detail::update_statement stmt;
   stmt.q = filter;
   stmt.u = update_doc;
@@ -348,6 +373,20 @@ asio::awaitable<error_code> collection::drop(diagnostics& diag) {
   co_return ec;
 }
 
+asio::awaitable<error_code> collection::find_one_and_update(bson::view filter, bson::view update_doc,
+                                                            find_one_and_modify_options options,
+                                                            std::optional<bson::document>& out, diagnostics& diag) {
+  if (auto ec = check_update_document(update_doc, diag)) co_return ec;
+  co_return co_await find_and_modify(filter, update_doc, false, std::move(options), out, diag);
+}
+
+asio::awaitable<error_code> collection::find_one_and_replace(bson::view filter, bson::view replacement,
+                                                             find_one_and_modify_options options,
+                                                             std::optional<bson::document>& out, diagnostics& diag) {
+  if (auto ec = check_replacement_document(replacement, diag)) co_return ec;
+  co_return co_await find_and_modify(filter, replacement, false, std::move(options), out, diag);
+}
+
 // ---- bulkWrite (crud.md "Bulk Write")
 
 namespace {
@@ -404,6 +443,11 @@ asio::awaitable<error_code> collection::bulk_write(std::vector<write_model> requ
     co_return client_errc::invalid_argument;
   }
   for (auto& r : requests) {
+    error_code invalid;
+    if (r.type == write_model::kind::replace_one) invalid = check_replacement_document(r.update, diag);
+    if ((r.type == write_model::kind::update_one || r.type == write_model::kind::update_many) && !r.update_is_pipeline)
+      invalid = check_update_document(r.update, diag);
+    if (invalid) co_return invalid;  // before anything is sent
     if (r.type != write_model::kind::insert_one) continue;
     bson::document id;
     r.document = with_id(r.document, id);

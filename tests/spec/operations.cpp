@@ -218,7 +218,8 @@ awaitable<operation_outcome> collection_operation(std::string_view name, argumen
     auto options = update_options_from(args);
     args.check_all_used();
     update_result r;
-    out.ec = co_await coll.update(filter, update, name == "updateMany", std::move(options), r, diag);
+    if (name == "replaceOne") out.ec = co_await coll.replace_one(filter, update, std::move(options), r, diag);
+    else out.ec = co_await coll.update(filter, update, name == "updateMany", std::move(options), r, diag);
     if (!out.ec) out.result = update_result_value(r);
   } else if (name == "deleteOne" || name == "deleteMany") {
     auto filter = args.required_document("filter");
@@ -266,7 +267,9 @@ awaitable<operation_outcome> collection_operation(std::string_view name, argumen
     auto filter = args.required_document("filter");
     args.check_all_used();
     std::int64_t n = 0;
-    out.ec = name == "count" ? co_await coll.count(filter, n, diag) : co_await coll.count_documents(filter, n, diag);
+    // (Not a conditional expression: g++ 12 evaluates both co_await operands of ?:.)
+    if (name == "count") out.ec = co_await coll.count(filter, n, diag);
+    else out.ec = co_await coll.count_documents(filter, n, diag);
     out.result = value::of_scalar(n);
   } else if (name == "distinct") {
     auto field = args.required_string("fieldName");
@@ -290,7 +293,9 @@ awaitable<operation_outcome> collection_operation(std::string_view name, argumen
     }
     args.check_all_used();
     std::optional<bson::document> doc;
-    out.ec = co_await coll.find_and_modify(filter, update, name == "findOneAndDelete", std::move(o), doc, diag);
+    if (name == "findOneAndUpdate") out.ec = co_await coll.find_one_and_update(filter, update, std::move(o), doc, diag);
+    else if (name == "findOneAndReplace") out.ec = co_await coll.find_one_and_replace(filter, update, std::move(o), doc, diag);
+    else out.ec = co_await coll.find_and_modify(filter, bson::view(), true, std::move(o), doc, diag);
     out.result = optional_document_value(doc);
   } else if (name == "createIndex") {
     auto keys = args.required_document("keys");
