@@ -16,6 +16,7 @@
 #include "mongowire/uri.hpp"
 #include "net/embedded_server.hpp"
 #include "operations.hpp"
+#include "uri_options.hpp"
 #include "value.hpp"
 
 namespace mongowire::spec {
@@ -179,45 +180,6 @@ awaitable<std::optional<std::string>> unmet_requirements(bson::element list, con
     if (reasons.find(*reason) == std::string::npos) reasons += (reasons.empty() ? "" : " | ") + *reason;
   }
   co_return reasons;
-}
-
-// ---------------------------------------------------------------- client URIs
-
-std::string uri_value(const bson::element& e) {
-  if (auto s = e.as_string()) return std::string(*s);
-  if (auto b = e.as_bool()) return *b ? "true" : "false";
-  if (auto i = e.as_integer()) return std::to_string(*i);
-  if (e.is_document() && e.as_document()->contains("$$placeholder"))
-    throw runner_error("uriOptions: no value is configured for the $$placeholder of " + std::string(e.key()));
-  throw runner_error("uriOptions: unsupported value for " + std::string(e.key()) + ": " + describe(e));
-}
-
-// The suite's connection string with `options` added; "any keys in this object MUST
-// override conflicting keys in the connection string" (unified-test-format.md "client").
-std::string uri_with_options(const std::string& base, bson::view options) {
-  std::string prefix = base;
-  std::string query;
-  if (auto q = base.find('?'); q != std::string::npos) {
-    prefix = base.substr(0, q);
-    query = base.substr(q + 1);
-  }
-  if (prefix.find('/', prefix.find("://") + 3) == std::string::npos) prefix += '/';
-  std::vector<std::string> pairs;
-  std::stringstream in(query);
-  for (std::string pair; std::getline(in, pair, '&');)
-    if (!pair.empty()) pairs.push_back(pair);
-  for (const auto& option : options) {
-    const std::string key(option.key());
-    std::erase_if(pairs, [&](const std::string& p) { return lower(p.substr(0, p.find('='))) == lower(key); });
-    if (auto tags = option.as_array()) {
-      for (const auto& t : *tags) pairs.push_back(key + "=" + uri_value(t));
-    } else {
-      pairs.push_back(key + "=" + uri_value(option));
-    }
-  }
-  std::string out = prefix;
-  for (std::size_t i = 0; i < pairs.size(); ++i) out += (i == 0 ? "?" : "&") + pairs[i];
-  return out;
 }
 
 // ---------------------------------------------------------------- events
