@@ -61,11 +61,7 @@ asio::awaitable<error_code> client::list_databases(std::vector<bson::document>& 
 
 asio::awaitable<error_code> client::run_command(std::string db, bson::document command, bson::document& reply,
                                                 diagnostics& diag) {
-  detail::operation op;
-  op.name = command.get_view().first_key();
-  op.db = db;
-  op.body = &command;
-  co_return co_await impl_->execute(op, nullptr, reply, diag);
+  co_return co_await get_database(db).run_command(std::move(command), std::nullopt, reply, diag);
 }
 
 asio::awaitable<error_code> client::close() { co_return co_await impl_->close(); }
@@ -117,11 +113,7 @@ asio::awaitable<error_code> session::abort_transaction(diagnostics& diag) {
 
 asio::awaitable<error_code> session::run_command(std::string db, bson::document command, bson::document& reply,
                                                  diagnostics& diag) {
-  detail::operation op;
-  op.name = command.get_view().first_key();
-  op.db = db;
-  op.body = &command;
-  co_return co_await impl_->client->execute(op, impl_.get(), reply, diag);
+  co_return co_await get_database(db).run_command(std::move(command), std::nullopt, reply, diag);
 }
 
 asio::awaitable<void> session::end() {
