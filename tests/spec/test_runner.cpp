@@ -793,6 +793,13 @@ std::string read_text(const std::filesystem::path& path) {
   return s.str();
 }
 
+// Fields the runner does not know would otherwise be ignored silently.
+void check_known_fields(bson::view doc, std::initializer_list<std::string_view> known, const std::string& where) {
+  for (const auto& f : doc)
+    if (std::find(known.begin(), known.end(), f.key()) == known.end())
+      throw runner_error(where + ": unsupported field '" + std::string(f.key()) + "'");
+}
+
 awaitable<void> run_tests(file_context& file, bson::view doc, const report_sink& report) {
   auto tests = doc["tests"].as_array();
   if (!tests) throw runner_error("the file has no tests array");
@@ -811,6 +818,9 @@ awaitable<void> run_tests(file_context& file, bson::view doc, const report_sink&
       } else if (auto unmet = co_await unmet_requirements(test->find("runOnRequirements"), file.server, *file.internal)) {
         r = {test_status::skip, file.display, description, *unmet};
       } else {
+        check_known_fields(*test,
+                           {"description", "runOnRequirements", "skipReason", "operations", "expectEvents", "outcome"},
+                           "test");
         test_execution exec(file, doc, *test);
         co_await exec.run();
       }
@@ -845,6 +855,10 @@ awaitable<void> run_file(std::filesystem::path path, std::string display, runner
   try {
     doc = bson::document::from_json(read_text(path));
     check_schema_version(doc);
+    check_known_fields(doc,
+                       {"description", "schemaVersion", "runOnRequirements", "createEntities", "initialData", "tests",
+                        "_yamlAnchors"},
+                       "test file");
   } catch (const std::exception& e) {
     fail_file(e.what());
     co_return;
