@@ -75,6 +75,7 @@ struct insert_one_result {
 };
 struct insert_many_result {
   std::int64_t inserted_count = 0;
+  bson::document inserted_ids;  // {"0": <_id>, "1": <_id>, ...}: index in the input -> _id
 };
 struct update_result {
   std::int64_t matched_count = 0;
@@ -98,6 +99,63 @@ struct find_one_and_modify_options {
   std::optional<bson::document> sort;
   bool upsert = false;
   bool return_new = false;  // returnDocument: "After"
+};
+
+struct insert_many_options {
+  bool ordered = true;
+};
+
+// updateOne / updateMany / replaceOne (crud.md "UpdateOptions", "ReplaceOptions").
+struct update_options {
+  bool upsert = false;
+  std::optional<bson::document> array_filters;  // a BSON array
+  std::optional<bson::document> collation;
+};
+
+struct aggregate_options {
+  std::optional<std::int32_t> batch_size;
+  std::optional<std::int64_t> max_time_ms;
+};
+
+struct index_options {
+  std::string name;  // "" = the default name ("a_1_b_-1", index-management.md)
+  bool unique = false;
+};
+
+// Read/write concerns and read preference of a database or collection handle, in server
+// form ({level: "majority"}, {w: 1}, {mode: "primary"}). Outside transactions they replace
+// the client's; inside a transaction the transaction's options win (transactions.md).
+struct collection_options {
+  std::optional<bson::document> read_concern;
+  std::optional<bson::document> write_concern;
+  std::optional<bson::document> read_preference;
+};
+
+// One request of a bulk write (crud.md "WriteModel").
+struct write_model {
+  enum class kind { insert_one, update_one, update_many, replace_one, delete_one, delete_many };
+  kind type = kind::insert_one;
+  bson::document document;  // insert_one
+  bson::document filter;    // all others
+  bson::document update;    // update_* (a document or, with update_is_pipeline, an array) / replace_one
+  bool update_is_pipeline = false;
+  update_options options;   // update_* / replace_one
+  std::optional<bson::document> collation;  // delete_*
+};
+
+struct bulk_write_options {
+  bool ordered = true;
+};
+
+// crud.md "BulkWriteResult". Filled as far as the writes went, also when an error is returned.
+struct bulk_write_result {
+  std::int64_t inserted_count = 0;
+  std::int64_t matched_count = 0;
+  std::int64_t modified_count = 0;
+  std::int64_t deleted_count = 0;
+  std::int64_t upserted_count = 0;
+  bson::document inserted_ids;  // {"<request index>": <_id>, ...}
+  bson::document upserted_ids;  // {"<request index>": <_id>, ...}
 };
 
 // A collection handle. Cheap to copy.
@@ -125,7 +183,7 @@ class collection {
                   update(filter, update_doc, true, false, result, diag))
   MONGOWIRE_ASYNC(async_replace_one,
                   (bson::view filter, bson::view replacement, update_result& result, diagnostics& diag, Token&& token),
-                  update(filter, replacement, false, false, result, diag))
+                  replace_one(filter, replacement, update_options{}, result, diag))
   MONGOWIRE_ASYNC(async_delete_one, (bson::view filter, delete_result& result, diagnostics& diag, Token&& token),
                   remove(filter, 1, result, diag))
   MONGOWIRE_ASYNC(async_delete_many, (bson::view filter, delete_result& result, diagnostics& diag, Token&& token),
@@ -146,12 +204,61 @@ class collection {
   MONGOWIRE_ASYNC(async_find_one_and_update,
                   (bson::view filter, bson::view update_doc, find_one_and_modify_options options,
                    std::optional<bson::document>& out, diagnostics& diag, Token&& token),
-                  find_and_modify(filter, update_doc, false, std::move(options), out, diag))
+                  find_one_and_update(filter, update_doc, std::move(options), out, diag))
   MONGOWIRE_ASYNC(async_find_one_and_delete,
                   (bson::view filter, find_one_and_modify_options options, std::optional<bson::document>& out,
                    diagnostics& diag, Token&& token),
                   find_and_modify(filter, bson::view(), true, std::move(options), out, diag))
+  MONGOWIRE_ASYNC(async_find_one_and_replace,
+                  (bson::view filter, bson::view replacement, find_one_and_modify_options options,
+                   std::optional<bson::document>& out, diagnostics& diag, Token&& token),
+                  find_one_and_replace(filter, replacement, std::move(options), out, diag))
+  MONGOWIRE_ASYNC(async_insert_many,
+                  (std::vector<bson::document> docs, insert_many_options options, insert_many_result& result,
+                   diagnostics& diag, Token&& token),
+                  insert_many(std::move(docs), options, result, diag))
+  MONGOWIRE_ASYNC(async_update_one,
+                  (bson::view filter, bson::view update_doc, update_options options, update_result& result,
+                   diagnostics& diag, Token&& token),
+                  update(filter, update_doc, false, std::move(options), result, diag))
+  MONGOWIRE_ASYNC(async_update_many,
+                  (bson::view filter, bson::view update_doc, update_options options, update_result& result,
+                   diagnostics& diag, Token&& token),
+                  update(filter, update_doc, true, std::move(options), result, diag))
+  MONGOWIRE_ASYNC(async_replace_one,
+                  (bson::view filter, bson::view replacement, update_options options, update_result& result,
+                   diagnostics& diag, Token&& token),
+                  replace_one(filter, replacement, std::move(options), result, diag))
+  // Runs the requests as insert/update/delete commands of consecutive requests of one kind
+  // (ordered) or grouped by kind (unordered); crud.md "Bulk Write". On a write error
+  // diag.write_errors carry the index of the request in `requests`.
+  MONGOWIRE_ASYNC(async_bulk_write,
+                  (std::vector<write_model> requests, bulk_write_options options, bulk_write_result& result,
+                   diagnostics& diag, Token&& token),
+                  bulk_write(std::move(requests), options, result, diag))
+  // `values` receives the distinct values as a BSON array.
+  MONGOWIRE_ASYNC(async_distinct,
+                  (std::string_view field, bson::view filter, bson::document& values, diagnostics& diag,
+                   Token&& token),
+                  distinct(std::string(field), filter, values, diag))
+  // The legacy count command (crud.md "count", deprecated in favour of countDocuments).
+  MONGOWIRE_ASYNC(async_count, (bson::view filter, std::int64_t& out, diagnostics& diag, Token&& token),
+                  count(filter, out, diag))
+  MONGOWIRE_ASYNC(async_aggregate,
+                  (bson::view pipeline, aggregate_options options, std::vector<bson::document>& out, diagnostics& diag,
+                   Token&& token),
+                  aggregate(pipeline, std::move(options), out, diag))
+  MONGOWIRE_ASYNC(async_create_index,
+                  (bson::view keys, index_options options, std::string& name, diagnostics& diag, Token&& token),
+                  create_index(keys, std::move(options), name, diag))
+  MONGOWIRE_ASYNC(async_list_indexes, (std::vector<bson::document>& out, diagnostics& diag, Token&& token),
+                  list_indexes(out, diag))
+  MONGOWIRE_ASYNC(async_drop, (diagnostics& diag, Token&& token), drop(diag))
 #undef MONGOWIRE_ASYNC
+
+  // A handle on the same collection with other concerns / read preference.
+  collection with_options(collection_options options) const;
+  const collection_options& options() const noexcept { return options_; }
 
   // Awaitable forms for coroutine users: throw mongowire::error (with diagnostics).
   boost::asio::awaitable<insert_one_result> insert_one(bson::view doc);
@@ -176,18 +283,100 @@ class collection {
   boost::asio::awaitable<error_code> find_and_modify(bson::view filter, bson::view update_doc, bool remove,
                                                      find_one_and_modify_options options,
                                                      std::optional<bson::document>& out, diagnostics& diag);
+  boost::asio::awaitable<error_code> insert_many(std::vector<bson::document> docs, insert_many_options options,
+                                                 insert_many_result& result, diagnostics& diag);
+  // crud.md "Update vs. Replacement Validation": `update_doc` must consist of update
+  // operators ($set, ...) and a replacement must have none (client_errc::invalid_argument).
+  boost::asio::awaitable<error_code> update(bson::view filter, bson::view update_doc, bool multi,
+                                            update_options options, update_result& result, diagnostics& diag);
+  boost::asio::awaitable<error_code> replace_one(bson::view filter, bson::view replacement, update_options options,
+                                                 update_result& result, diagnostics& diag);
+  boost::asio::awaitable<error_code> find_one_and_update(bson::view filter, bson::view update_doc,
+                                                         find_one_and_modify_options options,
+                                                         std::optional<bson::document>& out, diagnostics& diag);
+  boost::asio::awaitable<error_code> find_one_and_replace(bson::view filter, bson::view replacement,
+                                                          find_one_and_modify_options options,
+                                                          std::optional<bson::document>& out, diagnostics& diag);
+  boost::asio::awaitable<error_code> bulk_write(std::vector<write_model> requests, bulk_write_options options,
+                                                bulk_write_result& result, diagnostics& diag);
+  boost::asio::awaitable<error_code> distinct(std::string field, bson::view filter, bson::document& values,
+                                              diagnostics& diag);
+  boost::asio::awaitable<error_code> count(bson::view filter, std::int64_t& out, diagnostics& diag);
+  boost::asio::awaitable<error_code> aggregate(bson::view pipeline, aggregate_options options,
+                                               std::vector<bson::document>& out, diagnostics& diag);
+  boost::asio::awaitable<error_code> create_index(bson::view keys, index_options options, std::string& name,
+                                                  diagnostics& diag);
+  boost::asio::awaitable<error_code> list_indexes(std::vector<bson::document>& out, diagnostics& diag);
+  boost::asio::awaitable<error_code> drop(diagnostics& diag);
 
  private:
   friend class client;
   friend class session;
+  friend class database;
   collection(std::shared_ptr<detail::client_impl> c, std::shared_ptr<detail::session_impl> s, std::string db,
              std::string coll);
   boost::asio::any_io_executor executor() const;
+  boost::asio::awaitable<error_code> run_update(bson::view filter, bson::view update_doc, bool multi,
+                                                update_options options, update_result& result, diagnostics& diag);
 
   std::shared_ptr<detail::client_impl> client_;
   std::shared_ptr<detail::session_impl> session_;  // null: implicit session per operation
   std::string db_;
   std::string coll_;
+  collection_options options_;
+};
+
+// A database handle. Cheap to copy. Like collection, one obtained from a session runs
+// everything with that session.
+class database {
+ public:
+  const std::string& name() const noexcept { return db_; }
+  // The collection inherits this handle's session and options.
+  collection get_collection(std::string_view coll) const;
+  database with_options(collection_options options) const;
+  const collection_options& options() const noexcept { return options_; }
+
+  // Runs `command` as given (run-command.md: no read concern or write concern is added
+  // outside transactions). `read_preference` ({mode: ...}) must be primary inside a
+  // transaction. `reply` receives the server's reply, also on server errors.
+  template <class Token>
+  auto async_run_command(bson::view command, std::optional<bson::document> read_preference, bson::document& reply,
+                         diagnostics& diag, Token&& token) {
+    return detail::run_as_operation(executor(),
+                                    run_command(bson::document(command), std::move(read_preference), reply, diag),
+                                    std::forward<Token>(token));
+  }
+  template <class Token>
+  auto async_create_collection(std::string_view coll, bson::view options, diagnostics& diag, Token&& token) {
+    return detail::run_as_operation(executor(), create_collection(std::string(coll), bson::document(options), diag),
+                                    std::forward<Token>(token));
+  }
+  // NamespaceNotFound is not an error (the collection is already gone).
+  template <class Token>
+  auto async_drop_collection(std::string_view coll, diagnostics& diag, Token&& token) {
+    return detail::run_as_operation(executor(), drop_collection(std::string(coll), diag), std::forward<Token>(token));
+  }
+  template <class Token>
+  auto async_list_collections(std::vector<bson::document>& out, diagnostics& diag, Token&& token) {
+    return detail::run_as_operation(executor(), list_collections(out, diag), std::forward<Token>(token));
+  }
+
+  boost::asio::awaitable<error_code> run_command(bson::document command, std::optional<bson::document> read_preference,
+                                                 bson::document& reply, diagnostics& diag);
+  boost::asio::awaitable<error_code> create_collection(std::string coll, bson::document options, diagnostics& diag);
+  boost::asio::awaitable<error_code> drop_collection(std::string coll, diagnostics& diag);
+  boost::asio::awaitable<error_code> list_collections(std::vector<bson::document>& out, diagnostics& diag);
+
+ private:
+  friend class client;
+  friend class session;
+  database(std::shared_ptr<detail::client_impl> c, std::shared_ptr<detail::session_impl> s, std::string db);
+  boost::asio::any_io_executor executor() const;
+
+  std::shared_ptr<detail::client_impl> client_;
+  std::shared_ptr<detail::session_impl> session_;
+  std::string db_;
+  collection_options options_;
 };
 
 // An explicit client session (driver-sessions.md). Not copyable; movable.
@@ -198,6 +387,7 @@ class session {
   ~session();  // ends the session (aborting a transaction in progress)
 
   collection get_collection(std::string_view db, std::string_view coll) const;
+  database get_database(std::string_view db) const;
 
   // transactions.md "startTransaction": no I/O; the first operation sends startTransaction.
   error_code start_transaction(const std::optional<transaction_options>& options, diagnostics& diag);
@@ -252,6 +442,9 @@ class session {
   void advance_cluster_time(bson::view cluster_time);
   void advance_operation_time(bson::timestamp t);
   std::int64_t txn_number() const noexcept;
+  // snapshot-sessions.md: the atClusterTime of the first snapshot read (or the snapshotTime
+  // option); nullopt before it is known or in a session that is not a snapshot session.
+  std::optional<bson::timestamp> snapshot_time() const noexcept;
 
  private:
   friend class client;
@@ -274,7 +467,17 @@ class client {
   boost::asio::any_io_executor get_executor() const;
 
   collection get_collection(std::string_view db, std::string_view coll) const;
+  database get_database(std::string_view db) const;
+  // Throws mongowire::error (client_errc::invalid_argument) when the options contradict
+  // each other (snapshot-sessions.md: snapshot with causalConsistency).
   session start_session(const session_options& options = {});
+
+  // listDatabases on admin with an implicit session: one document per database.
+  template <class Token>
+  auto async_list_databases(std::vector<bson::document>& out, diagnostics& diag, Token&& token) {
+    return detail::run_as_operation(get_executor(), list_databases(out, diag), std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> list_databases(std::vector<bson::document>& out, diagnostics& diag);
 
   // Runs a command on the primary with an implicit session; `reply` receives the server's
   // reply on success and on server errors (also in diag.reply).

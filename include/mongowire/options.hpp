@@ -27,6 +27,10 @@ struct transaction_options {
 struct session_options {
   std::optional<bool> causal_consistency;  // default true (unless snapshot)
   std::optional<transaction_options> default_transaction_options;
+  // snapshot-sessions.md: every read of the session sees one point in time; no transactions.
+  std::optional<bool> snapshot;
+  // The point in time of a snapshot session (otherwise the first read's atClusterTime).
+  std::optional<bson::timestamp> snapshot_time;
 };
 
 // What the connection string cannot say.

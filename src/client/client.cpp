@@ -42,15 +42,35 @@ collection client::get_collection(std::string_view db, std::string_view coll) co
   return collection(impl_, nullptr, std::string(db), std::string(coll));
 }
 
-session client::start_session(const session_options& options) { return session(impl_->make_session(options, true)); }
+database client::get_database(std::string_view db) const { return database(impl_, nullptr, std::string(db)); }
+
+session client::start_session(const session_options& options) {
+  // snapshot-sessions.md "snapshot": "Client MUST throw an error if both snapshot and
+  // causalConsistency are set to true."
+  if (options.snapshot.value_or(false) && options.causal_consistency.value_or(false)) {
+    diagnostics diag;
+    diag.message = "Only one of causalConsistency and snapshot can be set to true";
+    throw mongowire::error(client_errc::invalid_argument, std::move(diag));
+  }
+  auto s = impl_->make_session(options, true);
+  if (s->is_snapshot()) s->snapshot_time = options.snapshot_time;
+  return session(std::move(s));
+}
+
+asio::awaitable<error_code> client::list_databases(std::vector<bson::document>& out, diagnostics& diag) {
+  bson::document command;
+  command.append("listDatabases", 1);
+  bson::document reply;
+  if (auto ec = co_await run_command(std::string(detail::admin_db), std::move(command), reply, diag)) co_return ec;
+  if (auto dbs = reply["databases"].as_array())
+    for (const auto& e : *dbs)
+      if (auto d = e.as_document()) out.emplace_back(*d);
+  co_return error_code{};
+}
 
 asio::awaitable<error_code> client::run_command(std::string db, bson::document command, bson::document& reply,
                                                 diagnostics& diag) {
-  detail::operation op;
-  op.name = command.get_view().first_key();
-  op.db = db;
-  op.body = &command;
-  co_return co_await impl_->execute(op, nullptr, reply, diag);
+  co_return co_await get_database(db).run_command(std::move(command), std::nullopt, reply, diag);
 }
 
 asio::awaitable<error_code> client::close() { co_return co_await impl_->close(); }
@@ -90,7 +110,16 @@ collection session::get_collection(std::string_view db, std::string_view coll) c
   return collection(impl_->client, impl_, std::string(db), std::string(coll));
 }
 
+database session::get_database(std::string_view db) const {
+  return database(impl_->client, impl_, std::string(db));
+}
+
 error_code session::start_transaction(const std::optional<transaction_options>& options, diagnostics& diag) {
+  // snapshot-sessions.md "ClientSession changes".
+  if (impl_->is_snapshot()) {
+    diag.message = "Transactions are not supported in snapshot sessions";
+    return client_errc::invalid_argument;
+  }
   auto resolved = detail::resolve_transaction_options(options, impl_->options.default_transaction_options,
                                                       impl_->client->default_transaction_options());
   auto refusal = impl_->txn.start_transaction(impl_->server, std::move(resolved));
@@ -108,11 +137,7 @@ asio::awaitable<error_code> session::abort_transaction(diagnostics& diag) {
 
 asio::awaitable<error_code> session::run_command(std::string db, bson::document command, bson::document& reply,
                                                  diagnostics& diag) {
-  detail::operation op;
-  op.name = command.get_view().first_key();
-  op.db = db;
-  op.body = &command;
-  co_return co_await impl_->client->execute(op, impl_.get(), reply, diag);
+  co_return co_await get_database(db).run_command(std::move(command), std::nullopt, reply, diag);
 }
 
 asio::awaitable<void> session::end() {
@@ -138,5 +163,6 @@ void session::advance_operation_time(bson::timestamp t) {
   if (!impl_->operation_time || *impl_->operation_time < t) impl_->operation_time = t;
 }
 std::int64_t session::txn_number() const noexcept { return impl_->server.txn_number; }
+std::optional<bson::timestamp> session::snapshot_time() const noexcept { return impl_->snapshot_time; }
 
 }  // namespace mongowire

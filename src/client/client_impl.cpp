@@ -5,6 +5,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+
 #include "proto/command/command_builder.hpp"
 #include "proto/reply/command_reply.hpp"
 #include "proto/retry/error_labels.hpp"
@@ -131,6 +133,11 @@ client_impl::client_impl(asio::any_io_executor ex, connection_string cs, client_
   // transactions.md: a transaction's concerns default to the client's.
   client_txn_defaults_.write_concern = write_concern_;
   client_txn_defaults_.read_concern = read_concern_;
+  if (cs_.read_preference) {  // ... and so does its read preference ("readPreference")
+    bson::document rp;
+    rp.append("mode", to_string(*cs_.read_preference));
+    client_txn_defaults_.read_preference = std::move(rp);
+  }
   topology_ = std::make_shared<net::topology>(ex_, topology_options_from(cs_, opts_));
   if (opts_.log)
     for (const auto& w : cs_.warnings) opts_.log("connection string: " + w);
@@ -402,24 +409,42 @@ asio::awaitable<error_code> client_impl::execute(const operation& op, session_im
     diag.message = std::string(prepared.refusal.message);
     co_return prepared.refusal.ec;
   }
+  // transactions.md "readPreference": an operation's own read preference must be primary too.
+  if (prepared.value && op.read_preference && !is_primary(bson::document(*op.read_preference))) {
+    diag.message = "read preference in a transaction must be primary";
+    co_return client_errc::read_preference_not_primary;
+  }
+  // snapshot-sessions.md "Sending readConcern to the server on all commands".
+  std::optional<bson::document> snapshot_read_concern;
+  if (session->is_snapshot()) {
+    snapshot_read_concern.emplace();
+    snapshot_read_concern->append("level", "snapshot");
+    if (session->snapshot_time) snapshot_read_concern->append("atClusterTime", *session->snapshot_time);
+  }
   if (prepared.value) {
     plan.txn = std::move(prepared.value);
     // transactions.md: no retries inside a transaction (overload errors excepted).
     plan.retry.family = retry_family::other;
   } else {
-    plan.read_concern = op.read_concern ? op.read_concern : (op.is_read ? default_read_concern() : std::nullopt);
-    // causal-consistency.md: a read in a causally consistent session waits for the
-    // session's operationTime (readConcern.afterClusterTime, level kept).
-    if (op.is_read && session->causally_consistent() && session->operation_time) {
+    std::optional<bson::view> read_concern = op.read_concern ? op.read_concern : op.inherited_read_concern;
+    std::optional<bson::view> write_concern = op.write_concern ? op.write_concern : op.inherited_write_concern;
+    if (!read_concern && op.is_read && op.inherits_client_concerns) read_concern = default_read_concern();
+    if (!write_concern && (op.is_write || op.family == retry_family::write) && op.inherits_client_concerns)
+      write_concern = default_write_concern();
+    if (snapshot_read_concern) read_concern = snapshot_read_concern->get_view();
+    // causal-consistency.md "Causally consistent read and write commands": the session's
+    // operationTime goes into readConcern.afterClusterTime, merged with the level if any.
+    // (causal_read_concern lives as long as `plan`, which views into it.)
+    if (session->causally_consistent() && session->operation_time && accepts_after_cluster_time(op)) {
       causal_read_concern.clear();
-      if (plan.read_concern)
-        for (const auto& e : *plan.read_concern)
+      if (read_concern)
+        for (const auto& e : *read_concern)
           if (e.key() != "afterClusterTime") causal_read_concern.append(e.key(), e);
       causal_read_concern.append("afterClusterTime", *session->operation_time);
-      plan.read_concern = causal_read_concern.get_view();
+      read_concern = causal_read_concern.get_view();
     }
-    plan.write_concern = op.write_concern ? op.write_concern : (op.family == retry_family::write ? default_write_concern()
-                                                                                                  : std::nullopt);
+    plan.read_concern = read_concern;
+    plan.write_concern = write_concern;
     const bool acknowledged = !plan.write_concern || !is_unacknowledged(*plan.write_concern);
     plan.retry.family = op.family;
     if (op.family == retry_family::write) {
@@ -433,8 +458,26 @@ asio::awaitable<error_code> client_impl::execute(const operation& op, session_im
   }
   error_code ec = co_await run_attempts(plan, reply, diag);
   session->txn.on_operation_completed();
+  if (!ec && session->is_snapshot() && !session->snapshot_time) record_snapshot_time(*session, reply);
   if (implicit) implicit->release();
   co_return ec;
+}
+
+// causal-consistency.md: the read commands of read-write-concern.md and the write commands
+// insert, update, delete and findAndModify; never a command given to runCommand.
+bool client_impl::accepts_after_cluster_time(const operation& op) noexcept {
+  static constexpr std::string_view commands[] = {"find",   "aggregate", "distinct", "count",
+                                                  "insert", "update",    "delete",   "findAndModify"};
+  if (!op.inherits_client_concerns) return false;
+  return std::find(std::begin(commands), std::end(commands), op.name) != std::end(commands);
+}
+
+// snapshot-sessions.md "Server Command Responses": find/aggregate report atClusterTime in
+// `cursor`, distinct at the top level; the first one fixes the session's snapshot.
+void client_impl::record_snapshot_time(session_impl& s, const bson::document& reply) {
+  std::optional<bson::timestamp> at = reply["atClusterTime"].as_timestamp();
+  if (auto cursor = reply["cursor"].as_document()) at = at ? at : (*cursor)["atClusterTime"].as_timestamp();
+  if (at) s.snapshot_time = at;
 }
 
 asio::awaitable<error_code> client_impl::commit(session_impl& s, diagnostics& diag) {

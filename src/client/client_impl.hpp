@@ -37,7 +37,15 @@ class session_impl {
   std::optional<bson::timestamp> operation_time;
   bson::document finish_reply;  // commitTransaction/abortTransaction replies: reused, warm
 
-  bool causally_consistent() const noexcept { return is_explicit && options.causal_consistency.value_or(true); }
+  // snapshot-sessions.md: the atClusterTime every command of a snapshot session reads at.
+  std::optional<bson::timestamp> snapshot_time;
+
+  bool is_snapshot() const noexcept { return options.snapshot.value_or(false); }
+  // causal-consistency.md: explicit sessions default to causal consistency; snapshot
+  // sessions never have it (snapshot-sessions.md "snapshot").
+  bool causally_consistent() const noexcept {
+    return is_explicit && !is_snapshot() && options.causal_consistency.value_or(true);
+  }
   void advance_cluster_time(bson::view cluster_time_doc);
   void release();  // returns the server session to the pool (once)
 
@@ -52,8 +60,16 @@ struct operation {
   const bson::document* body = nullptr;  // the operation's own fields (no session fields)
   retry_family family = retry_family::other;  // write: a retryable write if retryWrites
   bool is_read = false;
+  bool is_write = false;  // takes a write concern (also when not a retryable write)
   std::optional<bson::view> read_concern;   // explicit, from the operation
   std::optional<bson::view> write_concern;  // explicit, from the operation
+  // From the database/collection handle: used instead of the client's outside transactions.
+  std::optional<bson::view> inherited_read_concern;
+  std::optional<bson::view> inherited_write_concern;
+  // Given to the operation itself (runCommand); must be primary inside a transaction.
+  std::optional<bson::view> read_preference;
+  // runCommand sends the user's command as is: no client read/write concern is added.
+  bool inherits_client_concerns = true;
   bool write_concern_error_is_error = true;
 };
 
@@ -92,6 +108,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
                                              failure_kind& kind, std::int32_t& max_wire_version);
   command_event& prepare_event(command_event_type type, const attempt_plan& plan, std::int32_t request_id,
                                const net::selected_server& server, const net::connection& conn);
+  static bool accepts_after_cluster_time(const operation& op) noexcept;
+  static void record_snapshot_time(session_impl& s, const bson::document& reply);
   void emit_started(const attempt_plan& plan, const bson::document& command, std::int32_t request_id,
                     const net::selected_server& server, const net::connection& conn);
 

@@ -30,6 +30,40 @@ detail::operation make_op(std::string_view name, const std::string& db, const bs
   return op;
 }
 
+// The handle's concerns apply to the commands that take them: the read concern to reads,
+// the write concern to writes (read-write-concern.md, "Generic Command Method").
+detail::operation with_handle_options(detail::operation op, const collection_options& options) {
+  if (op.is_read && options.read_concern) op.inherited_read_concern = options.read_concern->get_view();
+  if (!op.is_read && options.write_concern) op.inherited_write_concern = options.write_concern->get_view();
+  return op;
+}
+
+// crud.md "Update vs. Replacement Validation": drivers check the first key.
+error_code check_update_document(bson::view update_doc, diagnostics& diag) {
+  if (!update_doc.empty() && update_doc.first_key().starts_with('$')) return {};
+  diag.message = "update document must contain only atomic modifiers (its first key must start with '$')";
+  return client_errc::invalid_argument;
+}
+
+error_code check_replacement_document(bson::view replacement, diagnostics& diag) {
+  if (replacement.empty() || !replacement.first_key().starts_with('$')) return {};
+  diag.message = "replacement document must not contain atomic modifiers";
+  return client_errc::invalid_argument;
+}
+
+// The inherited write concern of a write (the handle's, else the client's).
+detail::operation write_op(std::string_view name, const std::string& db, const bson::document& body,
+                           retry_family family, const collection_options& options) {
+  auto op = with_handle_options(make_op(name, db, body, family, false), options);
+  op.is_write = true;
+  return op;
+}
+
+detail::operation read_op(std::string_view name, const std::string& db, const bson::document& body,
+                          retry_family family, const collection_options& options) {
+  return with_handle_options(make_op(name, db, body, family, true), options);
+}
+
 // Reads {_id: value} of `doc`, adding an ObjectId first when it has none (crud.md:
 // drivers generate _id so that the caller learns it).
 bson::document with_id(bson::view doc, bson::document& id_out) {
@@ -54,7 +88,7 @@ asio::awaitable<error_code> collection::insert_one(bson::view doc, insert_one_re
   bson::document body;
   detail::build_insert(body, coll_, docs);
   bson::document reply;
-  auto op = make_op("insert", db_, body, retry_family::write, false);
+  auto op = write_op("insert", db_, body, retry_family::write, options_);
   if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
   detail::write_result w;
   co_return detail::parse_write_reply(reply, w, diag);
@@ -62,15 +96,24 @@ asio::awaitable<error_code> collection::insert_one(bson::view doc, insert_one_re
 
 asio::awaitable<error_code> collection::insert_many(std::vector<bson::document> docs, insert_many_result& result,
                                                     diagnostics& diag) {
+  co_return co_await insert_many(std::move(docs), insert_many_options{}, result, diag);
+}
+
+asio::awaitable<error_code> collection::insert_many(std::vector<bson::document> docs, insert_many_options options,
+                                                    insert_many_result& result, diagnostics& diag) {
   std::vector<bson::document> stored;
   std::vector<bson::view> views;
   stored.reserve(docs.size());
-  bson::document ignored_id;
-  for (auto& d : docs) views.push_back(stored.emplace_back(with_id(d, ignored_id)).get_view());
+  result.inserted_ids.clear();
+  bson::document id;
+  for (std::size_t i = 0; i < docs.size(); ++i) {
+    views.push_back(stored.emplace_back(with_id(docs[i], id)).get_view());
+    result.inserted_ids.append(std::to_string(i), id["_id"]);
+  }
   bson::document body;
-  detail::build_insert(body, coll_, views);
+  detail::build_insert(body, coll_, views, options.ordered);
   bson::document reply;
-  auto op = make_op("insert", db_, body, retry_family::write, false);
+  auto op = write_op("insert", db_, body, retry_family::write, options_);
   if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
   detail::write_result w;
   auto ec = detail::parse_write_reply(reply, w, diag);
@@ -80,16 +123,37 @@ asio::awaitable<error_code> collection::insert_many(std::vector<bson::document> 
 
 asio::awaitable<error_code> collection::update(bson::view filter, bson::view update_doc, bool multi, bool upsert,
                                                update_result& result, diagnostics& diag) {
+  update_options options;
+  options.upsert = upsert;
+  co_return co_await update(filter, update_doc, multi, std::move(options), result, diag);
+}
+
+asio::awaitable<error_code> collection::update(bson::view filter, bson::view update_doc, bool multi,
+                                               update_options options, update_result& result, diagnostics& diag) {
+  if (auto ec = check_update_document(update_doc, diag)) co_return ec;
+  co_return co_await run_update(filter, update_doc, multi, std::move(options), result, diag);
+}
+
+asio::awaitable<error_code> collection::replace_one(bson::view filter, bson::view replacement, update_options options,
+                                                    update_result& result, diagnostics& diag) {
+  if (auto ec = check_replacement_document(replacement, diag)) co_return ec;
+  co_return co_await run_update(filter, replacement, false, std::move(options), result, diag);
+}
+
+asio::awaitable<error_code> collection::run_update(bson::view filter, bson::view update_doc, bool multi,
+                                                   update_options options, update_result& result, diagnostics& diag) {
   detail::update_statement stmt;
   stmt.q = filter;
   stmt.u = update_doc;
   if (multi) stmt.multi = true;
-  if (upsert) stmt.upsert = true;
+  if (options.upsert) stmt.upsert = true;
+  if (options.array_filters) stmt.array_filters = options.array_filters->get_view();
+  if (options.collation) stmt.collation = options.collation->get_view();
   bson::document body;
   detail::build_update(body, coll_, std::span(&stmt, 1));
   bson::document reply;
   // retryable-writes.md: multi-document updates are not retryable.
-  auto op = make_op("update", db_, body, multi ? retry_family::other : retry_family::write, false);
+  auto op = write_op("update", db_, body, multi ? retry_family::other : retry_family::write, options_);
   if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
   detail::write_result w;
   auto ec = detail::parse_write_reply(reply, w, diag);
@@ -114,7 +178,7 @@ asio::awaitable<error_code> collection::remove(bson::view filter, std::int32_t l
   bson::document body;
   detail::build_delete(body, coll_, std::span(&stmt, 1));
   bson::document reply;
-  auto op = make_op("delete", db_, body, limit == 1 ? retry_family::write : retry_family::other, false);
+  auto op = write_op("delete", db_, body, limit == 1 ? retry_family::write : retry_family::other, options_);
   if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
   detail::write_result w;
   auto ec = detail::parse_write_reply(reply, w, diag);
@@ -126,7 +190,8 @@ asio::awaitable<error_code> collection::remove(bson::view filter, std::int32_t l
 static asio::awaitable<error_code> drain_cursor(detail::client_impl& client, detail::session_impl* session,
                                                 const std::string& db, const std::string& coll,
                                                 detail::operation op, std::vector<bson::document>& out,
-                                                diagnostics& diag) {
+                                                diagnostics& diag,
+                                                std::optional<std::int32_t> batch_size = std::nullopt) {
   bson::document reply;
   if (auto ec = co_await client.execute(op, session, reply, diag)) co_return ec;
   for (;;) {
@@ -136,7 +201,10 @@ static asio::awaitable<error_code> drain_cursor(detail::client_impl& client, det
       if (auto d = e.as_document()) out.emplace_back(*d);
     if (cursor.id == 0) co_return error_code{};
     bson::document body;
-    detail::build_get_more(body, cursor.id, coll);
+    // crud.md "find": getMore carries the cursor's batchSize; the collection comes from `ns`.
+    std::string_view ns_coll = coll;
+    if (auto dot = cursor.ns.find('.'); dot != std::string_view::npos) ns_coll = cursor.ns.substr(dot + 1);
+    detail::build_get_more(body, cursor.id, ns_coll, batch_size);
     // getMore is not retried (retryable-reads.md) and keeps the session of the find.
     auto get_more = make_op("getMore", db, body, retry_family::other, true);
     bson::document next;
@@ -158,8 +226,8 @@ asio::awaitable<error_code> collection::find(bson::view filter, find_options opt
   std::shared_ptr<detail::session_impl> implicit = session_;
   // A cursor's getMores must use the session of its find (driver-sessions.md).
   if (!implicit) implicit = client_->make_session({}, false);
-  auto op = make_op("find", db_, body, retry_family::read, true);
-  auto ec = co_await drain_cursor(*client_, implicit.get(), db_, coll_, op, out, diag);
+  auto op = read_op("find", db_, body, retry_family::read, options_);
+  auto ec = co_await drain_cursor(*client_, implicit.get(), db_, coll_, op, out, diag, options.batch_size);
   if (!session_) implicit->release();
   co_return ec;
 }
@@ -179,23 +247,34 @@ asio::awaitable<error_code> collection::count_documents(bson::view filter, std::
   bson::document body;
   detail::build_count_documents(body, coll_, filter);
   bson::document reply;
-  auto op = make_op("aggregate", db_, body, retry_family::read, true);
+  auto op = read_op("aggregate", db_, body, retry_family::read, options_);
   if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
   co_return detail::parse_count_documents_reply(reply, out, diag);
 }
 
 asio::awaitable<error_code> collection::aggregate(bson::view pipeline, std::vector<bson::document>& out,
                                                   diagnostics& diag) {
+  co_return co_await aggregate(pipeline, aggregate_options{}, out, diag);
+}
+
+asio::awaitable<error_code> collection::aggregate(bson::view pipeline, aggregate_options options,
+                                                  std::vector<bson::document>& out, diagnostics& diag) {
+  detail::aggregate_options a;
+  a.batch_size = options.batch_size;
   bson::document body;
-  detail::build_aggregate(body, coll_, pipeline);
+  detail::build_aggregate(body, coll_, pipeline, a);
+  if (options.max_time_ms) body.append("maxTimeMS", *options.max_time_ms);
   std::shared_ptr<detail::session_impl> implicit = session_;
   if (!implicit) implicit = client_->make_session({}, false);
   // An aggregate ending in $out/$merge writes: not a retryable read.
   bool writes = false;
   for (const auto& stage : pipeline)
     if (auto s = stage.as_document()) writes = writes || s->first_key() == "$out" || s->first_key() == "$merge";
-  auto op = make_op("aggregate", db_, body, writes ? retry_family::other : retry_family::read, !writes);
-  auto ec = co_await drain_cursor(*client_, implicit.get(), db_, coll_, op, out, diag);
+  auto op = with_handle_options(make_op("aggregate", db_, body, writes ? retry_family::other : retry_family::read,
+                                        !writes),
+                                options_);
+  op.is_write = writes;
+  auto ec = co_await drain_cursor(*client_, implicit.get(), db_, coll_, op, out, diag, options.batch_size);
   if (!session_) implicit->release();
   co_return ec;
 }
@@ -219,13 +298,256 @@ asio::awaitable<error_code> collection::find_and_modify(bson::view filter, bson:
     co_return ec;
   }
   bson::document reply;
-  auto op = make_op("findAndModify", db_, body, retry_family::write, false);
+  auto op = write_op("findAndModify", db_, body, retry_family::write, options_);
   if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
   detail::find_and_modify_result r;
   if (auto ec = detail::parse_find_and_modify_reply(reply, r, diag)) co_return ec;
   if (r.value) out = bson::document(*r.value);
   else out.reset();
   co_return error_code{};
+}
+
+collection collection::with_options(collection_options options) const {
+  collection copy = *this;
+  copy.options_ = std::move(options);
+  return copy;
+}
+
+asio::awaitable<error_code> collection::distinct(std::string field, bson::view filter, bson::document& values,
+                                                 diagnostics& diag) {
+  bson::document body;
+  detail::build_distinct(body, coll_, field, filter);
+  bson::document reply;
+  auto op = read_op("distinct", db_, body, retry_family::read, options_);
+  if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
+  bson::view array;
+  if (auto ec = detail::parse_distinct_reply(reply, array, diag)) co_return ec;
+  values = bson::document(array);
+  co_return error_code{};
+}
+
+asio::awaitable<error_code> collection::count(bson::view filter, std::int64_t& out, diagnostics& diag) {
+  bson::document body;
+  detail::build_count(body, coll_, filter);
+  bson::document reply;
+  auto op = read_op("count", db_, body, retry_family::read, options_);
+  if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
+  co_return detail::parse_count_reply(reply, out, diag);
+}
+
+asio::awaitable<error_code> collection::create_index(bson::view keys, index_options options, std::string& name,
+                                                     diagnostics& diag) {
+  name = options.name.empty() ? detail::default_index_name(keys) : options.name;
+  bson::document extra;
+  if (options.unique) extra.append("unique", true);
+  detail::index_model model{keys, name, extra};
+  bson::document body;
+  detail::build_create_indexes(body, coll_, std::span(&model, 1));
+  bson::document reply;
+  auto op = write_op("createIndexes", db_, body, retry_family::other, options_);
+  co_return co_await client_->execute(op, session_.get(), reply, diag);
+}
+
+asio::awaitable<error_code> collection::list_indexes(std::vector<bson::document>& out, diagnostics& diag) {
+  bson::document body;
+  body.append("listIndexes", coll_);
+  std::shared_ptr<detail::session_impl> implicit = session_;
+  if (!implicit) implicit = client_->make_session({}, false);
+  auto op = make_op("listIndexes", db_, body, retry_family::read, true);
+  auto ec = co_await drain_cursor(*client_, implicit.get(), db_, coll_, op, out, diag);
+  if (!session_) implicit->release();
+  co_return ec;
+}
+
+asio::awaitable<error_code> collection::drop(diagnostics& diag) {
+  bson::document body;
+  detail::build_drop(body, coll_);
+  bson::document reply;
+  auto op = write_op("drop", db_, body, retry_family::other, options_);
+  auto ec = co_await client_->execute(op, session_.get(), reply, diag);
+  // crud.md "drop": a collection that does not exist is not an error.
+  if (ec == make_server_error(server_code::namespace_not_found)) {
+    diag.clear();
+    ec = {};
+  }
+  co_return ec;
+}
+
+asio::awaitable<error_code> collection::find_one_and_update(bson::view filter, bson::view update_doc,
+                                                            find_one_and_modify_options options,
+                                                            std::optional<bson::document>& out, diagnostics& diag) {
+  if (auto ec = check_update_document(update_doc, diag)) co_return ec;
+  co_return co_await find_and_modify(filter, update_doc, false, std::move(options), out, diag);
+}
+
+asio::awaitable<error_code> collection::find_one_and_replace(bson::view filter, bson::view replacement,
+                                                             find_one_and_modify_options options,
+                                                             std::optional<bson::document>& out, diagnostics& diag) {
+  if (auto ec = check_replacement_document(replacement, diag)) co_return ec;
+  co_return co_await find_and_modify(filter, replacement, false, std::move(options), out, diag);
+}
+
+// ---- bulkWrite (crud.md "Bulk Write")
+
+namespace {
+
+enum class bulk_command { insert, update, remove };
+
+bulk_command command_of(write_model::kind k) {
+  switch (k) {
+    case write_model::kind::insert_one: return bulk_command::insert;
+    case write_model::kind::delete_one:
+    case write_model::kind::delete_many: return bulk_command::remove;
+    default: return bulk_command::update;
+  }
+}
+
+bool is_multi(write_model::kind k) {
+  return k == write_model::kind::update_many || k == write_model::kind::delete_many;
+}
+
+// Requests of one command, by index in the caller's list.
+struct bulk_batch {
+  bulk_command command;
+  std::vector<std::size_t> requests;
+};
+
+// Ordered: runs of consecutive requests of one command. Unordered: one batch per command,
+// inserts first (crud.md lets unordered writes run in any order).
+std::vector<bulk_batch> split_into_batches(const std::vector<write_model>& requests, bool ordered) {
+  std::vector<bulk_batch> batches;
+  if (ordered) {
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      auto c = command_of(requests[i].type);
+      if (batches.empty() || batches.back().command != c) batches.push_back({c, {}});
+      batches.back().requests.push_back(i);
+    }
+    return batches;
+  }
+  for (auto c : {bulk_command::insert, bulk_command::update, bulk_command::remove}) {
+    bulk_batch b{c, {}};
+    for (std::size_t i = 0; i < requests.size(); ++i)
+      if (command_of(requests[i].type) == c) b.requests.push_back(i);
+    if (!b.requests.empty()) batches.push_back(std::move(b));
+  }
+  return batches;
+}
+
+}  // namespace
+
+asio::awaitable<error_code> collection::bulk_write(std::vector<write_model> requests, bulk_write_options options,
+                                                   bulk_write_result& result, diagnostics& diag) {
+  result = bulk_write_result{};
+  if (requests.empty()) {
+    diag.message = "bulkWrite needs at least one request";  // crud.md: "MUST raise an error"
+    co_return client_errc::invalid_argument;
+  }
+  for (auto& r : requests) {
+    error_code invalid;
+    if (r.type == write_model::kind::replace_one) invalid = check_replacement_document(r.update, diag);
+    if ((r.type == write_model::kind::update_one || r.type == write_model::kind::update_many) && !r.update_is_pipeline)
+      invalid = check_update_document(r.update, diag);
+    if (invalid) co_return invalid;  // before anything is sent
+    if (r.type != write_model::kind::insert_one) continue;
+    bson::document id;
+    r.document = with_id(r.document, id);
+  }
+  std::vector<write_error> write_errors;
+  std::optional<write_concern_error> wc_error;
+  label_set labels;
+  for (const auto& batch : split_into_batches(requests, options.ordered)) {
+    bson::document body;
+    bool retryable = true;
+    const char* name = "insert";
+    if (batch.command == bulk_command::insert) {
+      std::vector<bson::view> docs;
+      for (auto i : batch.requests) docs.push_back(requests[i].document.get_view());
+      detail::build_insert(body, coll_, docs, options.ordered);
+    } else if (batch.command == bulk_command::update) {
+      name = "update";
+      std::vector<detail::update_statement> stmts;
+      for (auto i : batch.requests) {
+        const auto& r = requests[i];
+        detail::update_statement& s = stmts.emplace_back();
+        s.q = r.filter;
+        s.u = r.update;
+        s.u_is_pipeline = r.update_is_pipeline;
+        if (r.type == write_model::kind::update_many) s.multi = true;
+        if (r.options.upsert) s.upsert = true;
+        if (r.options.array_filters) s.array_filters = r.options.array_filters->get_view();
+        if (r.options.collation) s.collation = r.options.collation->get_view();
+        retryable = retryable && !is_multi(r.type);
+      }
+      detail::build_update(body, coll_, stmts, options.ordered);
+    } else {
+      name = "delete";
+      std::vector<detail::delete_statement> stmts;
+      for (auto i : batch.requests) {
+        const auto& r = requests[i];
+        detail::delete_statement& s = stmts.emplace_back();
+        s.q = r.filter;
+        s.limit = is_multi(r.type) ? 0 : 1;
+        if (r.collation) s.collation = r.collation->get_view();
+        retryable = retryable && !is_multi(r.type);
+      }
+      detail::build_delete(body, coll_, stmts, options.ordered);
+    }
+    // retryable-writes.md: a batch with a multi-document write is not retryable.
+    auto op = write_op(name, db_, body, retryable ? retry_family::write : retry_family::other, options_);
+    bson::document reply;
+    diagnostics batch_diag;
+    error_code ec = co_await client_->execute(op, session_.get(), reply, batch_diag);
+    if (ec && !batch_diag.write_concern) {
+      // The command itself failed: report it with what earlier batches did.
+      diag = std::move(batch_diag);
+      diag.write_errors.insert(diag.write_errors.begin(), write_errors.begin(), write_errors.end());
+      co_return ec;
+    }
+    for (const auto& l : batch_diag.labels.items()) labels.add(l);
+    if (batch_diag.write_concern) wc_error = batch_diag.write_concern;
+    detail::write_result w;
+    diagnostics reply_diag;
+    detail::parse_write_reply(reply, w, reply_diag);
+    std::vector<bool> failed(batch.requests.size(), false);
+    for (auto& e : reply_diag.write_errors) {
+      if (e.index < 0 || static_cast<std::size_t>(e.index) >= batch.requests.size()) continue;
+      failed[static_cast<std::size_t>(e.index)] = true;
+      e.index = static_cast<std::int32_t>(batch.requests[static_cast<std::size_t>(e.index)]);
+      write_errors.push_back(std::move(e));
+    }
+    if (batch.command == bulk_command::insert) {
+      result.inserted_count += w.n;
+      // Ordered inserts stop at the first error; unordered ones skip only the failed documents.
+      for (std::size_t k = 0; k < batch.requests.size(); ++k) {
+        if (failed[k]) {
+          if (options.ordered) break;
+          continue;
+        }
+        auto i = batch.requests[k];
+        result.inserted_ids.append(std::to_string(i), requests[i].document["_id"]);
+      }
+    } else if (batch.command == bulk_command::update) {
+      result.matched_count += w.n - static_cast<std::int64_t>(w.upserted_count);
+      result.modified_count += w.n_modified.value_or(0);
+      result.upserted_count += static_cast<std::int64_t>(w.upserted_count);
+      for (const auto& entry : w.upserted) {
+        auto u = detail::upserted_entry_of(entry);
+        if (u.index < 0 || static_cast<std::size_t>(u.index) >= batch.requests.size()) continue;
+        result.upserted_ids.append(std::to_string(batch.requests[static_cast<std::size_t>(u.index)]), u.id);
+      }
+    } else {
+      result.deleted_count += w.n;
+    }
+    if (!reply_diag.write_errors.empty() && options.ordered) break;
+  }
+  if (write_errors.empty() && !wc_error) co_return error_code{};
+  // crud.md "BulkWriteException": every write error and the write concern error.
+  diag.write_errors = std::move(write_errors);
+  diag.write_concern = std::move(wc_error);
+  diag.labels = std::move(labels);
+  const auto& first = diag.write_errors.empty() ? diag.write_concern->errmsg : diag.write_errors.front().errmsg;
+  diag.message = "bulk write error: " + first;
+  co_return detail::write_reply_error(diag);
 }
 
 // ---- throwing awaitable forms

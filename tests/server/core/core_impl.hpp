@@ -75,6 +75,13 @@ struct op_context {
 
 struct command_traits;
 
+// An aggregate's final $merge stage with the default `on: "_id"`.
+struct merge_stage {
+  std::string ns;
+  std::string when_matched = "merge";       // merge | replace | keepExisting | fail
+  std::string when_not_matched = "insert";  // insert | discard | fail
+};
+
 struct server_core::impl {
   explicit impl(server_options opts);
 
@@ -163,6 +170,9 @@ struct server_core::impl {
   void cmd_count(op_context& op, bson::document& reply);
   void cmd_distinct(op_context& op, bson::document& reply);
   void cmd_find_and_modify(op_context& op, bson::document& reply);
+
+  // aggregate's $merge stage (crud_commands.cpp).
+  void merge_into(op_context& op, const merge_stage& merge, std::vector<bson::document>& docs);
 
   // Cursor helpers.
   void reply_with_cursor(op_context& op, bson::document& reply, std::string ns, std::vector<bson::document> docs,

@@ -62,6 +62,56 @@ struct write_batch_result {
   bool stop = false;
 };
 
+// $merge (mongod's document_source_merge.cpp) for the default `on: "_id"`: the stage is taken
+// off the pipeline, which runs as usual, and its output is merged into the target here.
+std::string merge_string_option(bson::view spec, std::string_view field, std::string fallback,
+                                std::initializer_list<std::string_view> allowed) {
+  auto e = spec[field];
+  if (!e) return fallback;
+  auto s = e.as_string();
+  if (!s || std::find(allowed.begin(), allowed.end(), *s) == allowed.end())
+    throw command_error(code::bad_value, "Enumeration value '" + (s ? std::string(*s) : std::string("?")) +
+                                             "' for field '$merge." + std::string(field) + "' is not a valid value.");
+  return std::string(*s);
+}
+
+// Returns the $merge stage ending `pipeline` (with `rest` = the stages before it), or nullopt.
+std::optional<merge_stage> take_merge_stage(bson::view pipeline, const std::string& db, bson::array_builder& rest) {
+  std::optional<merge_stage> merge;
+  for (auto stage : pipeline) {
+    auto d = stage.as_document();
+    if (merge) throw command_error(40601, "$merge can only be the final stage in the pipeline");
+    if (d && d->first_key() == "$merge") {
+      merge.emplace();
+      auto spec = (*d)["$merge"];
+      bson::element into = spec;
+      if (auto s = spec.as_document()) {
+        for (auto f : *s) {
+          static constexpr std::string_view known[] = {"into", "on", "whenMatched", "whenNotMatched", "let"};
+          if (std::find(std::begin(known), std::end(known), f.key()) == std::end(known))
+            throw command_error(code::unknown_field, "BSON field '$merge." + std::string(f.key()) + "' is an unknown field.");
+        }
+        into = (*s)["into"];
+        if (auto on = (*s)["on"]; on && on.as_string() != std::optional<std::string_view>("_id"))
+          throw command_error(code::bad_value, "$merge 'on' other than \"_id\" is not supported by this server");
+        merge->when_matched = merge_string_option(*s, "whenMatched", "merge", {"merge", "replace", "keepExisting", "fail"});
+        merge->when_not_matched = merge_string_option(*s, "whenNotMatched", "insert", {"insert", "discard", "fail"});
+      }
+      if (auto name = into.as_string()) {
+        merge->ns = db + "." + std::string(*name);
+      } else if (auto target = into.as_document()) {
+        merge->ns = std::string((*target)["db"].as_string().value_or(db)) + "." +
+                    std::string((*target)["coll"].as_string().value_or(""));
+      } else {
+        throw command_error(code::type_mismatch, "$merge 'into' must be a string or an object");
+      }
+      continue;
+    }
+    rest.push(stage);
+  }
+  return merge;
+}
+
 }  // namespace
 
 std::vector<bson::document> server_core::impl::visible_documents(op_context& op, std::string_view ns) {
@@ -467,7 +517,14 @@ void server_core::impl::cmd_aggregate(op_context& op, bson::document& reply) {
   auto target = op.cmd["aggregate"];
   std::string ns = target.is_string() ? collection_ns(op) : op.db + ".$cmd.aggregate";
   std::vector<bson::document> input = target.is_string() ? visible_documents(op, ns) : std::vector<bson::document>{};
-  auto result = compiled(query::run_pipeline(std::move(input), pipeline));
+  bson::array_builder stages;
+  auto merge = take_merge_stage(pipeline, op.db, stages);
+  auto result = compiled(query::run_pipeline(std::move(input), merge ? stages.get_view() : pipeline));
+  if (merge) {
+    if (op.in_txn()) throw command_error(code::operation_not_supported_in_transaction, "$merge cannot be used in a transaction");
+    merge_into(op, *merge, result.docs);
+    result.docs.clear();
+  }
   if (result.out_collection) {
     if (op.in_txn()) throw command_error(code::operation_not_supported_in_transaction, "$out cannot be used in a transaction");
     auto out_ns = op.db + "." + *result.out_collection;
@@ -479,6 +536,44 @@ void server_core::impl::cmd_aggregate(op_context& op, bson::document& reply) {
   }
   auto batch = (*cursor.as_document())["batchSize"].as_integer().value_or(101);
   reply_with_cursor(op, reply, ns, std::move(result.docs), batch, false);
+}
+
+void server_core::impl::merge_into(op_context& op, const merge_stage& merge, std::vector<bson::document>& docs) {
+  auto wc = write_context_for(op);
+  auto& c = store.get_or_create(merge.ns, wc);
+  for (auto& produced : docs) {
+    auto doc = with_id_first(produced);
+    std::optional<record_id> match;
+    bson::document existing;
+    store.for_each_visible(c, wc.view, [&](record_id rid, const bson::document& d) {
+      if (!match && query::compare_values(d["_id"], doc["_id"]) == 0) {
+        match = rid;
+        existing = d;
+      }
+    });
+    if (!match) {
+      if (merge.when_not_matched == "fail")
+        throw command_error(13113, "$merge could not find a matching document in the target collection for at least one "
+                                   "document in the source collection");
+      if (merge.when_not_matched == "insert") store.insert(c, merge.ns, std::move(doc), wc);
+      continue;
+    }
+    if (merge.when_matched == "keepExisting") continue;
+    if (merge.when_matched == "fail")
+      throw command_error(code::duplicate_key, "$merge failed due to a DuplicateKey error: E11000 duplicate key error collection: " +
+                                                   merge.ns + " index: _id_");
+    if (merge.when_matched == "replace") {
+      store.update(c, merge.ns, *match, std::move(doc), wc);
+      continue;
+    }
+    // whenMatched "merge": the produced fields overwrite or extend the existing document.
+    bson::document merged;
+    for (auto f : existing.get_view())
+      merged.append(f.key(), doc.get_view().contains(f.key()) ? doc[f.key()] : f);
+    for (auto f : doc.get_view())
+      if (!existing.get_view().contains(f.key())) merged.append(f.key(), f);
+    store.update(c, merge.ns, *match, std::move(merged), wc);
+  }
 }
 
 void server_core::impl::cmd_count(op_context& op, bson::document& reply) {

@@ -1,0 +1,86 @@
+// The entity map of unified-test-format.md ("Entity Map"): clients with the events they
+// observed, databases, collections, sessions and saved BSON values, by unique name.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "mongowire/client.hpp"
+#include "value.hpp"
+
+namespace mongowire::spec {
+
+struct client_entity {
+  std::string id;
+  std::unique_ptr<mongowire::client> client;
+  std::set<std::string, std::less<>> observe;          // observeEvents
+  std::set<std::string, std::less<>> ignore_commands;  // ignoreCommandMonitoringEvents
+  bool listening = true;  // event listeners are disabled after the operations
+  // Observed events as documents {event: "commandStartedEvent", commandName, databaseName,
+  // command | reply, hasServerConnectionId, ...}, in order, split by monitor.
+  std::vector<bson::document> command_events;
+  std::vector<bson::document> cmap_events;
+  // Every command this client started (apart from ignored ones), observed or not: for
+  // assertSameLsidOnLastTwoCommands and assertDifferentLsidOnLastTwoCommands.
+  std::vector<bson::document> started_commands;
+};
+
+struct database_entity {
+  client_entity* client = nullptr;
+  std::string name;
+  collection_options options;
+};
+
+struct collection_entity {
+  client_entity* client = nullptr;
+  std::string database;
+  std::string name;
+  collection_options options;  // the database's, overridden by the collection's own
+};
+
+struct session_entity {
+  client_entity* client = nullptr;
+  std::optional<mongowire::session> session;
+  bson::document lsid;  // kept after the session ended, for $$sessionLsid
+};
+
+class entity_map {
+ public:
+  using entity = std::variant<std::unique_ptr<client_entity>, database_entity, collection_entity,
+                              std::unique_ptr<session_entity>, value>;
+
+  client_entity& add(std::unique_ptr<client_entity> c);
+  void add(const std::string& id, database_entity d);
+  void add(const std::string& id, collection_entity c);
+  session_entity& add(const std::string& id, std::unique_ptr<session_entity> s);
+  void add(const std::string& id, value v);
+
+  // Each throws runner_error when the name is unknown or names another type of entity.
+  client_entity& client(std::string_view id) const;
+  const database_entity& database(std::string_view id) const;
+  const collection_entity& collection(std::string_view id) const;
+  session_entity& session(std::string_view id) const;
+  const value& bson_entity(std::string_view id) const;
+  bson::document session_lsid(std::string_view id) const;
+
+  bool contains(std::string_view id) const { return entities_.find(id) != entities_.end(); }
+  // "database", "collection", ... of an entity (for dispatching operations).
+  std::string_view kind_of(std::string_view id) const;
+
+  std::vector<session_entity*> sessions() const;
+  std::vector<client_entity*> clients() const;
+
+ private:
+  void check_new(const std::string& id) const;
+  template <class T>
+  const T& get(std::string_view id, std::string_view kind) const;
+
+  std::map<std::string, entity, std::less<>> entities_;
+};
+
+}  // namespace mongowire::spec

@@ -1,0 +1,892 @@
+#include "test_runner.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+#include "entities.hpp"
+#include "match.hpp"
+#include "mongowire/client.hpp"
+#include "mongowire/uri.hpp"
+#include "net/embedded_server.hpp"
+#include "operations.hpp"
+#include "uri_options.hpp"
+#include "value.hpp"
+
+namespace mongowire::spec {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+
+namespace {
+
+// The newest schema version this runner implements (unified-test-format.md, "Test Runner
+// Support": files of major version 1 up to this minor version are accepted).
+constexpr version supported_schema{1, 21, 0};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+bool icontains(std::string_view haystack, std::string_view needle) {
+  return lower(haystack).find(lower(needle)) != std::string::npos;
+}
+
+std::string error_summary(const error_code& ec, const diagnostics& diag) {
+  std::string s = ec.message() + " [" + ec.category().name() + ":" + std::to_string(ec.value()) + "]";
+  if (!diag.message.empty()) s += " \"" + diag.message + "\"";
+  if (diag.server_code != 0) s += " code=" + std::to_string(diag.server_code);
+  if (!diag.code_name.empty()) s += " codeName=" + diag.code_name;
+  if (!diag.labels.empty()) {
+    s += " labels=[";
+    for (const auto& l : diag.labels.items()) s += (s.back() == '[' ? "" : ",") + l;
+    s += "]";
+  }
+  for (const auto& w : diag.write_errors)
+    s += " writeError{index=" + std::to_string(w.index) + ",code=" + std::to_string(w.code) + ",\"" + w.errmsg + "\"}";
+  if (diag.write_concern)
+    s += " writeConcernError{code=" + std::to_string(diag.write_concern->code) + ",\"" + diag.write_concern->errmsg +
+         "\"}";
+  return s;
+}
+
+// ---------------------------------------------------------------- the deployment
+
+struct deployment {
+  version server_version;
+  std::string topology;  // single, replicaset, sharded, load-balanced
+  bool auth = false;
+  bool serverless = false;
+};
+
+awaitable<bson::document> admin_command(mongowire::client& c, bson::document command) {
+  bson::document reply;
+  diagnostics diag;
+  const std::string name(command.get_view().first_key());
+  if (auto ec = co_await c.run_command("admin", std::move(command), reply, diag))
+    throw runner_error(name + " failed: " + error_summary(ec, diag));
+  co_return reply;
+}
+
+awaitable<deployment> describe_deployment(mongowire::client& internal, const connection_string& cs,
+                                          const runner_options& options) {
+  deployment d;
+  bson::document build_info;
+  build_info.append("buildInfo", 1);
+  auto info = co_await admin_command(internal, std::move(build_info));
+  // "Version String": the three elements of versionArray.
+  if (auto parts = info["versionArray"].as_array()) {
+    int* fields[] = {&d.server_version.major, &d.server_version.minor, &d.server_version.patch};
+    std::size_t i = 0;
+    for (const auto& p : *parts)
+      if (i < 3) *fields[i++] = static_cast<int>(p.as_integer().value_or(0));
+  } else if (auto v = info["version"].as_string()) {
+    d.server_version = version::parse(*v);
+  }
+  bson::document hello_command;
+  hello_command.append("hello", 1);
+  auto hello = co_await admin_command(internal, std::move(hello_command));
+  if (hello["serviceId"]) d.topology = "load-balanced";
+  else if (hello["msg"].as_string() == std::optional<std::string_view>("isdbgrid")) d.topology = "sharded";
+  else if (hello["setName"]) d.topology = "replicaset";
+  else d.topology = "single";
+  d.auth = cs.username.has_value();
+  d.serverless = options.serverless;
+  co_return d;
+}
+
+std::string version_string(const version& v) {
+  return std::to_string(v.major) + "." + std::to_string(v.minor) + "." + std::to_string(v.patch);
+}
+
+// One runOnRequirement: the reason it is not met, or nullopt.
+awaitable<std::optional<std::string>> unmet_requirement(bson::view req, const deployment& d,
+                                                        mongowire::client& internal) {
+  for (const auto& field : req) {
+    const auto key = field.key();
+    if (key == "minServerVersion" || key == "maxServerVersion") {
+      auto text = field.as_string();
+      if (!text) throw runner_error(std::string(key) + " must be a string");
+      const auto bound = version::parse(*text);
+      const bool is_min = key == "minServerVersion";
+      if (is_min ? d.server_version < bound : d.server_version > bound)
+        co_return "server version: needs " + std::string(is_min ? ">= " : "<= ") + std::string(*text) +
+            ", server is " + version_string(d.server_version);
+    } else if (key == "topologies") {
+      bool found = false;
+      std::string wanted;
+      const bson::view topologies = field.as_array().value_or(bson::view());
+      for (const auto& t : topologies) {
+        auto name = std::string(t.as_string().value_or(""));
+        wanted += (wanted.empty() ? "" : ", ") + name;
+        // "sharded" implies "sharded-replicaset" (3.6+ shards are replica sets).
+        if (name == d.topology || (name == "sharded-replicaset" && d.topology == "sharded")) found = true;
+      }
+      if (!found) co_return "topology: needs " + wanted + "; deployment is " + d.topology;
+    } else if (key == "serverless") {
+      auto mode = field.as_string().value_or("allow");
+      if (mode == "require" && !d.serverless) co_return std::string("serverless: needs Atlas Serverless");
+      if (mode == "forbid" && d.serverless) co_return std::string("serverless: forbidden on Atlas Serverless");
+    } else if (key == "auth") {
+      const bool want = field.as_bool().value_or(false);
+      if (want && !d.auth) co_return std::string("auth: needs authentication; deployment has none");
+      if (!want && d.auth) co_return std::string("auth: needs a deployment without authentication");
+    } else if (key == "authMechanism") {
+      co_return "auth: needs mechanism " + std::string(field.as_string().value_or("")) +
+          "; deployment has no authentication";
+    } else if (key == "csfle") {
+      if (field.as_bool().value_or(false))
+        co_return std::string("csfle: needs client-side field level encryption, which mongowire does not have");
+    } else if (key == "serverParameters") {
+      const bson::view params = field.as_document().value_or(bson::view());
+      for (const auto& param : params) {
+        bson::document cmd;
+        cmd.append("getParameter", 1);
+        cmd.append(param.key(), 1);
+        bson::document reply;
+        diagnostics diag;
+        auto ec = co_await internal.run_command("admin", std::move(cmd), reply, diag);
+        // unified-test-format.md "serverParameters": an unsupported parameter is "not equal".
+        if (ec || !values_equal(reply[param.key()], param))
+          co_return "server parameter: needs " + std::string(param.key()) + " = " + describe(param);
+      }
+    } else {
+      throw runner_error("unknown runOnRequirement field '" + std::string(key) + "'");
+    }
+  }
+  co_return std::nullopt;
+}
+
+// A list of requirements is met when any one of them is (unified-test-format.md "runOnRequirements").
+awaitable<std::optional<std::string>> unmet_requirements(bson::element list, const deployment& d,
+                                                         mongowire::client& internal) {
+  if (!list) co_return std::nullopt;
+  auto array = list.as_array();
+  if (!array) throw runner_error("runOnRequirements must be an array");
+  std::string reasons;
+  for (const auto& r : *array) {
+    auto req = r.as_document();
+    if (!req) throw runner_error("runOnRequirements must contain documents");
+    auto reason = co_await unmet_requirement(*req, d, internal);
+    if (!reason) co_return std::nullopt;
+    if (reasons.find(*reason) == std::string::npos) reasons += (reasons.empty() ? "" : " | ") + *reason;
+  }
+  co_return reasons;
+}
+
+// ---------------------------------------------------------------- events
+
+std::string_view pool_event_name(pool_event_type t) {
+  switch (t) {
+    case pool_event_type::pool_created: return "poolCreatedEvent";
+    case pool_event_type::pool_ready: return "poolReadyEvent";
+    case pool_event_type::pool_cleared: return "poolClearedEvent";
+    case pool_event_type::pool_closed: return "poolClosedEvent";
+    case pool_event_type::connection_created: return "connectionCreatedEvent";
+    case pool_event_type::connection_ready: return "connectionReadyEvent";
+    case pool_event_type::connection_closed: return "connectionClosedEvent";
+    case pool_event_type::connection_check_out_started: return "connectionCheckOutStartedEvent";
+    case pool_event_type::connection_check_out_failed: return "connectionCheckOutFailedEvent";
+    case pool_event_type::connection_checked_out: return "connectionCheckedOutEvent";
+    case pool_event_type::connection_checked_in: return "connectionCheckedInEvent";
+  }
+  return "unknownPoolEvent";
+}
+
+// command-logging-and-monitoring.md "Security": events of these commands are not observed.
+bool is_sensitive(const command_event& e) {
+  static constexpr std::string_view names[] = {"authenticate", "saslStart",      "saslContinue",   "getnonce",
+                                               "createUser",   "updateUser",     "copydbgetnonce", "copydbsaslstart",
+                                               "copydb"};
+  for (auto n : names)
+    if (lower(e.command_name) == lower(n)) return true;
+  if (e.type == command_event_type::started && (e.command_name == "hello" || lower(e.command_name) == "ismaster"))
+    return e.document.contains("speculativeAuthenticate");
+  return false;
+}
+
+void record_command_event(client_entity& c, const command_event& e) {
+  if (!c.listening) return;
+  // failPoint/targetedFailPoint commands and ignoreCommandMonitoringEvents are not observed.
+  if (e.command_name == "configureFailPoint" || c.ignore_commands.contains(e.command_name) || is_sensitive(e)) return;
+  bson::document d;
+  std::string_view name = e.type == command_event_type::started     ? "commandStartedEvent"
+                          : e.type == command_event_type::succeeded ? "commandSucceededEvent"
+                                                                    : "commandFailedEvent";
+  d.append("event", name);
+  d.append("commandName", e.command_name);
+  d.append("databaseName", e.database_name);
+  d.append("serverConnectionId", e.server_connection_id);
+  if (e.type == command_event_type::started) d.append("command", e.document);
+  if (e.type == command_event_type::succeeded) d.append("reply", e.document);
+  if (e.type == command_event_type::started) c.started_commands.push_back(d);
+  if (c.observe.contains(name)) c.command_events.push_back(std::move(d));
+}
+
+void record_pool_event(client_entity& c, const pool_event& e) {
+  if (!c.listening) return;
+  auto name = pool_event_name(e.type);
+  if (!c.observe.contains(name)) return;
+  bson::document d;
+  d.append("event", name);
+  if (!e.reason.empty()) d.append("reason", e.reason);
+  c.cmap_events.push_back(std::move(d));
+}
+
+// ---------------------------------------------------------------- one test
+
+struct file_context {
+  asio::any_io_executor executor;
+  std::string uri;
+  mongowire::client* internal = nullptr;
+  deployment server;
+  std::string display;
+  runner_options options;
+};
+
+class test_execution {
+ public:
+  test_execution(const file_context& file, bson::view file_doc, bson::view test)
+      : file_(file), file_doc_(file_doc), test_(test) {
+    ctx_.run_nested = [this](bson::view op) { return execute_operation(op); };
+  }
+
+  // Runs the test; throws test_failure / runner_error for the first problem. Cleans up
+  // (fail points, sessions, clients, open transactions) in every case.
+  awaitable<void> run() {
+    std::exception_ptr failure;
+    try {
+      co_await load_initial_data();
+      if (auto entities = file_doc_["createEntities"].as_array()) co_await create_entities(*entities);
+      if (auto ops = test_["operations"].as_array())
+        for (const auto& op : *ops) co_await execute_operation(*op.as_document());
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    for (auto* c : entities_.clients()) c->listening = false;
+    co_await disable_fail_points(failure);
+    if (!failure) {
+      try {
+        check_expected_events();
+        co_await check_outcome();
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    co_await clear_entities();
+    if (ctx_.started_transaction || failure) co_await kill_all_sessions(*file_.internal);
+    if (failure) std::rethrow_exception(failure);
+  }
+
+  static awaitable<void> kill_all_sessions(mongowire::client& internal) {
+    // "Terminating Open Transactions"; Interrupted (11601), Unauthorized (13) and
+    // CommandNotFound (59) may be ignored.
+    bson::document cmd;
+    cmd.append_array_of("killAllSessions", [](bson::array_builder&) {});
+    bson::document reply;
+    diagnostics diag;
+    auto ec = co_await internal.run_command("admin", std::move(cmd), reply, diag);
+    if (ec && ec != make_server_error(11601) && ec != make_server_error(13) && ec != make_server_error(59))
+      throw runner_error("killAllSessions failed: " + error_summary(ec, diag));
+  }
+
+ private:
+  // ---- setup
+
+  awaitable<void> load_initial_data() {
+    auto data = file_doc_["initialData"].as_array();
+    if (!data) co_return;
+    for (const auto& entry : *data) {
+      auto cd = entry.as_document();
+      if (!cd) throw runner_error("initialData must contain documents");
+      arguments a(*cd, "initialData");
+      auto coll = a.required_string("collectionName");
+      auto db_name = a.required_string("databaseName");
+      auto create_options = a.document("createOptions");
+      auto docs = a.array("documents");
+      a.check_all_used();
+      // "All setup operations MUST use the internal MongoClient and a 'majority' write concern."
+      collection_options majority;
+      majority.write_concern.emplace();
+      majority.write_concern->append("w", "majority");
+      auto db = file_.internal->get_database(db_name).with_options(majority);
+      diagnostics diag;
+      if (auto ec = co_await db.drop_collection(coll, diag))
+        throw runner_error("initialData: drop " + coll + " failed: " + error_summary(ec, diag));
+      const bool has_documents = docs && !docs->empty();
+      if (create_options || !has_documents) {
+        if (auto ec = co_await db.create_collection(coll, bson::document(create_options.value_or(bson::view())), diag))
+          throw runner_error("initialData: create " + coll + " failed: " + error_summary(ec, diag));
+      }
+      if (has_documents) {
+        insert_many_result r;
+        if (auto ec = co_await db.get_collection(coll).insert_many(documents_of(*docs), r, diag))
+          throw runner_error("initialData: insert into " + coll + " failed: " + error_summary(ec, diag));
+      }
+    }
+  }
+
+  static std::vector<bson::document> documents_of(bson::view array) {
+    std::vector<bson::document> out;
+    for (const auto& e : array) {
+      auto d = e.as_document();
+      if (!d) throw runner_error("expected an array of documents");
+      out.emplace_back(*d);
+    }
+    return out;
+  }
+
+  awaitable<void> create_entities(bson::view list) {
+    for (const auto& e : list) {
+      auto wrapper = e.as_document();
+      if (!wrapper || wrapper->count() != 1) throw runner_error("an entity must be a single-key document");
+      const auto kind = wrapper->first_key();
+      auto spec_doc = *(*wrapper)[kind].as_document();
+      if (kind == "client") create_client(spec_doc);
+      else if (kind == "database") create_database(spec_doc);
+      else if (kind == "collection") create_collection(spec_doc);
+      else if (kind == "session") create_session(spec_doc);
+      else throw runner_error("unsupported entity type '" + std::string(kind) + "'");
+    }
+    co_return;
+  }
+
+  void create_client(bson::view spec_doc) {
+    arguments a(spec_doc, "client entity");
+    auto c = std::make_unique<client_entity>();
+    c->id = a.required_string("id");
+    bson::view uri_options = a.document("uriOptions").value_or(bson::view());
+    a.get("useMultipleMongoses");  // only meaningful for sharded/load-balanced deployments
+    if (auto observe = a.array("observeEvents"))
+      for (const auto& n : *observe) c->observe.emplace(n.as_string().value_or(""));
+    if (auto ignore = a.array("ignoreCommandMonitoringEvents"))
+      for (const auto& n : *ignore) c->ignore_commands.emplace(n.as_string().value_or(""));
+    if (a.boolean("observeSensitiveCommands").value_or(false))
+      throw runner_error("observeSensitiveCommands is not supported");
+    a.check_all_used();
+    client_options opts;
+    auto* raw = c.get();
+    opts.on_command = [raw](const command_event& e) { record_command_event(*raw, e); };
+    opts.on_pool_event = [raw](const pool_event& e) { record_pool_event(*raw, e); };
+    const auto uri = uri_with_options(file_.uri, uri_options);
+    try {
+      c->client = std::make_unique<mongowire::client>(file_.executor, uri, std::move(opts));
+    } catch (const mongowire::error& err) {
+      throw runner_error("client " + c->id + ": cannot use " + uri + ": " + err.what());
+    }
+    entities_.add(std::move(c));
+  }
+
+  void create_database(bson::view spec_doc) {
+    arguments a(spec_doc, "database entity");
+    auto id = a.required_string("id");
+    database_entity d;
+    d.client = &entities_.client(a.required_string("client"));
+    d.name = a.required_string("databaseName");
+    if (auto o = a.document("databaseOptions")) d.options = collection_options_from(*o);
+    a.check_all_used();
+    entities_.add(id, std::move(d));
+  }
+
+  void create_collection(bson::view spec_doc) {
+    arguments a(spec_doc, "collection entity");
+    auto id = a.required_string("id");
+    const auto& db = entities_.database(a.required_string("database"));
+    collection_entity c;
+    c.client = db.client;
+    c.database = db.name;
+    c.name = a.required_string("collectionName");
+    c.options = db.options;
+    if (auto o = a.document("collectionOptions")) {
+      auto own = collection_options_from(*o);
+      if (own.read_concern) c.options.read_concern = std::move(own.read_concern);
+      if (own.write_concern) c.options.write_concern = std::move(own.write_concern);
+      if (own.read_preference) c.options.read_preference = std::move(own.read_preference);
+    }
+    a.check_all_used();
+    entities_.add(id, std::move(c));
+  }
+
+  void create_session(bson::view spec_doc) {
+    arguments a(spec_doc, "session entity");
+    auto id = a.required_string("id");
+    auto s = std::make_unique<session_entity>();
+    s->client = &entities_.client(a.required_string("client"));
+    session_options opts;
+    if (auto o = a.document("sessionOptions")) {
+      arguments so(*o, "sessionOptions");
+      opts.causal_consistency = so.boolean("causalConsistency");
+      opts.snapshot = so.boolean("snapshot");
+      if (auto name = so.string("snapshotTime")) {
+        // The name of an entity saved from getSnapshotTime.
+        auto t = entities_.bson_entity(*name).get().as_timestamp();
+        if (!t) throw runner_error("snapshotTime entity '" + *name + "' is not a timestamp");
+        opts.snapshot_time = t;
+      }
+      if (auto d = so.document("defaultTransactionOptions")) opts.default_transaction_options = transaction_options_from(*d);
+      so.check_all_used();
+    }
+    a.check_all_used();
+    try {
+      s->session.emplace(s->client->client->start_session(opts));
+    } catch (const mongowire::error& err) {
+      throw runner_error("session " + id + ": " + err.what() + " " + err.diag().message);
+    }
+    s->lsid = s->session->id();
+    entities_.add(id, std::move(s));
+  }
+
+  // ---- operations
+
+  awaitable<std::pair<error_code, diagnostics>> execute_operation(bson::view op) {
+    auto object = op["object"].as_string();
+    auto name = op["name"].as_string();
+    if (!object || !name) throw runner_error("an operation needs 'name' and 'object' strings");
+    const std::string where = std::string(*object) + "." + std::string(*name);
+    if (*object == "testRunner") {
+      co_await special_operation(*name, op["arguments"].as_document().value_or(bson::view()));
+      co_return std::pair<error_code, diagnostics>{};
+    }
+    for (const auto& f : op) {
+      static constexpr std::string_view known[] = {"name", "object", "arguments", "expectError", "expectResult",
+                                                   "saveResultAsEntity", "ignoreResultAndError"};
+      if (std::find(std::begin(known), std::end(known), f.key()) == std::end(known))
+        throw runner_error(where + ": unknown operation field '" + std::string(f.key()) + "'");
+    }
+    operation_outcome out = co_await run_entity_operation(op, ctx_);
+    if (op["ignoreResultAndError"].as_bool().value_or(false)) co_return std::pair{out.ec, std::move(out.diag)};
+    if (auto expected = op["expectError"].as_document()) {
+      if (!out.ec) throw test_failure(where + ": expected an error, the operation succeeded");
+      check_expected_error(where, *expected, out);
+    } else if (out.ec) {
+      throw test_failure(where + ": unexpected error: " + error_summary(out.ec, out.diag));
+    }
+    if (auto expected = op["expectResult"]) assert_matches(expected, out.result.get(), out.root, entities_, where + " result");
+    if (auto save = op["saveResultAsEntity"].as_string()) {
+      if (!out.result.has_value()) throw runner_error(where + ": no result to save as " + std::string(*save));
+      entities_.add(std::string(*save), std::move(out.result));
+    }
+    co_return std::pair{out.ec, std::move(out.diag)};
+  }
+
+  // expectedError (unified-test-format.md).
+  void check_expected_error(const std::string& where, bson::view expected, const operation_outcome& out) {
+    const auto& diag = out.diag;
+    const bool from_server = out.ec.category() == server_category();
+    auto fail = [&](const std::string& what) {
+      throw test_failure(where + " error: " + what + "; the error was " + error_summary(out.ec, diag));
+    };
+    for (const auto& f : expected) {
+      const auto key = f.key();
+      if (key == "isError") continue;
+      if (key == "isClientError") {
+        // "Client errors include ... parameter validation errors before a command is sent to
+        // the server; network errors."
+        if (f.as_bool().value_or(false) == from_server) fail(from_server ? "expected a client error" : "expected a server error");
+      } else if (key == "errorContains") {
+        auto needle = f.as_string().value_or("");
+        bool found = icontains(diag.message, needle) || icontains(out.ec.message(), needle);
+        for (const auto& w : diag.write_errors) found = found || icontains(w.errmsg, needle);
+        if (diag.write_concern) found = found || icontains(diag.write_concern->errmsg, needle);
+        if (!found) fail("expected the message to contain \"" + std::string(needle) + "\"");
+      } else if (key == "errorCode") {
+        auto code = f.as_integer().value_or(-1);
+        bool found = diag.server_code == code || (from_server && out.ec.value() == code);
+        for (const auto& w : diag.write_errors) found = found || w.code == code;
+        if (diag.write_concern) found = found || diag.write_concern->code == code;
+        if (!found) fail("expected code " + std::to_string(code));
+      } else if (key == "errorCodeName") {
+        auto name = lower(f.as_string().value_or(""));
+        bool found = lower(diag.code_name) == name || (from_server && lower(server_code_name(out.ec.value())) == name);
+        for (const auto& w : diag.write_errors) found = found || lower(w.code_name) == name;
+        if (diag.write_concern) found = found || lower(diag.write_concern->code_name) == name;
+        if (!found) fail("expected codeName " + std::string(*f.as_string()));
+      } else if (key == "errorLabelsContain" || key == "errorLabelsOmit") {
+        const bool contain = key == "errorLabelsContain";
+        const bson::view labels = f.as_array().value_or(bson::view());
+        for (const auto& l : labels) {
+          auto label = l.as_string().value_or("");
+          bool has = diag.has_label(label) || (diag.write_concern && diag.write_concern->labels.contains(label));
+          if (has != contain) fail(std::string(contain ? "expected label " : "unexpected label ") + std::string(label));
+        }
+      } else if (key == "expectResult") {
+        assert_matches(f, out.result.get(), out.root, entities_, where + " error result");
+      } else if (key == "errorResponse") {
+        bson::document holder;
+        holder.append("v", diag.reply);
+        assert_matches(f, holder["v"], match_root::document, entities_, where + " errorResponse");
+      } else if (key == "writeConcernErrors") {
+        array_of_write_concern_errors(where, f, diag);
+      } else {
+        throw runner_error(where + ": unsupported expectError field '" + std::string(key) + "'");
+      }
+    }
+  }
+
+  void array_of_write_concern_errors(const std::string& where, const bson::element& expected, const diagnostics& diag) {
+    bson::array_builder actual;
+    if (diag.write_concern) {
+      bson::document d;
+      d.append("code", diag.write_concern->code);
+      d.append("message", diag.write_concern->errmsg);
+      actual.push(d.get_view());
+    }
+    bson::document holder;
+    holder.append_array("v", actual.get_view());
+    assert_matches(expected, holder["v"], match_root::array_of_roots, entities_, where + " writeConcernErrors");
+  }
+
+  // ---- special test operations (unified-test-format.md "Special Test Operations")
+
+  awaitable<void> special_operation(std::string_view name, bson::view arguments_doc) {
+    arguments a(arguments_doc, "testRunner." + std::string(name));
+    const std::string where = "testRunner." + std::string(name);
+    if (name == "failPoint") {
+      auto& c = entities_.client(a.required_string("client"));
+      auto fp = a.required_document("failPoint");
+      a.check_all_used();
+      auto fp_name = fp["configureFailPoint"].as_string();
+      if (!fp_name) throw runner_error(where + ": failPoint needs configureFailPoint");
+      fail_points_.emplace_back(*fp_name);
+      bson::document reply;
+      diagnostics diag;
+      if (auto ec = co_await c.client->run_command("admin", bson::document(fp), reply, diag))
+        throw runner_error(where + ": configureFailPoint failed: " + error_summary(ec, diag));
+    } else if (name == "targetedFailPoint") {
+      entities_.session(a.required_string("session"));
+      a.required_document("failPoint");
+      a.check_all_used();
+      // "Test runners MUST error if the session is not pinned to a mongos server": only
+      // sessions on sharded deployments are ever pinned.
+      throw runner_error(where + ": the session is not pinned to a mongos server");
+    } else if (name == "assertSessionTransactionState") {
+      auto& s = entities_.session(a.required_string("session"));
+      auto state = a.required_string("state");
+      a.check_all_used();
+      auto actual = spec_state_name(s.session->current_transaction_state());
+      if (actual != state) throw test_failure(where + ": expected state " + state + ", got " + actual);
+    } else if (name == "assertSessionPinned" || name == "assertSessionUnpinned") {
+      entities_.session(a.required_string("session"));
+      a.check_all_used();
+      // Pinning exists only with mongos (transactions.md "Mongos Pinning"); mongowire pins
+      // nothing on other topologies.
+      if (name == "assertSessionPinned") throw test_failure(where + ": the session is not pinned");
+    } else if (name == "assertSessionDirty" || name == "assertSessionNotDirty") {
+      auto& s = entities_.session(a.required_string("session"));
+      a.check_all_used();
+      const bool want = name == "assertSessionDirty";
+      if (s.session->is_dirty() != want)
+        throw test_failure(where + ": the session is " + (want ? "not dirty" : "dirty"));
+    } else if (name == "assertSameLsidOnLastTwoCommands" || name == "assertDifferentLsidOnLastTwoCommands") {
+      auto& c = entities_.client(a.required_string("client"));
+      a.check_all_used();
+      const auto& started = c.started_commands;
+      if (started.size() < 2) throw test_failure(where + ": fewer than two commands were started");
+      auto last = started[started.size() - 1]["command"].as_document()->find("lsid");
+      auto previous = started[started.size() - 2]["command"].as_document()->find("lsid");
+      if (!last || !previous) throw test_failure(where + ": a command has no lsid");
+      const bool same = values_equal(last, previous);
+      if (same != (name == "assertSameLsidOnLastTwoCommands"))
+        throw test_failure(where + ": lsids " + describe(previous) + " and " + describe(last));
+    } else if (name == "assertCollectionExists" || name == "assertCollectionNotExists") {
+      auto coll = a.required_string("collectionName");
+      auto db = a.required_string("databaseName");
+      a.check_all_used();
+      const bool exists = co_await collection_exists(db, coll);
+      if (exists != (name == "assertCollectionExists"))
+        throw test_failure(where + ": collection " + db + "." + coll + (exists ? " exists" : " does not exist"));
+    } else if (name == "assertIndexExists" || name == "assertIndexNotExists") {
+      auto coll = a.required_string("collectionName");
+      auto db = a.required_string("databaseName");
+      auto index = a.required_string("indexName");
+      a.check_all_used();
+      const bool exists = co_await index_exists(db, coll, index);
+      if (exists != (name == "assertIndexExists"))
+        throw test_failure(where + ": index " + index + " on " + db + "." + coll + (exists ? " exists" : " does not exist"));
+    } else if (name == "createEntities") {
+      auto list = *a.array("entities");
+      a.check_all_used();
+      co_await create_entities(list);
+    } else if (name == "wait") {
+      auto ms = a.integer("ms").value_or(0);
+      a.check_all_used();
+      asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(ms));
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    } else {
+      throw runner_error("unsupported special operation " + where);
+    }
+  }
+
+  static std::string spec_state_name(transaction_state s) {
+    switch (s) {
+      case transaction_state::none: return "none";
+      case transaction_state::starting: return "starting";
+      case transaction_state::in_progress: return "in_progress";
+      case transaction_state::committed:
+      case transaction_state::committed_empty: return "committed";
+      case transaction_state::aborted: return "aborted";
+    }
+    return "unknown";
+  }
+
+  awaitable<bool> collection_exists(const std::string& db, const std::string& coll) {
+    std::vector<bson::document> collections;
+    diagnostics diag;
+    if (auto ec = co_await file_.internal->get_database(db).list_collections(collections, diag))
+      throw runner_error("listCollections failed: " + error_summary(ec, diag));
+    for (const auto& c : collections)
+      if (c["name"].as_string() == std::optional<std::string_view>(coll)) co_return true;
+    co_return false;
+  }
+
+  awaitable<bool> index_exists(const std::string& db, const std::string& coll, const std::string& index) {
+    std::vector<bson::document> indexes;
+    diagnostics diag;
+    auto ec = co_await file_.internal->get_collection(db, coll).list_indexes(indexes, diag);
+    if (ec == make_server_error(server_code::namespace_not_found)) co_return false;
+    if (ec) throw runner_error("listIndexes failed: " + error_summary(ec, diag));
+    for (const auto& i : indexes)
+      if (i["name"].as_string() == std::optional<std::string_view>(index)) co_return true;
+    co_return false;
+  }
+
+  // ---- after the operations
+
+  awaitable<void> disable_fail_points(std::exception_ptr& failure) {
+    for (const auto& name : fail_points_) {
+      bson::document cmd;
+      cmd.append("configureFailPoint", name);
+      cmd.append("mode", "off");
+      bson::document reply;
+      diagnostics diag;
+      if (auto ec = co_await file_.internal->run_command("admin", std::move(cmd), reply, diag); ec && !failure)
+        failure = std::make_exception_ptr(runner_error("disabling fail point " + name + ": " + error_summary(ec, diag)));
+    }
+  }
+
+  void check_expected_events() {
+    auto list = test_["expectEvents"].as_array();
+    if (!list) return;
+    for (const auto& entry : *list) {
+      arguments a(*entry.as_document(), "expectEvents");
+      auto& c = entities_.client(a.required_string("client"));
+      auto type = a.string("eventType").value_or("command");
+      auto expected = *a.array("events");
+      const bool ignore_extra = a.boolean("ignoreExtraEvents").value_or(false);
+      a.check_all_used();
+      const std::vector<bson::document>* actual = nullptr;
+      if (type == "command") actual = &c.command_events;
+      else if (type == "cmap") actual = &c.cmap_events;
+      else throw runner_error("expectEvents: unsupported eventType '" + type + "'");
+      const std::string where = "events of " + c.id;
+      const auto expected_count = expected.count();
+      if (actual->size() < expected_count || (!ignore_extra && actual->size() != expected_count))
+        throw test_failure(where + ": expected " + std::to_string(expected_count) + " events, got " +
+                           std::to_string(actual->size()) + ": " + event_list(*actual));
+      std::size_t i = 0;
+      for (const auto& e : expected) {
+        check_event(*e.as_document(), (*actual)[i], where + "[" + std::to_string(i) + "]");
+        ++i;
+      }
+    }
+  }
+
+  static std::string event_list(const std::vector<bson::document>& events) {
+    std::string out;
+    for (const auto& e : events) {
+      out += out.empty() ? "" : ", ";
+      out += std::string(e["event"].as_string().value_or(""));
+      if (auto n = e["commandName"].as_string()) out += "(" + std::string(*n) + ")";
+    }
+    return "[" + out + "]";
+  }
+
+  void check_event(bson::view expected, const bson::document& actual, const std::string& where) {
+    if (expected.count() != 1) throw runner_error(where + ": an expected event must have exactly one key");
+    const auto kind = expected.first_key();
+    auto got = actual["event"].as_string().value_or("");
+    if (got != kind)
+      throw test_failure(where + ": expected " + std::string(kind) + ", got " + std::string(got) +
+                         (actual["commandName"] ? "(" + std::string(*actual["commandName"].as_string()) + ")" : ""));
+    const bson::view assertions = expected[kind].as_document().value_or(bson::view());
+    for (const auto& f : assertions) {
+      const auto key = f.key();
+      const std::string path = where + "." + std::string(key);
+      if (key == "command" || key == "reply") {
+        assert_matches(f, actual[key], match_root::document, entities_, path);
+      } else if (key == "commandName" || key == "databaseName" || key == "reason") {
+        if (!values_equal(f, actual[key]))
+          throw test_failure(path + ": expected " + describe(f) + ", got " + describe(actual[key]));
+      } else if (key == "hasServerConnectionId") {
+        const bool has = actual["serverConnectionId"].as_integer().value_or(0) > 0;
+        if (has != f.as_bool().value_or(false)) throw test_failure(path + ": expected " + describe(f));
+      } else if (key == "hasServiceId") {
+        // serviceId exists only behind a load balancer, which mongowire does not support.
+        if (f.as_bool().value_or(false)) throw test_failure(path + ": expected a serviceId, the event has none");
+      } else {
+        throw runner_error(path + ": unsupported event assertion");
+      }
+    }
+  }
+
+  awaitable<void> check_outcome() {
+    auto outcome = test_["outcome"].as_array();
+    if (!outcome) co_return;
+    for (const auto& entry : *outcome) {
+      arguments a(*entry.as_document(), "outcome");
+      auto coll = a.required_string("collectionName");
+      auto db = a.required_string("databaseName");
+      auto expected = *a.array("documents");
+      a.check_all_used();
+      // "an ascending sort order on the _id field, a primary read preference, and a local read concern".
+      collection_options local;
+      local.read_concern.emplace();
+      local.read_concern->append("level", "local");
+      find_options options;
+      options.sort.emplace();
+      options.sort->append("_id", 1);
+      std::vector<bson::document> docs;
+      diagnostics diag;
+      auto c = file_.internal->get_collection(db, coll).with_options(local);
+      if (auto ec = co_await c.find(bson::view(), std::move(options), docs, diag))
+        throw runner_error("outcome: find on " + db + "." + coll + " failed: " + error_summary(ec, diag));
+      bson::array_builder actual;
+      for (const auto& d : docs) actual.push(d.get_view());
+      bson::document holder_actual, holder_expected;
+      holder_actual.append_array("v", actual.get_view());
+      holder_expected.append_array("v", expected);
+      assert_equal_documents(holder_expected["v"], holder_actual["v"], "outcome " + db + "." + coll);
+    }
+  }
+
+  awaitable<void> clear_entities() {
+    // "For each ClientSession in the entity map, the test runner MUST end the session."
+    for (auto* s : entities_.sessions())
+      if (s->session) co_await s->session->end();
+    for (auto* c : entities_.clients())
+      if (c->client) co_await c->client->close();
+  }
+
+  const file_context& file_;
+  bson::view file_doc_;
+  bson::view test_;
+  entity_map entities_;
+  operation_context ctx_{entities_, false, {}};
+  std::vector<std::string> fail_points_;
+};
+
+// ---------------------------------------------------------------- one file
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw runner_error("cannot read " + path.string());
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Fields the runner does not know would otherwise be ignored silently.
+void check_known_fields(bson::view doc, std::initializer_list<std::string_view> known, const std::string& where) {
+  for (const auto& f : doc)
+    if (std::find(known.begin(), known.end(), f.key()) == known.end())
+      throw runner_error(where + ": unsupported field '" + std::string(f.key()) + "'");
+}
+
+awaitable<void> run_tests(file_context& file, bson::view doc, const report_sink& report) {
+  auto tests = doc["tests"].as_array();
+  if (!tests) throw runner_error("the file has no tests array");
+  auto file_requirements = co_await unmet_requirements(doc["runOnRequirements"], file.server, *file.internal);
+  for (const auto& t : *tests) {
+    auto test = t.as_document();
+    if (!test) throw runner_error("tests must contain documents");
+    std::string description(test->find("description").as_string().value_or("(no description)"));
+    if (!file.options.only.empty() && description.find(file.options.only) == std::string::npos) continue;
+    test_report r{test_status::pass, file.display, description, {}};
+    try {
+      if (file_requirements) {
+        r = {test_status::skip, file.display, description, *file_requirements};
+      } else if (auto reason = test->find("skipReason").as_string()) {
+        r = {test_status::skip, file.display, description, "skipReason: " + std::string(*reason)};
+      } else if (auto unmet = co_await unmet_requirements(test->find("runOnRequirements"), file.server, *file.internal)) {
+        r = {test_status::skip, file.display, description, *unmet};
+      } else {
+        check_known_fields(*test,
+                           {"description", "runOnRequirements", "skipReason", "operations", "expectEvents", "outcome"},
+                           "test");
+        test_execution exec(file, doc, *test);
+        co_await exec.run();
+      }
+    } catch (const test_failure& e) {
+      r = {test_status::fail, file.display, description, e.what()};
+    } catch (const test_skipped& e) {
+      r = {test_status::skip, file.display, description, e.what()};
+    } catch (const std::exception& e) {
+      r = {test_status::fail, file.display, description, std::string("runner error: ") + e.what()};
+    }
+    report(r);
+  }
+}
+
+void check_schema_version(bson::view doc) {
+  auto text = doc["schemaVersion"].as_string();
+  if (!text) throw runner_error("the file has no schemaVersion");
+  auto v = version::parse(*text);
+  // "Test Runner Support": same major version, minor (and patch) not newer than ours.
+  if (v.major != supported_schema.major || v > supported_schema)
+    throw runner_error("schemaVersion " + std::string(*text) + " is not supported (this runner implements up to " +
+                       version_string(supported_schema) + ")");
+}
+
+}  // namespace
+
+awaitable<void> run_file(std::filesystem::path path, std::string display, runner_options options, report_sink report) {
+  auto fail_file = [&](const std::string& why) {
+    report({test_status::fail, display, "(file)", why});
+  };
+  bson::document doc;
+  try {
+    doc = bson::document::from_json(read_text(path));
+    check_schema_version(doc);
+    check_known_fields(doc,
+                       {"description", "schemaVersion", "runOnRequirements", "createEntities", "initialData", "tests",
+                        "_yamlAnchors"},
+                       "test file");
+  } catch (const std::exception& e) {
+    fail_file(e.what());
+    co_return;
+  }
+  // A fresh in-process server per file unless a deployment was given.
+  std::optional<testd::embedded_server> server;
+  file_context file;
+  file.executor = co_await asio::this_coro::executor;
+  file.display = display;
+  file.options = options;
+  std::optional<mongowire::client> internal;
+  try {
+    if (options.uri) {
+      file.uri = *options.uri;
+    } else {
+      server.emplace();
+      file.uri = server->uri();
+    }
+    internal.emplace(file.executor, file.uri);
+    file.internal = &*internal;
+    file.server = co_await describe_deployment(*internal, parse_uri(file.uri), options);
+    // "The test runner SHOULD terminate any open transactions ... before executing any tests."
+    co_await test_execution::kill_all_sessions(*internal);
+    co_await run_tests(file, doc, report);
+  } catch (const std::exception& e) {
+    fail_file(e.what());
+  }
+  if (internal) co_await internal->close();
+}
+
+}  // namespace mongowire::spec
