@@ -480,49 +480,43 @@ void client_impl::record_snapshot_time(session_impl& s, const bson::document& re
   if (at) s.snapshot_time = at;
 }
 
-asio::awaitable<error_code> client_impl::commit(session_impl& s, diagnostics& diag) {
-  auto action = s.txn.commit_transaction();
+// commitTransaction and abortTransaction: same fields, same place (admin), retried once as
+// retryable writes (transactions.md "Retrying commitTransaction/abortTransaction").
+asio::awaitable<error_code> client_impl::finish_transaction(session_impl& s, bool commit, diagnostics& diag) {
+  auto action = commit ? s.txn.commit_transaction() : s.txn.abort_transaction();
   if (!action) {
     diag.message = std::string(action.refusal.message);
     co_return action.refusal.ec;
   }
-  if (!action.value->sends()) co_return error_code{};  // transactions.md: empty transaction
+  if (!action.value->sends()) co_return error_code{};  // transactions.md: the transaction ran no command
   bson::document body;
-  build_commit_transaction(body);
+  if (commit) build_commit_transaction(body);
+  else build_abort_transaction(body);
   attempt_plan plan;
-  plan.name = "commitTransaction";
+  plan.name = commit ? "commitTransaction" : "abortTransaction";
   plan.db = admin_db;
   plan.body = &body;
   plan.session = &s;
   plan.txn = std::move(action.value->fields);
-  plan.role = command_role::commit_transaction;
-  plan.retry.family = retry_family::commit;
+  plan.role = commit ? command_role::commit_transaction : command_role::abort_transaction;
+  plan.retry.family = commit ? retry_family::commit : retry_family::abort;
+  if (!commit) {
+    // transactions.md "abortTransaction": errors are ignored once the retry is spent.
+    diagnostics ignored;
+    co_await run_attempts(plan, s.finish_reply, ignored);
+    co_return error_code{};
+  }
   auto ec = co_await run_attempts(plan, s.finish_reply, diag);
   if (!ec) s.txn.on_commit_attempt(commit_attempt_outcome::succeeded);
   co_return ec;
 }
 
+asio::awaitable<error_code> client_impl::commit(session_impl& s, diagnostics& diag) {
+  co_return co_await finish_transaction(s, true, diag);
+}
+
 asio::awaitable<error_code> client_impl::abort(session_impl& s, diagnostics& diag) {
-  auto action = s.txn.abort_transaction();
-  if (!action) {
-    diag.message = std::string(action.refusal.message);
-    co_return action.refusal.ec;
-  }
-  if (!action.value->sends()) co_return error_code{};
-  bson::document body;
-  build_abort_transaction(body);
-  attempt_plan plan;
-  plan.name = "abortTransaction";
-  plan.db = admin_db;
-  plan.body = &body;
-  plan.session = &s;
-  plan.txn = std::move(action.value->fields);
-  plan.role = command_role::abort_transaction;
-  plan.retry.family = retry_family::abort;
-  diagnostics ignored;
-  // transactions.md "abortTransaction": errors are ignored once the retry is spent.
-  co_await run_attempts(plan, s.finish_reply, ignored);
-  co_return error_code{};
+  co_return co_await finish_transaction(s, false, diag);
 }
 
 asio::awaitable<error_code> client_impl::close() {

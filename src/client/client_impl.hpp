@@ -104,6 +104,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
  private:
   struct attempt_plan;
   boost::asio::awaitable<error_code> run_attempts(attempt_plan& plan, bson::document& reply, diagnostics& diag);
+  boost::asio::awaitable<error_code> finish_transaction(session_impl& s, bool commit, diagnostics& diag);
   boost::asio::awaitable<error_code> attempt(attempt_plan& plan, bson::document& reply, diagnostics& diag,
                                              failure_kind& kind, std::int32_t& max_wire_version);
   command_event& prepare_event(command_event_type type, const attempt_plan& plan, std::int32_t request_id,
