@@ -147,6 +147,27 @@ client_impl::~client_impl() { topology_->close(); }
 
 void client_impl::start() { topology_->start(); }
 
+op_buffers_lease client_impl::lease_buffers() {
+  if (free_buffers_.empty()) return {*this, std::make_unique<op_buffers>()};
+  auto b = std::move(free_buffers_.back());
+  free_buffers_.pop_back();
+  return {*this, std::move(b)};
+}
+
+void client_impl::return_buffers(std::unique_ptr<op_buffers> b) noexcept {
+  // Keep a handful, and none that a large result blew up: memory stays bounded.
+  constexpr std::size_t max_kept = 64, max_bytes = 64 * 1024;
+  if (free_buffers_.size() >= max_kept || b->reply.size() > max_bytes || b->staged.size() > max_bytes) return;
+  try {
+    free_buffers_.push_back(std::move(b));
+  } catch (...) {  // out of memory: just drop the buffers
+  }
+}
+
+op_buffers_lease::~op_buffers_lease() {
+  if (b_) owner_->return_buffers(std::move(b_));
+}
+
 std::optional<bson::view> client_impl::default_write_concern() const {
   if (write_concern_) return write_concern_->get_view();
   return std::nullopt;

@@ -73,6 +73,27 @@ struct operation {
   bool write_concern_error_is_error = true;
 };
 
+// Scratch documents for one operation (command body, staged document, reply). Leased
+// from the client and returned warm, so a steady stream of operations stops allocating.
+struct op_buffers {
+  bson::document body;
+  bson::document staged;
+  bson::document reply;
+};
+
+class op_buffers_lease {
+ public:
+  op_buffers_lease(client_impl& owner, std::unique_ptr<op_buffers> b) noexcept : owner_(&owner), b_(std::move(b)) {}
+  op_buffers_lease(op_buffers_lease&&) noexcept = default;
+  op_buffers_lease& operator=(op_buffers_lease&&) = delete;
+  ~op_buffers_lease();
+  op_buffers* operator->() const noexcept { return b_.get(); }
+
+ private:
+  client_impl* owner_;
+  std::unique_ptr<op_buffers> b_;
+};
+
 class client_impl : public std::enable_shared_from_this<client_impl> {
  public:
   client_impl(boost::asio::any_io_executor ex, connection_string cs, client_options opts);
@@ -80,6 +101,9 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
 
   void start();
   boost::asio::awaitable<error_code> close();
+
+  op_buffers_lease lease_buffers();
+  void return_buffers(std::unique_ptr<op_buffers> b) noexcept;
 
   std::shared_ptr<session_impl> make_session(const session_options& opts, bool is_explicit);
 
@@ -128,6 +152,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   std::minstd_rand rng_{std::random_device{}()};
   std::int64_t next_operation_id_ = 1;
   bool closed_ = false;
+  std::vector<std::unique_ptr<op_buffers>> free_buffers_;  // see lease_buffers()
   command_event event_scratch_{};  // reused for every command event (see prepare_event)
 };
 

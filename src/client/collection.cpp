@@ -64,34 +64,32 @@ detail::operation read_op(std::string_view name, const std::string& db, const bs
   return with_handle_options(make_op(name, db, body, family, true), options);
 }
 
-// Reads {_id: value} of `doc`, adding an ObjectId first when it has none (crud.md:
-// drivers generate _id so that the caller learns it).
-bson::document with_id(bson::view doc, bson::document& id_out) {
+// The document to insert: `doc` itself when it has an _id, else a copy in `staged` with an
+// ObjectId first (crud.md: drivers generate _id so that the caller learns it).
+bson::view with_id(bson::view doc, bson::document& staged, bson::document& id_out) {
   id_out.clear();
   if (auto id = doc["_id"]) {
     id_out.append("_id", id);
-    return bson::document(doc);
+    return doc;
   }
-  bson::document out;
   auto oid = bson::object_id::generate();
-  out.append("_id", oid);
-  out.concat(doc);
+  staged.clear();
+  staged.append("_id", oid);
+  staged.concat(doc);
   id_out.append("_id", oid);
-  return out;
+  return staged;
 }
 
 }  // namespace
 
 asio::awaitable<error_code> collection::insert_one(bson::view doc, insert_one_result& result, diagnostics& diag) {
-  bson::document stored = with_id(doc, result.inserted_id);
-  bson::view docs[] = {stored.get_view()};
-  bson::document body;
-  detail::build_insert(body, coll_, docs);
-  bson::document reply;
-  auto op = write_op("insert", db_, body, retry_family::write, options_);
-  if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
+  auto buffers = client_->lease_buffers();
+  bson::view docs[] = {with_id(doc, buffers->staged, result.inserted_id)};
+  detail::build_insert(buffers->body, coll_, docs);
+  auto op = write_op("insert", db_, buffers->body, retry_family::write, options_);
+  if (auto ec = co_await client_->execute(op, session_.get(), buffers->reply, diag)) co_return ec;
   detail::write_result w;
-  co_return detail::parse_write_reply(reply, w, diag);
+  co_return detail::parse_write_reply(buffers->reply, w, diag);
 }
 
 asio::awaitable<error_code> collection::insert_many(std::vector<bson::document> docs, insert_many_result& result,
@@ -107,7 +105,9 @@ asio::awaitable<error_code> collection::insert_many(std::vector<bson::document> 
   result.inserted_ids.clear();
   bson::document id;
   for (std::size_t i = 0; i < docs.size(); ++i) {
-    views.push_back(stored.emplace_back(with_id(docs[i], id)).get_view());
+    bson::document& staged = stored.emplace_back();
+    bson::view with = with_id(docs[i], staged, id);
+    views.push_back(with.data() == staged.data() ? staged.get_view() : docs[i].get_view());
     result.inserted_ids.append(std::to_string(i), id["_id"]);
   }
   bson::document body;
@@ -149,14 +149,13 @@ asio::awaitable<error_code> collection::run_update(bson::view filter, bson::view
   if (options.upsert) stmt.upsert = true;
   if (options.array_filters) stmt.array_filters = options.array_filters->get_view();
   if (options.collation) stmt.collation = options.collation->get_view();
-  bson::document body;
-  detail::build_update(body, coll_, std::span(&stmt, 1));
-  bson::document reply;
+  auto buffers = client_->lease_buffers();
+  detail::build_update(buffers->body, coll_, std::span(&stmt, 1));
   // retryable-writes.md: multi-document updates are not retryable.
-  auto op = write_op("update", db_, body, multi ? retry_family::other : retry_family::write, options_);
-  if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
+  auto op = write_op("update", db_, buffers->body, multi ? retry_family::other : retry_family::write, options_);
+  if (auto ec = co_await client_->execute(op, session_.get(), buffers->reply, diag)) co_return ec;
   detail::write_result w;
-  auto ec = detail::parse_write_reply(reply, w, diag);
+  auto ec = detail::parse_write_reply(buffers->reply, w, diag);
   result.matched_count = w.n - static_cast<std::int64_t>(w.upserted_count);
   result.modified_count = w.n_modified.value_or(0);
   if (w.upserted_count > 0) {
@@ -175,13 +174,12 @@ asio::awaitable<error_code> collection::remove(bson::view filter, std::int32_t l
   detail::delete_statement stmt;
   stmt.q = filter;
   stmt.limit = limit;
-  bson::document body;
-  detail::build_delete(body, coll_, std::span(&stmt, 1));
-  bson::document reply;
-  auto op = write_op("delete", db_, body, limit == 1 ? retry_family::write : retry_family::other, options_);
-  if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
+  auto buffers = client_->lease_buffers();
+  detail::build_delete(buffers->body, coll_, std::span(&stmt, 1));
+  auto op = write_op("delete", db_, buffers->body, limit == 1 ? retry_family::write : retry_family::other, options_);
+  if (auto ec = co_await client_->execute(op, session_.get(), buffers->reply, diag)) co_return ec;
   detail::write_result w;
-  auto ec = detail::parse_write_reply(reply, w, diag);
+  auto ec = detail::parse_write_reply(buffers->reply, w, diag);
   result.deleted_count = w.n;
   co_return ec;
 }
@@ -232,14 +230,28 @@ asio::awaitable<error_code> collection::find(bson::view filter, find_options opt
   co_return ec;
 }
 
+// One batch of at most one document, so no getMore and no cursor left on the server
+// (crud.md: findOne is find with limit 1 and singleBatch).
 asio::awaitable<error_code> collection::find_one(bson::view filter, std::optional<bson::document>& out,
                                                  diagnostics& diag) {
-  std::vector<bson::document> docs;
-  find_options options;
-  options.limit = 1;
-  if (auto ec = co_await find(filter, std::move(options), docs, diag)) co_return ec;
-  if (docs.empty()) out.reset();
-  else out = std::move(docs.front());
+  detail::find_options f;
+  f.limit = 1;
+  f.single_batch = true;
+  auto buffers = client_->lease_buffers();
+  detail::build_find(buffers->body, coll_, filter, f);
+  auto op = read_op("find", db_, buffers->body, retry_family::read, options_);
+  if (auto ec = co_await client_->execute(op, session_.get(), buffers->reply, diag)) co_return ec;
+  detail::cursor_reply cursor;
+  if (auto ec = detail::parse_cursor_reply(buffers->reply, cursor, diag)) co_return ec;
+  auto first = cursor.batch.begin();
+  auto doc = first != cursor.batch.end() ? (*first).as_document() : std::nullopt;
+  if (!doc) {
+    out.reset();
+    co_return error_code{};
+  }
+  if (!out) out.emplace();
+  out->clear();  // reuses the caller's buffer
+  out->concat(*doc);
   co_return error_code{};
 }
 
@@ -449,8 +461,8 @@ asio::awaitable<error_code> collection::bulk_write(std::vector<write_model> requ
       invalid = check_update_document(r.update, diag);
     if (invalid) co_return invalid;  // before anything is sent
     if (r.type != write_model::kind::insert_one) continue;
-    bson::document id;
-    r.document = with_id(r.document, id);
+    bson::document id, staged;
+    if (with_id(r.document, staged, id).data() == staged.data()) r.document = std::move(staged);
   }
   std::vector<write_error> write_errors;
   std::optional<write_concern_error> wc_error;
