@@ -70,7 +70,6 @@ class connection {
   // A network or protocol error leaves the stream in an unknown state: never reuse it.
   bool is_broken() const noexcept { return broken_; }
   void set_max_message_size(std::size_t bytes) noexcept;
-  void set_observer(frame_observer observer) { observer_ = std::move(observer); }
   void set_socket_timeout(std::chrono::milliseconds t) noexcept { settings_.socket_timeout = t; }
 
   std::uint64_t id() const noexcept { return id_; }

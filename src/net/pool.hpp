@@ -91,8 +91,5 @@ class pool : public std::enable_shared_from_this<pool> {
   std::shared_ptr<asio::steady_timer> maintenance_timer_;
 };
 
-// "PoolClearedError": transactions.md and retryable-writes.md treat it as a retryable
-// network-class error.
-inline bool is_pool_cleared(const error_code& ec) noexcept { return ec == client_errc::pool_cleared; }
 
 }  // namespace mongowire::detail::net
