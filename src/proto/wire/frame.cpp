@@ -56,4 +56,33 @@ error_code fail(decode_error* err, error_code code, std::size_t offset, std::str
   return code;
 }
 
+error_code check_frame_header(std::span<const std::uint8_t> frame, opcode expected, std::size_t max,
+                               msg_header& h, decode_error* err) {
+  if (frame.size() < header_size)
+    return fail(err, protocol_errc::short_header, frame.size(),
+                "only " + std::to_string(frame.size()) + " bytes, a message header needs 16");
+  h = read_header(frame.data());
+  auto want = static_cast<std::int32_t>(expected);
+  if (h.op_code != want)
+    return fail(err, protocol_errc::unknown_opcode, 12,
+                "opCode " + std::to_string(h.op_code) + " is not " + std::string(opcode_name(want)));
+  std::size_t minimum = minimum_message_length(want);
+  if (h.message_length < static_cast<std::int32_t>(minimum))
+    return fail(err, protocol_errc::message_too_short, 0,
+                "messageLength " + std::to_string(h.message_length) + " is below the " +
+                    std::string(opcode_name(want)) + " minimum of " + std::to_string(minimum));
+  auto length = static_cast<std::size_t>(h.message_length);
+  if (length > max)
+    return fail(err, protocol_errc::message_too_long, 0,
+                "messageLength " + std::to_string(length) + " exceeds maxMessageSizeBytes " + std::to_string(max));
+  if (frame.size() < length)
+    return fail(err, protocol_errc::message_too_short, frame.size(),
+                "frame holds " + std::to_string(frame.size()) + " of the " + std::to_string(length) +
+                    " bytes messageLength declares");
+  if (frame.size() > length)
+    return fail(err, protocol_errc::trailing_bytes, length,
+                std::to_string(frame.size() - length) + " bytes follow the end declared by messageLength");
+  return {};
+}
+
 }  // namespace mongowire::detail::wire

@@ -99,6 +99,11 @@ struct decode_error {
   std::string message() const;
 };
 
+// The checks every parser makes first: a whole header, the expected opcode, a plausible
+// messageLength within `max`, and a frame of exactly messageLength bytes. Fills `h`.
+error_code check_frame_header(std::span<const std::uint8_t> frame, opcode expected, std::size_t max, msg_header& h,
+                              decode_error* err);
+
 // Fills `err` (when given) and returns its code: the one-liner every parser uses to fail.
 error_code fail(decode_error* err, error_code code, std::size_t offset, std::string detail);
 

@@ -6,37 +6,6 @@
 namespace mongowire::detail::wire {
 namespace {
 
-// Header checks shared by both legacy parsers: right opcode, plausible length, and the
-// frame is exactly messageLength bytes.
-error_code check_legacy_header(std::span<const std::uint8_t> frame, opcode expected, std::size_t max,
-                               msg_header& h, decode_error* err) {
-  if (frame.size() < header_size)
-    return fail(err, protocol_errc::short_header, frame.size(),
-                "only " + std::to_string(frame.size()) + " bytes, a message header needs 16");
-  h = read_header(frame.data());
-  auto want = static_cast<std::int32_t>(expected);
-  if (h.op_code != want)
-    return fail(err, protocol_errc::unknown_opcode, 12,
-                "opCode " + std::to_string(h.op_code) + " is not " + std::string(opcode_name(want)));
-  std::size_t minimum = minimum_message_length(want);
-  if (h.message_length < static_cast<std::int32_t>(minimum))
-    return fail(err, protocol_errc::message_too_short, 0,
-                "messageLength " + std::to_string(h.message_length) + " is below the " +
-                    std::string(opcode_name(want)) + " minimum of " + std::to_string(minimum));
-  auto length = static_cast<std::size_t>(h.message_length);
-  if (length > max)
-    return fail(err, protocol_errc::message_too_long, 0,
-                "messageLength " + std::to_string(length) + " exceeds maxMessageSizeBytes " + std::to_string(max));
-  if (frame.size() < length)
-    return fail(err, protocol_errc::message_too_short, frame.size(),
-                "frame holds " + std::to_string(frame.size()) + " of the " + std::to_string(length) +
-                    " bytes messageLength declares");
-  if (frame.size() > length)
-    return fail(err, protocol_errc::trailing_bytes, length,
-                std::to_string(frame.size() - length) + " bytes follow the end declared by messageLength");
-  return {};
-}
-
 }  // namespace
 
 error_code encode_op_query(std::vector<std::uint8_t>& out, std::int32_t request_id,
@@ -70,7 +39,7 @@ void encode_op_reply(std::vector<std::uint8_t>& out, std::int32_t request_id, st
 error_code parse_op_query(std::span<const std::uint8_t> frame, op_query_view& out, decode_error* err,
                           std::size_t max_message_size) {
   msg_header h;
-  if (auto ec = check_legacy_header(frame, opcode::query, max_message_size, h, err)) return ec;
+  if (auto ec = check_frame_header(frame, opcode::query, max_message_size, h, err)) return ec;
   std::size_t pos = header_size;
   std::int32_t flags = load_i32le(frame.data() + pos);
   pos += 4;
@@ -104,7 +73,7 @@ error_code parse_op_query(std::span<const std::uint8_t> frame, op_query_view& ou
 error_code parse_op_reply(std::span<const std::uint8_t> frame, op_reply_view& out, decode_error* err,
                           std::size_t max_message_size) {
   msg_header h;
-  if (auto ec = check_legacy_header(frame, opcode::reply, max_message_size, h, err)) return ec;
+  if (auto ec = check_frame_header(frame, opcode::reply, max_message_size, h, err)) return ec;
   const std::uint8_t* p = frame.data() + header_size;
   out.header = h;
   out.response_flags = load_i32le(p);

@@ -36,25 +36,6 @@ std::string bit_list(std::uint32_t bits) {
 
 // ---- parse steps; each returns an empty error_code on success ----
 
-error_code check_header(std::span<const std::uint8_t> frame, const msg_header& h, std::size_t max, decode_error* err) {
-  if (h.op_code != static_cast<std::int32_t>(opcode::msg))
-    return fail(err, protocol_errc::unknown_opcode, 12, "opCode " + std::to_string(h.op_code) + " is not OP_MSG (2013)");
-  if (h.message_length < static_cast<std::int32_t>(minimum_message_length(h.op_code)))
-    return fail(err, protocol_errc::message_too_short, 0,
-                "messageLength " + std::to_string(h.message_length) + " is below the OP_MSG minimum of 21");
-  auto length = static_cast<std::size_t>(h.message_length);
-  if (length > max)
-    return fail(err, protocol_errc::message_too_long, 0,
-                "messageLength " + std::to_string(length) + " exceeds maxMessageSizeBytes " + std::to_string(max));
-  if (frame.size() < length)
-    return fail(err, protocol_errc::message_too_short, frame.size(),
-                "frame holds " + std::to_string(frame.size()) + " of the " + std::to_string(length) +
-                    " bytes messageLength declares");
-  if (frame.size() > length)
-    return fail(err, protocol_errc::trailing_bytes, length,
-                std::to_string(frame.size() - length) + " bytes follow the end declared by messageLength");
-  return {};
-}
 
 // OP_MSG.md "flagBits": clients MUST error on unknown required bits (0-15), MUST ignore
 // unknown optional ones (16-31).
@@ -300,11 +281,8 @@ std::optional<std::uint32_t> op_msg_view::checksum() const noexcept {
 
 error_code op_msg_view::parse(std::span<const std::uint8_t> frame, op_msg_view& out, decode_error* err,
                               std::size_t max_message_size) {
-  if (frame.size() < header_size)
-    return fail(err, protocol_errc::short_header, frame.size(),
-                "only " + std::to_string(frame.size()) + " bytes, a message header needs 16");
-  msg_header h = read_header(frame.data());
-  if (auto ec = check_header(frame, h, max_message_size, err)) return ec;
+  msg_header h;
+  if (auto ec = check_frame_header(frame, opcode::msg, max_message_size, h, err)) return ec;
   std::uint32_t flags = load_u32le(frame.data() + flag_bits_offset);
   if (auto ec = check_flags(flags, err)) return ec;
   std::size_t end = frame.size();
