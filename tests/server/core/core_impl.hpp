@@ -122,6 +122,8 @@ struct server_core::impl {
   void begin_or_continue(op_context& op);
   void check_read_concern(op_context& op);
   void abort_transaction_of(session_state& s);
+  bool statement_failed(op_context& op, bson::array_builder& errors, std::int32_t index, const command_error& e,
+                        bool ordered);
   void reap_expired_transactions();
   write_context write_context_for(op_context& op);
   void finish_autocommit_write(op_context& op, bson::timestamp ts);

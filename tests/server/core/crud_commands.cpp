@@ -59,7 +59,6 @@ void append_write_error(bson::array_builder& errors, std::int32_t index, const c
 struct write_batch_result {
   std::int64_t n = 0, n_modified = 0;
   bson::array_builder upserted, errors;
-  bool stop = false;
 };
 
 // $merge (mongod's document_source_merge.cpp) for the default `on: "_id"`: the stage is taken
@@ -113,6 +112,22 @@ std::optional<merge_stage> take_merge_stage(bson::view pipeline, const std::stri
 }
 
 }  // namespace
+
+// One statement of insert/update/delete failed (called inside its catch handler). As mongod:
+// a transient error inside a transaction, or a write conflict outside one, fails the whole
+// command (rethrown); anything else becomes a writeError, aborts the transaction it belongs
+// to, and stops an ordered batch. Returns whether the batch stops.
+bool server_core::impl::statement_failed(op_context& op, bson::array_builder& errors, std::int32_t index,
+                                         const command_error& e, bool ordered) {
+  if (op.in_txn() && is_transient_transaction_error(e.code(), false, false)) throw;
+  if (!op.in_txn() && e.code() == code::write_conflict) throw;
+  append_write_error(errors, index, e);
+  if (op.in_txn()) {
+    abort_transaction_of(*op.session);
+    return true;
+  }
+  return ordered;
+}
 
 std::vector<bson::document> server_core::impl::visible_documents(op_context& op, std::string_view ns) {
   std::vector<bson::document> docs;
@@ -181,14 +196,7 @@ void server_core::impl::cmd_insert(op_context& op, bson::document& reply) {
       ++r.n;
       if (op.retryable_write()) op.session->statements[stmt] = bson::document::from_json(R"({"n": 1})");
     } catch (const command_error& e) {
-      if (op.in_txn() && is_transient_transaction_error(e.code(), false, false)) throw;
-      if (!op.in_txn() && e.code() == code::write_conflict) throw;
-      append_write_error(r.errors, i, e);
-      if (op.in_txn()) {
-        abort_transaction_of(*op.session);
-        break;
-      }
-      if (ordered) break;
+      if (statement_failed(op, r.errors, i, e, ordered)) break;
     }
   }
   reply.append("n", static_cast<std::int32_t>(r.n));
@@ -272,14 +280,7 @@ void server_core::impl::cmd_update(op_context& op, bson::document& reply) {
         op.session->statements[stmt] = std::move(rec);
       }
     } catch (const command_error& e) {
-      if (op.in_txn() && is_transient_transaction_error(e.code(), false, false)) throw;
-      if (!op.in_txn() && e.code() == code::write_conflict) throw;
-      append_write_error(r.errors, i, e);
-      if (op.in_txn()) {
-        abort_transaction_of(*op.session);
-        break;
-      }
-      if (ordered) break;
+      if (statement_failed(op, r.errors, i, e, ordered)) break;
     }
   }
   reply.append("n", static_cast<std::int32_t>(r.n));
@@ -336,14 +337,7 @@ void server_core::impl::cmd_delete(op_context& op, bson::document& reply) {
         op.session->statements[stmt] = std::move(rec);
       }
     } catch (const command_error& e) {
-      if (op.in_txn() && is_transient_transaction_error(e.code(), false, false)) throw;
-      if (!op.in_txn() && e.code() == code::write_conflict) throw;
-      append_write_error(r.errors, i, e);
-      if (op.in_txn()) {
-        abort_transaction_of(*op.session);
-        break;
-      }
-      if (ordered) break;
+      if (statement_failed(op, r.errors, i, e, ordered)) break;
     }
   }
   reply.append("n", static_cast<std::int32_t>(r.n));
