@@ -3,12 +3,14 @@
 // URI Options spec (source/uri-options/uri-options.md) of mongodb/specifications.
 //
 // Deliberate choices (documented here as the specs ask):
-// - mongodb+srv:// is rejected: a DNS SRV lookup is I/O, which the protocol core does not do.
-// - UNIX domain sockets are rejected with an explicit error (support is OPTIONAL in the spec).
+// - mongodb+srv:// and UNIX domain sockets are parsed and validated, but rejected by default with
+//   an explicit error: the I/O layer can neither do the DNS SRV lookup nor connect to a socket
+//   path yet ("Unsupported host types MUST throw an exception"). `uri_parse_settings::accept_srv`
+//   and `accept_unix_sockets` return them to callers that only inspect the string.
 // - An option value that is invalid for its option is an error by default (stricter than the
 //   spec's "warn and ignore"); `uri_parse_settings::invalid_value_is_error = false` gives the
 //   spec's behaviour. Unknown options are always warnings, empty values are always ignored with
-//   a warning.
+//   a warning, except an empty authSource, which is an error (auth.md, "Errors").
 // - Repeated options: the last value wins and a warning is recorded, except the list option
 //   readPreferenceTags (values accumulate) and tls/ssl (all instances must agree, else error).
 // - Only "true"/"false" (any letter case) are booleans; the legacy "1"/"yes"/... are invalid.
@@ -28,16 +30,19 @@
 
 namespace mongowire {
 
-// One server address. `host` is a lower-cased host name, an IPv4 address, or an IPv6 address
-// without brackets (SDAM, "Hostnames are normalized to lower-case").
+// One server address. `host` is a lower-cased host name, an IPv4 address, an IPv6 address
+// without brackets (SDAM, "Hostnames are normalized to lower-case"), or the path of a UNIX
+// domain socket (case kept; `port` is then meaningless).
 struct host_address {
   static constexpr std::uint16_t default_port = 27017;
 
   std::string host;
   std::uint16_t port = default_port;
 
-  bool is_ipv6_literal() const noexcept { return host.find(':') != std::string::npos; }
-  // "host:port", or "[v6]:port" for IPv6 literals.
+  bool is_ipv6_literal() const noexcept { return !is_unix_socket() && host.find(':') != std::string::npos; }
+  // Host names cannot contain '/'; socket paths (decoded from "%2F...sock") always do.
+  bool is_unix_socket() const noexcept { return host.find('/') != std::string::npos; }
+  // "host:port", "[v6]:port" for IPv6 literals, the path for a UNIX domain socket.
   std::string to_string() const;
 
   friend bool operator==(const host_address&, const host_address&) = default;
@@ -61,7 +66,11 @@ using w_option = std::variant<std::int32_t, std::string>;
 // Everything a connection string says. Options the string does not give are nullopt (or empty):
 // the client applies the specs' defaults.
 struct connection_string {
-  std::vector<host_address> hosts;
+  std::vector<host_address> hosts;  // empty for mongodb+srv until the SRV lookup fills it
+  // mongodb+srv:// (initial-dns-seedlist-discovery.md): the name to look up (lower-cased).
+  std::optional<std::string> srv_host;
+  std::optional<std::string> srv_service_name;  // default "mongodb"
+  std::optional<std::int32_t> srv_max_hosts;  // 0 = no maximum
   std::optional<std::string> username;
   std::optional<std::string> password;
   std::optional<std::string> auth_database;  // the "/db" path, percent-decoded
@@ -106,6 +115,9 @@ struct connection_string {
   // Retryability
   std::optional<bool> retry_writes;
   std::optional<bool> retry_reads;
+  // client-backpressure.md, "Overload retry policy"
+  std::optional<std::int32_t> max_adaptive_retries;  // >= 0
+  std::optional<bool> enable_overload_retargeting;
 
   // Read and write concern
   std::optional<std::string> read_concern_level;
@@ -129,6 +141,12 @@ struct connection_string {
 struct uri_parse_settings {
   // false: an invalid option value is ignored with a warning, as the URI options spec says.
   bool invalid_value_is_error = true;
+  // true: mongodb+srv:// gives srv_host (and no hosts) instead of an error. For callers that
+  // only inspect the string or do the DNS lookup themselves.
+  bool accept_srv = false;
+  // true: percent-encoded socket paths ("%2Ftmp%2Fmongodb-27017.sock") are hosts instead of
+  // an error. For callers that only inspect the string or can connect to them.
+  bool accept_unix_sockets = false;
 };
 
 // Parses `uri` into `out` (which is reset first). On failure returns client_errc::invalid_uri

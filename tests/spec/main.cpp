@@ -1,34 +1,49 @@
-// mongowire-spec-runner: runs MongoDB's unified-format driver spec tests against the
-// engine.
+// mongowire-spec-runner: runs MongoDB's driver spec tests against the engine, each file
+// with the runner of its format (unified, SDAM phases, server selection, CMAP, connection
+// strings; see suite_format.hpp).
 //
-//   mongowire-spec-runner [--uri mongodb://...] [--only TEXT] [--serverless] [PATH...]
+//   mongowire-spec-runner [--uri URI] [--only TEXT] [--serverless] [--pending FILE] [PATH...]
 //
 // PATHs are JSON test files or directories (searched recursively, files in name order).
 // Without PATHs: $MONGOWIRE_SPECS_DIR, else the directory given by --default-dir. Without
-// --uri every file runs against a fresh in-process test server. Prints one line per test
-// and a last line "N passed, N failed, N skipped"; exits 1 when a test failed, 77 (skip)
-// when there is nothing to run unless $CI is set, 2 on bad arguments.
+// --uri every unified file runs against a fresh in-process test server. Prints one line per
+// test, per-suite counts, and a last line "N passed, N failed, N skipped, N pending"; exits 1
+// when a test failed, 77 (skip) when there is nothing to run unless $CI is set, 2 on bad
+// arguments. With --pending, tests listed there are reported PENDING when they fail, and
+// FAIL when they pass (see pending_list.hpp).
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "pending_list.hpp"
+#include "suite_format.hpp"
 #include "test_runner.hpp"
 
 namespace fs = std::filesystem;
+using namespace mongowire;
 using namespace mongowire::spec;
 
 namespace {
 
 struct file_to_run {
   fs::path path;
-  std::string display;  // relative to the directory it was found in, with that directory's name
+  std::string display;  // relative to the directory it was found in
+};
+
+struct arguments {
+  runner_options options;
+  std::vector<std::string> paths;
+  std::string default_dir;
+  std::string pending_file;
 };
 
 std::vector<file_to_run> collect(const fs::path& root) {
@@ -54,25 +69,113 @@ bool ci_is_set() {
 
 int usage(const std::string& why) {
   std::cerr << "mongowire-spec-runner: " << why << "\n"
-            << "usage: mongowire-spec-runner [--uri URI] [--only TEXT] [--serverless] [--default-dir DIR] [PATH...]\n";
+            << "usage: mongowire-spec-runner [--uri URI] [--only TEXT] [--serverless] [--pending FILE]"
+               " [--default-dir DIR] [PATH...]\n";
   return 2;
 }
 
-const char* status_word(test_status s) {
-  switch (s) {
-    case test_status::pass: return "PASS";
-    case test_status::fail: return "FAIL";
-    case test_status::skip: return "SKIP";
+// Counts per suite (the first directory of the displayed path) and in total.
+struct tally {
+  std::size_t passed = 0, failed = 0, skipped = 0, pending = 0;
+  std::string line() const {
+    std::ostringstream s;
+    s << passed << " passed, " << failed << " failed, " << skipped << " skipped, " << pending << " pending";
+    return s.str();
   }
-  return "????";
+};
+
+class reporter {
+ public:
+  explicit reporter(std::optional<pending_list> pending) : pending_(std::move(pending)) {}
+
+  void operator()(test_report r) {
+    auto reason = pending_ ? pending_->lookup(r.file, r.description) : std::nullopt;
+    const char* word = classify(r, reason);
+    std::cout << word << "  " << r.file << "  " << r.description;
+    if (!r.detail.empty()) std::cout << "  -- " << r.detail;
+    std::cout << std::endl;
+  }
+
+  // Entries of the pending list that named no test: the list must name real tests.
+  void fail_unused_entries() {
+    if (!pending_) return;
+    for (const auto& e : pending_->unused()) (*this)({test_status::fail, e, "(pending.txt)", "names no test"});
+  }
+
+  void print_summary() const {
+    for (const auto& [suite, t] : suites_) std::cout << "suite " << suite << ": " << t.line() << "\n";
+    std::cout << total_.line() << std::endl;
+  }
+  bool ok() const noexcept { return total_.failed == 0; }
+
+ private:
+  const char* classify(test_report& r, const std::optional<std::string>& reason) {
+    auto& suite = suites_[r.file.substr(0, r.file.find('/'))];
+    auto count = [&](std::size_t tally::*field, const char* word) {
+      ++(suite.*field), ++(total_.*field);
+      return word;
+    };
+    if (reason && r.status == test_status::fail) {
+      r.detail = "waits for " + *reason + (r.detail.empty() ? "" : "; now: " + r.detail);
+      return count(&tally::pending, "PENDING");
+    }
+    if (reason && r.status == test_status::pass) {
+      r.detail = "listed in pending.txt (" + *reason + ") but passes: remove it from the list";
+      return count(&tally::failed, "FAIL");
+    }
+    if (r.status == test_status::pass) return count(&tally::passed, "PASS");
+    if (r.status == test_status::fail) return count(&tally::failed, "FAIL");
+    return count(&tally::skipped, "SKIP");
+  }
+
+  std::optional<pending_list> pending_;
+  std::map<std::string, tally> suites_;
+  tally total_;
+};
+
+std::optional<bson::document> read_json(const fs::path& path, std::string& why) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return why = "cannot read the file", std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  auto doc = bson::document::try_from_json(s.str(), &why);
+  if (!doc) why = "not valid JSON: " + why;
+  return doc;
+}
+
+void run_unified(const file_to_run& f, const runner_options& options, const report_sink& report) {
+  boost::asio::io_context io;
+  boost::asio::co_spawn(io, run_file(f.path, f.display, options, report), [&](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      report({test_status::fail, f.display, "(file)", std::string("runner crashed: ") + ex.what()});
+    }
+  });
+  io.run();
+}
+
+void run_one(const file_to_run& f, const runner_options& options, const report_sink& report) {
+  std::string why;
+  auto doc = read_json(f.path, why);
+  if (!doc) return report({test_status::fail, f.display, "(file)", why});
+  switch (detect_format(*doc)) {
+    case suite_format::unified: return run_unified(f, options, report);
+    case suite_format::sdam: return run_sdam_file(f.path, f.display, report);
+    case suite_format::server_selection: return run_server_selection_file(f.path, f.display, report);
+    case suite_format::cmap: return run_cmap_file(f.path, f.display, report);
+    case suite_format::connection_string: return run_connection_string_file(f.path, f.display, report);
+    case suite_format::unknown: break;
+  }
+  report({test_status::fail, f.display, "(file)", "no runner knows this file's format"});
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  runner_options options;
-  std::vector<std::string> paths;
-  std::string default_dir;
+namespace {
+
+std::optional<int> parse_arguments(int argc, char** argv, arguments& a) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto next = [&]() -> std::string {
@@ -80,57 +183,58 @@ int main(int argc, char** argv) {
       return argv[++i];
     };
     try {
-      if (arg == "--uri") options.uri = next();
-      else if (arg == "--only") options.only = next();
-      else if (arg == "--serverless") options.serverless = true;
-      else if (arg == "--default-dir") default_dir = next();
+      if (arg == "--uri") a.options.uri = next();
+      else if (arg == "--only") a.options.only = next();
+      else if (arg == "--serverless") a.options.serverless = true;
+      else if (arg == "--default-dir") a.default_dir = next();
+      else if (arg == "--pending") a.pending_file = next();
       else if (arg == "--help" || arg == "-h") return usage("help"), 0;
       else if (!arg.empty() && arg[0] == '-') return usage("unknown option " + arg);
-      else paths.push_back(arg);
+      else a.paths.push_back(arg);
     } catch (const std::exception& e) {
       return usage(e.what());
     }
   }
-  if (paths.empty()) {
-    const char* env = std::getenv("MONGOWIRE_SPECS_DIR");
-    std::string dir = env && *env ? env : default_dir;
-    if (dir.empty()) return usage("no test files given");
-    paths.push_back(dir);
-  }
+  return std::nullopt;
+}
 
+}  // namespace
+
+int main(int argc, char** argv) {
+  arguments args;
+  if (auto code = parse_arguments(argc, argv, args)) return *code;
+  // A full run (no PATH, no --only) also checks that every pending entry names a test.
+  const bool full_run = args.paths.empty() && args.options.only.empty();
+  if (args.paths.empty()) {
+    const char* env = std::getenv("MONGOWIRE_SPECS_DIR");
+    std::string dir = env && *env ? env : args.default_dir;
+    if (dir.empty()) return usage("no test files given");
+    args.paths.push_back(dir);
+  }
+  std::optional<pending_list> pending;
+  try {
+    if (!args.pending_file.empty()) pending = pending_list::load(args.pending_file);
+  } catch (const std::exception& e) {
+    return usage(e.what());
+  }
   std::vector<file_to_run> files;
-  for (const auto& p : paths) {
+  for (const auto& p : args.paths) {
     if (!fs::exists(p)) {
       std::cout << "spec tests not found: " << p
                 << " does not exist (give PATHs, set MONGOWIRE_SPECS_DIR, or configure -Dspecs_dir)\n";
-      std::cout << "0 passed, 0 failed, 0 skipped\n";
+      std::cout << "0 passed, 0 failed, 0 skipped, 0 pending\n";
       return ci_is_set() ? 1 : 77;
     }
     auto found = collect(p);
     files.insert(files.end(), found.begin(), found.end());
   }
-
-  std::size_t passed = 0, failed = 0, skipped = 0;
-  auto report = [&](const test_report& r) {
-    (r.status == test_status::pass ? passed : r.status == test_status::fail ? failed : skipped)++;
-    std::cout << status_word(r.status) << "  " << r.file << "  " << r.description;
-    if (!r.detail.empty()) std::cout << "  -- " << r.detail;
-    std::cout << std::endl;
+  reporter out(std::move(pending));
+  // --only filters every format's tests by description (the unified runner filters too).
+  report_sink sink = [&](const test_report& r) {
+    if (args.options.only.empty() || r.description.find(args.options.only) != std::string::npos) out(r);
   };
-
-  boost::asio::io_context io;
-  for (const auto& f : files) {
-    boost::asio::co_spawn(io, run_file(f.path, f.display, options, report), [&](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        report({test_status::fail, f.display, "(file)", std::string("runner crashed: ") + ex.what()});
-      }
-    });
-    io.run();
-    io.restart();
-  }
-  std::cout << passed << " passed, " << failed << " failed, " << skipped << " skipped" << std::endl;
-  return failed == 0 ? 0 : 1;
+  for (const auto& f : files) run_one(f, args.options, sink);
+  if (full_run) out.fail_unused_entries();
+  out.print_summary();
+  return out.ok() ? 0 : 1;
 }

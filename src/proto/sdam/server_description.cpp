@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace mongowire::detail::sdam {
 
@@ -43,6 +44,8 @@ double average_round_trip_time(std::optional<double> previous_average_ms, double
   constexpr double alpha = 0.2;
   return previous_average_ms ? alpha * sample_ms + (1 - alpha) * *previous_average_ms : sample_ms;
 }
+
+bool is_valid_rtt_sample(double sample_ms) noexcept { return std::isfinite(sample_ms) && sample_ms >= 0; }
 
 server_description server_description::unknown(host_address address, std::string error,
                                                std::optional<sdam::topology_version> tv) {
@@ -201,7 +204,11 @@ server_type classify(hello_reader& r, const std::optional<std::string>& set_name
 }  // namespace
 
 server_description server_description::from_hello(host_address address, bson::view reply, double rtt_sample_ms,
-                                                   std::optional<double> previous_average_rtt_ms) {
+                                                   std::optional<double> previous_average_rtt_ms,
+                                                   std::int64_t last_update_time_ms) {
+  if (!is_valid_rtt_sample(rtt_sample_ms))
+    return unknown(std::move(address), fmt::format("invalid round-trip time sample {} ms: it must be a "
+                                                   "non-negative number", rtt_sample_ms));
   const auto ok = reply["ok"].as_truthy();
   if (!ok || !*ok) {
     const auto errmsg = reply["errmsg"].as_string();
@@ -226,6 +233,7 @@ server_description server_description::from_hello(host_address address, bson::vi
   d.logical_session_timeout_minutes = r.integer<std::int64_t>("logicalSessionTimeoutMinutes", 0, INT64_MAX);
   d.topology_version = r.topology_version();
   d.last_write_date_ms = r.last_write_date();
+  d.last_update_time_ms = last_update_time_ms;
   d.service_id = r.oid("serviceId");
   d.max_bson_object_size = r.integer<std::int32_t>("maxBsonObjectSize", 1, i32_max).value_or(d.max_bson_object_size);
   d.max_message_size_bytes =

@@ -51,8 +51,13 @@ int compare_topology_versions(const std::optional<topology_version>& current,
 std::optional<topology_version> parse_topology_version(bson::view doc, std::string* why = nullptr);
 
 // server-selection.md, "Calculation of Average Round Trip Times": EWMA with alpha 0.2; the
-// first sample is taken as is.
+// first sample (no previous average: the server was Unknown) is taken as is. Samples must be
+// valid (see is_valid_rtt_sample).
 double average_round_trip_time(std::optional<double> previous_average_ms, double sample_ms) noexcept;
+
+// server-selection-tests.md, "Calculating Round Trip Time": negative (or NaN, infinite) RTT
+// samples are rejected.
+bool is_valid_rtt_sample(double sample_ms) noexcept;
 
 struct server_description {
   host_address address;
@@ -73,7 +78,11 @@ struct server_description {
   std::optional<host_address> primary;
   std::optional<std::int64_t> logical_session_timeout_minutes;
   std::optional<sdam::topology_version> topology_version;
+  // hello lastWrite.lastWriteDate (server clock, ms since the epoch); replica set members only.
   std::optional<std::int64_t> last_write_date_ms;
+  // SDAM lastUpdateTime: when the client received the reply, in ms of any one clock the client
+  // uses for every server (only differences between servers matter for staleness). 0 = unknown.
+  std::int64_t last_update_time_ms = 0;
   std::optional<bson::object_id> service_id;
 
   // Limits the server announces; defaults are those of servers that omit them.
@@ -85,11 +94,14 @@ struct server_description {
   static server_description unknown(host_address address, std::string error = {},
                                     std::optional<sdam::topology_version> tv = {});
 
-  // Builds the description from a hello reply received in `rtt_sample_ms`.
+  // Builds the description from a hello reply received in `rtt_sample_ms` at
+  // `last_update_time_ms` (the caller's clock: this code reads none).
   // `previous_average_rtt_ms` is the current average, or null if the server was Unknown.
-  // A failed (ok: 0) or malformed reply gives an Unknown description whose error says why.
+  // A failed (ok: 0) or malformed reply, or an invalid RTT sample, gives an Unknown
+  // description whose error says why.
   static server_description from_hello(host_address address, bson::view reply, double rtt_sample_ms,
-                                        std::optional<double> previous_average_rtt_ms = std::nullopt);
+                                        std::optional<double> previous_average_rtt_ms = std::nullopt,
+                                        std::int64_t last_update_time_ms = 0);
 
   bool is_data_bearing() const noexcept { return sdam::is_data_bearing(type); }
   // True if `a` is in hosts, passives or arbiters.

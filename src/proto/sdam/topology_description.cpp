@@ -54,6 +54,18 @@ std::string_view mongodb_version_for_wire(std::int32_t wire) noexcept {
   }
 }
 
+// True if the reply (or its writeConcernError) carries the error label.
+bool has_label(bson::view reply, std::string_view label) {
+  const auto wce = reply["writeConcernError"].as_document();
+  for (const auto doc : {std::optional<bson::view>(reply), wce}) {
+    const auto labels = doc ? (*doc)["errorLabels"].as_array() : std::nullopt;
+    if (!labels) continue;
+    for (const auto l : *labels)
+      if (l.as_string() == label) return true;
+  }
+  return false;
+}
+
 std::string describe(const application_error& err) {
   if (!err.code) return err.message;
   const auto name = server_code_name(*err.code);
@@ -238,6 +250,17 @@ void topology_description::update_unknown_with_standalone(const server_descripti
   else remove(sd.address, ch);
 }
 
+namespace {
+
+// "{electionId: ..., setVersion: ...}" for the stale primary message.
+std::string election_tuple(const std::optional<bson::object_id>& election_id,
+                           const std::optional<std::int64_t>& set_version) {
+  return fmt::format("{{electionId: {}, setVersion: {}}}", election_id ? election_id->to_hex() : "null",
+                     set_version ? std::to_string(*set_version) : "null");
+}
+
+}  // namespace
+
 // Returns true (and marks the server Unknown) if `sd` is a stale primary
 // (SDAM "Using electionId and setVersion to detect stale primaries").
 bool topology_description::primary_is_stale(const server_description& sd) {
@@ -263,7 +286,12 @@ bool topology_description::primary_is_stale(const server_description& sd) {
       max_set_version_ = sd.set_version;
   }
   if (stale_because.empty()) return false;
-  replace(server_description::unknown(sd.address, fmt::format("primary marked stale due to mismatched {}", stale_because)));
+  // SDAM "error": the message names the stale and the max tuple (and MAY say which field decided).
+  replace(server_description::unknown(
+      sd.address, fmt::format("primary marked stale due to electionId/setVersion mismatch, {} is stale compared to {} "
+                              "(older {})",
+                              election_tuple(sd.election_id, sd.set_version),
+                              election_tuple(max_election_id_, max_set_version_), stale_because)));
   return true;
 }
 
@@ -280,13 +308,12 @@ void topology_description::update_rs_from_primary(const server_description& sd, 
     check_if_has_primary();
     return;
   }
-  // Invalidate any other primary: it is stale now.
+  // Invalidate any other primary: it is stale now. SDAM updateRSFromPrimary note: request a
+  // check of it, but "The client MUST NOT clear its connection pool for the old primary".
   for (auto& server : servers_) {
     if (server.address == sd.address || server.type != server_type::rs_primary) continue;
-    const bool pre_42 = server.max_wire_version < 8;
-    server = server_description::unknown(server.address, "primary marked stale due to electionId/setVersion mismatch");
+    server = server_description::unknown(server.address, "primary marked stale due to discovery of newer primary");
     ch.request_check.push_back(server.address);
-    if (pre_42) ch.clear_pool.push_back(server.address);  // its sockets were closed by the step-down
   }
   add_members(sd, ch);
   std::vector<host_address> not_members;
@@ -358,9 +385,11 @@ std::optional<application_error> command_error_from_reply(host_address address, 
     return err;
   };
   const auto ok = reply["ok"].as_truthy();
-  if (!ok || !*ok) return read_error(reply, reply);
-  if (const auto wce = reply["writeConcernError"].as_document()) return read_error(*wce, reply);
-  return std::nullopt;
+  std::optional<application_error> err;
+  if (!ok || !*ok) err = read_error(reply, reply);
+  else if (const auto wce = reply["writeConcernError"].as_document()) err = read_error(*wce, reply);
+  if (err) err->system_overloaded = has_label(reply, "SystemOverloadedError");
+  return err;
 }
 
 // SDAM "Error handling pseudocode" (handleError).
@@ -375,20 +404,23 @@ error_response topology_description::handle_application_error(const application_
     return r;
   }
   const bool load_balanced = type_ == topology_type::load_balanced;
-  if (err.kind == error_kind::command) {
-    if (!is_state_change(err.code, err.message)) return r;
+  if (err.kind == error_kind::command && is_state_change(err.code, err.message)) {
     if (!load_balanced) {
       r.marked_unknown = true;
       r.changes = apply(server_description::unknown(err.address, describe(err), err.topology_version));
       r.request_immediate_check = true;
     }
-    // Pools are cleared only for "node is shutting down" or servers before 4.2 (wire 8).
-    r.clear_pool = (err.code && is_shutdown_error(*err.code)) || err.max_wire_version < 8;
+    // SDAM "'not writable primary' and 'node is recovering'": clear the pool "if and only if the
+    // error is 'node is shutting down'".
+    r.clear_pool = err.code && is_shutdown_error(*err.code);
     return r;
   }
-  // A timeout after the handshake may be a slow operation: the server stays as it is.
+  // SDAM "Network error when reading or writing" and "MongoDB Handshake errors": a network error,
+  // or any error before the handshake completes (command errors included). A timeout after the
+  // handshake may be a slow operation: the server stays as it is. Errors with the backpressure
+  // label SystemOverloadedError leave the server and its pool alone (handleError pseudocode).
   const bool marks_unknown = err.kind == error_kind::network || !err.completed_handshake;
-  if (!marks_unknown) return r;
+  if (!marks_unknown || err.system_overloaded) return r;
   if (load_balanced) {
     r.clear_pool = err.service_id.has_value();
     return r;

@@ -45,7 +45,9 @@ struct topology_changes {
   bool pool_ready = false;                      // CMAP: mark the checked server's pool ready
   std::vector<host_address> added;              // start monitoring
   std::vector<host_address> removed;            // stop monitoring and close the pool
-  std::vector<host_address> clear_pool;         // invalidated pre-4.2 primaries
+  // Pools to clear. SDAM updateRSFromPrimary: none since pre-4.2 servers are no longer supported
+  // (an invalidated primary keeps its pool); kept for the I/O layer's uniform handling.
+  std::vector<host_address> clear_pool;
   std::vector<host_address> request_check;      // invalidated old primaries: check them soon
 };
 
@@ -68,6 +70,9 @@ struct application_error {
   std::optional<sdam::topology_version> topology_version;
   std::int32_t max_wire_version = 0;        // from the connection's handshake
   std::optional<bson::object_id> service_id;  // load-balanced mode
+  // Carries the SystemOverloadedError label (client-backpressure.md): the pool adds it to network
+  // errors of connection establishment and the hello handshake (CMAP "Backpressure-enabled").
+  bool system_overloaded = false;
 };
 
 // The command error a reply carries for SDAM: the top-level error when ok is 0, else the

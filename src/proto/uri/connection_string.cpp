@@ -19,14 +19,20 @@ bool starts_with_icase(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && to_lower_ascii(text.substr(0, prefix.size())) == prefix;
 }
 
-bool strip_scheme(std::string_view& uri, std::string& why) {
+enum class scheme_kind { standard, srv };
+
+std::optional<scheme_kind> strip_scheme(std::string_view& uri, const uri_parse_settings& settings, std::string& why) {
   if (uri.empty()) {
     why = "empty connection string";
-    return false;
+    return std::nullopt;
   }
   if (starts_with_icase(uri, srv_scheme)) {
-    why = "mongodb+srv:// needs a DNS SRV lookup, which is not supported; list the hosts with mongodb://";
-    return false;
+    if (!settings.accept_srv) {
+      why = "mongodb+srv:// needs a DNS SRV lookup, which is not supported; list the hosts with mongodb://";
+      return std::nullopt;
+    }
+    uri.remove_prefix(srv_scheme.size());
+    return scheme_kind::srv;
   }
   if (!starts_with_icase(uri, scheme)) {
     const auto sep = uri.find("://");
@@ -34,10 +40,10 @@ bool strip_scheme(std::string_view& uri, std::string& why) {
               ? "connection string must start with 'mongodb://'"
               : fmt::format("unsupported scheme '{}': the connection string must start with 'mongodb://'",
                             uri.substr(0, sep));
-    return false;
+    return std::nullopt;
   }
   uri.remove_prefix(scheme.size());
-  return true;
+  return scheme_kind::standard;
 }
 
 // connection-string-spec.md, "Userinfo": '@', a second ':' or a bad '%' MUST be errors;
@@ -79,7 +85,53 @@ bool parse_user_info(std::string_view info, connection_string& out, std::string&
   return true;
 }
 
-bool parse_uri_host(std::string_view text, std::size_t position, connection_string& out, std::string& why) {
+// connection-string-spec.md, "Host": socket paths are percent-encoded and end in ".sock";
+// support is optional, and unsupported host types must be errors.
+std::optional<host_address> parse_socket_path(std::string path, bool has_port, const uri_parse_settings& settings,
+                                              std::string& reason) {
+  if (!path.ends_with(".sock")) {
+    reason = "a host name cannot contain '/' (a UNIX domain socket path must end in \".sock\")";
+    return std::nullopt;
+  }
+  if (!settings.accept_unix_sockets) {
+    reason = "UNIX domain sockets are not supported";
+    return std::nullopt;
+  }
+  if (has_port) {
+    reason = "a UNIX domain socket path takes no port";
+    return std::nullopt;
+  }
+  for (char ch : path) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) {
+      reason = fmt::format("control byte 0x{:02x} in UNIX domain socket path", c);
+      return std::nullopt;
+    }
+  }
+  host_address address;
+  address.host = std::move(path);  // file names are case-sensitive: not lower-cased
+  return address;
+}
+
+// The host part of "[IPv6]" or "[IPv6]:port".
+std::optional<host_address> parse_ip_literal(std::string_view text, std::string& reason) {
+  if (!is_ipv6_address(text)) {
+    reason = fmt::format("'{}' is not an IPv6 address", text);
+    return std::nullopt;
+  }
+  return host_address{to_lower_ascii(text)};
+}
+
+// A percent-decoded host name or IPv4 address, or a socket path (which contains '/').
+std::optional<host_address> parse_decoded_host(const std::string& decoded, bool has_port,
+                                               const uri_parse_settings& settings, std::string& reason) {
+  if (decoded.find('/') != std::string::npos) return parse_socket_path(decoded, has_port, settings, reason);
+  if (!validate_host_name(decoded, reason)) return std::nullopt;
+  return host_address{to_lower_ascii(decoded)};
+}
+
+bool parse_uri_host(std::string_view text, std::size_t position, const uri_parse_settings& settings,
+                    connection_string& out, std::string& why) {
   auto fail = [&](const std::string& reason) {
     why = fmt::format("host #{} '{}': {}", position, text, reason);
     return false;
@@ -87,46 +139,60 @@ bool parse_uri_host(std::string_view text, std::size_t position, connection_stri
   std::string reason;
   const auto parts = split_host_port(text, reason);
   if (!parts) return fail(reason);
-  host_address address;
+  std::optional<host_address> address;
   if (parts->bracketed) {
-    if (!is_ipv6_address(parts->host)) return fail(fmt::format("'{}' is not an IPv6 address", parts->host));
-    address.host = to_lower_ascii(parts->host);
+    address = parse_ip_literal(parts->host, reason);
   } else {
     const auto decoded = percent_decode(parts->host, "host", reason);
     if (!decoded) return fail(reason);
-    // connection-string-spec.md, "Host": sockets end in ".sock"; support is optional.
-    if (decoded->find('/') != std::string::npos) {
-      return fail(decoded->ends_with(".sock") ? "UNIX domain sockets are not supported"
-                                              : "a host name cannot contain '/'");
-    }
-    if (!validate_host_name(*decoded, reason)) return fail(reason);
-    address.host = to_lower_ascii(*decoded);
+    address = parse_decoded_host(*decoded, parts->port.has_value(), settings, reason);
   }
-  if (parts->port) {
+  if (!address) return fail(reason);
+  if (parts->port && !address->is_unix_socket()) {
     const auto port = parse_port(*parts->port, reason);
     if (!port) return fail(reason);
-    address.port = *port;
+    address->port = *port;
   }
-  out.hosts.push_back(std::move(address));
+  out.hosts.push_back(std::move(*address));
   return true;
 }
 
-bool parse_hosts(std::string_view host_list, std::string_view rest, connection_string& out, std::string& why) {
+bool parse_hosts(std::string_view host_list, std::string_view rest, const uri_parse_settings& settings,
+                 connection_string& out, std::string& why) {
   if (host_list.empty()) {
     // connection-string-spec.md, "Host": an unescaped '/' means an unencoded socket path.
     why = rest.find(".sock") != std::string_view::npos
-              ? "missing host; UNIX domain socket paths must be percent-encoded (and are not supported)"
+              ? "missing host; UNIX domain socket paths must be percent-encoded (%2F for '/')"
               : "missing host";
     return false;
   }
   std::size_t position = 1;
   while (true) {
     const auto comma = host_list.find(',');
-    if (!parse_uri_host(host_list.substr(0, comma), position, out, why)) return false;
+    if (!parse_uri_host(host_list.substr(0, comma), position, settings, out, why)) return false;
     if (comma == std::string_view::npos) return true;
     host_list.remove_prefix(comma + 1);
     ++position;
   }
+}
+
+// initial-dns-seedlist-discovery.md, "Seedlist Discovery": one host name, without a port.
+bool parse_srv_host(std::string_view host_list, connection_string& out, std::string& why) {
+  auto fail = [&](const std::string& reason) {
+    why = fmt::format("mongodb+srv:// host '{}': {}", host_list, reason);
+    return false;
+  };
+  if (host_list.empty()) return fail("missing host");
+  if (host_list.find(',') != std::string_view::npos) return fail("exactly one host name is allowed");
+  std::string reason;
+  const auto parts = split_host_port(host_list, reason);
+  if (!parts) return fail(reason);
+  if (parts->port) return fail("an SRV host name cannot have a port");
+  if (parts->bracketed) return fail("an SRV host must be a host name, not an IP literal");
+  const auto decoded = percent_decode(parts->host, "host", reason);
+  if (!decoded || !validate_host_name(*decoded, reason)) return fail(reason);
+  out.srv_host = to_lower_ascii(*decoded);
+  return true;
 }
 
 // connection-string-spec.md, "Auth Database": no '/', '\', ' ', '"' or '$' once decoded.
@@ -145,7 +211,8 @@ bool parse_auth_database(std::string_view encoded, connection_string& out, std::
 
 bool parse_connection_string(std::string_view uri, connection_string& out, const uri_parse_settings& settings,
                              std::string& why) {
-  if (!strip_scheme(uri, why)) return false;
+  const auto kind = strip_scheme(uri, settings, why);
+  if (!kind) return false;
   // The host information ends at the first '/' or '?' (the slash is optional before '?').
   const auto host_end = uri.find_first_of("/?");
   const std::string_view host_info = uri.substr(0, host_end);
@@ -154,7 +221,9 @@ bool parse_connection_string(std::string_view uri, connection_string& out, const
   const auto at = host_info.rfind('@');
   if (at != std::string_view::npos && !parse_user_info(host_info.substr(0, at), out, why)) return false;
   const std::string_view host_list = at == std::string_view::npos ? host_info : host_info.substr(at + 1);
-  if (!parse_hosts(host_list, rest, out, why)) return false;
+  const bool hosts_ok = *kind == scheme_kind::srv ? parse_srv_host(host_list, out, why)
+                                                   : parse_hosts(host_list, rest, settings, out, why);
+  if (!hosts_ok) return false;
 
   std::string_view query;
   if (!rest.empty() && rest.front() == '/') {
@@ -209,19 +278,28 @@ class option_writer {
   std::string text_;
 };
 
+// "user[:****]@host1,host2/db", secrets redacted.
+std::string format_authority(const connection_string& cs) {
+  std::string text(cs.srv_host ? srv_scheme : scheme);
+  if (cs.username) {
+    text += percent_encode(*cs.username);
+    if (cs.password) text += ":****";
+    text += '@';
+  }
+  if (cs.srv_host) text += *cs.srv_host;
+  for (std::size_t i = 0; i < cs.hosts.size(); ++i) {
+    // connection-string-spec.md, "Host": socket paths are written percent-encoded.
+    const auto& h = cs.hosts[i];
+    text += (i ? "," : "") + (h.is_unix_socket() ? percent_encode(h.host) : h.to_string());
+  }
+  text += '/';
+  if (cs.auth_database) text += percent_encode(*cs.auth_database);
+  return text;
+}
+
 }  // namespace
 
 std::string connection_string::to_string() const {
-  std::string text(scheme);
-  if (username) {
-    text += percent_encode(*username);
-    if (password) text += ":****";
-    text += '@';
-  }
-  for (std::size_t i = 0; i < hosts.size(); ++i) text += (i ? "," : "") + hosts[i].to_string();
-  text += '/';
-  if (auth_database) text += percent_encode(*auth_database);
-
   option_writer w;
   w.add("appName", app_name);
   w.add("authMechanism", auth_mechanism);
@@ -230,10 +308,12 @@ std::string connection_string::to_string() const {
   w.add("authSource", auth_source);
   w.add("connectTimeoutMS", connect_timeout_ms);
   w.add("directConnection", direct_connection);
+  w.add("enableOverloadRetargeting", enable_overload_retargeting);
   w.add("heartbeatFrequencyMS", heartbeat_frequency_ms);
   w.add("journal", journal);
   w.add("loadBalanced", load_balanced);
   w.add("localThresholdMS", local_threshold_ms);
+  w.add("maxAdaptiveRetries", max_adaptive_retries);
   w.add("maxConnecting", max_connecting);
   w.add("maxIdleTimeMS", max_idle_time_ms);
   w.add("maxPoolSize", max_pool_size);
@@ -247,6 +327,8 @@ std::string connection_string::to_string() const {
   w.add("retryWrites", retry_writes);
   w.add("serverSelectionTimeoutMS", server_selection_timeout_ms);
   w.add("socketTimeoutMS", socket_timeout_ms);
+  w.add("srvMaxHosts", srv_max_hosts);
+  w.add("srvServiceName", srv_service_name);
   w.add("timeoutMS", timeout_ms);
   w.add("tls", tls);
   w.add("tlsAllowInvalidCertificates", tls_allow_invalid_certificates);
@@ -260,7 +342,7 @@ std::string connection_string::to_string() const {
   w.add("w", this->w);
   w.add("waitQueueTimeoutMS", wait_queue_timeout_ms);
   w.add("wTimeoutMS", wtimeout_ms);
-  return text + w.text();
+  return format_authority(*this) + w.text();
 }
 
 error_code parse_uri(std::string_view uri, connection_string& out, std::string& error_message,

@@ -84,6 +84,7 @@ std::string to_lower_ascii(std::string_view text) {
 }  // namespace detail::uri
 
 std::string host_address::to_string() const {
+  if (is_unix_socket()) return host;
   return is_ipv6_literal() ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
 }
 

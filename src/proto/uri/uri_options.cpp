@@ -40,6 +40,7 @@ struct option_def {
   option_setter set;
   bool is_list = false;   // repeated keys accumulate (connection-string-spec.md, "Lists")
   bool is_tls_alias = false;
+  bool empty_is_error = false;  // instead of "ignored with a warning"
 };
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -220,6 +221,21 @@ set_result set_w(cs_t& cs, std::string_view v, std::string& why) {
   return set_result::ok;
 }
 
+// initial-dns-seedlist-discovery.md, "srvServiceName": a service name of RFC 6335, section 5.1:
+// 1-15 letters, digits and hyphens, at least one letter, no hyphen first, last or doubled.
+set_result set_srv_service_name(cs_t& cs, std::string_view v, std::string& why) {
+  const bool charset_ok = v.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") ==
+                          std::string_view::npos;
+  const bool has_letter = v.find_first_not_of("0123456789-") != std::string_view::npos;
+  const bool hyphens_ok = !v.empty() && v.front() != '-' && v.back() != '-' && v.find("--") == std::string_view::npos;
+  if (v.size() > 15 || !charset_ok || !has_letter || !hyphens_ok) {
+    why = "expected an RFC 6335 service name: 1 to 15 letters, digits and single inner hyphens";
+    return set_result::invalid_value;
+  }
+  cs.srv_service_name = std::string(v);
+  return set_result::ok;
+}
+
 constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max();
 
 // uri-options.md, "List of specified options" (the subset this client implements).
@@ -227,13 +243,16 @@ const option_def option_table[] = {
     {"appName", set_app_name},
     {"authMechanism", set_auth_mechanism},
     {"authMechanismProperties", set_auth_mechanism_properties},
-    {"authSource", set_string<&cs_t::auth_source>},
+    // auth.md, "Errors": an empty authSource MUST be an error.
+    {"authSource", set_string<&cs_t::auth_source>, false, false, /*empty_is_error=*/true},
     {"connectTimeoutMS", set_integer<&cs_t::connect_timeout_ms, 0>},
     {"directConnection", set_bool<&cs_t::direct_connection>},
+    {"enableOverloadRetargeting", set_bool<&cs_t::enable_overload_retargeting>},
     {"heartbeatFrequencyMS", set_integer<&cs_t::heartbeat_frequency_ms, 500>},  // minHeartbeatFrequencyMS
     {"journal", set_bool<&cs_t::journal>},
     {"loadBalanced", set_bool<&cs_t::load_balanced>},
     {"localThresholdMS", set_integer<&cs_t::local_threshold_ms, 0>},
+    {"maxAdaptiveRetries", set_integer<&cs_t::max_adaptive_retries, 0>},
     {"maxConnecting", set_integer<&cs_t::max_connecting, 1>},
     {"maxIdleTimeMS", set_integer<&cs_t::max_idle_time_ms, 0>},
     {"maxPoolSize", set_integer<&cs_t::max_pool_size, 0>},
@@ -247,6 +266,8 @@ const option_def option_table[] = {
     {"retryWrites", set_bool<&cs_t::retry_writes>},
     {"serverSelectionTimeoutMS", set_integer<&cs_t::server_selection_timeout_ms, 1>},
     {"socketTimeoutMS", set_integer<&cs_t::socket_timeout_ms, 0>},
+    {"srvMaxHosts", set_integer<&cs_t::srv_max_hosts, 0>},
+    {"srvServiceName", set_srv_service_name},
     {"ssl", set_tls, false, /*is_tls_alias=*/true},
     {"timeoutMS", set_integer<&cs_t::timeout_ms, 0, int64_max>},
     {"tls", set_tls, false, /*is_tls_alias=*/true},
@@ -292,6 +313,10 @@ class option_applier {
       // connection-string-spec.md, "Keys": unsupported keys are ignored with a warning.
       out_.warnings.push_back(fmt::format("Unsupported URI option '{}' ignored", *key));
       return true;
+    }
+    if (value->empty() && def->empty_is_error) {
+      why = fmt::format("URI option '{}' cannot be empty", def->name);
+      return false;
     }
     // connection-string-spec.md, "Values": an empty integer or boolean value is ignored.
     if (value->empty() && !def->is_list) {
@@ -354,6 +379,21 @@ bool check_tls_exclusions(const connection_string& cs, std::string& why) {
   return true;
 }
 
+// initial-dns-seedlist-discovery.md, "URI Validation".
+bool check_srv_options(const connection_string& cs, std::string& why) {
+  if (!cs.srv_host && (cs.srv_service_name || cs.srv_max_hosts)) {
+    why = fmt::format("URI option '{}' is only allowed with mongodb+srv://",
+                      cs.srv_service_name ? "srvServiceName" : "srvMaxHosts");
+    return false;
+  }
+  if (cs.srv_max_hosts.value_or(0) > 0) {
+    if (cs.replica_set) why = "srvMaxHosts > 0 cannot be used with replicaSet";
+    else if (cs.load_balanced.value_or(false)) why = "srvMaxHosts > 0 cannot be used with loadBalanced=true";
+    if (!why.empty()) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool apply_uri_options(std::string_view query, connection_string& out, const uri_parse_settings& settings,
@@ -371,10 +411,11 @@ bool apply_uri_options(std::string_view query, connection_string& out, const uri
 }
 
 bool validate_option_combinations(const connection_string& cs, std::string& why) {
-  if (!check_tls_exclusions(cs, why)) return false;
-  // uri-options.md, "directConnection URI option with multiple seeds".
-  if (cs.direct_connection.value_or(false) && cs.hosts.size() > 1) {
-    why = fmt::format("directConnection=true cannot be used with {} hosts", cs.hosts.size());
+  if (!check_tls_exclusions(cs, why) || !check_srv_options(cs, why)) return false;
+  // uri-options.md, "directConnection URI option with multiple seeds or SRV URI".
+  if (cs.direct_connection.value_or(false) && (cs.hosts.size() > 1 || cs.srv_host)) {
+    why = cs.srv_host ? std::string("directConnection=true cannot be used with mongodb+srv://")
+                      : fmt::format("directConnection=true cannot be used with {} hosts", cs.hosts.size());
     return false;
   }
   // load-balancers.md, "URI Validation".

@@ -54,7 +54,7 @@ TEST_CASE("sdam error classes: messages are used only when the reply has no code
   CHECK(is_state_change(10107, "anything"));
 }
 
-TEST_CASE("sdam: state change errors mark the server Unknown; the pool is cleared for shutdown or pre-4.2 (SDAM errors/*)") {
+TEST_CASE("sdam: state change errors mark the server Unknown; the pool is cleared only for shutdown errors (SDAM errors/*)") {
   struct row {
     int code;
     int wire;
@@ -62,7 +62,7 @@ TEST_CASE("sdam: state change errors mark the server Unknown; the pool is cleare
   };
   const row rows[] = {
       {10107, 21, false}, {13435, 21, false}, {10058, 21, false}, {11602, 21, false}, {13436, 21, false},
-      {189, 21, false},   {11600, 21, true},  {91, 21, true},     {10107, 7, true},    {11602, 7, true},
+      {189, 21, false},   {11600, 21, true},  {91, 21, true},     {10107, 7, false},   {11602, 7, false},
       {13435, 8, false},
   };
   for (const auto& r : rows) {
@@ -165,6 +165,34 @@ TEST_CASE("sdam: network errors mark Unknown and clear the pool; timeouts only b
     CHECK((type_of(t, "a:27017") == server_type::unknown) == r.marks_unknown);
     CHECK((t.type() == topology_type::replica_set_no_primary) == r.marks_unknown);
   }
+}
+
+TEST_CASE("sdam: any error before the handshake completes marks Unknown, unless labelled SystemOverloadedError (SDAM handleError)") {
+  auto t = rs_with_primary();
+  auto err = command_error(18, "Authentication failed");
+  err.completed_handshake = false;
+  auto response = t.handle_application_error(err);
+  CHECK(response.marked_unknown);
+  CHECK(response.clear_pool);
+  CHECK(type_of(t, "a:27017") == server_type::unknown);
+
+  t = rs_with_primary();
+  application_error net;
+  net.address = addr("a");
+  net.kind = error_kind::network_timeout;
+  net.completed_handshake = false;
+  net.system_overloaded = true;  // CMAP "Backpressure-enabled" pools label establishment errors
+  response = t.handle_application_error(net);
+  CHECK_FALSE(response.ignored);
+  CHECK_FALSE(response.marked_unknown);
+  CHECK_FALSE(response.clear_pool);
+  CHECK(type_of(t, "a:27017") == server_type::rs_primary);
+
+  const auto labelled = command_error_from_reply(
+      addr("a"), bson::document::from_json(R"({"ok": 0, "code": 6, "errmsg": "x", "errorLabels": ["SystemOverloadedError"]})"));
+  REQUIRE(labelled);
+  CHECK(labelled->system_overloaded);
+  CHECK_FALSE(command_error_from_reply(addr("a"), bson::document::from_json(R"({"ok": 0, "code": 6})"))->system_overloaded);
 }
 
 TEST_CASE("sdam: errors for servers not in the topology are ignored") {
