@@ -118,8 +118,18 @@ int main(int argc, char** argv) {
     uri = "mongodb://" + server->address() + "/?replicaSet=rs0";  // replica-set discovery
   }
   asio::io_context io;
-  client c(io.get_executor(), uri);
-  auto result = asio::co_spawn(io, run(c), asio::use_future);
+  // The client lives in the coroutine that uses it: on every path out (error, exception,
+  // return) its destructor stops monitors and pools, so io.run() returns.
+  auto main_job = [&uri]() -> asio::awaitable<int> {
+    client c(co_await asio::this_coro::executor, uri);
+    co_return co_await run(c);
+  };
+  auto result = asio::co_spawn(io, main_job(), asio::use_future);
   io.run();
-  return result.get();
+  try {
+    return result.get();
+  } catch (const std::exception& e) {  // e.g. an invalid connection string
+    std::cerr << "update-employee-info: " << e.what() << "\n";
+    return 1;
+  }
 }

@@ -137,8 +137,12 @@ int main(int argc, char** argv) {
     return usage();
   try {
     asio::io_context io;
-    client c(io.get_executor(), o.uri);
-    auto done = asio::co_spawn(io, run_script(c, o), asio::use_future);
+    // The client lives in the coroutine, so every way out of the script ends io.run().
+    auto job = [&o]() -> asio::awaitable<bool> {
+      client c(co_await asio::this_coro::executor, o.uri);
+      co_return co_await run_script(c, o);
+    };
+    auto done = asio::co_spawn(io, job(), asio::use_future);
     io.run();
     return done.get() ? 0 : 1;
   } catch (const std::exception& e) {

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <memory>
+#include <stdexcept>
 #include <thread>
 
 #include "alloc_counter.hpp"
@@ -325,10 +326,8 @@ run_result run_mongoc(const bench_options& o, const std::string& uri, run_contro
   run_result result;
   result.driver = "mongoc";
   const std::string coll_name = "txnbench_mongoc";
-  if (auto err = seed(o, uri, coll_name); !err.empty()) {
-    result.errors.push_back(err);
-    return result;
-  }
+  // Without a seeded collection there is nothing to measure: end the program with the reason.
+  if (auto err = seed(o, uri, coll_name); !err.empty()) throw std::runtime_error(err);
   std::vector<std::unique_ptr<mongoc_worker>> workers;
   for (int w = 0; w < o.concurrency; ++w) workers.push_back(std::make_unique<mongoc_worker>(o, control, w, uri, coll_name));
   std::atomic<int> running{o.concurrency};

@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <memory>
+#include <stdexcept>
 #include <thread>
 
 #include "alloc_counter.hpp"
@@ -214,12 +215,17 @@ struct client_thread {
 // Seeds `keys` documents {_id: 0..keys-1} for updates and finds, after dropping leftovers.
 std::string seed(const bench_options& o, const std::string& uri, const std::string& coll_name) {
   asio::io_context io;
-  client c(io.get_executor(), uri);
+  // The client lives in the coroutine: whichever way the job ends, its destructor stops the
+  // monitors and pools, so io.run() returns (README, "Lifetime").
   auto job = [&]() -> asio::awaitable<std::string> {
+    client c(co_await asio::this_coro::executor, uri);
     diagnostics diag;
     bson::document reply, drop;
     drop.append("drop", coll_name);
-    co_await c.run_command(o.database, drop, reply, diag);  // NamespaceNotFound is fine
+    // NamespaceNotFound is fine; any other error (an unreachable server) ends the run here.
+    if (auto ec = co_await c.run_command(o.database, drop, reply, diag);
+        ec && diag.server_code != server_code::namespace_not_found)
+      co_return "cannot prepare " + o.database + "." + coll_name + ": " + ec.message() + " " + diag.message;
     auto coll = c.get_collection(o.database, coll_name);
     const std::string pad = padding_for(o.doc_size);
     for (std::int64_t first = 0; first < o.keys; first += 1000) {
@@ -245,10 +251,8 @@ run_result run_mongowire(const bench_options& o, const std::string& uri, run_con
   run_result result;
   result.driver = "mongowire";
   const std::string coll_name = "txnbench_mongowire";
-  if (auto err = seed(o, uri, coll_name); !err.empty()) {
-    result.errors.push_back(err);
-    return result;
-  }
+  // Without a seeded collection there is nothing to measure: end the program with the reason.
+  if (auto err = seed(o, uri, coll_name); !err.empty()) throw std::runtime_error(err);
 
   std::vector<std::unique_ptr<client_thread>> threads;
   for (int t = 0; t < o.threads; ++t) {

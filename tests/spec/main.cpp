@@ -13,6 +13,7 @@
 // FAIL when they pass (see pending_list.hpp).
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -24,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "mongowire/client.hpp"
 #include "pending_list.hpp"
 #include "suite_format.hpp"
 #include "test_runner.hpp"
@@ -171,6 +173,28 @@ void run_one(const file_to_run& f, const runner_options& options, const report_s
   report({test_status::fail, f.display, "(file)", "no runner knows this file's format"});
 }
 
+// With --uri, one ping first: an unreachable deployment ends the run with its reason within
+// serverSelectionTimeoutMS instead of failing every file after that long.
+std::string probe_deployment(const std::string& uri) {
+  boost::asio::io_context io;
+  auto probe = [&]() -> boost::asio::awaitable<std::string> {
+    client c(co_await boost::asio::this_coro::executor, uri);
+    diagnostics diag;
+    bson::document reply;
+    auto ping = bson::document::from_json(R"({"ping": 1})");
+    auto ec = co_await c.run_command("admin", ping, reply, diag);
+    co_await c.close();
+    co_return ec ? ec.message() + ": " + diag.message : std::string();
+  };
+  auto result = boost::asio::co_spawn(io, probe(), boost::asio::use_future);
+  io.run();
+  try {
+    return result.get();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -227,6 +251,12 @@ int main(int argc, char** argv) {
     }
     auto found = collect(p);
     files.insert(files.end(), found.begin(), found.end());
+  }
+  if (args.options.uri) {
+    if (auto why = probe_deployment(*args.options.uri); !why.empty()) {
+      std::cerr << "mongowire-spec-runner: cannot reach the deployment: " << why << "\n";
+      return 1;
+    }
   }
   reporter out(std::move(pending));
   // --only filters every format's tests by description (the unified runner filters too).
