@@ -66,10 +66,10 @@ namespace {
 
 namespace asio = boost::asio;
 namespace net = mongowire::detail::net;
-using mongowire::bson::document;
-using mongowire::bson::view;
 using mongowire::diagnostics;
 using mongowire::error_code;
+using mongowire::bson::document;
+using mongowire::bson::view;
 using clock_type = std::chrono::steady_clock;
 
 struct measurement {
@@ -173,8 +173,8 @@ int main(int argc, char** argv) {
     measure(io, callers, std::max(total / 10, callers * 20), pool_make);  // warm: connections and caches
     const auto m = measure(io, callers, total, pool_make);
     std::printf("pool            c=%-3zu %10.0f cmd/s  ratio %.2f  allocs/cmd %.3f  (connections %zu)\n", callers,
-                m.commands_per_second, m.commands_per_second / reference.commands_per_second,
-                m.allocations_per_command, pool->total_connections());
+                m.commands_per_second, m.commands_per_second / reference.commands_per_second, m.allocations_per_command,
+                pool->total_connections());
     worst_allocations = std::max(worst_allocations, m.allocations_per_command);
   }
   // The same with a pool event handler installed (CMAP events are std::function calls that

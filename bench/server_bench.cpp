@@ -146,7 +146,10 @@ int main(int argc, char** argv) {
   std::size_t pings = 200'000, window = 16, connections = 4;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
-    std::size_t* target = arg == "--pings" ? &pings : arg == "--window" ? &window : arg == "--connections" ? &connections : nullptr;
+    std::size_t* target = arg == "--pings"         ? &pings
+                          : arg == "--window"      ? &window
+                          : arg == "--connections" ? &connections
+                                                   : nullptr;
     if (!target || i + 1 >= argc || !parse_size(argv[i + 1], *target)) {
       std::fprintf(stderr, "usage: mongowire-server-bench [--pings N] [--window K] [--connections C]\n");
       return 2;
@@ -166,8 +169,8 @@ int main(int argc, char** argv) {
                       {"1 connection, window", 1, window},
                       {"C connections, window each", connections, window}};
   double headline = 0;
-  std::printf("%zu pings per run, window %zu, %zu connections; reference: an Asio echo server in-process\n", pings, window,
-              connections);
+  std::printf("%zu pings per run, window %zu, %zu connections; reference: an Asio echo server in-process\n", pings,
+              window, connections);
   for (auto& r : rows) {
     std::size_t n = r.win == 1 ? pings / 4 : pings;  // unpipelined runs are latency-bound: fewer pings
     double testd = measure(server.port(), n, r.win, r.conns);

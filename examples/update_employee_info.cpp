@@ -72,8 +72,8 @@ asio::awaitable<error_code> with_explicit_retries(client& c, diagnostics& diag) 
 // 2. The convenient API.
 asio::awaitable<error_code> with_convenient_api(client& c, diagnostics& diag) {
   auto s = c.start_session();
-  co_return co_await s.with_transaction(
-      [](session& s, diagnostics& d) { return deactivate(s, 4, d); }, snapshot_majority(), diag);
+  co_return co_await s.with_transaction([](session& s, diagnostics& d) { return deactivate(s, 4, d); },
+                                        snapshot_majority(), diag);
 }
 
 asio::awaitable<int> run(client& c) {

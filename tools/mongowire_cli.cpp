@@ -78,12 +78,13 @@ asio::awaitable<bool> transaction_of_three_writes(client& c, const cli_options& 
   diagnostics diag;
   if (!report("startTransaction", s.start_transaction(snapshot_majority(), diag), diag)) co_return false;
   insert_one_result inserted;
-  if (!report("insert", co_await coll.insert_one(bson::document::from_json(R"({"_id": 1, "qty": 5})"), inserted, diag), diag))
+  if (!report("insert", co_await coll.insert_one(bson::document::from_json(R"({"_id": 1, "qty": 5})"), inserted, diag),
+              diag))
     co_return false;
   update_result updated;
-  if (!report("update", co_await coll.update(bson::document::from_json(R"({"_id": 1})"),
-                                             bson::document::from_json(R"({"$inc": {"qty": -1}})"), false, false,
-                                             updated, diag),
+  if (!report("update",
+              co_await coll.update(bson::document::from_json(R"({"_id": 1})"),
+                                   bson::document::from_json(R"({"$inc": {"qty": -1}})"), false, false, updated, diag),
               diag))
     co_return false;
   delete_result deleted;
@@ -99,8 +100,9 @@ asio::awaitable<bool> aborted_transaction(client& c, const cli_options& o) {
   diagnostics diag;
   if (!report("startTransaction", s.start_transaction(snapshot_majority(), diag), diag)) co_return false;
   insert_one_result inserted;
-  if (!report("insert", co_await s.get_collection(o.db, o.coll).insert_one(bson::document::from_json(R"({"_id": 2})"),
-                                                                            inserted, diag),
+  if (!report("insert",
+              co_await s.get_collection(o.db, o.coll)
+                  .insert_one(bson::document::from_json(R"({"_id": 2})"), inserted, diag),
               diag))
     co_return false;
   if (!report("abortTransaction", co_await s.abort_transaction(diag), diag)) co_return false;

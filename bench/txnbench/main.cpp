@@ -41,7 +41,9 @@ void control_loop(const bench_options& o, run_control& control, const std::atomi
       const double secs = duration<double>(now - t0).count();
       const double interval = duration<double>(now - last_print).count();
       std::fprintf(stderr, "\r[%s %5.1f s] %-8s tps %9.1f  commits %10llu  aborts %8llu  ops %10llu ", name, secs,
-                   control.phase() == run_control::warmup ? "warm-up" : control.phase() == run_control::measure ? "measure" : "stopping",
+                   control.phase() == run_control::warmup    ? "warm-up"
+                   : control.phase() == run_control::measure ? "measure"
+                                                             : "stopping",
                    static_cast<double>(commits - last_commits) / interval, static_cast<unsigned long long>(commits),
                    static_cast<unsigned long long>(control.aborts.load()),
                    static_cast<unsigned long long>(control.ops.load()));
@@ -98,13 +100,15 @@ int main(int argc, char** argv) {
     listen.reply_latency = microseconds(o.latency_us);
     server = std::make_unique<mongowire::testd::embedded_server>(mongowire::testd::server_options{}, listen);
     uri = server->uri();
-    ctx.server = "embedded test server " + server->address() + " (reply latency " + std::to_string(o.latency_us) + " us)";
+    ctx.server =
+        "embedded test server " + server->address() + " (reply latency " + std::to_string(o.latency_us) + " us)";
   } else {
     ctx.server = uri;
   }
 
   try {
-    run_result main_result = run_driver(o.driver == driver_kind::mongoc ? driver_kind::mongoc : driver_kind::mongowire, o, uri);
+    run_result main_result =
+        run_driver(o.driver == driver_kind::mongoc ? driver_kind::mongoc : driver_kind::mongowire, o, uri);
     check_sanity(o, main_result);
     std::optional<run_result> reference;
     if (o.driver == driver_kind::both) {

@@ -58,7 +58,12 @@ class mongoc_worker {
  public:
   mongoc_worker(const bench_options& o, run_control& control, int id, const std::string& uri,
                 const std::string& coll_name)
-      : o_(o), control_(control), id_(id), rng_(o.seed, id), pad_(padding_for(o.doc_size)), uri_(uri),
+      : o_(o),
+        control_(control),
+        id_(id),
+        rng_(o.seed, id),
+        pad_(padding_for(o.doc_size)),
+        uri_(uri),
         coll_name_(coll_name) {}
 
   worker_stats stats;
@@ -116,10 +121,8 @@ class mongoc_worker {
     const auto& s = o_.write_concern;
     if (auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), w); ec == std::errc() && p == s.data() + s.size())
       mongoc_write_concern_set_w(wc, w);
-    else if (s == "majority")
-      mongoc_write_concern_set_wmajority(wc, 0);
-    else
-      mongoc_write_concern_set_wtag(wc, s.c_str());
+    else if (s == "majority") mongoc_write_concern_set_wmajority(wc, 0);
+    else mongoc_write_concern_set_wtag(wc, s.c_str());
     mongoc_transaction_opts_set_write_concern(t, wc);
     mongoc_write_concern_destroy(wc);
     return t;
@@ -157,11 +160,11 @@ class mongoc_worker {
       case op_kind::update: {
         filter_.clear();
         filter_.append("_id", rng_.next_key(o_.keys));
-        if (update_.size() <= 5) update_.append_document("$inc", [](mongowire::bson::document& d) { d.append("n", std::int32_t{1}); });
+        if (update_.size() <= 5)
+          update_.append_document("$inc", [](mongowire::bson::document& d) { d.append("n", std::int32_t{1}); });
         return mongoc_collection_update_one(coll_, filter_.raw(), update_.raw(), &opts.b, reply, error);
       }
-      case op_kind::find:
-        break;
+      case op_kind::find: break;
     }
     filter_.clear();
     filter_.append("_id", rng_.next_key(o_.keys));
@@ -307,7 +310,8 @@ std::string seed(const bench_options& o, const std::string& uri_text, const std:
   const bson_t* ptrs[batch];
   for (std::int64_t first = 0; first < o.keys && result.empty(); first += batch) {
     docs.clear();
-    for (std::int64_t k = first; k < std::min<std::int64_t>(o.keys, first + batch); ++k) build_document(docs.emplace_back(), k, pad);
+    for (std::int64_t k = first; k < std::min<std::int64_t>(o.keys, first + batch); ++k)
+      build_document(docs.emplace_back(), k, pad);
     for (std::size_t i = 0; i < docs.size(); ++i) ptrs[i] = docs[i].raw();
     if (!mongoc_collection_insert_many(coll, ptrs, docs.size(), nullptr, nullptr, &error))
       result = std::string("seeding through mongoc failed: ") + error.message;
@@ -329,7 +333,8 @@ run_result run_mongoc(const bench_options& o, const std::string& uri, run_contro
   // Without a seeded collection there is nothing to measure: end the program with the reason.
   if (auto err = seed(o, uri, coll_name); !err.empty()) throw std::runtime_error(err);
   std::vector<std::unique_ptr<mongoc_worker>> workers;
-  for (int w = 0; w < o.concurrency; ++w) workers.push_back(std::make_unique<mongoc_worker>(o, control, w, uri, coll_name));
+  for (int w = 0; w < o.concurrency; ++w)
+    workers.push_back(std::make_unique<mongoc_worker>(o, control, w, uri, coll_name));
   std::atomic<int> running{o.concurrency};
   std::vector<std::thread> threads;
   for (auto& w : workers)

@@ -40,8 +40,8 @@ struct event_tally {
     } else if (e.type == command_event_type::failed && e.command_name != "abortTransaction") {
       // abortTransaction errors are ignored (transactions.md): after a WriteConflict the
       // server has already aborted, and the abort's NoSuchTransaction retries nothing.
-      auto l = e.diag ? classify_labels([&](std::string_view name) { return e.diag->has_label(name); })
-                      : retry_label::other;
+      auto l =
+          e.diag ? classify_labels([&](std::string_view name) { return e.diag->has_label(name); }) : retry_label::other;
       ++failures[static_cast<std::size_t>(l)];
       failures_in_window[static_cast<std::size_t>(l)] += in_window;
     }
@@ -57,8 +57,7 @@ transaction_options make_transaction_options(const bench_options& o) {
   if (auto [p, ec] = std::from_chars(o.write_concern.data(), o.write_concern.data() + o.write_concern.size(), w);
       ec == std::errc() && p == o.write_concern.data() + o.write_concern.size())
     t.write_concern->append("w", std::int32_t{w});
-  else
-    t.write_concern->append("w", o.write_concern);
+  else t.write_concern->append("w", o.write_concern);
   return t;
 }
 
@@ -113,8 +112,7 @@ class worker {
         filter_.clear();
         filter_.append("_id", rng_.next_key(o_.keys));
         return coll_.update(filter_, update_doc_, false, false, update_result_, diag);
-      case op_kind::find:
-        break;
+      case op_kind::find: break;
     }
     filter_.clear();
     filter_.append("_id", rng_.next_key(o_.keys));
@@ -123,8 +121,7 @@ class worker {
 
   void record_failure(txn_counters& c, error_code ec, const diagnostics& diag) {
     ++c.failed;
-    if (stats.first_error.empty())
-      stats.first_error = ec.message() + (diag.message.empty() ? "" : ": " + diag.message);
+    if (stats.first_error.empty()) stats.first_error = ec.message() + (diag.message.empty() ? "" : ": " + diag.message);
   }
 
   asio::awaitable<error_code> run_operations(diagnostics& diag, txn_counters& c) {
@@ -230,7 +227,8 @@ std::string seed(const bench_options& o, const std::string& uri, const std::stri
     const std::string pad = padding_for(o.doc_size);
     for (std::int64_t first = 0; first < o.keys; first += 1000) {
       std::vector<bson::document> batch;
-      for (std::int64_t k = first; k < std::min(o.keys, first + 1000); ++k) build_document(batch.emplace_back(), k, pad);
+      for (std::int64_t k = first; k < std::min(o.keys, first + 1000); ++k)
+        build_document(batch.emplace_back(), k, pad);
       insert_many_result r;
       diag.clear();
       if (auto ec = co_await coll.insert_many(std::move(batch), r, diag))

@@ -91,7 +91,9 @@ std::string parse_options(int argc, char** argv, bench_options& o, bool& help) {
       return true;
     };
     std::string_view v;
-    auto bad = [&] { return "bad or missing value for " + std::string(arg) + (v.empty() ? "" : ": '" + std::string(v) + "'"); };
+    auto bad = [&] {
+      return "bad or missing value for " + std::string(arg) + (v.empty() ? "" : ": '" + std::string(v) + "'");
+    };
     if (arg == "--help" || arg == "-h") {
       help = true;
     } else if (arg == "--json") {

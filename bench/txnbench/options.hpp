@@ -19,25 +19,25 @@ struct op_mix {
 };
 
 struct bench_options {
-  std::string uri;                  // empty: start the embedded test server
-  int concurrency = 8;              // workers (coroutines; threads for mongoc)
-  int threads = 1;                  // io_contexts, each with its own client
+  std::string uri;      // empty: start the embedded test server
+  int concurrency = 8;  // workers (coroutines; threads for mongoc)
+  int threads = 1;      // io_contexts, each with its own client
   int ops_per_txn = 4;
   op_mix mix;
-  double duration_s = 3.0;          // measured window, unless transactions is set
+  double duration_s = 3.0;  // measured window, unless transactions is set
   std::optional<std::uint64_t> transactions;
-  std::size_t doc_size = 256;       // bytes of each inserted document
-  std::int64_t keys = 1000;         // documents seeded for updates and finds
+  std::size_t doc_size = 256;  // bytes of each inserted document
+  std::int64_t keys = 1000;    // documents seeded for updates and finds
   bench_mode mode = bench_mode::txn;
   txn_api api = txn_api::manual;
   double warmup_s = 1.0;
-  std::int64_t latency_us = 0;      // embedded server: added reply latency
+  std::int64_t latency_us = 0;  // embedded server: added reply latency
   std::string read_concern = "snapshot";
   std::string write_concern = "majority";
   std::string database = "txnbench";
   bool json = false;
-  bool progress = false;            // forced on; otherwise only when stderr is a terminal
-  std::size_t alloc_sites = 0;      // print the N most frequent allocation stacks
+  bool progress = false;        // forced on; otherwise only when stderr is a terminal
+  std::size_t alloc_sites = 0;  // print the N most frequent allocation stacks
   driver_kind driver = driver_kind::mongowire;
   std::uint64_t seed = 42;
 };

@@ -59,7 +59,8 @@ std::string json_string(std::string_view s) {
 
 std::string mix_text(const op_mix& m) {
   char buf[96];
-  std::snprintf(buf, sizeof buf, "insert %.0f%% update %.0f%% find %.0f%%", m.insert * 100, m.update * 100, m.find * 100);
+  std::snprintf(buf, sizeof buf, "insert %.0f%% update %.0f%% find %.0f%%", m.insert * 100, m.update * 100,
+                m.find * 100);
   return buf;
 }
 
@@ -98,7 +99,8 @@ std::string json_body(const bench_options& o, const run_context& ctx, const run_
   integer("failed", r.measured.failed);
   j += "\"retries\": {";
   for (std::size_t l = 0; l < retry_label_count; ++l) {
-    std::snprintf(buf, sizeof buf, "%s%s: %llu", l ? ", " : "", json_string(to_string(static_cast<retry_label>(l))).c_str(),
+    std::snprintf(buf, sizeof buf, "%s%s: %llu", l ? ", " : "",
+                  json_string(to_string(static_cast<retry_label>(l))).c_str(),
                   static_cast<unsigned long long>(r.measured.retries[l]));
     j += buf;
   }
@@ -136,9 +138,9 @@ void check_sanity(const bench_options& o, run_result& r) {
     // transactions.md: one command per operation, plus commitTransaction; none in plain mode.
     const std::uint64_t per_txn = static_cast<std::uint64_t>(o.ops_per_txn) + (o.mode == bench_mode::txn ? 1 : 0);
     if (r.round_trips != d.txns_all * per_txn)
-      r.errors.push_back("round trips per transaction " + std::to_string(d.round_trips_per_txn) + " != " +
-                         std::to_string(per_txn) + " (ops_per_txn" + (o.mode == bench_mode::txn ? " + 1)" : ")") +
-                         " with no retries");
+      r.errors.push_back("round trips per transaction " + std::to_string(d.round_trips_per_txn) +
+                         " != " + std::to_string(per_txn) + " (ops_per_txn" +
+                         (o.mode == bench_mode::txn ? " + 1)" : ")") + " with no retries");
   }
 }
 
@@ -148,11 +150,12 @@ void print_json(const bench_options& o, const run_context& ctx, const run_result
     j += ", \"" + reference->driver + "\": {" + json_body(o, ctx, *reference) + "}";
     const derived a = derive(r), b = derive(*reference);
     char buf[256];
-    std::snprintf(buf, sizeof buf,
-                  ", \"ratios_vs_%s\": {\"tps\": %.4g, \"p50_us\": %.4g, \"p99_us\": %.4g, \"client_cpu_us_per_txn\": %.4g, "
-                  "\"allocs_per_op\": %.4g}",
-                  reference->driver.c_str(), per(a.tps, b.tps), per(a.p50_us, b.p50_us), per(a.p99_us, b.p99_us),
-                  per(a.cpu_us_per_txn, b.cpu_us_per_txn), per(a.allocs_per_op, b.allocs_per_op));
+    std::snprintf(
+        buf, sizeof buf,
+        ", \"ratios_vs_%s\": {\"tps\": %.4g, \"p50_us\": %.4g, \"p99_us\": %.4g, \"client_cpu_us_per_txn\": %.4g, "
+        "\"allocs_per_op\": %.4g}",
+        reference->driver.c_str(), per(a.tps, b.tps), per(a.p50_us, b.p50_us), per(a.p99_us, b.p99_us),
+        per(a.cpu_us_per_txn, b.cpu_us_per_txn), per(a.allocs_per_op, b.allocs_per_op));
     j += buf;
   }
   j += "}";
@@ -162,8 +165,9 @@ void print_json(const bench_options& o, const run_context& ctx, const run_result
 void print_text(const bench_options& o, const run_context& ctx, const run_result& r, const run_result* reference) {
   std::printf("txnbench: %s against %s\n", r.driver.c_str(), ctx.server.c_str());
   std::printf("  mode %s%s, concurrency %d on %d thread(s), %d ops/txn (%s), documents of %zu bytes\n",
-              to_string(o.mode), o.mode == bench_mode::txn ? (std::string(" (") + to_string(o.api) + " API)").c_str() : "",
-              o.concurrency, o.threads, o.ops_per_txn, mix_text(o.mix).c_str(), o.doc_size);
+              to_string(o.mode),
+              o.mode == bench_mode::txn ? (std::string(" (") + to_string(o.api) + " API)").c_str() : "", o.concurrency,
+              o.threads, o.ops_per_txn, mix_text(o.mix).c_str(), o.doc_size);
   auto show = [&](const run_result& x) {
     const derived d = derive(x);
     std::printf("[%s] measured %.2f s after %.2f s warm-up\n", x.driver.c_str(), x.window_s, o.warmup_s);
@@ -178,30 +182,32 @@ void print_text(const bench_options& o, const run_context& ctx, const run_result
     for (std::size_t l = 0; l < retry_label_count; ++l)
       std::printf("%s %llu%s", std::string(to_string(static_cast<retry_label>(l))).c_str(),
                   static_cast<unsigned long long>(x.measured.retries[l]), l + 1 < retry_label_count ? ", " : "\n");
-    std::printf("  round trips    %.3f per txn (%llu commands for %llu transactions, all phases; %llu inside the driver)\n",
-                d.round_trips_per_txn, static_cast<unsigned long long>(x.round_trips),
-                static_cast<unsigned long long>(d.txns_all), static_cast<unsigned long long>(x.driver_retries));
-    std::printf("  bytes          %.0f per txn (%.0f sent, %.0f received)\n", d.bytes_sent_per_txn + d.bytes_received_per_txn,
-                d.bytes_sent_per_txn, d.bytes_received_per_txn);
+    std::printf(
+        "  round trips    %.3f per txn (%llu commands for %llu transactions, all phases; %llu inside the driver)\n",
+        d.round_trips_per_txn, static_cast<unsigned long long>(x.round_trips),
+        static_cast<unsigned long long>(d.txns_all), static_cast<unsigned long long>(x.driver_retries));
+    std::printf("  bytes          %.0f per txn (%.0f sent, %.0f received)\n",
+                d.bytes_sent_per_txn + d.bytes_received_per_txn, d.bytes_sent_per_txn, d.bytes_received_per_txn);
     std::printf("  client CPU     %.1f us per txn (the client's threads over the whole run)\n", d.cpu_us_per_txn);
     if (x.window_allocations)
       std::printf("  allocations    %.3f per op (%llu over %llu operations in the window, client threads only)\n",
                   d.allocs_per_op, static_cast<unsigned long long>(*x.window_allocations),
                   static_cast<unsigned long long>(x.window_ops));
-    for (const auto& [count, stack] : x.alloc_sites) std::printf("  allocation site, %llu samples:\n%s",
-                                                                   static_cast<unsigned long long>(count), stack.c_str());
+    for (const auto& [count, stack] : x.alloc_sites)
+      std::printf("  allocation site, %llu samples:\n%s", static_cast<unsigned long long>(count), stack.c_str());
     for (const auto& e : x.errors) std::printf("  ERROR: %s\n", e.c_str());
   };
   show(r);
   if (reference) {
     show(*reference);
     const derived a = derive(r), b = derive(*reference);
-    std::printf("ratio %s/%s: tps %.2fx, p50 %.2fx, p99 %.2fx, round trips %.2fx, bytes %.2fx, client CPU %.2fx, "
-                "allocations %.2fx\n",
-                r.driver.c_str(), reference->driver.c_str(), per(a.tps, b.tps), per(a.p50_us, b.p50_us),
-                per(a.p99_us, b.p99_us), per(a.round_trips_per_txn, b.round_trips_per_txn),
-                per(a.bytes_sent_per_txn + a.bytes_received_per_txn, b.bytes_sent_per_txn + b.bytes_received_per_txn),
-                per(a.cpu_us_per_txn, b.cpu_us_per_txn), per(a.allocs_per_op, b.allocs_per_op));
+    std::printf(
+        "ratio %s/%s: tps %.2fx, p50 %.2fx, p99 %.2fx, round trips %.2fx, bytes %.2fx, client CPU %.2fx, "
+        "allocations %.2fx\n",
+        r.driver.c_str(), reference->driver.c_str(), per(a.tps, b.tps), per(a.p50_us, b.p50_us),
+        per(a.p99_us, b.p99_us), per(a.round_trips_per_txn, b.round_trips_per_txn),
+        per(a.bytes_sent_per_txn + a.bytes_received_per_txn, b.bytes_sent_per_txn + b.bytes_received_per_txn),
+        per(a.cpu_us_per_txn, b.cpu_us_per_txn), per(a.allocs_per_op, b.allocs_per_op));
   }
 }
 

@@ -73,10 +73,10 @@ class run_control {
 
 // Counters of one worker (or one run, once merged).
 struct txn_counters {
-  std::uint64_t commits = 0;      // transactions (groups of operations in plain mode) that succeeded
-  std::uint64_t failed = 0;       // gave up on a non-retryable error
-  std::uint64_t aborts = 0;       // aborted attempts (abortTransaction sent or implied)
-  std::uint64_t ops = 0;          // operations completed
+  std::uint64_t commits = 0;  // transactions (groups of operations in plain mode) that succeeded
+  std::uint64_t failed = 0;   // gave up on a non-retryable error
+  std::uint64_t aborts = 0;   // aborted attempts (abortTransaction sent or implied)
+  std::uint64_t ops = 0;      // operations completed
   std::array<std::uint64_t, retry_label_count> retries{};
   void add(const txn_counters& o);
   std::uint64_t total_retries() const noexcept;
@@ -89,7 +89,6 @@ struct worker_stats {
   std::string first_error;
 };
 
-
 enum class op_kind { insert, update, find };
 
 class workload_rng {
@@ -101,7 +100,9 @@ class workload_rng {
     if (r < mix.insert + mix.update) return op_kind::update;
     return op_kind::find;
   }
-  std::int64_t next_key(std::int64_t keys) { return static_cast<std::int64_t>(gen_() % static_cast<std::uint64_t>(keys)); }
+  std::int64_t next_key(std::int64_t keys) {
+    return static_cast<std::int64_t>(gen_() % static_cast<std::uint64_t>(keys));
+  }
 
  private:
   std::mt19937_64 gen_;
@@ -121,14 +122,14 @@ inline std::int64_t inserted_id(int worker_id, std::uint64_t seq) {
 
 // The result of one driver's run.
 struct run_result {
-  std::string driver;             // "mongowire" or "mongoc"
+  std::string driver;  // "mongowire" or "mongoc"
   txn_counters measured;
   txn_counters all;
   log_linear_histogram latency_ns;
   double window_s = 0;
   std::uint64_t window_ops = 0;
   std::optional<std::uint64_t> window_allocations;  // mongowire only
-  std::uint64_t round_trips = 0;  // commands sent over the whole run (after seeding)
+  std::uint64_t round_trips = 0;                    // commands sent over the whole run (after seeding)
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
   std::uint64_t driver_retries = 0;  // retries inside the driver (commit retry, retryable writes)

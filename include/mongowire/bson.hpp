@@ -117,9 +117,7 @@ class element_iterator {
     ++*this;
     return copy;
   }
-  friend bool operator==(const element_iterator& a, const element_iterator& b) {
-    return a.end_ && b.end_;
-  }
+  friend bool operator==(const element_iterator& a, const element_iterator& b) { return a.end_ && b.end_; }
 
  private:
   iter_storage it_{};

@@ -17,6 +17,10 @@
 // single forgotten argument cannot turn a transaction into independent writes. A
 // client-level collection (client::collection) uses an implicit session; running it while
 // the same strand has an explicit transaction open is legal but is the user's choice.
+// Unacknowledged writes (w: 0) are sent without a session id; through an explicit session
+// they are refused with client_errc::invalid_argument (driver-sessions.md "When using
+// unacknowledged writes"). A server without sessions support gets no session id either; an
+// explicit session used with one fails with client_errc::sessions_not_supported.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -32,6 +36,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "mongowire/bson.hpp"
@@ -64,6 +69,7 @@ auto run_as_operation(boost::asio::any_io_executor ex, boost::asio::awaitable<er
 }
 }  // namespace detail
 
+class client;
 class session;
 class collection;
 
@@ -86,12 +92,61 @@ struct delete_result {
   std::int64_t deleted_count = 0;
 };
 
+// A value of any BSON type, for the options crud.md types "any" (comment): the value is
+// copied in, e.g. bson_value("why"), bson_value(std::int32_t{5}), bson_value(a_document_view).
+class bson_value {
+ public:
+  template <class T>
+  explicit bson_value(const T& v) {
+    holder_.append("v", v);
+  }
+  bson::element get() const noexcept { return holder_["v"]; }
+
+ private:
+  bson::document holder_;
+};
+
+// crud.md "hint": an index name ("a_1") or an index key pattern ({a: 1}).
+using index_hint = std::variant<std::string, bson::document>;
+
+// crud.md "FindOptions". Unset options are not sent.
 struct find_options {
   std::optional<bson::document> projection;
   std::optional<bson::document> sort;
   std::optional<std::int64_t> skip;
   std::optional<std::int64_t> limit;
   std::optional<std::int32_t> batch_size;
+  std::optional<index_hint> hint;
+  std::optional<bson::document> min;  // inclusive lower bound of the hinted index's keys
+  std::optional<bson::document> max;  // exclusive upper bound
+  std::optional<std::int64_t> max_time_ms;
+  std::optional<bson_value> comment;
+  std::optional<bool> return_key;      // only the keys of the index used
+  std::optional<bool> show_record_id;  // adds $recordId to each document
+  std::optional<bson::document> collation;
+  std::optional<bool> allow_disk_use;
+  std::optional<bson::document> let;
+};
+
+// crud.md "EstimatedDocumentCountOptions".
+struct estimated_document_count_options {
+  std::optional<std::int64_t> max_time_ms;
+  std::optional<bson_value> comment;
+};
+
+// enumerate-collections.md "listCollections" options.
+struct list_collections_options {
+  std::optional<bson::document> filter;
+  std::optional<bool> authorized_collections;
+  std::optional<std::int32_t> batch_size;
+  std::optional<bson_value> comment;
+};
+
+// enumerate-databases.md "listDatabases" options.
+struct list_databases_options {
+  std::optional<bson::document> filter;
+  std::optional<bool> authorized_databases;
+  std::optional<bson_value> comment;
 };
 
 struct find_one_and_modify_options {
@@ -139,7 +194,7 @@ struct write_model {
   bson::document filter;    // all others
   bson::document update;    // update_* (a document or, with update_is_pipeline, an array) / replace_one
   bool update_is_pipeline = false;
-  update_options options;   // update_* / replace_one
+  update_options options;                   // update_* / replace_one
   std::optional<bson::document> collation;  // delete_*
 };
 
@@ -164,10 +219,10 @@ class collection {
   const std::string& database_name() const noexcept { return db_; }
   const std::string& name() const noexcept { return coll_; }
 
-#define MONGOWIRE_ASYNC(name, params, call)                                                     \
-  template <class Token>                                                                        \
-  auto name params {                                                                            \
-    return detail::run_as_operation(executor(), call, std::forward<Token>(token));              \
+#define MONGOWIRE_ASYNC(name, params, call)                                        \
+  template <class Token>                                                           \
+  auto name params {                                                               \
+    return detail::run_as_operation(executor(), call, std::forward<Token>(token)); \
   }
 
   MONGOWIRE_ASYNC(async_insert_one, (bson::view doc, insert_one_result& result, diagnostics& diag, Token&& token),
@@ -196,6 +251,15 @@ class collection {
   MONGOWIRE_ASYNC(async_find_one,
                   (bson::view filter, std::optional<bson::document>& out, diagnostics& diag, Token&& token),
                   find_one(filter, out, diag))
+  // crud.md "findOne": find with limit 1 and singleBatch; `options.limit` is ignored.
+  MONGOWIRE_ASYNC(async_find_one,
+                  (bson::view filter, find_options options, std::optional<bson::document>& out, diagnostics& diag,
+                   Token&& token),
+                  find_one(filter, std::move(options), out, diag))
+  // crud.md "estimatedDocumentCount": the count command without a filter (collection metadata).
+  MONGOWIRE_ASYNC(async_estimated_document_count,
+                  (estimated_document_count_options options, std::int64_t& out, diagnostics& diag, Token&& token),
+                  estimated_document_count(std::move(options), out, diag))
   MONGOWIRE_ASYNC(async_count_documents, (bson::view filter, std::int64_t& out, diagnostics& diag, Token&& token),
                   count_documents(filter, out, diag))
   MONGOWIRE_ASYNC(async_aggregate,
@@ -238,8 +302,7 @@ class collection {
                   bulk_write(std::move(requests), options, result, diag))
   // `values` receives the distinct values as a BSON array.
   MONGOWIRE_ASYNC(async_distinct,
-                  (std::string_view field, bson::view filter, bson::document& values, diagnostics& diag,
-                   Token&& token),
+                  (std::string_view field, bson::view filter, bson::document& values, diagnostics& diag, Token&& token),
                   distinct(std::string(field), filter, values, diag))
   // The legacy count command (crud.md "count", deprecated in favour of countDocuments).
   MONGOWIRE_ASYNC(async_count, (bson::view filter, std::int64_t& out, diagnostics& diag, Token&& token),
@@ -251,9 +314,12 @@ class collection {
   MONGOWIRE_ASYNC(async_create_index,
                   (bson::view keys, index_options options, std::string& name, diagnostics& diag, Token&& token),
                   create_index(keys, std::move(options), name, diag))
-  MONGOWIRE_ASYNC(async_list_indexes, (std::vector<bson::document>& out, diagnostics& diag, Token&& token),
+  MONGOWIRE_ASYNC(async_list_indexes, (std::vector<bson::document> & out, diagnostics& diag, Token&& token),
                   list_indexes(out, diag))
-  MONGOWIRE_ASYNC(async_drop, (diagnostics& diag, Token&& token), drop(diag))
+  // index-management.md "listIndexNames": the names of listIndexes' documents.
+  MONGOWIRE_ASYNC(async_list_index_names, (std::vector<std::string> & out, diagnostics& diag, Token&& token),
+                  list_index_names(out, diag))
+  MONGOWIRE_ASYNC(async_drop, (diagnostics & diag, Token&& token), drop(diag))
 #undef MONGOWIRE_ASYNC
 
   // A handle on the same collection with other concerns / read preference.
@@ -275,8 +341,11 @@ class collection {
                                             diagnostics& diag);
   boost::asio::awaitable<error_code> find(bson::view filter, find_options options, std::vector<bson::document>& out,
                                           diagnostics& diag);
-  boost::asio::awaitable<error_code> find_one(bson::view filter, std::optional<bson::document>& out,
-                                              diagnostics& diag);
+  boost::asio::awaitable<error_code> find_one(bson::view filter, std::optional<bson::document>& out, diagnostics& diag);
+  boost::asio::awaitable<error_code> find_one(bson::view filter, find_options options,
+                                              std::optional<bson::document>& out, diagnostics& diag);
+  boost::asio::awaitable<error_code> estimated_document_count(estimated_document_count_options options,
+                                                              std::int64_t& out, diagnostics& diag);
   boost::asio::awaitable<error_code> count_documents(bson::view filter, std::int64_t& out, diagnostics& diag);
   boost::asio::awaitable<error_code> aggregate(bson::view pipeline, std::vector<bson::document>& out,
                                                diagnostics& diag);
@@ -307,6 +376,7 @@ class collection {
   boost::asio::awaitable<error_code> create_index(bson::view keys, index_options options, std::string& name,
                                                   diagnostics& diag);
   boost::asio::awaitable<error_code> list_indexes(std::vector<bson::document>& out, diagnostics& diag);
+  boost::asio::awaitable<error_code> list_index_names(std::vector<std::string>& out, diagnostics& diag);
   boost::asio::awaitable<error_code> drop(diagnostics& diag);
 
  private:
@@ -360,12 +430,29 @@ class database {
   auto async_list_collections(std::vector<bson::document>& out, diagnostics& diag, Token&& token) {
     return detail::run_as_operation(executor(), list_collections(out, diag), std::forward<Token>(token));
   }
+  template <class Token>
+  auto async_list_collections(list_collections_options options, std::vector<bson::document>& out, diagnostics& diag,
+                              Token&& token) {
+    return detail::run_as_operation(executor(), list_collections(std::move(options), out, diag),
+                                    std::forward<Token>(token));
+  }
+  // enumerate-collections.md "listCollectionNames": listCollections with nameOnly: true.
+  template <class Token>
+  auto async_list_collection_names(list_collections_options options, std::vector<std::string>& out, diagnostics& diag,
+                                   Token&& token) {
+    return detail::run_as_operation(executor(), list_collection_names(std::move(options), out, diag),
+                                    std::forward<Token>(token));
+  }
 
   boost::asio::awaitable<error_code> run_command(bson::document command, std::optional<bson::document> read_preference,
                                                  bson::document& reply, diagnostics& diag);
   boost::asio::awaitable<error_code> create_collection(std::string coll, bson::document options, diagnostics& diag);
   boost::asio::awaitable<error_code> drop_collection(std::string coll, diagnostics& diag);
   boost::asio::awaitable<error_code> list_collections(std::vector<bson::document>& out, diagnostics& diag);
+  boost::asio::awaitable<error_code> list_collections(list_collections_options options,
+                                                      std::vector<bson::document>& out, diagnostics& diag);
+  boost::asio::awaitable<error_code> list_collection_names(list_collections_options options,
+                                                           std::vector<std::string>& out, diagnostics& diag);
 
  private:
   friend class client;
@@ -432,6 +519,12 @@ class session {
   // Ends the session now (spec "endSession"): aborts a transaction in progress.
   boost::asio::awaitable<void> end();
 
+  // driver-sessions.md "ClientSession": the client that started this session (throws
+  // mongowire::error with client_errc::client_closed once that client is destroyed) and the
+  // options it was started with.
+  mongowire::client& client() const;
+  const session_options& options() const noexcept;
+
   transaction_state current_transaction_state() const noexcept;
   bool in_transaction() const noexcept;
   bool is_dirty() const noexcept;
@@ -472,12 +565,30 @@ class client {
   // each other (snapshot-sessions.md: snapshot with causalConsistency).
   session start_session(const session_options& options = {});
 
-  // listDatabases on admin with an implicit session: one document per database.
+  // enumerate-databases.md: listDatabases on admin with an implicit session, a retryable
+  // read: one document per database ({name, sizeOnDisk, empty}).
   template <class Token>
   auto async_list_databases(std::vector<bson::document>& out, diagnostics& diag, Token&& token) {
     return detail::run_as_operation(get_executor(), list_databases(out, diag), std::forward<Token>(token));
   }
+  template <class Token>
+  auto async_list_databases(list_databases_options options, std::vector<bson::document>& out, diagnostics& diag,
+                            Token&& token) {
+    return detail::run_as_operation(get_executor(), list_databases(std::move(options), out, diag),
+                                    std::forward<Token>(token));
+  }
+  // enumerate-databases.md "listDatabaseNames": listDatabases with nameOnly: true.
+  template <class Token>
+  auto async_list_database_names(list_databases_options options, std::vector<std::string>& out, diagnostics& diag,
+                                 Token&& token) {
+    return detail::run_as_operation(get_executor(), list_database_names(std::move(options), out, diag),
+                                    std::forward<Token>(token));
+  }
   boost::asio::awaitable<error_code> list_databases(std::vector<bson::document>& out, diagnostics& diag);
+  boost::asio::awaitable<error_code> list_databases(list_databases_options options, std::vector<bson::document>& out,
+                                                    diagnostics& diag);
+  boost::asio::awaitable<error_code> list_database_names(list_databases_options options, std::vector<std::string>& out,
+                                                         diagnostics& diag);
 
   // Runs a command on the primary with an implicit session; `reply` receives the server's
   // reply on success and on server errors (also in diag.reply).

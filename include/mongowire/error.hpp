@@ -28,10 +28,10 @@ enum class client_errc {
   session_from_other_client,
   transaction_already_in_progress,
   no_transaction_started,
-  commit_after_abort,        // "Cannot call commitTransaction after calling abortTransaction"
-  abort_after_commit,        // "Cannot call abortTransaction after calling commitTransaction"
-  abort_twice,               // "Cannot call abortTransaction twice"
-  option_in_transaction,     // read/write concern given to an operation inside a transaction
+  commit_after_abort,     // "Cannot call commitTransaction after calling abortTransaction"
+  abort_after_commit,     // "Cannot call abortTransaction after calling commitTransaction"
+  abort_twice,            // "Cannot call abortTransaction twice"
+  option_in_transaction,  // read/write concern given to an operation inside a transaction
   read_preference_not_primary,
   unacknowledged_write_in_transaction,
   server_selection_timeout,
@@ -44,25 +44,28 @@ enum class client_errc {
   with_transaction_timeout,
   cursor_exhausted,
   invalid_reply,
+  // driver-sessions.md "How to Tell Whether a Connection Supports Sessions": an explicit
+  // session used with a server whose hello has no logicalSessionTimeoutMinutes.
+  sessions_not_supported,
 };
 
 // Violations of the wire protocol by bytes we received (or were asked to send).
 enum class protocol_errc {
-  short_header = 1,          // fewer than 16 bytes for a MsgHeader
-  message_too_short,         // messageLength below the opcode's minimum
-  message_too_long,          // messageLength above maxMessageSizeBytes
+  short_header = 1,   // fewer than 16 bytes for a MsgHeader
+  message_too_short,  // messageLength below the opcode's minimum
+  message_too_long,   // messageLength above maxMessageSizeBytes
   unknown_opcode,
-  compression_unsupported,   // OP_COMPRESSED received: compression is not negotiated
-  unknown_required_flag,     // OP_MSG flagBits 0-15 set that we do not know
+  compression_unsupported,  // OP_COMPRESSED received: compression is not negotiated
+  unknown_required_flag,    // OP_MSG flagBits 0-15 set that we do not know
   bad_section_kind,
   missing_body_section,
   duplicate_body_section,
-  section_overrun,           // a section or sequence size runs past the frame
+  section_overrun,  // a section or sequence size runs past the frame
   invalid_bson,
   truncated_cstring,
   checksum_mismatch,
-  checksum_missing,          // checksumPresent set but no room for the CRC
-  bad_reply,                 // OP_REPLY with no document, or the wrong count
+  checksum_missing,  // checksumPresent set but no room for the CRC
+  bad_reply,         // OP_REPLY with no document, or the wrong count
   response_to_mismatch,
   trailing_bytes,
 };
@@ -183,14 +186,17 @@ struct write_concern_error {
 
 // Everything known about a failure beyond its error_code.
 struct diagnostics {
-  std::int32_t server_code = 0;     // 0 when the error did not come from a server reply
+  std::int32_t server_code = 0;  // 0 when the error did not come from a server reply
   std::string code_name;
-  std::string message;              // the server's errmsg, or our own explanation
+  std::string message;  // the server's errmsg, or our own explanation
   label_set labels;
   std::vector<write_error> write_errors;
   std::optional<write_concern_error> write_concern;
-  bson::document reply;             // the raw reply when there was one
-  std::string server_address;       // "host:port" the error came from, if any
+  bson::document reply;        // the raw reply when there was one
+  std::string server_address;  // "host:port" the error came from, if any
+  // The error a timeout error wraps (transactions-convenient-api.md "Timeout Error
+  // propagation"); the other fields then describe that error.
+  error_code cause;
 
   bool has_label(std::string_view l) const noexcept { return labels.contains(l); }
   void clear() { *this = diagnostics{}; }

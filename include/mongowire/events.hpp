@@ -1,12 +1,15 @@
 // Monitoring events delivered to user callbacks: connection pool events (CMAP spec),
-// command events (command logging and monitoring spec) and server heartbeats.
+// command events (command logging and monitoring spec), server heartbeats and SDAM events
+// (server-discovery-and-monitoring-logging-and-monitoring.md).
 // Callbacks run on the client's executor; they must not block.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "mongowire/bson.hpp"
 #include "mongowire/error.hpp"
@@ -31,12 +34,13 @@ std::string_view to_string(pool_event_type t) noexcept;
 
 struct pool_event {
   pool_event_type type;
-  std::string address;           // "host:port"
+  std::string address;  // "host:port"
   std::uint64_t connection_id = 0;
   // connection_closed: "stale", "idle", "error", "poolClosed"; check_out_failed:
   // "timeout", "connectionError", "poolClosed" (CMAP spec reason strings).
   std::string reason;
-  std::chrono::nanoseconds duration{0};  // checked_out / check_out_failed / ready
+  std::chrono::nanoseconds duration{0};       // checked_out / check_out_failed / ready
+  bool interrupt_in_use_connections = false;  // pool_cleared
 };
 
 enum class command_event_type { started, succeeded, failed };
@@ -54,7 +58,11 @@ struct command_event {
   // started: the command as sent (kind-1 sequences folded back into the body, as the
   // monitoring spec requires); succeeded: the reply; failed: the reply if there was one.
   bson::view document;
-  error_code error;        // failed only
+  // command-logging-and-monitoring.md "Security": a sensitive command (authentication, user
+  // management, hello with speculativeAuthenticate) has an empty command and reply, and a
+  // failure reduced to code, codeName and labels.
+  bool redacted = false;
+  error_code error;                   // failed only
   const diagnostics* diag = nullptr;  // failed only
 };
 
@@ -64,10 +72,63 @@ struct server_heartbeat_event {
   std::chrono::nanoseconds duration{0};
   bson::view reply;
   error_code error;
+  bool awaited = false;  // an awaitable hello of the streaming protocol
+};
+
+// SDAM events, one type for all ("Events API" of the SDAM logging and monitoring spec).
+enum class sdam_event_type {
+  server_opening,
+  server_closed,
+  server_description_changed,
+  topology_opening,
+  topology_closed,
+  topology_description_changed,
+  server_heartbeat_started,
+  server_heartbeat_succeeded,
+  server_heartbeat_failed,
+};
+// The spec's event name, e.g. "ServerDescriptionChangedEvent".
+std::string_view to_string(sdam_event_type t) noexcept;
+
+// What the events tell of a ServerDescription; `type` is the spec's name ("RSPrimary", "Unknown", ...).
+struct server_description_info {
+  std::string address;
+  std::string type;
+  std::string error;                         // empty when there is none
+  std::optional<double> round_trip_time_ms;  // average; none while Unknown
+  std::optional<std::string> set_name;
+  std::int32_t min_wire_version = 0;
+  std::int32_t max_wire_version = 0;
+};
+
+// What the events tell of a TopologyDescription; `type` is the spec's name ("ReplicaSetWithPrimary", ...).
+struct topology_description_info {
+  std::string type;
+  std::optional<std::string> set_name;
+  std::vector<server_description_info> servers;
+};
+
+struct sdam_event {
+  sdam_event_type type{};
+  std::uint64_t topology_id = 0;  // one per client (topologyId)
+  std::string address;            // server and heartbeat events
+  // server_description_changed
+  server_description_info previous_server;
+  server_description_info new_server;
+  // topology_description_changed (and, as new_topology, topology_opening/closed)
+  topology_description_info previous_topology;
+  topology_description_info new_topology;
+  // heartbeats
+  bool awaited = false;
+  std::chrono::nanoseconds duration{0};  // succeeded / failed
+  bson::view reply;                      // succeeded: valid during the callback only
+  error_code error;                      // failed
+  std::string message;                   // failed: what went wrong
 };
 
 using pool_event_handler = std::function<void(const pool_event&)>;
 using command_event_handler = std::function<void(const command_event&)>;
 using heartbeat_event_handler = std::function<void(const server_heartbeat_event&)>;
+using sdam_event_handler = std::function<void(const sdam_event&)>;
 
 }  // namespace mongowire

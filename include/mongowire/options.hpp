@@ -38,6 +38,8 @@ struct client_options {
   command_event_handler on_command;
   pool_event_handler on_pool_event;
   heartbeat_event_handler on_heartbeat;
+  // SDAM events: server/topology opening, closed and description changes, heartbeats.
+  sdam_event_handler on_sdam_event;
   std::function<void(const std::string&)> log;  // warnings (unknown URI options, ...)
   // Every frame sent (outgoing=true) and received, for traces.
   std::function<void(bool outgoing, std::span<const std::uint8_t> frame)> on_frame;

@@ -57,6 +57,10 @@ enum class read_preference_mode { primary, primary_preferred, secondary, seconda
 // The spec's camelCase name ("primaryPreferred").
 std::string_view to_string(read_preference_mode mode) noexcept;
 
+// server-monitoring.md "serverMonitoringMode": "stream", "poll" or "auto" (stream unless on FaaS).
+enum class server_monitoring_mode { automatic, stream, poll };
+std::string_view to_string(server_monitoring_mode mode) noexcept;  // "auto", "stream", "poll"
+
 // One readPreferenceTags entry, e.g. "dc:ny,rack:1" -> {{"dc","ny"},{"rack","1"}}.
 using tag_set = std::vector<std::pair<std::string, std::string>>;
 
@@ -70,7 +74,7 @@ struct connection_string {
   // mongodb+srv:// (initial-dns-seedlist-discovery.md): the name to look up (lower-cased).
   std::optional<std::string> srv_host;
   std::optional<std::string> srv_service_name;  // default "mongodb"
-  std::optional<std::int32_t> srv_max_hosts;  // 0 = no maximum
+  std::optional<std::int32_t> srv_max_hosts;    // 0 = no maximum
   std::optional<std::string> username;
   std::optional<std::string> password;
   std::optional<std::string> auth_database;  // the "/db" path, percent-decoded
@@ -100,17 +104,18 @@ struct connection_string {
   // Connection pool
   std::optional<std::int32_t> max_pool_size;  // 0 = no maximum
   std::optional<std::int32_t> min_pool_size;
-  std::optional<std::int32_t> max_connecting;  // > 0
+  std::optional<std::int32_t> max_connecting;         // > 0
   std::optional<std::int32_t> wait_queue_timeout_ms;  // > 0
-  std::optional<std::int32_t> max_idle_time_ms;  // 0 = no limit
+  std::optional<std::int32_t> max_idle_time_ms;       // 0 = no limit
 
   // Timeouts and monitoring
-  std::optional<std::int32_t> connect_timeout_ms;  // 0 = no timeout
-  std::optional<std::int32_t> socket_timeout_ms;  // 0 = no timeout
+  std::optional<std::int32_t> connect_timeout_ms;           // 0 = no timeout
+  std::optional<std::int32_t> socket_timeout_ms;            // 0 = no timeout
   std::optional<std::int32_t> server_selection_timeout_ms;  // > 0
-  std::optional<std::int32_t> heartbeat_frequency_ms;  // >= 500
+  std::optional<std::int32_t> heartbeat_frequency_ms;       // >= 500
   std::optional<std::int32_t> local_threshold_ms;
-  std::optional<std::int64_t> timeout_ms;  // CSOT; 0 = no timeout
+  std::optional<server_monitoring_mode> monitoring_mode;  // serverMonitoringMode
+  std::optional<std::int64_t> timeout_ms;                 // CSOT; 0 = no timeout
 
   // Retryability
   std::optional<bool> retry_writes;
@@ -127,7 +132,7 @@ struct connection_string {
 
   // Read preference
   std::optional<read_preference_mode> read_preference;
-  std::vector<tag_set> read_preference_tags;  // in URI order; an empty tag_set matches any server
+  std::vector<tag_set> read_preference_tags;          // in URI order; an empty tag_set matches any server
   std::optional<std::int32_t> max_staleness_seconds;  // -1 = no maximum
 
   // Unknown options, repeated options, ignored values: one human-readable line each.

@@ -3,6 +3,7 @@
 
 #include <boost/asio/detached.hpp>
 
+#include "client/api_operation.hpp"
 #include "client/client_impl.hpp"
 #include "proto/command/command_builder.hpp"
 #include "proto/txn/server_session_pool.hpp"
@@ -24,16 +25,20 @@ client::client(asio::any_io_executor ex, std::string_view uri, client_options op
   if (cs.username || cs.auth_mechanism) {
     // Failing here beats every command failing later with Unauthorized.
     diagnostics diag;
-    diag.message = "authentication (SCRAM, X.509) is not implemented by mongowire yet; remove the credentials "
-                   "and authMechanism from the connection string";
+    diag.message =
+        "authentication (SCRAM, X.509) is not implemented by mongowire yet; remove the credentials "
+        "and authMechanism from the connection string";
     throw mongowire::error(client_errc::invalid_uri, std::move(diag));
   }
   impl_ = std::make_shared<client_impl>(std::move(ex), std::move(cs), std::move(options));
+  impl_->public_client = this;
   impl_->start();
 }
 
 client::~client() {
-  if (impl_) impl_->topology().close();
+  if (!impl_) return;
+  impl_->public_client = nullptr;
+  impl_->topology().close();
 }
 
 asio::any_io_executor client::get_executor() const { return impl_->executor(); }
@@ -58,13 +63,44 @@ session client::start_session(const session_options& options) {
 }
 
 asio::awaitable<error_code> client::list_databases(std::vector<bson::document>& out, diagnostics& diag) {
-  bson::document command;
-  command.append("listDatabases", 1);
+  auto pending = list_databases(list_databases_options{}, out, diag);  // no temporaries in co_await (g++ 12)
+  co_return co_await std::move(pending);
+}
+
+namespace {
+
+// enumerate-databases.md: {listDatabases: 1, filter?, nameOnly?, authorizedDatabases?, comment?}
+// on admin; a retryable read (classify_command), not a runCommand.
+asio::awaitable<error_code> run_list_databases(client_impl& impl, const list_databases_options& o, bool name_only,
+                                               std::vector<bson::document>& out, diagnostics& diag) {
+  bson::document body;
+  body.append("listDatabases", 1);
+  if (o.filter) body.append("filter", *o.filter);
+  if (name_only) body.append("nameOnly", true);
+  if (o.authorized_databases) body.append("authorizedDatabases", *o.authorized_databases);
+  if (o.comment) body.append("comment", o.comment->get());
+  const auto op = detail::api_operation(detail::admin_db, body, collection_options{});
   bson::document reply;
-  if (auto ec = co_await run_command(std::string(detail::admin_db), std::move(command), reply, diag)) co_return ec;
+  if (auto ec = co_await impl.execute(op, nullptr, reply, diag)) co_return ec;
   if (auto dbs = reply["databases"].as_array())
     for (const auto& e : *dbs)
       if (auto d = e.as_document()) out.emplace_back(*d);
+  co_return error_code{};
+}
+
+}  // namespace
+
+asio::awaitable<error_code> client::list_databases(list_databases_options options, std::vector<bson::document>& out,
+                                                   diagnostics& diag) {
+  co_return co_await run_list_databases(*impl_, options, false, out, diag);
+}
+
+asio::awaitable<error_code> client::list_database_names(list_databases_options options, std::vector<std::string>& out,
+                                                        diagnostics& diag) {
+  std::vector<bson::document> entries;
+  if (auto ec = co_await run_list_databases(*impl_, options, true, entries, diag)) co_return ec;
+  for (const auto& e : entries)
+    if (auto name = e["name"].as_string()) out.emplace_back(*name);
   co_return error_code{};
 }
 
@@ -110,9 +146,7 @@ collection session::get_collection(std::string_view db, std::string_view coll) c
   return collection(impl_->client, impl_, std::string(db), std::string(coll));
 }
 
-database session::get_database(std::string_view db) const {
-  return database(impl_->client, impl_, std::string(db));
-}
+database session::get_database(std::string_view db) const { return database(impl_->client, impl_, std::string(db)); }
 
 error_code session::start_transaction(const std::optional<transaction_options>& options, diagnostics& diag) {
   // snapshot-sessions.md "ClientSession changes".
@@ -149,6 +183,15 @@ asio::awaitable<void> session::end() {
   impl_->txn.end_session();
   impl_->release();
 }
+
+client& session::client() const {
+  if (auto* c = impl_->client->public_client) return *c;
+  diagnostics diag;
+  diag.message = "the client that started this session has been destroyed";
+  throw mongowire::error(client_errc::client_closed, std::move(diag));
+}
+
+const session_options& session::options() const noexcept { return impl_->options; }
 
 transaction_state session::current_transaction_state() const noexcept {
   return static_cast<transaction_state>(impl_->txn.state());

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "proto/command/command_builder.hpp"
+#include "proto/command/redaction.hpp"
 #include "proto/reply/command_reply.hpp"
 #include "proto/retry/error_labels.hpp"
 #include "proto/retry/retryable_codes.hpp"
@@ -21,16 +22,21 @@ using clock = std::chrono::steady_clock;
 
 // ---------------------------------------------------------------- session_impl
 
-session_impl::session_impl(std::shared_ptr<client_impl> c, server_session ss, session_options opts, bool expl)
-    : client(std::move(c)), server(ss), options(std::move(opts)), is_explicit(expl) {}
+session_impl::session_impl(std::shared_ptr<client_impl> c, session_options opts, bool expl)
+    : client(std::move(c)), options(std::move(opts)), is_explicit(expl) {}
 
 session_impl::~session_impl() { release(); }
+
+void session_impl::bind(server_session s) noexcept {
+  server = s;
+  bound_ = true;
+}
 
 void session_impl::release() {
   if (released_) return;
   released_ = true;
   ended = true;
-  client->session_pool().release(server, clock::now(), client->session_timeout());
+  if (bound_) client->session_pool().release(server, clock::now(), client->session_timeout());
 }
 
 void session_impl::advance_cluster_time(bson::view doc) {
@@ -91,6 +97,8 @@ net::topology_options topology_options_from(const connection_string& cs, const c
   if (cs.connect_timeout_ms) t.connection.connect_timeout = milliseconds(*cs.connect_timeout_ms);
   if (cs.socket_timeout_ms) t.connection.socket_timeout = milliseconds(*cs.socket_timeout_ms);
   if (cs.heartbeat_frequency_ms) t.heartbeat_frequency = milliseconds(*cs.heartbeat_frequency_ms);
+  if (cs.local_threshold_ms) t.local_threshold_ms = *cs.local_threshold_ms;
+  if (cs.monitoring_mode) t.monitoring_mode = *cs.monitoring_mode;
   if (cs.server_selection_timeout_ms) t.server_selection_timeout = milliseconds(*cs.server_selection_timeout_ms);
   t.connection.checksum = opts.checksum;
   t.connection.tls = tls_context_from(cs);  // throws boost::system::system_error on unreadable files
@@ -99,6 +107,7 @@ net::topology_options topology_options_from(const connection_string& cs, const c
   if (cs.app_name) t.app_name = *cs.app_name;
   t.on_pool_event = opts.on_pool_event;
   t.on_heartbeat = opts.on_heartbeat;
+  t.on_sdam_event = opts.on_sdam_event;
   t.log = opts.log;
   return t;
 }
@@ -118,12 +127,22 @@ failure_kind classify(const error_code& ec) noexcept {
   return failure_kind::client;
 }
 
+// A network error here is the new connection's handshake (labelled and retried like any
+// network error); WaitQueueTimeout and a closed pool get the transaction labels of one.
+failure_kind classify_checkout(const error_code& ec) noexcept {
+  if (ec == client_errc::pool_cleared) return failure_kind::pool_cleared;
+  if (ec == client_errc::wait_queue_timeout || ec == client_errc::pool_closed) return failure_kind::checkout_failed;
+  return classify(ec);
+}
+
 }  // namespace
 
 client_impl::client_impl(asio::any_io_executor ex, connection_string cs, client_options opts)
     : ex_(std::move(ex)), cs_(std::move(cs)), opts_(std::move(opts)) {
   retry_writes_ = cs_.retry_writes.value_or(true);
   retry_reads_ = cs_.retry_reads.value_or(true);
+  max_adaptive_retries_ = cs_.max_adaptive_retries.value_or(default_max_adaptive_retries);
+  overload_retargeting_ = cs_.enable_overload_retargeting.value_or(false);
   write_concern_ = write_concern_from_uri(cs_);
   if (cs_.read_concern_level) {
     bson::document rc;
@@ -184,7 +203,10 @@ std::optional<std::chrono::minutes> client_impl::session_timeout() const {
   return std::chrono::minutes(*minutes);
 }
 
-double client_impl::jitter() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
+double client_impl::jitter() {
+  if (jitter_source_) return jitter_source_();
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+}
 
 void client_impl::gossip_cluster_time(bson::view doc) {
   auto incoming = doc["clusterTime"].as_timestamp();
@@ -197,9 +219,14 @@ void client_impl::gossip_cluster_time(bson::view doc) {
 }
 
 std::shared_ptr<session_impl> client_impl::make_session(const session_options& opts, bool is_explicit) {
-  auto ss = sessions_.acquire(clock::now(), session_timeout());
-  return std::make_shared<session_impl>(shared_from_this(), ss, opts, is_explicit);
+  auto s = std::make_shared<session_impl>(shared_from_this(), opts, is_explicit);
+  // driver-sessions.md "startSession": an explicit session has its server session from the
+  // start; an implicit one takes it after connection checkout (attempt).
+  if (is_explicit) s->bind(sessions_.acquire(clock::now(), session_timeout()));
+  return s;
 }
+
+std::shared_ptr<session_impl> client_impl::make_implicit_session() { return make_session({}, false); }
 
 // Everything one command needs across its attempts.
 struct client_impl::attempt_plan {
@@ -207,14 +234,28 @@ struct client_impl::attempt_plan {
   std::string_view db;
   const bson::document* body = nullptr;
   session_impl* session = nullptr;
-  std::optional<txn_fields> txn;            // inside a transaction / commit / abort
-  std::optional<std::int64_t> txn_number;   // retryable write outside a transaction
+  std::optional<txn_fields> txn;           // inside a transaction / commit / abort
+  std::optional<std::int64_t> txn_number;  // retryable write outside a transaction
   std::optional<bson::view> read_concern;
   std::optional<bson::view> write_concern;
   bool write_concern_error_is_error = true;
+  // driver-sessions.md "When using unacknowledged writes": no session id with w:0.
+  bool unacknowledged = false;
+  // retryable-writes.md: the server of the first attempt decided whether a write with
+  // retry.policy_enabled runs as a retryable write.
+  bool retryable_write_decided = false;
+  // Null: the primary (writes, transactions, reads until read preferences arrive).
+  const sdam::read_preference* read_preference = nullptr;
   command_role role = command_role::other;
   retry_settings retry;
   std::int64_t operation_id = 0;
+};
+
+// How one attempt failed, for the labels and the retry decision.
+struct client_impl::attempt_outcome {
+  failure_kind kind = failure_kind::client;
+  bool command_sent = false;
+  std::int32_t max_wire_version = 0;
 };
 
 // The event is the client's reusable scratch object: assigning into its strings reuses their
@@ -233,6 +274,7 @@ command_event& client_impl::prepare_event(command_event_type type, const attempt
   e.server_connection_id = conn.server_connection_id;
   e.duration = {};
   e.document = bson::view();
+  e.redacted = is_sensitive_command(plan.name, *plan.body);
   e.error = {};
   e.diag = nullptr;
   return e;
@@ -242,31 +284,72 @@ void client_impl::emit_started(const attempt_plan& plan, const bson::document& c
                                const net::selected_server& server, const net::connection& conn) {
   if (!opts_.on_command) return;
   command_event& e = prepare_event(command_event_type::started, plan, request_id, server, conn);
-  e.document = command;
+  if (!e.redacted) e.document = command;
   opts_.on_command(e);
 }
 
-asio::awaitable<error_code> client_impl::attempt(attempt_plan& plan, bson::document& reply, diagnostics& diag,
-                                                 failure_kind& kind, std::int32_t& max_wire_version) {
-  net::selected_server server;
-  if (auto ec = co_await topology_->async_select_writable(server, diag)) {
-    kind = classify(ec);
-    co_return ec;
-  }
-  std::unique_ptr<net::connection> conn;
-  if (auto ec = co_await server.server_pool->async_checkout(conn, diag)) {
-    kind = ec == client_errc::pool_cleared ? failure_kind::pool_cleared : classify(ec);
-    co_return ec;
-  }
-  max_wire_version = conn->max_wire_version;
+void client_impl::emit_finished(const attempt_plan& plan, const finished_command& f, const net::selected_server& server,
+                                const net::connection& conn) {
+  if (!opts_.on_command) return;
+  const auto type = f.ec ? command_event_type::failed : command_event_type::succeeded;
+  command_event& e = prepare_event(type, plan, f.request_id, server, conn);
+  e.duration = clock::now() - f.started;
+  if ((!f.ec || f.kind == failure_kind::server_reply) && !e.redacted) e.document = f.reply;
+  e.error = f.ec;
+  diagnostics redacted;  // only filled for a sensitive command
+  if (e.redacted) redacted = redacted_failure(f.diag);
+  e.diag = e.redacted ? &redacted : &f.diag;
+  opts_.on_command(e);
+}
 
-  // Build: the operation's fields, then the session/transaction fields (command_builder).
-  bson::document& command = conn->command_buffer;
+// What the selected server allows. driver-sessions.md: the session id goes only to a server
+// that supports sessions ("In the case of an explicit session ... the driver MUST raise an
+// error"; an implicit one is ignored) and never with an unacknowledged write.
+// retryable-writes.md "Supported Server Versions": the first attempt's server decides whether
+// a write runs as a retryable write; a retry on a server without support is not made
+// ("drivers MUST raise the retryable error from the previous attempt").
+error_code client_impl::fit_to_server(attempt_plan& plan, const sdam::server_description& server, bool& send_session,
+                                      diagnostics& diag) {
+  const bool sessions = supports_sessions(server);
+  if (plan.session && plan.session->is_explicit && !sessions) {
+    diag.message = "sessions are not supported by " + server.address.to_string() +
+                   " (its hello has no logicalSessionTimeoutMinutes)";
+    return client_errc::sessions_not_supported;
+  }
+  send_session = plan.session && sessions && !plan.unacknowledged;
+  if (plan.retry.family != retry_family::write || !plan.retry.policy_enabled) return {};
+  const bool supported = supports_retryable_writes(server);
+  if (!plan.retryable_write_decided) {
+    plan.retryable_write_decided = true;
+    plan.retry.policy_enabled = supported;
+  } else if (!supported) {
+    diag.message =
+        "the server selected for the retry, " + server.address.to_string() + ", does not support retryable writes";
+    return client_errc::transactions_not_supported;
+  }
+  return {};
+}
+
+// After checkout. driver-sessions.md "Sessions and Connections": an implicit session takes its
+// server session only now. retryable-writes.md "Generating Transaction IDs": one number for
+// all attempts of a retryable write.
+void client_impl::attach_server_session(attempt_plan& plan) {
+  session_impl& s = *plan.session;
+  if (!s.has_server_session()) s.bind(sessions_.acquire(clock::now(), session_timeout()));
+  if (plan.retry.family == retry_family::write && plan.retry.policy_enabled && !plan.txn_number)
+    plan.txn_number = next_txn_number(s.server);
+}
+
+// The operation's fields, then the session/transaction fields (command_builder).
+void client_impl::build_command(const attempt_plan& plan, bool send_session, bson::document& command) {
   command.clear();
   command.concat(*plan.body);
   command_fields f;
   f.db = plan.db;
-  if (plan.session) f.lsid = plan.session->server.id;
+  if (send_session) {
+    f.lsid = plan.session->server.id;
+    plan.session->server.last_use = clock::now();  // driver-sessions.md "lastUse": each time the id is sent
+  }
   if (plan.txn) {
     f.txn_number = plan.txn->txn_number;
     f.start_transaction = plan.txn->start_transaction;
@@ -289,72 +372,126 @@ asio::awaitable<error_code> client_impl::attempt(attempt_plan& plan, bson::docum
   }
   if (ct) f.cluster_time = ct->get_view();
   append_command_fields(command, f);
+}
 
+// SDAM "Error handling" and driver-sessions.md for a network error after the command went out.
+void client_impl::on_network_error(session_impl* session, error_code ec, const net::selected_server& server,
+                                   const net::connection& conn, const diagnostics& diag) {
+  if (session) mark_dirty(session->server);  // driver-sessions.md: "MUST mark ... as dirty"
+  sdam::application_error err;
+  err.address = server.description->address;
+  err.kind = ec == network_errc::socket_timeout ? sdam::error_kind::network_timeout : sdam::error_kind::network;
+  err.connection_generation = conn.generation;
+  err.pool_generation = server.server_pool->generation();
+  err.max_wire_version = conn.max_wire_version;
+  err.message = diag.message;
+  topology_->handle_application_error(err);
+}
+
+// Copies the reply, takes its cluster time, operation time and recovery token, and checks it.
+error_code client_impl::on_reply(session_impl* session, bool write_concern_error_is_error, bson::view reply_view,
+                                 const net::selected_server& server, const net::connection& conn, bson::document& reply,
+                                 diagnostics& diag, failure_kind& kind) {
+  reply.clear();
+  reply.concat(reply_view);
+  reply_metadata meta;
+  diagnostics meta_diag;
+  if (!parse_reply_metadata(reply, meta, meta_diag)) {
+    if (meta.cluster_time) {
+      gossip_cluster_time(meta.cluster_time->document);
+      if (session) session->advance_cluster_time(meta.cluster_time->document);
+    }
+    if (session && meta.operation_time && (!session->operation_time || *session->operation_time < *meta.operation_time))
+      session->operation_time = meta.operation_time;
+    if (session && meta.recovery_token) session->txn.on_recovery_token(*meta.recovery_token);
+  }
+  error_code ec =
+      write_concern_error_is_error ? check_write_concern_reply(reply, diag) : check_command_reply(reply, diag);
+  if (!ec) return ec;
+  kind = ec.category() == server_category() ? failure_kind::server_reply : failure_kind::client;
+  if (auto err = sdam::command_error_from_reply(server.description->address, reply)) {
+    err->connection_generation = conn.generation;
+    err->pool_generation = server.server_pool->generation();
+    err->max_wire_version = conn.max_wire_version;
+    topology_->handle_application_error(*err);
+  }
+  return ec;
+}
+
+asio::awaitable<error_code> client_impl::select_server(const attempt_plan& plan, net::selected_server& server,
+                                                       diagnostics& diag) {
+  if (!plan.read_preference) co_return co_await topology_->async_select_writable(server, diag);
+  const std::span<const host_address> none;
+  co_return co_await topology_->async_select(sdam::operation_kind::read, *plan.read_preference, none, server, diag);
+}
+
+asio::awaitable<error_code> client_impl::attempt(attempt_plan& plan, bson::document& reply, diagnostics& diag,
+                                                 attempt_outcome& out) {
+  net::selected_server server;
+  if (auto ec = co_await select_server(plan, server, diag)) {
+    out.kind = classify(ec);
+    co_return ec;
+  }
+  bool send_session = false;
+  if (auto ec = fit_to_server(plan, *server.description, send_session, diag)) co_return ec;
+  std::unique_ptr<net::connection> conn;
+  if (auto ec = co_await server.server_pool->async_checkout(conn, diag)) {
+    out.kind = classify_checkout(ec);
+    co_return ec;
+  }
+  out.max_wire_version = conn->max_wire_version;
+  if (send_session) attach_server_session(plan);
+  session_impl* session = send_session ? plan.session : nullptr;
+  bson::document& command = conn->command_buffer;
+  build_command(plan, send_session, command);
   std::optional<net::outgoing_sequence> sequence;
   if (auto field = sequence_field_for(plan.name); !field.empty())
     if (auto array = command[field].as_array()) sequence = net::outgoing_sequence{field, *array};
 
-  const auto request_id = net::next_request_id();
-  emit_started(plan, command, request_id, server, *conn);
-  const auto started = clock::now();
+  finished_command f{.request_id = net::next_request_id(), .started = clock::now(), .reply = reply, .diag = diag};
+  emit_started(plan, command, f.request_id, server, *conn);
   const auto sent_before = conn->bytes_sent();
   const auto received_before = conn->bytes_received();
   bson::view reply_view;
-  error_code ec = co_await conn->async_command(command, sequence, reply_view, diag, request_id);
-  ++stats.commands;
-  if (ec) {
-    kind = classify(ec);
-    if (plan.session && kind == failure_kind::network) mark_dirty(plan.session->server);  // driver-sessions.md
-    if (kind == failure_kind::network) {
-      sdam::application_error err;
-      err.address = server.description->address;
-      err.kind = ec == network_errc::socket_timeout ? sdam::error_kind::network_timeout : sdam::error_kind::network;
-      err.connection_generation = conn->generation;
-      err.pool_generation = server.server_pool->generation();
-      err.max_wire_version = conn->max_wire_version;
-      err.message = diag.message;
-      topology_->handle_application_error(err);
-    }
+  if (plan.unacknowledged) {
+    // OP_MSG.md: w:0 writes go with moreToCome; command monitoring reports {ok: 1}.
+    static const bson::document unacknowledged_reply = bson::document::from_json(R"({"ok": 1})");
+    f.ec = co_await conn->async_send_unacknowledged(command, sequence, diag, f.request_id);
+    reply_view = unacknowledged_reply.get_view();
   } else {
-    reply.clear();
-    reply.concat(reply_view);
-    reply_metadata meta;
-    diagnostics meta_diag;
-    if (!parse_reply_metadata(reply, meta, meta_diag)) {
-      if (meta.cluster_time) {
-        gossip_cluster_time(meta.cluster_time->document);
-        if (plan.session) plan.session->advance_cluster_time(meta.cluster_time->document);
-      }
-      if (plan.session && meta.operation_time &&
-          (!plan.session->operation_time || *plan.session->operation_time < *meta.operation_time))
-        plan.session->operation_time = meta.operation_time;
-      if (plan.session && meta.recovery_token) plan.session->txn.on_recovery_token(*meta.recovery_token);
-    }
-    ec = plan.write_concern_error_is_error ? check_write_concern_reply(reply, diag) : check_command_reply(reply, diag);
-    if (ec) {
-      kind = ec.category() == server_category() ? failure_kind::server_reply : failure_kind::client;
-      if (auto err = sdam::command_error_from_reply(server.description->address, reply)) {
-        err->connection_generation = conn->generation;
-        err->pool_generation = server.server_pool->generation();
-        err->max_wire_version = conn->max_wire_version;
-        topology_->handle_application_error(*err);
-      }
-    }
+    f.ec = co_await conn->async_command(command, sequence, reply_view, diag, f.request_id);
+  }
+  ++stats.commands;
+  // A failure that leaves the connection usable is the encoding's (e.g. over maxMessageSizeBytes):
+  // nothing went out, so it is a client error for SDAM, labels, retries and the transaction.
+  out.command_sent = !f.ec || conn->is_broken();
+  if (out.command_sent && session && plan.role == command_role::other) session->txn.on_command_sent();
+  if (!out.command_sent) {
+    out.kind = failure_kind::client;
+  } else if (f.ec) {
+    out.kind = classify(f.ec);
+    if (out.kind == failure_kind::network) on_network_error(session, f.ec, server, *conn, diag);
+  } else {
+    f.ec = on_reply(session, plan.write_concern_error_is_error, reply_view, server, *conn, reply, diag, out.kind);
   }
   // Per-connection counters: the client's totals add this command's share.
   stats.bytes_sent += conn->bytes_sent() - sent_before;
   stats.bytes_received += conn->bytes_received() - received_before;
-  if (opts_.on_command) {
-    command_event& e =
-        prepare_event(ec ? command_event_type::failed : command_event_type::succeeded, plan, request_id, server, *conn);
-    e.duration = clock::now() - started;
-    if (!ec || kind == failure_kind::server_reply) e.document = reply;
-    e.error = ec;
-    e.diag = &diag;
-    opts_.on_command(e);
-  }
+  f.kind = out.kind;
+  emit_finished(plan, f, server, *conn);
   server.server_pool->checkin(std::move(conn));
-  co_return ec;
+  co_return f.ec;
+}
+
+void client_impl::add_labels(const attempt_plan& plan, const attempt_outcome& out, diagnostics& d) const {
+  label_context ctx;
+  ctx.role = plan.role;
+  ctx.in_transaction = plan.txn.has_value();
+  ctx.retryable_write =
+      (plan.retry.family == retry_family::write && plan.retry.policy_enabled) || plan.role != command_role::other;
+  ctx.max_wire_version = out.max_wire_version;
+  add_client_labels(out.kind, d, ctx);
+  if (out.kind == failure_kind::server_reply && plan.txn_number) rewrite_retryable_writes_unsupported(d);
 }
 
 asio::awaitable<error_code> client_impl::run_attempts(attempt_plan& plan, bson::document& reply, diagnostics& diag) {
@@ -363,21 +500,12 @@ asio::awaitable<error_code> client_impl::run_attempts(attempt_plan& plan, bson::
   std::vector<std::pair<error_code, diagnostics>> failures;
   for (;;) {
     diagnostics attempt_diag;
-    failure_kind kind = failure_kind::client;
-    std::int32_t max_wire = 0;
-    error_code ec = co_await attempt(plan, reply, attempt_diag, kind, max_wire);
-    if (!ec) {
-      tracker.on_success();
-      co_return error_code{};
-    }
-    label_context ctx;
-    ctx.role = plan.role;
-    ctx.in_transaction = plan.txn.has_value();
-    ctx.retryable_write = plan.txn_number.has_value() || plan.role != command_role::other;
-    ctx.max_wire_version = max_wire;
-    add_client_labels(kind, attempt_diag, ctx);
-    if (kind == failure_kind::server_reply && plan.txn_number) rewrite_retryable_writes_unsupported(attempt_diag);
-    auto decision = tracker.on_failure(kind, attempt_diag, jitter());
+    attempt_outcome outcome;
+    error_code ec = co_await attempt(plan, reply, attempt_diag, outcome);
+    if (!ec) co_return error_code{};
+    tracker.set_policy_enabled(plan.retry.policy_enabled);
+    add_labels(plan, outcome, attempt_diag);
+    auto decision = tracker.on_failure({outcome.kind, outcome.command_sent}, attempt_diag, jitter());
     failures.emplace_back(ec, std::move(attempt_diag));
     if (plan.role == command_role::commit_transaction && plan.session)
       plan.session->txn.on_commit_attempt(failures.back().second.has_label(label::system_overloaded)
@@ -398,90 +526,116 @@ asio::awaitable<error_code> client_impl::run_attempts(attempt_plan& plan, bson::
   }
 }
 
+// client-backpressure.md, step 2.4: a write needs retryWrites, a read retryReads, runCommand
+// (sent as given: the client cannot tell) both. Commands in a transaction too.
+bool client_impl::overload_retries_allowed(const operation& op) const noexcept {
+  if (!op.inherits_client_concerns) return retry_reads_ && retry_writes_;
+  return op.is_read || op.family == retry_family::read ? retry_reads_ : retry_writes_;
+}
+
+retry_settings client_impl::retry_settings_for(retry_family family) const noexcept {
+  retry_settings s;
+  s.family = family;
+  s.max_adaptive_retries = max_adaptive_retries_;
+  s.overload_retargeting = overload_retargeting_;
+  return s;
+}
+
 asio::awaitable<error_code> client_impl::execute(const operation& op, session_impl* session, bson::document& reply,
                                                  diagnostics& diag) {
   if (closed_) co_return client_errc::client_closed;
-  // An implicit session lives on this coroutine's frame: no allocation per operation.
+  // An implicit session lives on this coroutine's frame (no allocation per operation); it
+  // takes a server session only after connection checkout.
   std::optional<session_impl> implicit;
-  if (!session) {
-    implicit.emplace(shared_from_this(), sessions_.acquire(clock::now(), session_timeout()), session_options{}, false);
-    session = &*implicit;
-  }
-  if (session->ended) {
-    diag.message = "cannot use a session that has ended";
-    co_return client_errc::session_ended;
-  }
+  if (!session) session = &implicit.emplace(shared_from_this(), session_options{}, false);
   attempt_plan plan;
-  bson::document causal_read_concern;
+  operation_concerns concerns;  // `plan` views into it
+  error_code ec = plan_operation(op, *session, plan, concerns, diag);
+  if (!ec) ec = co_await run_attempts(plan, reply, diag);
+  if (!ec && session->is_snapshot() && !session->snapshot_time) record_snapshot_time(*session, reply);
+  if (implicit) implicit->release();
+  co_return ec;
+}
+
+// The session and transaction rules for one operation, before any I/O: refusals, the
+// transaction fields or the read/write concerns, and the retry settings.
+error_code client_impl::plan_operation(const operation& op, session_impl& session, attempt_plan& plan,
+                                       operation_concerns& concerns, diagnostics& diag) {
+  if (session.ended) {
+    diag.message = "cannot use a session that has ended";
+    return client_errc::session_ended;
+  }
   plan.name = op.name;
   plan.db = op.db;
   static const bson::document empty_body;
   plan.body = op.body ? op.body : &empty_body;
-  plan.session = session;
+  plan.session = &session;
   plan.write_concern_error_is_error = op.write_concern_error_is_error;
 
   operation_request req;
   req.is_read = op.is_read;
   req.has_explicit_read_concern = op.read_concern.has_value();
   req.has_explicit_write_concern = op.write_concern.has_value();
-  if (session->causally_consistent()) req.after_cluster_time = session->operation_time;
-  auto prepared = session->txn.prepare_operation(req);
+  if (session.causally_consistent()) req.after_cluster_time = session.operation_time;
+  auto prepared = session.txn.prepare_operation(req);
   if (!prepared) {
     diag.message = std::string(prepared.refusal.message);
-    co_return prepared.refusal.ec;
+    return prepared.refusal.ec;
   }
+  if (!prepared.value) return plan_outside_transaction(op, session, plan, concerns, diag);
   // transactions.md "readPreference": an operation's own read preference must be primary too.
-  if (prepared.value && op.read_preference && !is_primary(bson::document(*op.read_preference))) {
+  if (op.read_preference && !is_primary(bson::document(*op.read_preference))) {
     diag.message = "read preference in a transaction must be primary";
-    co_return client_errc::read_preference_not_primary;
+    return client_errc::read_preference_not_primary;
   }
+  plan.txn = std::move(prepared.value);
+  // transactions.md: no retries inside a transaction, overload errors excepted ("Interaction
+  // with Client Backpressure"), which follow the command's retryReads/retryWrites.
+  plan.retry = retry_settings_for(retry_family::other);
+  plan.retry.overload_retry_enabled = overload_retries_allowed(op);
+  return {};
+}
+
+error_code client_impl::plan_outside_transaction(const operation& op, session_impl& session, attempt_plan& plan,
+                                                 operation_concerns& concerns, diagnostics& diag) {
+  std::optional<bson::view> read_concern = op.read_concern ? op.read_concern : op.inherited_read_concern;
+  std::optional<bson::view> write_concern = op.write_concern ? op.write_concern : op.inherited_write_concern;
+  if (!read_concern && op.is_read && op.inherits_client_concerns) read_concern = default_read_concern();
+  if (!write_concern && (op.is_write || op.family == retry_family::write) && op.inherits_client_concerns)
+    write_concern = default_write_concern();
   // snapshot-sessions.md "Sending readConcern to the server on all commands".
-  std::optional<bson::document> snapshot_read_concern;
-  if (session->is_snapshot()) {
-    snapshot_read_concern.emplace();
-    snapshot_read_concern->append("level", "snapshot");
-    if (session->snapshot_time) snapshot_read_concern->append("atClusterTime", *session->snapshot_time);
+  if (session.is_snapshot()) {
+    concerns.snapshot_read_concern.clear();
+    concerns.snapshot_read_concern.append("level", "snapshot");
+    if (session.snapshot_time) concerns.snapshot_read_concern.append("atClusterTime", *session.snapshot_time);
+    read_concern = concerns.snapshot_read_concern.get_view();
   }
-  if (prepared.value) {
-    plan.txn = std::move(prepared.value);
-    // transactions.md: no retries inside a transaction (overload errors excepted).
-    plan.retry.family = retry_family::other;
-  } else {
-    std::optional<bson::view> read_concern = op.read_concern ? op.read_concern : op.inherited_read_concern;
-    std::optional<bson::view> write_concern = op.write_concern ? op.write_concern : op.inherited_write_concern;
-    if (!read_concern && op.is_read && op.inherits_client_concerns) read_concern = default_read_concern();
-    if (!write_concern && (op.is_write || op.family == retry_family::write) && op.inherits_client_concerns)
-      write_concern = default_write_concern();
-    if (snapshot_read_concern) read_concern = snapshot_read_concern->get_view();
-    // causal-consistency.md "Causally consistent read and write commands": the session's
-    // operationTime goes into readConcern.afterClusterTime, merged with the level if any.
-    // (causal_read_concern lives as long as `plan`, which views into it.)
-    if (session->causally_consistent() && session->operation_time && accepts_after_cluster_time(op)) {
-      causal_read_concern.clear();
-      if (read_concern)
-        for (const auto& e : *read_concern)
-          if (e.key() != "afterClusterTime") causal_read_concern.append(e.key(), e);
-      causal_read_concern.append("afterClusterTime", *session->operation_time);
-      read_concern = causal_read_concern.get_view();
-    }
-    plan.read_concern = read_concern;
-    plan.write_concern = write_concern;
-    const bool acknowledged = !plan.write_concern || !is_unacknowledged(*plan.write_concern);
-    plan.retry.family = op.family;
-    if (op.family == retry_family::write) {
-      plan.retry.policy_enabled = retry_writes_ && acknowledged;
-      // retryable-writes.md "Generating Transaction IDs": one number for all attempts.
-      if (plan.retry.policy_enabled) plan.txn_number = next_txn_number(session->server);
-    } else if (op.family == retry_family::read) {
-      plan.retry.policy_enabled = retry_reads_;
-    }
-    plan.retry.overload_retry_enabled = op.is_read ? retry_reads_ : retry_writes_;
+  // causal-consistency.md "Causally consistent read and write commands": the session's
+  // operationTime goes into readConcern.afterClusterTime, merged with the level if any.
+  if (session.causally_consistent() && session.operation_time && accepts_after_cluster_time(op)) {
+    concerns.causal_read_concern.clear();
+    if (read_concern)
+      for (const auto& e : *read_concern)
+        if (e.key() != "afterClusterTime") concerns.causal_read_concern.append(e.key(), e);
+    concerns.causal_read_concern.append("afterClusterTime", *session.operation_time);
+    read_concern = concerns.causal_read_concern.get_view();
   }
-  error_code ec = co_await run_attempts(plan, reply, diag);
-  session->txn.on_operation_completed();
-  if (!ec && session->is_snapshot() && !session->snapshot_time) record_snapshot_time(*session, reply);
-  if (implicit) implicit->release();
-  co_return ec;
+  plan.read_concern = read_concern;
+  plan.write_concern = write_concern;
+  plan.unacknowledged = plan.write_concern && is_unacknowledged(*plan.write_concern);
+  // driver-sessions.md "When using unacknowledged writes": "For unacknowledged writes with an
+  // explicit session, drivers SHOULD raise an error."
+  if (plan.unacknowledged && session.is_explicit) {
+    diag.message =
+        "an unacknowledged write (w: 0) cannot run with an explicit session: its session id would be "
+        "in use by two operations at once (driver-sessions.md)";
+    return client_errc::invalid_argument;
+  }
+  plan.retry = retry_settings_for(op.family);
+  if (op.family == retry_family::write) plan.retry.policy_enabled = retry_writes_ && !plan.unacknowledged;
+  else if (op.family == retry_family::read) plan.retry.policy_enabled = retry_reads_;
+  plan.retry.overload_retry_enabled = overload_retries_allowed(op);
+  return {};
 }
 
 // causal-consistency.md: the read commands of read-write-concern.md and the write commands
@@ -520,7 +674,10 @@ asio::awaitable<error_code> client_impl::finish_transaction(session_impl& s, boo
   plan.session = &s;
   plan.txn = std::move(action.value->fields);
   plan.role = commit ? command_role::commit_transaction : command_role::abort_transaction;
-  plan.retry.family = commit ? retry_family::commit : retry_family::abort;
+  plan.retry = retry_settings_for(commit ? retry_family::commit : retry_family::abort);
+  // Retried as retryable writes even with retryWrites=false (transactions.md); overload
+  // retries follow retryWrites like any write (client-backpressure.md, step 2.4).
+  plan.retry.overload_retry_enabled = retry_writes_;
   if (!commit) {
     // transactions.md "abortTransaction": errors are ignored once the retry is spent.
     diagnostics ignored;
@@ -543,9 +700,13 @@ asio::awaitable<error_code> client_impl::abort(session_impl& s, diagnostics& dia
 asio::awaitable<error_code> client_impl::close() {
   if (closed_) co_return error_code{};
   closed_ = true;
-  // driver-sessions.md "Client close": endSessions for pooled sessions, errors ignored.
+  // driver-sessions.md "Client close": endSessions for pooled sessions, errors ignored, sent
+  // "to the primary if the primary is available, otherwise ... to any available secondary".
   auto batches = sessions_.take_end_sessions_batches();
-  if (sdam::select_writable(topology_->description()).candidates.empty()) batches.clear();  // nobody to tell
+  static const sdam::read_preference primary_preferred{read_preference_mode::primary_preferred, {}, {}};
+  const auto& now = topology_->description();
+  if (sdam::select_servers(now, sdam::operation_kind::read, primary_preferred).candidates.empty())
+    batches.clear();  // nobody available to tell
   for (auto& batch : batches) {
     if (batch.empty()) continue;
     bson::document body = end_sessions_command(batch);
@@ -553,6 +714,7 @@ asio::awaitable<error_code> client_impl::close() {
     plan.name = "endSessions";
     plan.db = admin_db;
     plan.body = &body;
+    plan.read_preference = &primary_preferred;
     bson::document reply;
     diagnostics ignored;
     co_await run_attempts(plan, reply, ignored);

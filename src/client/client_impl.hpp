@@ -6,6 +6,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -15,6 +17,7 @@
 #include "mongowire/uri.hpp"
 #include "net/topology.hpp"
 #include "proto/retry/retry_policy.hpp"
+#include "proto/retry/with_transaction.hpp"
 #include "proto/txn/server_session_pool.hpp"
 #include "proto/txn/transaction_state.hpp"
 
@@ -24,11 +27,13 @@ class client_impl;
 
 class session_impl {
  public:
-  session_impl(std::shared_ptr<client_impl> client, server_session ss, session_options options, bool is_explicit);
+  // Without a server session: bind() gives it one (client_impl::make_session for explicit
+  // sessions at once, the executor for implicit ones after connection checkout).
+  session_impl(std::shared_ptr<client_impl> client, session_options options, bool is_explicit);
   ~session_impl();
 
   std::shared_ptr<client_impl> client;
-  server_session server;
+  server_session server;  // meaningful once has_server_session()
   session_options options;
   transaction txn;
   bool is_explicit;
@@ -47,9 +52,12 @@ class session_impl {
     return is_explicit && !is_snapshot() && options.causal_consistency.value_or(true);
   }
   void advance_cluster_time(bson::view cluster_time_doc);
-  void release();  // returns the server session to the pool (once)
+  bool has_server_session() const noexcept { return bound_; }
+  void bind(server_session s) noexcept;
+  void release();  // ends the session; returns its server session, if any, to the pool (once)
 
  private:
+  bool bound_ = false;
   bool released_ = false;
 };
 
@@ -57,10 +65,10 @@ class session_impl {
 struct operation {
   std::string_view name;  // command name, e.g. "insert"
   std::string_view db;
-  const bson::document* body = nullptr;  // the operation's own fields (no session fields)
+  const bson::document* body = nullptr;       // the operation's own fields (no session fields)
   retry_family family = retry_family::other;  // write: a retryable write if retryWrites
   bool is_read = false;
-  bool is_write = false;  // takes a write concern (also when not a retryable write)
+  bool is_write = false;                    // takes a write concern (also when not a retryable write)
   std::optional<bson::view> read_concern;   // explicit, from the operation
   std::optional<bson::view> write_concern;  // explicit, from the operation
   // From the database/collection handle: used instead of the client's outside transactions.
@@ -105,7 +113,11 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   op_buffers_lease lease_buffers();
   void return_buffers(std::unique_ptr<op_buffers> b) noexcept;
 
+  // An explicit session holds its server session from the start. An implicit one (for
+  // operations whose getMores must share it, e.g. cursors) takes it when its first command has
+  // a connection (driver-sessions.md "Sessions and Connections"); release() it when done.
   std::shared_ptr<session_impl> make_session(const session_options& opts, bool is_explicit);
+  std::shared_ptr<session_impl> make_implicit_session();
 
   // Runs one operation. `reply` receives the server's reply (also on server errors).
   boost::asio::awaitable<error_code> execute(const operation& op, session_impl* session, bson::document& reply,
@@ -123,20 +135,61 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   std::optional<std::chrono::minutes> session_timeout() const;
   void gossip_cluster_time(bson::view cluster_time_doc);
   client::stats stats;
+  mongowire::client* public_client = nullptr;  // the handle that owns this (session::client)
+  // A random number in [0, 1) for backoffs; the spec's prose tests pin it (set_jitter_source).
   double jitter();
+  void set_jitter_source(std::function<double()> source) { jitter_source_ = std::move(source); }
+  // withTransaction's retry limit: 120 s until CSOT's timeoutMS exists (tests shorten it).
+  std::chrono::milliseconds with_transaction_limit = with_transaction_time_limit;
 
  private:
   struct attempt_plan;
+  struct attempt_outcome;
+  // Documents an attempt_plan views into (they live on execute's frame).
+  struct operation_concerns {
+    bson::document causal_read_concern;
+    bson::document snapshot_read_concern;
+  };
+  // One command's result, for its succeeded/failed event.
+  struct finished_command {
+    std::int32_t request_id = 0;
+    std::chrono::steady_clock::time_point started;
+    const bson::document& reply;
+    const diagnostics& diag;
+    error_code ec{};
+    failure_kind kind = failure_kind::client;
+  };
+
+  error_code plan_operation(const operation& op, session_impl& session, attempt_plan& plan,
+                            operation_concerns& concerns, diagnostics& diag);
+  error_code plan_outside_transaction(const operation& op, session_impl& session, attempt_plan& plan,
+                                      operation_concerns& concerns, diagnostics& diag);
+  bool overload_retries_allowed(const operation& op) const noexcept;
+  retry_settings retry_settings_for(retry_family family) const noexcept;
   boost::asio::awaitable<error_code> run_attempts(attempt_plan& plan, bson::document& reply, diagnostics& diag);
   boost::asio::awaitable<error_code> finish_transaction(session_impl& s, bool commit, diagnostics& diag);
   boost::asio::awaitable<error_code> attempt(attempt_plan& plan, bson::document& reply, diagnostics& diag,
-                                             failure_kind& kind, std::int32_t& max_wire_version);
+                                             attempt_outcome& out);
+  boost::asio::awaitable<error_code> select_server(const attempt_plan& plan, net::selected_server& server,
+                                                   diagnostics& diag);
+  error_code fit_to_server(attempt_plan& plan, const sdam::server_description& server, bool& send_session,
+                           diagnostics& diag);
+  void attach_server_session(attempt_plan& plan);
+  void build_command(const attempt_plan& plan, bool send_session, bson::document& command);
+  void on_network_error(session_impl* session, error_code ec, const net::selected_server& server,
+                        const net::connection& conn, const diagnostics& diag);
+  error_code on_reply(session_impl* session, bool write_concern_error_is_error, bson::view reply_view,
+                      const net::selected_server& server, const net::connection& conn, bson::document& reply,
+                      diagnostics& diag, failure_kind& kind);
+  void add_labels(const attempt_plan& plan, const attempt_outcome& out, diagnostics& d) const;
   command_event& prepare_event(command_event_type type, const attempt_plan& plan, std::int32_t request_id,
                                const net::selected_server& server, const net::connection& conn);
   static bool accepts_after_cluster_time(const operation& op) noexcept;
   static void record_snapshot_time(session_impl& s, const bson::document& reply);
   void emit_started(const attempt_plan& plan, const bson::document& command, std::int32_t request_id,
                     const net::selected_server& server, const net::connection& conn);
+  void emit_finished(const attempt_plan& plan, const finished_command& f, const net::selected_server& server,
+                     const net::connection& conn);
 
   boost::asio::any_io_executor ex_;
   connection_string cs_;
@@ -149,11 +202,14 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   std::optional<bson::document> read_concern_;
   bool retry_writes_ = true;
   bool retry_reads_ = true;
+  int max_adaptive_retries_ = default_max_adaptive_retries;  // client-backpressure.md
+  bool overload_retargeting_ = false;
   std::minstd_rand rng_{std::random_device{}()};
+  std::function<double()> jitter_source_;  // empty: rng_
   std::int64_t next_operation_id_ = 1;
   bool closed_ = false;
   std::vector<std::unique_ptr<op_buffers>> free_buffers_;  // see lease_buffers()
-  command_event event_scratch_{};  // reused for every command event (see prepare_event)
+  command_event event_scratch_{};                          // reused for every command event (see prepare_event)
 };
 
 }  // namespace mongowire::detail

@@ -1,15 +1,17 @@
 // CRUD operations: each builds the command crud.md describes, runs it through the
 // executor with the collection's session (or an implicit one), and reads the reply.
+#include "client/api_operation.hpp"
 #include "client/client_impl.hpp"
 #include "mongowire/client.hpp"
 #include "proto/command/command_builder.hpp"
+#include "proto/command/write_batches.hpp"
 #include "proto/reply/cursor_reply.hpp"
 #include "proto/reply/write_reply.hpp"
 
 namespace mongowire {
 
 namespace asio = boost::asio;
-using detail::retry_family;
+using detail::api_operation;
 
 collection::collection(std::shared_ptr<detail::client_impl> c, std::shared_ptr<detail::session_impl> s, std::string db,
                        std::string coll)
@@ -18,25 +20,6 @@ collection::collection(std::shared_ptr<detail::client_impl> c, std::shared_ptr<d
 asio::any_io_executor collection::executor() const { return client_->executor(); }
 
 namespace {
-
-detail::operation make_op(std::string_view name, const std::string& db, const bson::document& body,
-                          retry_family family, bool is_read) {
-  detail::operation op;
-  op.name = name;
-  op.db = db;
-  op.body = &body;
-  op.family = family;
-  op.is_read = is_read;
-  return op;
-}
-
-// The handle's concerns apply to the commands that take them: the read concern to reads,
-// the write concern to writes (read-write-concern.md, "Generic Command Method").
-detail::operation with_handle_options(detail::operation op, const collection_options& options) {
-  if (op.is_read && options.read_concern) op.inherited_read_concern = options.read_concern->get_view();
-  if (!op.is_read && options.write_concern) op.inherited_write_concern = options.write_concern->get_view();
-  return op;
-}
 
 // crud.md "Update vs. Replacement Validation": drivers check the first key.
 error_code check_update_document(bson::view update_doc, diagnostics& diag) {
@@ -51,17 +34,34 @@ error_code check_replacement_document(bson::view replacement, diagnostics& diag)
   return client_errc::invalid_argument;
 }
 
-// The inherited write concern of a write (the handle's, else the client's).
-detail::operation write_op(std::string_view name, const std::string& db, const bson::document& body,
-                           retry_family family, const collection_options& options) {
-  auto op = with_handle_options(make_op(name, db, body, family, false), options);
-  op.is_write = true;
-  return op;
+// The server's limits: those of a writable server the topology knows (its handshake told
+// them), else mongod's values, the same on every server version this engine supports. No
+// allocation: insert_one asks on every call.
+detail::write_limits write_limits_of(detail::client_impl& client) {
+  using detail::sdam::server_type;
+  detail::write_limits limits;
+  for (const auto& server : client.topology().description().servers()) {
+    const auto t = server.type;
+    if (t != server_type::rs_primary && t != server_type::standalone && t != server_type::mongos &&
+        t != server_type::load_balancer)
+      continue;
+    limits.max_bson_object_size = server.max_bson_object_size;
+    limits.max_message_size_bytes = server.max_message_size_bytes;
+    limits.max_write_batch_size = server.max_write_batch_size;
+    break;
+  }
+  return limits;
 }
 
-detail::operation read_op(std::string_view name, const std::string& db, const bson::document& body,
-                          retry_family family, const collection_options& options) {
-  return with_handle_options(make_op(name, db, body, family, true), options);
+// A statement above the server's limit is a client error before anything is sent
+// (spec-conformance finding 2: it must change neither the topology nor a transaction).
+error_code check_statement_size(std::string_view command, std::size_t size, const detail::write_limits& limits,
+                                diagnostics& diag) {
+  const std::size_t max = detail::max_statement_size(command, limits);
+  if (size <= max) return {};
+  diag.message = "document too large: a " + std::string(command) + " statement of " + std::to_string(size) +
+                 " bytes exceeds the server's limit of " + std::to_string(max) + " bytes";
+  return client_errc::invalid_argument;
 }
 
 // The document to insert: `doc` itself when it has an _id, else a copy in `staged` with an
@@ -85,8 +85,9 @@ bson::view with_id(bson::view doc, bson::document& staged, bson::document& id_ou
 asio::awaitable<error_code> collection::insert_one(bson::view doc, insert_one_result& result, diagnostics& diag) {
   auto buffers = client_->lease_buffers();
   bson::view docs[] = {with_id(doc, buffers->staged, result.inserted_id)};
+  if (auto ec = check_statement_size("insert", docs[0].size(), write_limits_of(*client_), diag)) co_return ec;
   detail::build_insert(buffers->body, coll_, docs);
-  auto op = write_op("insert", db_, buffers->body, retry_family::write, options_);
+  auto op = api_operation(db_, buffers->body, options_);
   if (auto ec = co_await client_->execute(op, session_.get(), buffers->reply, diag)) co_return ec;
   detail::write_result w;
   co_return detail::parse_write_reply(buffers->reply, w, diag);
@@ -94,30 +95,26 @@ asio::awaitable<error_code> collection::insert_one(bson::view doc, insert_one_re
 
 asio::awaitable<error_code> collection::insert_many(std::vector<bson::document> docs, insert_many_result& result,
                                                     diagnostics& diag) {
-  co_return co_await insert_many(std::move(docs), insert_many_options{}, result, diag);
+  auto pending = insert_many(std::move(docs), insert_many_options{}, result, diag);  // no temporaries in co_await
+  co_return co_await std::move(pending);
 }
 
+// crud.md "insertMany": a bulk write of inserts, split into commands like any bulk write.
 asio::awaitable<error_code> collection::insert_many(std::vector<bson::document> docs, insert_many_options options,
                                                     insert_many_result& result, diagnostics& diag) {
-  std::vector<bson::document> stored;
-  std::vector<bson::view> views;
-  stored.reserve(docs.size());
-  result.inserted_ids.clear();
-  bson::document id;
-  for (std::size_t i = 0; i < docs.size(); ++i) {
-    bson::document& staged = stored.emplace_back();
-    bson::view with = with_id(docs[i], staged, id);
-    views.push_back(with.data() == staged.data() ? staged.get_view() : docs[i].get_view());
-    result.inserted_ids.append(std::to_string(i), id["_id"]);
+  result = insert_many_result{};
+  if (docs.empty()) {
+    diag.message = "insertMany needs at least one document";
+    co_return client_errc::invalid_argument;
   }
-  bson::document body;
-  detail::build_insert(body, coll_, views, options.ordered);
-  bson::document reply;
-  auto op = write_op("insert", db_, body, retry_family::write, options_);
-  if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
-  detail::write_result w;
-  auto ec = detail::parse_write_reply(reply, w, diag);
-  result.inserted_count = w.n;
+  std::vector<write_model> requests(docs.size());
+  for (std::size_t i = 0; i < docs.size(); ++i) requests[i].document = std::move(docs[i]);
+  bulk_write_result r;
+  const bulk_write_options bulk{options.ordered};
+  auto pending = bulk_write(std::move(requests), bulk, r, diag);  // no temporaries in co_await (g++ 12)
+  auto ec = co_await std::move(pending);
+  result.inserted_count = r.inserted_count;
+  result.inserted_ids = std::move(r.inserted_ids);
   co_return ec;
 }
 
@@ -151,8 +148,7 @@ asio::awaitable<error_code> collection::run_update(bson::view filter, bson::view
   if (options.collation) stmt.collation = options.collation->get_view();
   auto buffers = client_->lease_buffers();
   detail::build_update(buffers->body, coll_, std::span(&stmt, 1));
-  // retryable-writes.md: multi-document updates are not retryable.
-  auto op = write_op("update", db_, buffers->body, multi ? retry_family::other : retry_family::write, options_);
+  auto op = api_operation(db_, buffers->body, options_);
   if (auto ec = co_await client_->execute(op, session_.get(), buffers->reply, diag)) co_return ec;
   detail::write_result w;
   auto ec = detail::parse_write_reply(buffers->reply, w, diag);
@@ -176,7 +172,7 @@ asio::awaitable<error_code> collection::remove(bson::view filter, std::int32_t l
   stmt.limit = limit;
   auto buffers = client_->lease_buffers();
   detail::build_delete(buffers->body, coll_, std::span(&stmt, 1));
-  auto op = write_op("delete", db_, buffers->body, limit == 1 ? retry_family::write : retry_family::other, options_);
+  auto op = api_operation(db_, buffers->body, options_);
   if (auto ec = co_await client_->execute(op, session_.get(), buffers->reply, diag)) co_return ec;
   detail::write_result w;
   auto ec = detail::parse_write_reply(buffers->reply, w, diag);
@@ -184,62 +180,57 @@ asio::awaitable<error_code> collection::remove(bson::view filter, std::int32_t l
   co_return ec;
 }
 
-// Runs a cursor-returning command and drains it with getMore.
-static asio::awaitable<error_code> drain_cursor(detail::client_impl& client, detail::session_impl* session,
-                                                const std::string& db, const std::string& coll,
-                                                detail::operation op, std::vector<bson::document>& out,
-                                                diagnostics& diag,
-                                                std::optional<std::int32_t> batch_size = std::nullopt) {
-  bson::document reply;
-  if (auto ec = co_await client.execute(op, session, reply, diag)) co_return ec;
-  for (;;) {
-    detail::cursor_reply cursor;
-    if (auto ec = detail::parse_cursor_reply(reply, cursor, diag)) co_return ec;
-    for (const auto& e : cursor.batch)
-      if (auto d = e.as_document()) out.emplace_back(*d);
-    if (cursor.id == 0) co_return error_code{};
-    bson::document body;
-    // crud.md "find": getMore carries the cursor's batchSize; the collection comes from `ns`.
-    std::string_view ns_coll = coll;
-    if (auto dot = cursor.ns.find('.'); dot != std::string_view::npos) ns_coll = cursor.ns.substr(dot + 1);
-    detail::build_get_more(body, cursor.id, ns_coll, batch_size);
-    // getMore is not retried (retryable-reads.md) and keeps the session of the find.
-    auto get_more = make_op("getMore", db, body, retry_family::other, true);
-    bson::document next;
-    if (auto ec = co_await client.execute(get_more, session, next, diag)) co_return ec;
-    reply = std::move(next);
+namespace {
+
+// crud.md "FindOptions" in the find command (find_getmore_killcursors.md field names).
+void build_find_command(bson::document& body, std::string_view coll, bson::view filter, const find_options& o) {
+  detail::find_options f;
+  if (o.projection) f.projection = o.projection->get_view();
+  if (o.sort) f.sort = o.sort->get_view();
+  f.skip = o.skip;
+  f.limit = o.limit;
+  f.batch_size = o.batch_size;
+  if (o.collation) f.collation = o.collation->get_view();
+  if (o.hint) {
+    if (auto* name = std::get_if<std::string>(&*o.hint)) f.hint = std::string_view(*name);
+    else f.hint = std::get<bson::document>(*o.hint).get_view();
   }
+  detail::build_find(body, coll, filter, f);
+  if (o.min) body.append("min", *o.min);
+  if (o.max) body.append("max", *o.max);
+  if (o.max_time_ms) body.append("maxTimeMS", *o.max_time_ms);
+  if (o.comment) body.append("comment", o.comment->get());
+  if (o.return_key) body.append("returnKey", *o.return_key);
+  if (o.show_record_id) body.append("showRecordId", *o.show_record_id);
+  if (o.allow_disk_use) body.append("allowDiskUse", *o.allow_disk_use);
+  if (o.let) body.append("let", *o.let);
 }
+
+}  // namespace
 
 asio::awaitable<error_code> collection::find(bson::view filter, find_options options, std::vector<bson::document>& out,
                                              diagnostics& diag) {
-  detail::find_options f;
-  if (options.projection) f.projection = options.projection->get_view();
-  if (options.sort) f.sort = options.sort->get_view();
-  f.skip = options.skip;
-  f.limit = options.limit;
-  f.batch_size = options.batch_size;
   bson::document body;
-  detail::build_find(body, coll_, filter, f);
-  std::shared_ptr<detail::session_impl> implicit = session_;
-  // A cursor's getMores must use the session of its find (driver-sessions.md).
-  if (!implicit) implicit = client_->make_session({}, false);
-  auto op = read_op("find", db_, body, retry_family::read, options_);
-  auto ec = co_await drain_cursor(*client_, implicit.get(), db_, coll_, op, out, diag, options.batch_size);
-  if (!session_) implicit->release();
-  co_return ec;
+  build_find_command(body, coll_, filter, options);
+  auto op = api_operation(db_, body, options_);
+  co_return co_await detail::run_cursor_operation(*client_, session_, op, options.batch_size, out, diag);
+}
+
+asio::awaitable<error_code> collection::find_one(bson::view filter, std::optional<bson::document>& out,
+                                                 diagnostics& diag) {
+  auto pending = find_one(filter, find_options{}, out, diag);  // no temporaries in co_await (g++ 12)
+  co_return co_await std::move(pending);
 }
 
 // One batch of at most one document, so no getMore and no cursor left on the server
 // (crud.md: findOne is find with limit 1 and singleBatch).
-asio::awaitable<error_code> collection::find_one(bson::view filter, std::optional<bson::document>& out,
-                                                 diagnostics& diag) {
-  detail::find_options f;
-  f.limit = 1;
-  f.single_batch = true;
+asio::awaitable<error_code> collection::find_one(bson::view filter, find_options options,
+                                                 std::optional<bson::document>& out, diagnostics& diag) {
+  options.limit = -1;  // find_getmore_killcursors.md: a negative limit is one batch (singleBatch)
+  options.batch_size.reset();
   auto buffers = client_->lease_buffers();
-  detail::build_find(buffers->body, coll_, filter, f);
-  auto op = read_op("find", db_, buffers->body, retry_family::read, options_);
+  build_find_command(buffers->body, coll_, filter, options);
+  auto op = api_operation(db_, buffers->body, options_);
   if (auto ec = co_await client_->execute(op, session_.get(), buffers->reply, diag)) co_return ec;
   detail::cursor_reply cursor;
   if (auto ec = detail::parse_cursor_reply(buffers->reply, cursor, diag)) co_return ec;
@@ -255,11 +246,24 @@ asio::awaitable<error_code> collection::find_one(bson::view filter, std::optiona
   co_return error_code{};
 }
 
+// crud.md "estimatedDocumentCount": count without a query reads the collection's metadata.
+asio::awaitable<error_code> collection::estimated_document_count(estimated_document_count_options options,
+                                                                 std::int64_t& out, diagnostics& diag) {
+  bson::document body;
+  body.append("count", coll_);
+  if (options.max_time_ms) body.append("maxTimeMS", *options.max_time_ms);
+  if (options.comment) body.append("comment", options.comment->get());
+  bson::document reply;
+  auto op = api_operation(db_, body, options_);
+  if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
+  co_return detail::parse_count_reply(reply, out, diag);
+}
+
 asio::awaitable<error_code> collection::count_documents(bson::view filter, std::int64_t& out, diagnostics& diag) {
   bson::document body;
   detail::build_count_documents(body, coll_, filter);
   bson::document reply;
-  auto op = read_op("aggregate", db_, body, retry_family::read, options_);
+  auto op = api_operation(db_, body, options_);
   if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
   co_return detail::parse_count_documents_reply(reply, out, diag);
 }
@@ -276,19 +280,9 @@ asio::awaitable<error_code> collection::aggregate(bson::view pipeline, aggregate
   bson::document body;
   detail::build_aggregate(body, coll_, pipeline, a);
   if (options.max_time_ms) body.append("maxTimeMS", *options.max_time_ms);
-  std::shared_ptr<detail::session_impl> implicit = session_;
-  if (!implicit) implicit = client_->make_session({}, false);
-  // An aggregate ending in $out/$merge writes: not a retryable read.
-  bool writes = false;
-  for (const auto& stage : pipeline)
-    if (auto s = stage.as_document()) writes = writes || s->first_key() == "$out" || s->first_key() == "$merge";
-  auto op = with_handle_options(make_op("aggregate", db_, body, writes ? retry_family::other : retry_family::read,
-                                        !writes),
-                                options_);
-  op.is_write = writes;
-  auto ec = co_await drain_cursor(*client_, implicit.get(), db_, coll_, op, out, diag, options.batch_size);
-  if (!session_) implicit->release();
-  co_return ec;
+  // An aggregate ending in $out/$merge writes: not a retryable read (classify_command).
+  auto op = api_operation(db_, body, options_);
+  co_return co_await detail::run_cursor_operation(*client_, session_, op, options.batch_size, out, diag);
 }
 
 asio::awaitable<error_code> collection::find_and_modify(bson::view filter, bson::view update_doc, bool remove,
@@ -310,7 +304,7 @@ asio::awaitable<error_code> collection::find_and_modify(bson::view filter, bson:
     co_return ec;
   }
   bson::document reply;
-  auto op = write_op("findAndModify", db_, body, retry_family::write, options_);
+  auto op = api_operation(db_, body, options_);
   if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
   detail::find_and_modify_result r;
   if (auto ec = detail::parse_find_and_modify_reply(reply, r, diag)) co_return ec;
@@ -330,7 +324,7 @@ asio::awaitable<error_code> collection::distinct(std::string field, bson::view f
   bson::document body;
   detail::build_distinct(body, coll_, field, filter);
   bson::document reply;
-  auto op = read_op("distinct", db_, body, retry_family::read, options_);
+  auto op = api_operation(db_, body, options_);
   if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
   bson::view array;
   if (auto ec = detail::parse_distinct_reply(reply, array, diag)) co_return ec;
@@ -342,7 +336,7 @@ asio::awaitable<error_code> collection::count(bson::view filter, std::int64_t& o
   bson::document body;
   detail::build_count(body, coll_, filter);
   bson::document reply;
-  auto op = read_op("count", db_, body, retry_family::read, options_);
+  auto op = api_operation(db_, body, options_);
   if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
   co_return detail::parse_count_reply(reply, out, diag);
 }
@@ -356,26 +350,30 @@ asio::awaitable<error_code> collection::create_index(bson::view keys, index_opti
   bson::document body;
   detail::build_create_indexes(body, coll_, std::span(&model, 1));
   bson::document reply;
-  auto op = write_op("createIndexes", db_, body, retry_family::other, options_);
+  auto op = api_operation(db_, body, options_);
   co_return co_await client_->execute(op, session_.get(), reply, diag);
 }
 
 asio::awaitable<error_code> collection::list_indexes(std::vector<bson::document>& out, diagnostics& diag) {
   bson::document body;
   body.append("listIndexes", coll_);
-  std::shared_ptr<detail::session_impl> implicit = session_;
-  if (!implicit) implicit = client_->make_session({}, false);
-  auto op = make_op("listIndexes", db_, body, retry_family::read, true);
-  auto ec = co_await drain_cursor(*client_, implicit.get(), db_, coll_, op, out, diag);
-  if (!session_) implicit->release();
-  co_return ec;
+  auto op = api_operation(db_, body, options_);
+  co_return co_await detail::run_cursor_operation(*client_, session_, op, std::nullopt, out, diag);
+}
+
+asio::awaitable<error_code> collection::list_index_names(std::vector<std::string>& out, diagnostics& diag) {
+  std::vector<bson::document> indexes;
+  if (auto ec = co_await list_indexes(indexes, diag)) co_return ec;
+  for (const auto& ix : indexes)
+    if (auto name = ix["name"].as_string()) out.emplace_back(*name);
+  co_return error_code{};
 }
 
 asio::awaitable<error_code> collection::drop(diagnostics& diag) {
   bson::document body;
   detail::build_drop(body, coll_);
   bson::document reply;
-  auto op = write_op("drop", db_, body, retry_family::other, options_);
+  auto op = api_operation(db_, body, options_);
   auto ec = co_await client_->execute(op, session_.get(), reply, diag);
   // crud.md "drop": a collection that does not exist is not an error.
   if (ec == make_server_error(server_code::namespace_not_found)) {
@@ -399,7 +397,7 @@ asio::awaitable<error_code> collection::find_one_and_replace(bson::view filter, 
   co_return co_await find_and_modify(filter, replacement, false, std::move(options), out, diag);
 }
 
-// ---- bulkWrite (crud.md "Bulk Write")
+// ---- bulkWrite and insertMany (crud.md "Bulk Write")
 
 namespace {
 
@@ -414,35 +412,193 @@ bulk_command command_of(write_model::kind k) {
   }
 }
 
-bool is_multi(write_model::kind k) {
-  return k == write_model::kind::update_many || k == write_model::kind::delete_many;
+std::string_view statement_field(bulk_command c) {
+  return c == bulk_command::insert ? "documents" : c == bulk_command::update ? "updates" : "deletes";
 }
 
-// Requests of one command, by index in the caller's list.
-struct bulk_batch {
+// Requests of one command kind, by index in the caller's list.
+struct bulk_group {
   bulk_command command;
   std::vector<std::size_t> requests;
 };
 
-// Ordered: runs of consecutive requests of one command. Unordered: one batch per command,
+// Ordered: runs of consecutive requests of one command. Unordered: one group per command,
 // inserts first (crud.md lets unordered writes run in any order).
-std::vector<bulk_batch> split_into_batches(const std::vector<write_model>& requests, bool ordered) {
-  std::vector<bulk_batch> batches;
+std::vector<bulk_group> group_requests(const std::vector<write_model>& requests, bool ordered) {
+  std::vector<bulk_group> groups;
   if (ordered) {
     for (std::size_t i = 0; i < requests.size(); ++i) {
       auto c = command_of(requests[i].type);
-      if (batches.empty() || batches.back().command != c) batches.push_back({c, {}});
-      batches.back().requests.push_back(i);
+      if (groups.empty() || groups.back().command != c) groups.push_back({c, {}});
+      groups.back().requests.push_back(i);
     }
-    return batches;
+    return groups;
   }
   for (auto c : {bulk_command::insert, bulk_command::update, bulk_command::remove}) {
-    bulk_batch b{c, {}};
+    bulk_group g{c, {}};
     for (std::size_t i = 0; i < requests.size(); ++i)
-      if (command_of(requests[i].type) == c) b.requests.push_back(i);
-    if (!b.requests.empty()) batches.push_back(std::move(b));
+      if (command_of(requests[i].type) == c) g.requests.push_back(i);
+    if (!g.requests.empty()) groups.push_back(std::move(g));
   }
-  return batches;
+  return groups;
+}
+
+// Validates every request and gives inserted documents their _id, before anything is sent.
+error_code prepare_requests(std::vector<write_model>& requests, diagnostics& diag) {
+  for (auto& r : requests) {
+    error_code invalid;
+    if (r.type == write_model::kind::replace_one) invalid = check_replacement_document(r.update, diag);
+    if ((r.type == write_model::kind::update_one || r.type == write_model::kind::update_many) && !r.update_is_pipeline)
+      invalid = check_update_document(r.update, diag);
+    if (invalid) return invalid;
+    if (r.type != write_model::kind::insert_one) continue;
+    bson::document id, staged;
+    if (with_id(r.document, staged, id).data() == staged.data()) r.document = std::move(staged);
+  }
+  return {};
+}
+
+// The whole command of a group: {insert|update|delete: coll, <statements>, ordered}.
+void build_group_command(bson::document& body, std::string_view coll, const bulk_group& group,
+                         const std::vector<write_model>& requests, bool ordered) {
+  if (group.command == bulk_command::insert) {
+    std::vector<bson::view> docs;
+    for (auto i : group.requests) docs.push_back(requests[i].document.get_view());
+    detail::build_insert(body, coll, docs, ordered);
+  } else if (group.command == bulk_command::update) {
+    std::vector<detail::update_statement> stmts;
+    for (auto i : group.requests) {
+      const auto& r = requests[i];
+      detail::update_statement& s = stmts.emplace_back();
+      s.q = r.filter;
+      s.u = r.update;
+      s.u_is_pipeline = r.update_is_pipeline;
+      if (r.type == write_model::kind::update_many) s.multi = true;
+      if (r.options.upsert) s.upsert = true;
+      if (r.options.array_filters) s.array_filters = r.options.array_filters->get_view();
+      if (r.options.collation) s.collation = r.options.collation->get_view();
+    }
+    detail::build_update(body, coll, stmts, ordered);
+  } else {
+    std::vector<detail::delete_statement> stmts;
+    for (auto i : group.requests) {
+      const auto& r = requests[i];
+      detail::delete_statement& s = stmts.emplace_back();
+      s.q = r.filter;
+      s.limit = r.type == write_model::kind::delete_many ? 0 : 1;
+      if (r.collation) s.collation = r.collation->get_view();
+    }
+    detail::build_delete(body, coll, stmts, ordered);
+  }
+}
+
+// The sizes of the statements of `body`'s array `field`, each checked against the limit.
+error_code statement_sizes(const bson::document& body, std::string_view field, const detail::write_limits& limits,
+                           std::vector<std::size_t>& sizes, diagnostics& diag) {
+  const std::string_view command = body.get_view().first_key();
+  for (const auto& e : body[field].as_array().value_or(bson::view())) {
+    const std::size_t size = e.as_document().value_or(bson::view()).size();
+    if (auto ec = check_statement_size(command, size, limits, diag)) return ec;
+    sizes.push_back(size);
+  }
+  return {};
+}
+
+// What the commands of one bulk write did so far (crud.md "BulkWriteResult", "BulkWriteException").
+struct bulk_progress {
+  bulk_write_result& result;
+  std::vector<write_error> write_errors;
+  std::optional<write_concern_error> wc_error;
+  label_set labels;
+};
+
+// Adds one command's reply to the progress; `indexes` maps its statements to request
+// indexes. Returns whether an ordered bulk write stops here.
+bool merge_reply(const bson::document& reply, const diagnostics& command_diag, std::span<const std::size_t> indexes,
+                 bulk_command command, const std::vector<write_model>& requests, bool ordered, bulk_progress& p) {
+  for (const auto& l : command_diag.labels.items()) p.labels.add(l);
+  if (command_diag.write_concern) p.wc_error = command_diag.write_concern;
+  detail::write_result w;
+  diagnostics reply_diag;
+  detail::parse_write_reply(reply, w, reply_diag);
+  std::vector<bool> failed(indexes.size(), false);
+  for (auto& e : reply_diag.write_errors) {
+    if (e.index < 0 || static_cast<std::size_t>(e.index) >= indexes.size()) continue;
+    failed[static_cast<std::size_t>(e.index)] = true;
+    e.index = static_cast<std::int32_t>(indexes[static_cast<std::size_t>(e.index)]);
+    p.write_errors.push_back(std::move(e));
+  }
+  auto& r = p.result;
+  if (command == bulk_command::insert) {
+    r.inserted_count += w.n;
+    // Ordered inserts stop at the first error; unordered ones skip only the failed documents.
+    for (std::size_t k = 0; k < indexes.size(); ++k) {
+      if (failed[k] && ordered) break;
+      if (!failed[k]) r.inserted_ids.append(std::to_string(indexes[k]), requests[indexes[k]].document["_id"]);
+    }
+  } else if (command == bulk_command::update) {
+    r.matched_count += w.n - static_cast<std::int64_t>(w.upserted_count);
+    r.modified_count += w.n_modified.value_or(0);
+    r.upserted_count += static_cast<std::int64_t>(w.upserted_count);
+    for (const auto& entry : w.upserted) {
+      auto u = detail::upserted_entry_of(entry);
+      if (u.index < 0 || static_cast<std::size_t>(u.index) >= indexes.size()) continue;
+      r.upserted_ids.append(std::to_string(indexes[static_cast<std::size_t>(u.index)]), u.id);
+    }
+  } else {
+    r.deleted_count += w.n;
+  }
+  return ordered && !reply_diag.write_errors.empty();
+}
+
+// crud.md "BulkWriteException": every write error and the write concern error.
+error_code bulk_write_error(bulk_progress& p, diagnostics& diag) {
+  if (p.write_errors.empty() && !p.wc_error) return {};
+  diag.write_errors = std::move(p.write_errors);
+  diag.write_concern = std::move(p.wc_error);
+  diag.labels = std::move(p.labels);
+  const auto& first = diag.write_errors.empty() ? diag.write_concern->errmsg : diag.write_errors.front().errmsg;
+  diag.message = "bulk write error: " + first;
+  return detail::write_reply_error(diag);
+}
+
+// Where a group's commands go.
+struct write_target {
+  detail::client_impl& client;
+  detail::session_impl* session;
+  const std::string& db;
+  const collection_options& options;
+};
+
+// Sends a group as commands within the server's limits (crud.md "Bulk Write" batch
+// splitting: maxWriteBatchSize statements, maxMessageSizeBytes per message).
+asio::awaitable<error_code> run_group(write_target t, const bson::document& body, const bulk_group& group,
+                                      const std::vector<write_model>& requests, bool ordered,
+                                      const std::vector<std::size_t>& sizes, const detail::write_limits& limits,
+                                      bulk_progress& p, bool& stop, diagnostics& diag) {
+  const auto field = statement_field(group.command);
+  std::size_t statements_bytes = 0;
+  for (auto n : sizes) statements_bytes += n;
+  const std::size_t envelope = body.size() - statements_bytes;  // what the body keeps around the sequence
+  for (std::size_t first = 0; first < sizes.size() && !stop;) {
+    const auto count = detail::next_batch_count(std::span(sizes).subspan(first), envelope, field, limits);
+    bson::document slice;
+    if (count < sizes.size()) detail::copy_with_statements(body, field, first, count, slice);
+    const auto op = api_operation(t.db, count < sizes.size() ? slice : body, t.options);
+    bson::document reply;
+    diagnostics command_diag;
+    const error_code ec = co_await t.client.execute(op, t.session, reply, command_diag);
+    if (ec && !command_diag.write_concern) {
+      // The command itself failed: report it with what earlier commands did.
+      diag = std::move(command_diag);
+      diag.write_errors.insert(diag.write_errors.begin(), p.write_errors.begin(), p.write_errors.end());
+      co_return ec;
+    }
+    stop = merge_reply(reply, command_diag, std::span(group.requests).subspan(first, count), group.command, requests,
+                       ordered, p);
+    first += count;
+  }
+  co_return error_code{};
 }
 
 }  // namespace
@@ -454,112 +610,24 @@ asio::awaitable<error_code> collection::bulk_write(std::vector<write_model> requ
     diag.message = "bulkWrite needs at least one request";  // crud.md: "MUST raise an error"
     co_return client_errc::invalid_argument;
   }
-  for (auto& r : requests) {
-    error_code invalid;
-    if (r.type == write_model::kind::replace_one) invalid = check_replacement_document(r.update, diag);
-    if ((r.type == write_model::kind::update_one || r.type == write_model::kind::update_many) && !r.update_is_pipeline)
-      invalid = check_update_document(r.update, diag);
-    if (invalid) co_return invalid;  // before anything is sent
-    if (r.type != write_model::kind::insert_one) continue;
-    bson::document id, staged;
-    if (with_id(r.document, staged, id).data() == staged.data()) r.document = std::move(staged);
+  if (auto ec = prepare_requests(requests, diag)) co_return ec;
+  const auto limits = write_limits_of(*client_);
+  const auto groups = group_requests(requests, options.ordered);
+  std::vector<bson::document> bodies(groups.size());
+  std::vector<std::vector<std::size_t>> sizes(groups.size());
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    build_group_command(bodies[g], coll_, groups[g], requests, options.ordered);
+    if (auto ec = statement_sizes(bodies[g], statement_field(groups[g].command), limits, sizes[g], diag)) co_return ec;
   }
-  std::vector<write_error> write_errors;
-  std::optional<write_concern_error> wc_error;
-  label_set labels;
-  for (const auto& batch : split_into_batches(requests, options.ordered)) {
-    bson::document body;
-    bool retryable = true;
-    const char* name = "insert";
-    if (batch.command == bulk_command::insert) {
-      std::vector<bson::view> docs;
-      for (auto i : batch.requests) docs.push_back(requests[i].document.get_view());
-      detail::build_insert(body, coll_, docs, options.ordered);
-    } else if (batch.command == bulk_command::update) {
-      name = "update";
-      std::vector<detail::update_statement> stmts;
-      for (auto i : batch.requests) {
-        const auto& r = requests[i];
-        detail::update_statement& s = stmts.emplace_back();
-        s.q = r.filter;
-        s.u = r.update;
-        s.u_is_pipeline = r.update_is_pipeline;
-        if (r.type == write_model::kind::update_many) s.multi = true;
-        if (r.options.upsert) s.upsert = true;
-        if (r.options.array_filters) s.array_filters = r.options.array_filters->get_view();
-        if (r.options.collation) s.collation = r.options.collation->get_view();
-        retryable = retryable && !is_multi(r.type);
-      }
-      detail::build_update(body, coll_, stmts, options.ordered);
-    } else {
-      name = "delete";
-      std::vector<detail::delete_statement> stmts;
-      for (auto i : batch.requests) {
-        const auto& r = requests[i];
-        detail::delete_statement& s = stmts.emplace_back();
-        s.q = r.filter;
-        s.limit = is_multi(r.type) ? 0 : 1;
-        if (r.collation) s.collation = r.collation->get_view();
-        retryable = retryable && !is_multi(r.type);
-      }
-      detail::build_delete(body, coll_, stmts, options.ordered);
-    }
-    // retryable-writes.md: a batch with a multi-document write is not retryable.
-    auto op = write_op(name, db_, body, retryable ? retry_family::write : retry_family::other, options_);
-    bson::document reply;
-    diagnostics batch_diag;
-    error_code ec = co_await client_->execute(op, session_.get(), reply, batch_diag);
-    if (ec && !batch_diag.write_concern) {
-      // The command itself failed: report it with what earlier batches did.
-      diag = std::move(batch_diag);
-      diag.write_errors.insert(diag.write_errors.begin(), write_errors.begin(), write_errors.end());
-      co_return ec;
-    }
-    for (const auto& l : batch_diag.labels.items()) labels.add(l);
-    if (batch_diag.write_concern) wc_error = batch_diag.write_concern;
-    detail::write_result w;
-    diagnostics reply_diag;
-    detail::parse_write_reply(reply, w, reply_diag);
-    std::vector<bool> failed(batch.requests.size(), false);
-    for (auto& e : reply_diag.write_errors) {
-      if (e.index < 0 || static_cast<std::size_t>(e.index) >= batch.requests.size()) continue;
-      failed[static_cast<std::size_t>(e.index)] = true;
-      e.index = static_cast<std::int32_t>(batch.requests[static_cast<std::size_t>(e.index)]);
-      write_errors.push_back(std::move(e));
-    }
-    if (batch.command == bulk_command::insert) {
-      result.inserted_count += w.n;
-      // Ordered inserts stop at the first error; unordered ones skip only the failed documents.
-      for (std::size_t k = 0; k < batch.requests.size(); ++k) {
-        if (failed[k]) {
-          if (options.ordered) break;
-          continue;
-        }
-        auto i = batch.requests[k];
-        result.inserted_ids.append(std::to_string(i), requests[i].document["_id"]);
-      }
-    } else if (batch.command == bulk_command::update) {
-      result.matched_count += w.n - static_cast<std::int64_t>(w.upserted_count);
-      result.modified_count += w.n_modified.value_or(0);
-      result.upserted_count += static_cast<std::int64_t>(w.upserted_count);
-      for (const auto& entry : w.upserted) {
-        auto u = detail::upserted_entry_of(entry);
-        if (u.index < 0 || static_cast<std::size_t>(u.index) >= batch.requests.size()) continue;
-        result.upserted_ids.append(std::to_string(batch.requests[static_cast<std::size_t>(u.index)]), u.id);
-      }
-    } else {
-      result.deleted_count += w.n;
-    }
-    if (!reply_diag.write_errors.empty() && options.ordered) break;
+  bulk_progress progress{result, {}, {}, {}};
+  const write_target target{*client_, session_.get(), db_, options_};
+  bool stop = false;
+  for (std::size_t g = 0; g < groups.size() && !stop; ++g) {
+    auto ec = co_await run_group(target, bodies[g], groups[g], requests, options.ordered, sizes[g], limits, progress,
+                                 stop, diag);
+    if (ec) co_return ec;
   }
-  if (write_errors.empty() && !wc_error) co_return error_code{};
-  // crud.md "BulkWriteException": every write error and the write concern error.
-  diag.write_errors = std::move(write_errors);
-  diag.write_concern = std::move(wc_error);
-  diag.labels = std::move(labels);
-  const auto& first = diag.write_errors.empty() ? diag.write_concern->errmsg : diag.write_errors.front().errmsg;
-  diag.message = "bulk write error: " + first;
-  co_return detail::write_reply_error(diag);
+  co_return bulk_write_error(progress, diag);
 }
 
 // ---- throwing awaitable forms

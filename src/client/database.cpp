@@ -1,5 +1,6 @@
 // Database handles: runCommand and the collection-management commands (crud.md,
 // enumerate-collections.md), run like every operation through the executor.
+#include "client/api_operation.hpp"
 #include "client/client_impl.hpp"
 #include "mongowire/client.hpp"
 #include "proto/command/command_builder.hpp"
@@ -8,7 +9,6 @@
 namespace mongowire {
 
 namespace asio = boost::asio;
-using detail::retry_family;
 
 database::database(std::shared_ptr<detail::client_impl> c, std::shared_ptr<detail::session_impl> s, std::string db)
     : client_(std::move(c)), session_(std::move(s)), db_(std::move(db)) {}
@@ -26,21 +26,6 @@ database database::with_options(collection_options options) const {
   copy.options_ = std::move(options);
   return copy;
 }
-
-namespace {
-
-detail::operation management_op(std::string_view name, const std::string& db, const bson::document& body,
-                                const collection_options& options) {
-  detail::operation op;
-  op.name = name;
-  op.db = db;
-  op.body = &body;
-  op.is_write = true;
-  if (options.write_concern) op.inherited_write_concern = options.write_concern->get_view();
-  return op;
-}
-
-}  // namespace
 
 asio::awaitable<error_code> database::run_command(bson::document command, std::optional<bson::document> read_preference,
                                                   bson::document& reply, diagnostics& diag) {
@@ -60,14 +45,16 @@ asio::awaitable<error_code> database::create_collection(std::string coll, bson::
   bson::document body;
   detail::build_create(body, coll, options);
   bson::document reply;
-  co_return co_await client_->execute(management_op("create", db_, body, options_), session_.get(), reply, diag);
+  const auto op = detail::api_operation(db_, body, options_);
+  co_return co_await client_->execute(op, session_.get(), reply, diag);
 }
 
 asio::awaitable<error_code> database::drop_collection(std::string coll, diagnostics& diag) {
   bson::document body;
   detail::build_drop(body, coll);
   bson::document reply;
-  auto ec = co_await client_->execute(management_op("drop", db_, body, options_), session_.get(), reply, diag);
+  const auto op = detail::api_operation(db_, body, options_);
+  auto ec = co_await client_->execute(op, session_.get(), reply, diag);
   // crud.md "drop": dropping a collection that does not exist succeeds.
   if (ec == make_server_error(server_code::namespace_not_found)) {
     diag.clear();
@@ -77,37 +64,48 @@ asio::awaitable<error_code> database::drop_collection(std::string coll, diagnost
 }
 
 asio::awaitable<error_code> database::list_collections(std::vector<bson::document>& out, diagnostics& diag) {
-  bson::document body;
+  auto pending = list_collections(list_collections_options{}, out, diag);  // no temporaries in co_await (g++ 12)
+  co_return co_await std::move(pending);
+}
+
+namespace {
+
+// enumerate-collections.md: {listCollections: 1, filter?, nameOnly?, authorizedCollections?,
+// cursor: {batchSize?}, comment?}.
+void build_list_collections(bson::document& body, const list_collections_options& o, bool name_only) {
   body.append("listCollections", 1);
-  body.append_document("cursor", [](bson::document&) {});
-  std::shared_ptr<detail::session_impl> session = session_;
-  if (!session) session = client_->make_session({}, false);  // getMores use the session of the command
-  detail::operation op;
-  op.name = "listCollections";
-  op.db = db_;
-  op.body = &body;
-  op.family = retry_family::read;
-  bson::document reply;
-  error_code ec = co_await client_->execute(op, session.get(), reply, diag);
-  while (!ec) {
-    detail::cursor_reply cursor;
-    if ((ec = detail::parse_cursor_reply(reply, cursor, diag))) break;
-    for (const auto& e : cursor.batch)
-      if (auto d = e.as_document()) out.emplace_back(*d);
-    if (cursor.id == 0) break;
-    std::string_view coll = cursor.ns.substr(cursor.ns.find('.') + 1);  // "$cmd.listCollections"
-    bson::document get_more;
-    detail::build_get_more(get_more, cursor.id, coll);
-    detail::operation next;
-    next.name = "getMore";
-    next.db = db_;
-    next.body = &get_more;
-    bson::document next_reply;
-    ec = co_await client_->execute(next, session.get(), next_reply, diag);
-    reply = std::move(next_reply);
-  }
-  if (!session_) session->release();
-  co_return ec;
+  if (o.filter) body.append("filter", *o.filter);
+  if (name_only) body.append("nameOnly", true);
+  if (o.authorized_collections) body.append("authorizedCollections", *o.authorized_collections);
+  body.append_document("cursor", [&](bson::document& c) {
+    if (o.batch_size) c.append("batchSize", *o.batch_size);
+  });
+  if (o.comment) body.append("comment", o.comment->get());
+}
+
+}  // namespace
+
+asio::awaitable<error_code> database::list_collections(list_collections_options options,
+                                                       std::vector<bson::document>& out, diagnostics& diag) {
+  bson::document body;
+  build_list_collections(body, options, false);
+  const auto op = detail::api_operation(db_, body, options_);
+  co_return co_await detail::run_cursor_operation(*client_, session_, op, options.batch_size, out, diag);
+}
+
+// enumerate-collections.md "getCollectionNames": nameOnly: true lets the server skip the
+// collection metadata (and the locks it needs).
+asio::awaitable<error_code> database::list_collection_names(list_collections_options options,
+                                                            std::vector<std::string>& out, diagnostics& diag) {
+  bson::document body;
+  build_list_collections(body, options, true);
+  const auto op = detail::api_operation(db_, body, options_);
+  std::vector<bson::document> entries;
+  if (auto ec = co_await detail::run_cursor_operation(*client_, session_, op, options.batch_size, entries, diag))
+    co_return ec;
+  for (const auto& e : entries)
+    if (auto name = e["name"].as_string()) out.emplace_back(*name);
+  co_return error_code{};
 }
 
 }  // namespace mongowire

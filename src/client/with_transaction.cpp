@@ -12,57 +12,76 @@ namespace mongowire {
 
 namespace asio = boost::asio;
 using detail::with_transaction_step;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+struct step_result {
+  error_code ec;
+  detail::with_transaction_decision decision;
+};
+
+// The clock is read after whatever the last step did (an abort included): the pseudo-code
+// compares Date.now() with the start only once that step returned.
+void measure(detail::with_transaction_clock& clock, steady::time_point started, detail::client_impl& client) {
+  clock.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started);
+  clock.jitter = client.jitter();
+}
+
+asio::awaitable<void> sleep_for(asio::any_io_executor ex, std::chrono::microseconds backoff) {
+  if (backoff.count() <= 0) co_return;
+  asio::steady_timer t(ex, backoff);
+  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+// Steps 9-10: commit, and commit again while the outcome is unknown and time remains.
+asio::awaitable<step_result> commit_until_known(session& s, detail::client_impl& client,
+                                                detail::with_transaction_clock& clock, steady::time_point started,
+                                                diagnostics& diag) {
+  for (;;) {
+    diag.clear();
+    error_code ec = co_await s.commit_transaction(diag);
+    measure(clock, started, client);
+    auto decision = detail::after_commit(ec ? &diag : nullptr, clock);
+    if (decision.step != with_transaction_step::retry_commit) co_return step_result{ec, decision};
+  }
+}
+
+// "Timeout Error propagation": a timeout error that exposes the previous error (diag.cause and
+// the other fields of `diag`, which still describe it) and keeps its labels.
+error_code timeout_error(error_code last, std::chrono::milliseconds elapsed, diagnostics& diag) {
+  diag.cause = last;
+  diag.message = "withTransaction timed out after " + std::to_string(elapsed.count()) +
+                 " ms; last error: " + (diag.message.empty() ? last.message() : diag.message);
+  return client_errc::with_transaction_timeout;
+}
+
+}  // namespace
 
 asio::awaitable<error_code> session::with_transaction(transaction_callback callback,
                                                       std::optional<transaction_options> options, diagnostics& diag) {
-  const auto started = std::chrono::steady_clock::now();
+  const auto started = steady::now();
   auto& client = *impl_->client;
   detail::with_transaction_clock clock;
-  auto elapsed = [&] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-  };
+  clock.limit = client.with_transaction_limit;
   for (clock.transaction_attempt = 1;; ++clock.transaction_attempt) {
     diag.clear();
     if (auto ec = start_transaction(options, diag)) co_return ec;
-    error_code ec = co_await callback(*this, diag);
-    clock.elapsed = elapsed();
-    clock.jitter = client.jitter();
-    auto decision = detail::after_callback(ec ? &diag : nullptr, impl_->txn.state(), clock);
-    if (decision.abort_first && in_transaction()) {
+    step_result r;
+    r.ec = co_await callback(*this, diag);
+    const auto state = impl_->txn.state();
+    if (r.ec && detail::abort_after_callback_error(state)) {  // step 7.1
       diagnostics ignored;
       co_await abort_transaction(ignored);
     }
-    if (decision.step == with_transaction_step::retry_transaction) {
-      if (decision.backoff.count() > 0) {
-        asio::steady_timer t(client.executor(), decision.backoff);
-        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-      }
-      continue;
-    }
-    if (decision.step == with_transaction_step::done) co_return error_code{};
-    if (decision.step == with_transaction_step::return_error) co_return ec;
-    if (decision.step == with_transaction_step::return_timeout) {
-      diag.message = "withTransaction gave up after " + std::to_string(clock.elapsed.count()) + " ms: " + diag.message;
-      co_return ec;
-    }
-    // Commit, retrying it while the outcome is unknown and time remains.
-    for (;;) {
-      diag.clear();
-      ec = co_await commit_transaction(diag);
-      clock.elapsed = elapsed();
-      clock.jitter = client.jitter();
-      decision = detail::after_commit(ec ? &diag : nullptr, clock);
-      if (decision.step != with_transaction_step::retry_commit) break;
-    }
-    if (decision.step == with_transaction_step::retry_transaction) {
-      if (decision.backoff.count() > 0) {
-        asio::steady_timer t(client.executor(), decision.backoff);
-        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-      }
-      continue;
-    }
-    if (decision.step == with_transaction_step::done) co_return error_code{};
-    co_return ec;
+    measure(clock, started, client);
+    r.decision = detail::after_callback(r.ec ? &diag : nullptr, state, clock);
+    if (r.decision.step == with_transaction_step::commit)
+      r = co_await commit_until_known(*this, client, clock, started, diag);
+    if (r.decision.step == with_transaction_step::done) co_return error_code{};
+    if (r.decision.step == with_transaction_step::return_timeout) co_return timeout_error(r.ec, clock.elapsed, diag);
+    if (r.decision.step != with_transaction_step::retry_transaction) co_return r.ec;
+    co_await sleep_for(client.executor(), r.decision.backoff);  // step 2
   }
 }
 

@@ -29,21 +29,31 @@ std::int32_t next_request_id() noexcept {
   return (request_counter.fetch_add(1, std::memory_order_relaxed) & 0x7fffffff) + 1;
 }
 
-connection::connection(asio::any_io_executor ex, connection_settings settings)
+connection::connection(asio::any_io_executor ex, connection_settings settings, std::uint64_t id)
     : socket_(ex),
       timer_(ex),
       timer_guard_(std::make_shared<timer_guard>(timer_guard{this})),
       settings_(std::move(settings)),
       observer_(settings_.observer),
-      id_(++connection_counter) {}
+      id_(id != 0 ? id : ++connection_counter) {}
 
 connection::~connection() {
+  if (on_destroyed) on_destroyed(id_);
   timer_guard_->owner = nullptr;
   close();
 }
 
 error_code connection::fail(error_code ec, diagnostics& diag, std::string what) {
   broken_ = true;
+  more_to_come_ = false;
+  // CMAP "Clearing a connection pool": an interrupted operation fails with a retryable
+  // PoolClearedError naming the pool's address.
+  if (interrupted_) {
+    diag.message = "Connection to " + address_ + " interrupted due to server monitor timeout";
+    diag.server_address = address_;
+    close();
+    return client_errc::pool_cleared;
+  }
   // The timer aborts the pending read/write by cancelling the socket: report that abort as
   // the timeout it was. Other errors (and later calls on the broken connection) keep theirs.
   if (timed_out_ && ec == asio::error::operation_aborted) ec = network_errc::socket_timeout;
@@ -74,8 +84,7 @@ void connection::arm_timer(std::chrono::milliseconds limit) {
   });
 }
 
-asio::awaitable<error_code> connection::async_connect(const std::string& host, std::uint16_t port,
-                                                      diagnostics& diag) {
+asio::awaitable<error_code> connection::async_connect(const std::string& host, std::uint16_t port, diagnostics& diag) {
   address_ = host + ":" + std::to_string(port);
   tcp::resolver resolver(socket_.get_executor());
   auto [rec, endpoints] = co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
@@ -98,18 +107,54 @@ asio::awaitable<error_code> connection::tls_handshake(const std::string& host, d
   arm_timer(settings_.connect_timeout);
   auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, use_tuple);
   disarm_timer();
-  if (ec) co_return fail(network_errc::tls_handshake_failed, diag, "TLS handshake with " + address_ + " (" + ec.message() + ")");
+  // CMAP "Backpressure-enabled" tells TLS failures apart: OpenSSL's own verdicts (certificate,
+  // host name) are tls_handshake_failed; I/O errors (EOF, reset, timeout) keep their network code.
+  if (ec && ec.category() == asio::error::get_ssl_category())
+    co_return fail(network_errc::tls_handshake_failed, diag,
+                   "TLS handshake with " + address_ + " (" + ec.message() + ")");
+  if (ec || timed_out_)
+    co_return fail(ec ? ec : error_code(network_errc::connect_timeout), diag, "TLS handshake with " + address_);
   co_return error_code{};
 }
 
 asio::awaitable<error_code> connection::async_command(bson::view body, std::optional<outgoing_sequence> sequence,
-                                                      bson::view& reply, diagnostics& diag,
-                                                      std::int32_t request_id) {
-  if (broken_ || !socket_.is_open()) co_return fail(network_errc::connection_closed, diag, "connection to " + address_);
-  wire::op_msg_encoder enc(out_, decoder_.max_message_size());
+                                                      bson::view& reply, diagnostics& diag, std::int32_t request_id) {
   if (request_id == 0) request_id = next_request_id();
+  if (auto ec = co_await send_op_msg(body, sequence, request_id, 0, diag)) co_return ec;
+  co_return co_await read_op_msg(request_id, reply, diag);
+}
+
+asio::awaitable<error_code> connection::async_send_unacknowledged(bson::view body,
+                                                                  std::optional<outgoing_sequence> sequence,
+                                                                  diagnostics& diag, std::int32_t request_id) {
+  co_return co_await send_op_msg(body, sequence, request_id, wire::msg_flag::more_to_come, diag);
+}
+
+asio::awaitable<error_code> connection::async_exhaust_command(bson::view body, bson::view& reply, diagnostics& diag) {
+  const std::int32_t request_id = next_request_id();
+  const std::optional<outgoing_sequence> no_sequence;
+  if (auto ec = co_await send_op_msg(body, no_sequence, request_id, wire::msg_flag::exhaust_allowed, diag))
+    co_return ec;
+  co_return co_await read_op_msg(request_id, reply, diag);
+}
+
+// OP_MSG.md "moreToCome": each streamed reply answers the previous reply's requestID.
+asio::awaitable<error_code> connection::async_read_more(bson::view& reply, diagnostics& diag) {
+  if (!more_to_come_) {
+    diag.message = "no more replies announced on the connection to " + address_;
+    co_return client_errc::invalid_argument;
+  }
+  const std::int32_t previous_reply = decoder_.header().request_id;
+  co_return co_await read_op_msg(previous_reply, reply, diag);
+}
+
+asio::awaitable<error_code> connection::send_op_msg(bson::view body, std::optional<outgoing_sequence> sequence,
+                                                    std::int32_t request_id, std::uint32_t flags, diagnostics& diag) {
+  if (broken_ || !socket_.is_open()) co_return fail(network_errc::connection_closed, diag, "connection to " + address_);
+  more_to_come_ = false;
+  wire::op_msg_encoder enc(out_, decoder_.max_message_size());
   last_request_id_ = request_id;
-  enc.begin(request_id);
+  enc.begin(request_id, 0, flags);
   if (sequence) {
     enc.body_without(body, sequence->identifier);
     enc.add_sequence_from_array(sequence->identifier, sequence->array);
@@ -120,12 +165,16 @@ asio::awaitable<error_code> connection::async_command(bson::view body, std::opti
     diag.message = "cannot encode command: " + ec.message();
     co_return ec;  // the connection is still usable: nothing was sent
   }
-  if (auto ec = co_await send_frame(diag)) co_return ec;
-  if (auto ec = co_await read_frame(request_id, diag)) co_return ec;
+  co_return co_await send_frame(diag);
+}
+
+asio::awaitable<error_code> connection::read_op_msg(std::int32_t response_to, bson::view& reply, diagnostics& diag) {
+  if (auto ec = co_await read_frame(response_to, diag)) co_return ec;
   wire::op_msg_view msg;
   wire::decode_error err;
   if (auto ec = wire::op_msg_view::parse(decoder_.frame(), msg, &err, decoder_.max_message_size()))
     co_return fail(ec, diag, "reply from " + address_ + " is malformed (" + err.message() + ")");
+  more_to_come_ = msg.more_to_come();
   reply = msg.body();
   co_return error_code{};
 }
@@ -153,7 +202,8 @@ asio::awaitable<error_code> connection::send_frame(diagnostics& diag) {
   auto [ec, n] = tls_ ? co_await asio::async_write(*tls_, asio::buffer(out_), use_tuple)
                       : co_await asio::async_write(socket_, asio::buffer(out_), use_tuple);
   disarm_timer();
-  if (ec || timed_out_) co_return fail(ec ? ec : error_code(network_errc::socket_timeout), diag, "sending to " + address_);
+  if (ec || timed_out_)
+    co_return fail(ec ? ec : error_code(network_errc::socket_timeout), diag, "sending to " + address_);
   bytes_sent_ += n;
   co_return error_code{};
 }
@@ -181,14 +231,20 @@ asio::awaitable<error_code> connection::read_frame(std::int32_t request_id, diag
   auto header = decoder_.header();
   if (header.response_to != request_id)
     co_return fail(protocol_errc::response_to_mismatch, diag,
-                   "reply from " + address_ + " answers request " + std::to_string(header.response_to) +
-                       ", expected " + std::to_string(request_id));
+                   "reply from " + address_ + " answers request " + std::to_string(header.response_to) + ", expected " +
+                       std::to_string(request_id));
   co_return error_code{};
 }
 
 void connection::disarm_timer() noexcept {
   ++timer_arming_;  // an expiry already queued is void now
   timer_.cancel();
+}
+
+void connection::interrupt() noexcept {
+  interrupted_ = true;
+  broken_ = true;
+  close();  // aborts the read or write in progress
 }
 
 void connection::close() noexcept {

@@ -46,10 +46,11 @@ struct outgoing_sequence {
   bson::view array;
 };
 
-
 class connection {
  public:
-  connection(asio::any_io_executor ex, connection_settings settings);
+  // `id` 0: the next process-wide id; a pool passes the id its CMAP rules gave the connection,
+  // so that pool and command events name it alike.
+  connection(asio::any_io_executor ex, connection_settings settings, std::uint64_t id = 0);
   ~connection();
 
   asio::awaitable<error_code> async_connect(const std::string& host, std::uint16_t port, diagnostics& diag);
@@ -60,12 +61,28 @@ class connection {
   asio::awaitable<error_code> async_command(bson::view body, std::optional<outgoing_sequence> sequence,
                                             bson::view& reply, diagnostics& diag, std::int32_t request_id = 0);
 
+  // OP_MSG.md "moreToCome On Requests": an unacknowledged (w: 0) write is sent with the
+  // moreToCome flag and the server sends no reply.
+  asio::awaitable<error_code> async_send_unacknowledged(bson::view body, std::optional<outgoing_sequence> sequence,
+                                                        diagnostics& diag, std::int32_t request_id);
+
+  // Streaming hello (server-monitoring.md "Streaming Protocol"): sends `body` with the OP_MSG
+  // exhaustAllowed flag; the server may then stream more replies (more_to_come()), each read
+  // with async_read_more.
+  asio::awaitable<error_code> async_exhaust_command(bson::view body, bson::view& reply, diagnostics& diag);
+  asio::awaitable<error_code> async_read_more(bson::view& reply, diagnostics& diag);
+  // The last reply carried moreToCome: the next one comes without a request.
+  bool more_to_come() const noexcept { return more_to_come_; }
+
   // The first hello of a connection, sent as legacy OP_QUERY on admin.$cmd
   // (OP_MSG.md "Usage": a driver not using an API version must use OP_QUERY until it
   // knows the server speaks OP_MSG).
   asio::awaitable<error_code> async_legacy_command(bson::view body, bson::view& reply, diagnostics& diag);
 
   void close() noexcept;
+  // CMAP "Interrupting a Connection": close the socket now, failing the operation in progress
+  // with a retryable PoolClearedError (interruptInUseConnections).
+  void interrupt() noexcept;
   bool is_open() const noexcept;
   // A network or protocol error leaves the stream in an unknown state: never reuse it.
   bool is_broken() const noexcept { return broken_; }
@@ -76,6 +93,9 @@ class connection {
   std::int32_t last_request_id() const noexcept { return last_request_id_; }
   const std::string& address() const noexcept { return address_; }
   std::uint64_t generation = 0;  // pool generation at creation (CMAP)
+  // Set by the pool that made it: called by the destructor, so that a connection destroyed
+  // while checked out (never checked in) does not keep its place in the pool.
+  std::function<void(std::uint64_t id)> on_destroyed;
   std::chrono::steady_clock::time_point last_checkin{};
   std::int64_t server_connection_id = 0;
   std::int32_t max_wire_version = 0;  // from the handshake
@@ -88,6 +108,9 @@ class connection {
  private:
   asio::awaitable<error_code> send_frame(diagnostics& diag);
   asio::awaitable<error_code> read_frame(std::int32_t request_id, diagnostics& diag);
+  asio::awaitable<error_code> send_op_msg(bson::view body, std::optional<outgoing_sequence> sequence,
+                                          std::int32_t request_id, std::uint32_t flags, diagnostics& diag);
+  asio::awaitable<error_code> read_op_msg(std::int32_t response_to, bson::view& reply, diagnostics& diag);
   asio::awaitable<error_code> tls_handshake(const std::string& host, diagnostics& diag);
   error_code fail(error_code ec, diagnostics& diag, std::string what);
   void arm_timer(std::chrono::milliseconds limit);
@@ -112,6 +135,8 @@ class connection {
   bool broken_ = false;
   std::int32_t last_request_id_ = 0;
   bool timed_out_ = false;
+  bool interrupted_ = false;
+  bool more_to_come_ = false;
   std::size_t bytes_sent_ = 0;
   std::size_t bytes_received_ = 0;
 };

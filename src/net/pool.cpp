@@ -7,262 +7,311 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <exception>
+#include <optional>
 
 namespace mongowire::detail::net {
 
 using clock = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+// A checkout whose ticket waits in the rules' WaitQueue: the pool sets `outcome` and cancels
+// the timer when the rules resume the ticket.
 struct pool::waiter {
-  explicit waiter(asio::any_io_executor ex) : timer(std::move(ex)) {}
+  waiter(asio::any_io_executor ex, cmap::ticket_id t) : ticket(t), timer(std::move(ex)) {}
+  cmap::ticket_id ticket;
   asio::steady_timer timer;
-  bool signalled = false;
-  std::uint64_t ticket = 0;  // arrival order: the queue position kept across wake-ups
+  std::optional<cmap::checkout_result> outcome;
 };
 
 pool::pool(asio::any_io_executor ex, std::string address, pool_options opts, connection_settings settings,
            connection_initializer init, pool_event_handler on_event)
     : ex_(std::move(ex)),
       address_(std::move(address)),
-      opts_(opts),
       settings_(std::move(settings)),
       init_(std::move(init)),
-      on_event_(std::move(on_event)) {
-  emit(pool_event_type::pool_created);
+      on_event_(std::move(on_event)),
+      rules_(opts) {
+  perform();  // PoolCreatedEvent
 }
 
 pool::~pool() {
-  if (state_ != state::closed) close();
+  if (rules_.state() != state::closed) close();
 }
 
-void pool::emit(pool_event_type type, std::uint64_t connection_id, std::string_view reason,
-                std::chrono::nanoseconds duration) const {
-  if (!on_event_) return;
-  pool_event e{type, address_, connection_id, std::string(reason), duration};
-  on_event_(e);
-}
-
-bool pool::perished(const connection& c, clock::time_point now) const noexcept {
-  if (c.generation != generation_ || c.is_broken() || !c.is_open()) return true;
-  return opts_.max_idle_time.count() > 0 && now - c.last_checkin > opts_.max_idle_time;
-}
-
-std::string_view pool::close_reason(const connection& c) const noexcept {
-  if (c.generation != generation_) return "stale";
-  if (c.is_broken() || !c.is_open()) return "error";
-  return "idle";
-}
-
-void pool::close_connection(std::unique_ptr<connection> c, std::string_view reason) {
-  c->close();
-  --total_;
-  emit(pool_event_type::connection_closed, c->id(), reason);
-  wake_next_waiter();  // a slot below maxPoolSize opened
-}
-
-bool pool::can_create() const noexcept {
-  bool below_max = opts_.max_pool_size == 0 || total_ < opts_.max_pool_size;
-  return below_max && pending_ < opts_.max_connecting;
-}
-
-void pool::wake_next_waiter() {
-  if (waiters_.empty()) return;
-  waiter* w = waiters_.front();
-  waiters_.pop_front();
-  w->signalled = true;
-  ++woken_;
-  w->timer.cancel();
-}
-
-asio::awaitable<error_code> pool::create(std::unique_ptr<connection>& out, diagnostics& diag) {
-  ++total_;
-  ++pending_;
-  auto conn = std::make_unique<connection>(ex_, settings_);
-  conn->generation = generation_;
-  emit(pool_event_type::connection_created, conn->id());
-  const auto started = clock::now();
-  auto self = shared_from_this();  // the pool must outlive the establishment
-  error_code ec = co_await init_(*conn, diag);
-  --pending_;
-  if (!ec && state_ == state::closed) ec = client_errc::pool_closed;
-  if (ec) {
-    conn->close();
-    --total_;
-    emit(pool_event_type::connection_closed, conn->id(), "error");
-    wake_next_waiter();
-    co_return ec;
-  }
-  emit(pool_event_type::connection_ready, conn->id(), {}, clock::now() - started);
-  wake_next_waiter();  // maxConnecting slot is free again
-  out = std::move(conn);
-  co_return error_code{};
-}
+// ---------------------------------------------------------------- checking out
 
 asio::awaitable<error_code> pool::async_checkout(std::unique_ptr<connection>& out, diagnostics& diag) {
-  const auto started = clock::now();
-  emit(pool_event_type::connection_check_out_started);
-  auto failed = [&](error_code ec, std::string_view reason, std::string message) {
-    emit(pool_event_type::connection_check_out_failed, 0, reason, clock::now() - started);
-    if (diag.message.empty()) diag.message = std::move(message);
+  auto self = shared_from_this();  // a waiting checkout must not outlive the pool
+  cmap::checkout_result r = rules_.request_checkout(clock::now());
+  perform();
+  // A cancelled coroutine throws at its next co_await: leave the rules consistent first.
+  const auto before = co_await asio::this_coro::cancellation_state;
+  if (r.status == cmap::checkout_status::wait && before.cancelled() != asio::cancellation_type::none) {
+    r = rules_.cancel_wait(r.ticket, clock::now());
+    perform();
+  }
+  if (r.status == cmap::checkout_status::wait) r = co_await wait_for_ticket(r);
+  if (r.status == cmap::checkout_status::use) {
+    out = hand_out(r.connection);
+    co_return error_code{};
+  }
+  if (r.status != cmap::checkout_status::establish) co_return checkout_error(r.error, diag);
+  const auto after = co_await asio::this_coro::cancellation_state;
+  if (after.cancelled() != asio::cancellation_type::none) {
+    rules_.connection_failed(r.connection, clock::now());  // never started
+    perform();
+    co_return checkout_error(cmap::pool_error::cancelled, diag);
+  }
+  co_return co_await establish_for(r.connection, out, diag);
+}
+
+asio::awaitable<cmap::checkout_result> pool::wait_for_ticket(const cmap::checkout_result& waiting) {
+  waiter w(ex_, waiting.ticket);
+  w.timer.expires_at(waiting.deadline);
+  waiting_.push_back(&w);
+  auto [ec] = co_await w.timer.async_wait(use_tuple);
+  std::erase(waiting_, &w);
+  // The rules' answer wins over a timer or a cancellation that raced it.
+  if (w.outcome) co_return *w.outcome;
+  // Expired: "WaitQueue: Timeout aggressively"; aborted without an answer: the caller cancelled.
+  cmap::checkout_result r =
+      ec ? rules_.cancel_wait(w.ticket, clock::now()) : rules_.on_wait_timeout(w.ticket, clock::now());
+  perform();
+  co_return r;
+}
+
+// "Establishing a Connection" for a checkout: the outcome is the checkout's.
+asio::awaitable<error_code> pool::establish_for(cmap::connection_id id, std::unique_ptr<connection>& out,
+                                                diagnostics& diag) {
+  error_code ec;
+  const cmap::checkout_result done = co_await establish(id, ec, diag);
+  if (done.status == cmap::checkout_status::use) {
+    out = hand_out(done.connection);
+    co_return error_code{};
+  }
+  if (done.error == cmap::pool_error::connection_error && ec) {
     diag.server_address = address_;
-    return ec;
-  };
-  const auto deadline = opts_.wait_queue_timeout.count() > 0 ? started + opts_.wait_queue_timeout
-                                                              : clock::time_point::max();
-  bool was_woken = false;
-  std::uint64_t ticket = 0;
-  for (;;) {
-    if (state_ == state::closed)
-      co_return failed(client_errc::pool_closed, "poolClosed", "connection pool for " + address_ + " is closed");
-    if (state_ == state::paused)
-      co_return failed(client_errc::pool_cleared, "connectionError",
-                       "connection pool for " + address_ + " was cleared because another operation failed");
-    // FIFO: newcomers queue behind waiters and behind connections promised to woken ones.
-    bool must_queue = !was_woken && (!waiters_.empty() || woken_ > 0);
-    if (!must_queue) {
-      const auto now = clock::now();
-      while (!idle_.empty()) {
-        auto c = std::move(idle_.back());
-        idle_.pop_back();
-        if (perished(*c, now)) {
-          auto reason = close_reason(*c);
-          close_connection(std::move(c), reason);
-          continue;
-        }
-        emit(pool_event_type::connection_checked_out, c->id(), {}, now - started);
-        out = std::move(c);
-        co_return error_code{};
-      }
-      if (can_create()) {
-        std::unique_ptr<connection> c;
-        if (auto ec = co_await create(c, diag)) co_return failed(ec, "connectionError", diag.message);
-        emit(pool_event_type::connection_checked_out, c->id(), {}, clock::now() - started);
-        out = std::move(c);
-        co_return error_code{};
-      }
-    }
-    // Wait for a check-in, a closed connection or a finished establishment.
-    if (clock::now() >= deadline)
-      co_return failed(client_errc::wait_queue_timeout, "timeout",
-                       "timed out after waitQueueTimeoutMS waiting for a connection to " + address_);
-    waiter w(ex_);
-    w.timer.expires_at(deadline);
-    // CMAP "Waiting Queue": FIFO. A waiter woken for a connection another waiter took (or
-    // for a maxConnecting slot it cannot use at maxPoolSize) goes back to its old place.
-    if (ticket == 0) ticket = ++next_ticket_;
-    w.ticket = ticket;
-    auto place = std::upper_bound(waiters_.begin(), waiters_.end(), ticket,
-                                  [](std::uint64_t t, const waiter* other) { return t < other->ticket; });
-    waiters_.insert(place, &w);
-    auto [ec] = co_await w.timer.async_wait(use_tuple);
-    if (w.signalled) {
-      --woken_;
-      was_woken = true;  // a cleared pool is reported by the loop (state paused)
-      continue;
-    }
-    std::erase(waiters_, &w);
-    was_woken = false;
-    if (ec == asio::error::operation_aborted)
-      co_return failed(asio::error::operation_aborted, "connectionError", "check-out cancelled");
-    // Timer expired: the loop reports the timeout.
+    co_return ec;  // the cause, with the initializer's message and labels
+  }
+  co_return checkout_error(done.error, diag);
+}
+
+// Creates the socket of pending connection `id`, connects and handshakes it, and reports the
+// result to the rules (whatever happens: an unreported pending connection would hold a
+// maxConnecting slot forever); `ec` is the initializer's error.
+asio::awaitable<cmap::checkout_result> pool::establish(cmap::connection_id id, error_code& ec, diagnostics& diag) {
+  connection& c = add_slot(id);
+  c.generation = rules_.generation();
+  auto self = shared_from_this();  // the pool must outlive the establishment
+  std::exception_ptr unexpected;
+  try {
+    ec = co_await init_(c, diag);
+  } catch (const boost::system::system_error& e) {  // the caller cancelled: thrown at a co_await
+    ec = e.code();
+  } catch (...) {
+    unexpected = std::current_exception();
+    ec = client_errc::invalid_argument;
+  }
+  const auto now = clock::now();
+  const cmap::checkout_result r = ec ? rules_.connection_failed(id, now) : rules_.connection_established(id, now);
+  perform();
+  if (unexpected) std::rethrow_exception(unexpected);
+  co_return r;
+}
+
+// "Populating the Pool" for minPoolSize: one background establishment.
+asio::awaitable<void> pool::populate(cmap::connection_id id) {
+  error_code ec;
+  diagnostics diag;  // SDAM hears of a failure from the initializer (handshake errors)
+  co_await establish(id, ec, diag);
+  // Next connection at once while below minPoolSize; after a failure wait for the next run.
+  if (!ec && rules_.state() == state::ready && rules_.total_connections() < rules_.options().min_pool_size) {
+    rules_.run_background(clock::now());
+    perform();
   }
 }
+
+error_code pool::checkout_error(cmap::pool_error e, diagnostics& diag) const {
+  diag.server_address = address_;
+  if (diag.message.empty()) diag.message = std::string(cmap::message(e)) + " (" + address_ + ")";
+  switch (e) {
+    case cmap::pool_error::pool_closed: return client_errc::pool_closed;
+    // CMAP: a paused pool and an interrupted connection both give a retryable PoolClearedError.
+    case cmap::pool_error::pool_cleared: return client_errc::pool_cleared;
+    case cmap::pool_error::connection_interrupted: return client_errc::pool_cleared;
+    case cmap::pool_error::wait_queue_timeout: return client_errc::wait_queue_timeout;
+    case cmap::pool_error::cancelled: return asio::error::operation_aborted;
+    case cmap::pool_error::connection_error: return network_errc::connection_closed;
+    default: break;
+  }
+  diag.message = "connection pool for " + address_ + " refused the call: " + std::string(cmap::message(e));
+  return client_errc::invalid_argument;
+}
+
+// ---------------------------------------------------------------- checking in
 
 void pool::checkin(std::unique_ptr<connection> conn) {
-  emit(pool_event_type::connection_checked_in, conn->id());
-  if (state_ == state::closed) {
-    close_connection(std::move(conn), "poolClosed");
+  if (!conn) return;
+  const cmap::connection_id id = conn->id();
+  slot* s = find(id);
+  if (!s || s->owned) {  // not a connection this pool handed out
+    conn->close();
     return;
   }
-  if (conn->generation != generation_) {
-    close_connection(std::move(conn), "stale");
-    return;
-  }
-  if (conn->is_broken() || !conn->is_open()) {
-    close_connection(std::move(conn), "error");
-    return;
-  }
-  conn->last_checkin = clock::now();
-  idle_.push_back(std::move(conn));
-  wake_next_waiter();
+  const bool broken = conn->is_broken() || !conn->is_open();
+  s->owned = std::move(conn);
+  rules_.checkin(id, clock::now(), broken);
+  perform();
+  // Interrupted while in use: the rules closed it already and only waited for its return.
+  if (slot* again = find(id); again && !rules_.state_of(id)) release(*again);
 }
 
-void pool::clear() {
-  if (state_ == state::closed) return;
-  ++generation_;
-  bool was_paused = state_ == state::paused;
-  state_ = state::paused;
-  if (!was_paused) emit(pool_event_type::pool_cleared);
-  // Idle connections are stale now; close them eagerly rather than at the next check-out.
-  auto stale = std::move(idle_);
-  idle_.clear();
-  for (auto& c : stale) close_connection(std::move(c), "stale");
-  while (!waiters_.empty()) wake_next_waiter();
+// ---------------------------------------------------------------- pool state
+
+void pool::clear(bool interrupt_in_use_connections) {
+  rules_.clear(clock::now(), interrupt_in_use_connections);
+  perform();  // the requested background run closes the stale connections now
 }
 
 void pool::mark_ready() {
-  if (state_ != state::paused) return;
-  state_ = state::ready;
-  emit(pool_event_type::pool_ready);
+  if (!rules_.ready()) return;
+  perform();
   start_maintenance();
 }
 
 void pool::close() {
-  if (state_ == state::closed) return;
-  state_ = state::closed;
+  rules_.close(clock::now());
+  perform();
   if (maintenance_timer_) maintenance_timer_->cancel();
-  auto idle = std::move(idle_);
-  idle_.clear();
-  for (auto& c : idle) close_connection(std::move(c), "poolClosed");
-  while (!waiters_.empty()) wake_next_waiter();
-  emit(pool_event_type::pool_closed);
 }
 
+// ---------------------------------------------------------------- performing the rules' actions
+
+// Runs whatever the rules asked for until they ask for nothing more. Re-entrant calls (an
+// event handler calling back into the pool) leave the work to the outer loop.
+void pool::perform() {
+  if (performing_) return;
+  performing_ = true;
+  for (bool progress = true; progress;) {
+    progress = false;
+    while (auto e = rules_.next_event()) {
+      forward(*e);
+      progress = true;
+    }
+    while (auto a = rules_.next_action()) {
+      perform(*a);
+      progress = true;
+    }
+    if (rules_.background_run_wanted()) {
+      rules_.run_background(clock::now());
+      progress = true;
+    }
+  }
+  performing_ = false;
+}
+
+void pool::perform(const cmap::action& a) {
+  switch (a.kind) {
+    case cmap::action_kind::resume: return resume(a.outcome);
+    case cmap::action_kind::establish: {
+      asio::co_spawn(ex_, populate(a.connection), asio::detached);
+      return;
+    }
+    case cmap::action_kind::close:
+      if (slot* s = find(a.connection); s && s->owned) release(*s);
+      return;
+    case cmap::action_kind::interrupt:
+      // In use or still connecting: its user (or establish()) sees the failure and reports it.
+      if (slot* s = find(a.connection); s && s->conn) s->conn->interrupt();
+      return;
+  }
+}
+
+void pool::resume(const cmap::checkout_result& outcome) {
+  auto it =
+      std::find_if(waiting_.begin(), waiting_.end(), [&](const waiter* w) { return w->ticket == outcome.ticket; });
+  if (it == waiting_.end()) return;
+  (*it)->outcome = outcome;
+  (*it)->timer.cancel();
+}
+
+void pool::forward(const cmap::event& e) const {
+  if (!on_event_) return;
+  pool_event pe{e.type, address_, e.connection, std::string(e.reason), e.duration};
+  pe.interrupt_in_use_connections = e.interrupt_in_use_connections;
+  on_event_(pe);
+}
+
+// ---------------------------------------------------------------- sockets
+
+pool::slot* pool::find(cmap::connection_id id) noexcept {
+  for (slot& s : slots_)
+    if (s.id == id && id != 0) return &s;
+  return nullptr;
+}
+
+connection& pool::add_slot(cmap::connection_id id) {
+  auto it = std::find_if(slots_.begin(), slots_.end(), [](const slot& s) { return s.id == 0; });
+  if (it == slots_.end()) it = slots_.insert(slots_.end(), slot{});
+  it->id = id;
+  it->owned = std::make_unique<connection>(ex_, settings_, id);
+  it->conn = it->owned.get();
+  it->owned->on_destroyed = [weak = weak_from_this()](std::uint64_t gone) {
+    if (auto self = weak.lock()) self->forget(gone);
+  };
+  return *it->conn;
+}
+
+std::unique_ptr<connection> pool::hand_out(cmap::connection_id id) {
+  slot* s = find(id);
+  if (!s) return nullptr;
+  return std::move(s->owned);  // `conn` stays: the pool may have to interrupt it
+}
+
+void pool::release(slot& s) noexcept {
+  auto doomed = std::move(s.owned);
+  s.id = 0;  // first: the destructor's forget() must not find it
+  s.conn = nullptr;
+  if (doomed) doomed->close();
+}
+
+// A checked-out connection was destroyed without check-in (its user gave up, e.g. on an
+// exception): the rules close it as errored and its slot is freed.
+void pool::forget(cmap::connection_id id) {
+  slot* s = find(id);
+  if (!s || s->owned) return;  // not checked out: the pool is destroying it itself
+  s->conn = nullptr;
+  rules_.checkin(id, clock::now(), true);
+  perform();
+  if (slot* again = find(id); again && !again->owned) again->id = 0;
+}
+
+// ---------------------------------------------------------------- background runs
+
 void pool::start_maintenance() {
-  if (maintenance_timer_ || (opts_.min_pool_size == 0 && opts_.max_idle_time.count() == 0)) return;
+  const auto& o = rules_.options();
+  if (maintenance_timer_ || (o.min_pool_size == 0 && o.max_idle_time.count() == 0)) return;
   maintenance_timer_ = std::make_shared<asio::steady_timer>(ex_);
   asio::co_spawn(ex_, maintenance_loop(), asio::detached);
 }
 
-// Background work of the spec: close idle connections past maxIdleTimeMS and keep
-// minPoolSize connections established while the pool is ready.
+// CMAP "Background Thread": close idle connections past maxIdleTimeMS and keep minPoolSize
+// connections while the pool is ready. The rules decide; this loop only keeps the time.
 asio::awaitable<void> pool::maintenance_loop() {
   auto self = shared_from_this();
   auto timer = maintenance_timer_;
   using namespace std::chrono_literals;
-  auto period = opts_.max_idle_time.count() > 0 ? std::clamp<std::chrono::milliseconds>(opts_.max_idle_time / 2, 10ms, 1000ms)
-                                                : 1000ms;
-  while (state_ != state::closed) {
-    if (state_ == state::ready) {
-      const auto now = clock::now();
-      // Scan them all: connections added for minPoolSize go to the front, so idle_ is not
-      // ordered by last check-in.
-      for (auto it = idle_.begin(); it != idle_.end();) {
-        if (!perished(**it, now)) {
-          ++it;
-          continue;
-        }
-        auto c = std::move(*it);
-        it = idle_.erase(it);
-        auto reason = close_reason(*c);
-        close_connection(std::move(c), reason);
-      }
-      while (state_ == state::ready && total_ < opts_.min_pool_size && can_create()) {
-        std::unique_ptr<connection> c;
-        diagnostics diag;
-        if (co_await create(c, diag)) break;  // SDAM learns of the failure from the monitor
-        c->last_checkin = clock::now();
-        if (c->generation != generation_ || state_ != state::ready) {
-          close_connection(std::move(c), "stale");
-          break;
-        }
-        idle_.insert(idle_.begin(), std::move(c));
-        wake_next_waiter();
-      }
-    }
-    timer->expires_after(period);
+  const auto idle = rules_.options().max_idle_time;
+  const auto period = idle.count() > 0 ? std::clamp<std::chrono::milliseconds>(idle / 2, 10ms, 1000ms) : 1000ms;
+  while (rules_.state() != state::closed) {
+    auto wake = clock::now() + period;
+    if (auto expiry = rules_.next_idle_expiry()) wake = std::min(wake, *expiry);
+    timer->expires_at(wake);
     auto [ec] = co_await timer->async_wait(use_tuple);
-    if (ec) co_return;
+    if (ec || rules_.state() == state::closed) co_return;
+    rules_.run_background(clock::now());
+    perform();
   }
 }
 

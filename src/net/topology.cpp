@@ -3,26 +3,31 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+
+#include "net/monitor.hpp"
 #include "proto/command/command_builder.hpp"
 #include "proto/reply/command_reply.hpp"
-#include "proto/sdam/server_selection.hpp"
+#include "proto/sdam/error_classes.hpp"
 
 namespace mongowire::detail::net {
 
 using clock = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-struct topology::monitor {
-  monitor(asio::any_io_executor ex, host_address a) : address(std::move(a)), timer(std::move(ex)) {}
-  host_address address;
-  asio::steady_timer timer;
-  std::unique_ptr<connection> conn;
-  bool speaks_op_msg = false;  // learnt from the first hello reply
-  bool check_requested = false;
-  bool stopped = false;
-  clock::time_point last_check{};
+namespace {
+std::atomic<std::uint64_t> topology_counter{0};
+}  // namespace
+
+struct topology::selection_request {
+  sdam::operation_kind kind = sdam::operation_kind::write;
+  const sdam::read_preference* read_pref = nullptr;  // null: the writable server (cached)
+  std::span<const host_address> deprioritized;
 };
 
 asio::awaitable<error_code> handshake(connection& c, const topology_options& opts, bson::document& reply_copy,
@@ -41,21 +46,47 @@ asio::awaitable<error_code> handshake(connection& c, const topology_options& opt
   } else if (auto ec = co_await c.async_legacy_command(hello, reply, diag)) {
     co_return ec;
   }
-  if (auto ec = check_command_reply(reply, diag)) co_return ec;
-  reply_copy = bson::document(reply);
-  if (auto id = reply["connectionId"].as_integer()) c.server_connection_id = *id;
-  c.max_wire_version = static_cast<std::int32_t>(reply["maxWireVersion"].as_integer().value_or(0));
-  if (auto max = reply["maxMessageSizeBytes"].as_integer(); max && *max > 0)
+  reply_copy = bson::document(reply);  // kept for SDAM also when it is an error
+  if (auto ec = check_command_reply(reply_copy, diag)) co_return ec;
+  if (auto id = reply_copy["connectionId"].as_integer()) c.server_connection_id = *id;
+  c.max_wire_version = static_cast<std::int32_t>(reply_copy["maxWireVersion"].as_integer().value_or(0));
+  if (auto max = reply_copy["maxMessageSizeBytes"].as_integer(); max && *max > 0)
     c.set_max_message_size(static_cast<std::size_t>(*max));
   co_return error_code{};
 }
 
+bool running_on_faas() noexcept {
+  auto set = [](const char* name) { return std::getenv(name) != nullptr; };
+  const char* aws = std::getenv("AWS_EXECUTION_ENV");
+  return (aws && std::string_view(aws).starts_with("AWS_Lambda_")) || set("AWS_LAMBDA_RUNTIME_API") ||
+         set("FUNCTIONS_WORKER_RUNTIME") || set("K_SERVICE") || set("FUNCTION_NAME") || set("VERCEL");
+}
+
 topology::topology(asio::any_io_executor ex, topology_options opts)
-    : ex_(std::move(ex)), opts_(std::move(opts)), description_(opts_.sdam) {}
+    : ex_(std::move(ex)),
+      opts_(std::move(opts)),
+      description_(opts_.sdam),
+      id_(++topology_counter),
+      // server-monitoring.md "serverMonitoringMode": auto streams unless on a FaaS platform.
+      streaming_(opts_.monitoring_mode == server_monitoring_mode::stream ||
+                 (opts_.monitoring_mode == server_monitoring_mode::automatic && !running_on_faas())),
+      random_(std::random_device{}()) {}
 
 topology::~topology() { close(); }
 
+// ---------------------------------------------------------------- servers
+
 void topology::start() {
+  if (started_ || closed_) return;
+  started_ = true;
+  if (opts_.on_sdam_event) {
+    // SDAM monitoring: TopologyOpeningEvent first; the first change starts from "unknown".
+    publish(server_event(sdam_event_type::topology_opening, {}));
+    sdam_event changed = server_event(sdam_event_type::topology_description_changed, {});
+    changed.previous_topology.type = std::string(sdam::to_string(sdam::topology_type::unknown));
+    changed.new_topology = take_snapshot()->info();
+    publish(changed);
+  }
   for (const auto& s : description_.servers()) add_server(s.address);
 }
 
@@ -63,13 +94,19 @@ void topology::close() {
   if (closed_) return;
   closed_ = true;
   invalidate_selection();
-  for (auto& [address, m] : monitors_) {
-    m->stopped = true;
-    m->timer.cancel();
-    if (m->conn) m->conn->close();
+  const auto before = take_snapshot();
+  for (auto& [address, m] : monitors_) stop_monitor(*m);
+  for (auto& [address, p] : pools_) p->close();
+  if (started_ && before) {
+    for (const auto& s : before->servers) publish(server_event(sdam_event_type::server_closed, s.address));
+    // "Closing Topology Description": the description becomes "unknown" before TopologyClosedEvent.
+    sdam_event changed = server_event(sdam_event_type::topology_description_changed, {});
+    changed.previous_topology = before->info();
+    changed.new_topology.type = std::string(sdam::to_string(sdam::topology_type::unknown));
+    publish(changed);
+    publish(server_event(sdam_event_type::topology_closed, {}));
   }
   monitors_.clear();
-  for (auto& [address, p] : pools_) p->close();
   pools_.clear();
   notify_selection_waiters();
 }
@@ -77,6 +114,7 @@ void topology::close() {
 void topology::add_server(const host_address& address) {
   if (closed_ || monitors_.count(address)) return;
   invalidate_selection();
+  publish(server_event(sdam_event_type::server_opening, address));  // before the monitor starts
   auto m = std::make_shared<monitor>(ex_, address);
   monitors_.emplace(address, m);
   auto self = weak_from_this();
@@ -93,15 +131,31 @@ void topology::add_server(const host_address& address) {
 void topology::remove_server(const host_address& address) {
   invalidate_selection();
   if (auto it = monitors_.find(address); it != monitors_.end()) {
-    it->second->stopped = true;
-    it->second->timer.cancel();
-    if (it->second->conn) it->second->conn->close();
+    stop_monitor(*it->second);
     monitors_.erase(it);
   }
   if (auto it = pools_.find(address); it != pools_.end()) {
     it->second->close();
     pools_.erase(it);
   }
+  publish(server_event(sdam_event_type::server_closed, address));
+}
+
+// server-monitoring.md "hello or legacy hello Cancellation": a closed client interrupts its
+// monitors at once, also one blocked in an awaitable hello.
+void topology::stop_monitor(monitor& m) noexcept {
+  m.stopped = true;
+  m.timer.cancel();
+  m.rtt_timer.cancel();
+  if (m.conn) m.conn->close();
+  if (m.rtt_conn) m.rtt_conn->close();
+}
+
+void topology::update(sdam::server_description incoming, const host_address& checked) {
+  const auto before = take_snapshot();
+  const auto changes = description_.apply(std::move(incoming));
+  publish_changes(before);
+  apply(changes, checked);
 }
 
 void topology::apply(const sdam::topology_changes& changes, const host_address& checked) {
@@ -112,10 +166,8 @@ void topology::apply(const sdam::topology_changes& changes, const host_address& 
   for (const auto& a : changes.clear_pool)
     if (auto it = pools_.find(a); it != pools_.end()) it->second->clear();
   for (const auto& a : changes.request_check)
-    if (auto it = monitors_.find(a); it != monitors_.end()) {
-      it->second->check_requested = true;
-      it->second->timer.cancel();
-    }
+    if (auto it = monitors_.find(a); it != monitors_.end()) request_check(*it->second);
+  // server-monitoring.md "Marking the connection pool as ready": with the topology update.
   if (changes.pool_ready)
     if (auto it = pools_.find(checked); it != pools_.end()) it->second->mark_ready();
   notify_selection_waiters();
@@ -126,93 +178,162 @@ void topology::notify_selection_waiters() {
 }
 
 void topology::request_immediate_check() {
-  for (auto& [address, m] : monitors_) {
-    m->check_requested = true;
-    m->timer.cancel();
+  for (auto& [address, m] : monitors_) request_check(*m);
+}
+
+// ---------------------------------------------------------------- server selection
+
+// Not coroutines themselves: one coroutine frame per selection (no allocation once warm).
+asio::awaitable<error_code> topology::async_select_writable(selected_server& out, diagnostics& diag) {
+  return select_loop(selection_request{}, out, diag);
+}
+
+asio::awaitable<error_code> topology::async_select(sdam::operation_kind kind, const sdam::read_preference& read_pref,
+                                                   std::span<const host_address> deprioritized, selected_server& out,
+                                                   diagnostics& diag) {
+  selection_request req;
+  req.kind = kind;
+  req.deprioritized = deprioritized;
+  // Writes and plain primary reads take the cached writable selection (no allocation).
+  const bool primary_read =
+      read_pref.mode == read_preference_mode::primary && read_pref.tag_sets.empty() && !read_pref.has_max_staleness();
+  if (!deprioritized.empty() || (kind == sdam::operation_kind::read && !primary_read)) req.read_pref = &read_pref;
+  return select_loop(req, out, diag);
+}
+
+asio::awaitable<error_code> topology::select_loop(selection_request req, selected_server& out, diagnostics& diag) {
+  const auto deadline = clock::now() + opts_.server_selection_timeout;
+  asio::steady_timer waiter(ex_);
+  for (;;) {
+    if (closed_) co_return client_errc::client_closed;
+    if (!description_.compatible()) {
+      diag.message = description_.compatibility_error();
+      co_return client_errc::wire_version_unsupported;
+    }
+    std::string error;
+    if (try_select(req, out, error)) {
+      if (error.empty()) co_return error_code{};
+      diag.message = std::move(error);  // e.g. an invalid read preference: fail at once
+      co_return client_errc::invalid_argument;
+    }
+    if (clock::now() >= deadline) {
+      diag.message = selection_failure(req);
+      co_return client_errc::server_selection_timeout;
+    }
+    request_immediate_check();
+    waiter.expires_at(deadline);
+    selection_waiters_.push_back(&waiter);
+    co_await waiter.async_wait(use_tuple);
+    selection_waiters_.remove(&waiter);
+    // operation_aborted is either a topology change (loop again) or the caller's
+    // cancellation, which the coroutine's cancellation state tells apart.
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() != asio::cancellation_type::none) co_return asio::error::operation_aborted;
   }
 }
 
-asio::awaitable<error_code> topology::check(monitor& m, diagnostics& diag) {
-  if (!m.conn || m.conn->is_broken() || !m.conn->is_open()) {
-    m.conn = std::make_unique<connection>(ex_, opts_.connection);
-    // Monitors use connectTimeoutMS for reads too (SDAM "Timeouts").
-    m.conn->set_socket_timeout(opts_.connection.connect_timeout);
-    m.speaks_op_msg = false;
-    if (auto ec = co_await m.conn->async_connect(m.address.host, m.address.port, diag)) co_return ec;
+// True when decided: `out` is the server, or `error` says why selection fails at once.
+bool topology::try_select(const selection_request& req, selected_server& out, std::string& error) {
+  if (!req.read_pref) {
+    auto s = try_select_writable();
+    if (s) out = std::move(*s);
+    return s.has_value();
   }
-  const auto started = clock::now();
-  bson::view reply;
-  bson::document hello;
-  error_code ec;
-  if (!m.speaks_op_msg) {
-    bson::document copy;
-    ec = co_await handshake(*m.conn, opts_, copy, diag, false);
-    if (!ec) {
-      hello = std::move(copy);
-      reply = hello;
-    }
-  } else {
-    build_hello(hello);
-    append_command_fields(hello, command_fields{.db = admin_db});
-    bson::view r;
-    ec = co_await m.conn->async_command(hello, std::nullopt, r, diag);
-    if (!ec) ec = check_command_reply(r, diag);
-    if (!ec) reply = r;
+  sdam::selection_settings settings;
+  settings.heartbeat_frequency_ms = opts_.heartbeat_frequency.count();
+  settings.local_threshold_ms = opts_.local_threshold_ms;
+  auto result = sdam::select_servers(description_, req.kind, *req.read_pref, req.deprioritized, settings);
+  if (!result.error.empty()) {
+    error = std::move(result.error);
+    return true;
   }
-  const double rtt_ms = std::chrono::duration<double, std::milli>(clock::now() - started).count();
-  if (opts_.on_heartbeat)
-    opts_.on_heartbeat(server_heartbeat_event{m.address.to_string(), !ec,
-                                              std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - started),
-                                              ec ? bson::view() : reply, ec});
-  if (ec) co_return ec;
-  m.speaks_op_msg = reply["maxWireVersion"].as_integer().value_or(0) >= 6;
-  if (closed_ || m.stopped) co_return client_errc::client_closed;
-  apply(description_.apply_hello(m.address, reply, rtt_ms), m.address);
-  co_return error_code{};
+  std::erase_if(result.candidates, [&](const host_address& a) { return !pools_.count(a); });
+  if (result.candidates.empty()) return false;
+  // server-selection.md, steps 6-7: the less busy of two random servers of the window.
+  counts_.clear();
+  for (const auto& a : result.candidates) counts_.push_back(operation_count(a));
+  const host_address& chosen = result.candidates[sdam::choose_less_busy(counts_, random_)];
+  out = selected_server{pools_.at(chosen), description_of(chosen)};
+  return true;
 }
 
-asio::awaitable<void> topology::monitor_loop(std::shared_ptr<monitor> m) {
-  auto self = shared_from_this();
-  bool previously_known = false;
-  while (!m->stopped && !closed_) {
-    m->check_requested = false;
-    m->last_check = clock::now();
-    diagnostics diag;
-    auto ec = co_await check(*m, diag);
-    if (m->stopped || closed_) co_return;
-    if (ec) {
-      // SDAM "Network error during server check": retry once at once when the server was
-      // known, since a single failure may just be a connection reset.
-      if (previously_known) {
-        previously_known = false;
-        diagnostics retry_diag;
-        if (!(ec = co_await check(*m, retry_diag))) {
-          previously_known = true;
-          continue;
-        }
-        diag = retry_diag;
-      }
-      if (m->stopped || closed_) co_return;
-      if (auto it = pools_.find(m->address); it != pools_.end()) it->second->clear();
-      apply(description_.apply_check_failure(m->address, diag.message.empty() ? ec.message() : diag.message),
-            m->address);
-    } else {
-      previously_known = true;
-    }
-    // Sleep until the next heartbeat, or until a check is requested (but never check
-    // more often than minHeartbeatFrequencyMS).
-    auto next = m->last_check + opts_.heartbeat_frequency;
-    for (;;) {
-      m->timer.expires_at(m->check_requested ? m->last_check + opts_.min_heartbeat_frequency : next);
-      co_await m->timer.async_wait(use_tuple);
-      if (m->stopped || closed_) co_return;
-      if (clock::now() >= m->timer.expiry()) break;
-    }
+std::optional<selected_server> topology::try_select_writable() {
+  if (!writable_valid_) {
+    writable_.clear();
+    for (const auto& address : sdam::select_writable(description_, opts_.local_threshold_ms).candidates)
+      if (auto it = pools_.find(address); it != pools_.end())
+        if (auto d = description_of(address)) writable_.push_back(selected_server{it->second, std::move(d)});
+    writable_valid_ = true;
+  }
+  if (writable_.empty()) return std::nullopt;
+  if (writable_.size() == 1) return writable_.front();
+  counts_.clear();  // several mongoses in the window
+  for (const auto& s : writable_) counts_.push_back(operation_count(s.description->address));
+  return writable_[sdam::choose_less_busy(counts_, random_)];
+}
+
+std::shared_ptr<const sdam::server_description> topology::description_of(const host_address& address) {
+  if (auto it = snapshots_.find(address); it != snapshots_.end()) return it->second;
+  const auto* d = description_.find(address);
+  if (!d) return nullptr;
+  auto s = std::make_shared<const sdam::server_description>(*d);
+  snapshots_.emplace(address, s);
+  return s;
+}
+
+std::uint64_t topology::operation_count(const host_address& address) const noexcept {
+  auto it = pools_.find(address);
+  if (it == pools_.end()) return 0;
+  const pool& p = *it->second;
+  return p.total_connections() - p.idle_connections() + p.waiters();
+}
+
+std::string topology::selection_failure(const selection_request& req) const {
+  std::string m = req.read_pref ? "no server suitable for read preference " + sdam::to_string(*req.read_pref) + " found"
+                                : std::string("no writable server found");
+  m += " within serverSelectionTimeoutMS (" + std::to_string(opts_.server_selection_timeout.count()) +
+       " ms); topology type " + std::string(sdam::to_string(description_.type()));
+  for (const auto& s : description_.servers()) {
+    m += "; " + s.address.to_string() + " " + std::string(sdam::to_string(s.type));
+    if (!s.error.empty()) m += " (" + s.error + ")";
+  }
+  return m;
+}
+
+void topology::invalidate_selection() noexcept {
+  writable_valid_ = false;
+  snapshots_.clear();
+}
+
+// ---------------------------------------------------------------- errors
+
+void topology::handle_application_error(const sdam::application_error& err) {
+  // SDAM "Error handling": after the handshake, a command error other than a state change
+  // (e.g. the WriteConflict of contention) changes nothing, so the selection cache stays
+  // valid and the hot error path allocates no snapshot.
+  if (err.kind == sdam::error_kind::command && err.completed_handshake && !sdam::is_state_change(err.code, err.message))
+    return;
+  const auto before = take_snapshot();
+  auto response = description_.handle_application_error(err);
+  if (response.ignored) return;
+  invalidate_selection();
+  publish_changes(before);
+  // SDAM "Error handling pseudocode": the pool is cleared after the server is marked Unknown.
+  if (response.clear_pool)
+    if (auto it = pools_.find(err.address); it != pools_.end()) it->second->clear();
+  apply(response.changes, err.address);
+  auto it = monitors_.find(err.address);
+  if (it == monitors_.end()) return;
+  if (response.request_immediate_check) request_check(*it->second);
+  // server-monitoring.md "hello or legacy hello Cancellation": cancel the check in progress.
+  if (response.cancel_monitor_check && it->second->conn) {
+    it->second->check_cancelled = it->second->checking;
+    it->second->conn->close();
   }
 }
 
 asio::awaitable<error_code> topology::initialize_pooled_connection(const host_address& address, connection& c,
-                                                                    diagnostics& diag) {
+                                                                   diagnostics& diag) {
   error_code ec = co_await c.async_connect(address.host, address.port, diag);
   bson::document reply;
   const auto* known = description_.find(address);
@@ -228,86 +349,102 @@ asio::awaitable<error_code> topology::initialize_pooled_connection(const host_ad
     }
     co_return error_code{};
   }
-  // SDAM "Error handling": a failed handshake marks the server Unknown and clears its pool.
-  if (ec.category() != server_category()) {
-    sdam::application_error err;
-    err.address = address;
-    err.kind = ec == network_errc::socket_timeout || ec == network_errc::connect_timeout ? sdam::error_kind::network_timeout
-                                                                                       : sdam::error_kind::network;
-    err.completed_handshake = false;
-    err.message = diag.message;
-    if (auto it = pools_.find(address); it != pools_.end()) {
-      err.connection_generation = c.generation;
-      err.pool_generation = it->second->generation();
-    }
-    handle_application_error(err);
-  }
+  if (!closed_) report_handshake_error(address, c, ec, reply, diag);
   co_return ec;
 }
 
-std::optional<selected_server> topology::try_select_writable() {
-  if (writable_valid_) return writable_;
-  writable_.reset();
-  auto result = sdam::select_writable(description_);
-  for (const auto& address : result.candidates) {
-    auto it = pools_.find(address);
-    const auto* desc = description_.find(address);
-    if (it != pools_.end() && desc) {
-      writable_ = selected_server{it->second, std::make_shared<const sdam::server_description>(*desc)};
-      break;
+// SDAM "MongoDB Handshake errors" with CMAP "Backpressure-enabled": network errors of the
+// connection establishment and of hello get SystemOverloadedError and RetryableError and
+// then change nothing; DNS and non-I/O TLS failures, and server errors in the hello reply
+// (e.g. ShutdownInProgress), go through SDAM error handling with completedHandshake false.
+void topology::report_handshake_error(const host_address& address, const connection& c, error_code ec, bson::view reply,
+                                      diagnostics& diag) {
+  sdam::application_error err;
+  if (ec.category() == server_category()) {
+    auto from_reply = sdam::command_error_from_reply(address, reply);
+    if (!from_reply) return;
+    err = std::move(*from_reply);
+  } else if (ec.category() != client_category()) {
+    err.address = address;
+    const bool timeout = ec == network_errc::socket_timeout || ec == network_errc::connect_timeout;
+    err.kind = timeout ? sdam::error_kind::network_timeout : sdam::error_kind::network;
+    err.message = diag.message;
+    if (ec != network_errc::dns_failed && ec != network_errc::tls_handshake_failed) {
+      diag.labels.add(label::system_overloaded);
+      diag.labels.add(label::retryable_error);
+      err.system_overloaded = true;
     }
+  } else {
+    return;  // our own refusal (e.g. the client is closed)
   }
-  writable_valid_ = true;
-  return writable_;
+  err.completed_handshake = false;
+  err.connection_generation = c.generation;
+  if (auto it = pools_.find(address); it != pools_.end()) err.pool_generation = it->second->generation();
+  handle_application_error(err);
 }
 
-asio::awaitable<error_code> topology::async_select_writable(selected_server& out, diagnostics& diag) {
-  const auto deadline = clock::now() + opts_.server_selection_timeout;
-  asio::steady_timer waiter(ex_);
-  for (;;) {
-    if (closed_) co_return client_errc::client_closed;
-    if (!description_.compatible()) {
-      diag.message = description_.compatibility_error();
-      co_return client_errc::wire_version_unsupported;
-    }
-    if (auto s = try_select_writable()) {
-      out = std::move(*s);
-      co_return error_code{};
-    }
-    if (clock::now() >= deadline) {
-      diag.message = "no writable server found within serverSelectionTimeoutMS (" +
-                     std::to_string(opts_.server_selection_timeout.count()) + " ms); topology type " +
-                     std::string(sdam::to_string(description_.type()));
-      for (const auto& s : description_.servers()) {
-        diag.message += "; " + s.address.to_string() + " " + std::string(sdam::to_string(s.type));
-        if (!s.error.empty()) diag.message += " (" + s.error + ")";
-      }
-      co_return client_errc::server_selection_timeout;
-    }
-    request_immediate_check();
-    waiter.expires_at(deadline);
-    selection_waiters_.push_back(&waiter);
-    co_await waiter.async_wait(use_tuple);
-    selection_waiters_.remove(&waiter);
-    // operation_aborted is either a topology change (loop again) or the caller's
-    // cancellation, which the coroutine's cancellation state tells apart.
-    auto cs = co_await asio::this_coro::cancellation_state;
-    if (cs.cancelled() != asio::cancellation_type::none) co_return asio::error::operation_aborted;
-  }
+// ---------------------------------------------------------------- SDAM events
+
+std::optional<topology::snapshot> topology::take_snapshot() const {
+  if (!opts_.on_sdam_event) return std::nullopt;
+  return snapshot{description_.type(), description_.set_name(), description_.servers()};
 }
 
-void topology::handle_application_error(const sdam::application_error& err) {
-  auto response = description_.handle_application_error(err);
-  invalidate_selection();
-  if (response.ignored) return;
-  if (response.clear_pool)
-    if (auto it = pools_.find(err.address); it != pools_.end()) it->second->clear();
-  apply(response.changes, err.address);
-  if (response.request_immediate_check)
-    if (auto it = monitors_.find(err.address); it != monitors_.end()) {
-      it->second->check_requested = true;
-      it->second->timer.cancel();
+// ServerDescriptionChangedEvent per changed server (SDAM "Server Description Equality"), then
+// one TopologyDescriptionChangedEvent when anything changed.
+void topology::publish_changes(const std::optional<snapshot>& before) {
+  if (!before) return;
+  const auto& now = description_.servers();
+  bool changed = before->type != description_.type() || before->set_name != description_.set_name() ||
+                 before->servers.size() != now.size();
+  for (const auto& d : now) {
+    auto it = std::find_if(before->servers.begin(), before->servers.end(),
+                           [&](const sdam::server_description& b) { return b.address == d.address; });
+    if (it == before->servers.end()) {
+      changed = true;  // a new member: ServerOpeningEvent when its monitor starts
+      continue;
     }
+    if (it->equivalent_to(d)) continue;
+    changed = true;
+    sdam_event e = server_event(sdam_event_type::server_description_changed, d.address);
+    e.previous_server = info_of(*it);
+    e.new_server = info_of(d);
+    publish(e);
+  }
+  if (!changed) return;
+  sdam_event e = server_event(sdam_event_type::topology_description_changed, {});
+  e.previous_topology = before->info();
+  e.new_topology = take_snapshot()->info();
+  publish(e);
+}
+
+sdam_event topology::server_event(sdam_event_type type, const host_address& address) const {
+  sdam_event e;
+  e.type = type;
+  e.topology_id = id_;
+  if (!address.host.empty()) e.address = address.to_string();
+  return e;
+}
+
+void topology::publish(const sdam_event& e) const {
+  if (opts_.on_sdam_event) opts_.on_sdam_event(e);
 }
 
 }  // namespace mongowire::detail::net
+
+namespace mongowire {
+std::string_view to_string(sdam_event_type t) noexcept {
+  switch (t) {
+    case sdam_event_type::server_opening: return "ServerOpeningEvent";
+    case sdam_event_type::server_closed: return "ServerClosedEvent";
+    case sdam_event_type::server_description_changed: return "ServerDescriptionChangedEvent";
+    case sdam_event_type::topology_opening: return "TopologyOpeningEvent";
+    case sdam_event_type::topology_closed: return "TopologyClosedEvent";
+    case sdam_event_type::topology_description_changed: return "TopologyDescriptionChangedEvent";
+    case sdam_event_type::server_heartbeat_started: return "ServerHeartbeatStartedEvent";
+    case sdam_event_type::server_heartbeat_succeeded: return "ServerHeartbeatSucceededEvent";
+    case sdam_event_type::server_heartbeat_failed: return "ServerHeartbeatFailedEvent";
+  }
+  return "unknown";
+}
+}  // namespace mongowire

@@ -29,15 +29,18 @@ enum class way_out { error_path, exception, plain_return };
 // returned by itself. A watchdog stops a hung run so that the test reports it.
 bool run_ends(const std::string& uri, way_out how) {
   asio::io_context io;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    client c(co_await asio::this_coro::executor, uri);
-    diagnostics diag;
-    bson::document reply;
-    auto ping = bson::document::from_json(R"({"ping": 1})");
-    auto ec = co_await c.run_command("admin", ping, reply, diag);
-    if (how == way_out::exception) throw std::runtime_error("the caller's own failure");
-    if (how == way_out::error_path && ec) co_return;  // no close(): the destructor must do it
-  }, [](std::exception_ptr) {});
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        client c(co_await asio::this_coro::executor, uri);
+        diagnostics diag;
+        bson::document reply;
+        auto ping = bson::document::from_json(R"({"ping": 1})");
+        auto ec = co_await c.run_command("admin", ping, reply, diag);
+        if (how == way_out::exception) throw std::runtime_error("the caller's own failure");
+        if (how == way_out::error_path && ec) co_return;  // no close(): the destructor must do it
+      },
+      [](std::exception_ptr) {});
   std::atomic<bool> finished{false}, hung{false};
   std::thread watchdog([&] {
     for (int i = 0; i < 200 && !finished; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));

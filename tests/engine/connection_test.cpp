@@ -35,12 +35,16 @@ struct connected {
   }
 
   // One command on the connection; returns the error and a copy of the reply.
-  std::pair<error_code, bson::document> command(bson::view cmd, diagnostics& diag, std::chrono::milliseconds limit = 10s) {
-    return run(io, [&]() -> asio::awaitable<std::pair<error_code, bson::document>> {
-      bson::view reply;
-      auto ec = co_await conn->async_command(cmd, std::nullopt, reply, diag);
-      co_return std::pair{ec, ec ? bson::document() : bson::document(reply)};
-    }(), limit);
+  std::pair<error_code, bson::document> command(bson::view cmd, diagnostics& diag,
+                                                std::chrono::milliseconds limit = 10s) {
+    return run(
+        io,
+        [&]() -> asio::awaitable<std::pair<error_code, bson::document>> {
+          bson::view reply;
+          auto ec = co_await conn->async_command(cmd, std::nullopt, reply, diag);
+          co_return std::pair{ec, ec ? bson::document() : bson::document(reply)};
+        }(),
+        limit);
   }
 
   void set_failpoint(std::string_view data_json, int times = 1) {
@@ -119,7 +123,8 @@ TEST_CASE("connection: a kind-1 document sequence arrives as the named array (OP
   auto [ec, reply] = run(c.io, [&]() -> asio::awaitable<std::pair<error_code, bson::document>> {
     diagnostics diag;
     bson::view r;
-    auto ec = co_await c.conn->async_command(cmd, net::outgoing_sequence{"documents", *docs["documents"].as_array()}, r, diag);
+    auto ec = co_await c.conn->async_command(cmd, net::outgoing_sequence{"documents", *docs["documents"].as_array()}, r,
+                                             diag);
     co_return std::pair{ec, ec ? bson::document() : bson::document(r)};
   }());
   REQUIRE(!ec);
@@ -190,16 +195,20 @@ TEST_CASE("connection: closeConnection failpoint -> network error connection_clo
   CHECK(diag.server_address == "127.0.0.1:" + std::to_string(c.server->port()));
 }
 
-TEST_CASE("connection: cancelling an in-flight command aborts it at once with operation_aborted and breaks the connection") {
+TEST_CASE(
+    "connection: cancelling an in-flight command aborts it at once with operation_aborted and breaks the connection") {
   connected c;
   c.set_failpoint(R"({"failCommands": ["ping"], "blockConnection": true, "blockTimeMS": 3000})");
   asio::cancellation_signal signal;
   auto cmd = ping_command();
   diagnostics diag;
-  auto fut = asio::co_spawn(c.io, [&]() -> asio::awaitable<error_code> {
-    bson::view reply;
-    co_return co_await c.conn->async_command(cmd, std::nullopt, reply, diag);
-  }, asio::bind_cancellation_slot(signal.slot(), asio::use_future));
+  auto fut = asio::co_spawn(
+      c.io,
+      [&]() -> asio::awaitable<error_code> {
+        bson::view reply;
+        co_return co_await c.conn->async_command(cmd, std::nullopt, reply, diag);
+      },
+      asio::bind_cancellation_slot(signal.slot(), asio::use_future));
   run_for(c.io, 100ms);  // the command is now waiting for the blocked reply
   REQUIRE(fut.wait_for(0s) == std::future_status::timeout);
   const auto cancelled_at = clock::now();

@@ -154,8 +154,11 @@ inline net::topology_options topology_options_for(const testd::embedded_server& 
   o.sdam.seeds = {address_of(s)};
   if (direct) o.sdam.direct_connection = true;
   else o.sdam.replica_set_name = "rs0";
-  o.heartbeat_frequency = 60s;       // checks happen only when asked for, unless a test lowers it
+  o.heartbeat_frequency = 60s;  // checks happen only when asked for, unless a test lowers it
   o.min_heartbeat_frequency = 20ms;
+  // Polling: a streaming monitor ignores requests for immediate checks while it waits for the
+  // server (server-monitoring.md); tests of streaming ask for it.
+  o.monitoring_mode = server_monitoring_mode::poll;
   o.server_selection_timeout = 2s;
   o.connection.connect_timeout = 2s;
   o.app_name = "enginetest";

@@ -30,12 +30,15 @@ struct pool_fixture {
   }
 
   std::pair<error_code, conn_ptr> checkout(std::chrono::milliseconds limit = 5s) {
-    return run(io, [this]() -> asio::awaitable<std::pair<error_code, conn_ptr>> {
-      conn_ptr c;
-      diagnostics diag;
-      auto ec = co_await pool->async_checkout(c, diag);
-      co_return std::pair{ec, std::move(c)};
-    }(), limit);
+    return run(
+        io,
+        [this]() -> asio::awaitable<std::pair<error_code, conn_ptr>> {
+          conn_ptr c;
+          diagnostics diag;
+          auto ec = co_await pool->async_checkout(c, diag);
+          co_return std::pair{ec, std::move(c)};
+        }(),
+        limit);
   }
   conn_ptr checkout_ok() {
     auto [ec, c] = checkout();
@@ -70,8 +73,8 @@ TEST_CASE("CMAP: event sequence of create, check-out, check-in, reuse and close"
   CHECK(f.events.types() == std::vector<E>{E::pool_created, E::pool_ready, E::connection_check_out_started,
                                            E::connection_created, E::connection_ready, E::connection_checked_out,
                                            E::connection_checked_in, E::connection_check_out_started,
-                                           E::connection_checked_out, E::connection_checked_in,
-                                           E::connection_closed, E::pool_closed});
+                                           E::connection_checked_out, E::connection_checked_in, E::connection_closed,
+                                           E::pool_closed});
   for (const auto& e : f.events.events) {
     CHECK(e.address == f.server->address());
     if (e.type == E::connection_created || e.type == E::connection_ready || e.type == E::connection_checked_out ||
@@ -101,15 +104,18 @@ TEST_CASE("CMAP: at maxPoolSize check-outs wait and are served in FIFO order") {
   std::vector<int> order;
   std::vector<std::future<void>> done;
   for (int i = 0; i < 5; ++i) {
-    done.push_back(asio::co_spawn(f.io, [&, i]() -> asio::awaitable<void> {
-      conn_ptr c;
-      diagnostics diag;
-      auto ec = co_await f.pool->async_checkout(c, diag);
-      REQUIRE_MESSAGE(!ec, ec.message());
-      order.push_back(i);
-      co_await sleep_for(2ms);
-      f.pool->checkin(std::move(c));
-    }, asio::use_future));
+    done.push_back(asio::co_spawn(
+        f.io,
+        [&, i]() -> asio::awaitable<void> {
+          conn_ptr c;
+          diagnostics diag;
+          auto ec = co_await f.pool->async_checkout(c, diag);
+          REQUIRE_MESSAGE(!ec, ec.message());
+          order.push_back(i);
+          co_await sleep_for(2ms);
+          f.pool->checkin(std::move(c));
+        },
+        asio::use_future));
     // Each waiter is enqueued before the next one starts.
     REQUIRE(run_until(f.io, [&] { return f.pool->waiters() == static_cast<std::size_t>(i + 1); }));
   }
@@ -123,22 +129,28 @@ TEST_CASE("CMAP: a newcomer does not overtake a waiter that was already woken") 
   pool_fixture f(sized(1));
   auto held = f.checkout_ok();
   std::vector<std::string> order;
-  auto waiter = asio::co_spawn(f.io, [&]() -> asio::awaitable<void> {
-    conn_ptr c;
-    diagnostics diag;
-    REQUIRE(!co_await f.pool->async_checkout(c, diag));
-    order.push_back("waiter");
-    f.pool->checkin(std::move(c));
-  }, asio::use_future);
+  auto waiter = asio::co_spawn(
+      f.io,
+      [&]() -> asio::awaitable<void> {
+        conn_ptr c;
+        diagnostics diag;
+        REQUIRE(!co_await f.pool->async_checkout(c, diag));
+        order.push_back("waiter");
+        f.pool->checkin(std::move(c));
+      },
+      asio::use_future);
   REQUIRE(run_until(f.io, [&] { return f.pool->waiters() == 1; }));
   f.pool->checkin(std::move(held));  // wakes the waiter, which has not run yet
-  auto newcomer = asio::co_spawn(f.io, [&]() -> asio::awaitable<void> {
-    conn_ptr c;
-    diagnostics diag;
-    REQUIRE(!co_await f.pool->async_checkout(c, diag));
-    order.push_back("newcomer");
-    f.pool->checkin(std::move(c));
-  }, asio::use_future);
+  auto newcomer = asio::co_spawn(
+      f.io,
+      [&]() -> asio::awaitable<void> {
+        conn_ptr c;
+        diagnostics diag;
+        REQUIRE(!co_await f.pool->async_checkout(c, diag));
+        order.push_back("newcomer");
+        f.pool->checkin(std::move(c));
+      },
+      asio::use_future);
   wait_for(f.io, waiter);
   wait_for(f.io, newcomer);
   CHECK(order == std::vector<std::string>{"waiter", "newcomer"});
@@ -163,14 +175,17 @@ TEST_CASE("CMAP: a waiter woken without getting a connection keeps its place in 
   REQUIRE(run_until(f.io, [&] { return f.pool->total_connections() == 2; }));
   std::vector<std::future<void>> waiters;
   for (int i = 0; i < 3; ++i) {
-    waiters.push_back(asio::co_spawn(f.io, [&, i]() -> asio::awaitable<void> {
-      conn_ptr c;
-      diagnostics diag;
-      auto ec = co_await f.pool->async_checkout(c, diag);
-      REQUIRE_MESSAGE(!ec, ec.message());
-      order.push_back(i);
-      f.pool->checkin(std::move(c));
-    }, asio::use_future));
+    waiters.push_back(asio::co_spawn(
+        f.io,
+        [&, i]() -> asio::awaitable<void> {
+          conn_ptr c;
+          diagnostics diag;
+          auto ec = co_await f.pool->async_checkout(c, diag);
+          REQUIRE_MESSAGE(!ec, ec.message());
+          order.push_back(i);
+          f.pool->checkin(std::move(c));
+        },
+        asio::use_future));
     REQUIRE(run_until(f.io, [&] { return f.pool->waiters() == static_cast<std::size_t>(i + 1); }));
   }
   wait_for(f.io, c1);
@@ -213,20 +228,24 @@ TEST_CASE("CMAP: no more than maxConnecting connections are established at once"
   f.pool = std::make_shared<net::pool>(f.io.get_executor(), f.server->address(), opts, net::connection_settings{},
                                        handshake_initializer(f.server->port()), [&](const pool_event& e) {
                                          if (e.type == E::connection_created) most = std::max(most, ++establishing);
-                                         if (e.type == E::connection_ready || e.type == E::connection_closed) --establishing;
+                                         if (e.type == E::connection_ready || e.type == E::connection_closed)
+                                           --establishing;
                                          record(e);
                                        });
   f.pool->mark_ready();
   std::vector<conn_ptr> held;
   std::vector<std::future<void>> done;
   for (int i = 0; i < 6; ++i)
-    done.push_back(asio::co_spawn(f.io, [&]() -> asio::awaitable<void> {
-      conn_ptr c;
-      diagnostics diag;
-      auto ec = co_await f.pool->async_checkout(c, diag);
-      REQUIRE_MESSAGE(!ec, ec.message());
-      held.push_back(std::move(c));
-    }, asio::use_future));
+    done.push_back(asio::co_spawn(
+        f.io,
+        [&]() -> asio::awaitable<void> {
+          conn_ptr c;
+          diagnostics diag;
+          auto ec = co_await f.pool->async_checkout(c, diag);
+          REQUIRE_MESSAGE(!ec, ec.message());
+          held.push_back(std::move(c));
+        },
+        asio::use_future));
   for (auto& d : done) wait_for(f.io, d);
   CHECK(held.size() == 6);
   CHECK(most == 2);
@@ -243,7 +262,8 @@ TEST_CASE("CMAP: idle connections are closed after maxIdleTimeMS with reason idl
   f.pool->checkin(std::move(a));
   f.pool->checkin(std::move(b));
   CHECK(f.pool->idle_connections() == 2);
-  REQUIRE(run_until(f.io, [&] { return f.pool->total_connections() == 0; }, 2s));
+  REQUIRE(run_until(
+      f.io, [&] { return f.pool->total_connections() == 0; }, 2s));
   auto closed = f.of_type(E::connection_closed);
   REQUIRE(closed.size() == 2);
   CHECK(closed[0].reason == "idle");
@@ -267,20 +287,34 @@ TEST_CASE("CMAP: an idle connection past maxIdleTimeMS is not handed out") {
   f.pool->checkin(std::move(b));
 }
 
-TEST_CASE("CMAP: minPoolSize connections are established in the background and kept") {
+TEST_CASE("CMAP: minPoolSize connections are established in the background and serve check-outs") {
   auto opts = sized(10, 2);
   opts.min_pool_size = 3;
-  opts.max_idle_time = 100ms;  // reaped connections are replaced to stay at minPoolSize
   pool_fixture f(opts);
-  REQUIRE(run_until(f.io, [&] { return f.pool->idle_connections() == 3; }, 3s));
+  REQUIRE(run_until(
+      f.io, [&] { return f.pool->idle_connections() == 3; }, 3s));
   CHECK(f.pool->total_connections() == 3);
-  run_for(f.io, 300ms);
-  CHECK(f.pool->total_connections() >= 3);
-  CHECK(f.events.count(E::connection_closed) >= 1);  // idle ones were reaped and replaced
   const auto created = f.events.count(E::connection_created);
+  CHECK(created == 3);
   auto c = f.checkout_ok();
   CHECK(f.events.count(E::connection_created) == created);  // served from the warm pool
   f.pool->checkin(std::move(c));
+}
+
+TEST_CASE("CMAP: connections reaped after maxIdleTimeMS are replaced to keep minPoolSize") {
+  auto opts = sized(10, 2);
+  opts.min_pool_size = 3;
+  opts.max_idle_time = 100ms;
+  pool_fixture f(opts);
+  REQUIRE(run_until(
+      f.io, [&] { return f.pool->idle_connections() == 3; }, 3s));
+  REQUIRE(run_until(
+      f.io, [&] { return f.events.count(E::connection_closed) >= 3; }, 3s));
+  CHECK(f.of_type(E::connection_closed).at(0).reason == "idle");
+  // Replaced (at most maxConnecting at a time): back to three.
+  CHECK(run_until(
+      f.io, [&] { return f.pool->idle_connections() == 3; }, 3s));
+  CHECK(f.events.count(E::connection_created) >= 6);
 }
 
 TEST_CASE("CMAP: clear() bumps the generation, pauses, and closes idle connections as stale") {
@@ -298,7 +332,8 @@ TEST_CASE("CMAP: clear() bumps the generation, pauses, and closes idle connectio
   CHECK(closed[0].reason == "stale");
   // ConnectionPoolClearedEvent comes before the closes it causes.
   auto types = f.events.types();
-  CHECK(std::find(types.begin(), types.end(), E::pool_cleared) < std::find(types.begin(), types.end(), E::connection_closed));
+  CHECK(std::find(types.begin(), types.end(), E::pool_cleared) <
+        std::find(types.begin(), types.end(), E::connection_closed));
   // Ready again: a fresh connection of the new generation.
   f.pool->mark_ready();
   auto fresh = f.checkout_ok();
@@ -310,11 +345,14 @@ TEST_CASE("CMAP: clear() fails waiters with PoolClearedError and closes in-use c
   pool_fixture f(sized(2));
   auto a = f.checkout_ok();
   auto b = f.checkout_ok();
-  auto waiter = asio::co_spawn(f.io, [&]() -> asio::awaitable<error_code> {
-    conn_ptr c;
-    diagnostics diag;
-    co_return co_await f.pool->async_checkout(c, diag);
-  }, asio::use_future);
+  auto waiter = asio::co_spawn(
+      f.io,
+      [&]() -> asio::awaitable<error_code> {
+        conn_ptr c;
+        diagnostics diag;
+        co_return co_await f.pool->async_checkout(c, diag);
+      },
+      asio::use_future);
   REQUIRE(run_until(f.io, [&] { return f.pool->waiters() == 1; }));
   f.pool->clear();
   CHECK(wait_for(f.io, waiter, 2s) == client_errc::pool_cleared);
@@ -347,11 +385,14 @@ TEST_CASE("CMAP: a cancelled check-out leaves the wait queue with operation_abor
   pool_fixture f(sized(1));
   auto held = f.checkout_ok();
   asio::cancellation_signal signal;
-  auto fut = asio::co_spawn(f.io, [&]() -> asio::awaitable<error_code> {
-    conn_ptr c;
-    diagnostics diag;
-    co_return co_await f.pool->async_checkout(c, diag);
-  }, asio::bind_cancellation_slot(signal.slot(), asio::use_future));
+  auto fut = asio::co_spawn(
+      f.io,
+      [&]() -> asio::awaitable<error_code> {
+        conn_ptr c;
+        diagnostics diag;
+        co_return co_await f.pool->async_checkout(c, diag);
+      },
+      asio::bind_cancellation_slot(signal.slot(), asio::use_future));
   REQUIRE(run_until(f.io, [&] { return f.pool->waiters() == 1; }));
   signal.emit(asio::cancellation_type::terminal);
   auto ec = wait_for(f.io, fut, 2s);
@@ -383,6 +424,107 @@ TEST_CASE("CMAP: a failed establishment emits ConnectionClosed(error) and CheckO
   CHECK(std::count(types.begin(), types.end(), E::connection_closed) == 1);
   CHECK(std::count(types.begin(), types.end(), E::connection_check_out_failed) == 1);
   pool->close();
+}
+
+TEST_CASE("CMAP: clear(interruptInUseConnections) interrupts a command in flight with a retryable PoolClearedError") {
+  pool_fixture f(sized(2));
+  auto c = f.checkout_ok();
+  auto idle = f.checkout_ok();
+  f.pool->checkin(std::move(idle));
+  // The server holds the ping for 3 s: only the interruption can end it sooner.
+  bson::document block = fail_command(R"({"failCommands": ["ping"], "blockConnection": true, "blockTimeMS": 3000})");
+  run(f.io, admin_command(f.server->port(), std::move(block)));
+  auto ping = ping_command();
+  diagnostics diag;
+  auto fut = asio::co_spawn(
+      f.io,
+      [&]() -> asio::awaitable<error_code> {
+        bson::view reply;
+        co_return co_await c->async_command(ping, std::nullopt, reply, diag);
+      },
+      asio::use_future);
+  run_for(f.io, 100ms);
+  REQUIRE(fut.wait_for(0s) == std::future_status::timeout);
+  const auto started = clock::now();
+  f.pool->clear(true);
+  CHECK(wait_for(f.io, fut, 2s) == client_errc::pool_cleared);
+  CHECK(clock::now() - started < 1s);
+  CHECK(diag.message.find("interrupted due to server monitor timeout") != std::string::npos);
+  auto cleared = f.of_type(E::pool_cleared);
+  REQUIRE(cleared.size() == 1);
+  CHECK(cleared[0].interrupt_in_use_connections);
+  // Both connections are closed as stale; the interrupted one stays counted until checked in.
+  CHECK(f.pool->idle_connections() == 0);
+  f.pool->checkin(std::move(c));
+  CHECK(f.pool->total_connections() == 0);
+  CHECK(f.of_type(E::connection_checked_in).size() == 2);
+}
+
+TEST_CASE("CMAP: clear() without interruptInUseConnections leaves the connection in use working") {
+  pool_fixture f(sized(2));
+  auto c = f.checkout_ok();
+  f.pool->clear(false);
+  CHECK(!f.of_type(E::pool_cleared).at(0).interrupt_in_use_connections);
+  auto ping = ping_command();
+  auto ec = run(f.io, [&]() -> asio::awaitable<error_code> {
+    bson::view reply;
+    diagnostics diag;
+    co_return co_await c->async_command(ping, std::nullopt, reply, diag);
+  }());
+  CHECK(!ec);
+  f.pool->checkin(std::move(c));
+  CHECK(f.of_type(E::connection_closed).at(0).reason == "stale");
+}
+
+TEST_CASE("CMAP: pool and command events name a connection by the same id") {
+  pool_fixture f(sized(2));
+  auto a = f.checkout_ok();
+  auto b = f.checkout_ok();
+  auto created = f.of_type(E::connection_created);
+  REQUIRE(created.size() == 2);
+  CHECK(created[0].connection_id == a->id());
+  CHECK(created[1].connection_id == b->id());
+  CHECK(a->id() == 1);  // CMAP "Connection": ids in order of creation, starting at 1, per pool
+  CHECK(b->id() == 2);
+  f.pool->checkin(std::move(a));
+  f.pool->checkin(std::move(b));
+}
+
+TEST_CASE("CMAP: a check-out whose caller was cancelled before it could wait leaves no ticket behind") {
+  pool_fixture f(sized(1));
+  auto held = f.checkout_ok();
+  asio::cancellation_signal signal;
+  auto fut = asio::co_spawn(
+      f.io,
+      [&]() -> asio::awaitable<error_code> {
+        co_await asio::this_coro::throw_if_cancelled(false);  // the caller keeps running when cancelled
+        conn_ptr c;
+        diagnostics diag;
+        co_return co_await f.pool->async_checkout(c, diag);
+      },
+      asio::bind_cancellation_slot(signal.slot(), asio::use_future));
+  signal.emit(asio::cancellation_type::terminal);  // before the coroutine first runs
+  CHECK(wait_for(f.io, fut, 1s) == asio::error::operation_aborted);
+  CHECK(f.pool->waiters() == 0);
+  f.pool->checkin(std::move(held));
+  auto next = f.checkout_ok();  // the FIFO queue is not blocked by a forgotten ticket
+  f.pool->checkin(std::move(next));
+}
+
+TEST_CASE("CMAP: a connection destroyed while checked out frees its place (and is never interrupted later)") {
+  pool_fixture f(sized(1));
+  auto c = f.checkout_ok();
+  const auto id = c->id();
+  c.reset();  // e.g. its operation ended with an exception before the check-in
+  CHECK(f.pool->total_connections() == 0);
+  auto closed = f.of_type(E::connection_closed);
+  REQUIRE(closed.size() == 1);
+  CHECK(closed[0].connection_id == id);
+  CHECK(closed[0].reason == "error");
+  auto again = f.checkout_ok();  // maxPoolSize 1: the place was freed
+  f.pool->clear(true);           // interrupts `again` only
+  CHECK(f.of_type(E::connection_closed).size() == 2);
+  f.pool->checkin(std::move(again));
 }
 
 }  // namespace

@@ -153,7 +153,8 @@ TEST_CASE("SDAM failover: after a step-down selection waits, and succeeds once t
   net::selected_server s;
   REQUIRE(!f.select(s).first);
   f.server->core().set_role(testd::member_role::secondary);
-  REQUIRE(run_until(f.io, [&] { return f.described().type == sdam_type::rs_secondary; }, 3s));
+  REQUIRE(run_until(
+      f.io, [&] { return f.described().type == sdam_type::rs_secondary; }, 3s));
   CHECK(f.topology->description().type() == topo_type::replica_set_no_primary);
 
   net::selected_server again;
@@ -190,8 +191,10 @@ TEST_CASE("SDAM error handling: NotWritablePrimary marks the server Unknown and 
   CHECK(s.server_pool->generation() == generation);
   CHECK(s.server_pool->current_state() == net::pool::state::ready);
   // heartbeatFrequencyMS is 60 s here: a check within a second is the requested one.
-  REQUIRE(run_until(f.io, [&] { return f.heartbeats.size() > checks_before; }, 1s));
-  REQUIRE(run_until(f.io, [&] { return f.described().type == sdam_type::rs_primary; }, 1s));
+  REQUIRE(run_until(
+      f.io, [&] { return f.heartbeats.size() > checks_before; }, 1s));
+  REQUIRE(run_until(
+      f.io, [&] { return f.described().type == sdam_type::rs_primary; }, 1s));
 }
 
 TEST_CASE("SDAM error handling: a stale NotWritablePrimary (older connection generation) is ignored") {
@@ -258,9 +261,120 @@ TEST_CASE("SDAM: a member that stops answering becomes Unknown and its pool is c
   REQUIRE(!f.select(s).first);
   // stop() may leave the member's sockets open but unanswered: the check then times out.
   f.server->stop();
-  REQUIRE(run_until(f.io, [&] { return f.described().type == sdam_type::unknown; }, 5s));
+  REQUIRE(run_until(
+      f.io, [&] { return f.described().type == sdam_type::unknown; }, 5s));
   CHECK(!f.described().error.empty());
   CHECK(s.server_pool->current_state() == net::pool::state::paused);
+}
+
+// Sends a failCommand configuration to the member on a connection of its own.
+void configure(topology_fixture& f, std::string_view data_json, int times = 1) {
+  run(f.io, admin_command(f.server->port(), fail_command(data_json, times)));
+}
+
+TEST_CASE("server-monitoring.md: a network error in a check marks Unknown and clears the pool before re-checking") {
+  topology_fixture* fixture = nullptr;
+  std::vector<sdam_type> type_at_clear;
+  topology_fixture f(false, testd::member_role::primary, [&](net::topology_options& o) {
+    o.on_pool_event = [&, inner = o.on_pool_event](const pool_event& e) {
+      inner(e);
+      if (e.type == pool_event_type::pool_cleared && fixture) type_at_clear.push_back(fixture->described().type);
+    };
+  });
+  fixture = &f;
+  net::selected_server s;
+  REQUIRE(!f.select(s).first);
+  run_for(f.io, 50ms);  // past minHeartbeatFrequencyMS
+  configure(f, R"({"failCommands": ["hello", "isMaster"], "closeConnection": true, "appName": "enginetest"})");
+  const auto checks_before = f.heartbeats.size();
+  f.topology->request_immediate_check();
+  // The failed check, then at once (heartbeatFrequencyMS is 60 s) a successful one.
+  REQUIRE(run_until(
+      f.io, [&] { return f.heartbeats.size() >= checks_before + 2; }, 3s));
+  CHECK(!f.heartbeats[checks_before].succeeded);
+  CHECK(f.heartbeats[checks_before + 1].succeeded);
+  REQUIRE(f.pool_events.count(pool_event_type::pool_cleared) == 1);
+  CHECK(type_at_clear == std::vector<sdam_type>{sdam_type::unknown});  // marked Unknown first
+  REQUIRE(run_until(
+      f.io, [&] { return f.described().type == sdam_type::rs_primary; }, 1s));
+  CHECK(s.server_pool->current_state() == net::pool::state::ready);
+}
+
+TEST_CASE("server-monitoring.md: a check that times out clears the pool interrupting connections in use") {
+  topology_fixture f(false, testd::member_role::primary,
+                     [](net::topology_options& o) { o.connection.connect_timeout = 300ms; });
+  net::selected_server s;
+  REQUIRE(!f.select(s).first);
+  run_for(f.io, 50ms);
+  std::unique_ptr<net::connection> c;
+  REQUIRE(!run(f.io, [&]() -> asio::awaitable<error_code> {
+    diagnostics diag;
+    co_return co_await s.server_pool->async_checkout(c, diag);
+  }()));
+  // Blocks the ping below (3 s) and the monitor's next hello (past its 300 ms timeout).
+  configure(f, R"({"failCommands": ["hello", "ping"], "blockConnection": true, "blockTimeMS": 3000,
+                  "appName": "enginetest"})",
+            2);
+  auto ping = ping_command();
+  diagnostics diag;
+  auto fut = asio::co_spawn(
+      f.io,
+      [&]() -> asio::awaitable<error_code> {
+        bson::view reply;
+        co_return co_await c->async_command(ping, std::nullopt, reply, diag);
+      },
+      asio::use_future);
+  run_for(f.io, 50ms);
+  const auto started = clock::now();
+  f.topology->request_immediate_check();
+  CHECK(wait_for(f.io, fut, 3s) == client_errc::pool_cleared);
+  CHECK(clock::now() - started < 2s);
+  auto cleared = std::find_if(f.pool_events.events.begin(), f.pool_events.events.end(),
+                              [](const pool_event& e) { return e.type == pool_event_type::pool_cleared; });
+  REQUIRE(cleared != f.pool_events.events.end());
+  CHECK(cleared->interrupt_in_use_connections);
+  s.server_pool->checkin(std::move(c));
+  REQUIRE(run_until(
+      f.io, [&] { return f.described().type == sdam_type::rs_primary; }, 3s));
+}
+
+std::pair<error_code, diagnostics> checkout_once(topology_fixture& f, net::selected_server& s) {
+  return run(f.io, [&]() -> asio::awaitable<std::pair<error_code, diagnostics>> {
+    std::unique_ptr<net::connection> c;
+    diagnostics d;
+    auto e = co_await s.server_pool->async_checkout(c, d);
+    if (c) s.server_pool->checkin(std::move(c));
+    co_return std::pair{e, d};
+  }());
+}
+
+TEST_CASE("SDAM error handling: ShutdownInProgress in a pooled connection's hello marks Unknown and clears the pool") {
+  topology_fixture f(false);
+  net::selected_server s;
+  REQUIRE(!f.select(s).first);
+  // No appName: testd matches it only after the hello that carries it (the monitor sleeps 60 s).
+  configure(f, R"({"failCommands": ["hello", "isMaster"], "errorCode": 91})");
+  const auto generation = s.server_pool->generation();
+  auto [ec, diag] = checkout_once(f, s);
+  CHECK(ec == make_server_error(91));
+  CHECK(f.described().type == sdam_type::unknown);
+  CHECK(s.server_pool->generation() == generation + 1);
+  CHECK(f.pool_events.count(pool_event_type::pool_cleared) == 1);
+  CHECK(!diag.has_label(label::system_overloaded));
+}
+
+TEST_CASE("CMAP backpressure: a network error in a pooled connection's hello is labelled and changes nothing") {
+  topology_fixture f(false);
+  net::selected_server s;
+  REQUIRE(!f.select(s).first);
+  configure(f, R"({"failCommands": ["hello", "isMaster"], "closeConnection": true})");
+  auto [ec, diag] = checkout_once(f, s);
+  CHECK(ec == network_errc::connection_closed);
+  CHECK(diag.has_label(label::system_overloaded));
+  CHECK(diag.has_label(label::retryable_error));
+  CHECK(f.described().type == sdam_type::rs_primary);
+  CHECK(f.pool_events.count(pool_event_type::pool_cleared) == 0);
+  CHECK(s.server_pool->current_state() == net::pool::state::ready);
 }
 
 }  // namespace

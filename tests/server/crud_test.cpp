@@ -6,7 +6,8 @@ using namespace mongowire::testd::test;
 
 namespace {
 void seed(harness& h) {
-  REQUIRE(h.run(R"({"insert": "c", "documents": [{"_id": 1, "x": 11}, {"_id": 2, "x": 22}, {"_id": 3, "x": 33}]})")["n"].as_int32() == 3);
+  REQUIRE(h.run(R"({"insert": "c", "documents": [{"_id": 1, "x": 11}, {"_id": 2, "x": 22}, {"_id": 3, "x": 33}]})")["n"]
+              .as_int32() == 3);
 }
 }  // namespace
 
@@ -66,7 +67,8 @@ TEST_CASE("update with operators, replacement, multi and upsert reports n, nModi
   CHECK(multi["n"].as_int32() == 3);
   auto repl = h.run(R"({"update": "c", "updates": [{"q": {"_id": 2}, "u": {"z": 1}}]})");
   CHECK(repl["nModified"].as_int32() == 1);
-  CHECK(first_batch(h.run(R"({"find": "c", "filter": {"_id": 2}})")) == std::vector<std::string>{R"({ "_id" : 2, "z" : 1 })"});
+  CHECK(first_batch(h.run(R"({"find": "c", "filter": {"_id": 2}})")) ==
+        std::vector<std::string>{R"({ "_id" : 2, "z" : 1 })"});
   auto up = h.run(R"({"update": "c", "updates": [{"q": {"_id": 7}, "u": {"$set": {"x": 77}}, "upsert": true}]})");
   CHECK(up["n"].as_int32() == 1);
   CHECK(up["nModified"].as_int32() == 0);
@@ -109,7 +111,8 @@ TEST_CASE("killCursors reports killed and unknown cursors") {
   harness h;
   seed(h);
   auto id = *h.run(R"({"find": "c", "batchSize": 1})").get_view().find_path("cursor.id").as_int64();
-  auto r = h.run(R"({"killCursors": "c", "cursors": [{"$numberLong": ")" + std::to_string(id) + R"("}, {"$numberLong": "5"}]})");
+  auto r = h.run(R"({"killCursors": "c", "cursors": [{"$numberLong": ")" + std::to_string(id) +
+                 R"("}, {"$numberLong": "5"}]})");
   CHECK(r.get_view().find_path("cursorsKilled.0").as_int64() == id);
   CHECK(r.get_view().find_path("cursorsNotFound.0").as_int64() == 5);
 }
@@ -125,7 +128,8 @@ TEST_CASE("findAndModify returns pre or post images, removes, and upserts") {
   auto removed = h.run(R"({"findAndModify": "c", "query": {"_id": 2}, "remove": true})");
   CHECK(removed.get_view().find_path("value._id").as_int32() == 2);
   CHECK(removed.get_view().find_path("lastErrorObject.n").as_int32() == 1);
-  auto up = h.run(R"({"findAndModify": "c", "query": {"_id": 8}, "update": {"$set": {"x": 8}}, "upsert": true, "new": true})");
+  auto up = h.run(
+      R"({"findAndModify": "c", "query": {"_id": 8}, "update": {"$set": {"x": 8}}, "upsert": true, "new": true})");
   CHECK(up.get_view().find_path("lastErrorObject.upserted").as_int32() == 8);
   CHECK(up.get_view().find_path("value.x").as_int32() == 8);
   auto none = h.run(R"({"findAndModify": "c", "query": {"_id": 99}, "remove": true})");
@@ -147,7 +151,8 @@ TEST_CASE("count and distinct") {
 TEST_CASE("aggregate runs the pipeline and $out replaces the target collection") {
   harness h;
   seed(h);
-  auto r = h.run(R"({"aggregate": "c", "pipeline": [{"$match": {"x": {"$gt": 11}}}, {"$sort": {"x": 1}}], "cursor": {}})");
+  auto r =
+      h.run(R"({"aggregate": "c", "pipeline": [{"$match": {"x": {"$gt": 11}}}, {"$sort": {"x": 1}}], "cursor": {}})");
   CHECK(first_batch(r).size() == 2);
   auto out = h.run(R"({"aggregate": "c", "pipeline": [{"$match": {"x": 33}}, {"$out": "o"}], "cursor": {}})");
   CHECK(ok(out));
@@ -182,7 +187,9 @@ TEST_CASE("unknown and missing command fields are rejected like mongod's IDL par
   CHECK(errmsg(missing) == "BSON field 'insert.documents' is missing but a required field");
 }
 
-TEST_CASE("write concern: w up to the member count and majority succeed; more members or unknown tags give writeConcernError") {
+TEST_CASE(
+    "write concern: w up to the member count and majority succeed; more members or unknown tags give "
+    "writeConcernError") {
   harness h;
   auto ok_w = h.run(R"({"insert": "c", "documents": [{}], "writeConcern": {"w": "majority"}})");
   CHECK(ok(ok_w));

@@ -51,7 +51,8 @@ TEST_CASE("maxWireVersion and set name are configurable") {
 
 TEST_CASE("hello client metadata sets the appName once; a second metadata document is rejected") {
   harness h;
-  auto r = h.admin(R"({"hello": 1, "client": {"application": {"name": "myApp"}, "driver": {"name": "mw", "version": "0"}}})");
+  auto r = h.admin(
+      R"({"hello": 1, "client": {"application": {"name": "myApp"}, "driver": {"name": "mw", "version": "0"}}})");
   REQUIRE(ok(r));
   CHECK(h.conn.app_name == "myApp");
   auto again = h.admin(R"({"hello": 1, "client": {"application": {"name": "x"}}})");

@@ -260,7 +260,8 @@ TEST_CASE("malformed frames close only their own connection, and the reason is l
 TEST_CASE("a moreToCome request gets no reply; the next request's reply comes first") {
   embedded_server server;
   raw_client c(server.port());
-  auto insert = bson::document::from_json(R"({"insert": "c", "documents": [{"_id": 1}], "writeConcern": {"w": 0}, "$db": "test"})");
+  auto insert = bson::document::from_json(
+      R"({"insert": "c", "documents": [{"_id": 1}], "writeConcern": {"w": 0}, "$db": "test"})");
   c.send(raw_client::op_msg(insert, 100, wire::msg_flag::more_to_come));
   c.send(ping_frame(101));
   auto frame = c.read_frame();
@@ -274,7 +275,8 @@ TEST_CASE("a moreToCome request gets no reply; the next request's reply comes fi
 TEST_CASE("a moreToCome write refused as not primary closes the connection, as mongod does") {
   embedded_replica_set rs(2);
   raw_client c(rs.member(1).port());
-  auto insert = bson::document::from_json(R"({"insert": "c", "documents": [{"_id": 1}], "writeConcern": {"w": 0}, "$db": "test"})");
+  auto insert = bson::document::from_json(
+      R"({"insert": "c", "documents": [{"_id": 1}], "writeConcern": {"w": 0}, "$db": "test"})");
   c.send(raw_client::op_msg(insert, 5, wire::msg_flag::more_to_come));
   CHECK(c.wait_closed());
 }

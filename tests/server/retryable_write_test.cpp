@@ -5,7 +5,9 @@ using namespace mongowire::testd;
 using namespace mongowire::testd::test;
 
 namespace {
-std::string retryable(const std::string& body, int s, long long txn) { return "{" + body + ", " + session_fields(s, txn) + "}"; }
+std::string retryable(const std::string& body, int s, long long txn) {
+  return "{" + body + ", " + session_fields(s, txn) + "}";
+}
 std::size_t count_docs(harness& h) { return first_batch(h.run(R"({"find": "c"})")).size(); }
 }  // namespace
 
@@ -29,7 +31,8 @@ TEST_CASE("retrying an update or delete does not apply it twice") {
   h.run(inc);
   auto again = h.run(inc);
   CHECK(again["nModified"].as_int32() == 1);
-  CHECK(first_batch(h.run(R"({"find": "c", "filter": {"_id": 1}})")) == std::vector<std::string>{R"({ "_id" : 1, "x" : 2 })"});
+  CHECK(first_batch(h.run(R"({"find": "c", "filter": {"_id": 1}})")) ==
+        std::vector<std::string>{R"({ "_id" : 1, "x" : 2 })"});
   auto del = retryable(R"("delete": "c", "deletes": [{"q": {}, "limit": 1}])", 1, 2);
   h.run(del);
   CHECK(h.run(del)["n"].as_int32() == 1);
@@ -79,7 +82,8 @@ TEST_CASE("retryable writes refuse multi updates and limit 0 deletes") {
 
 TEST_CASE("retrying a txnNumber that was used by a transaction is IncompleteTransactionHistory") {
   harness h;
-  REQUIRE(ok(h.run("{\"insert\": \"c\", \"documents\": [{}], " + session_fields(1, 1) + R"(, "autocommit": false, "startTransaction": true})")));
+  REQUIRE(ok(h.run("{\"insert\": \"c\", \"documents\": [{}], " + session_fields(1, 1) +
+                   R"(, "autocommit": false, "startTransaction": true})")));
   auto r = h.run(retryable(R"("insert": "c", "documents": [{}])", 1, 1));
   CHECK(code_of(r) == 217);
 }

@@ -57,9 +57,11 @@ int main(int argc, char** argv) {
     long long n = 0;
     if (arg == "--port" && value(n) && n >= 0 && n <= 65535) net_opts.port = static_cast<std::uint16_t>(n);
     else if (arg == "--bind" && i + 1 < argc) net_opts.bind_address = argv[++i];
-    else if (arg == "--max-wire-version" && value(n) && n >= 0 && n <= 100) core_opts.max_wire_version = static_cast<int>(n);
+    else if (arg == "--max-wire-version" && value(n) && n >= 0 && n <= 100)
+      core_opts.max_wire_version = static_cast<int>(n);
     else if (arg == "--latency-us" && value(n) && n >= 0) net_opts.reply_latency = std::chrono::microseconds(n);
-    else if (arg == "--transaction-lifetime-s" && value(n) && n > 0) core_opts.transaction_lifetime_limit = std::chrono::seconds(n);
+    else if (arg == "--transaction-lifetime-s" && value(n) && n > 0)
+      core_opts.transaction_lifetime_limit = std::chrono::seconds(n);
     else if (arg == "--set-name" && i + 1 < argc) core_opts.set_name = argv[++i];
     else if (arg == "--log-commands") log_commands = true;
     else if (arg == "--help" || arg == "-h") return usage(nullptr);

@@ -8,7 +8,8 @@ namespace {
 
 // A command in transaction `txn` of session `s`; `first` adds startTransaction.
 std::string in_txn(const std::string& body, int s, long long txn, bool first = false) {
-  return "{" + body + ", " + session_fields(s, txn) + R"(, "autocommit": false)" + (first ? R"(, "startTransaction": true)" : "") + "}";
+  return "{" + body + ", " + session_fields(s, txn) + R"(, "autocommit": false)" +
+         (first ? R"(, "startTransaction": true)" : "") + "}";
 }
 std::string commit(int s, long long txn) { return in_txn(R"("commitTransaction": 1)", s, txn); }
 std::string abort_txn(int s, long long txn) { return in_txn(R"("abortTransaction": 1)", s, txn); }
@@ -18,7 +19,8 @@ std::vector<std::string> ids_seen(harness& h, const std::string& cmd) {
   auto r = h.run(cmd);
   auto batch = r.get_view().find_path("cursor.firstBatch");
   if (batch.is_array())
-    for (auto d : bson::view(*batch.as_array())) out.push_back(std::to_string((*d.as_document())["_id"].as_int32().value_or(-1)));
+    for (auto d : bson::view(*batch.as_array()))
+      out.push_back(std::to_string((*d.as_document())["_id"].as_int32().value_or(-1)));
   return out;
 }
 
@@ -29,7 +31,7 @@ void seed(harness& h) { REQUIRE(ok(h.run(R"({"insert": "c", "documents": [{"_id"
 TEST_CASE("a transaction reads the snapshot of its first operation plus its own writes") {
   harness h;
   seed(h);
-  REQUIRE(ok(h.run(in_txn(R"("find": "c")", 1, 1, true))));           // snapshot taken here
+  REQUIRE(ok(h.run(in_txn(R"("find": "c")", 1, 1, true))));             // snapshot taken here
   REQUIRE(ok(h.run(R"({"insert": "c", "documents": [{"_id": 2}]})")));  // committed after the snapshot
   REQUIRE(ok(h.run(in_txn(R"("insert": "c", "documents": [{"_id": 3}])", 1, 1))));
   CHECK(ids_seen(h, in_txn(R"("find": "c", "sort": {"_id": 1})", 1, 1)) == std::vector<std::string>{"1", "3"});
@@ -51,7 +53,8 @@ TEST_CASE("commit applies all writes atomically at one cluster time") {
   CHECK(first_batch(h.run(R"({"find": "c"})")) == std::vector<std::string>{R"({ "_id" : 1, "x" : 2 })"});
 }
 
-TEST_CASE("a second transaction writing a document modified by an uncommitted transaction fails at once with WriteConflict") {
+TEST_CASE(
+    "a second transaction writing a document modified by an uncommitted transaction fails at once with WriteConflict") {
   harness h;
   seed(h);
   REQUIRE(ok(h.run(in_txn(R"("update": "c", "updates": [{"q": {"_id": 1}, "u": {"$set": {"x": 10}}}])", 1, 1, true))));
@@ -86,7 +89,9 @@ TEST_CASE("writing a document committed by someone else after the snapshot is a 
   CHECK(code_of(r) == 112);
 }
 
-TEST_CASE("commitTransaction is idempotent; abort after commit is TransactionCommitted; commit after abort is NoSuchTransaction") {
+TEST_CASE(
+    "commitTransaction is idempotent; abort after commit is TransactionCommitted; commit after abort is "
+    "NoSuchTransaction") {
   harness h;
   REQUIRE(ok(h.run(in_txn(R"("insert": "c", "documents": [{"_id": 1}])", 1, 1, true))));
   REQUIRE(ok(h.run(commit(1, 1))));
@@ -117,7 +122,8 @@ TEST_CASE("txnNumber rules follow transaction_participant.cpp") {
   SUBCASE("continuing a transaction that was never started is NoSuchTransaction with TransientTransactionError") {
     auto r = h.run(in_txn(R"("find": "c")", 1, 6));
     CHECK(code_of(r) == 251);
-    CHECK(errmsg(r) == "Given transaction number 6 does not match any in-progress transactions. The active transaction number is 5");
+    CHECK(errmsg(r) ==
+          "Given transaction number 6 does not match any in-progress transactions. The active transaction number is 5");
     CHECK(labels(r) == std::vector<std::string>{"TransientTransactionError"});
     auto fresh = h.run(in_txn(R"("find": "c")", 2, 1));
     CHECK(code_of(fresh) == 251);

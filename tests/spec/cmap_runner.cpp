@@ -201,7 +201,8 @@ void read_fail_point_mode(const bson::element& mode, fail_point& fp) {
   auto doc = document_of(mode, "failPoint.mode");
   check_keys(doc, {"times", "skip"}, "failPoint.mode");
   if (doc.count() != 1) throw file_error("failPoint.mode: expected exactly one of times, skip");
-  if (doc.contains("times")) fp.how = fail_point::mode::times, fp.count = non_negative(doc["times"], "failPoint.mode.times");
+  if (doc.contains("times"))
+    fp.how = fail_point::mode::times, fp.count = non_negative(doc["times"], "failPoint.mode.times");
   else fp.how = fail_point::mode::skip, fp.count = non_negative(doc["skip"], "failPoint.mode.skip");
 }
 
@@ -236,7 +237,8 @@ std::array<int, 3> parse_version(std::string_view text, std::string_view where) 
   std::string digits;
   for (std::size_t i = 0; i <= text.size(); ++i) {
     if (i == text.size() || text[i] == '.') {
-      if (digits.empty() || part >= 3 || digits.size() > 6) throw file_error(fmt::format("{}: bad version '{}'", where, text));
+      if (digits.empty() || part >= 3 || digits.size() > 6)
+        throw file_error(fmt::format("{}: bad version '{}'", where, text));
       v[part++] = std::stoi(digits);
       digits.clear();
     } else if (std::isdigit(static_cast<unsigned char>(text[i]))) {
@@ -256,13 +258,16 @@ void check_run_on(bson::view run_on) {
     auto req = document_of(r, "runOn[]");
     check_keys(req, {"minServerVersion", "maxServerVersion", "topology"}, "runOn[]");
     std::string why;
-    if (req.contains("minServerVersion") && server < parse_version(string_of(req["minServerVersion"], "runOn"), "runOn"))
+    if (req.contains("minServerVersion") &&
+        server < parse_version(string_of(req["minServerVersion"], "runOn"), "runOn"))
       why = "minServerVersion " + string_of(req["minServerVersion"], "runOn");
-    if (req.contains("maxServerVersion") && parse_version(string_of(req["maxServerVersion"], "runOn"), "runOn") < server)
+    if (req.contains("maxServerVersion") &&
+        parse_version(string_of(req["maxServerVersion"], "runOn"), "runOn") < server)
       why = "maxServerVersion " + string_of(req["maxServerVersion"], "runOn");
     if (req.contains("topology")) {
       bool found = false;
-      for (const auto t : array_of(req["topology"], "runOn[].topology")) found |= string_of(t, "runOn") == simulated_topology;
+      for (const auto t : array_of(req["topology"], "runOn[].topology"))
+        found |= string_of(t, "runOn") == simulated_topology;
       if (!found) why = "topology (the simulated endpoint is a standalone)";
     }
     if (why.empty()) return;
@@ -288,8 +293,9 @@ test_file read_file(const std::filesystem::path& path) {
 
 void read_model(test_file& f) {
   const bson::view d = f.doc;
-  check_keys(d, {"version", "style", "description", "poolOptions", "operations", "error", "events", "ignore", "runOn",
-                 "failPoint"},
+  check_keys(d,
+             {"version", "style", "description", "poolOptions", "operations", "error", "events", "ignore", "runOn",
+              "failPoint"},
              "file");
   if (integer_of(d["version"], "version") != 1) throw file_error("version: only version 1 of the format is known");
   const auto style = string_of(d["style"], "style");
@@ -355,9 +361,9 @@ struct sim_thread {
   std::string name;
   std::deque<bson::view> ops;
   block blocked = block::none;
-  time_point until{};              // sleep, event (deadline)
-  std::string event_or_thread;     // event name / thread name
-  std::int64_t count = 0;          // event
+  time_point until{};                // sleep, event (deadline)
+  std::string event_or_thread;       // event name / thread name
+  std::int64_t count = 0;            // event
   std::optional<std::string> label;  // of the checkOut in progress
   std::optional<sim_error> error;
   bool idle() const { return ops.empty() && blocked == block::none; }
@@ -514,10 +520,12 @@ bool simulation::resolve(std::size_t index) {
     return true;
   }
   if (t.blocked == b::event) {
-    const auto seen = std::count_if(events_.begin(), events_.end(), [&](const auto& e) { return e.first == t.event_or_thread; });
+    const auto seen =
+        std::count_if(events_.begin(), events_.end(), [&](const auto& e) { return e.first == t.event_or_thread; });
     if (seen >= t.count) t.blocked = b::none;
     else if (t.until <= now_)
-      fail_thread(t, {"Timeout", fmt::format("waitForEvent: saw {} of {} {} events", seen, t.count, t.event_or_thread)});
+      fail_thread(t,
+                  {"Timeout", fmt::format("waitForEvent: saw {} of {} {} events", seen, t.count, t.event_or_thread)});
     return t.blocked == b::none;
   }
   if (t.blocked == b::thread) {
@@ -548,8 +556,9 @@ std::optional<sim_error> simulation::run() {
     // Sleeps and waitForEvent end at their own deadline; other blocks are capped.
     const bool own_deadline = threads_[0].blocked == b::sleep || threads_[0].blocked == b::event;
     if ((!own_deadline && now_ - main_blocked_since_ > max_block) || !advance_clock())
-      return sim_error{"Deadlock", fmt::format("the main thread stays blocked (virtual time +{} ms)",
-                                               std::chrono::duration_cast<milliseconds>(now_ - main_blocked_since_).count())};
+      return sim_error{"Deadlock",
+                       fmt::format("the main thread stays blocked (virtual time +{} ms)",
+                                   std::chrono::duration_cast<milliseconds>(now_ - main_blocked_since_).count())};
   }
 }
 
@@ -602,7 +611,8 @@ void simulation::block_on_event(sim_thread& t, bson::view op) {
   check_keys(op, {"name", "event", "count", "timeout", "thread"}, "operation waitForEvent");
   t.event_or_thread = known_event_name(op["event"], "waitForEvent.event");
   t.count = non_negative(op["count"], "waitForEvent.count");
-  const auto timeout = op.contains("timeout") ? milliseconds(non_negative(op["timeout"], "waitForEvent.timeout")) : max_block;
+  const auto timeout =
+      op.contains("timeout") ? milliseconds(non_negative(op["timeout"], "waitForEvent.timeout")) : max_block;
   t.until = now_ + timeout;
   t.blocked = sim_thread::block::event;
   add_timer(t.until, {});
@@ -668,9 +678,7 @@ void simulation::deliver(std::size_t index, const cmap::checkout_result& r, cons
       waiting_[r.ticket] = index;
       if (r.deadline != time_point::max()) add_timer(r.deadline, {timer_entry::kind::ticket_deadline, r.ticket});
       return;
-    case s::establish:
-      t.blocked = sim_thread::block::establishing;
-      return start_establishment(r.connection, index);
+    case s::establish: t.blocked = sim_thread::block::establishing; return start_establishment(r.connection, index);
   }
 }
 
@@ -720,8 +728,9 @@ void simulation::start_establishment(connection_id id, std::size_t owner) {
   e.owner = owner;
   milliseconds delay{0};
   if (auto& fp = file_.failpoint; fp && fp->how != fail_point::mode::off) {
-    const bool hello = std::any_of(fp->commands.begin(), fp->commands.end(),
-                                   [](const std::string& c) { return c == "hello" || c == "isMaster" || c == "ismaster"; });
+    const bool hello = std::any_of(fp->commands.begin(), fp->commands.end(), [](const std::string& c) {
+      return c == "hello" || c == "isMaster" || c == "ismaster";
+    });
     const bool app = !fp->app_name || fp->app_name == file_.app_name;
     bool active = hello && app;
     if (active && fp->how == fail_point::mode::skip) active = fp->count-- <= 0;
@@ -755,7 +764,8 @@ void simulation::complete_establishment(connection_id id) {
     r = pool_.connection_established(id, now_);
   }
   drain();
-  if (e.owner != no_thread) deliver(e.owner, r, e.fails && r.error == cmap::pool_error::connection_error ? &cause : nullptr);
+  if (e.owner != no_thread)
+    deliver(e.owner, r, e.fails && r.error == cmap::pool_error::connection_error ? &cause : nullptr);
 }
 
 sim_error simulation::error_of(cmap::pool_error e) const {
@@ -853,11 +863,12 @@ std::optional<std::string> check_events(const test_file& f, const std::vector<bs
   for (const auto expected : f.events) {
     const auto where = fmt::format("events[{}]", index);
     const auto doc = document_of(expected, where);
-    check_keys(doc, {"type", "address", "connectionId", "duration", "options", "reason", "interruptInUseConnections"}, where);
+    check_keys(doc, {"type", "address", "connectionId", "duration", "options", "reason", "interruptInUseConnections"},
+               where);
     known_event_name(doc["type"], where + ".type");
     if (index >= actual.size())
-      return fmt::format("{}: expected {}, but only {} events were emitted: {}", where, expected.as_document()->to_relaxed_json(),
-                         actual.size(), summary(actual));
+      return fmt::format("{}: expected {}, but only {} events were emitted: {}", where,
+                         expected.as_document()->to_relaxed_json(), actual.size(), summary(actual));
     bson::document holder;
     holder.append("v", actual[index].get_view());
     if (auto why = match(expected, holder.find("v"), where)) return *why + "; actual events: " + summary(actual);
@@ -868,8 +879,8 @@ std::optional<std::string> check_events(const test_file& f, const std::vector<bs
 
 test_report run_one(const std::filesystem::path& file, const std::string& display) {
   test_file f = read_file(file);
-  const auto description = f.doc.get_view().contains("description") ? string_of(f.doc["description"], "description")
-                                                                     : std::string("(file)");
+  const auto description =
+      f.doc.get_view().contains("description") ? string_of(f.doc["description"], "description") : std::string("(file)");
   try {
     read_model(f);
     simulation sim(f);

@@ -69,8 +69,9 @@ mismatch compare_documents(bson::view expected, bson::view actual, const std::st
   for (const auto& e : expected)
     if (auto m = compare_values(e, actual.find(e.key()), path + "." + std::string(e.key()))) return m;
   for (const auto& a : actual)
-    if (!expected.contains(a.key())) return "field " + path + "." + std::string(a.key()) + ": expected nothing, got " +
-                                            shown(path + "." + std::string(a.key()), a);
+    if (!expected.contains(a.key()))
+      return "field " + path + "." + std::string(a.key()) + ": expected nothing, got " +
+             shown(path + "." + std::string(a.key()), a);
   return std::nullopt;
 }
 
@@ -103,8 +104,7 @@ mismatch compare_values(const bson::element& expected, const bson::element& actu
   if (!actual) return field_mismatch(path, expected, "nothing");
   if (expected.is_document() && actual.is_document())
     return compare_documents(*expected.as_document(), *actual.as_document(), path);
-  if (expected.is_array() && actual.is_array())
-    return compare_arrays(*expected.as_array(), *actual.as_array(), path);
+  if (expected.is_array() && actual.is_array()) return compare_arrays(*expected.as_array(), *actual.as_array(), path);
   if (!same_scalar(expected, actual)) return field_mismatch(path, expected, shown(path, actual));
   return std::nullopt;
 }
@@ -275,8 +275,9 @@ struct test_case {
 // tests that they don't implement". Only options the spec marks optional belong here.
 std::optional<std::string> unimplemented_optional_option(const test_case& t) {
   static constexpr std::array<std::pair<std::string_view, std::string_view>, 1> optional_options{{
-      {"serverselectiontryonce", "serverSelectionTryOnce is required only of single-threaded drivers "
-                                 "(uri-options.md); mongowire is asynchronous and does not implement it"},
+      {"serverselectiontryonce",
+       "serverSelectionTryOnce is required only of single-threaded drivers "
+       "(uri-options.md); mongowire is asynchronous and does not implement it"},
   }};
   for (const auto& key : query_keys(t.uri))
     for (const auto& [name, why] : optional_options)
@@ -406,8 +407,8 @@ mismatch check_credential_field(const bson::element& e, bson::view got) {
 
 mismatch check_credential(const bson::element& expected, const outcome& o) {
   if (!expected) return std::nullopt;  // README: a missing key needs no assertion
-  if (!o.credential_error.empty()) return "field credential: expected " + describe(expected) + ", got an error (" +
-                                          o.credential_error + ")";
+  if (!o.credential_error.empty())
+    return "field credential: expected " + describe(expected) + ", got an error (" + o.credential_error + ")";
   if (expected.is_null()) {
     if (!o.cred) return std::nullopt;
     return "field credential: expected null, got a credential (mechanism " + o.cred->mechanism.value_or("default") +

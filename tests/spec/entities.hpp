@@ -2,6 +2,8 @@
 // observed, databases, collections, sessions and saved BSON values, by unique name.
 #pragma once
 
+#include <deque>
+#include <exception>
 #include <map>
 #include <memory>
 #include <optional>
@@ -20,14 +22,35 @@ struct client_entity {
   std::unique_ptr<mongowire::client> client;
   std::set<std::string, std::less<>> observe;          // observeEvents
   std::set<std::string, std::less<>> ignore_commands;  // ignoreCommandMonitoringEvents
-  bool listening = true;  // event listeners are disabled after the operations
+  bool observe_sensitive = false;                      // observeSensitiveCommands
+  bool listening = true;                               // event listeners are disabled after the operations
   // Observed events as documents {event: "commandStartedEvent", commandName, databaseName,
-  // command | reply, hasServerConnectionId, ...}, in order, split by monitor.
+  // command | reply, serverConnectionId, ...} (see event_log.hpp), in order, split by monitor.
   std::vector<bson::document> command_events;
   std::vector<bson::document> cmap_events;
+  std::vector<bson::document> sdam_events;
   // Every command this client started (apart from ignored ones), observed or not: for
   // assertSameLsidOnLastTwoCommands and assertDifferentLsidOnLastTwoCommands.
   std::vector<bson::document> started_commands;
+  // Connections checked out now, counted from CMAP events whether observed or not
+  // ("entity_client": for assertNumberConnectionsCheckedOut).
+  std::int64_t connections_checked_out = 0;
+  // The newest TopologyDescription the client published ({type, servers: [{address, type}]}),
+  // observed or not: for recordTopologyDescription.
+  bson::document topology;
+};
+
+// A test runner "thread" (unified-test-format.md "entity_thread_object"): a strand of
+// operations run concurrently with the main sequence on the same io_context.
+struct thread_entity {
+  std::deque<bson::view> queue;  // operations dispatched by runOnThread, not yet started
+  bool busy = false;             // the worker is running (it ends when the queue is empty)
+  std::exception_ptr failure;    // the first operation that failed; waitForThread rethrows it
+};
+
+// A client's TopologyDescription at one point in time (recordTopologyDescription).
+struct topology_description_entity {
+  bson::document description;  // {type, servers: [{address, type}]}
 };
 
 struct database_entity {
@@ -51,14 +74,18 @@ struct session_entity {
 
 class entity_map {
  public:
-  using entity = std::variant<std::unique_ptr<client_entity>, database_entity, collection_entity,
-                              std::unique_ptr<session_entity>, value>;
+  // kind_of() names the alternatives in this order.
+  using entity =
+      std::variant<std::unique_ptr<client_entity>, database_entity, collection_entity, std::unique_ptr<session_entity>,
+                   value, std::unique_ptr<thread_entity>, topology_description_entity>;
 
   client_entity& add(std::unique_ptr<client_entity> c);
   void add(const std::string& id, database_entity d);
   void add(const std::string& id, collection_entity c);
   session_entity& add(const std::string& id, std::unique_ptr<session_entity> s);
   void add(const std::string& id, value v);
+  thread_entity& add(const std::string& id, std::unique_ptr<thread_entity> t);
+  void add(const std::string& id, topology_description_entity t);
 
   // Each throws runner_error when the name is unknown or names another type of entity.
   client_entity& client(std::string_view id) const;
@@ -67,6 +94,8 @@ class entity_map {
   session_entity& session(std::string_view id) const;
   const value& bson_entity(std::string_view id) const;
   bson::document session_lsid(std::string_view id) const;
+  thread_entity& thread(std::string_view id) const;
+  const topology_description_entity& topology_description(std::string_view id) const;
 
   bool contains(std::string_view id) const { return entities_.find(id) != entities_.end(); }
   // "database", "collection", ... of an entity (for dispatching operations).
@@ -74,6 +103,7 @@ class entity_map {
 
   std::vector<session_entity*> sessions() const;
   std::vector<client_entity*> clients() const;
+  std::vector<thread_entity*> threads() const;
 
  private:
   void check_new(const std::string& id) const;

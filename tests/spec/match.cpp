@@ -17,9 +17,7 @@ std::string child_path(const std::string& path, std::string_view key) {
   throw test_failure((path.empty() ? std::string("value") : path) + ": " + what);
 }
 
-bool is_numeric(bson_type_t t) {
-  return t == BSON_TYPE_INT32 || t == BSON_TYPE_INT64 || t == BSON_TYPE_DOUBLE;
-}
+bool is_numeric(bson_type_t t) { return t == BSON_TYPE_INT32 || t == BSON_TYPE_INT64 || t == BSON_TYPE_DOUBLE; }
 
 // A document whose first and only key starts with "$$".
 std::optional<std::string_view> special_operator(const bson::element& e) {
@@ -73,8 +71,7 @@ struct matcher {
         }
         if (*op == "$$unsetOrMatches" && !actual_field) continue;
       }
-      if (!actual_field && !special_operator(field))
-        fail(p, "expected " + describe(field) + ", got nothing");
+      if (!actual_field && !special_operator(field)) fail(p, "expected " + describe(field) + ", got nothing");
       value(field, actual_field, false, p);
     }
     if (root) return;
@@ -121,8 +118,8 @@ struct matcher {
       if (!act) fail(path, "expected the lsid of " + std::string(*name) + ", got nothing");
       auto act_doc = act.as_document();
       if (!act_doc || !(*act_doc == lsid.get_view()))
-        fail(path, "expected the lsid of " + std::string(*name) + " " + lsid.get_view().to_relaxed_json() +
-                       ", got " + describe(act));
+        fail(path, "expected the lsid of " + std::string(*name) + " " + lsid.get_view().to_relaxed_json() + ", got " +
+                       describe(act));
       return;
     }
     if (op == "$$matchesEntity") {

@@ -1,9 +1,10 @@
-// Rules of the runner itself: "Evaluating Matches", version strings and client URIs
-// (unified-test-format.md).
+// Rules of the runner itself: "Evaluating Matches", expected events, version strings and
+// client URIs (unified-test-format.md).
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "entities.hpp"
+#include "event_log.hpp"
 #include "match.hpp"
 #include "uri_options.hpp"
 #include "value.hpp"
@@ -142,4 +143,107 @@ TEST_CASE("uriOptions override the options of the suite's connection string") {
   CHECK(uri_with_options("mongodb://h:1", bson::document::from_json(R"({"w": 1})")) == "mongodb://h:1/?w=1");
   CHECK_THROWS_AS(uri_with_options("mongodb://h", bson::document::from_json(R"({"x": {"$$placeholder": 1}})")),
                   runner_error);
+}
+
+namespace {
+
+bson::document json(const std::string& text) { return bson::document::from_json(text); }
+
+bool event_is(const std::string& expected, const std::string& actual) {
+  return event_matches(json(expected), json(actual), entity_map());
+}
+
+command_event started(std::string_view name, bson::view command, bool redacted) {
+  command_event e{};
+  e.type = command_event_type::started;
+  e.command_name = name;
+  e.database_name = "db";
+  e.document = command;
+  e.redacted = redacted;
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("sensitive command events are observed only with observeSensitiveCommands") {
+  const auto saslStart = json("{}");  // redacted by the engine
+  const auto find = json(R"({"find": "c"})");
+  client_entity c;
+  c.observe = {"commandStartedEvent"};
+  record_command_event(c, started("saslStart", saslStart, true));
+  record_command_event(c, started("find", find, false));
+  REQUIRE(c.command_events.size() == 1);
+  CHECK(c.command_events[0]["commandName"].as_string() == std::optional<std::string_view>("find"));
+  c.observe_sensitive = true;
+  record_command_event(c, started("saslStart", saslStart, true));
+  REQUIRE(c.command_events.size() == 2);
+  CHECK(event_is(
+      R"({"commandStartedEvent": {"commandName": "saslStart", "command": {"saslStart": {"$$exists": false}}}})",
+      bson::view(c.command_events[1]).to_relaxed_json()));
+}
+
+TEST_CASE("configureFailPoint and ignored commands are never observed; unlisted events are not kept") {
+  client_entity c;
+  c.observe = {"commandStartedEvent"};
+  c.ignore_commands = {"ping"};
+  const auto body = json(R"({"x": 1})");
+  record_command_event(c, started("configureFailPoint", body, false));
+  record_command_event(c, started("ping", body, false));
+  auto succeeded = started("find", body, false);
+  succeeded.type = command_event_type::succeeded;
+  record_command_event(c, succeeded);
+  CHECK(c.command_events.empty());
+}
+
+TEST_CASE("CMAP events: reason and interruptInUseConnections must be present and equal") {
+  CHECK(event_is(R"({"poolClearedEvent": {}})", R"({"event": "poolClearedEvent"})"));
+  CHECK(event_is(R"({"poolClearedEvent": {"interruptInUseConnections": true}})",
+                 R"({"event": "poolClearedEvent", "interruptInUseConnections": true})"));
+  CHECK_FALSE(
+      event_is(R"({"poolClearedEvent": {"interruptInUseConnections": false}})", R"({"event": "poolClearedEvent"})"));
+  CHECK_FALSE(event_is(R"({"poolClearedEvent": {"hasServiceId": true}})", R"({"event": "poolClearedEvent"})"));
+  CHECK(event_is(R"({"connectionClosedEvent": {"reason": "stale"}})",
+                 R"({"event": "connectionClosedEvent", "reason": "stale"})"));
+  CHECK_FALSE(event_is(R"({"connectionClosedEvent": {"reason": "stale"}})",
+                       R"({"event": "connectionClosedEvent", "reason": "error"})"));
+  CHECK_FALSE(event_is(R"({"poolClearedEvent": {}})", R"({"event": "poolReadyEvent"})"));
+}
+
+TEST_CASE("SDAM events: description types are matched and other fields ignored; awaited must be set") {
+  const std::string changed =
+      R"({"event": "serverDescriptionChangedEvent", "previousDescription": {"type": "RSPrimary", "address": "h:1"},
+          "newDescription": {"type": "Unknown", "address": "h:1"}})";
+  CHECK(event_is(R"({"serverDescriptionChangedEvent": {"newDescription": {"type": "Unknown"}}})", changed));
+  CHECK_FALSE(event_is(R"({"serverDescriptionChangedEvent": {"previousDescription": {"type": "Unknown"}}})", changed));
+  CHECK(event_is(R"({"serverHeartbeatStartedEvent": {"awaited": true}})",
+                 R"({"event": "serverHeartbeatStartedEvent", "awaited": true})"));
+  CHECK_FALSE(event_is(R"({"serverHeartbeatStartedEvent": {"awaited": false}})",
+                       R"({"event": "serverHeartbeatStartedEvent"})"));
+}
+
+TEST_CASE("an expected event of an unknown type or with an unknown assertion is a runner error") {
+  CHECK_THROWS_AS(event_is(R"({"bogusEvent": {}})", R"({"event": "bogusEvent"})"), runner_error);
+  CHECK_THROWS_AS(event_is(R"({"poolClearedEvent": {"bogus": 1}})", R"({"event": "poolClearedEvent"})"), runner_error);
+  CHECK_THROWS_AS(monitor_named("log"), runner_error);
+}
+
+TEST_CASE("waitForEvent and assertEventCount count matching events of the expected event's monitor") {
+  client_entity c;
+  c.observe = {"serverDescriptionChangedEvent", "topologyDescriptionChangedEvent", "poolClearedEvent"};
+  record_sdam_event(c, json(R"({"event": "serverDescriptionChangedEvent", "newDescription": {"type": "Unknown"}})"));
+  record_sdam_event(c, json(R"({"event": "serverDescriptionChangedEvent", "newDescription": {"type": "RSPrimary"}})"));
+  const auto unknown = json(R"({"serverDescriptionChangedEvent": {"newDescription": {"type": "Unknown"}}})");
+  const auto any_change = json(R"({"serverDescriptionChangedEvent": {}})");
+  CHECK(count_matching_events(unknown, c, entity_map()) == 1);
+  CHECK(count_matching_events(any_change, c, entity_map()) == 2);
+  CHECK(count_matching_events(json(R"({"poolClearedEvent": {}})"), c, entity_map()) == 0);
+}
+
+TEST_CASE("the newest topology description is kept whether or not the client observes it") {
+  client_entity c;
+  record_sdam_event(c, json(R"({"event": "topologyDescriptionChangedEvent", "newDescription": {"type": "Unknown"}})"));
+  record_sdam_event(c, json(R"({"event": "topologyDescriptionChangedEvent",
+      "newDescription": {"type": "ReplicaSetWithPrimary", "servers": [{"address": "h:1", "type": "RSPrimary"}]}})"));
+  CHECK(c.sdam_events.empty());
+  CHECK(c.topology["type"].as_string() == std::optional<std::string_view>("ReplicaSetWithPrimary"));
 }

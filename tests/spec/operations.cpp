@@ -86,6 +86,12 @@ value array_value(const std::vector<bson::document>& docs) {
   return value::of_array(a.get_view());
 }
 
+value string_array_value(const std::vector<std::string>& strings) {
+  bson::array_builder a;
+  for (const auto& s : strings) a.push(std::string_view(s));
+  return value::of_array(a.get_view());
+}
+
 value optional_document_value(const std::optional<bson::document>& d) {
   return d ? value::of_document(*d) : value::null();
 }
@@ -110,8 +116,8 @@ mongowire::session& live_session(session_entity& s) {
 }
 
 mongowire::collection collection_for(const collection_entity& c, session_entity* s) {
-  auto coll = s ? live_session(*s).get_collection(c.database, c.name)
-                : c.client->client->get_collection(c.database, c.name);
+  auto coll =
+      s ? live_session(*s).get_collection(c.database, c.name) : c.client->client->get_collection(c.database, c.name);
   return coll.with_options(c.options);
 }
 
@@ -188,157 +194,329 @@ write_model write_model_from(const bson::element& request) {
 
 // ---------------------------------------------------------------- collection operations
 
+// crud.md "FindOptions" from the format's arguments (findOne and find).
+find_options find_options_from(arguments& args) {
+  find_options o;
+  if (auto v = args.document("sort")) o.sort = bson::document(*v);
+  if (auto v = args.document("projection")) o.projection = bson::document(*v);
+  o.skip = args.integer("skip");
+  o.limit = args.integer("limit");
+  if (auto b = args.integer("batchSize")) o.batch_size = static_cast<std::int32_t>(*b);
+  if (auto h = args.get("hint")) {
+    if (auto name = h.as_string()) o.hint = std::string(*name);
+    else if (auto keys = h.as_document()) o.hint = bson::document(*keys);
+    else throw runner_error("hint must be an index name or a key pattern");
+  }
+  if (auto v = args.document("min")) o.min = bson::document(*v);
+  if (auto v = args.document("max")) o.max = bson::document(*v);
+  o.max_time_ms = args.integer("maxTimeMS");
+  if (auto c = args.get("comment")) o.comment = bson_value(c);
+  o.return_key = args.boolean("returnKey");
+  o.show_record_id = args.boolean("showRecordId");
+  if (auto v = args.document("collation")) o.collation = bson::document(*v);
+  o.allow_disk_use = args.boolean("allowDiskUse");
+  if (auto v = args.document("let")) o.let = bson::document(*v);
+  return o;
+}
+
+// One collection operation: runs `args` on `coll`, filling `out` (error, result, match root).
+using collection_handler = awaitable<void> (*)(arguments& args, mongowire::collection& coll, operation_outcome& out);
+
+awaitable<void> insert_one_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
+  auto doc = args.required_document("document");
+  args.check_all_used();
+  insert_one_result r;
+  out.ec = co_await coll.insert_one(doc, r, out.diag);
+  bson::document d;
+  d.append("insertedId", r.inserted_id["_id"]);
+  out.result = value::of_document(d);
+}
+
+awaitable<void> insert_many_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
+  auto docs = documents_of(*args.array("documents"), "documents");
+  insert_many_options o;
+  o.ordered = args.boolean("ordered").value_or(true);
+  args.check_all_used();
+  insert_many_result r;
+  out.ec = co_await coll.insert_many(std::move(docs), o, r, out.diag);
+  bson::document d;
+  d.append("insertedCount", r.inserted_count);
+  d.append("insertedIds", r.inserted_ids);
+  out.result = value::of_document(d);
+}
+
+// updateOne, updateMany and replaceOne differ only in their argument and multi.
+awaitable<void> update_op(arguments& args, mongowire::collection& coll, operation_outcome& out, bool multi,
+                          bool replace) {
+  auto filter = args.required_document("filter");
+  auto update = replace ? args.required_document("replacement") : args.required_document("update");
+  auto options = update_options_from(args);
+  args.check_all_used();
+  update_result r;
+  if (replace) out.ec = co_await coll.replace_one(filter, update, std::move(options), r, out.diag);
+  else out.ec = co_await coll.update(filter, update, multi, std::move(options), r, out.diag);
+  out.result = update_result_value(r);
+}
+awaitable<void> update_one_op(arguments& a, mongowire::collection& c, operation_outcome& o) {
+  return update_op(a, c, o, false, false);
+}
+awaitable<void> update_many_op(arguments& a, mongowire::collection& c, operation_outcome& o) {
+  return update_op(a, c, o, true, false);
+}
+awaitable<void> replace_one_op(arguments& a, mongowire::collection& c, operation_outcome& o) {
+  return update_op(a, c, o, false, true);
+}
+
+awaitable<void> delete_op(arguments& args, mongowire::collection& coll, operation_outcome& out, std::int32_t limit) {
+  auto filter = args.required_document("filter");
+  args.check_all_used();
+  delete_result r;
+  out.ec = co_await coll.remove(filter, limit, r, out.diag);
+  bson::document d;
+  d.append("deletedCount", r.deleted_count);
+  out.result = value::of_document(d);
+}
+awaitable<void> delete_one_op(arguments& a, mongowire::collection& c, operation_outcome& o) {
+  return delete_op(a, c, o, 1);
+}
+awaitable<void> delete_many_op(arguments& a, mongowire::collection& c, operation_outcome& o) {
+  return delete_op(a, c, o, 0);
+}
+
+awaitable<void> bulk_write_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
+  std::vector<write_model> requests;
+  const bson::view request_list = *args.array("requests");
+  for (const auto& r : request_list) requests.push_back(write_model_from(r));
+  bulk_write_options o;
+  o.ordered = args.boolean("ordered").value_or(true);
+  args.check_all_used();
+  bulk_write_result r;
+  out.ec = co_await coll.bulk_write(std::move(requests), o, r, out.diag);
+  out.result = bulk_result_value(r);  // a BulkWriteException carries the partial result
+}
+
+awaitable<void> find_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
+  auto filter = args.document("filter").value_or(bson::view());
+  auto o = find_options_from(args);
+  args.check_all_used();
+  std::vector<bson::document> docs;
+  out.ec = co_await coll.find(filter, std::move(o), docs, out.diag);
+  out.result = array_value(docs);
+  out.root = match_root::array_of_roots;
+}
+
+awaitable<void> find_one_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
+  auto filter = args.document("filter").value_or(bson::view());
+  auto o = find_options_from(args);
+  args.check_all_used();
+  std::optional<bson::document> doc;
+  out.ec = co_await coll.find_one(filter, std::move(o), doc, out.diag);
+  out.result = optional_document_value(doc);
+}
+
+awaitable<void> aggregate_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
+  auto pipeline = *args.array("pipeline");
+  aggregate_options o;
+  if (auto b = args.integer("batchSize")) o.batch_size = static_cast<std::int32_t>(*b);
+  o.max_time_ms = args.integer("maxTimeMS");
+  args.check_all_used();
+  std::vector<bson::document> docs;
+  out.ec = co_await coll.aggregate(pipeline, std::move(o), docs, out.diag);
+  out.result = array_value(docs);
+  out.root = match_root::array_of_roots;
+}
+
+awaitable<void> count_op(arguments& args, mongowire::collection& coll, operation_outcome& out, bool legacy) {
+  auto filter = args.required_document("filter");
+  args.check_all_used();
+  std::int64_t n = 0;
+  // (Not a conditional expression: g++ 12 evaluates both co_await operands of ?:.)
+  if (legacy) out.ec = co_await coll.count(filter, n, out.diag);
+  else out.ec = co_await coll.count_documents(filter, n, out.diag);
+  out.result = value::of_scalar(n);
+}
+awaitable<void> count_documents_op(arguments& a, mongowire::collection& c, operation_outcome& o) {
+  return count_op(a, c, o, false);
+}
+awaitable<void> legacy_count_op(arguments& a, mongowire::collection& c, operation_outcome& o) {
+  return count_op(a, c, o, true);
+}
+
+awaitable<void> estimated_document_count_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
+  estimated_document_count_options o;
+  o.max_time_ms = args.integer("maxTimeMS");
+  if (auto c = args.get("comment")) o.comment = bson_value(c);
+  args.check_all_used();
+  std::int64_t n = 0;
+  out.ec = co_await coll.estimated_document_count(std::move(o), n, out.diag);
+  out.result = value::of_scalar(n);
+}
+
+awaitable<void> distinct_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
+  auto field = args.required_string("fieldName");
+  auto filter = args.required_document("filter");
+  args.check_all_used();
+  bson::document values;
+  out.ec = co_await coll.distinct(field, filter, values, out.diag);
+  out.result = value::of_array(values);
+  out.root = match_root::value;
+}
+
+// findOneAndUpdate, findOneAndReplace and findOneAndDelete: `argument` names the new document.
+awaitable<void> find_one_and_op(arguments& args, mongowire::collection& coll, operation_outcome& out,
+                                std::string_view argument) {
+  auto filter = args.required_document("filter");
+  bson::view update = argument.empty() ? bson::view() : args.required_document(argument);
+  find_one_and_modify_options o;
+  if (auto v = args.document("sort")) o.sort = bson::document(*v);
+  if (auto v = args.document("projection")) o.projection = bson::document(*v);
+  if (!argument.empty()) {
+    o.upsert = args.boolean("upsert").value_or(false);
+    o.return_new = return_document_after(args.string("returnDocument"));
+  }
+  args.check_all_used();
+  std::optional<bson::document> doc;
+  if (argument == "update") out.ec = co_await coll.find_one_and_update(filter, update, std::move(o), doc, out.diag);
+  else if (argument == "replacement")
+    out.ec = co_await coll.find_one_and_replace(filter, update, std::move(o), doc, out.diag);
+  else out.ec = co_await coll.find_and_modify(filter, bson::view(), true, std::move(o), doc, out.diag);
+  out.result = optional_document_value(doc);
+}
+awaitable<void> find_one_and_update_op(arguments& a, mongowire::collection& c, operation_outcome& o) {
+  return find_one_and_op(a, c, o, "update");
+}
+awaitable<void> find_one_and_replace_op(arguments& a, mongowire::collection& c, operation_outcome& o) {
+  return find_one_and_op(a, c, o, "replacement");
+}
+awaitable<void> find_one_and_delete_op(arguments& a, mongowire::collection& c, operation_outcome& o) {
+  return find_one_and_op(a, c, o, "");
+}
+
+awaitable<void> create_index_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
+  auto keys = args.required_document("keys");
+  index_options o;
+  o.name = args.string("name").value_or("");
+  o.unique = args.boolean("unique").value_or(false);
+  args.check_all_used();
+  std::string index_name;
+  out.ec = co_await coll.create_index(keys, std::move(o), index_name, out.diag);
+  out.result = value::of_scalar(index_name);
+}
+
+awaitable<void> list_indexes_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
+  args.check_all_used();
+  std::vector<bson::document> docs;
+  out.ec = co_await coll.list_indexes(docs, out.diag);
+  out.result = array_value(docs);
+  out.root = match_root::array_of_roots;
+}
+
+awaitable<void> list_index_names_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
+  args.check_all_used();
+  std::vector<std::string> names;
+  out.ec = co_await coll.list_index_names(names, out.diag);
+  out.result = string_array_value(names);
+  out.root = match_root::value;
+}
+
+awaitable<void> drop_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
+  args.check_all_used();
+  out.ec = co_await coll.drop(out.diag);
+}
+
+struct collection_op {
+  std::string_view name;
+  collection_handler run;
+};
+
+// unified-test-format.md "Collection Operations" that the engine implements.
+constexpr collection_op collection_ops[] = {
+    {"insertOne", insert_one_op},
+    {"insertMany", insert_many_op},
+    {"updateOne", update_one_op},
+    {"updateMany", update_many_op},
+    {"replaceOne", replace_one_op},
+    {"deleteOne", delete_one_op},
+    {"deleteMany", delete_many_op},
+    {"bulkWrite", bulk_write_op},
+    {"find", find_op},
+    {"findOne", find_one_op},
+    {"aggregate", aggregate_op},
+    {"countDocuments", count_documents_op},
+    {"count", legacy_count_op},
+    {"estimatedDocumentCount", estimated_document_count_op},
+    {"distinct", distinct_op},
+    {"findOneAndUpdate", find_one_and_update_op},
+    {"findOneAndReplace", find_one_and_replace_op},
+    {"findOneAndDelete", find_one_and_delete_op},
+    {"createIndex", create_index_op},
+    {"listIndexes", list_indexes_op},
+    {"listIndexNames", list_index_names_op},
+    {"drop", drop_op},
+};
+
 awaitable<operation_outcome> collection_operation(std::string_view name, arguments& args, operation_context& ctx,
                                                   const collection_entity& entity) {
+  auto op = std::find_if(std::begin(collection_ops), std::end(collection_ops),
+                         [&](const collection_op& o) { return o.name == name; });
+  if (op == std::end(collection_ops))
+    throw runner_error("unsupported collection operation '" + std::string(name) + "'");
   operation_outcome out;
   auto coll = collection_for(entity, session_argument(args, ctx.entities));
-  auto& diag = out.diag;
-  if (name == "insertOne") {
-    auto doc = args.required_document("document");
-    args.check_all_used();
-    insert_one_result r;
-    out.ec = co_await coll.insert_one(doc, r, diag);
-    bson::document d;
-    d.append("insertedId", r.inserted_id["_id"]);
-    if (!out.ec) out.result = value::of_document(d);
-  } else if (name == "insertMany") {
-    auto docs = documents_of(*args.array("documents"), "documents");
-    insert_many_options o;
-    o.ordered = args.boolean("ordered").value_or(true);
-    args.check_all_used();
-    insert_many_result r;
-    out.ec = co_await coll.insert_many(std::move(docs), o, r, diag);
-    bson::document d;
-    d.append("insertedCount", r.inserted_count);
-    d.append("insertedIds", r.inserted_ids);
-    if (!out.ec) out.result = value::of_document(d);
-  } else if (name == "updateOne" || name == "updateMany" || name == "replaceOne") {
-    auto filter = args.required_document("filter");
-    auto update = name == "replaceOne" ? args.required_document("replacement") : args.required_document("update");
-    auto options = update_options_from(args);
-    args.check_all_used();
-    update_result r;
-    if (name == "replaceOne") out.ec = co_await coll.replace_one(filter, update, std::move(options), r, diag);
-    else out.ec = co_await coll.update(filter, update, name == "updateMany", std::move(options), r, diag);
-    if (!out.ec) out.result = update_result_value(r);
-  } else if (name == "deleteOne" || name == "deleteMany") {
-    auto filter = args.required_document("filter");
-    args.check_all_used();
-    delete_result r;
-    out.ec = co_await coll.remove(filter, name == "deleteOne" ? 1 : 0, r, diag);
-    bson::document d;
-    d.append("deletedCount", r.deleted_count);
-    if (!out.ec) out.result = value::of_document(d);
-  } else if (name == "bulkWrite") {
-    std::vector<write_model> requests;
-    const bson::view request_list = *args.array("requests");
-    for (const auto& r : request_list) requests.push_back(write_model_from(r));
-    bulk_write_options o;
-    o.ordered = args.boolean("ordered").value_or(true);
-    args.check_all_used();
-    bulk_write_result r;
-    out.ec = co_await coll.bulk_write(std::move(requests), o, r, diag);
-    // A BulkWriteException carries the partial result (expectError.expectResult).
-    out.result = bulk_result_value(r);
-  } else if (name == "find") {
-    auto filter = args.document("filter").value_or(bson::view());
-    find_options o;
-    if (auto v = args.document("sort")) o.sort = bson::document(*v);
-    if (auto v = args.document("projection")) o.projection = bson::document(*v);
-    o.skip = args.integer("skip");
-    o.limit = args.integer("limit");
-    if (auto b = args.integer("batchSize")) o.batch_size = static_cast<std::int32_t>(*b);
-    args.check_all_used();
-    std::vector<bson::document> docs;
-    out.ec = co_await coll.find(filter, std::move(o), docs, diag);
-    out.result = array_value(docs);
-    out.root = match_root::array_of_roots;
-  } else if (name == "aggregate") {
-    auto pipeline = *args.array("pipeline");
-    aggregate_options o;
-    if (auto b = args.integer("batchSize")) o.batch_size = static_cast<std::int32_t>(*b);
-    o.max_time_ms = args.integer("maxTimeMS");
-    args.check_all_used();
-    std::vector<bson::document> docs;
-    out.ec = co_await coll.aggregate(pipeline, std::move(o), docs, diag);
-    out.result = array_value(docs);
-    out.root = match_root::array_of_roots;
-  } else if (name == "countDocuments" || name == "count") {
-    auto filter = args.required_document("filter");
-    args.check_all_used();
-    std::int64_t n = 0;
-    // (Not a conditional expression: g++ 12 evaluates both co_await operands of ?:.)
-    if (name == "count") out.ec = co_await coll.count(filter, n, diag);
-    else out.ec = co_await coll.count_documents(filter, n, diag);
-    out.result = value::of_scalar(n);
-  } else if (name == "distinct") {
-    auto field = args.required_string("fieldName");
-    auto filter = args.required_document("filter");
-    args.check_all_used();
-    bson::document values;
-    out.ec = co_await coll.distinct(field, filter, values, diag);
-    out.result = value::of_array(values);
-    out.root = match_root::value;
-  } else if (name == "findOneAndUpdate" || name == "findOneAndReplace" || name == "findOneAndDelete") {
-    auto filter = args.required_document("filter");
-    bson::view update;
-    if (name == "findOneAndUpdate") update = args.required_document("update");
-    if (name == "findOneAndReplace") update = args.required_document("replacement");
-    find_one_and_modify_options o;
-    if (auto v = args.document("sort")) o.sort = bson::document(*v);
-    if (auto v = args.document("projection")) o.projection = bson::document(*v);
-    if (name != "findOneAndDelete") {
-      o.upsert = args.boolean("upsert").value_or(false);
-      o.return_new = return_document_after(args.string("returnDocument"));
-    }
-    args.check_all_used();
-    std::optional<bson::document> doc;
-    if (name == "findOneAndUpdate") out.ec = co_await coll.find_one_and_update(filter, update, std::move(o), doc, diag);
-    else if (name == "findOneAndReplace") out.ec = co_await coll.find_one_and_replace(filter, update, std::move(o), doc, diag);
-    else out.ec = co_await coll.find_and_modify(filter, bson::view(), true, std::move(o), doc, diag);
-    out.result = optional_document_value(doc);
-  } else if (name == "createIndex") {
-    auto keys = args.required_document("keys");
-    index_options o;
-    o.name = args.string("name").value_or("");
-    o.unique = args.boolean("unique").value_or(false);
-    args.check_all_used();
-    std::string index_name;
-    out.ec = co_await coll.create_index(keys, std::move(o), index_name, diag);
-    out.result = value::of_scalar(index_name);
-  } else if (name == "listIndexes") {
-    args.check_all_used();
-    std::vector<bson::document> docs;
-    out.ec = co_await coll.list_indexes(docs, diag);
-    out.result = array_value(docs);
-    out.root = match_root::array_of_roots;
-  } else if (name == "drop") {
-    args.check_all_used();
-    out.ec = co_await coll.drop(diag);
-  } else {
-    throw runner_error("unsupported collection operation '" + std::string(name) + "'");
-  }
-  if (out.ec && name != "bulkWrite") out.result = value();
+  co_await op->run(args, coll, out);
+  if (out.ec && name != "bulkWrite") out.result = value();  // only a BulkWriteException has a result
   co_return out;
 }
 
 // ---------------------------------------------------------------- database operations
+
+// enumerate-collections.md options of listCollections / listCollectionNames.
+list_collections_options list_collections_options_from(arguments& args) {
+  list_collections_options o;
+  if (auto f = args.document("filter")) o.filter = bson::document(*f);
+  if (auto b = args.integer("batchSize")) o.batch_size = static_cast<std::int32_t>(*b);
+  o.authorized_collections = args.boolean("authorizedCollections");
+  if (auto c = args.get("comment")) o.comment = bson_value(c);
+  return o;
+}
+
+awaitable<void> run_command_op(arguments& args, mongowire::database& db, operation_outcome& out) {
+  auto command = args.required_document("command");
+  auto command_name = args.required_string("commandName");
+  if (command.first_key() != command_name)
+    throw runner_error("runCommand: commandName '" + command_name + "' is not the command's first key");
+  std::optional<bson::document> rp;
+  if (auto v = args.document("readPreference")) rp = read_preference_from(*v);
+  args.check_all_used();
+  bson::document reply;
+  out.ec = co_await db.run_command(bson::document(command), std::move(rp), reply, out.diag);
+  if (!out.ec) out.result = value::of_document(reply);
+}
+
+awaitable<void> list_collections_op(arguments& args, mongowire::database& db, operation_outcome& out) {
+  auto o = list_collections_options_from(args);
+  args.check_all_used();
+  std::vector<bson::document> docs;
+  out.ec = co_await db.list_collections(std::move(o), docs, out.diag);
+  out.result = array_value(docs);
+  out.root = match_root::array_of_roots;
+}
+
+awaitable<void> list_collection_names_op(arguments& args, mongowire::database& db, operation_outcome& out) {
+  auto o = list_collections_options_from(args);
+  args.check_all_used();
+  std::vector<std::string> names;
+  out.ec = co_await db.list_collection_names(std::move(o), names, out.diag);
+  out.result = string_array_value(names);
+  out.root = match_root::value;
+}
 
 awaitable<operation_outcome> database_operation(std::string_view name, arguments& args, operation_context& ctx,
                                                 const database_entity& entity) {
   operation_outcome out;
   auto db = database_for(entity, session_argument(args, ctx.entities));
   if (name == "runCommand") {
-    auto command = args.required_document("command");
-    auto command_name = args.required_string("commandName");
-    if (command.first_key() != command_name)
-      throw runner_error("runCommand: commandName '" + command_name + "' is not the command's first key");
-    std::optional<bson::document> rp;
-    if (auto v = args.document("readPreference")) rp = read_preference_from(*v);
-    args.check_all_used();
-    bson::document reply;
-    out.ec = co_await db.run_command(bson::document(command), std::move(rp), reply, out.diag);
-    if (!out.ec) out.result = value::of_document(reply);
+    co_await run_command_op(args, db, out);
   } else if (name == "createCollection") {
     auto coll = args.required_string("collection");
     args.check_all_used();
@@ -347,12 +525,10 @@ awaitable<operation_outcome> database_operation(std::string_view name, arguments
     auto coll = args.required_string("collection");
     args.check_all_used();
     out.ec = co_await db.drop_collection(coll, out.diag);
-  } else if (name == "listCollections") {
-    args.check_all_used();
-    std::vector<bson::document> docs;
-    out.ec = co_await db.list_collections(docs, out.diag);
-    out.result = array_value(docs);
-    out.root = match_root::array_of_roots;
+  } else if (name == "listCollections" || name == "listCollectionObjects") {
+    co_await list_collections_op(args, db, out);
+  } else if (name == "listCollectionNames") {
+    co_await list_collection_names_op(args, db, out);
   } else {
     throw runner_error("unsupported database operation '" + std::string(name) + "'");
   }
@@ -361,25 +537,47 @@ awaitable<operation_outcome> database_operation(std::string_view name, arguments
 
 // ---------------------------------------------------------------- client operations
 
+// enumerate-databases.md "listDatabases" / "listDatabaseNames". With an explicit session the
+// same command runs through the session's admin database.
+awaitable<void> list_databases_op(arguments& args, operation_context& ctx, client_entity& entity, bool names_only,
+                                  operation_outcome& out) {
+  auto* s = session_argument(args, ctx.entities);
+  list_databases_options o;
+  if (auto f = args.document("filter")) o.filter = bson::document(*f);
+  o.authorized_databases = args.boolean("authorizedDatabases");
+  if (auto c = args.get("comment")) o.comment = bson_value(c);
+  args.check_all_used();
+  std::vector<bson::document> docs;
+  std::vector<std::string> names;
+  if (s) {
+    bson::document command;
+    command.append("listDatabases", 1);
+    if (names_only) command.append("nameOnly", true);
+    if (o.filter) command.append("filter", *o.filter);
+    bson::document reply;
+    out.ec = co_await live_session(*s).get_database("admin").run_command(command, std::nullopt, reply, out.diag);
+    if (auto dbs = reply["databases"].as_array(); dbs && !out.ec) docs = documents_of(*dbs, "databases");
+    for (const auto& d : docs) names.emplace_back(d["name"].as_string().value_or(""));
+  } else if (names_only) {
+    out.ec = co_await entity.client->list_database_names(std::move(o), names, out.diag);
+  } else {
+    out.ec = co_await entity.client->list_databases(std::move(o), docs, out.diag);
+  }
+  out.result = names_only ? string_array_value(names) : array_value(docs);
+  out.root = names_only ? match_root::value : match_root::array_of_roots;
+}
+
 awaitable<operation_outcome> client_operation(std::string_view name, arguments& args, operation_context& ctx,
                                               client_entity& entity) {
   operation_outcome out;
-  if (name == "listDatabases") {
-    auto* s = session_argument(args, ctx.entities);
+  if (name == "listDatabases" || name == "listDatabaseObjects") {
+    co_await list_databases_op(args, ctx, entity, false, out);
+  } else if (name == "listDatabaseNames") {
+    co_await list_databases_op(args, ctx, entity, true, out);
+  } else if (name == "close") {
+    // unified-test-format.md "close": the entity stays in the map; no result or error is checked.
     args.check_all_used();
-    std::vector<bson::document> docs;
-    if (s) {
-      // With an explicit session: the same command through the session's admin database.
-      bson::document command;
-      command.append("listDatabases", 1);
-      bson::document reply;
-      out.ec = co_await live_session(*s).get_database("admin").run_command(command, std::nullopt, reply, out.diag);
-      if (auto dbs = reply["databases"].as_array(); dbs && !out.ec) docs = documents_of(*dbs, "databases");
-    } else {
-      out.ec = co_await entity.client->list_databases(docs, out.diag);
-    }
-    out.result = array_value(docs);
-    out.root = match_root::array_of_roots;
+    out.ec = co_await entity.client->close();
   } else {
     throw runner_error("unsupported client operation '" + std::string(name) + "'");
   }

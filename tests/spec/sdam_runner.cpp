@@ -127,8 +127,9 @@ application_error_spec parse_application_error(bson::view doc, const std::string
 void validate_events(bson::view events, const std::string& where);
 
 void validate_outcome(bson::view outcome, const std::string& where) {
-  check_keys(outcome, {"servers", "topologyType", "setName", "logicalSessionTimeoutMinutes", "maxSetVersion",
-                       "maxElectionId", "compatible", "events"},
+  check_keys(outcome,
+             {"servers", "topologyType", "setName", "logicalSessionTimeoutMinutes", "maxSetVersion", "maxElectionId",
+              "compatible", "events"},
              where);
   if (const auto events = outcome["events"]) validate_events(array_of(events, where + ".events"), where + ".events");
   if (!outcome.contains("events") && !(outcome.contains("servers") && outcome.contains("topologyType")))
@@ -138,8 +139,9 @@ void validate_outcome(bson::view outcome, const std::string& where) {
     const auto at = fmt::format("{}.servers[{}]", where, server.key());
     address_of(server.key(), at);
     const auto s = document_of(server, at);
-    check_keys(s, {"type", "error", "setName", "setVersion", "electionId", "logicalSessionTimeoutMinutes",
-                   "minWireVersion", "maxWireVersion", "topologyVersion", "pool"},
+    check_keys(s,
+               {"type", "error", "setName", "setVersion", "electionId", "logicalSessionTimeoutMinutes",
+                "minWireVersion", "maxWireVersion", "topologyVersion", "pool"},
                at);
     if (const auto pool = s["pool"]) check_keys(document_of(pool, at + ".pool"), {"generation"}, at + ".pool");
   }
@@ -147,10 +149,9 @@ void validate_outcome(bson::view outcome, const std::string& where) {
 
 bool is_server_description_key(std::string_view key) {
   static constexpr std::string_view keys[] = {
-      "address",    "type",       "hosts",           "passives",
-      "arbiters",   "primary",    "me",              "setName",
-      "setVersion", "electionId", "topologyVersion", "logicalSessionTimeoutMinutes",
-      "error",      "minWireVersion", "maxWireVersion"};
+      "address", "type",           "hosts",         "passives",   "arbiters",        "primary",
+      "me",      "setName",        "setVersion",    "electionId", "topologyVersion", "logicalSessionTimeoutMinutes",
+      "error",   "minWireVersion", "maxWireVersion"};
   return std::find(std::begin(keys), std::end(keys), key) != std::end(keys);
 }
 
@@ -353,8 +354,7 @@ void sdam_client::record_update(const topology_snapshot& before, const host_addr
     if (!before.find(s.address)) events_.push_back({event_kind::server_opening, s.address, {}, {}, {}, {}});
   for (const auto& s : before.servers)
     if (!after.find(s.address)) events_.push_back({event_kind::server_closed, s.address, {}, {}, {}, {}});
-  if (!before.same_as(after))
-    events_.push_back({event_kind::topology_description_changed, {}, {}, {}, before, after});
+  if (!before.same_as(after)) events_.push_back({event_kind::topology_description_changed, {}, {}, {}, before, after});
 }
 
 // A removed server's pool is closed; a server added later gets a new pool (generation 0).
@@ -437,7 +437,8 @@ std::string show(const std::vector<host_address>& v) {
 
 template <class T>
 void expect(const std::string& path, const T& expected, const T& actual) {
-  if (!(expected == actual)) throw test_failure(fmt::format("{}: expected {}, got {}", path, show(expected), show(actual)));
+  if (!(expected == actual))
+    throw test_failure(fmt::format("{}: expected {}, got {}", path, show(expected), show(actual)));
 }
 
 // Expected values: an absent element reads as null.
@@ -505,7 +506,8 @@ bool match_server_field(const std::string& path, const bson::element& e, const s
   else if (key == "setVersion") expect(at, expected_integer(e, at), sd.set_version);
   else if (key == "electionId") expect(at, expected_oid(e, at), sd.election_id);
   else if (key == "topologyVersion") expect(at, expected_topology_version(e, at), sd.topology_version);
-  else if (key == "logicalSessionTimeoutMinutes") expect(at, expected_integer(e, at), sd.logical_session_timeout_minutes);
+  else if (key == "logicalSessionTimeoutMinutes")
+    expect(at, expected_integer(e, at), sd.logical_session_timeout_minutes);
   else if (key == "minWireVersion") expect_wire_version(at, e, sd, sd.min_wire_version);
   else if (key == "maxWireVersion") expect_wire_version(at, e, sd, sd.max_wire_version);
   else if (key == "primary") expect(at, expected_address(e, at), sd.primary);

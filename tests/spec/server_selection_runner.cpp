@@ -128,9 +128,9 @@ tag_set parse_tags(bson::view doc, std::string_view where) {
 // One ServerDescription of topology_description.servers (and of the expected lists).
 sdam::server_description parse_server(bson::view doc) {
   constexpr std::string_view where = "server";
-  check_keys(doc, {"address", "type", "avg_rtt_ms", "tags", "lastUpdateTime", "lastWrite", "maxWireVersion",
-                   "minWireVersion"},
-             where);
+  check_keys(
+      doc, {"address", "type", "avg_rtt_ms", "tags", "lastUpdateTime", "lastWrite", "maxWireVersion", "minWireVersion"},
+      where);
   sdam::server_description s;
   s.address = parse_address(need_string(doc, "address", where), where);
   s.type = parse_server_type(need_string(doc, "type", where), where);
@@ -257,8 +257,10 @@ selection_case parse_selection_case(bson::view file) {
     if (op != "read" && op != "write") bad("file", fmt::format("operation must be read or write, not '{}'", op));
     c.operation = op == "read" ? sdam::operation_kind::read : sdam::operation_kind::write;
   }
-  if (file.contains("read_preference")) c.read_pref = parse_read_preference(need_document(file, "read_preference", "file"));
-  if (file.contains("deprioritized_servers")) c.deprioritized = parse_addresses(need_array(file, "deprioritized_servers", "file"));
+  if (file.contains("read_preference"))
+    c.read_pref = parse_read_preference(need_document(file, "read_preference", "file"));
+  if (file.contains("deprioritized_servers"))
+    c.deprioritized = parse_addresses(need_array(file, "deprioritized_servers", "file"));
   if (const auto e = file["heartbeatFrequencyMS"]) c.settings.heartbeat_frequency_ms = need_integer(e, "file");
   if (const auto e = file["error"]) {
     const auto flag = e.as_bool();

@@ -1,6 +1,12 @@
 // transactions.md, "Client-side errors": misuse is refused before anything is sent.
 #include "txn_support.hpp"
 
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "client/client_impl.hpp"
+
 using namespace txn_test;
 
 namespace {
@@ -96,4 +102,102 @@ TEST_CASE("transactions.md: after a commit the next operation resets the state, 
   CHECK_FALSE(inserts[1]->doc.get_view().contains("autocommit"));
   CHECK_FALSE(inserts[1]->doc.get_view().contains("startTransaction"));
   REQUIRE(!s.start_transaction(snapshot_majority(), diag));
+}
+
+TEST_CASE("transactions.md \"Client-side errors MUST NOT change transaction state\": a server selection failure") {
+  fixture f("&serverSelectionTimeoutMS=200");
+  diagnostics diag;
+  auto s = f.c->start_session();
+  REQUIRE(!s.start_transaction(snapshot_majority(), diag));
+  f.server.stop();  // nothing is reachable: the first command of the transaction is never sent
+  CHECK(run(f.io, insert_in(s, 1, diag)) == client_errc::server_selection_timeout);
+  CHECK(diag.has_label(label::transient_transaction_error));
+  CHECK(s.current_transaction_state() == transaction_state::starting);
+  // "starting transaction": the commit sends nothing (the server never saw the transaction).
+  f.rec.clear();
+  CHECK(!run(f.io, s.commit_transaction(diag)));
+  CHECK(f.rec.named("commitTransaction").empty());
+}
+
+namespace {
+
+// A document whose command exceeds maxMessageSizeBytes (48,000,000): it cannot be encoded.
+bson::document oversized_document(int id) {
+  bson::document d;
+  d.append("_id", std::int32_t{id});
+  d.append("blob", std::string(48'500'000, 'x'));
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "transactions.md / SDAM: a command too large to encode is a client error: no state change, label, retry or pool "
+    "clear") {
+  fixture f;
+  diagnostics diag;
+  auto s = f.c->start_session();
+  bson::document reply;
+  REQUIRE(!run(f.io, s.run_command("admin", doc_from_json(R"({"ping": 1})"), reply, diag)));
+  const auto type_before = f.c->impl()->topology().description().servers().front().type;
+  // runCommand sends the command as given, so only the encoder sees that it is too large.
+  bson::document big_insert;
+  big_insert.append("insert", "items");
+  big_insert.append_array_of("documents", [](bson::array_builder& a) { a.push(oversized_document(1)); });
+  REQUIRE(!s.start_transaction(snapshot_majority(), diag));
+  f.rec.clear();
+  auto ec = run(f.io, s.run_command("app", big_insert, reply, diag));
+  REQUIRE(ec);
+  CHECK(ec.category() != server_category());
+  CHECK(diag.labels.empty());                // no TransientTransactionError: nothing was sent
+  CHECK(f.rec.named("insert").size() <= 1);  // not retried
+  CHECK(s.current_transaction_state() == transaction_state::starting);
+  CHECK_FALSE(s.is_dirty());
+  // SDAM: not a network error, so the server stays selectable.
+  CHECK(f.c->impl()->topology().description().servers().front().type == type_before);
+  // The transaction goes on normally.
+  REQUIRE(!run(f.io, insert_in(s, 2, diag)));
+  REQUIRE(!run(f.io, s.commit_transaction(diag)));
+  CHECK(f.count("app", "items") == 1);
+
+  // Outside a transaction a retryable write that is too large is not retried either.
+  insert_one_result r;
+  auto big = oversized_document(3);
+  diag.clear();
+  f.rec.clear();
+  ec = run(f.io, f.c->get_collection("app", "items").insert_one(big, r, diag));
+  REQUIRE(ec);
+  CHECK(ec.category() != server_category());
+  CHECK_FALSE(diag.has_label(label::retryable_write_error));
+  CHECK(f.rec.named("insert").size() <= 1);
+}
+
+TEST_CASE("transactions.md \"Network Error\": a WaitQueueTimeout in a transaction is a TransientTransactionError") {
+  fixture f("&maxPoolSize=1&waitQueueTimeoutMS=100");
+  diagnostics diag;
+  bson::document reply;
+  REQUIRE(!run(f.io, f.c->run_command("admin", doc_from_json(R"({"ping": 1})"), reply, diag)));
+  // The only connection is held by a find that the server answers after 1 s.
+  f.configure_fail_point(doc_from_json(R"({"times": 1})"),
+                         doc_from_json(R"({"failCommands": ["find"], "blockConnection": true, "blockTimeMS": 1000})"));
+  auto s = f.c->start_session();
+  REQUIRE(!s.start_transaction(snapshot_majority(), diag));
+  error_code insert_ec;
+  diagnostics insert_diag;
+  run(f.io, [&]() -> asio::awaitable<void> {
+    auto blocked = f.c->get_collection("app", "items");
+    std::optional<bson::document> out;
+    diagnostics find_diag;
+    const bson::document filter;
+    auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(ex, blocked.find_one(filter, out, find_diag), asio::detached);
+    asio::steady_timer t(ex, std::chrono::milliseconds(50));
+    co_await t.async_wait(asio::use_awaitable);  // the find has the connection now
+    insert_ec = co_await insert_in(s, 1, insert_diag);
+    asio::steady_timer rest(ex, std::chrono::milliseconds(1100));
+    co_await rest.async_wait(asio::use_awaitable);  // let the find finish before its frame goes
+  }());
+  CHECK(insert_ec == client_errc::wait_queue_timeout);
+  CHECK(insert_diag.has_label(label::transient_transaction_error));
+  CHECK(s.current_transaction_state() == transaction_state::starting);
 }

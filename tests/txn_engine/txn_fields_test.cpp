@@ -22,7 +22,9 @@ asio::awaitable<error_code> three_ops_and_commit(session& s, diagnostics& diag) 
 
 }  // namespace
 
-TEST_CASE("transactions.md: the first command has lsid, int64 txnNumber, startTransaction, autocommit:false and readConcern") {
+TEST_CASE(
+    "transactions.md: the first command has lsid, int64 txnNumber, startTransaction, autocommit:false and "
+    "readConcern") {
   fixture f;
   auto s = f.c->start_session();
   diagnostics diag;
@@ -135,7 +137,8 @@ TEST_CASE("transactions.md: abortTransaction goes to admin with the transaction'
   auto ec = run(f.io, [&]() -> asio::awaitable<error_code> {
     if (auto e = s.start_transaction(snapshot_majority(), diag)) co_return e;
     insert_one_result r;
-    if (auto e = co_await s.get_collection("shop", "orders").insert_one(doc_from_json(R"({"_id": 7})"), r, diag)) co_return e;
+    if (auto e = co_await s.get_collection("shop", "orders").insert_one(doc_from_json(R"({"_id": 7})"), r, diag))
+      co_return e;
     co_return co_await s.abort_transaction(diag);
   }());
   REQUIRE_MESSAGE(!ec, ec.message() << " " << diag.message);

@@ -3,6 +3,8 @@
 // transactions-convenient-api.md).
 #include "txn_support.hpp"
 
+#include "client/client_impl.hpp"
+
 using namespace txn_test;
 
 namespace {
@@ -20,7 +22,9 @@ asio::awaitable<error_code> increment(session& s, diagnostics& diag) {
 
 }  // namespace
 
-TEST_CASE("transactions-convenient-api.md: with_transaction reruns the callback after a write conflict with another session") {
+TEST_CASE(
+    "transactions-convenient-api.md: with_transaction reruns the callback after a write conflict with another "
+    "session") {
   fixture f;
   diagnostics diag;
   REQUIRE(!run(f.io, seed_counter(*f.c, diag)));
@@ -87,7 +91,8 @@ TEST_CASE("transactions.md: a commit whose connection is closed is retried once 
   CHECK(s.current_transaction_state() == transaction_state::committed);
 }
 
-TEST_CASE("retryable-writes.md: an insert whose connection is closed is retried and applied once, with the same txnNumber") {
+TEST_CASE(
+    "retryable-writes.md: an insert whose connection is closed is retried and applied once, with the same txnNumber") {
   fixture f;
   diagnostics diag;
   f.fail_command("insert", 1, true);
@@ -129,5 +134,111 @@ TEST_CASE("transactions.md: a command inside a transaction is not retried after 
   CHECK(ec);
   CHECK(f.rec.named("insert").size() == 1);
   // A network error inside a transaction is a TransientTransactionError.
+  CHECK(diag.has_label(label::transient_transaction_error));
+}
+
+namespace {
+
+// configureFailPoint run on the server's core directly (no client connection involved).
+void configure_on_core(testd::embedded_server& server, std::string_view json) {
+  auto ctx = server.core().open_connection();
+  auto reply = server.core().handle(doc_from_json(json), {}, ctx);
+  REQUIRE_MESSAGE(reply["ok"].as_double().value_or(0) == 1.0, reply.to_json());
+}
+
+}  // namespace
+
+TEST_CASE(
+    "retryable-writes.md: a retry that fails before sending (a handshake in checkout) reports the original error") {
+  testd::embedded_server server;
+  asio::io_context io;
+  int inserts_started = 0, handshake_failures = 0;
+  std::string first_error;
+  client_options o;
+  o.on_pool_event = [&](const pool_event& e) {
+    handshake_failures += e.type == pool_event_type::connection_check_out_failed && e.reason == "connectionError";
+  };
+  o.on_command = [&](const command_event& e) {
+    if (e.command_name != "insert") return;
+    if (e.type == command_event_type::started) ++inserts_started;
+    if (e.type != command_event_type::failed || !first_error.empty()) return;
+    first_error = e.diag->message;
+    // ShutdownInProgress cleared the pool: the retry needs a new connection, whose handshake
+    // hello is closed. appName "" matches only a connection that has not sent its metadata
+    // yet, never the (polling) monitor's, which keeps the server selectable. A handshake
+    // network error is an overload error (CMAP backpressure): retried once more, failing again.
+    configure_on_core(server, R"({"configureFailPoint": "failCommand", "mode": {"times": 2}, "$db": "admin",
+                                 "data": {"failCommands": ["hello"], "closeConnection": true, "appName": ""}})");
+  };
+  client c(io.get_executor(), server.uri() + "&appName=retrier&serverMonitoringMode=poll&heartbeatFrequencyMS=500", o);
+  diagnostics diag;
+  bson::document reply;
+  auto fail_point = doc_from_json(R"({"configureFailPoint": "failCommand", "mode": {"times": 1},
+                                      "data": {"failCommands": ["insert"], "errorCode": 91}})");
+  REQUIRE(!run(io, c.run_command("admin", fail_point, reply, diag)));
+  insert_one_result r;
+  auto ec = run(io, c.get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "r1"})"), r, diag));
+  REQUIRE(handshake_failures == 2);                                   // both retries got as far as checkout
+  CHECK(inserts_started == 1);                                        // and never sent their command
+  CHECK(ec == make_server_error(server_code::shutdown_in_progress));  // the first attempt's error,
+  CHECK(diag.message == first_error);                                 // not the handshake's
+  CHECK(diag.has_label(label::retryable_write_error));
+  run(io, [&]() -> asio::awaitable<void> { co_await c.close(); }());
+}
+
+namespace {
+
+asio::awaitable<error_code> insert_with(session& s, diagnostics& diag) {
+  insert_one_result r;
+  const bson::document doc = doc_from_json("{}");
+  co_return co_await s.get_collection("bank", "ledger").insert_one(doc, r, diag);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "transactions-convenient-api.md \"Timeout Error propagation\": a timeout error that exposes the last error and its "
+    "labels") {
+  fixture f;
+  f.c->impl()->with_transaction_limit = std::chrono::milliseconds(0);  // every retry is past the limit
+  auto s = f.c->start_session();
+  diagnostics diag;
+  SUBCASE("the callback failed with a TransientTransactionError") {
+    f.fail_command("insert", 1, false, 112);  // WriteConflict in a transaction: TransientTransactionError
+    auto ec = run(
+        f.io, s.with_transaction([](session& in, diagnostics& d) { return insert_with(in, d); }, std::nullopt, diag));
+    CHECK(ec == client_errc::with_transaction_timeout);
+    CHECK(diag.cause == make_server_error(112));
+    CHECK(diag.server_code == 112);
+    CHECK(diag.has_label(label::transient_transaction_error));
+    CHECK(f.rec.named("abortTransaction").size() == 1);
+  }
+  SUBCASE("commitTransaction failed with UnknownTransactionCommitResult") {
+    f.fail_command("commitTransaction", 2, true);  // the commit and its driver retry
+    auto ec = run(
+        f.io, s.with_transaction([](session& in, diagnostics& d) { return insert_with(in, d); }, std::nullopt, diag));
+    CHECK(ec == client_errc::with_transaction_timeout);
+    CHECK(diag.cause.category() != client_category());  // the network error
+    CHECK(diag.has_label(label::unknown_transaction_commit_result));
+    CHECK(f.rec.named("commitTransaction").size() == 2);
+  }
+}
+
+TEST_CASE(
+    "transactions-convenient-api.md: the time limit is checked after the abort of a failed callback, which counts") {
+  fixture f;
+  // The insert and the abort each take 300 ms: the limit passes during the abort.
+  f.c->impl()->with_transaction_limit = std::chrono::milliseconds(450);
+  f.configure_fail_point(doc_from_json(R"({"times": 2})"),
+                         doc_from_json(R"({"failCommands": ["insert", "abortTransaction"], "errorCode": 112,
+                                          "blockConnection": true, "blockTimeMS": 300})"));
+  auto s = f.c->start_session();
+  diagnostics diag;
+  f.rec.clear();
+  auto ec =
+      run(f.io, s.with_transaction([](session& in, diagnostics& d) { return insert_with(in, d); }, std::nullopt, diag));
+  CHECK(ec == client_errc::with_transaction_timeout);  // not a second attempt
+  CHECK(f.rec.named("insert").size() == 1);
+  CHECK(f.rec.named("abortTransaction").size() == 1);
   CHECK(diag.has_label(label::transient_transaction_error));
 }

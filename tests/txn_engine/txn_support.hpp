@@ -34,7 +34,8 @@ struct command_recorder {
   client_options options() {
     client_options o;
     o.on_command = [this](const command_event& e) {
-      if (e.type == command_event_type::started) started.push_back({e.command_name, e.database_name, bson::document(e.document)});
+      if (e.type == command_event_type::started)
+        started.push_back({e.command_name, e.database_name, bson::document(e.document)});
       if (e.type == command_event_type::failed) failed_names.push_back(e.command_name);
     };
     return o;
@@ -78,6 +79,8 @@ inline void run(asio::io_context& io, asio::awaitable<void> aw) {
   if (ex) std::rethrow_exception(ex);
 }
 
+inline bson::document doc_from_json(std::string_view json) { return bson::document::from_json(json); }
+
 // A server, a recording client and its io_context.
 struct fixture {
   testd::embedded_server server;
@@ -88,6 +91,10 @@ struct fixture {
   explicit fixture(std::string uri_options = "") {
     c = std::make_unique<client>(io.get_executor(), server.uri() + uri_options, rec.options());
   }
+  // A server started with `server_options` (e.g. a standalone, or one without sessions support).
+  fixture(testd::server_options server_options, std::string uri_options) : server(std::move(server_options)) {
+    c = std::make_unique<client>(io.get_executor(), server.uri() + uri_options, rec.options());
+  }
   ~fixture() {
     if (c) run(io, close_client());
   }
@@ -95,14 +102,30 @@ struct fixture {
 
   // configureFailPoint failCommand {mode: {times: n}, data: {...}} on admin.
   void fail_command(std::string_view command, int times, bool close_connection, std::optional<int> server_code = {}) {
+    bson::document data;
+    data.append_array_of("failCommands", [&](bson::array_builder& a) { a.push(std::string_view(command)); });
+    if (close_connection) data.append("closeConnection", true);
+    if (server_code) data.append("errorCode", std::int32_t{*server_code});
+    bson::document mode;
+    mode.append("times", std::int32_t{times});
+    configure_fail_point(mode, data);
+  }
+  // failCommand with a retryable overload error (client-backpressure.md): mode {times: n}, or
+  // alwaysOn for times < 0.
+  void fail_with_overload(std::string_view command, int times) {
+    bson::document data =
+        doc_from_json(R"({"errorCode": 462, "errorLabels": ["SystemOverloadedError", "RetryableError"]})");
+    data.append_array_of("failCommands", [&](bson::array_builder& a) { a.push(std::string_view(command)); });
+    bson::document mode;
+    if (times >= 0) mode.append("times", std::int32_t{times});
+    configure_fail_point(mode, data, times < 0);
+  }
+  void configure_fail_point(const bson::document& mode, const bson::document& data, bool always_on = false) {
     bson::document cmd;
     cmd.append("configureFailPoint", "failCommand");
-    cmd.append_document("mode", [&](bson::document& m) { m.append("times", std::int32_t{times}); });
-    cmd.append_document("data", [&](bson::document& d) {
-      d.append_array_of("failCommands", [&](bson::array_builder& a) { a.push(std::string_view(command)); });
-      if (close_connection) d.append("closeConnection", true);
-      if (server_code) d.append("errorCode", std::int32_t{*server_code});
-    });
+    if (always_on) cmd.append("mode", "alwaysOn");
+    else cmd.append("mode", mode);
+    cmd.append("data", data);
     diagnostics diag;
     auto ec = run(io, [&]() -> asio::awaitable<error_code> {
       bson::document reply;
@@ -121,8 +144,6 @@ struct fixture {
     }());
   }
 };
-
-inline bson::document doc_from_json(std::string_view json) { return bson::document::from_json(json); }
 
 inline transaction_options snapshot_majority() {
   transaction_options o;

@@ -30,7 +30,7 @@ constexpr std::array<std::string_view, 4> gssapi_properties{"SERVICE_NAME", "CAN
 constexpr std::array<std::string_view, 2> oidc_properties{"ENVIRONMENT", "TOKEN_RESOURCE"};
 
 struct mechanism_rules {
-  std::string_view name;  // as shown in messages
+  std::string_view name;                      // as shown in messages
   std::optional<std::string_view> mechanism;  // nullopt: negotiated
   presence username;
   presence password;
@@ -42,8 +42,12 @@ struct mechanism_rules {
 // provided in the URI or client options, the driver MUST raise an error" ("Obtaining
 // Credentials", 2025-09-30), so user name and password are forbidden there.
 const mechanism_rules rules_table[] = {
-    {"the default mechanism (SCRAM)", std::nullopt, presence::required, presence::required,
-     source_rule::database_or_admin, {}},
+    {"the default mechanism (SCRAM)",
+     std::nullopt,
+     presence::required,
+     presence::required,
+     source_rule::database_or_admin,
+     {}},
     {"SCRAM-SHA-1", "SCRAM-SHA-1", presence::required, presence::required, source_rule::database_or_admin, {}},
     {"SCRAM-SHA-256", "SCRAM-SHA-256", presence::required, presence::required, source_rule::database_or_admin, {}},
     {"PLAIN", "PLAIN", presence::required, presence::required, source_rule::database_or_external, {}},
@@ -56,9 +60,8 @@ const mechanism_rules rules_table[] = {
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) {
-           return lower(x) == lower(y);
-         });
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
 }
 
 const mechanism_rules* find_rules(const std::optional<std::string>& mechanism, std::string& why) {
@@ -80,17 +83,17 @@ bool check_user_and_password(const mechanism_rules& rules, const connection_stri
   } else if (rules.password == presence::required && !cs.password) {
     why = fmt::format("{} needs a password in the connection string", rules.name);
   } else if (rules.username == presence::forbidden && (cs.username || cs.password)) {
-    why = fmt::format("{} takes no user name or password in the connection string: the credentials come from "
-                      "the environment (auth.md, \"Obtaining Credentials\")",
-                      rules.name);
+    why = fmt::format(
+        "{} takes no user name or password in the connection string: the credentials come from "
+        "the environment (auth.md, \"Obtaining Credentials\")",
+        rules.name);
   } else if (rules.password == presence::forbidden && cs.password) {
     why = fmt::format("{} takes no password", rules.name);
   }
   return why.empty();
 }
 
-std::optional<std::string> resolve_source(const mechanism_rules& rules, const connection_string& cs,
-                                          std::string& why) {
+std::optional<std::string> resolve_source(const mechanism_rules& rules, const connection_string& cs, std::string& why) {
   if (cs.auth_source) {
     if (cs.auth_source->empty()) {
       why = "authSource cannot be empty";  // auth.md, "Errors"
@@ -114,16 +117,14 @@ std::optional<std::string> resolve_source(const mechanism_rules& rules, const co
 // Property names are case-insensitive (auth.md, "Naming"); a property the mechanism does not
 // use is an error ("Errors": "if a mechanism_property is specified for a mechanism that does
 // not support it, the driver should raise an error").
-bool collect_properties(const mechanism_rules& rules, const connection_string& cs, credential& out,
-                        std::string& why) {
+bool collect_properties(const mechanism_rules& rules, const connection_string& cs, credential& out, std::string& why) {
   for (const auto& property : cs.auth_mechanism_properties) {
     const auto& [key, value] = property;
     const auto known = std::find_if(rules.properties.begin(), rules.properties.end(),
                                     [&](std::string_view name) { return iequals(name, property.first); });
     if (known == rules.properties.end()) {
-      why = rules.properties.empty()
-                ? fmt::format("{} takes no authMechanismProperties (got '{}')", rules.name, key)
-                : fmt::format("'{}' is not an authMechanismProperties key of {}", key, rules.name);
+      why = rules.properties.empty() ? fmt::format("{} takes no authMechanismProperties (got '{}')", rules.name, key)
+                                     : fmt::format("'{}' is not an authMechanismProperties key of {}", key, rules.name);
       return false;
     }
     auto& props = out.mechanism_properties;
@@ -154,8 +155,9 @@ bool apply_gssapi_rules(credential& c, std::string& why) {
 bool apply_oidc_rules(const credential& c, std::string& why) {
   const auto* environment = c.property("ENVIRONMENT");
   if (!environment) {
-    why = "MONGODB-OIDC needs authMechanismProperties ENVIRONMENT (test, azure, gcp or k8s); OIDC callbacks are "
-          "not supported";
+    why =
+        "MONGODB-OIDC needs authMechanismProperties ENVIRONMENT (test, azure, gcp or k8s); OIDC callbacks are "
+        "not supported";
     return false;
   }
   constexpr std::array<std::string_view, 4> environments{"test", "azure", "gcp", "k8s"};

@@ -8,9 +8,7 @@ namespace {
 
 constexpr std::uint8_t empty_document_bytes[5] = {5, 0, 0, 0, 0};
 
-bool init_iter(const view& v, bson_iter_t& it) noexcept {
-  return bson_iter_init_from_data(&it, v.data(), v.size());
-}
+bool init_iter(const view& v, bson_iter_t& it) noexcept { return bson_iter_init_from_data(&it, v.data(), v.size()); }
 
 std::string json_of(const view& v, bool canonical) {
   return v.with_bson_t([canonical](const bson_t* b) {
@@ -44,10 +42,8 @@ bool children_well_formed(const std::uint8_t* data, std::size_t size, int depth,
     }
     std::uint32_t len = 0;
     const std::uint8_t* child = nullptr;
-    if (BSON_ITER_HOLDS_DOCUMENT(&it))
-      bson_iter_document(&it, &len, &child);
-    else
-      bson_iter_array(&it, &len, &child);
+    if (BSON_ITER_HOLDS_DOCUMENT(&it)) bson_iter_document(&it, &len, &child);
+    else bson_iter_array(&it, &len, &child);
     if (!children_well_formed(child, len, depth + 1, why)) return false;
   }
   return true;
@@ -350,7 +346,8 @@ document& document::append(std::string_view key, timestamp v) {
   return *this;
 }
 document& document::append(std::string_view key, binary_ref v) {
-  check(bson_append_binary(b_.get(), MW_KEY, v.subtype, v.bytes.data(), static_cast<std::uint32_t>(v.bytes.size())), key);
+  check(bson_append_binary(b_.get(), MW_KEY, v.subtype, v.bytes.data(), static_cast<std::uint32_t>(v.bytes.size())),
+        key);
   return *this;
 }
 document& document::append(std::string_view key, const element& v) {

@@ -251,9 +251,7 @@ pool::slot* pool::find(connection_id id) noexcept {
   return nullptr;
 }
 
-const pool::slot* pool::find(connection_id id) const noexcept {
-  return const_cast<pool*>(this)->find(id);
-}
+const pool::slot* pool::find(connection_id id) const noexcept { return const_cast<pool*>(this)->find(id); }
 
 std::optional<connection_state> pool::state_of(connection_id id) const noexcept {
   const slot* s = find(id);
@@ -373,7 +371,8 @@ checkout_result pool::connection_failed(connection_id id, time_point now) {
   close_connection(*s, interrupted ? close_reason::stale : close_reason::error);
   checkout_result r;
   if (owner != 0)
-    r = fail_checkout(owner, started, now, interrupted ? pool_error::connection_interrupted : pool_error::connection_error);
+    r = fail_checkout(owner, started, now,
+                      interrupted ? pool_error::connection_interrupted : pool_error::connection_error);
   serve_queue(now);
   return r;
 }

@@ -76,9 +76,9 @@ std::string_view message(pool_error e) noexcept;
 // One monitoring event ("Connection Pool Monitoring"); the I/O layer adds the address.
 struct event {
   pool_event_type type{};
-  connection_id connection = 0;          // connection events only
-  std::string_view reason;               // closed / check_out_failed; static storage
-  std::chrono::nanoseconds duration{0};  // ready, checked_out, check_out_failed
+  connection_id connection = 0;               // connection events only
+  std::string_view reason;                    // closed / check_out_failed; static storage
+  std::chrono::nanoseconds duration{0};       // ready, checked_out, check_out_failed
   bool interrupt_in_use_connections = false;  // pool_cleared
 };
 
@@ -221,9 +221,9 @@ class pool {
   std::size_t pending_ = 0;  // "pendingConnectionCount"
   bool run_wanted_ = false;
   std::optional<std::uint64_t> interrupt_up_to_;  // generation of the last clear(interrupt)
-  std::vector<slot> slots_;               // free slots (id 0) are reused
-  std::vector<std::size_t> available_;    // slot indexes; back = most recently checked in
-  std::vector<waiter> waiters_;           // the WaitQueue, FIFO
+  std::vector<slot> slots_;                       // free slots (id 0) are reused
+  std::vector<std::size_t> available_;            // slot indexes; back = most recently checked in
+  std::vector<waiter> waiters_;                   // the WaitQueue, FIFO
   std::vector<action> actions_;
   std::size_t next_action_ = 0;
   std::vector<event> events_;

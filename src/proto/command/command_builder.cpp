@@ -29,10 +29,8 @@ void put_array_if(bson_writer& w, std::string_view key, const std::optional<bson
 
 // A document or, for pipeline-style updates, an array.
 void put_update(bson_writer& w, std::string_view key, bson::view update, bool is_pipeline) {
-  if (is_pipeline)
-    w.put_array(key, update);
-  else
-    w.put(key, update);
+  if (is_pipeline) w.put_array(key, update);
+  else w.put(key, update);
 }
 
 bson_writer start(bson::document& out) {
@@ -129,8 +127,7 @@ void build_insert(bson::document& out, std::string_view coll, std::span<const bs
   w.put("ordered", ordered);
 }
 
-void build_update(bson::document& out, std::string_view coll, std::span<const update_statement> updates,
-                  bool ordered) {
+void build_update(bson::document& out, std::string_view coll, std::span<const update_statement> updates, bool ordered) {
   bson_writer w = start(out);
   w.put("update", coll);
   w.array("updates", [&](bson_array_writer& a) {
@@ -149,8 +146,7 @@ void build_update(bson::document& out, std::string_view coll, std::span<const up
   w.put("ordered", ordered);
 }
 
-void build_delete(bson::document& out, std::string_view coll, std::span<const delete_statement> deletes,
-                  bool ordered) {
+void build_delete(bson::document& out, std::string_view coll, std::span<const delete_statement> deletes, bool ordered) {
   bson_writer w = start(out);
   w.put("delete", coll);
   w.array("deletes", [&](bson_array_writer& a) {
@@ -210,10 +206,8 @@ void build_kill_cursors(bson::document& out, std::string_view coll, std::span<co
 void build_aggregate(bson::document& out, std::string_view coll, bson::view pipeline, const aggregate_options& o) {
   bson_writer w = start(out);
   // crud.md, "Aggregate": a database-level aggregation sends `aggregate: 1`.
-  if (coll.empty())
-    w.put("aggregate", std::int32_t{1});
-  else
-    w.put("aggregate", coll);
+  if (coll.empty()) w.put("aggregate", std::int32_t{1});
+  else w.put("aggregate", coll);
   w.put_array("pipeline", pipeline);
   w.document("cursor", [&](bson_writer& c) { put_if(c, "batchSize", o.batch_size); });
   put_if(w, "allowDiskUse", o.allow_disk_use);
@@ -269,10 +263,8 @@ error_code build_find_and_modify(bson::document& out, std::string_view coll, con
   w.put("findAndModify", coll);
   w.put("query", o.query);
   put_if(w, "sort", o.sort);
-  if (o.remove)
-    w.put("remove", true);
-  else
-    put_update(w, "update", *o.update, o.update_is_pipeline);
+  if (o.remove) w.put("remove", true);
+  else put_update(w, "update", *o.update, o.update_is_pipeline);
   put_if(w, "new", o.return_new);
   put_if(w, "fields", o.fields);
   put_if(w, "upsert", o.upsert);
@@ -298,14 +290,10 @@ std::string default_index_name(bson::view keys) {
     if (!name.empty()) name += '_';
     name += e.key();
     name += '_';
-    if (auto s = e.as_string())
-      name += *s;  // "text", "2dsphere", "hashed"
-    else if (auto i = e.as_int64())
-      name += fmt::format("{}", *i);
-    else if (auto d = e.as_double())
-      name += fmt::format("{}", *d);  // shortest form: 1.0 -> "1", 1.5 -> "1.5"
-    else
-      name += bson::type_name(e.type());
+    if (auto s = e.as_string()) name += *s;  // "text", "2dsphere", "hashed"
+    else if (auto i = e.as_int64()) name += fmt::format("{}", *i);
+    else if (auto d = e.as_double()) name += fmt::format("{}", *d);  // shortest form: 1.0 -> "1", 1.5 -> "1.5"
+    else name += bson::type_name(e.type());
   }
   return name;
 }
@@ -317,10 +305,8 @@ void build_create_indexes(bson::document& out, std::string_view coll, std::span<
     for (const index_model& m : indexes) {
       a.push_document([&](bson_writer& d) {
         d.put("key", m.keys);
-        if (m.name.empty())
-          d.put("name", std::string_view(default_index_name(m.keys)));
-        else
-          d.put("name", m.name);
+        if (m.name.empty()) d.put("name", std::string_view(default_index_name(m.keys)));
+        else d.put("name", m.name);
         for (const bson::element& e : m.options) d.put_element(e.key(), e);
       });
     }
@@ -414,7 +400,13 @@ void build_hello(bson::document& out, const hello_options& o) {
   w.put(o.legacy_name ? "isMaster" : "hello", std::int32_t{1});
   // server-discovery-and-monitoring.md, "helloOk": lets a legacy handshake upgrade to hello.
   w.put("helloOk", true);
-  if (o.client) put_client_metadata(w, *o.client);
+  if (o.client) {
+    // Handshake arguments go on the connection handshake only (with the client metadata).
+    // handshake.md: "Drivers MUST include `backpressure: "2"`" (the version of
+    // client-backpressure.md implemented: 2^attempt backoff with baseBackoffMS).
+    w.put("backpressure", client_backpressure_version);
+    put_client_metadata(w, *o.client);
+  }
   if (o.load_balanced) w.put("loadBalanced", true);
   put_array_if(w, "compression", o.compression);
 }

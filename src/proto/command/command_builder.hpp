@@ -61,14 +61,15 @@ void build_user_command(bson::document& out, bson::view command);
 // ---------------------------------------------------------------- writes (crud.md)
 
 // {insert: coll, documents: [...], ordered}
-void build_insert(bson::document& out, std::string_view coll, std::span<const bson::view> documents, bool ordered = true);
+void build_insert(bson::document& out, std::string_view coll, std::span<const bson::view> documents,
+                  bool ordered = true);
 
 struct update_statement {
-  bson::view q{};                      // filter
-  bson::view u{};                      // update document, or a pipeline array
-  bool u_is_pipeline = false;        // `u` is an aggregation pipeline (array)
+  bson::view q{};              // filter
+  bson::view u{};              // update document, or a pipeline array
+  bool u_is_pipeline = false;  // `u` is an aggregation pipeline (array)
   std::optional<bool> upsert{};
-  std::optional<bool> multi{};         // updateMany: true
+  std::optional<bool> multi{};                // updateMany: true
   std::optional<bson::view> array_filters{};  // array
   hint_value hint{};
   std::optional<bson::view> collation{};
@@ -79,7 +80,7 @@ void build_update(bson::document& out, std::string_view coll, std::span<const up
 
 struct delete_statement {
   bson::view q{};
-  std::int32_t limit = 0;            // 1 = deleteOne, 0 = deleteMany
+  std::int32_t limit = 0;  // 1 = deleteOne, 0 = deleteMany
   hint_value hint{};
   std::optional<bson::view> collation{};
 };
@@ -142,11 +143,11 @@ void build_distinct(bson::document& out, std::string_view coll, std::string_view
 struct find_and_modify_options {
   bson::view query{};
   std::optional<bson::view> sort{};
-  bool remove = false;                   // findOneAndDelete
-  std::optional<bson::view> update{};      // replacement/update document, or pipeline array
+  bool remove = false;                 // findOneAndDelete
+  std::optional<bson::view> update{};  // replacement/update document, or pipeline array
   bool update_is_pipeline = false;
-  std::optional<bool> return_new{};        // `new`
-  std::optional<bson::view> fields{};      // projection
+  std::optional<bool> return_new{};    // `new`
+  std::optional<bson::view> fields{};  // projection
   std::optional<bool> upsert{};
   std::optional<bson::view> array_filters{};
   hint_value hint{};
@@ -189,10 +190,10 @@ inline constexpr std::size_t max_end_sessions_per_command = 10000;
 // ---------------------------------------------------------------- handshake
 
 struct client_metadata {
-  std::string_view application_name{};   // "" = no `application`; the client rejects > 128 bytes
+  std::string_view application_name{};  // "" = no `application`; the client rejects > 128 bytes
   std::string_view driver_name = "mongowire";
   std::string_view driver_version = "0.1.0";  // keep equal to meson's project version
-  std::string_view os_type{};             // required by the spec; defaults from the build
+  std::string_view os_type{};                 // required by the spec; defaults from the build
   std::string_view os_name{};
   std::string_view os_architecture{};
   std::string_view platform{};
@@ -201,13 +202,15 @@ struct client_metadata {
 client_metadata default_client_metadata(std::string_view application_name = {});
 
 struct hello_options {
-  bool legacy_name = false;  // "isMaster" instead of "hello" (first handshake, no API version)
+  bool legacy_name = false;                 // "isMaster" instead of "hello" (first handshake, no API version)
   std::optional<client_metadata> client{};  // only on the connection handshake
   bool load_balanced = false;
   std::optional<bson::view> compression{};  // array of compressor names
 };
-// {hello|isMaster: 1, helloOk: true, client?, loadBalanced?, compression?}
-// `client` is trimmed to 512 bytes as handshake.md "Limitations" describes.
+// {hello|isMaster: 1, helloOk: true, backpressure?, client?, loadBalanced?, compression?}
+// `client` is trimmed to 512 bytes as handshake.md "Limitations" describes; backpressure
+// goes with it (connection handshakes only, never on monitoring hellos).
+inline constexpr std::string_view client_backpressure_version = "2";
 void build_hello(bson::document& out, const hello_options& options = {});
 inline constexpr std::size_t max_client_metadata_bytes = 512;
 inline constexpr std::size_t max_application_name_bytes = 128;

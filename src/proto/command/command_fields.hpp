@@ -17,7 +17,7 @@ namespace mongowire::detail {
 using session_id = std::array<std::uint8_t, 16>;
 
 struct read_concern_fields {
-  std::string_view level{};                            // "" = not sent
+  std::string_view level{};                             // "" = not sent
   std::optional<bson::timestamp> after_cluster_time{};  // causal consistency / transactions
 
   bool empty() const noexcept { return level.empty() && !after_cluster_time; }
@@ -31,16 +31,16 @@ struct write_concern_fields {
 };
 
 struct command_fields {
-  std::string_view db{};                        // `$db` (OP_MSG requires it; "" = not sent)
+  std::string_view db{};  // `$db` (OP_MSG requires it; "" = not sent)
   std::optional<session_id> lsid{};
-  std::optional<std::int64_t> txn_number{};     // always encoded as int64
-  bool start_transaction = false;             // `startTransaction: true`
-  bool in_transaction = false;                // `autocommit: false`
-  read_concern_fields read_concern{};           // sent when not empty
+  std::optional<std::int64_t> txn_number{};  // always encoded as int64
+  bool start_transaction = false;            // `startTransaction: true`
+  bool in_transaction = false;               // `autocommit: false`
+  read_concern_fields read_concern{};        // sent when not empty
   std::optional<write_concern_fields> write_concern{};
   std::optional<std::int64_t> max_time_ms{};
-  std::optional<bson::view> cluster_time{};     // gossiped `$clusterTime` document, as received
-  std::optional<bson::view> recovery_token{};   // sharded transactions, commit/abort only
+  std::optional<bson::view> cluster_time{};    // gossiped `$clusterTime` document, as received
+  std::optional<bson::view> recovery_token{};  // sharded transactions, commit/abort only
   // Concerns already in server form (transaction options, user-given documents). When set
   // they are sent as-is instead of read_concern / write_concern above.
   std::optional<bson::view> read_concern_document{};

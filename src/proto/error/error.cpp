@@ -93,6 +93,7 @@ class client_category_impl final : public boost::system::error_category {
       case client_errc::with_transaction_timeout: return "withTransaction exceeded its time limit";
       case client_errc::cursor_exhausted: return "cursor is exhausted";
       case client_errc::invalid_reply: return "server reply is malformed";
+      case client_errc::sessions_not_supported: return "sessions are not supported by the server";
     }
     return "unknown client error";
   }
@@ -200,6 +201,7 @@ static std::string describe(const error_code& ec, const diagnostics& d) {
 }
 
 error::error(error_code ec, diagnostics diag)
-    : boost::system::system_error(ec, describe(ec, diag)), diag_(std::make_shared<const diagnostics>(std::move(diag))) {}
+    : boost::system::system_error(ec, describe(ec, diag)),
+      diag_(std::make_shared<const diagnostics>(std::move(diag))) {}
 
 }  // namespace mongowire

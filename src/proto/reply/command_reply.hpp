@@ -39,8 +39,8 @@ error_code check_write_concern_reply(bson::view reply, diagnostics& diag);
 
 // driver-sessions.md, "Gossipping the cluster time".
 struct cluster_time_ref {
-  bson::view document{};            // the whole `$clusterTime` value: sent back unmodified
-  bson::timestamp cluster_time{};   // `$clusterTime.clusterTime`: compared to keep the greatest
+  bson::view document{};           // the whole `$clusterTime` value: sent back unmodified
+  bson::timestamp cluster_time{};  // `$clusterTime.clusterTime`: compared to keep the greatest
   std::optional<bson::view> signature{};
 };
 

@@ -15,11 +15,11 @@ namespace mongowire::detail {
 // `cursor: {id, ns, firstBatch | nextBatch, postBatchResumeToken?}`, as views into the
 // reply (find_getmore_killcursors.md).
 struct cursor_reply {
-  std::int64_t id = 0;          // 0: the server closed the cursor (no getMore needed)
-  std::string_view ns{};          // "db.collection" for getMore and killCursors
-  bson::view batch{};             // BSON array of documents
-  std::size_t batch_count = 0;  // number of documents in `batch`
-  bool is_first_batch = true;   // firstBatch (find/aggregate) or nextBatch (getMore)
+  std::int64_t id = 0;                                  // 0: the server closed the cursor (no getMore needed)
+  std::string_view ns{};                                // "db.collection" for getMore and killCursors
+  bson::view batch{};                                   // BSON array of documents
+  std::size_t batch_count = 0;                          // number of documents in `batch`
+  bool is_first_batch = true;                           // firstBatch (find/aggregate) or nextBatch (getMore)
   std::optional<bson::view> post_batch_resume_token{};  // change streams
 };
 

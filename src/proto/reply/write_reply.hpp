@@ -19,7 +19,7 @@ struct upserted_entry {
 };
 
 struct write_result {
-  std::int64_t n = 0;                      // inserted / matched / deleted
+  std::int64_t n = 0;                        // inserted / matched / deleted
   std::optional<std::int64_t> n_modified{};  // update replies only
   bson::view upserted{};                     // array of {index, _id}; empty when absent
   std::size_t upserted_count = 0;
@@ -44,7 +44,7 @@ error_code write_reply_error(const diagnostics& diag) noexcept;
 
 // findAndModify: `value` and `lastErrorObject` {n, updatedExisting?, upserted?}.
 struct find_and_modify_result {
-  std::optional<bson::view> value{};       // nullopt when `value` is null or absent
+  std::optional<bson::view> value{};  // nullopt when `value` is null or absent
   std::int64_t n = 0;
   std::optional<bool> updated_existing{};
   std::optional<bson::element> upserted_id{};

@@ -7,7 +7,7 @@ namespace {
 
 bool no_server_reply(failure_kind kind) noexcept {
   return kind == failure_kind::network || kind == failure_kind::server_selection ||
-         kind == failure_kind::pool_cleared;
+         kind == failure_kind::pool_cleared || kind == failure_kind::checkout_failed;
 }
 
 bool takes_retryable_write_label(const label_context& ctx) noexcept {

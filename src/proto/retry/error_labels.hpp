@@ -15,7 +15,11 @@ enum class failure_kind {
   network,           // socket error or timeout with the server, including during the handshake
   server_selection,  // no suitable server was found
   pool_cleared,      // PoolClearedError at connection checkout
-  client,            // any other error raised by the driver itself: never labeled
+  // WaitQueueTimeoutError or a closed pool at connection checkout. Not a network error for
+  // retryable reads/writes, but in a transaction it is labeled like one (transactions.md
+  // "Network Error": "any error or timeout that occurs while selecting a server ...").
+  checkout_failed,
+  client,  // any other error raised by the driver itself: never labeled
 };
 
 enum class command_role { other, commit_transaction, abort_transaction };
@@ -36,13 +40,13 @@ struct label_context {
 inline constexpr std::int32_t server_labels_retryable_writes_wire_version = 9;
 
 // Adds to d.labels the labels the driver owes:
-// - TransientTransactionError: network, server selection and PoolClearedError failures of any
-//   command in a transaction except commitTransaction.
+// - TransientTransactionError: network, server selection, PoolClearedError and checkout
+//   failures of any command in a transaction except commitTransaction.
 // - RetryableWriteError (retryable writes, commit and abort only; never other commands in a
 //   transaction): network errors and PoolClearedError; and, for servers before 4.4, a
 //   retryable code at top level or (mongod only) in writeConcernError.
-// - UnknownTransactionCommitResult (commitTransaction only): server selection, network and
-//   PoolClearedError failures, retryable write errors, MaxTimeMSExpired, and write concern
+// - UnknownTransactionCommitResult (commitTransaction only): server selection, network,
+//   PoolClearedError and checkout failures, retryable write errors, MaxTimeMSExpired, and write concern
 //   failures except UnsatisfiableWriteConcern and UnknownReplWriteConcern. It replaces
 //   TransientTransactionError, so the two never appear together.
 void add_client_labels(failure_kind kind, diagnostics& d, const label_context& ctx);

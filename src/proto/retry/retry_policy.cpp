@@ -4,17 +4,10 @@
 #include <cmath>
 
 #include "proto/retry/retryable_codes.hpp"
+#include "proto/txn/server_session_pool.hpp"
 
 namespace mongowire::detail {
 namespace {
-
-// The caller cannot infer that an attempt reached the server (retryable-writes.md: "If an
-// error would not allow the caller to infer that an attempt was made (e.g. connection pool
-// exception originating from the driver)").
-bool attempt_not_made(failure_kind kind) noexcept {
-  return kind == failure_kind::server_selection || kind == failure_kind::pool_cleared ||
-         kind == failure_kind::client;
-}
 
 bool retryable_read_error(failure_kind kind, const diagnostics& d) noexcept {
   switch (kind) {
@@ -40,19 +33,26 @@ double clamp_jitter(double jitter) noexcept {
 
 }  // namespace
 
-bool retry_token_bucket::consume(double n) noexcept {
-  if (tokens_ < n) return false;
-  tokens_ -= n;
-  return true;
+bool supports_retryable_writes(const sdam::server_description& server) noexcept {
+  return supports_sessions(server) && server.type != sdam::server_type::standalone;
 }
 
-void retry_token_bucket::deposit(double n) noexcept { tokens_ = std::min(capacity_, tokens_ + n); }
-
-std::chrono::milliseconds overload_backoff(int retry, double jitter) noexcept {
-  const double exponent = std::max(retry - 1, 0);
+std::chrono::milliseconds overload_backoff(int attempt, double jitter, std::chrono::milliseconds base) noexcept {
   const double cap = static_cast<double>(overload_max_backoff.count());
-  const double grown = std::min(cap, static_cast<double>(overload_base_backoff.count()) * std::pow(2.0, exponent));
+  const double exponent = std::max(attempt, 0);
+  const double grown = std::min(cap, static_cast<double>(base.count()) * std::pow(2.0, exponent));
   return std::chrono::milliseconds(static_cast<std::int64_t>(clamp_jitter(jitter) * grown));
+}
+
+std::chrono::milliseconds overload_base_backoff_of(const diagnostics& d) noexcept {
+  auto element = d.reply.get_view()["baseBackoffMS"];
+  std::optional<double> value;
+  if (auto i = element.as_integer()) value = static_cast<double>(*i);
+  else if (auto f = element.as_double()) value = *f;
+  // "has a positive value"; anything above MAX_BACKOFF is capped by the formula anyway.
+  if (!value || !(*value > 0)) return overload_base_backoff;
+  const double capped = std::min(*value, static_cast<double>(overload_max_backoff.count()));
+  return std::chrono::milliseconds(std::max<std::int64_t>(1, static_cast<std::int64_t>(capped)));
 }
 
 bool retry_tracker::family_retryable(failure_kind kind, const diagnostics& d) const noexcept {
@@ -66,9 +66,10 @@ bool retry_tracker::family_retryable(failure_kind kind, const diagnostics& d) co
   return false;
 }
 
-void retry_tracker::choose_error_to_report(failure_kind kind, const diagnostics& d) noexcept {
+void retry_tracker::choose_error_to_report(const failed_attempt& f, const diagnostics& d) noexcept {
   const std::size_t current = static_cast<std::size_t>(failures_ - 1);
-  if (current == 0 || attempt_not_made(kind)) return;  // keep the first / previous error
+  // Keep the first error until an attempt that reached the server fails.
+  if (current == 0 || !f.command_sent) return;
   const bool write_like = settings_.family != retry_family::read;
   // retryable-writes.md: an error labeled NoWritesPerformed does not replace the previous
   // one; when every error has it, the first error is reported.
@@ -76,58 +77,56 @@ void retry_tracker::choose_error_to_report(failure_kind kind, const diagnostics&
   reported_ = current;
 }
 
-retry_decision retry_tracker::on_failure(failure_kind kind, const diagnostics& d, double jitter) {
+retry_decision retry_tracker::on_failure(const failed_attempt& f, const diagnostics& d, double jitter) {
   ++failures_;
-  choose_error_to_report(kind, d);
+  choose_error_to_report(f, d);
 
   const bool overload = d.has_label(label::system_overloaded);
-  // "If a retry attempt fails with an error that is not an overload error, deposit 1 token."
-  if (bucket_ && retries_ > 0 && !overload) bucket_->deposit(1);
-
   const bool retryable =
-      family_retryable(kind, d) || (settings_.overload_retry_enabled && retryable_overload_error(d));
+      family_retryable(f.kind, d) || (settings_.overload_retry_enabled && retryable_overload_error(d));
   if (!retryable) return {};
 
   if (overload) saw_overload_ = true;
-  const int allowed = saw_overload_ ? settings_.max_overload_retries : 1;
+  const int allowed = saw_overload_ ? settings_.max_adaptive_retries : 1;
   if (retries_ + 1 > allowed) return {};
 
   retry_decision decision;
-  if (overload) {
-    decision.backoff = overload_backoff(retries_ + 1, jitter);
-    if (bucket_ && !bucket_->consume(1)) return {};
-  }
   ++retries_;
+  // "attempt is the retry number", counting retries for non-overload errors too.
+  if (overload) decision.backoff = overload_backoff(retries_, jitter, overload_base_backoff_of(d));
   decision.retry = true;
   decision.deprioritize_failed_server = settings_.sharded || (overload && settings_.overload_retargeting);
   return decision;
 }
 
-void retry_tracker::on_success() noexcept {
-  if (!bucket_) return;
-  bucket_->deposit(retry_token_bucket::return_rate + (retries_ > 0 ? 1.0 : 0.0));
+namespace {
+
+bool retried_after_sent_failure(retry_settings s, failure_kind kind, const diagnostics& d) {
+  return retry_tracker(s).on_failure({kind, true}, d, 0).retry;
 }
 
+}  // namespace
+
 bool should_retry_write(failure_kind kind, const diagnostics& d, bool retry_writes_enabled) {
-  return retry_tracker({.family = retry_family::write, .policy_enabled = retry_writes_enabled,
-                        .overload_retry_enabled = retry_writes_enabled})
-      .on_failure(kind, d, 0)
-      .retry;
+  return retried_after_sent_failure({.family = retry_family::write,
+                                     .policy_enabled = retry_writes_enabled,
+                                     .overload_retry_enabled = retry_writes_enabled},
+                                    kind, d);
 }
 
 bool should_retry_read(failure_kind kind, const diagnostics& d, bool retry_reads_enabled) {
-  return retry_tracker({.family = retry_family::read, .policy_enabled = retry_reads_enabled,
-                        .overload_retry_enabled = retry_reads_enabled})
-      .on_failure(kind, d, 0)
-      .retry;
+  return retried_after_sent_failure({.family = retry_family::read,
+                                     .policy_enabled = retry_reads_enabled,
+                                     .overload_retry_enabled = retry_reads_enabled},
+                                    kind, d);
 }
 
 bool should_retry_commit(failure_kind kind, const diagnostics& d) {
-  return retry_tracker({.family = retry_family::commit}).on_failure(kind, d, 0).retry;
+  return retried_after_sent_failure({.family = retry_family::commit}, kind, d);
 }
 
 bool should_retry_abort(failure_kind kind, const diagnostics& d) {
-  return retry_tracker({.family = retry_family::abort}).on_failure(kind, d, 0).retry;
+  return retried_after_sent_failure({.family = retry_family::abort}, kind, d);
 }
 
 }  // namespace mongowire::detail

@@ -11,12 +11,12 @@ namespace {
 namespace sc = server_code;
 
 constexpr std::array<std::int32_t, 12> write_codes{
-    sc::interrupted_at_shutdown,    sc::interrupted_due_to_repl_state_change,
-    sc::not_writable_primary,       sc::not_primary_no_secondary_ok,
-    sc::not_primary_or_secondary,   sc::primary_stepped_down,
-    sc::shutdown_in_progress,       sc::host_not_found,
-    sc::host_unreachable,           sc::network_timeout,
-    sc::socket_exception,           sc::exceeded_time_limit,
+    sc::interrupted_at_shutdown,  sc::interrupted_due_to_repl_state_change,
+    sc::not_writable_primary,     sc::not_primary_no_secondary_ok,
+    sc::not_primary_or_secondary, sc::primary_stepped_down,
+    sc::shutdown_in_progress,     sc::host_not_found,
+    sc::host_unreachable,         sc::network_timeout,
+    sc::socket_exception,         sc::exceeded_time_limit,
 };
 
 constexpr std::int32_t read_concern_majority_not_available_yet = 134;
@@ -63,7 +63,8 @@ bool is_multi_document_statement(std::string_view command_name, bson::view state
 bool is_retryable_write_command(std::string_view command_name, std::span<const bson::view> statements,
                                 bool acknowledged) noexcept {
   constexpr std::array<std::string_view, 5> supported{"insert", "update", "delete", "findAndModify", "bulkWrite"};
-  if (!acknowledged) return false;  // "Write commands specifying an unacknowledged write concern ... do not support retryable behavior"
+  if (!acknowledged)
+    return false;  // "Write commands specifying an unacknowledged write concern ... do not support retryable behavior"
   if (std::find(supported.begin(), supported.end(), command_name) == supported.end()) return false;
   return std::none_of(statements.begin(), statements.end(),
                       [&](bson::view s) { return is_multi_document_statement(command_name, s); });

@@ -17,35 +17,38 @@ double clamp_jitter(double jitter) noexcept {
 
 // Step 2: retry the transaction only when the backoff still ends inside the time limit
 // (pseudo-code: "if (Date.now() + backoff - startTime >= timeout) throw makeTimeoutError").
-with_transaction_decision retry_transaction_or_timeout(const with_transaction_clock& clock, bool abort_first) {
+with_transaction_decision retry_transaction_or_timeout(const with_transaction_clock& clock) {
   const microseconds backoff = with_transaction_backoff(clock.transaction_attempt, clock.jitter);
   if (clock.elapsed >= clock.limit || clock.elapsed + backoff >= clock.limit)
-    return {with_transaction_step::return_timeout, microseconds{0}, abort_first};
-  return {with_transaction_step::retry_transaction, backoff, abort_first};
+    return {with_transaction_step::return_timeout};
+  return {with_transaction_step::retry_transaction, backoff};
 }
 
 }  // namespace
 
 microseconds with_transaction_backoff(int transaction_attempt, double jitter) noexcept {
-  const double exponent = std::max(transaction_attempt - 1, 0);
+  const double exponent = std::max(transaction_attempt, 0);
   const double initial_us = static_cast<double>(microseconds(with_transaction_backoff_initial).count());
   const double max_us = static_cast<double>(microseconds(with_transaction_backoff_max).count());
   const double grown = std::min(initial_us * std::pow(1.5, exponent), max_us);
   return microseconds(static_cast<std::int64_t>(clamp_jitter(jitter) * grown));
 }
 
+bool abort_after_callback_error(transaction_state state) noexcept {
+  return state == transaction_state::starting || state == transaction_state::in_progress;
+}
+
 with_transaction_decision after_callback(const diagnostics* error, transaction_state state,
                                          const with_transaction_clock& clock) {
-  const bool active = state == transaction_state::starting || state == transaction_state::in_progress;
   if (!error) {
     // Step 8: the callback committed or aborted on its own.
-    if (!active) return {with_transaction_step::done};
+    if (!abort_after_callback_error(state)) return {with_transaction_step::done};
     return {with_transaction_step::commit};  // step 9
   }
-  // Step 7.1: abort what the callback left open, then decide.
-  if (error->has_label(label::transient_transaction_error)) return retry_transaction_or_timeout(clock, active);
+  // Step 7.2 (after the caller's abort of step 7.1).
+  if (error->has_label(label::transient_transaction_error)) return retry_transaction_or_timeout(clock);
   // Steps 7.3-7.4: UnknownTransactionCommitResult (the callback committed) or anything else.
-  return {with_transaction_step::return_error, microseconds{0}, active};
+  return {with_transaction_step::return_error};
 }
 
 with_transaction_decision after_commit(const diagnostics* error, const with_transaction_clock& clock) {
@@ -56,7 +59,7 @@ with_transaction_decision after_commit(const diagnostics* error, const with_tran
     return {with_transaction_step::return_timeout};
   }
   // Step 10.2.
-  if (error->has_label(label::transient_transaction_error)) return retry_transaction_or_timeout(clock, false);
+  if (error->has_label(label::transient_transaction_error)) return retry_transaction_or_timeout(clock);
   return {with_transaction_step::return_error};  // step 10.3
 }
 

@@ -16,8 +16,9 @@ inline constexpr std::chrono::milliseconds with_transaction_time_limit{120000};
 inline constexpr std::chrono::milliseconds with_transaction_backoff_initial{5};
 inline constexpr std::chrono::milliseconds with_transaction_backoff_max{500};
 
-// jitter * min(BACKOFF_INITIAL * 1.5^(transaction_attempt - 1), BACKOFF_MAX), where
-// transaction_attempt counts the transactions started so far (>= 1 when retrying).
+// Step 2: jitter * min(BACKOFF_INITIAL * 1.5^transactionAttempt, BACKOFF_MAX), where
+// transactionAttempt counts the transactions started so far (>= 1 when retrying: the first
+// retry waits up to 7.5 ms).
 std::chrono::microseconds with_transaction_backoff(int transaction_attempt, double jitter) noexcept;
 
 enum class with_transaction_step {
@@ -26,24 +27,30 @@ enum class with_transaction_step {
   retry_transaction,  // sleep `backoff`, then startTransaction and run the callback again
   done,               // success, or the callback ended the transaction itself
   return_error,       // propagate the error as is
-  return_timeout,     // the time limit is reached: report a timeout wrapping this error (Note 1)
+  return_timeout,     // the time limit is reached: report a timeout error wrapping this error
+                      // ("Timeout Error propagation")
 };
 
 struct with_transaction_decision {
   with_transaction_step step = with_transaction_step::done;
   std::chrono::microseconds backoff{0};  // retry_transaction only
-  bool abort_first = false;              // call abortTransaction before acting (step 7.1)
 };
 
 struct with_transaction_clock {
-  std::chrono::milliseconds elapsed{0};                        // since withTransaction began
+  // Since withTransaction began, measured after the abort of step 7.1 (which may take up to
+  // serverSelectionTimeoutMS): the pseudo-code reads the clock after abortTransaction.
+  std::chrono::milliseconds elapsed{0};
   std::chrono::milliseconds limit = with_transaction_time_limit;  // timeoutMS when set
-  int transaction_attempt = 1;                                 // transactions started so far
-  double jitter = 0;                                           // random in [0, 1)
+  int transaction_attempt = 1;                                    // transactions started so far
+  double jitter = 0;                                              // random in [0, 1)
 };
 
+// Step 7.1: a failed callback that left the transaction open ("starting transaction" or
+// "transaction in progress") is aborted before anything else is decided.
+bool abort_after_callback_error(transaction_state state) noexcept;
+
 // Steps 6-8: the callback returned (`error` null) or failed; `state` is the session's
-// transaction state at that moment.
+// transaction state when the callback returned (before the abort of step 7.1).
 with_transaction_decision after_callback(const diagnostics* error, transaction_state state,
                                          const with_transaction_clock& clock);
 

@@ -204,11 +204,12 @@ server_type classify(hello_reader& r, const std::optional<std::string>& set_name
 }  // namespace
 
 server_description server_description::from_hello(host_address address, bson::view reply, double rtt_sample_ms,
-                                                   std::optional<double> previous_average_rtt_ms,
-                                                   std::int64_t last_update_time_ms) {
+                                                  std::optional<double> previous_average_rtt_ms,
+                                                  std::int64_t last_update_time_ms) {
   if (!is_valid_rtt_sample(rtt_sample_ms))
     return unknown(std::move(address), fmt::format("invalid round-trip time sample {} ms: it must be a "
-                                                   "non-negative number", rtt_sample_ms));
+                                                   "non-negative number",
+                                                   rtt_sample_ms));
   const auto ok = reply["ok"].as_truthy();
   if (!ok || !*ok) {
     const auto errmsg = reply["errmsg"].as_string();

@@ -100,8 +100,8 @@ struct server_description {
   // A failed (ok: 0) or malformed reply, or an invalid RTT sample, gives an Unknown
   // description whose error says why.
   static server_description from_hello(host_address address, bson::view reply, double rtt_sample_ms,
-                                        std::optional<double> previous_average_rtt_ms = std::nullopt,
-                                        std::int64_t last_update_time_ms = 0);
+                                       std::optional<double> previous_average_rtt_ms = std::nullopt,
+                                       std::int64_t last_update_time_ms = 0);
 
   bool is_data_bearing() const noexcept { return sdam::is_data_bearing(type); }
   // True if `a` is in hosts, passives or arbiters.

@@ -65,7 +65,8 @@ staleness_baseline find_staleness_baseline(topology_type type, std::span<const s
     if (s.type == server_type::rs_primary && type == topology_type::replica_set_with_primary && !b.primary)
       b.primary = &s;
     if (s.type == server_type::rs_secondary)
-      b.max_secondary_last_write_date_ms = std::max(b.max_secondary_last_write_date_ms, s.last_write_date_ms.value_or(0));
+      b.max_secondary_last_write_date_ms =
+          std::max(b.max_secondary_last_write_date_ms, s.last_write_date_ms.value_or(0));
   }
   return b;
 }
@@ -146,20 +147,17 @@ void add_eligible(const selection_pass& pass, bool with_primary, server_list& ou
 void add_replica_set_readable(const selection_pass& pass, server_list& out) {
   using mode = read_preference_mode;
   switch (pass.read_pref.mode) {
-    case mode::primary:
-      return add_of_type(pass, server_type::rs_primary, out);
+    case mode::primary: return add_of_type(pass, server_type::rs_primary, out);
     case mode::primary_preferred:
       add_of_type(pass, server_type::rs_primary, out);
       if (out.empty()) add_eligible(pass, false, out);
       return;
-    case mode::secondary:
-      return add_eligible(pass, false, out);
+    case mode::secondary: return add_eligible(pass, false, out);
     case mode::secondary_preferred:
       add_eligible(pass, false, out);
       if (out.empty()) add_of_type(pass, server_type::rs_primary, out);
       return;
-    case mode::nearest:
-      return add_eligible(pass, true, out);
+    case mode::nearest: return add_eligible(pass, true, out);
   }
 }
 
@@ -233,8 +231,8 @@ selection_result select_servers(const topology_description& topology, operation_
     return result;
   }
   server_list suitable;
-  result.error =
-      find_suitable_servers(topology.type(), topology.servers(), operation, read_pref, deprioritized, settings, suitable);
+  result.error = find_suitable_servers(topology.type(), topology.servers(), operation, read_pref, deprioritized,
+                                       settings, suitable);
   keep_latency_window(suitable, settings.local_threshold_ms);
   result.candidates.reserve(suitable.size());
   for (const auto* s : suitable) result.candidates.push_back(s->address);

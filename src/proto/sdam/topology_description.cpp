@@ -99,8 +99,8 @@ server_description* topology_description::find_mutable(const host_address& addre
 }
 
 const server_description* topology_description::primary() const noexcept {
-  const auto it = std::find_if(servers_.begin(), servers_.end(),
-                               [](const auto& s) { return s.type == server_type::rs_primary; });
+  const auto it =
+      std::find_if(servers_.begin(), servers_.end(), [](const auto& s) { return s.type == server_type::rs_primary; });
   return it == servers_.end() ? nullptr : &*it;
 }
 
@@ -239,8 +239,7 @@ void topology_description::update_multi(const server_description& sd, topology_c
       }
       break;
     case topology_type::single:
-    case topology_type::load_balanced:
-      break;
+    case topology_type::load_balanced: break;
   }
 }
 
@@ -268,7 +267,8 @@ bool topology_description::primary_is_stale(const server_description& sd) {
   if (sd.max_wire_version >= 17) {  // MongoDB 6.0+: electionId first, null is lowest
     const int by_election = compare_null_lowest(sd.election_id, max_election_id_);
     if (by_election < 0) stale_because = "electionId";
-    else if (by_election == 0 && compare_null_lowest(sd.set_version, max_set_version_) < 0) stale_because = "setVersion";
+    else if (by_election == 0 && compare_null_lowest(sd.set_version, max_set_version_) < 0)
+      stale_because = "setVersion";
     if (stale_because.empty()) {
       max_election_id_ = sd.election_id;
       max_set_version_ = sd.set_version;
@@ -355,17 +355,17 @@ void topology_description::update_compatibility() {
   for (const auto& s : servers_) {
     if (s.type == server_type::unknown || s.type == server_type::possible_primary) continue;
     if (s.min_wire_version > settings_.max_wire_version) {
-      compatibility_error_ = fmt::format(
-          "Server at {} requires wire version {}, but this version of mongowire only supports up to {}.",
-          s.address.to_string(), s.min_wire_version, settings_.max_wire_version);
+      compatibility_error_ =
+          fmt::format("Server at {} requires wire version {}, but this version of mongowire only supports up to {}.",
+                      s.address.to_string(), s.min_wire_version, settings_.max_wire_version);
       return;
     }
     if (s.max_wire_version < settings_.min_wire_version) {
       const auto release = mongodb_version_for_wire(settings_.min_wire_version);
-      compatibility_error_ = fmt::format(
-          "Server at {} reports wire version {}, but this version of mongowire requires at least {}{}.",
-          s.address.to_string(), s.max_wire_version, settings_.min_wire_version,
-          release.empty() ? std::string() : fmt::format(" (MongoDB {})", release));
+      compatibility_error_ =
+          fmt::format("Server at {} reports wire version {}, but this version of mongowire requires at least {}{}.",
+                      s.address.to_string(), s.max_wire_version, settings_.min_wire_version,
+                      release.empty() ? std::string() : fmt::format(" (MongoDB {})", release));
       return;
     }
   }

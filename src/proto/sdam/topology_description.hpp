@@ -41,21 +41,21 @@ struct topology_settings {
 
 // What an update asks the I/O layer to do.
 struct topology_changes {
-  bool ignored = false;                         // outcome of a removed server, or stale topologyVersion
-  bool pool_ready = false;                      // CMAP: mark the checked server's pool ready
-  std::vector<host_address> added;              // start monitoring
-  std::vector<host_address> removed;            // stop monitoring and close the pool
+  bool ignored = false;               // outcome of a removed server, or stale topologyVersion
+  bool pool_ready = false;            // CMAP: mark the checked server's pool ready
+  std::vector<host_address> added;    // start monitoring
+  std::vector<host_address> removed;  // stop monitoring and close the pool
   // Pools to clear. SDAM updateRSFromPrimary: none since pre-4.2 servers are no longer supported
   // (an invalidated primary keeps its pool); kept for the I/O layer's uniform handling.
   std::vector<host_address> clear_pool;
-  std::vector<host_address> request_check;      // invalidated old primaries: check them soon
+  std::vector<host_address> request_check;  // invalidated old primaries: check them soon
 };
 
 enum class error_kind {
-  command,          // a command error or writeConcernError (code and message from the reply)
-  network,          // a network error other than a timeout
+  command,  // a command error or writeConcernError (code and message from the reply)
+  network,  // a network error other than a timeout
   network_timeout,
-  auth,             // authentication failed during the handshake
+  auth,  // authentication failed during the handshake
 };
 
 // An error of an application operation (SDAM "Application errors").
@@ -68,7 +68,7 @@ struct application_error {
   std::optional<std::int32_t> code;         // server code; message-based rules apply without one
   std::string message;
   std::optional<sdam::topology_version> topology_version;
-  std::int32_t max_wire_version = 0;        // from the connection's handshake
+  std::int32_t max_wire_version = 0;          // from the connection's handshake
   std::optional<bson::object_id> service_id;  // load-balanced mode
   // Carries the SystemOverloadedError label (client-backpressure.md): the pool adds it to network
   // errors of connection establishment and the hello handshake (CMAP "Backpressure-enabled").
@@ -80,12 +80,12 @@ struct application_error {
 std::optional<application_error> command_error_from_reply(host_address address, bson::view reply);
 
 struct error_response {
-  bool ignored = false;                  // stale by generation or topologyVersion, or server unknown
+  bool ignored = false;  // stale by generation or topologyVersion, or server unknown
   bool marked_unknown = false;
-  bool clear_pool = false;               // in load-balanced mode: the pool of service_id
+  bool clear_pool = false;  // in load-balanced mode: the pool of service_id
   bool request_immediate_check = false;
   bool cancel_monitor_check = false;
-  topology_changes changes;              // from marking the server Unknown
+  topology_changes changes;  // from marking the server Unknown
 };
 
 class topology_description {

@@ -28,6 +28,10 @@ bson::document lsid_document(const lsid_bytes& id) {
   return d;
 }
 
+bool supports_sessions(const sdam::server_description& server) noexcept {
+  return server.logical_session_timeout_minutes.has_value() || server.type == sdam::server_type::load_balancer;
+}
+
 bool about_to_expire(const server_session& s, session_time now,
                      std::optional<std::chrono::minutes> logical_session_timeout) noexcept {
   if (!logical_session_timeout) return false;

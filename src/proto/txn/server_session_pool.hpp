@@ -11,17 +11,22 @@
 #include <vector>
 
 #include "mongowire/bson.hpp"
+#include "proto/sdam/server_description.hpp"
 #include "proto/txn/transaction_state.hpp"
 
 namespace mongowire::detail {
 
 using session_time = std::chrono::steady_clock::time_point;
 
+// driver-sessions.md "How to Tell Whether a Connection Supports Sessions": the server's hello
+// has logicalSessionTimeoutMinutes. load-balancers.md: behind a load balancer it always does.
+bool supports_sessions(const sdam::server_description& server) noexcept;
+
 struct server_session {
   lsid_bytes id{};
-  session_time last_use{};   // "lastUse": set when created and each time the id is sent
+  session_time last_use{};      // "lastUse": set when created and each time the id is sent
   std::int64_t txn_number = 0;  // kept across reuse ("MUST preserve the transaction number")
-  bool dirty = false;        // saw a network error: discarded on return, never reused
+  bool dirty = false;           // saw a network error: discarded on return, never reused
   std::uint64_t pool_generation = 0;
 };
 

@@ -79,7 +79,7 @@ txn_result<txn_fields> transaction::prepare_operation(const operation_request& o
   return accepted(std::move(f));
 }
 
-void transaction::on_operation_completed() {
+void transaction::on_command_sent() {
   switch (state_) {
     case transaction_state::starting: state_ = transaction_state::in_progress; break;
     case transaction_state::committed:
@@ -166,10 +166,8 @@ txn_fields transaction::base_fields() const {
 
 txn_fields transaction::finish_fields(bool for_commit) const {
   txn_fields f = base_fields();
-  if (for_commit && commit_needs_majority_)
-    f.write_concern = commit_retry_write_concern(options_.write_concern);
-  else if (!is_server_default(options_.write_concern))
-    f.write_concern = *options_.write_concern;
+  if (for_commit && commit_needs_majority_) f.write_concern = commit_retry_write_concern(options_.write_concern);
+  else if (!is_server_default(options_.write_concern)) f.write_concern = *options_.write_concern;
   if (for_commit) f.max_time_ms = options_.max_commit_time_ms;  // "maxCommitTimeMS": commit only
   f.recovery_token = recovery_token_;
   return f;

@@ -5,7 +5,7 @@
 // Use by the executor:
 //   start_transaction(...)            -> starting (txnNumber incremented on the server session)
 //   prepare_operation(...)            -> the fields for one command (call again for a retry)
-//   on_operation_completed()          -> once per operation, after its last attempt, even on error
+//   on_command_sent()                 -> each time a command of the session actually went out
 //   commit_transaction() / abort_transaction() -> finish_action: send it, or nothing to send
 //   on_commit_attempt(outcome)        -> after each commit attempt, so a retry picks its write concern
 //   next_commit_attempt()             -> the fields of the driver's own retry of commitTransaction
@@ -35,8 +35,8 @@ std::string_view to_string(transaction_state s) noexcept;
 struct txn_fields {
   lsid_bytes lsid{};
   std::int64_t txn_number = 0;
-  bool start_transaction = false;                 // startTransaction: true
-  std::optional<bool> autocommit;                 // autocommit: false inside a transaction
+  bool start_transaction = false;  // startTransaction: true
+  std::optional<bool> autocommit;  // autocommit: false inside a transaction
   std::optional<bson::document> read_concern;
   std::optional<bson::document> write_concern;
   std::optional<std::int64_t> max_time_ms;
@@ -62,8 +62,8 @@ struct finish_action {
 
 // What an operation run with the session asks of the transaction rules.
 struct operation_request {
-  bool is_read = false;                   // uses a read preference (transactions.md, "Read operation")
-  bool has_explicit_read_concern = false; // given on the operation itself
+  bool is_read = false;                    // uses a read preference (transactions.md, "Read operation")
+  bool has_explicit_read_concern = false;  // given on the operation itself
   bool has_explicit_write_concern = false;
   // causal-consistency.md: the session's operationTime when it is causally consistent and
   // the deployment supports cluster times; goes into readConcern.afterClusterTime.
@@ -100,9 +100,12 @@ class transaction {
   // caller attaches lsid, and txnNumber for a retryable write).
   txn_result<txn_fields> prepare_operation(const operation_request& op) const;
 
-  // After the operation's last attempt (spec: "even on error"): starting -> in_progress;
-  // committed/aborted -> none ("any operation ... MUST reset the session state").
-  void on_operation_completed();
+  // A command other than commitTransaction/abortTransaction went out with this session
+  // (pymongo applies it as the command is built on a connection): starting -> in_progress;
+  // committed/aborted -> none ("any operation ... MUST reset the session state"). Not called
+  // for attempts that sent nothing (selection, checkout or encoding failures): "Client-side
+  // errors MUST NOT change transaction state".
+  void on_command_sent();
 
   // transactions.md, "commitTransaction".
   txn_result<finish_action> commit_transaction();

@@ -222,7 +222,7 @@ bool parse_connection_string(std::string_view uri, connection_string& out, const
   if (at != std::string_view::npos && !parse_user_info(host_info.substr(0, at), out, why)) return false;
   const std::string_view host_list = at == std::string_view::npos ? host_info : host_info.substr(at + 1);
   const bool hosts_ok = *kind == scheme_kind::srv ? parse_srv_host(host_list, out, why)
-                                                   : parse_hosts(host_list, rest, settings, out, why);
+                                                  : parse_hosts(host_list, rest, settings, out, why);
   if (!hosts_ok) return false;
 
   std::string_view query;
@@ -249,6 +249,7 @@ std::string format_value(std::int64_t n) { return std::to_string(n); }
 std::string format_value(std::int32_t n) { return std::to_string(n); }
 std::string format_value(const std::string& s) { return percent_encode(s); }
 std::string format_value(read_preference_mode m) { return std::string(to_string(m)); }
+std::string format_value(server_monitoring_mode m) { return std::string(to_string(m)); }
 
 std::string format_pairs(const tag_set& pairs, bool redact_session_token) {
   std::string text;
@@ -325,6 +326,7 @@ std::string connection_string::to_string() const {
   w.add("replicaSet", replica_set);
   w.add("retryReads", retry_reads);
   w.add("retryWrites", retry_writes);
+  w.add("serverMonitoringMode", monitoring_mode);
   w.add("serverSelectionTimeoutMS", server_selection_timeout_ms);
   w.add("socketTimeoutMS", socket_timeout_ms);
   w.add("srvMaxHosts", srv_max_hosts);

@@ -37,8 +37,8 @@ std::optional<host_port_text> split_host_port(std::string_view text, std::string
 
 std::optional<std::uint16_t> parse_port(std::string_view text, std::string& why) {
   unsigned value = 0;
-  const bool digits_only = !text.empty() && text.size() <= 5 &&
-                           text.find_first_not_of("0123456789") == std::string_view::npos;
+  const bool digits_only =
+      !text.empty() && text.size() <= 5 && text.find_first_not_of("0123456789") == std::string_view::npos;
   if (digits_only) std::from_chars(text.data(), text.data() + text.size(), value);
   if (!digits_only || value < 1 || value > 65535) {
     why = fmt::format("invalid port '{}': expected an integer from 1 to 65535", text);

@@ -10,9 +10,9 @@
 namespace mongowire::detail::uri {
 
 struct host_port_text {
-  std::string_view host;               // without brackets
+  std::string_view host;  // without brackets
   std::optional<std::string_view> port;
-  bool bracketed = false;              // written as an IP literal "[...]"
+  bool bracketed = false;  // written as an IP literal "[...]"
 };
 
 // Splits at the port separator; does not validate the host itself.

@@ -23,6 +23,15 @@ std::string_view to_string(read_preference_mode mode) noexcept {
   return "primary";
 }
 
+std::string_view to_string(server_monitoring_mode mode) noexcept {
+  switch (mode) {
+    case server_monitoring_mode::automatic: return "auto";
+    case server_monitoring_mode::stream: return "stream";
+    case server_monitoring_mode::poll: return "poll";
+  }
+  return "auto";
+}
+
 namespace detail::uri {
 namespace {
 
@@ -38,7 +47,7 @@ using option_setter = set_result (*)(cs_t&, std::string_view value, std::string&
 struct option_def {
   std::string_view name;  // canonical camelCase, as in uri-options.md
   option_setter set;
-  bool is_list = false;   // repeated keys accumulate (connection-string-spec.md, "Lists")
+  bool is_list = false;  // repeated keys accumulate (connection-string-spec.md, "Lists")
   bool is_tls_alias = false;
   bool empty_is_error = false;  // instead of "ignored with a warning"
 };
@@ -131,9 +140,8 @@ set_result set_app_name(cs_t& cs, std::string_view v, std::string& why) {
 // auth.md, "Supported Authentication Methods" (MONGODB-CR is accepted here so the auth
 // layer can say that it was removed, rather than the parser calling it unknown).
 set_result set_auth_mechanism(cs_t& cs, std::string_view v, std::string& why) {
-  static constexpr std::array<std::string_view, 8> known{"SCRAM-SHA-1", "SCRAM-SHA-256", "MONGODB-X509",
-                                                         "GSSAPI",      "PLAIN",         "MONGODB-AWS",
-                                                         "MONGODB-OIDC", "MONGODB-CR"};
+  static constexpr std::array<std::string_view, 8> known{"SCRAM-SHA-1", "SCRAM-SHA-256", "MONGODB-X509", "GSSAPI",
+                                                         "PLAIN",       "MONGODB-AWS",   "MONGODB-OIDC", "MONGODB-CR"};
   for (auto name : known) {
     if (iequals(name, v)) {
       cs.auth_mechanism = std::string(name);
@@ -194,6 +202,18 @@ set_result set_read_preference(cs_t& cs, std::string_view v, std::string& why) {
   return set_result::invalid_value;
 }
 
+set_result set_server_monitoring_mode(cs_t& cs, std::string_view v, std::string& why) {
+  using m = server_monitoring_mode;
+  for (m mode : {m::automatic, m::stream, m::poll}) {
+    if (iequals(to_string(mode), v)) {
+      cs.monitoring_mode = mode;
+      return set_result::ok;
+    }
+  }
+  why = "expected stream, poll or auto";
+  return set_result::invalid_value;
+}
+
 // max-staleness.md: -1 means "no maximum"; otherwise at least 90 seconds (uri-options.md table).
 set_result set_max_staleness(cs_t& cs, std::string_view v, std::string& why) {
   const auto n = parse_int64(v);
@@ -224,8 +244,8 @@ set_result set_w(cs_t& cs, std::string_view v, std::string& why) {
 // initial-dns-seedlist-discovery.md, "srvServiceName": a service name of RFC 6335, section 5.1:
 // 1-15 letters, digits and hyphens, at least one letter, no hyphen first, last or doubled.
 set_result set_srv_service_name(cs_t& cs, std::string_view v, std::string& why) {
-  const bool charset_ok = v.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") ==
-                          std::string_view::npos;
+  const bool charset_ok =
+      v.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == std::string_view::npos;
   const bool has_letter = v.find_first_not_of("0123456789-") != std::string_view::npos;
   const bool hyphens_ok = !v.empty() && v.front() != '-' && v.back() != '-' && v.find("--") == std::string_view::npos;
   if (v.size() > 15 || !charset_ok || !has_letter || !hyphens_ok) {
@@ -264,6 +284,7 @@ const option_def option_table[] = {
     {"replicaSet", set_string<&cs_t::replica_set>},
     {"retryReads", set_bool<&cs_t::retry_reads>},
     {"retryWrites", set_bool<&cs_t::retry_writes>},
+    {"serverMonitoringMode", set_server_monitoring_mode},
     {"serverSelectionTimeoutMS", set_integer<&cs_t::server_selection_timeout_ms, 1>},
     {"socketTimeoutMS", set_integer<&cs_t::socket_timeout_ms, 0>},
     {"srvMaxHosts", set_integer<&cs_t::srv_max_hosts, 0>},
@@ -327,9 +348,7 @@ class option_applier {
     std::string reason;
     switch (def->set(out_, *value, reason)) {
       case set_result::ok: return true;
-      case set_result::conflict:
-        why = fmt::format("conflicting URI option '{}': {}", def->name, reason);
-        return false;
+      case set_result::conflict: why = fmt::format("conflicting URI option '{}': {}", def->name, reason); return false;
       case set_result::invalid_value: break;
     }
     const std::string shown = is_secret(*def) ? std::string("****") : *value;

@@ -37,7 +37,7 @@ std::uint32_t load_le32(const std::uint8_t* p) noexcept {
 
 #ifdef MW_CRC32C_X86
 __attribute__((target("sse4.2"))) std::uint32_t sse42_extend(std::uint32_t crc, const std::uint8_t* p,
-                                                              std::size_t n) noexcept {
+                                                             std::size_t n) noexcept {
   std::uint64_t c = ~crc;
   for (; n >= 8; p += 8, n -= 8) {
     std::uint64_t word;

@@ -16,7 +16,7 @@ std::uint32_t crc32c_extend(std::uint32_t crc, std::span<const std::uint8_t> dat
 // The two implementations behind crc32c(), exposed so tests can check them against each other.
 namespace crc32c_impl {
 std::uint32_t software_extend(std::uint32_t crc, std::span<const std::uint8_t> data) noexcept;  // slice-by-8
-bool hardware_available() noexcept;                                                              // SSE4.2 crc32
+bool hardware_available() noexcept;                                                             // SSE4.2 crc32
 // Only call when hardware_available(); otherwise falls back to software_extend.
 std::uint32_t hardware_extend(std::uint32_t crc, std::span<const std::uint8_t> data) noexcept;
 }  // namespace crc32c_impl

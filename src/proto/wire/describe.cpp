@@ -29,7 +29,8 @@ std::string msg_flag_names(std::uint32_t flags) {
     if (bit == msg_flag::checksum_present) names += "checksumPresent";
     else if (bit == msg_flag::more_to_come) names += "moreToCome";
     else if (bit == msg_flag::exhaust_allowed) names += "exhaustAllowed";
-    else names += fmt::format("bit{}({})", b, (bit & msg_flag::required_bits) ? "unknown required" : "unknown optional");
+    else
+      names += fmt::format("bit{}({})", b, (bit & msg_flag::required_bits) ? "unknown required" : "unknown optional");
   }
   return names.empty() ? "none" : names;
 }
@@ -58,7 +59,8 @@ void describe_op_msg(out_it out, const op_msg_view& msg) {
                      body.to_json());
     } else {
       document_sequence seq = *op_msg_view::sequence_iterator(frame.data(), pos, end);
-      fmt::format_to(out, "section {} at byte {}: kind 1 (document sequence), size {}, identifier \"{}\", {} document(s)\n",
+      fmt::format_to(out,
+                     "section {} at byte {}: kind 1 (document sequence), size {}, identifier \"{}\", {} document(s)\n",
                      index, pos, size, seq.identifier(), seq.size());
       std::size_t i = 0;
       for (bson::view d : seq) fmt::format_to(out, "  [{}] {}\n", i++, d.to_json());
@@ -122,8 +124,7 @@ std::string describe_frame(std::span<const std::uint8_t> frame, std::size_t max_
   msg_header h = read_header(frame.data());
   describe_header(out, h);
   decode_error err;
-  if (describe_body(out, frame, h.op_code, max_message_size, err))
-    fmt::format_to(out, "error: {}\n", err.message());
+  if (describe_body(out, frame, h.op_code, max_message_size, err)) fmt::format_to(out, "error: {}\n", err.message());
   return text;
 }
 

@@ -56,8 +56,8 @@ error_code fail(decode_error* err, error_code code, std::size_t offset, std::str
   return code;
 }
 
-error_code check_frame_header(std::span<const std::uint8_t> frame, opcode expected, std::size_t max,
-                               msg_header& h, decode_error* err) {
+error_code check_frame_header(std::span<const std::uint8_t> frame, opcode expected, std::size_t max, msg_header& h,
+                              decode_error* err) {
   if (frame.size() < header_size)
     return fail(err, protocol_errc::short_header, frame.size(),
                 "only " + std::to_string(frame.size()) + " bytes, a message header needs 16");

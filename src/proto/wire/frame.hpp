@@ -65,7 +65,9 @@ inline void append_u32le(std::vector<std::uint8_t>& out, std::uint32_t v) {
   store_u32le(b, v);
   out.insert(out.end(), b, b + 4);
 }
-inline void append_i32le(std::vector<std::uint8_t>& out, std::int32_t v) { append_u32le(out, static_cast<std::uint32_t>(v)); }
+inline void append_i32le(std::vector<std::uint8_t>& out, std::int32_t v) {
+  append_u32le(out, static_cast<std::uint32_t>(v));
+}
 inline void append_i64le(std::vector<std::uint8_t>& out, std::int64_t v) {
   auto u = static_cast<std::uint64_t>(v);
   append_u32le(out, static_cast<std::uint32_t>(u));

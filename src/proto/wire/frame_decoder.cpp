@@ -66,10 +66,10 @@ decode_status frame_decoder::check_header() {
                          std::to_string(max_message_size_));
   // OP_COMPRESSED needs a negotiated compressor, and we never offer one.
   if (h.op_code == static_cast<std::int32_t>(opcode::compressed))
-    return set_error(protocol_errc::compression_unsupported, 12, "OP_COMPRESSED received but no compressor was negotiated");
+    return set_error(protocol_errc::compression_unsupported, 12,
+                     "OP_COMPRESSED received but no compressor was negotiated");
   std::size_t minimum = minimum_message_length(h.op_code);
-  if (minimum == 0)
-    return set_error(protocol_errc::unknown_opcode, 12, "unknown opCode " + std::to_string(h.op_code));
+  if (minimum == 0) return set_error(protocol_errc::unknown_opcode, 12, "unknown opCode " + std::to_string(h.op_code));
   if (length < minimum)
     return set_error(protocol_errc::message_too_short, 0,
                      "messageLength " + std::to_string(length) + " is below the " +

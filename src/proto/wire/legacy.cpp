@@ -4,9 +4,7 @@
 #include <string>
 
 namespace mongowire::detail::wire {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 error_code encode_op_query(std::vector<std::uint8_t>& out, std::int32_t request_id,
                            std::string_view full_collection_name, std::int32_t flags, std::int32_t number_to_skip,
@@ -24,8 +22,8 @@ error_code encode_op_query(std::vector<std::uint8_t>& out, std::int32_t request_
   return {};
 }
 
-void encode_op_reply(std::vector<std::uint8_t>& out, std::int32_t request_id, std::int32_t response_to,
-                     bson::view doc, std::int32_t response_flags) {
+void encode_op_reply(std::vector<std::uint8_t>& out, std::int32_t request_id, std::int32_t response_to, bson::view doc,
+                     std::int32_t response_flags) {
   out.clear();
   append_header(out, request_id, response_to, opcode::reply);
   append_i32le(out, response_flags);
@@ -44,7 +42,8 @@ error_code parse_op_query(std::span<const std::uint8_t> frame, op_query_view& ou
   std::int32_t flags = load_i32le(frame.data() + pos);
   pos += 4;
   const void* nul = std::memchr(frame.data() + pos, 0, frame.size() - pos);
-  if (nul == nullptr) return fail(err, protocol_errc::truncated_cstring, pos, "fullCollectionName is not NUL-terminated");
+  if (nul == nullptr)
+    return fail(err, protocol_errc::truncated_cstring, pos, "fullCollectionName is not NUL-terminated");
   auto name_len = static_cast<std::size_t>(static_cast<const std::uint8_t*>(nul) - (frame.data() + pos));
   std::string_view name(reinterpret_cast<const char*>(frame.data() + pos), name_len);
   pos += name_len + 1;
@@ -85,8 +84,8 @@ error_code parse_op_reply(std::span<const std::uint8_t> frame, op_reply_view& ou
     return fail(err, protocol_errc::bad_reply, header_size + 16,
                 "numberReturned is " + std::to_string(out.number_returned) + ", a command reply needs 1 document");
   if (docs_at == frame.size())
-    return fail(err, protocol_errc::bad_reply, docs_at, "numberReturned is " + std::to_string(out.number_returned) +
-                                                            " but the reply holds no document");
+    return fail(err, protocol_errc::bad_reply, docs_at,
+                "numberReturned is " + std::to_string(out.number_returned) + " but the reply holds no document");
   std::string why;
   auto doc = bson::view::validate(frame.subspan(docs_at), err ? &why : nullptr);
   if (!doc) return fail(err, protocol_errc::bad_reply, docs_at, "first document is invalid: " + why);

@@ -40,8 +40,8 @@ error_code encode_op_query(std::vector<std::uint8_t>& out, std::int32_t request_
 
 // Clears `out` and writes an OP_REPLY holding exactly one document (cursorID 0,
 // startingFrom 0, numberReturned 1), as a server answers a command sent by OP_QUERY.
-void encode_op_reply(std::vector<std::uint8_t>& out, std::int32_t request_id, std::int32_t response_to,
-                     bson::view doc, std::int32_t response_flags = reply_flag::await_capable);
+void encode_op_reply(std::vector<std::uint8_t>& out, std::int32_t request_id, std::int32_t response_to, bson::view doc,
+                     std::int32_t response_flags = reply_flag::await_capable);
 
 struct op_query_view {
   msg_header header;

@@ -36,7 +36,6 @@ std::string bit_list(std::uint32_t bits) {
 
 // ---- parse steps; each returns an empty error_code on success ----
 
-
 // OP_MSG.md "flagBits": clients MUST error on unknown required bits (0-15), MUST ignore
 // unknown optional ones (16-31).
 error_code check_flags(std::uint32_t flags, decode_error* err) {
@@ -95,7 +94,8 @@ error_code parse_sequence_section(std::span<const std::uint8_t> frame, std::size
   std::size_t id_at = size_at + 4;
   const void* nul = std::memchr(frame.data() + id_at, 0, seq_end - id_at);
   if (nul == nullptr)
-    return fail(err, protocol_errc::truncated_cstring, id_at, "kind-1 identifier is not NUL-terminated within its section");
+    return fail(err, protocol_errc::truncated_cstring, id_at,
+                "kind-1 identifier is not NUL-terminated within its section");
   std::size_t doc_at = static_cast<std::size_t>(static_cast<const std::uint8_t*>(nul) - frame.data()) + 1;
   while (doc_at < seq_end) {
     std::string why;
@@ -217,7 +217,8 @@ error_code op_msg_encoder::finish(bool with_checksum) {
   std::size_t total = out_.size() + (with_checksum ? 4 : 0);
   if (total > max_message_size_) return record(protocol_errc::message_too_long);
   if (with_checksum) {
-    store_u32le(out_.data() + flag_bits_offset, load_u32le(out_.data() + flag_bits_offset) | msg_flag::checksum_present);
+    store_u32le(out_.data() + flag_bits_offset,
+                load_u32le(out_.data() + flag_bits_offset) | msg_flag::checksum_present);
     out_.resize(total);  // the CRC covers messageLength, so patch it first
     patch_message_length(out_);
     store_u32le(out_.data() + total - 4, crc32c({out_.data(), total - 4}));

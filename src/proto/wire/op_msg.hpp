@@ -123,9 +123,7 @@ class op_msg_view {
       ++*this;
       return copy;
     }
-    friend bool operator==(const sequence_iterator& a, const sequence_iterator& b) noexcept {
-      return a.pos_ == b.pos_;
-    }
+    friend bool operator==(const sequence_iterator& a, const sequence_iterator& b) noexcept { return a.pos_ == b.pos_; }
 
    private:
     void skip_body_sections() noexcept;

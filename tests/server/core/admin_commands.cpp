@@ -8,6 +8,21 @@
 namespace mongowire::testd {
 namespace {
 
+// The hello of a standalone (no replica-set fields) and/or of a server without sessions.
+void restrict_hello(bson::document& reply, bool standalone, bool sessions_supported) {
+  static constexpr std::string_view replica_set_fields[] = {"hosts",   "setName", "setVersion", "secondary",
+                                                            "primary", "me",      "electionId", "lastWrite"};
+  bson::document kept;
+  for (const auto& e : reply.get_view()) {
+    const bool rs_field = std::find(std::begin(replica_set_fields), std::end(replica_set_fields), e.key()) !=
+                          std::end(replica_set_fields);
+    if (standalone && rs_field) continue;
+    if (!sessions_supported && e.key() == "logicalSessionTimeoutMinutes") continue;
+    kept.append(e.key(), e);
+  }
+  reply = std::move(kept);
+}
+
 std::int64_t millis_since_epoch(clock_type::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
@@ -50,17 +65,19 @@ void server_core::impl::cmd_hello(op_context& op, bson::document& reply) {
   if (auto client = op.cmd["client"]; client) {
     // ClientMetadata may only be set once per connection.
     if (ctx.client_metadata_received)
-      throw command_error(code::client_metadata_cannot_be_mutated, "The client metadata document may only be sent in the first hello");
+      throw command_error(code::client_metadata_cannot_be_mutated,
+                          "The client metadata document may only be sent in the first hello");
     ctx.client_metadata_received = true;
     if (client.is_document())
       ctx.app_name = std::string((*client.as_document()).find_path("application.name").as_string().value_or(""));
   }
+  // replication_coordinator_impl.cpp: in quiesce mode hello fails so that clients route away.
+  if (quiesce_mode) throw command_error(91, "The server is in quiesce mode and will shut down");
   // Awaitable hello (streaming protocol): with an up-to-date topologyVersion, the reply is
   // held back for maxAwaitTimeMS; the network layer performs the wait.
   if (auto tv = op.cmd["topologyVersion"]; tv.is_document()) {
     auto d = *tv.as_document();
-    if (d["processId"].as_oid() == process_id && d["counter"].as_int64() == topology_counter)
-    {
+    if (d["processId"].as_oid() == process_id && d["counter"].as_int64() == topology_counter) {
       ctx.block_ms = std::max<std::int64_t>(0, op.cmd["maxAwaitTimeMS"].as_integer().value_or(0));
       ctx.awaiting_topology_change = true;
     }
@@ -91,15 +108,17 @@ void server_core::impl::cmd_hello(op_context& op, bson::document& reply) {
     });
     lw.append_date("lastWriteDate", std::int64_t{store.last_committed().t} * 1000);
   });
-  reply.append("maxBsonObjectSize", std::int32_t{16 * 1024 * 1024});
-  reply.append("maxMessageSizeBytes", std::int32_t{48000000});
-  reply.append("maxWriteBatchSize", std::int32_t{100000});
+  reply.append("maxBsonObjectSize", max_user_bson_size);
+  reply.append("maxMessageSizeBytes", max_message_size_bytes);
+  reply.append("maxWriteBatchSize", max_write_batch_size);
   reply.append_date("localTime", millis_since_epoch(now()));
   reply.append("logicalSessionTimeoutMinutes", std::int32_t{30});
   reply.append("connectionId", ctx.connection_id);
   reply.append("minWireVersion", options.min_wire_version);
   reply.append("maxWireVersion", options.max_wire_version);
   reply.append("readOnly", false);
+  if (options.standalone || !options.sessions_supported)
+    restrict_hello(reply, options.standalone, options.sessions_supported);
 }
 
 void server_core::impl::cmd_ping(op_context&, bson::document&) {}
@@ -112,7 +131,7 @@ void server_core::impl::cmd_build_info(op_context&, bson::document& reply) {
   });
   reply.append("bits", std::int32_t{64});
   reply.append("debug", false);
-  reply.append("maxBsonObjectSize", std::int32_t{16 * 1024 * 1024});
+  reply.append("maxBsonObjectSize", max_user_bson_size);
   reply.append_array_of("storageEngines", [](bson::array_builder& arr) { arr.push("wiredTiger"); });
 }
 
@@ -145,17 +164,15 @@ void server_core::impl::cmd_server_status(op_context&, bson::document& reply) {
 
 void server_core::impl::cmd_end_sessions(op_context& op, bson::document&) {
   auto list = op.cmd["endSessions"];
-  if (!list.is_array()) throw command_error(code::type_mismatch, "BSON field 'endSessions' is the wrong type, expected type 'array'");
+  if (!list.is_array())
+    throw command_error(code::type_mismatch, "BSON field 'endSessions' is the wrong type, expected type 'array'");
   for (auto e : bson::view(*list.as_array())) {
     auto id = e.is_document() ? (*e.as_document())["id"].as_binary() : std::nullopt;
     if (!id) continue;
     std::string key;
     static constexpr char digits[] = "0123456789abcdef";
     for (auto b : id->bytes) (key += digits[b >> 4]) += digits[b & 15];
-    if (auto it = sessions.find(key); it != sessions.end()) {
-      if (it->second.phase == txn_phase::in_progress) abort_transaction_of(it->second);
-      sessions.erase(it);
-    }
+    ending_sessions.insert(std::move(key));  // mongod's session cache ends it at its next refresh
   }
 }
 
@@ -166,9 +183,12 @@ void server_core::impl::cmd_kill_all_sessions(op_context&, bson::document&) {
 }
 
 void server_core::impl::cmd_configure_fail_point(op_context& op, bson::document& reply) {
-  if (op.db != "admin") throw command_error(code::unauthorized, "configureFailPoint may only be run against the admin database.");
+  if (op.db != "admin")
+    throw command_error(code::unauthorized, "configureFailPoint may only be run against the admin database.");
   auto name = op.cmd["configureFailPoint"].as_string().value_or("");
-  failpoint* target = name == "failCommand" ? &fail_command : name == "onPrimaryTransactionalWrite" ? &primary_write_failpoint : nullptr;
+  failpoint* target = name == "failCommand"                   ? &fail_command
+                      : name == "onPrimaryTransactionalWrite" ? &primary_write_failpoint
+                                                              : nullptr;
   if (!target) throw command_error(code::bad_value, std::string(name) + " not found");
   failpoint next = parse_failpoint_mode(op);
   if (auto data = op.cmd["data"]; data.is_document()) next.data = bson::document(*data.as_document());
@@ -195,12 +215,14 @@ void server_core::impl::cmd_abort_transaction(op_context& op, bson::document&) {
 }
 
 void server_core::impl::cmd_create(op_context& op, bson::document&) {
-  check_known_fields(op, {"capped", "size", "max", "validator", "validationLevel", "validationAction", "collation",
-                          "storageEngine", "indexOptionDefaults", "viewOn", "pipeline", "timeseries", "expireAfterSeconds",
-                          "clusteredIndex", "changeStreamPreAndPostImages", "idIndex", "encryptedFields", "autoIndexId"});
+  check_known_fields(
+      op, {"capped", "size", "max", "validator", "validationLevel", "validationAction", "collation", "storageEngine",
+           "indexOptionDefaults", "viewOn", "pipeline", "timeseries", "expireAfterSeconds", "clusteredIndex",
+           "changeStreamPreAndPostImages", "idIndex", "encryptedFields", "autoIndexId"});
   auto ns = collection_ns(op);
   auto view = op.in_txn() ? op.view : read_view{store.last_committed(), 0};
-  if (store.find_visible(ns, view)) throw command_error(code::namespace_exists, "Collection " + ns + " already exists.");
+  if (store.find_visible(ns, view))
+    throw command_error(code::namespace_exists, "Collection " + ns + " already exists.");
   bool created = false;
   store.get_or_create(ns, write_context_for(op), &created);
   if (!created) throw command_error(code::namespace_exists, "Collection " + ns + " already exists.");
@@ -247,6 +269,43 @@ void server_core::impl::cmd_list_collections(op_context& op, bson::document& rep
   reply_with_cursor(op, reply, op.db + ".$cmd.listCollections", std::move(entries), INT64_MAX, true);
 }
 
+// list_databases.cpp (7.0): admin only; every database with data plus the replica set's own
+// admin, config and local, by name; sizeOnDisk/empty and totalSize/totalSizeMb unless
+// nameOnly; `filter` applies to each entry as built. authorizedDatabases only matters with
+// access control, which this server does not have.
+void server_core::impl::cmd_list_databases(op_context& op, bson::document& reply) {
+  if (op.db != "admin")
+    throw command_error(code::unauthorized, "listDatabases may only be run against the admin database.");
+  check_known_fields(op, {"filter", "nameOnly", "authorizedDatabases"});
+  const bool name_only = op.cmd["nameOnly"].as_truthy().value_or(false);
+  if (auto a = op.cmd["authorizedDatabases"]; a && !a.is_bool())
+    throw command_error(code::type_mismatch, "BSON field 'listDatabases.authorizedDatabases' is the wrong type '" +
+                                                 std::string(bson::type_name(a.type())) + "', expected type 'bool'");
+  auto filter = query::matcher::compile(document_field(op, "filter", false));
+  if (auto* e = std::get_if<query::query_error>(&filter)) throw command_error(e->code, e->message);
+  auto sizes = store.visible_database_sizes({store.last_committed(), 0});
+  for (auto system_db : {"admin", "config", "local"}) sizes.try_emplace(system_db, 0);
+  constexpr std::int64_t page = 4096;
+  std::int64_t total = 0;
+  bson::array_builder databases;
+  for (auto& [name, bytes] : sizes) {
+    const std::int64_t on_disk = 2 * page + (bytes + page - 1) / page * page;  // collection + _id index files
+    bson::document entry;
+    entry.append("name", name);
+    if (!name_only) {
+      entry.append("sizeOnDisk", on_disk);
+      entry.append("empty", false);
+    }
+    if (!std::get<query::matcher>(filter).matches(entry)) continue;
+    total += on_disk;
+    databases.push(entry.get_view());
+  }
+  reply.append_array("databases", databases.get_view());
+  if (name_only) return;
+  reply.append("totalSize", total);
+  reply.append("totalSizeMb", total / (1024 * 1024));
+}
+
 void server_core::impl::cmd_list_indexes(op_context& op, bson::document& reply) {
   auto ns = collection_ns(op);
   auto* c = store.find_visible(ns, op.view);
@@ -260,7 +319,8 @@ void server_core::impl::cmd_create_indexes(op_context& op, bson::document& reply
   check_known_fields(op, {"indexes", "commitQuorum", "ignoreUnknownIndexOptions", "isTimeseriesNamespace"});
   auto ns = collection_ns(op);
   auto list = op.cmd["indexes"];
-  if (!list.is_array()) throw command_error(code::missing_field, "BSON field 'createIndexes.indexes' is missing but a required field");
+  if (!list.is_array())
+    throw command_error(code::missing_field, "BSON field 'createIndexes.indexes' is missing but a required field");
   auto wc = write_context_for(op);
   auto* existing = store.find_visible(ns, op.view);
   if (op.in_txn() && existing && existing->created_ts)
@@ -270,13 +330,17 @@ void server_core::impl::cmd_create_indexes(op_context& op, bson::document& reply
   auto& c = store.get_or_create(ns, wc, &created);
   auto before = static_cast<std::int32_t>(c.indexes.size());
   for (auto spec_el : bson::view(*list.as_array())) {
-    if (!spec_el.is_document()) throw command_error(code::type_mismatch, "The 'indexes' field must be an array of index spec objects");
+    if (!spec_el.is_document())
+      throw command_error(code::type_mismatch, "The 'indexes' field must be an array of index spec objects");
     auto spec = *spec_el.as_document();
     auto key = spec["key"];
     auto name = spec["name"].as_string();
-    if (!key.is_document() || key.as_document()->empty()) throw command_error(code::failed_to_parse, "The 'key' field must be a non-empty object");
-    if (!name) throw command_error(code::failed_to_parse, "The 'name' field is a required property of an index specification");
-    index_spec ix{std::string(*name), bson::document(*key.as_document()), spec["unique"].as_truthy().value_or(false), {}};
+    if (!key.is_document() || key.as_document()->empty())
+      throw command_error(code::failed_to_parse, "The 'key' field must be a non-empty object");
+    if (!name)
+      throw command_error(code::failed_to_parse, "The 'name' field is a required property of an index specification");
+    index_spec ix{
+        std::string(*name), bson::document(*key.as_document()), spec["unique"].as_truthy().value_or(false), {}};
     ix.spec.append("v", std::int32_t{2});
     ix.spec.append("key", ix.key);
     ix.spec.append("name", ix.name);
@@ -284,15 +348,19 @@ void server_core::impl::cmd_create_indexes(op_context& op, bson::document& reply
     auto same_name = std::find_if(c.indexes.begin(), c.indexes.end(), [&](auto& x) { return x.name == ix.name; });
     if (same_name != c.indexes.end()) {
       if (same_name->key.get_view() == ix.key.get_view() && same_name->unique == ix.unique) continue;
-      throw command_error(same_name->key.get_view() == ix.key.get_view() ? code::index_options_conflict : code::index_key_specs_conflict,
-                          "An existing index has the same name as the requested index. When index names are not specified, "
-                          "they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: " +
-                              ix.spec.get_view().to_relaxed_json() + ", existing index: " + same_name->spec.get_view().to_relaxed_json());
+      throw command_error(
+          same_name->key.get_view() == ix.key.get_view() ? code::index_options_conflict
+                                                         : code::index_key_specs_conflict,
+          "An existing index has the same name as the requested index. When index names are not specified, "
+          "they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: " +
+              ix.spec.get_view().to_relaxed_json() +
+              ", existing index: " + same_name->spec.get_view().to_relaxed_json());
     }
     c.indexes.push_back(std::move(ix));
     // Building a unique index over existing documents fails on the first duplicate.
     try {
-      store.for_each_visible(c, op.view, [&](record_id rid, const bson::document& d) { store.check_unique(c, ns, rid, d, wc); });
+      store.for_each_visible(c, op.view,
+                             [&](record_id rid, const bson::document& d) { store.check_unique(c, ns, rid, d, wc); });
     } catch (const command_error&) {
       c.indexes.pop_back();
       throw;

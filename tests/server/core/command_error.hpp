@@ -20,6 +20,7 @@ inline constexpr std::int32_t bad_value = 2;
 inline constexpr std::int32_t failed_to_parse = 9;
 inline constexpr std::int32_t unauthorized = 13;
 inline constexpr std::int32_t type_mismatch = 14;
+inline constexpr std::int32_t invalid_length = 16;
 inline constexpr std::int32_t illegal_operation = 20;
 inline constexpr std::int32_t namespace_not_found = 26;
 inline constexpr std::int32_t cursor_not_found = 43;
@@ -41,9 +42,10 @@ inline constexpr std::int32_t transaction_committed = 256;
 inline constexpr std::int32_t operation_not_supported_in_transaction = 263;
 inline constexpr std::int32_t duplicate_key = 11000;
 inline constexpr std::int32_t not_writable_primary = 10107;
+inline constexpr std::int32_t bson_object_too_large = 10334;
 inline constexpr std::int32_t not_primary_no_secondary_ok = 13435;
-inline constexpr std::int32_t unknown_field = 40415;          // IDL: "BSON field 'x.y' is an unknown field."
-inline constexpr std::int32_t missing_field = 40414;          // IDL: "... is missing but a required field"
+inline constexpr std::int32_t unknown_field = 40415;  // IDL: "BSON field 'x.y' is an unknown field."
+inline constexpr std::int32_t missing_field = 40414;  // IDL: "... is missing but a required field"
 inline constexpr std::int32_t op_msg_requires_db = 40571;
 inline constexpr std::int32_t not_a_retryable_write_command = 50768;
 }  // namespace code
@@ -74,8 +76,8 @@ std::string code_name(std::int32_t code);
 
 // ErrorCodes::isRetriableError (category RetriableError in error_codes.yml).
 bool is_retriable_error(std::int32_t code) noexcept;
-// ErrorCodes::isNotPrimaryError or isShutdownError: replies carrying these get topologyVersion.
-bool is_not_primary_or_shutdown_error(std::int32_t code) noexcept;
+// ErrorCodes::isShutdownError (category ShutdownError).
+bool is_shutdown_error(std::int32_t code) noexcept;
 // ErrorCodes::isNotPrimaryError (category NotPrimaryError).
 bool is_not_primary_error(std::int32_t code) noexcept;
 // mongo::isTransientTransactionError (error_labels.cpp).

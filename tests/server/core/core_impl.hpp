@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,13 @@
 namespace mongowire::testd {
 
 using clock_type = std::chrono::system_clock;
+
+// mongod's size limits (bson/util/builder.h BSONObjMaxUserSize / BSONObjMaxInternalSize,
+// write_ops::kMaxWriteBatchSize, MaxMessageSizeBytes), advertised by hello.
+inline constexpr std::int32_t max_user_bson_size = 16 * 1024 * 1024;
+inline constexpr std::int32_t max_internal_bson_size = max_user_bson_size + 16 * 1024;
+inline constexpr std::int32_t max_write_batch_size = 100'000;
+inline constexpr std::int32_t max_message_size_bytes = 48'000'000;
 
 // One configureFailPoint setting (mongo/util/fail_point.h modes).
 struct failpoint {
@@ -36,19 +44,26 @@ struct failpoint {
 enum class txn_phase { none, in_progress, committed, aborted };  // none: retryable-write mode
 
 struct session_state {
-  std::int64_t txn_number = -1;           // active txnNumber
+  std::int64_t txn_number = -1;  // active txnNumber
   txn_phase phase = txn_phase::none;
-  bool first_statement_done = false;      // mongod's "txnResourceStash exists"
+  bool first_statement_done = false;  // mongod's "txnResourceStash exists"
   txn_id storage_txn = 0;
   std::optional<bson::timestamp> snapshot;
   clock_type::time_point expire_at{};
   std::map<std::int32_t, bson::document> statements;  // retryable writes: stmtId -> result
+  clock_type::time_point last_use{};                  // config.transactions lastWriteDate, for the reaper
+  bool ended = false;                                 // endSessions took effect at a cache refresh
 };
+
+// mongod's LogicalSessionCache timing (logicalSessionRefreshMillis, and
+// TransactionRecordMinimumLifetimeMinutes = localLogicalSessionTimeoutMinutes).
+inline constexpr std::chrono::minutes session_refresh_interval{5};
+inline constexpr std::chrono::minutes session_record_lifetime{30};
 
 struct cursor_state {
   std::string ns;
   std::deque<bson::document> remaining;
-  std::string lsid_key;                   // cursors opened in a transaction stay in it
+  std::string lsid_key;  // cursors opened in a transaction stay in it
   std::optional<std::int64_t> txn_number;
 };
 
@@ -65,12 +80,12 @@ struct op_context {
   bool start_transaction = false;
   bool in_txn() const noexcept { return autocommit.has_value(); }
   bool retryable_write() const noexcept { return txn_number.has_value() && !autocommit; }
-  read_view view;                          // what reads see
+  read_view view;                                  // what reads see
   std::optional<bson::timestamp> at_cluster_time;  // snapshot reads outside a transaction
   bson::timestamp operation_time;
   std::vector<std::int32_t> retried_stmt_ids;
   std::optional<bson::document> label_override;  // failCommand errorLabels
-  bson::timestamp last_op_before{};               // client's last write before this command
+  bson::timestamp last_op_before{};              // client's last write before this command
 };
 
 struct command_traits;
@@ -96,10 +111,13 @@ struct server_core::impl {
   failpoint primary_write_failpoint;  // onPrimaryTransactionalWrite
   bson::object_id process_id = bson::object_id::generate();
   std::int64_t topology_counter = 0;
+  bool quiesce_mode = false;  // shutting down: hello fails, shutdown errors carry topologyVersion
   std::int64_t election_term = 1;
   std::function<void()> topology_listener;
   clock_type::time_point next_expiry = clock_type::time_point::max();  // earliest transaction expiry
-  mutable bson::document cluster_time_doc;   // the $clusterTime of replies, for ...
+  std::set<std::string> ending_sessions;  // endSessions received, applied at the next refresh
+  clock_type::time_point next_session_refresh{};
+  mutable bson::document cluster_time_doc;        // the $clusterTime of replies, for ...
   mutable bson::timestamp cluster_time_of_doc{};  // ... this cluster time
   clock_type::time_point started_at;
   struct {
@@ -125,6 +143,7 @@ struct server_core::impl {
   bool statement_failed(op_context& op, bson::array_builder& errors, std::int32_t index, const command_error& e,
                         bool ordered);
   void reap_expired_transactions();
+  void refresh_session_cache();
   write_context write_context_for(op_context& op);
   void finish_autocommit_write(op_context& op, bson::timestamp ts);
   void touch_write(op_context& op, bson::timestamp ts);
@@ -139,9 +158,12 @@ struct server_core::impl {
 
   // Replies.
   bson::document error_reply(op_context& op, const command_error& e, const std::optional<bson::document>& wce);
-  void append_labels(op_context& op, bson::document& reply, std::optional<std::int32_t> code, std::optional<std::int32_t> wc_code);
+  void append_labels(op_context& op, bson::document& reply, std::optional<std::int32_t> code,
+                     std::optional<std::int32_t> wc_code);
   void append_cluster_time(bson::document& reply, bson::timestamp operation_time) const;
   void append_topology_version(bson::document& reply) const;
+  void append_topology_version_for(bson::document& reply, std::optional<std::int32_t> code,
+                                   std::optional<std::int32_t> wc_code) const;
   std::optional<bson::document> write_concern_error_for(const op_context& op);
 
   // Commands (admin_commands.cpp).
@@ -159,6 +181,7 @@ struct server_core::impl {
   void cmd_drop_database(op_context& op, bson::document& reply);
   void cmd_list_collections(op_context& op, bson::document& reply);
   void cmd_list_indexes(op_context& op, bson::document& reply);
+  void cmd_list_databases(op_context& op, bson::document& reply);
   void cmd_create_indexes(op_context& op, bson::document& reply);
 
   // CRUD (crud_commands.cpp).
@@ -175,6 +198,15 @@ struct server_core::impl {
 
   // aggregate's $merge stage (crud_commands.cpp).
   void merge_into(op_context& op, const merge_stage& merge, std::vector<bson::document>& docs);
+
+  // find (crud_commands.cpp).
+  struct found_row {
+    bson::document doc;
+    record_id rid = 0;
+  };
+  std::vector<found_row> find_rows(op_context& op, const std::string& ns, const index_spec*& plan);
+  bson::document shape_found_document(op_context& op, const index_spec* plan, const query::projection* proj,
+                                      found_row& row);
 
   // Cursor helpers.
   void reply_with_cursor(op_context& op, bson::document& reply, std::string ns, std::vector<bson::document> docs,
@@ -193,11 +225,11 @@ using command_handler = void (server_core::impl::*)(op_context&, bson::document&
 struct command_traits {
   std::string_view name;
   command_handler handler;
-  bool is_write = false;          // rejected with NotWritablePrimary on a secondary
-  bool is_read = false;           // needs a secondary read preference on a secondary
+  bool is_write = false;  // rejected with NotWritablePrimary on a secondary
+  bool is_read = false;   // needs a secondary read preference on a secondary
   bool allowed_in_txn = false;
   bool supports_write_concern = false;
-  bool retryable_write = false;   // insert, update, delete, findAndModify
+  bool retryable_write = false;  // insert, update, delete, findAndModify
   bool needs_collection_name = false;
 };
 

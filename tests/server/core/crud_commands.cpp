@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/core_impl.hpp"
+#include "core/query_plan.hpp"
 #include "query/detail.hpp"
 #include "query/query.hpp"
 
@@ -17,10 +18,33 @@ T compiled(std::variant<T, query::query_error> v) {
 
 bson::view array_field(const op_context& op, std::string_view field) {
   auto e = op.cmd[field];
-  if (!e) throw command_error(code::missing_field, "BSON field '" + op.name + "." + std::string(field) + "' is missing but a required field");
-  if (!e.is_array()) throw command_error(code::type_mismatch, "BSON field '" + op.name + "." + std::string(field) + "' is the wrong type '" +
-                                                                   std::string(bson::type_name(e.type())) + "', expected type 'array'");
+  if (!e)
+    throw command_error(code::missing_field,
+                        "BSON field '" + op.name + "." + std::string(field) + "' is missing but a required field");
+  if (!e.is_array())
+    throw command_error(code::type_mismatch, "BSON field '" + op.name + "." + std::string(field) +
+                                                 "' is the wrong type '" + std::string(bson::type_name(e.type())) +
+                                                 "', expected type 'array'");
   return *e.as_array();
+}
+
+// The statements of insert/update/delete: write_ops.cpp checkOpCountForCommand refuses an
+// empty batch and one above kMaxWriteBatchSize before anything runs.
+bson::view write_statements(const op_context& op, std::string_view field) {
+  auto statements = array_field(op, field);
+  const auto n = statements.count();
+  if (n == 0 || n > static_cast<std::size_t>(max_write_batch_size))
+    throw command_error(code::invalid_length, "Write batch sizes must be between 1 and " +
+                                                  std::to_string(max_write_batch_size) + ". Got " + std::to_string(n) +
+                                                  " operations.");
+  return statements;
+}
+
+// insert.cpp fixDocumentForInsert: a document above BSONObjMaxUserSize is a write error.
+void check_insert_size(bson::view doc) {
+  if (doc.size() <= static_cast<std::size_t>(max_user_bson_size)) return;
+  throw command_error(code::bad_value, "object to insert too large. size in bytes: " + std::to_string(doc.size()) +
+                                           ", max size: " + std::to_string(max_user_bson_size));
 }
 
 // mongod stores a generated _id (or the given one) as the first field.
@@ -88,12 +112,14 @@ std::optional<merge_stage> take_merge_stage(bson::view pipeline, const std::stri
         for (auto f : *s) {
           static constexpr std::string_view known[] = {"into", "on", "whenMatched", "whenNotMatched", "let"};
           if (std::find(std::begin(known), std::end(known), f.key()) == std::end(known))
-            throw command_error(code::unknown_field, "BSON field '$merge." + std::string(f.key()) + "' is an unknown field.");
+            throw command_error(code::unknown_field,
+                                "BSON field '$merge." + std::string(f.key()) + "' is an unknown field.");
         }
         into = (*s)["into"];
         if (auto on = (*s)["on"]; on && on.as_string() != std::optional<std::string_view>("_id"))
           throw command_error(code::bad_value, "$merge 'on' other than \"_id\" is not supported by this server");
-        merge->when_matched = merge_string_option(*s, "whenMatched", "merge", {"merge", "replace", "keepExisting", "fail"});
+        merge->when_matched =
+            merge_string_option(*s, "whenMatched", "merge", {"merge", "replace", "keepExisting", "fail"});
         merge->when_not_matched = merge_string_option(*s, "whenNotMatched", "insert", {"insert", "discard", "fail"});
       }
       if (auto name = into.as_string()) {
@@ -136,8 +162,8 @@ std::vector<bson::document> server_core::impl::visible_documents(op_context& op,
   return docs;
 }
 
-std::vector<bson::document> server_core::impl::matching_documents(op_context& op, std::string_view ns, bson::view filter,
-                                                                  const query::matcher& m) {
+std::vector<bson::document> server_core::impl::matching_documents(op_context& op, std::string_view ns,
+                                                                  bson::view filter, const query::matcher& m) {
   std::vector<bson::document> docs;
   if (auto* c = store.find_visible(ns, op.view))
     store.for_each_candidate(*c, op.view, filter, [&](record_id, const bson::document& d) {
@@ -146,14 +172,16 @@ std::vector<bson::document> server_core::impl::matching_documents(op_context& op
   return docs;
 }
 
-void server_core::impl::reply_with_cursor(op_context& op, bson::document& reply, std::string ns, std::vector<bson::document> docs,
-                                          std::int64_t batch_size, bool single_batch) {
+void server_core::impl::reply_with_cursor(op_context& op, bson::document& reply, std::string ns,
+                                          std::vector<bson::document> docs, std::int64_t batch_size,
+                                          bool single_batch) {
   auto first = static_cast<std::size_t>(std::min<std::int64_t>(batch_size, static_cast<std::int64_t>(docs.size())));
   std::int64_t id = 0;
   if (first < docs.size() && !single_batch) {
     id = next_cursor_id++;
     cursor_state cs{ns, {}, op.in_txn() ? op.lsid_key : std::string{}, op.in_txn() ? op.txn_number : std::nullopt};
-    for (auto it = docs.begin() + static_cast<std::ptrdiff_t>(first); it != docs.end(); ++it) cs.remaining.push_back(std::move(*it));
+    for (auto it = docs.begin() + static_cast<std::ptrdiff_t>(first); it != docs.end(); ++it)
+      cs.remaining.push_back(std::move(*it));
     cursors.emplace(id, std::move(cs));
   }
   reply.append_document("cursor", [&](bson::document& c) {
@@ -171,7 +199,7 @@ void server_core::impl::reply_with_cursor(op_context& op, bson::document& reply,
 void server_core::impl::cmd_insert(op_context& op, bson::document& reply) {
   check_known_fields(op, {"documents", "ordered", "bypassDocumentValidation", "stmtId", "stmtIds", "let"});
   auto ns = collection_ns(op);
-  auto docs = array_field(op, "documents");
+  auto docs = write_statements(op, "documents");
   bool ordered = op.cmd["ordered"].as_truthy().value_or(true);
   write_batch_result r;
   std::int32_t index = 0;
@@ -185,11 +213,14 @@ void server_core::impl::cmd_insert(op_context& op, bson::document& reply) {
       continue;
     }
     try {
-      if (!d.is_document()) throw command_error(code::type_mismatch, "BSON field 'insert.documents." + std::to_string(i) + "' is the wrong type, expected type 'object'");
+      if (!d.is_document())
+        throw command_error(code::type_mismatch, "BSON field 'insert.documents." + std::to_string(i) +
+                                                     "' is the wrong type, expected type 'object'");
       if (!failpoint_checked) {  // all documents of one insert commit together
         failpoint_checked = true;
         on_primary_transactional_write(op);
       }
+      check_insert_size(*d.as_document());
       auto wc = write_context_for(op);
       auto& c = store.get_or_create(ns, wc);
       store.insert(c, ns, with_id_first(*d.as_document()), wc);
@@ -206,7 +237,7 @@ void server_core::impl::cmd_insert(op_context& op, bson::document& reply) {
 void server_core::impl::cmd_update(op_context& op, bson::document& reply) {
   check_known_fields(op, {"updates", "ordered", "bypassDocumentValidation", "stmtId", "stmtIds", "let"});
   auto ns = collection_ns(op);
-  auto updates = array_field(op, "updates");
+  auto updates = write_statements(op, "updates");
   bool ordered = op.cmd["ordered"].as_truthy().value_or(true);
   write_batch_result r;
   std::int32_t index = 0;
@@ -228,16 +259,22 @@ void server_core::impl::cmd_update(op_context& op, bson::document& reply) {
       }
     }
     try {
-      if (!u_el.is_document()) throw command_error(code::type_mismatch, "BSON field 'update.updates." + std::to_string(i) + "' is the wrong type, expected type 'object'");
+      if (!u_el.is_document())
+        throw command_error(code::type_mismatch, "BSON field 'update.updates." + std::to_string(i) +
+                                                     "' is the wrong type, expected type 'object'");
       auto spec = *u_el.as_document();
       auto q = spec["q"], u = spec["u"];
-      if (!q.is_document()) throw command_error(code::missing_field, "BSON field 'update.updates.q' is missing but a required field");
-      if (!u.is_document() && !u.is_array()) throw command_error(code::missing_field, "BSON field 'update.updates.u' is missing but a required field");
+      if (!q.is_document())
+        throw command_error(code::missing_field, "BSON field 'update.updates.q' is missing but a required field");
+      if (!u.is_document() && !u.is_array())
+        throw command_error(code::missing_field, "BSON field 'update.updates.u' is missing but a required field");
       bool multi = spec["multi"].as_truthy().value_or(false), upsert = spec["upsert"].as_truthy().value_or(false);
-      if (multi && op.retryable_write()) throw command_error(code::invalid_options, "Cannot use (or request) retryable writes with multi=true");
+      if (multi && op.retryable_write())
+        throw command_error(code::invalid_options, "Cannot use (or request) retryable writes with multi=true");
       auto m = compiled(query::matcher::compile(*q.as_document()));
       auto upd = compiled(query::update_spec::compile(u.is_document() ? *u.as_document() : *u.as_array()));
-      if (multi && upd.is_replacement()) throw command_error(code::failed_to_parse, "multi update is not supported for replacement-style update");
+      if (multi && upd.is_replacement())
+        throw command_error(code::failed_to_parse, "multi update is not supported for replacement-style update");
       on_primary_transactional_write(op);
       auto wc = write_context_for(op);
       std::int64_t n = 0, modified = 0;
@@ -292,7 +329,7 @@ void server_core::impl::cmd_update(op_context& op, bson::document& reply) {
 void server_core::impl::cmd_delete(op_context& op, bson::document& reply) {
   check_known_fields(op, {"deletes", "ordered", "stmtId", "stmtIds", "let"});
   auto ns = collection_ns(op);
-  auto deletes = array_field(op, "deletes");
+  auto deletes = write_statements(op, "deletes");
   bool ordered = op.cmd["ordered"].as_truthy().value_or(true);
   write_batch_result r;
   std::int32_t index = 0;
@@ -307,15 +344,21 @@ void server_core::impl::cmd_delete(op_context& op, bson::document& reply) {
       }
     }
     try {
-      if (!d_el.is_document()) throw command_error(code::type_mismatch, "BSON field 'delete.deletes." + std::to_string(i) + "' is the wrong type, expected type 'object'");
+      if (!d_el.is_document())
+        throw command_error(code::type_mismatch, "BSON field 'delete.deletes." + std::to_string(i) +
+                                                     "' is the wrong type, expected type 'object'");
       auto spec = *d_el.as_document();
       auto q = spec["q"];
-      if (!q.is_document()) throw command_error(code::missing_field, "BSON field 'delete.deletes.q' is missing but a required field");
+      if (!q.is_document())
+        throw command_error(code::missing_field, "BSON field 'delete.deletes.q' is missing but a required field");
       auto limit = spec["limit"].as_integer();
-      if (!limit) throw command_error(code::missing_field, "BSON field 'delete.deletes.limit' is missing but a required field");
+      if (!limit)
+        throw command_error(code::missing_field, "BSON field 'delete.deletes.limit' is missing but a required field");
       if (*limit != 0 && *limit != 1)
-        throw command_error(code::failed_to_parse, "The limit field in delete objects must be 0 or 1. Got " + std::to_string(*limit));
-      if (*limit == 0 && op.retryable_write()) throw command_error(code::invalid_options, "Cannot use (or request) retryable writes with limit=0");
+        throw command_error(code::failed_to_parse,
+                            "The limit field in delete objects must be 0 or 1. Got " + std::to_string(*limit));
+      if (*limit == 0 && op.retryable_write())
+        throw command_error(code::invalid_options, "Cannot use (or request) retryable writes with limit=0");
       auto m = compiled(query::matcher::compile(*q.as_document()));
       on_primary_transactional_write(op);
       auto wc = write_context_for(op);
@@ -360,10 +403,12 @@ void server_core::impl::cmd_find_and_modify(op_context& op, bson::document& repl
   bool return_new = op.cmd["new"].as_truthy().value_or(false);
   auto update = op.cmd["update"];
   if (remove && update) throw command_error(code::failed_to_parse, "Cannot specify both an update and remove=true");
-  if (!remove && !update) throw command_error(code::failed_to_parse, "Either an update or remove=true must be specified");
+  if (!remove && !update)
+    throw command_error(code::failed_to_parse, "Either an update or remove=true must be specified");
   if (remove && upsert) throw command_error(code::failed_to_parse, "Cannot specify both upsert=true and remove=true ");
   if (remove && return_new)
-    throw command_error(code::failed_to_parse, "Cannot specify both new=true and remove=true; 'remove' always returns the deleted document");
+    throw command_error(code::failed_to_parse,
+                        "Cannot specify both new=true and remove=true; 'remove' always returns the deleted document");
   auto query = document_field(op, "query", false);
   auto m = compiled(query::matcher::compile(query));
   std::optional<query::sort_spec> sort;
@@ -371,7 +416,8 @@ void server_core::impl::cmd_find_and_modify(op_context& op, bson::document& repl
   std::optional<query::projection> fields;
   if (auto f = op.cmd["fields"]; f.is_document()) fields = compiled(query::projection::compile(*f.as_document()));
   std::optional<query::update_spec> upd;
-  if (update) upd = compiled(query::update_spec::compile(update.is_document() ? *update.as_document() : *update.as_array()));
+  if (update)
+    upd = compiled(query::update_spec::compile(update.is_document() ? *update.as_document() : *update.as_array()));
 
   on_primary_transactional_write(op);
   auto wc = write_context_for(op);
@@ -429,47 +475,97 @@ void server_core::impl::cmd_find_and_modify(op_context& op, bson::document& repl
 // ---------------------------------------------------------------- reads
 
 void server_core::impl::cmd_find(op_context& op, bson::document& reply) {
-  check_known_fields(op, {"filter", "projection", "sort", "hint", "skip", "limit", "batchSize", "singleBatch", "collation",
-                          "min", "max", "returnKey", "showRecordId", "tailable", "oplogReplay", "noCursorTimeout",
-                          "awaitData", "allowPartialResults", "allowDiskUse", "let", "readOnce", "term"});
+  check_known_fields(op, {"filter",       "projection",
+                          "sort",         "hint",
+                          "skip",         "limit",
+                          "batchSize",    "singleBatch",
+                          "collation",    "min",
+                          "max",          "returnKey",
+                          "showRecordId", "tailable",
+                          "oplogReplay",  "noCursorTimeout",
+                          "awaitData",    "allowPartialResults",
+                          "allowDiskUse", "let",
+                          "readOnce",     "term"});
+  auto skip = integer_field(op, "skip", 0), limit = integer_field(op, "limit", 0),
+       batch = integer_field(op, "batchSize", 101);
+  if (skip < 0)
+    throw command_error(51024, "BSON field 'skip' value must be >= 0, actual value '" + std::to_string(skip) + "'");
+  if (limit < 0)
+    throw command_error(51024, "BSON field 'limit' value must be >= 0, actual value '" + std::to_string(limit) + "'");
+  if (batch < 0)
+    throw command_error(51024,
+                        "BSON field 'batchSize' value must be >= 0, actual value '" + std::to_string(batch) + "'");
   auto ns = collection_ns(op);
-  auto filter = document_field(op, "filter", false);
-  auto m = compiled(query::matcher::compile(filter));
-  auto skip = integer_field(op, "skip", 0), limit = integer_field(op, "limit", 0), batch = integer_field(op, "batchSize", 101);
-  if (skip < 0) throw command_error(51024, "BSON field 'skip' value must be >= 0, actual value '" + std::to_string(skip) + "'");
-  if (limit < 0) throw command_error(51024, "BSON field 'limit' value must be >= 0, actual value '" + std::to_string(limit) + "'");
-  if (batch < 0) throw command_error(51024, "BSON field 'batchSize' value must be >= 0, actual value '" + std::to_string(batch) + "'");
-  std::vector<bson::document> docs = matching_documents(op, ns, filter, m);
+  const index_spec* plan = nullptr;
+  auto rows = find_rows(op, ns, plan);
   if (auto s = document_field(op, "sort", false); !s.empty()) {
     auto sort = compiled(query::sort_spec::compile(s));
     // Not std::stable_sort: its buffer ignores bson_t's 128-byte alignment.
-    query::detail::stable_sort_aligned(docs, [&](auto& a, auto& b) { return sort.less(a, b); });
+    query::detail::stable_sort_aligned(rows, [&](auto& a, auto& b) { return sort.less(a.doc, b.doc); });
   }
-  docs.erase(docs.begin(), docs.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(static_cast<std::size_t>(skip), docs.size())));
-  if (limit > 0 && docs.size() > static_cast<std::size_t>(limit)) docs.resize(static_cast<std::size_t>(limit));
-  if (auto p = document_field(op, "projection", false); !p.empty()) {
-    auto proj = compiled(query::projection::compile(p));
-    for (auto& d : docs) {
-      bson::document out;
-      proj.apply(d, out);
-      d = std::move(out);
-    }
-  }
+  const auto first = std::min<std::size_t>(static_cast<std::size_t>(skip), rows.size());
+  auto count = rows.size() - first;
+  if (limit > 0) count = std::min(count, static_cast<std::size_t>(limit));
+  std::optional<query::projection> proj;
+  if (auto p = document_field(op, "projection", false); !p.empty()) proj = compiled(query::projection::compile(p));
+  std::vector<bson::document> docs;
+  docs.reserve(count);
+  for (std::size_t i = first; i < first + count; ++i)
+    docs.push_back(shape_found_document(op, plan, proj ? &*proj : nullptr, rows[i]));
   bool single = op.cmd["singleBatch"].as_truthy().value_or(false);
   reply_with_cursor(op, reply, ns, std::move(docs), batch, single);
 }
 
+// The documents a find matches, with the index its plan uses (`plan`, nullptr for a
+// collection scan) when hint, min/max or returnKey need one.
+std::vector<server_core::impl::found_row> server_core::impl::find_rows(op_context& op, const std::string& ns,
+                                                                       const index_spec*& plan) {
+  auto filter = document_field(op, "filter", false);
+  auto m = compiled(query::matcher::compile(filter));
+  auto min = document_field(op, "min", false), max = document_field(op, "max", false);
+  std::vector<found_row> rows;
+  auto* c = store.find_visible(ns, op.view);
+  if (!c) return rows;  // EOF plan: nothing is checked against indexes
+  const bool ranged = !min.empty() || !max.empty();
+  if (op.cmd["hint"] || ranged || op.cmd["returnKey"].as_truthy().value_or(false))
+    plan = plan_index(*c, op.cmd["hint"], filter, document_field(op, "sort", false));
+  check_min_max(plan, min, max);
+  store.for_each_candidate(*c, op.view, filter, [&](record_id rid, const bson::document& d) {
+    if (!m.matches(d) || (ranged && !in_min_max_range(*plan, d, min, max))) return;
+    rows.push_back({d, rid});
+  });
+  return rows;
+}
+
+// What a find returns for one document: the projection, or with returnKey the key of the
+// plan's index ({} without one); showRecordId appends $recordId (find_cmd.cpp,
+// ReturnKeyStage, the {$meta: "recordId"} projection).
+bson::document server_core::impl::shape_found_document(op_context& op, const index_spec* plan,
+                                                       const query::projection* proj, found_row& row) {
+  if (op.cmd["returnKey"].as_truthy().value_or(false)) return plan ? index_key(*plan, row.doc) : bson::document();
+  bson::document out;
+  if (proj) proj->apply(row.doc, out);
+  else out = std::move(row.doc);
+  if (op.cmd["showRecordId"].as_truthy().value_or(false)) out.append("$recordId", static_cast<std::int64_t>(row.rid));
+  return out;
+}
+
 void server_core::impl::cmd_get_more(op_context& op, bson::document& reply) {
-  check_known_fields(op, {"collection", "batchSize", "maxTimeMS", "term", "lastKnownCommittedOpTime", "includeQueryStatsMetrics"});
+  check_known_fields(
+      op, {"collection", "batchSize", "maxTimeMS", "term", "lastKnownCommittedOpTime", "includeQueryStatsMetrics"});
   auto id = op.cmd["getMore"].as_int64();
-  if (!id) throw command_error(code::type_mismatch, "BSON field 'getMore.getMore' is the wrong type, expected type 'long'");
+  if (!id)
+    throw command_error(code::type_mismatch, "BSON field 'getMore.getMore' is the wrong type, expected type 'long'");
   auto coll = op.cmd["collection"].as_string();
-  if (!coll) throw command_error(code::missing_field, "BSON field 'getMore.collection' is missing but a required field");
+  if (!coll)
+    throw command_error(code::missing_field, "BSON field 'getMore.collection' is missing but a required field");
   auto ns = op.db + "." + std::string(*coll);
   auto it = cursors.find(*id);
-  if (it == cursors.end()) throw command_error(code::cursor_not_found, "cursor id " + std::to_string(*id) + " not found");
+  if (it == cursors.end())
+    throw command_error(code::cursor_not_found, "cursor id " + std::to_string(*id) + " not found");
   if (it->second.ns != ns)
-    throw command_error(code::unauthorized, "Requested getMore on namespace '" + ns + "', but cursor belongs to a different namespace " + it->second.ns);
+    throw command_error(code::unauthorized, "Requested getMore on namespace '" + ns +
+                                                "', but cursor belongs to a different namespace " + it->second.ns);
   auto batch = integer_field(op, "batchSize", INT64_MAX);
   if (batch <= 0) batch = INT64_MAX;
   auto& remaining = it->second.remaining;
@@ -502,12 +598,14 @@ void server_core::impl::cmd_kill_cursors(op_context& op, bson::document& reply) 
 }
 
 void server_core::impl::cmd_aggregate(op_context& op, bson::document& reply) {
-  check_known_fields(op, {"pipeline", "cursor", "explain", "allowDiskUse", "bypassDocumentValidation", "collation", "hint",
-                          "let", "fromMongos", "needsMerge", "exchange", "isMapReduceCommand", "collectionUUID"});
+  check_known_fields(
+      op, {"pipeline", "cursor", "explain", "allowDiskUse", "bypassDocumentValidation", "collation", "hint", "let",
+           "fromMongos", "needsMerge", "exchange", "isMapReduceCommand", "collectionUUID"});
   auto pipeline = array_field(op, "pipeline");
   auto cursor = op.cmd["cursor"];
   if (!cursor.is_document())
-    throw command_error(code::failed_to_parse, "The 'cursor' option is required, except for aggregate with the explain argument");
+    throw command_error(code::failed_to_parse,
+                        "The 'cursor' option is required, except for aggregate with the explain argument");
   auto target = op.cmd["aggregate"];
   std::string ns = target.is_string() ? collection_ns(op) : op.db + ".$cmd.aggregate";
   std::vector<bson::document> input = target.is_string() ? visible_documents(op, ns) : std::vector<bson::document>{};
@@ -515,12 +613,14 @@ void server_core::impl::cmd_aggregate(op_context& op, bson::document& reply) {
   auto merge = take_merge_stage(pipeline, op.db, stages);
   auto result = compiled(query::run_pipeline(std::move(input), merge ? stages.get_view() : pipeline));
   if (merge) {
-    if (op.in_txn()) throw command_error(code::operation_not_supported_in_transaction, "$merge cannot be used in a transaction");
+    if (op.in_txn())
+      throw command_error(code::operation_not_supported_in_transaction, "$merge cannot be used in a transaction");
     merge_into(op, *merge, result.docs);
     result.docs.clear();
   }
   if (result.out_collection) {
-    if (op.in_txn()) throw command_error(code::operation_not_supported_in_transaction, "$out cannot be used in a transaction");
+    if (op.in_txn())
+      throw command_error(code::operation_not_supported_in_transaction, "$out cannot be used in a transaction");
     auto out_ns = op.db + "." + *result.out_collection;
     store.drop_collection(out_ns);
     auto wc = write_context_for(op);
@@ -547,23 +647,24 @@ void server_core::impl::merge_into(op_context& op, const merge_stage& merge, std
     });
     if (!match) {
       if (merge.when_not_matched == "fail")
-        throw command_error(13113, "$merge could not find a matching document in the target collection for at least one "
-                                   "document in the source collection");
+        throw command_error(13113,
+                            "$merge could not find a matching document in the target collection for at least one "
+                            "document in the source collection");
       if (merge.when_not_matched == "insert") store.insert(c, merge.ns, std::move(doc), wc);
       continue;
     }
     if (merge.when_matched == "keepExisting") continue;
     if (merge.when_matched == "fail")
-      throw command_error(code::duplicate_key, "$merge failed due to a DuplicateKey error: E11000 duplicate key error collection: " +
-                                                   merge.ns + " index: _id_");
+      throw command_error(code::duplicate_key,
+                          "$merge failed due to a DuplicateKey error: E11000 duplicate key error collection: " +
+                              merge.ns + " index: _id_");
     if (merge.when_matched == "replace") {
       store.update(c, merge.ns, *match, std::move(doc), wc);
       continue;
     }
     // whenMatched "merge": the produced fields overwrite or extend the existing document.
     bson::document merged;
-    for (auto f : existing.get_view())
-      merged.append(f.key(), doc.get_view().contains(f.key()) ? doc[f.key()] : f);
+    for (auto f : existing.get_view()) merged.append(f.key(), doc.get_view().contains(f.key()) ? doc[f.key()] : f);
     for (auto f : doc.get_view())
       if (!existing.get_view().contains(f.key())) merged.append(f.key(), f);
     store.update(c, merge.ns, *match, std::move(merged), wc);

@@ -5,6 +5,7 @@
 #include "core/server_core.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "core/core_impl.hpp"
 
@@ -31,6 +32,7 @@ constexpr command_traits kCommands[] = {
     {"drop", &impl::cmd_drop, true, false, false, true, false, true},
     {"dropDatabase", &impl::cmd_drop_database, true, false, false, true},
     {"listCollections", &impl::cmd_list_collections, false, true},
+    {"listDatabases", &impl::cmd_list_databases, false, true},
     {"listIndexes", &impl::cmd_list_indexes, false, true, false, false, false, true},
     {"createIndexes", &impl::cmd_create_indexes, true, false, true, true, false, true},
     {"insert", &impl::cmd_insert, true, false, true, true, true, true},
@@ -73,12 +75,29 @@ bson::document merge_sequences(bson::view body, std::span<const sequence> seqs) 
   bson::document merged(body);
   for (auto& s : seqs) {
     if (body.contains(s.identifier))
-      throw command_error(code::failed_to_parse, "Duplicate field '" + std::string(s.identifier) + "' in OP_MSG body and document sequence");
+      throw command_error(code::failed_to_parse,
+                          "Duplicate field '" + std::string(s.identifier) + "' in OP_MSG body and document sequence");
     merged.append_array_of(s.identifier, [&](bson::array_builder& arr) {
       for (auto d : s.docs) arr.push(d);
     });
   }
   return merged;
+}
+
+// OP_MSG parsing (Validated<BSONObj>): no object of a message, the body or a document of
+// a sequence, may exceed BSONObjMaxInternalSize; the whole command fails.
+void check_object_sizes(bson::view body, std::span<const sequence> seqs) {
+  auto check = [](bson::view d) {
+    if (d.size() <= static_cast<std::size_t>(max_internal_bson_size)) return;
+    char hex[32];
+    std::snprintf(hex, sizeof hex, "%zX", d.size());
+    throw command_error(code::bson_object_too_large, "BSONObj size: " + std::to_string(d.size()) + " (0x" + hex +
+                                                         ") is invalid. Size must be between 0 and " +
+                                                         std::to_string(max_internal_bson_size) + "(16MB)");
+  };
+  check(body);
+  for (const auto& s : seqs)
+    for (auto d : s.docs) check(d);
 }
 
 bool pipeline_writes(bson::view cmd) {
@@ -123,6 +142,7 @@ bool failpoint::fire() {
 server_core::impl::impl(server_options opts) : options(std::move(opts)) {
   if (options.hosts.empty()) options.hosts.push_back("localhost:27017");
   started_at = now();
+  next_session_refresh = started_at + session_refresh_interval;
   store.allocate_timestamp(now_seconds());  // a new primary writes a no-op entry first
 }
 
@@ -150,6 +170,18 @@ member_role server_core::role() const {
 bson::timestamp server_core::cluster_time() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->store.last_committed();
+}
+
+void server_core::enter_quiesce_mode() {
+  std::function<void()> notify;
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->quiesce_mode) return;
+    impl_->quiesce_mode = true;
+    ++impl_->topology_counter;
+    notify = impl_->topology_listener;
+  }
+  if (notify) notify();
 }
 
 void server_core::set_role(member_role role) {
@@ -222,16 +254,19 @@ void server_core::set_topology_listener(std::function<void()> listener) {
   impl_->topology_listener = std::move(listener);
 }
 
-bson::document server_core::handle(bson::view command_body, std::span<const sequence> kind1_sequences, connection_context& ctx) {
+bson::document server_core::handle(bson::view command_body, std::span<const sequence> kind1_sequences,
+                                   connection_context& ctx) {
   std::lock_guard lock(impl_->mutex);
   ctx.close_connection = false;
   ctx.block_ms = 0;
   ctx.awaiting_topology_change = false;
   impl_->reap_expired_transactions();
+  impl_->refresh_session_cache();
   bson::view command = command_body;
   bson::document merged;  // only built when there are kind-1 sections (no copy on the hot path)
   bson::document reply;
   try {
+    check_object_sizes(command_body, kind1_sequences);
     if (!kind1_sequences.empty()) {
       merged = merge_sequences(command_body, kind1_sequences);
       command = merged;
@@ -274,7 +309,8 @@ bson::document server_core::impl::run(bson::view command, connection_context& ct
     parse_session_fields(op);
     if (options.role == member_role::secondary) {
       auto pref = op.cmd["$readPreference"];
-      bool secondary_ok = pref.is_document() && (*pref.as_document())["mode"].as_string().value_or("primary") != "primary";
+      bool secondary_ok =
+          pref.is_document() && (*pref.as_document())["mode"].as_string().value_or("primary") != "primary";
       if (writes) throw command_error(code::not_writable_primary, "not primary");
       if (traits->is_read && !secondary_ok)
         throw command_error(code::not_primary_no_secondary_ok, "not primary and secondaryOk=false");
@@ -303,8 +339,11 @@ bson::document server_core::impl::run(bson::view command, connection_context& ct
       for (auto id : op.retried_stmt_ids) arr.push(id);
     });
   }
-  if (wce) reply.append("writeConcernError", *wce);
-  if (wce) append_labels(op, reply, std::nullopt, (*wce)["code"].as_int32());
+  if (wce) {
+    reply.append("writeConcernError", *wce);
+    append_labels(op, reply, std::nullopt, (*wce)["code"].as_int32());
+    append_topology_version_for(reply, std::nullopt, (*wce)["code"].as_int32());
+  }
   reply.append("ok", 1.0);
   append_cluster_time(reply, op.at_cluster_time.value_or(store.last_committed()));
   return reply;
@@ -348,20 +387,32 @@ void server_core::impl::parse_session_fields(op_context& op) {
   }
   if (txn) {
     auto n = txn.as_int64();
-    if (!n) throw command_error(code::type_mismatch, "BSON field 'OperationSessionInfo.txnNumber' is the wrong type '" +
-                                                          std::string(bson::type_name(txn.type())) + "', expected type 'long'");
-    if (!lsid) throw command_error(code::invalid_options, "Transaction number requires a session ID to also be specified");
+    if (!n)
+      throw command_error(code::type_mismatch, "BSON field 'OperationSessionInfo.txnNumber' is the wrong type '" +
+                                                   std::string(bson::type_name(txn.type())) +
+                                                   "', expected type 'long'");
+    if (!lsid)
+      throw command_error(code::invalid_options, "Transaction number requires a session ID to also be specified");
     if (*n < 0) throw command_error(code::invalid_options, "Transaction number cannot be negative");
+    if (options.standalone)
+      throw command_error(code::illegal_operation,
+                          "Transaction numbers are only allowed on a replica set member or mongos");
     op.txn_number = *n;
   }
   if (autocommit) {
-    if (!op.txn_number) throw command_error(code::invalid_options, "'autocommit' field requires a transaction number to also be specified");
-    if (autocommit.as_bool().value_or(true)) throw command_error(code::invalid_options, "Specifying autocommit=true is not allowed.");
+    if (!op.txn_number)
+      throw command_error(code::invalid_options,
+                          "'autocommit' field requires a transaction number to also be specified");
+    if (autocommit.as_bool().value_or(true))
+      throw command_error(code::invalid_options, "Specifying autocommit=true is not allowed.");
     op.autocommit = false;
   }
   if (start) {
-    if (!op.autocommit) throw command_error(code::invalid_options, "'startTransaction' field requires 'autocommit' field to also be specified");
-    if (!start.as_bool().value_or(false)) throw command_error(code::invalid_options, "Specifying startTransaction=false is not allowed.");
+    if (!op.autocommit)
+      throw command_error(code::invalid_options,
+                          "'startTransaction' field requires 'autocommit' field to also be specified");
+    if (!start.as_bool().value_or(false))
+      throw command_error(code::invalid_options, "Specifying startTransaction=false is not allowed.");
     op.start_transaction = true;
   }
 }
@@ -373,17 +424,21 @@ void server_core::impl::validate_session_options(const command_traits& traits, o
                           "Cannot run 'count' in a multi-document transaction. Please see "
                           "http://dochub.mongodb.org/core/transaction-count for a recommended alternative.");
     if (!traits.allowed_in_txn)
-      throw command_error(code::operation_not_supported_in_transaction, "Cannot run '" + op.name + "' in a multi-document transaction.");
+      throw command_error(code::operation_not_supported_in_transaction,
+                          "Cannot run '" + op.name + "' in a multi-document transaction.");
     if (op.db == "local")
-      throw command_error(code::operation_not_supported_in_transaction, "Cannot run command against the 'local' database in a transaction.");
+      throw command_error(code::operation_not_supported_in_transaction,
+                          "Cannot run command against the 'local' database in a transaction.");
   }
   if (!op.in_txn() && op.txn_number && !traits.retryable_write)
     throw command_error(code::not_a_retryable_write_command,
                         "txnNumber may only be provided for multi-document transactions and retryable write commands. "
-                        "autocommit:false was not provided, and " + op.name + " is not a retryable write command.");
+                        "autocommit:false was not provided, and " +
+                            op.name + " is not a retryable write command.");
   if (op.start_transaction) {
     if (op.name == "killCursors")
-      throw command_error(code::operation_not_supported_in_transaction, "Cannot run killCursors as the first operation in a multi-document transaction.");
+      throw command_error(code::operation_not_supported_in_transaction,
+                          "Cannot run killCursors as the first operation in a multi-document transaction.");
     if (op.name == "commitTransaction")
       throw command_error(code::operation_not_supported_in_transaction, "Cannot start a transaction with a commit");
     if (op.name == "abortTransaction")
@@ -394,6 +449,10 @@ void server_core::impl::validate_session_options(const command_traits& traits, o
 void server_core::impl::check_out_session(op_context& op) {
   if (!op.lsid_key.empty()) op.session = &sessions[op.lsid_key];
   if (op.txn_number) begin_or_continue(op);
+  if (op.session) {  // a used session is active (again) in the session cache
+    op.session->last_use = now();
+    op.session->ended = false;
+  }
   check_read_concern(op);
   if (op.in_txn()) {
     auto& s = *op.session;
@@ -413,14 +472,15 @@ void server_core::impl::begin_or_continue(op_context& op) {
   if (n < s.txn_number) {
     std::string current = s.phase == txn_phase::none ? "retryable write" : "transaction";
     if (!op.autocommit)
-      throw command_error(code::transaction_too_old, "Retryable write with txnNumber " + std::to_string(n) +
-                                                         " is prohibited on session " + op.lsid_key + " because a newer " + current +
-                                                         " with txnNumber " + std::to_string(s.txn_number) +
-                                                         " has already started on this session.");
-    throw command_error(code::transaction_too_old, "Cannot start transaction with { txnNumber: " + std::to_string(n) +
-                                                       " } on session " + op.lsid_key + " because a newer " + current +
-                                                       " with txnNumberAndRetryCounter { txnNumber: " + std::to_string(s.txn_number) +
-                                                       " } has already started on this session.");
+      throw command_error(code::transaction_too_old,
+                          "Retryable write with txnNumber " + std::to_string(n) + " is prohibited on session " +
+                              op.lsid_key + " because a newer " + current + " with txnNumber " +
+                              std::to_string(s.txn_number) + " has already started on this session.");
+    throw command_error(code::transaction_too_old,
+                        "Cannot start transaction with { txnNumber: " + std::to_string(n) + " } on session " +
+                            op.lsid_key + " because a newer " + current +
+                            " with txnNumberAndRetryCounter { txnNumber: " + std::to_string(s.txn_number) +
+                            " } has already started on this session.");
   }
   if (!op.autocommit) {  // retryable write
     if (n > s.txn_number) {
@@ -428,15 +488,17 @@ void server_core::impl::begin_or_continue(op_context& op) {
       s = session_state{};
       s.txn_number = n;
     } else if (s.phase != txn_phase::none) {
-      throw command_error(code::incomplete_transaction_history, "Cannot retry a retryable write that has been converted into a transaction");
+      throw command_error(code::incomplete_transaction_history,
+                          "Cannot retry a retryable write that has been converted into a transaction");
     }
     return;
   }
   if (!op.start_transaction) {
     if (n != s.txn_number || s.phase == txn_phase::none)
-      throw command_error(code::no_such_transaction, "Given transaction number " + std::to_string(n) +
-                                                         " does not match any in-progress transactions. The active transaction number is " +
-                                                         std::to_string(s.txn_number));
+      throw command_error(code::no_such_transaction,
+                          "Given transaction number " + std::to_string(n) +
+                              " does not match any in-progress transactions. The active transaction number is " +
+                              std::to_string(s.txn_number));
     // _checkIsCommandValidWithTxnState
     if (s.phase == txn_phase::aborted)
       throw command_error(code::no_such_transaction, "Transaction " + std::to_string(n) + " has been aborted.");
@@ -447,8 +509,9 @@ void server_core::impl::begin_or_continue(op_context& op) {
     return;
   }
   if (n == s.txn_number)
-    throw command_error(code::conflicting_operation_in_progress,
-                        "Only servers in a sharded cluster can start a new transaction at the active transaction number");
+    throw command_error(
+        code::conflicting_operation_in_progress,
+        "Only servers in a sharded cluster can start a new transaction at the active transaction number");
   if (s.phase == txn_phase::in_progress) abort_transaction_of(s);
   s = session_state{};
   s.txn_number = n;
@@ -462,25 +525,29 @@ void server_core::impl::begin_or_continue(op_context& op) {
 void server_core::impl::check_read_concern(op_context& op) {
   auto rc = op.cmd["readConcern"];
   if (!rc) return;
-  if (!rc.is_document()) throw command_error(code::type_mismatch, "BSON field 'readConcern' is the wrong type, expected type 'object'");
+  if (!rc.is_document())
+    throw command_error(code::type_mismatch, "BSON field 'readConcern' is the wrong type, expected type 'object'");
   auto doc = *rc.as_document();
   auto level = doc["level"].as_string().value_or("");
   static constexpr std::string_view levels[] = {"", "local", "majority", "linearizable", "available", "snapshot"};
   if (std::find(std::begin(levels), std::end(levels), level) == std::end(levels))
-    throw command_error(code::failed_to_parse, "Enumeration value '" + std::string(level) + "' for field 'readConcern.level' is not a valid value.");
+    throw command_error(code::failed_to_parse, "Enumeration value '" + std::string(level) +
+                                                   "' for field 'readConcern.level' is not a valid value.");
   auto at = doc["atClusterTime"];
   if (at && level != "snapshot")
     throw command_error(code::invalid_options, "readConcern.atClusterTime can only be specified with level 'snapshot'");
   if (op.in_txn()) {
     if (level != "" && level != "local" && level != "majority" && level != "snapshot")
       throw command_error(code::invalid_options,
-                          "The readConcern level must be either 'local' (default), 'majority' or 'snapshot' in order to run in a transaction");
+                          "The readConcern level must be either 'local' (default), 'majority' or 'snapshot' in order "
+                          "to run in a transaction");
     if (at) op.at_cluster_time = std::min(*at.as_timestamp(), store.last_committed());
     return;
   }
   if (level != "snapshot") return;
   if (op.name != "find" && op.name != "aggregate" && op.name != "distinct")
-    throw command_error(code::invalid_options, "Command " + op.name + " does not support { readConcern: { level: \"snapshot\" } }");
+    throw command_error(code::invalid_options,
+                        "Command " + op.name + " does not support { readConcern: { level: \"snapshot\" } }");
   op.at_cluster_time = at ? std::min(*at.as_timestamp(), store.last_committed()) : store.last_committed();
 }
 
@@ -488,8 +555,10 @@ void server_core::impl::abort_transaction_of(session_state& s) {
   store.abort(s.storage_txn);
   s.phase = txn_phase::aborted;
   ++txn_stats.aborted;
-  std::erase_if(cursors, [&](auto& entry) { return entry.second.txn_number == s.txn_number && !entry.second.lsid_key.empty() &&
-                                                   &sessions[entry.second.lsid_key] == &s; });
+  std::erase_if(cursors, [&](auto& entry) {
+    return entry.second.txn_number == s.txn_number && !entry.second.lsid_key.empty() &&
+           &sessions[entry.second.lsid_key] == &s;
+  });
 }
 
 void server_core::impl::reap_expired_transactions() {
@@ -501,6 +570,27 @@ void server_core::impl::reap_expired_transactions() {
     if (t >= s.expire_at) abort_transaction_of(s);
     else next_expiry = std::min(next_expiry, s.expire_at);
   }
+}
+
+// logical_session_cache_impl.cpp _refresh and _reap, every logicalSessionRefreshMillis: the
+// sessions given to endSessions since the last refresh lose their cursors and unprepared
+// transactions; the reaper forgets an ended session's transaction record (its txnNumber, so
+// TransactionTooOld protection) only once it is older than the record lifetime.
+void server_core::impl::refresh_session_cache() {
+  const auto t = now();
+  if (t < next_session_refresh) return;
+  next_session_refresh = t + session_refresh_interval;
+  for (const auto& key : ending_sessions) {
+    auto it = sessions.find(key);
+    if (it == sessions.end()) continue;
+    if (it->second.phase == txn_phase::in_progress) abort_transaction_of(it->second);
+    std::erase_if(cursors, [&](auto& entry) { return entry.second.lsid_key == key; });
+    it->second.ended = true;
+  }
+  ending_sessions.clear();
+  std::erase_if(sessions, [&](auto& entry) {
+    return entry.second.ended && t - entry.second.last_use >= session_record_lifetime;
+  });
 }
 
 write_context server_core::impl::write_context_for(op_context& op) {
@@ -551,7 +641,8 @@ void server_core::impl::evaluate_fail_command(op_context& op) {
     op.conn->close_connection = true;
     throw command_error(50985, failpoint_message);
   }
-  if (auto code = data["errorCode"].as_integer()) throw command_error(static_cast<std::int32_t>(*code), failpoint_message);
+  if (auto code = data["errorCode"].as_integer())
+    throw command_error(static_cast<std::int32_t>(*code), failpoint_message);
 }
 
 std::optional<bson::document> server_core::impl::fail_command_write_concern_error(const op_context& op) {
@@ -599,13 +690,15 @@ void server_core::impl::append_labels(op_context& op, bson::document& reply, std
   }
   std::vector<std::string_view> labels;
   bool commit_or_abort = is_commit_or_abort(op.name);
-  if (code && op.txn_number && op.autocommit && is_transient_transaction_error(*code, wc_code.has_value(), commit_or_abort)) {
+  if (code && op.txn_number && op.autocommit &&
+      is_transient_transaction_error(*code, wc_code.has_value(), commit_or_abort)) {
     labels.push_back("TransientTransactionError");
   } else if (options.max_wire_version >= 9 && op.txn_number && (!op.autocommit || commit_or_abort) &&
              ((code && is_retriable_error(*code)) || (wc_code && is_retriable_error(*wc_code)))) {
     labels.push_back("RetryableWriteError");
     // error_labels.cpp isErrorWithNoWritesPerformed: the client's last op did not move.
-    if (!(op.last_op_before == bson::timestamp{}) && op.last_op_before == op.conn->last_op_time) labels.push_back("NoWritesPerformed");
+    if (!(op.last_op_before == bson::timestamp{}) && op.last_op_before == op.conn->last_op_time)
+      labels.push_back("NoWritesPerformed");
   }
   if (labels.empty()) return;
   reply.append_array_of("errorLabels", [&](bson::array_builder& arr) {
@@ -618,6 +711,17 @@ void server_core::impl::append_topology_version(bson::document& reply) const {
     tv.append("processId", process_id);
     tv.append("counter", topology_counter);
   });
+}
+
+// service_entry_point_common.cpp appendErrorLabelsAndTopologyVersion: NotPrimary errors
+// (code or writeConcernError code) always carry topologyVersion, since stepping down bumps
+// it; shutdown errors only in quiesce mode, the only shutdown phase that bumps it.
+void server_core::impl::append_topology_version_for(bson::document& reply, std::optional<std::int32_t> code,
+                                                    std::optional<std::int32_t> wc_code) const {
+  auto is = [&](bool (*category)(std::int32_t) noexcept) {
+    return (code && category(*code)) || (wc_code && category(*wc_code));
+  };
+  if (is(is_not_primary_error) || (quiesce_mode && is(is_shutdown_error))) append_topology_version(reply);
 }
 
 void server_core::impl::append_cluster_time(bson::document& reply, bson::timestamp operation_time) const {
@@ -637,7 +741,8 @@ void server_core::impl::append_cluster_time(bson::document& reply, bson::timesta
   reply.append("operationTime", operation_time);
 }
 
-bson::document server_core::impl::error_reply(op_context& op, const command_error& e, const std::optional<bson::document>& wce) {
+bson::document server_core::impl::error_reply(op_context& op, const command_error& e,
+                                              const std::optional<bson::document>& wce) {
   bson::document reply;
   reply.append("ok", 0.0);
   reply.append("errmsg", e.message());
@@ -645,8 +750,9 @@ bson::document server_core::impl::error_reply(op_context& op, const command_erro
   reply.append("codeName", code_name(e.code()));
   reply.concat(e.extra());
   if (wce) reply.append("writeConcernError", *wce);
-  append_labels(op, reply, e.code(), wce ? (*wce)["code"].as_int32() : std::nullopt);
-  if (is_not_primary_or_shutdown_error(e.code())) append_topology_version(reply);
+  const auto wc_code = wce ? (*wce)["code"].as_int32() : std::nullopt;
+  append_labels(op, reply, e.code(), wc_code);
+  append_topology_version_for(reply, e.code(), wc_code);
   append_cluster_time(reply, store.last_committed());
   return reply;
 }
@@ -663,28 +769,52 @@ std::int64_t integer_field(const op_context& op, std::string_view field, std::in
   auto e = op.cmd[field];
   if (!e) return fallback;
   auto v = e.as_integer();
-  if (!v) throw command_error(code::type_mismatch, "BSON field '" + op.name + "." + std::string(field) + "' is the wrong type '" +
-                                                        std::string(bson::type_name(e.type())) + "', expected types '[long, int, decimal, double]'");
+  if (!v)
+    throw command_error(code::type_mismatch, "BSON field '" + op.name + "." + std::string(field) +
+                                                 "' is the wrong type '" + std::string(bson::type_name(e.type())) +
+                                                 "', expected types '[long, int, decimal, double]'");
   return *v;
 }
 
 bson::view document_field(const op_context& op, std::string_view field, bool required) {
   auto e = op.cmd[field];
   if (!e) {
-    if (required) throw command_error(code::missing_field, "BSON field '" + op.name + "." + std::string(field) + "' is missing but a required field");
+    if (required)
+      throw command_error(code::missing_field,
+                          "BSON field '" + op.name + "." + std::string(field) + "' is missing but a required field");
     return {};
   }
-  if (!e.is_document()) throw command_error(code::type_mismatch, "BSON field '" + op.name + "." + std::string(field) + "' is the wrong type '" +
-                                                                       std::string(bson::type_name(e.type())) + "', expected type 'object'");
+  if (!e.is_document())
+    throw command_error(code::type_mismatch, "BSON field '" + op.name + "." + std::string(field) +
+                                                 "' is the wrong type '" + std::string(bson::type_name(e.type())) +
+                                                 "', expected type 'object'");
   return *e.as_document();
 }
 
 void check_known_fields(const op_context& op, std::initializer_list<std::string_view> known) {
   // Generic arguments every command accepts (generic_argument.idl).
-  static constexpr std::string_view generic[] = {
-      "$db", "lsid", "txnNumber", "autocommit", "startTransaction", "readConcern", "writeConcern", "$readPreference",
-      "$clusterTime", "maxTimeMS", "comment", "apiVersion", "apiStrict", "apiDeprecationErrors", "$audit", "$client",
-      "txnRetryCounter", "$configTime", "$topologyTime", "clientOperationKey", "mayBypassWriteBlocking", "readOnly"};
+  static constexpr std::string_view generic[] = {"$db",
+                                                 "lsid",
+                                                 "txnNumber",
+                                                 "autocommit",
+                                                 "startTransaction",
+                                                 "readConcern",
+                                                 "writeConcern",
+                                                 "$readPreference",
+                                                 "$clusterTime",
+                                                 "maxTimeMS",
+                                                 "comment",
+                                                 "apiVersion",
+                                                 "apiStrict",
+                                                 "apiDeprecationErrors",
+                                                 "$audit",
+                                                 "$client",
+                                                 "txnRetryCounter",
+                                                 "$configTime",
+                                                 "$topologyTime",
+                                                 "clientOperationKey",
+                                                 "mayBypassWriteBlocking",
+                                                 "readOnly"};
   bool first = true;
   for (auto e : op.cmd) {
     if (first) {
@@ -694,7 +824,8 @@ void check_known_fields(const op_context& op, std::initializer_list<std::string_
     auto k = e.key();
     if (std::find(std::begin(generic), std::end(generic), k) != std::end(generic)) continue;
     if (std::find(known.begin(), known.end(), k) != known.end()) continue;
-    throw command_error(code::unknown_field, "BSON field '" + op.name + "." + std::string(k) + "' is an unknown field.");
+    throw command_error(code::unknown_field,
+                        "BSON field '" + op.name + "." + std::string(k) + "' is an unknown field.");
   }
 }
 

@@ -30,9 +30,15 @@ struct command_log_entry {
 
 struct server_options {
   std::int32_t min_wire_version = 0;
-  std::int32_t max_wire_version = 21;  // MongoDB 7.0
+  std::int32_t max_wire_version = 21;                   // MongoDB 7.0
   std::chrono::seconds transaction_lifetime_limit{60};  // transactionLifetimeLimitSeconds
   member_role role = member_role::primary;
+  // A standalone mongod: hello without the replica-set fields, and txnNumber refused with
+  // IllegalOperation (service_entry_point_common.cpp) as mongod does.
+  bool standalone = false;
+  // false: hello without logicalSessionTimeoutMinutes, as a server without sessions support
+  // (mongocryptd; driver-sessions tests "Testing against servers that do not support sessions").
+  bool sessions_supported = true;
   std::string set_name = "rs0";
   std::vector<std::string> hosts{"localhost:27017"};
   std::string me;       // this member's address; hosts[0] when empty
@@ -52,12 +58,12 @@ struct sequence {
 // Per-connection state shared between the core and the network layer.
 struct connection_context {
   std::int64_t connection_id = 0;
-  std::string app_name;             // hello client.application.name
+  std::string app_name;  // hello client.application.name
   bool client_metadata_received = false;
-  bson::timestamp last_op_time{};   // this client's last write (mongod's ReplClientInfo::lastOp)
+  bson::timestamp last_op_time{};  // this client's last write (mongod's ReplClientInfo::lastOp)
   // Out-parameters of the last handle():
-  bool close_connection = false;    // close without replying
-  std::int64_t block_ms = 0;        // wait this long before replying
+  bool close_connection = false;          // close without replying
+  std::int64_t block_ms = 0;              // wait this long before replying
   bool awaiting_topology_change = false;  // block_ms is an awaitable hello's wait: end it early
                                           // and run the hello again when the topology changes
 };
@@ -99,6 +105,10 @@ class server_core {
   // thread, so that the network layer can answer waiting awaitable hellos at once.
   void set_topology_listener(std::function<void()> listener);
   bson::timestamp cluster_time() const;
+  // Shutdown's quiesce mode (mongod 5.0+, shutdownTimeoutMillisForSignaledShutdown): bumps
+  // topologyVersion; hello then fails with ShutdownInProgress, other commands still run, and
+  // shutdown errors carry topologyVersion. There is no way back, as in mongod.
+  void enter_quiesce_mode();
 
   struct impl;  // implementation detail (core/core_impl.hpp)
 

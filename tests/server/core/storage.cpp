@@ -81,10 +81,8 @@ std::optional<bson::document> storage::id_equality_key(bson::view filter) {
     case BSON_TYPE_ARRAY:
     case BSON_TYPE_REGEX:
     case BSON_TYPE_NULL:
-    case BSON_TYPE_UNDEFINED:
-      return std::nullopt;
-    default:
-      break;
+    case BSON_TYPE_UNDEFINED: return std::nullopt;
+    default: break;
   }
   bson::document key;
   key.append("", id);
@@ -157,6 +155,17 @@ std::vector<std::string> storage::visible_collection_names(std::string_view db, 
   return names;
 }
 
+std::map<std::string, std::int64_t> storage::visible_database_sizes(const read_view& view) const {
+  std::map<std::string, std::int64_t> sizes;
+  for (auto& [ns, c] : collections_) {
+    if (!c.created_ts && (view.self == 0 || c.creating_txn != view.self)) continue;
+    auto& bytes = sizes[std::string(database_of(ns))];
+    for_each_visible(c, view,
+                     [&](record_id, const bson::document& d) { bytes += static_cast<std::int64_t>(d.size()); });
+  }
+  return sizes;
+}
+
 const bson::document* storage::visible(const record& r, const read_view& view) const {
   if (view.self != 0 && r.pending_owner == view.self) return r.pending ? &*r.pending : nullptr;
   for (auto it = r.history.rbegin(); it != r.history.rend(); ++it)
@@ -167,12 +176,14 @@ const bson::document* storage::visible(const record& r, const read_view& view) c
 void storage::check_write_conflict(const record& r, const write_context& wc) const {
   // Another transaction holds an uncommitted version, or the document changed after our
   // snapshot was taken: WiredTiger reports WT_ROLLBACK, mongod a WriteConflict.
-  if (r.pending_owner != 0 && r.pending_owner != wc.txn) throw command_error(code::write_conflict, kWriteConflictMessage);
+  if (r.pending_owner != 0 && r.pending_owner != wc.txn)
+    throw command_error(code::write_conflict, kWriteConflictMessage);
   if (!r.history.empty() && r.history.back().ts > wc.view.snapshot)
     throw command_error(code::write_conflict, kWriteConflictMessage);
 }
 
-void storage::check_unique(const collection& c, std::string_view ns, record_id rid, bson::view doc, const write_context& wc) const {
+void storage::check_unique(const collection& c, std::string_view ns, record_id rid, bson::view doc,
+                           const write_context& wc) const {
   for (auto& ix : c.indexes) {
     if (!ix.unique) continue;
     auto key = index_key(ix, doc);
@@ -203,7 +214,8 @@ void storage::check_unique(const collection& c, std::string_view ns, record_id r
   }
 }
 
-void storage::stage(collection& c, std::string_view ns, record_id rid, std::optional<bson::document> doc, const write_context& wc) {
+void storage::stage(collection& c, std::string_view ns, record_id rid, std::optional<bson::document> doc,
+                    const write_context& wc) {
   auto [it, is_new] = c.records.try_emplace(rid);
   if (is_new && doc) c.id_index[id_key_of(*doc)].push_back(rid);
   auto& r = it->second;
@@ -274,8 +286,7 @@ void storage::abort(txn_id txn) {
     if (r->second.history.empty()) {
       if (r->second.pending) forget_id(*c, *r->second.pending, rid);
       c->records.erase(r);
-    }
-    else {
+    } else {
       r->second.pending_owner = 0;
       r->second.pending.reset();
     }

@@ -36,7 +36,7 @@ struct record {
 
 struct index_spec {
   std::string name;
-  bson::document key;   // {field: 1, ...}
+  bson::document key;  // {field: 1, ...}
   bool unique = false;
   bson::document spec;  // as listIndexes returns it
 };
@@ -49,8 +49,8 @@ struct id_key_less {
 struct collection {
   std::optional<bson::timestamp> created_ts;  // nullopt while its creating transaction runs
   txn_id creating_txn = 0;
-  std::map<record_id, record> records;        // natural order = insertion order
-  std::vector<index_spec> indexes;            // indexes[0] is always _id_
+  std::map<record_id, record> records;  // natural order = insertion order
+  std::vector<index_spec> indexes;      // indexes[0] is always _id_
   // The _id index: {"": _id} -> records ever holding that _id (a record's _id never changes,
   // so entries are only removed with their record). Lookups and uniqueness checks use it
   // instead of scanning the collection.
@@ -86,6 +86,8 @@ class storage {
   bool drop_collection(std::string_view ns);
   void drop_database(std::string_view db);
   std::vector<std::string> visible_collection_names(std::string_view db, const read_view& view);
+  // Every database holding a visible collection -> the BSON bytes of its visible documents.
+  std::map<std::string, std::int64_t> visible_database_sizes(const read_view& view) const;
 
   const bson::document* visible(const record& r, const read_view& view) const;
 
@@ -117,7 +119,8 @@ class storage {
   void remove(collection& c, std::string_view ns, record_id rid, const write_context& wc);
 
   // Checks that `doc` may be stored in record `rid` under every unique index.
-  void check_unique(const collection& c, std::string_view ns, record_id rid, bson::view doc, const write_context& wc) const;
+  void check_unique(const collection& c, std::string_view ns, record_id rid, bson::view doc,
+                    const write_context& wc) const;
 
   txn_id begin_transaction() { return next_txn_++; }
   void commit(txn_id txn, bson::timestamp ts);
@@ -128,7 +131,8 @@ class storage {
     std::vector<std::pair<std::string, record_id>> records;
     std::set<std::string> created_collections;
   };
-  void stage(collection& c, std::string_view ns, record_id rid, std::optional<bson::document> doc, const write_context& wc);
+  void stage(collection& c, std::string_view ns, record_id rid, std::optional<bson::document> doc,
+             const write_context& wc);
   void check_write_conflict(const record& r, const write_context& wc) const;
   void forget_id(collection& c, bson::view doc, record_id rid);
 

@@ -70,7 +70,8 @@ void embedded_replica_set::step_down_and_elect(int new_primary) {
   ++term_;  // the winner's term is above every term seen so far
   auto address = members_[new_primary]->address();
   for (int i = 0; i < static_cast<int>(members_.size()); ++i)
-    members_[i]->core().set_replica_state(i == new_primary ? member_role::primary : member_role::secondary, address, term_);
+    members_[i]->core().set_replica_state(i == new_primary ? member_role::primary : member_role::secondary, address,
+                                          term_);
 }
 
 void embedded_replica_set::stop() {

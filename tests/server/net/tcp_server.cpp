@@ -101,7 +101,8 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
       if (ec) {
         if (ec != asio::error::eof && ec != asio::error::operation_aborted) log(c, "read failed: " + ec.message());
         else if (ec == asio::error::eof && c.decoder.buffered() > 0)
-          log(c, "closed by the peer in the middle of a frame (" + std::to_string(c.decoder.buffered()) + " bytes buffered)");
+          log(c, "closed by the peer in the middle of a frame (" + std::to_string(c.decoder.buffered()) +
+                     " bytes buffered)");
         co_return;
       }
       c.decoder.commit(n);
@@ -129,8 +130,9 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
     if (header.op_code == static_cast<std::int32_t>(wire::opcode::query)) co_return co_await handle_op_query(c, frame);
     // OP_COMPRESSED included: hello never offers a compressor, so no client may send one.
     auto name = wire::opcode_name(header.op_code);
-    log(c, "closed: unsupported opCode " + std::to_string(header.op_code) + (name.empty() ? "" : " (" + std::string(name) + ")") +
-               " in request " + std::to_string(header.request_id));
+    log(c, "closed: unsupported opCode " + std::to_string(header.op_code) +
+               (name.empty() ? "" : " (" + std::string(name) + ")") + " in request " +
+               std::to_string(header.request_id));
     co_return false;
   }
 

@@ -199,7 +199,7 @@ int compare_same_canonical(const bson::element& a, const bson::element& b) {
       return compare_bytes({reinterpret_cast<const char*>(x.bytes.data()), x.bytes.size()},
                            {reinterpret_cast<const char*>(y.bytes.data()), y.bytes.size()});
     }
-    case BSON_TYPE_OID: return three_way(*a.as_oid(), *b.as_oid()) ;
+    case BSON_TYPE_OID: return three_way(*a.as_oid(), *b.as_oid());
     case BSON_TYPE_BOOL: return three_way(*a.as_bool(), *b.as_bool());
     case BSON_TYPE_DATE_TIME: return three_way(bson_iter_date_time(a.iter()), bson_iter_date_time(b.iter()));
     case BSON_TYPE_TIMESTAMP: return three_way(*a.as_timestamp(), *b.as_timestamp());

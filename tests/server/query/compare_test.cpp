@@ -14,8 +14,9 @@ int cmp(std::string_view a, std::string_view b) {
 }
 }  // namespace
 
-TEST_CASE("compare_values follows BSON type order MinKey < null < numbers < string < object < array < binData < "
-          "ObjectId < bool < date < timestamp < regex < MaxKey") {
+TEST_CASE(
+    "compare_values follows BSON type order MinKey < null < numbers < string < object < array < binData < "
+    "ObjectId < bool < date < timestamp < regex < MaxKey") {
   std::vector<std::string> ascending = {
       R"({"v": {"$minKey": 1}})",
       R"({"v": null})",
@@ -67,7 +68,8 @@ TEST_CASE("compare_values compares documents field by field: type, then name, th
 TEST_CASE("distinct_values flattens arrays at the path and removes duplicates by BSON equality") {
   std::vector<bson::document> docs = {doc(R"({"a": [1, 2, [3]]})"), doc(R"({"a": 1.0})"), doc(R"({"a": {"b": 1}})"),
                                       doc(R"({"b": 1})"), doc(R"({"a": [{"c": 1}]})")};
-  CHECK(distinct_values(docs, "a").to_json() == doc(R"({"0": 1, "1": 2, "2": {"b": 1}, "3": {"c": 1}, "4": [3]})").to_json());
+  CHECK(distinct_values(docs, "a").to_json() ==
+        doc(R"({"0": 1, "1": 2, "2": {"b": 1}, "3": {"c": 1}, "4": [3]})").to_json());
   std::vector<bson::document> nested = {doc(R"({"a": [{"b": 1}, {"b": [2, 1]}, {"c": 3}]})")};
   CHECK(distinct_values(nested, "a.b").to_json() == doc(R"({"0": 1, "1": 2})").to_json());
 }

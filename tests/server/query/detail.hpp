@@ -105,8 +105,8 @@ void stable_sort_aligned(std::vector<T>& v, Less less) {
 // element and then, when `leaf_array_itself`, as a whole. Stops when `visit` returns true.
 // `whole_array` is true when the visited value is the leaf array itself.
 using path_visitor = std::function<bool(const bson::element&, bool whole_array)>;
-bool visit_path(bson::view doc, const std::vector<std::string>& parts, bool expand_leaf_arrays,
-                bool leaf_array_itself, const path_visitor& visit);
+bool visit_path(bson::view doc, const std::vector<std::string>& parts, bool expand_leaf_arrays, bool leaf_array_itself,
+                const path_visitor& visit);
 
 // --- aggregation expressions ($a.b field paths, literals, a few operators) ---
 // Validates operator names and arity ahead of evaluation, as mongod parses a pipeline.

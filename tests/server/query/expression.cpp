@@ -17,10 +17,10 @@ struct arity {
 };
 
 constexpr arity operators[] = {
-    {"$literal", 1, 1}, {"$add", 0, -1},   {"$subtract", 2, 2}, {"$multiply", 0, -1}, {"$divide", 2, 2},
-    {"$concat", 0, -1}, {"$ifNull", 2, -1}, {"$cond", 3, 3},    {"$eq", 2, 2},        {"$ne", 2, 2},
-    {"$gt", 2, 2},      {"$gte", 2, 2},    {"$lt", 2, 2},       {"$lte", 2, 2},       {"$cmp", 2, 2},
-    {"$and", 0, -1},    {"$or", 0, -1},    {"$not", 1, 1},      {"$size", 1, 1},      {"$toUpper", 1, 1},
+    {"$literal", 1, 1}, {"$add", 0, -1},    {"$subtract", 2, 2}, {"$multiply", 0, -1}, {"$divide", 2, 2},
+    {"$concat", 0, -1}, {"$ifNull", 2, -1}, {"$cond", 3, 3},     {"$eq", 2, 2},        {"$ne", 2, 2},
+    {"$gt", 2, 2},      {"$gte", 2, 2},     {"$lt", 2, 2},       {"$lte", 2, 2},       {"$cmp", 2, 2},
+    {"$and", 0, -1},    {"$or", 0, -1},     {"$not", 1, 1},      {"$size", 1, 1},      {"$toUpper", 1, 1},
     {"$toLower", 1, 1},
 };
 
@@ -47,7 +47,8 @@ std::optional<query_error> check_field_path(std::string_view s) {
   for (auto& part : split_path(s.substr(1))) {
     if (part.empty()) return make_error(15998, "FieldPath field names may not be empty strings.");
     if (part.starts_with('$'))
-      return make_error(16410, fmt::format("FieldPath field names may not start with '$'. Consider using $getField or $setField."));
+      return make_error(
+          16410, fmt::format("FieldPath field names may not start with '$'. Consider using $getField or $setField."));
   }
   return std::nullopt;
 }
@@ -59,9 +60,7 @@ bool coerce_to_bool(const std::optional<node>& v) {
   return true_value(v->value());
 }
 
-bool nullish(const std::optional<node>& v) {
-  return !v || v->type == BSON_TYPE_NULL || v->type == BSON_TYPE_UNDEFINED;
-}
+bool nullish(const std::optional<node>& v) { return !v || v->type == BSON_TYPE_NULL || v->type == BSON_TYPE_UNDEFINED; }
 
 std::string_view type_of(const std::optional<node>& v) { return v ? bson::type_name(v->type) : "missing"; }
 
@@ -90,7 +89,8 @@ result arithmetic(std::string_view op, const std::vector<std::optional<node>>& a
       continue;
     }
     if (!is_num(a)) {
-      if (op == "$add") return make_error(16554, fmt::format("$add only supports numeric or date types, not {}", type_of(a)));
+      if (op == "$add")
+        return make_error(16554, fmt::format("$add only supports numeric or date types, not {}", type_of(a)));
       return make_error(16555, fmt::format("{} only supports numeric types, not {}", op, type_of(a)));
     }
     any_double |= a->type == BSON_TYPE_DOUBLE;
@@ -108,7 +108,8 @@ result arithmetic(std::string_view op, const std::vector<std::optional<node>>& a
     else acc -= x;
     first = false;
   }
-  if (date) return std::optional<node>(node{[&] {
+  if (date)
+    return std::optional<node>(node{[&] {
       node n;
       n.scalar.append_date("v", *date + static_cast<std::int64_t>(std::llround(static_cast<double>(acc))));
       n.type = BSON_TYPE_DATE_TIME;
@@ -131,7 +132,8 @@ result evaluate_checked(const bson::element& expr, bson::view root) {
     for (auto field : *d) {
       auto v = evaluate_checked(field, root);
       if (auto* err = std::get_if<query_error>(&v)) return *err;
-      if (auto& val = std::get<std::optional<node>>(v)) obj.children.emplace_back(std::string(field.key()), std::move(*val));
+      if (auto& val = std::get<std::optional<node>>(v))
+        obj.children.emplace_back(std::string(field.key()), std::move(*val));
     }
     return std::optional<node>(std::move(obj));
   }
@@ -169,8 +171,8 @@ result evaluate_operator(std::string_view op, const bson::element& arg, bson::vi
   if (op == "$divide") {
     if (nullish(args[0]) || nullish(args[1])) return std::optional<node>(node::null());
     if (!is_num(args[0]) || !is_num(args[1]))
-      return make_error(16609, fmt::format("$divide only supports numeric types, not {} and {}", type_of(args[0]),
-                                           type_of(args[1])));
+      return make_error(
+          16609, fmt::format("$divide only supports numeric types, not {} and {}", type_of(args[0]), type_of(args[1])));
     double d = *args[1]->value().as_number();
     if (d == 0) return make_error(16608, "can't $divide by zero");
     return std::optional<node>(node::of(*args[0]->value().as_number() / d));
@@ -179,7 +181,8 @@ result evaluate_operator(std::string_view op, const bson::element& arg, bson::vi
     std::string s;
     for (auto& a : args) {
       if (nullish(a)) return std::optional<node>(node::null());
-      if (a->type != BSON_TYPE_UTF8) return make_error(16702, fmt::format("$concat only supports strings, not {}", type_of(a)));
+      if (a->type != BSON_TYPE_UTF8)
+        return make_error(16702, fmt::format("$concat only supports strings, not {}", type_of(a)));
       s += *a->value().as_string();
     }
     return std::optional<node>(node::of(std::string_view(s)));
@@ -188,7 +191,9 @@ result evaluate_operator(std::string_view op, const bson::element& arg, bson::vi
     if (nullish(args[0])) return std::optional<node>(node::of(std::string_view("")));
     std::string s = args[0]->type == BSON_TYPE_UTF8 ? std::string(*args[0]->value().as_string())
                                                     : to_short_string(args[0]->wrap().find("v"));
-    for (auto& c : s) c = static_cast<char>(op == "$toUpper" ? std::toupper(static_cast<unsigned char>(c)) : std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : s)
+      c = static_cast<char>(op == "$toUpper" ? std::toupper(static_cast<unsigned char>(c))
+                                             : std::tolower(static_cast<unsigned char>(c)));
     return std::optional<node>(node::of(std::string_view(s)));
   }
   if (op == "$ifNull") {
@@ -206,7 +211,8 @@ result evaluate_operator(std::string_view op, const bson::element& arg, bson::vi
   if (op == "$not") return std::optional<node>(node::of(!coerce_to_bool(args[0])));
   if (op == "$size") {
     if (!args[0] || !args[0]->is_array())
-      return make_error(17124, fmt::format("The argument to $size must be an array. Type of argument: {}", type_of(args[0])));
+      return make_error(17124,
+                        fmt::format("The argument to $size must be an array. Type of argument: {}", type_of(args[0])));
     return std::optional<node>(node::of(static_cast<std::int32_t>(args[0]->children.size())));
   }
   // Comparisons: missing compares as itself, below null (aggregation's Value order).
@@ -214,7 +220,12 @@ result evaluate_operator(std::string_view op, const bson::element& arg, bson::vi
   if (!args[0] || !args[1]) c = (args[0] ? 1 : 0) - (args[1] ? 1 : 0);
   else c = compare_nodes(*args[0], *args[1]);
   if (op == "$cmp") return std::optional<node>(node::of(static_cast<std::int32_t>(c < 0 ? -1 : c > 0)));
-  bool r = op == "$eq" ? c == 0 : op == "$ne" ? c != 0 : op == "$gt" ? c > 0 : op == "$gte" ? c >= 0 : op == "$lt" ? c < 0 : c <= 0;
+  bool r = op == "$eq"    ? c == 0
+           : op == "$ne"  ? c != 0
+           : op == "$gt"  ? c > 0
+           : op == "$gte" ? c >= 0
+           : op == "$lt"  ? c < 0
+                          : c <= 0;
   return std::optional<node>(node::of(r));
 }
 
@@ -260,9 +271,10 @@ std::optional<query_error> check_expression(const bson::element& expr) {
   if (auto d = expr.as_document()) {
     if (!d->empty() && d->first_key().starts_with('$')) {
       if (d->count() != 1)
-        return make_error(15983, fmt::format("an expression specification must contain exactly one field, the name of the "
-                                             "expression. Found {} fields in {}",
-                                             d->count(), to_short_string(*d)));
+        return make_error(15983,
+                          fmt::format("an expression specification must contain exactly one field, the name of the "
+                                      "expression. Found {} fields in {}",
+                                      d->count(), to_short_string(*d)));
       auto first = *d->begin();
       const arity* op = find_operator(first.key());
       if (!op) return make_error(168, fmt::format("Unrecognized expression '{}'", first.key()));
@@ -282,8 +294,8 @@ std::optional<query_error> check_expression(const bson::element& expr) {
       int n = static_cast<int>(args.size());
       if (n < op->min || (op->max >= 0 && n > op->max)) {
         if (op->min == op->max)
-          return make_error(16020, fmt::format("Expression {} takes exactly {} arguments. {} were passed in.", op->name,
-                                               op->min, n));
+          return make_error(
+              16020, fmt::format("Expression {} takes exactly {} arguments. {} were passed in.", op->name, op->min, n));
         return make_error(16020, fmt::format("Expression {} takes at least {} arguments, and at most {}", op->name,
                                              op->min, op->max));
       }

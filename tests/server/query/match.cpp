@@ -11,8 +11,25 @@ namespace mongowire::testd::query {
 namespace detail {
 
 enum class match_kind {
-  and_, or_, nor, not_, always_true, always_false,
-  eq, lt, lte, gt, gte, in, exists, type, size, regex, mod, elem_match_object, elem_match_value
+  and_,
+  or_,
+  nor,
+  not_,
+  always_true,
+  always_false,
+  eq,
+  lt,
+  lte,
+  gt,
+  gte,
+  in,
+  exists,
+  type,
+  size,
+  regex,
+  mod,
+  elem_match_object,
+  elem_match_value
 };
 
 struct compiled_regex {
@@ -86,10 +103,10 @@ std::pair<std::string, std::string> regex_parts(const bson::element& e) {
 std::optional<int> type_code_for_alias(std::string_view alias) {
   if (alias == "number") return 0;
   static constexpr bson_type_t all[] = {
-      BSON_TYPE_DOUBLE, BSON_TYPE_UTF8,   BSON_TYPE_DOCUMENT,  BSON_TYPE_ARRAY,      BSON_TYPE_BINARY,
-      BSON_TYPE_UNDEFINED, BSON_TYPE_OID, BSON_TYPE_BOOL,      BSON_TYPE_DATE_TIME,  BSON_TYPE_NULL,
-      BSON_TYPE_REGEX,  BSON_TYPE_DBPOINTER, BSON_TYPE_CODE,   BSON_TYPE_SYMBOL,     BSON_TYPE_CODEWSCOPE,
-      BSON_TYPE_INT32,  BSON_TYPE_TIMESTAMP, BSON_TYPE_INT64,  BSON_TYPE_DECIMAL128, BSON_TYPE_MAXKEY,
+      BSON_TYPE_DOUBLE,    BSON_TYPE_UTF8,      BSON_TYPE_DOCUMENT, BSON_TYPE_ARRAY,      BSON_TYPE_BINARY,
+      BSON_TYPE_UNDEFINED, BSON_TYPE_OID,       BSON_TYPE_BOOL,     BSON_TYPE_DATE_TIME,  BSON_TYPE_NULL,
+      BSON_TYPE_REGEX,     BSON_TYPE_DBPOINTER, BSON_TYPE_CODE,     BSON_TYPE_SYMBOL,     BSON_TYPE_CODEWSCOPE,
+      BSON_TYPE_INT32,     BSON_TYPE_TIMESTAMP, BSON_TYPE_INT64,    BSON_TYPE_DECIMAL128, BSON_TYPE_MAXKEY,
       BSON_TYPE_MINKEY};
   for (auto t : all)
     if (bson::type_name(t) == alias) return t == BSON_TYPE_MINKEY ? -1 : static_cast<int>(t);
@@ -124,8 +141,8 @@ bool type_matches(const match_expr& m, const bson::element& e) {
 
 // --- parsing ---
 error_opt parse_filter(bson::view filter, match_expr& out);
-error_opt parse_field_operator(const std::vector<std::string>& path, const bson::element& op,
-                               bson::view whole, match_expr& out);
+error_opt parse_field_operator(const std::vector<std::string>& path, const bson::element& op, bson::view whole,
+                               match_expr& out);
 
 error_opt parse_logical(const bson::element& e, match_expr& out) {
   std::string_view name = e.key();
@@ -159,10 +176,10 @@ error_opt parse_top_level_operator(const bson::element& e, match_expr& out) {
   }
   if (name == "$expr" || name == "$where" || name == "$text" || name == "$jsonSchema")
     return bad_value(fmt::format("{} is not supported by the mongowire test server", name));
-  return bad_value(fmt::format(
-      "unknown top level operator: {}. If you have a field name that starts with a '$' symbol, consider "
-      "using $getField or $setField.",
-      name));
+  return bad_value(
+      fmt::format("unknown top level operator: {}. If you have a field name that starts with a '$' symbol, consider "
+                  "using $getField or $setField.",
+                  name));
 }
 
 // A document whose first field starts with '$' holds operators ({$gt: 1}), not a value.
@@ -321,8 +338,8 @@ error_opt parse_not(const std::vector<std::string>& path, const bson::element& e
   return std::nullopt;
 }
 
-error_opt parse_field_operator(const std::vector<std::string>& path, const bson::element& op,
-                               bson::view whole, match_expr& out) {
+error_opt parse_field_operator(const std::vector<std::string>& path, const bson::element& op, bson::view whole,
+                               match_expr& out) {
   std::string_view name = op.key();
   auto comparison = [&](match_kind k) -> error_opt {
     if (op.type() == BSON_TYPE_UNDEFINED) return bad_value("cannot compare to undefined");
@@ -538,8 +555,8 @@ bool matches_doc(const match_expr& m, bson::view doc) {
     default: break;
   }
   // Array operators see a leaf array whole; the others see each of its elements too.
-  bool expand = m.kind != match_kind::size && m.kind != match_kind::elem_match_object &&
-                m.kind != match_kind::elem_match_value;
+  bool expand =
+      m.kind != match_kind::size && m.kind != match_kind::elem_match_object && m.kind != match_kind::elem_match_value;
   return visit_path(doc, m.path, expand, true, [&](const bson::element& e, bool) { return matches_single(m, e); });
 }
 
@@ -582,8 +599,6 @@ std::variant<matcher, query_error> matcher::compile(bson::view filter) {
 
 bool matcher::matches(bson::view doc) const { return !root_ || detail::matches_doc(*root_, doc); }
 
-const std::vector<std::pair<std::string, bson::document>>& matcher::upsert_equalities() const {
-  return equalities_;
-}
+const std::vector<std::pair<std::string, bson::document>>& matcher::upsert_equalities() const { return equalities_; }
 
 }  // namespace mongowire::testd::query

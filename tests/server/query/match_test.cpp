@@ -99,7 +99,8 @@ TEST_CASE("$in, $nin, $all, $exists, $type and $size follow mongod semantics") {
       {R"({"a": {"$all": [1, 2]}})", R"({"a": [2, 3, 1]})", true},
       {R"({"a": {"$all": [1, 2]}})", R"({"a": [1]})", false},
       {R"({"a": {"$all": []}})", R"({"a": []})", false},
-      {R"({"a": {"$all": [{"$elemMatch": {"b": 1}}, {"$elemMatch": {"c": 2}}]}})", R"({"a": [{"b": 1}, {"c": 2}]})", true},
+      {R"({"a": {"$all": [{"$elemMatch": {"b": 1}}, {"$elemMatch": {"c": 2}}]}})", R"({"a": [{"b": 1}, {"c": 2}]})",
+       true},
       {R"({"a": {"$exists": true}})", R"({"a": null})", true},
       {R"({"a": {"$exists": false}})", R"({"b": 1})", true},
       {R"({"a.b": {"$exists": true}})", R"({"a": [{"c": 1}, {"b": 2}]})", true},
@@ -178,7 +179,8 @@ TEST_CASE("malformed filters fail as mongod reports them") {
 }
 
 TEST_CASE("upsert equalities come from equality, $eq, one-element $in and $and, not from ranges") {
-  auto m = ok(matcher::compile(doc(R"({"a": 1, "b.c": {"$eq": 2}, "d": {"$gt": 3}, "$and": [{"e": "x"}], "f": {"$in": [7]}})")));
+  auto m = ok(matcher::compile(
+      doc(R"({"a": 1, "b.c": {"$eq": 2}, "d": {"$gt": 3}, "$and": [{"e": "x"}], "f": {"$in": [7]}})")));
   auto& eq = m.upsert_equalities();
   REQUIRE(eq.size() == 4);
   CHECK(eq[0].first == "a");

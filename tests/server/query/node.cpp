@@ -44,9 +44,7 @@ std::optional<std::size_t> array_index(std::string_view key) {
 }
 }  // namespace
 
-node* node::child(std::string_view key) {
-  return const_cast<node*>(static_cast<const node&>(*this).child(key));
-}
+node* node::child(std::string_view key) { return const_cast<node*>(static_cast<const node&>(*this).child(key)); }
 
 const node* node::child(std::string_view key) const {
   if (is_array()) {
@@ -88,10 +86,8 @@ bool node::erase(std::string_view key) {
 void node::write_fields(bson::document& out) const {
   std::size_t i = 0;
   for (auto& [k, v] : children) {
-    if (is_array())
-      v.append_to(out, std::to_string(i++));
-    else
-      v.append_to(out, k);
+    if (is_array()) v.append_to(out, std::to_string(i++));
+    else v.append_to(out, k);
   }
 }
 
@@ -163,8 +159,8 @@ struct walker {
 
 }  // namespace
 
-bool visit_path(bson::view doc, const std::vector<std::string>& parts, bool expand_leaf_arrays,
-                bool leaf_array_itself, const path_visitor& visit) {
+bool visit_path(bson::view doc, const std::vector<std::string>& parts, bool expand_leaf_arrays, bool leaf_array_itself,
+                const path_visitor& visit) {
   walker w{expand_leaf_arrays, leaf_array_itself, visit};
   return w.walk_object(doc, parts, 0);
 }

@@ -34,7 +34,7 @@ struct stage {
   std::string index_field;      // $unwind includeArrayIndex
 };
 
-constexpr std::string_view accumulator_names[] = {"$sum", "$avg",  "$min",      "$max",  "$first",
+constexpr std::string_view accumulator_names[] = {"$sum",  "$avg",  "$min",      "$max",  "$first",
                                                   "$last", "$push", "$addToSet", "$count"};
 
 error_opt parse_integer_argument(const bson::element& v, std::string_view name, stage& s) {
@@ -46,8 +46,8 @@ error_opt parse_integer_argument(const bson::element& v, std::string_view name, 
   }
   if (*n != std::floor(*n) || std::fabs(*n) >= 9.2233720368547758e18)
     return make_error(is_skip ? 5107200 : 5107201,
-                      fmt::format("invalid argument to {} stage: Cannot represent as a 64-bit integer: {}: {}",
-                                  name, name, detail::to_short_string(v)));
+                      fmt::format("invalid argument to {} stage: Cannot represent as a 64-bit integer: {}: {}", name,
+                                  name, detail::to_short_string(v)));
   s.number = static_cast<std::int64_t>(*n);
   if (is_skip && s.number < 0) return make_error(15956, "Argument to $skip cannot be negative");
   if (!is_skip && s.number <= 0) return make_error(15958, "the limit must be positive");
@@ -95,14 +95,22 @@ error_opt parse_unwind(const bson::element& v, stage& s) {
         path = f;
       } else if (f.key() == "preserveNullAndEmptyArrays") {
         if (!f.is_bool())
-          return make_error(28809, fmt::format("expected a boolean for the preserveNullAndEmptyArrays option to $unwind "
-                                               "stage, got {}",
-                                               bson::type_name(f.type())));
+          return make_error(28809,
+                            fmt::format("expected a boolean for the preserveNullAndEmptyArrays option to $unwind "
+                                        "stage, got {}",
+                                        bson::type_name(f.type())));
         s.preserve_empty = *f.as_bool();
       } else if (f.key() == "includeArrayIndex") {
         auto name = f.as_string();
-        if (!name) return make_error(28810, fmt::format("expected a non-empty string for the includeArrayIndex option to $unwind stage, got {}", bson::type_name(f.type())));
-        if (name->starts_with('$')) return make_error(28822, fmt::format("includeArrayIndex option to $unwind stage should not be prefixed with a '$': {}", *name));
+        if (!name)
+          return make_error(
+              28810,
+              fmt::format("expected a non-empty string for the includeArrayIndex option to $unwind stage, got {}",
+                          bson::type_name(f.type())));
+        if (name->starts_with('$'))
+          return make_error(
+              28822,
+              fmt::format("includeArrayIndex option to $unwind stage should not be prefixed with a '$': {}", *name));
         s.index_field = std::string(*name);
       } else {
         return make_error(28811, fmt::format("unrecognized option to $unwind stage: {}", f.key()));
@@ -110,10 +118,12 @@ error_opt parse_unwind(const bson::element& v, stage& s) {
     }
     if (!path) return make_error(28812, "no path specified to $unwind stage");
     if (!path.is_string())
-      return make_error(28808, fmt::format("expected a string as the path for $unwind stage, got {}", bson::type_name(path.type())));
+      return make_error(
+          28808, fmt::format("expected a string as the path for $unwind stage, got {}", bson::type_name(path.type())));
   } else {
-    return make_error(15981, fmt::format("expected either a string or an object as specification for $unwind stage, got {}",
-                                         bson::type_name(v.type())));
+    return make_error(15981,
+                      fmt::format("expected either a string or an object as specification for $unwind stage, got {}",
+                                  bson::type_name(v.type())));
   }
   auto p = *path.as_string();
   if (!p.starts_with('$'))
@@ -124,7 +134,9 @@ error_opt parse_unwind(const bson::element& v, stage& s) {
 
 error_opt parse_add_fields(std::string_view name, const bson::element& v) {
   auto d = v.as_document();
-  if (!d) return make_error(40272, fmt::format("{} specification stage must be an object, got {}", name, bson::type_name(v.type())));
+  if (!d)
+    return make_error(40272,
+                      fmt::format("{} specification stage must be an object, got {}", name, bson::type_name(v.type())));
   for (auto f : *d) {
     if (f.key().starts_with('$'))
       return make_error(16410, "FieldPath field names may not start with '$'. Consider using $getField or $setField.");
@@ -136,7 +148,8 @@ error_opt parse_add_fields(std::string_view name, const bson::element& v) {
 error_opt parse_stage(const bson::element& e, bool last, stage& s) {
   auto doc = e.as_document();
   if (!doc) return make_error(14, "Each element of the 'pipeline' array must be an object");
-  if (doc->count() != 1) return make_error(40323, "A pipeline stage specification object must contain exactly one field.");
+  if (doc->count() != 1)
+    return make_error(40323, "A pipeline stage specification object must contain exactly one field.");
   auto v = *doc->begin();
   s.name = std::string(v.key());
   s.spec.append("v", v);
@@ -151,7 +164,8 @@ error_opt parse_stage(const bson::element& e, bool last, stage& s) {
     auto spec = v.as_document();
     if (!spec) return make_error(15969, "$project specification must be an object");
     if (spec->empty())
-      return make_error(51272, "Invalid $project :: caused by :: projection specification must have at least one field");
+      return make_error(51272,
+                        "Invalid $project :: caused by :: projection specification must have at least one field");
     auto p = projection::compile(*spec);
     if (auto* err = std::get_if<query_error>(&p)) return *err;
     s.project = std::get<projection>(std::move(p));
@@ -160,10 +174,12 @@ error_opt parse_stage(const bson::element& e, bool last, stage& s) {
     if (auto str = v.as_string()) {
       spec.append(*str, 0);
     } else if (auto arr = v.as_array()) {
-      if (arr->empty()) return make_error(31119, "$unset specification must be a string or an array with at least one field");
+      if (arr->empty())
+        return make_error(31119, "$unset specification must be a string or an array with at least one field");
       for (auto item : *arr) {
         auto str = item.as_string();
-        if (!str) return make_error(31120, "$unset specification must be a string or an array containing only string values");
+        if (!str)
+          return make_error(31120, "$unset specification must be a string or an array containing only string values");
         spec.append(*str, 0);
       }
     } else {
@@ -196,10 +212,14 @@ error_opt parse_stage(const bson::element& e, bool last, stage& s) {
   } else if (n == "$replaceRoot" || n == "$replaceWith") {
     if (n == "$replaceRoot") {
       auto spec = v.as_document();
-      if (!spec) return make_error(40229, fmt::format("expected an object as specification for $replaceRoot stage, got {}", bson::type_name(v.type())));
+      if (!spec)
+        return make_error(40229, fmt::format("expected an object as specification for $replaceRoot stage, got {}",
+                                             bson::type_name(v.type())));
       for (auto f : *spec)
-        if (f.key() != "newRoot") return make_error(40415, fmt::format("BSON field '$replaceRoot.{}' is an unknown field.", f.key()));
-      if (!spec->contains("newRoot")) return make_error(40414, "BSON field '$replaceRoot.newRoot' is missing but a required field");
+        if (f.key() != "newRoot")
+          return make_error(40415, fmt::format("BSON field '$replaceRoot.{}' is an unknown field.", f.key()));
+      if (!spec->contains("newRoot"))
+        return make_error(40414, "BSON field '$replaceRoot.newRoot' is missing but a required field");
       return detail::check_expression(spec->find("newRoot"));
     }
     return detail::check_expression(v);
@@ -212,7 +232,8 @@ error_opt parse_stage(const bson::element& e, bool last, stage& s) {
     } else if (auto d = v.as_document(); d && d->find("coll").is_string()) {
       s.text = std::string(*d->find("coll").as_string());
     } else {
-      return make_error(16990, fmt::format("$out only supports a string or object argument, but found {}", bson::type_name(v.type())));
+      return make_error(16990, fmt::format("$out only supports a string or object argument, but found {}",
+                                           bson::type_name(v.type())));
     }
     if (s.text.empty()) return make_error(73, "Invalid collection name: ");  // InvalidNamespace
   } else {
@@ -243,14 +264,14 @@ void set_in_node(node& at, const std::vector<std::string>& parts, std::size_t i,
   }
 }
 
-void collect_add_fields(bson::view spec, const std::string& prefix, std::vector<std::pair<std::string, bson::element>>& out) {
+void collect_add_fields(bson::view spec, const std::string& prefix,
+                        std::vector<std::pair<std::string, bson::element>>& out) {
   for (auto f : spec) {
     std::string path = prefix.empty() ? std::string(f.key()) : prefix + "." + std::string(f.key());
     auto d = f.as_document();
     if (d && !d->empty() && !d->first_key().starts_with('$'))
       collect_add_fields(*d, path, out);  // nested fields merge into the embedded document
-    else
-      out.emplace_back(path, f);
+    else out.emplace_back(path, f);
   }
 }
 
@@ -264,10 +285,8 @@ run_result run_add_fields(docs_t docs, const stage& s) {
       if (auto* err = std::get_if<query_error>(&v)) return *err;
       auto& value = std::get<std::optional<node>>(v);
       auto parts = detail::split_path(path);
-      if (value)
-        set_in_node(root, parts, 0, *value);
-      else if (parts.size() == 1)
-        root.erase(parts[0]);  // $$REMOVE or a missing value removes the field
+      if (value) set_in_node(root, parts, 0, *value);
+      else if (parts.size() == 1) root.erase(parts[0]);  // $$REMOVE or a missing value removes the field
     }
     d = root.to_document();
   }
@@ -285,9 +304,10 @@ run_result run_replace_root(docs_t docs, const stage& s) {
     if (!value || !value->is_object()) {
       std::string shown = value ? detail::to_short_string(value->wrap().find("v")) : "MISSING";
       std::string type = value ? std::string(bson::type_name(value->type)) : "missing";
-      return make_error(40228, fmt::format("'newRoot' expression must evaluate to an object, but resulting value was: {}. "
-                                           "Type of resulting value: '{}'. Input document: {}",
-                                           shown, type, detail::to_short_string(d)));
+      return make_error(40228,
+                        fmt::format("'newRoot' expression must evaluate to an object, but resulting value was: {}. "
+                                    "Type of resulting value: '{}'. Input document: {}",
+                                    shown, type, detail::to_short_string(d)));
     }
     out.push_back(value->to_document());
   }
@@ -405,9 +425,14 @@ run_result run_group(const docs_t& docs, const stage& s) {
     auto wrapped = key.wrap();
     auto [it, inserted] = index.try_emplace(std::move(wrapped), groups.size());
     if (inserted) {
-      group_state g{std::move(key), std::vector<std::optional<node>>(n), std::vector<double>(n),
-                    std::vector<std::int64_t>(n), std::vector<bool>(n), std::vector<bool>(n),
-                    std::vector<std::int64_t>(n), std::vector<double>(n)};
+      group_state g{std::move(key),
+                    std::vector<std::optional<node>>(n),
+                    std::vector<double>(n),
+                    std::vector<std::int64_t>(n),
+                    std::vector<bool>(n),
+                    std::vector<bool>(n),
+                    std::vector<std::int64_t>(n),
+                    std::vector<double>(n)};
       groups.push_back(std::move(g));
     }
     auto& g = groups[it->second];
@@ -446,7 +471,8 @@ run_result run_stage(docs_t docs, const stage& s) {
     return docs;
   }
   if (s.sort) {
-    detail::stable_sort_aligned(docs, [&](const bson::document& a, const bson::document& b) { return s.sort->less(a, b); });
+    detail::stable_sort_aligned(docs,
+                                [&](const bson::document& a, const bson::document& b) { return s.sort->less(a, b); });
     return docs;
   }
   if (s.name == "$skip") {
@@ -463,10 +489,8 @@ run_result run_stage(docs_t docs, const stage& s) {
     if (!docs.empty()) {
       bson::document d;
       auto count = static_cast<std::int64_t>(docs.size());
-      if (count <= std::numeric_limits<std::int32_t>::max())
-        d.append(s.text, static_cast<std::int32_t>(count));
-      else
-        d.append(s.text, count);
+      if (count <= std::numeric_limits<std::int32_t>::max()) d.append(s.text, static_cast<std::int32_t>(count));
+      else d.append(s.text, count);
       out.push_back(std::move(d));
     }
     return out;

@@ -42,14 +42,16 @@ TEST_CASE("$match, $sort, $skip, $limit and $count filter and order documents") 
 TEST_CASE("$project, $addFields/$set, $unset and $replaceRoot reshape documents") {
   CHECK(run(R"([{"$match": {"_id": 1}}, {"$project": {"k": 1, "_id": 0, "double": {"$multiply": ["$n", 2]}}}])") ==
         expect({R"({"k": "a", "double": 2})"}));
-  CHECK(run(R"([{"$match": {"_id": 2}}, {"$set": {"m": {"$add": ["$n", 1]}, "sub.x": "$k"}}, {"$unset": ["tags", "n"]}])") ==
-        expect({R"({"_id": 2, "k": "b", "m": 3.5, "sub": {"x": "b"}})"}));
+  CHECK(
+      run(R"([{"$match": {"_id": 2}}, {"$set": {"m": {"$add": ["$n", 1]}, "sub.x": "$k"}}, {"$unset": ["tags", "n"]}])") ==
+      expect({R"({"_id": 2, "k": "b", "m": 3.5, "sub": {"x": "b"}})"}));
   CHECK(run(R"([{"$match": {"_id": 1}}, {"$replaceRoot": {"newRoot": {"key": "$k", "first": {"$literal": "$x"}}}}])") ==
         expect({R"({"key": "a", "first": "$x"})"}));
   auto e = failure(R"([{"$replaceRoot": {"newRoot": "$n"}}])");
   CHECK(e.code == 40228);
-  CHECK(e.message.starts_with("'newRoot' expression must evaluate to an object, but resulting value was: 1. Type of "
-                              "resulting value: 'int'."));
+  CHECK(
+      e.message.starts_with("'newRoot' expression must evaluate to an object, but resulting value was: 1. Type of "
+                            "resulting value: 'int'."));
 }
 
 TEST_CASE("$group groups by _id expression and accumulates as mongod does") {
@@ -80,8 +82,9 @@ TEST_CASE("$unwind emits one document per array element and drops empty ones unl
         expect({R"({"_id": 1, "tags": "x"})", R"({"_id": 1, "tags": "y"})"}));
   CHECK(run(R"([{"$unwind": {"path": "$tags", "preserveNullAndEmptyArrays": true, "includeArrayIndex": "i"}},
                 {"$project": {"tags": 1, "i": 1}}])") ==
-        expect({R"({"_id": 1, "tags": "x", "i": {"$numberLong": "0"}})", R"({"_id": 1, "tags": "y", "i": {"$numberLong": "1"}})",
-                R"({"_id": 2, "i": null})", R"({"_id": 3, "i": null})", R"({"_id": 4, "i": null})"}));
+        expect({R"({"_id": 1, "tags": "x", "i": {"$numberLong": "0"}})",
+                R"({"_id": 1, "tags": "y", "i": {"$numberLong": "1"}})", R"({"_id": 2, "i": null})",
+                R"({"_id": 3, "i": null})", R"({"_id": 4, "i": null})"}));
 }
 
 TEST_CASE("$out must be last and names the collection the caller writes") {

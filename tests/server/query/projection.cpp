@@ -75,7 +75,8 @@ struct projection_builder {
       return make_error(16410, "FieldPath field names may not start with '$'. Consider using $getField or $setField.");
     if (auto d = value.as_document()) {
       if (d->empty())
-        return make_error(51270, fmt::format("An empty sub-projection is not a valid value. Found empty object at path"));
+        return make_error(51270,
+                          fmt::format("An empty sub-projection is not a valid value. Found empty object at path"));
       if (!d->first_key().starts_with('$')) {
         for (auto sub : *d)
           if (auto err = add(path + "." + std::string(sub.key()), sub)) return err;

@@ -103,8 +103,7 @@ struct pipeline_result {
 };
 
 // Runs an aggregation pipeline (a BSON array of stage documents) over `input`.
-std::variant<pipeline_result, query_error> run_pipeline(std::vector<bson::document> input,
-                                                         bson::view pipeline_array);
+std::variant<pipeline_result, query_error> run_pipeline(std::vector<bson::document> input, bson::view pipeline_array);
 
 // Every value at `dotted_path` in `doc`, arrays at the end of the path (and arrays of
 // documents along it) flattened one level, as the `distinct` command collects them.

@@ -30,12 +30,9 @@ bson::element sort_key(bson::view doc, const std::vector<std::string>& parts, bo
     if (ascending ? c < 0 : c > 0) best = e;
   };
   detail::visit_path(doc, parts, true, true, [&](const bson::element& e, bool whole_array) {
-    if (!e)
-      consider(special_keys().find("null"));
-    else if (!whole_array)
-      consider(e);
-    else if (e.as_array()->empty())
-      consider(special_keys().find("undefined"));
+    if (!e) consider(special_keys().find("null"));
+    else if (!whole_array) consider(e);
+    else if (e.as_array()->empty()) consider(special_keys().find("undefined"));
     return false;
   });
   return best ? best : special_keys().find("null");

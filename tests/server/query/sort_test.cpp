@@ -22,10 +22,10 @@ using ids = std::vector<std::string>;
 }  // namespace
 
 TEST_CASE("sort orders across types by BSON order, missing as null, empty array below null") {
-  auto r = sorted_ids(R"({"a": 1})", {R"({"_id": "str", "a": "x"})", R"({"_id": "num", "a": 3})",
-                                      R"({"_id": "missing"})", R"({"_id": "obj", "a": {"k": 1}})",
-                                      R"({"_id": "bool", "a": true})", R"({"_id": "empty", "a": []})",
-                                      R"({"_id": "minkey", "a": {"$minKey": 1}})"});
+  auto r =
+      sorted_ids(R"({"a": 1})", {R"({"_id": "str", "a": "x"})", R"({"_id": "num", "a": 3})", R"({"_id": "missing"})",
+                                 R"({"_id": "obj", "a": {"k": 1}})", R"({"_id": "bool", "a": true})",
+                                 R"({"_id": "empty", "a": []})", R"({"_id": "minkey", "a": {"$minKey": 1}})"});
   CHECK(r == ids{"minkey", "empty", "missing", "num", "str", "obj", "bool"});
 }
 
@@ -51,8 +51,20 @@ TEST_CASE("sort keys must be 1 or -1") {
 
 TEST_CASE("property: sort_spec::less is a strict weak ordering over random documents") {
   std::mt19937 rng(12345);
-  const char* values[] = {"1", "2.5", "-3", R"({"$numberLong": "2"})", R"("a")", R"("b")", "null", "true", "[]",
-                          "[1, 9]", "[\"a\", 0]", R"({"x": 1})", R"({"$minKey": 1})", R"({"$numberDouble": "NaN"})"};
+  const char* values[] = {"1",
+                          "2.5",
+                          "-3",
+                          R"({"$numberLong": "2"})",
+                          R"("a")",
+                          R"("b")",
+                          "null",
+                          "true",
+                          "[]",
+                          "[1, 9]",
+                          "[\"a\", 0]",
+                          R"({"x": 1})",
+                          R"({"$minKey": 1})",
+                          R"({"$numberDouble": "NaN"})"};
   auto random_doc = [&] {
     std::string json = "{";
     bool first = true;
@@ -74,8 +86,8 @@ TEST_CASE("property: sort_spec::less is a strict weak ordering over random docum
       for (auto& y : docs) {
         if (lt(x, y)) CHECK_FALSE(lt(y, x));  // asymmetric
         for (auto& z : docs) {
-          if (lt(x, y) && lt(y, z)) CHECK(lt(x, z));             // transitive
-          if (equiv(x, y) && equiv(y, z)) CHECK(equiv(x, z));    // equivalence is transitive
+          if (lt(x, y) && lt(y, z)) CHECK(lt(x, z));           // transitive
+          if (equiv(x, y) && equiv(y, z)) CHECK(equiv(x, z));  // equivalence is transitive
         }
       }
     }
@@ -84,9 +96,25 @@ TEST_CASE("property: sort_spec::less is a strict weak ordering over random docum
 
 TEST_CASE("property: compare_values is antisymmetric and transitive over random values") {
   std::mt19937 rng(99);
-  const char* values[] = {"1", "1.0", "2", R"({"$numberLong": "1"})", R"("a")", R"("")", "null", "false", "[]",
-                          "[1]", "[1, 2]", "[[1]]", R"({"a": 1})", R"({"a": "1"})", R"({"b": 0})", R"({})",
-                          R"({"$numberDouble": "NaN"})", R"({"$numberDouble": "-Infinity"})", R"({"$maxKey": 1})"};
+  const char* values[] = {"1",
+                          "1.0",
+                          "2",
+                          R"({"$numberLong": "1"})",
+                          R"("a")",
+                          R"("")",
+                          "null",
+                          "false",
+                          "[]",
+                          "[1]",
+                          "[1, 2]",
+                          "[[1]]",
+                          R"({"a": 1})",
+                          R"({"a": "1"})",
+                          R"({"b": 0})",
+                          R"({})",
+                          R"({"$numberDouble": "NaN"})",
+                          R"({"$numberDouble": "-Infinity"})",
+                          R"({"$maxKey": 1})"};
   std::vector<bson::document> v;
   for (int i = 0; i < 30; ++i) v.push_back(doc(std::string("{\"v\": ") + values[rng() % std::size(values)] + "}"));
   auto c = [](auto& x, auto& y) { return compare_values(x.find("v"), y.find("v")); };

@@ -24,8 +24,9 @@ namespace {
 
 using error_opt = std::optional<query_error>;
 
-constexpr std::string_view known_ops[] = {"$set", "$unset", "$inc", "$mul", "$min", "$max", "$push", "$addToSet",
-                                          "$pull", "$pullAll", "$pop", "$rename", "$setOnInsert", "$currentDate"};
+constexpr std::string_view known_ops[] = {"$set", "$unset",  "$inc",         "$mul",        "$min",
+                                          "$max", "$push",   "$addToSet",    "$pull",       "$pullAll",
+                                          "$pop", "$rename", "$setOnInsert", "$currentDate"};
 
 std::string join(const std::vector<std::string>& parts, std::size_t n = std::string::npos) {
   std::string s;
@@ -37,11 +38,13 @@ error_opt check_path(std::string_view path, std::vector<std::string>& parts) {
   parts = split_path(path);
   for (auto& p : parts) {
     if (p.empty())
-      return make_error(56, fmt::format("The update path '{}' contains an empty field name, which is not allowed.", path));
+      return make_error(56,
+                        fmt::format("The update path '{}' contains an empty field name, which is not allowed.", path));
     if (p.starts_with('$'))
-      return bad_value(fmt::format("The update path '{}' uses a positional operator ('{}'), which the mongowire test "
-                                   "server does not support",
-                                   path, p));
+      return bad_value(
+          fmt::format("The update path '{}' uses a positional operator ('{}'), which the mongowire test "
+                      "server does not support",
+                      path, p));
   }
   return std::nullopt;
 }
@@ -79,7 +82,8 @@ error_opt check_each_modifiers(std::string_view op, std::string_view path, bson:
       auto n = m.as_number();
       auto d = m.as_document();
       if (!(n && (*n == 1 || *n == -1)) && !(d && !d->empty()))
-        return bad_value("The $sort is invalid: use 1/-1 to sort the whole element, or {field:1/-1} to sort embedded fields");
+        return bad_value(
+            "The $sort is invalid: use 1/-1 to sort the whole element, or {field:1/-1} to sort embedded fields");
     } else {
       return bad_value(fmt::format("Unrecognized clause in $push: {}", key));
     }
@@ -92,13 +96,14 @@ error_opt check_argument(std::string_view op, const bson::element& v, update_op&
   std::string_view path = v.key();
   if (op == "$inc" || op == "$mul") {
     if (!v.is_number() && v.type() != BSON_TYPE_DECIMAL128)
-      return type_mismatch(fmt::format("Cannot {} with non-numeric argument: {}", op == "$inc" ? "increment" : "multiply",
-                                       field_doc(path, v)));
+      return type_mismatch(fmt::format("Cannot {} with non-numeric argument: {}",
+                                       op == "$inc" ? "increment" : "multiply", field_doc(path, v)));
   } else if ((op == "$push" || op == "$addToSet") && v.is_document() && v.as_document()->contains("$each")) {
     return check_each_modifiers(op, path, *v.as_document());
   } else if (op == "$pullAll") {
     if (!v.is_array())
-      return bad_value(fmt::format("$pullAll requires an array argument but was given a {}", bson::type_name(v.type())));
+      return bad_value(
+          fmt::format("$pullAll requires an array argument but was given a {}", bson::type_name(v.type())));
   } else if (op == "$pop") {
     auto n = v.as_number();
     if (!n) return failed_to_parse(fmt::format("Expected a number in: {}", field_doc(path, v)));
@@ -106,16 +111,18 @@ error_opt check_argument(std::string_view op, const bson::element& v, update_op&
   } else if (op == "$rename") {
     auto to = v.as_string();
     if (!to) return bad_value(fmt::format("The 'to' field for $rename must be a string: {}", field_doc(path, v)));
-    if (*to == path) return bad_value(fmt::format("The source and target field for $rename must differ: {}", field_doc(path, v)));
+    if (*to == path)
+      return bad_value(fmt::format("The source and target field for $rename must differ: {}", field_doc(path, v)));
     if (auto err = check_path(*to, u.to)) return err;
   } else if (op == "$currentDate") {
     auto d = v.as_document();
     auto t = d ? d->find("$type").as_string() : std::nullopt;
     bool ok = v.is_bool() || (d && d->count() == 1 && t && (*t == "date" || *t == "timestamp"));
     if (!ok)
-      return bad_value(fmt::format("{} is not valid type for $currentDate. Please use a boolean ('true') or a $type "
-                                   "expression ({{$type: 'timestamp/date'}}).",
-                                   field_doc(path, v)));
+      return bad_value(
+          fmt::format("{} is not valid type for $currentDate. Please use a boolean ('true') or a $type "
+                      "expression ({{$type: 'timestamp/date'}}).",
+                      field_doc(path, v)));
   }
   return std::nullopt;
 }
@@ -177,8 +184,9 @@ node numeric_op(const node& a, const bson::element& b, bool multiply) {
   }
   std::int64_t l = *x.as_int64(), r = *b.as_int64(), out = 0;
   bool overflow = multiply ? __builtin_mul_overflow(l, r, &out) : __builtin_add_overflow(l, r, &out);
-  if (overflow) return node::of(multiply ? static_cast<double>(l) * static_cast<double>(r)
-                                         : static_cast<double>(l) + static_cast<double>(r));
+  if (overflow)
+    return node::of(multiply ? static_cast<double>(l) * static_cast<double>(r)
+                             : static_cast<double>(l) + static_cast<double>(r));
   if (x.type() == BSON_TYPE_INT32 && b.type() == BSON_TYPE_INT32 && out >= std::numeric_limits<std::int32_t>::min() &&
       out <= std::numeric_limits<std::int32_t>::max())
     return node::of(static_cast<std::int32_t>(out));
@@ -240,10 +248,8 @@ error_opt apply_push(node& target, const update_op& u) {
     if (auto how = spec->find("$sort")) sort_for_push(arr, how);
     if (auto s = spec->find("$slice").as_integer()) {
       std::size_t keep = static_cast<std::size_t>(std::min<std::int64_t>(std::llabs(*s), arr.size()));
-      if (*s >= 0)
-        arr.resize(keep);
-      else
-        arr.erase(arr.begin(), arr.end() - static_cast<std::ptrdiff_t>(keep));
+      if (*s >= 0) arr.resize(keep);
+      else arr.erase(arr.begin(), arr.end() - static_cast<std::ptrdiff_t>(keep));
     }
   }
   return std::nullopt;
@@ -265,10 +271,8 @@ error_opt apply_pull(node& target, const update_op& u) {
   std::optional<matcher> m;
   if (auto d = cond.as_document()) {
     bson::document filter;
-    if (!d->empty() && d->first_key().starts_with('$'))
-      filter.append("", *d);
-    else
-      filter.concat(*d);
+    if (!d->empty() && d->first_key().starts_with('$')) filter.append("", *d);
+    else filter.concat(*d);
     auto compiled = matcher::compile(filter);
     if (auto* err = std::get_if<query_error>(&compiled)) return *err;
     m = std::get<matcher>(std::move(compiled));
@@ -308,16 +312,15 @@ error_opt apply_one(node& root, const update_op& u, const context& c) {
     p->set(key, node::from(v));
   } else if (op == "$unset") {
     if (!target) return std::nullopt;
-    if (p->is_array())
-      *target = node::null();  // array slots are nulled, not removed
-    else
-      p->erase(key);
+    if (p->is_array()) *target = node::null();  // array slots are nulled, not removed
+    else p->erase(key);
   } else if (op == "$inc" || op == "$mul") {
     if (!target) {
       p->set(key, op == "$inc" ? node::from(v) : zero_like(v));
     } else if (!is_numeric(*target)) {
-      return type_mismatch(fmt::format("Cannot apply {} to a value of non-numeric type. {} has the field '{}' of non-numeric type {}",
-                                       op, id_for_message(c), key, bson::type_name(target->type)));
+      return type_mismatch(
+          fmt::format("Cannot apply {} to a value of non-numeric type. {} has the field '{}' of non-numeric type {}",
+                      op, id_for_message(c), key, bson::type_name(target->type)));
     } else {
       *target = numeric_op(*target, v, op == "$mul");
     }
@@ -335,8 +338,8 @@ error_opt apply_one(node& root, const update_op& u, const context& c) {
       if (op == "$push")
         return bad_value(fmt::format("The field '{}' must be an array but is of type {} in document {}", key,
                                      bson::type_name(target->type), id_for_message(c)));
-      return bad_value(fmt::format("Cannot apply $addToSet to non-array field. Field named '{}' has non-array type {}", key,
-                                   bson::type_name(target->type)));
+      return bad_value(fmt::format("Cannot apply $addToSet to non-array field. Field named '{}' has non-array type {}",
+                                   key, bson::type_name(target->type)));
     }
     if (op == "$push") return apply_push(*target, u);
     for (auto& item : each_values(v, true)) {
@@ -357,10 +360,8 @@ error_opt apply_one(node& root, const update_op& u, const context& c) {
     if (op == "$pull") return apply_pull(*target, u);
     if (op == "$pop") {
       if (!target->children.empty()) {
-        if (*v.as_number() > 0)
-          target->children.pop_back();
-        else
-          target->children.erase(target->children.begin());
+        if (*v.as_number() > 0) target->children.pop_back();
+        else target->children.erase(target->children.begin());
       }
       return std::nullopt;
     }
@@ -371,13 +372,17 @@ error_opt apply_one(node& root, const update_op& u, const context& c) {
     });
   } else if (op == "$rename") {
     if (!target) return std::nullopt;
-    if (p->is_array()) return bad_value(fmt::format("The source field cannot be an array element, '{}' in doc with {}", join(u.parts), id_for_message(c)));
+    if (p->is_array())
+      return bad_value(fmt::format("The source field cannot be an array element, '{}' in doc with {}", join(u.parts),
+                                   id_for_message(c)));
     node moved = std::move(*target);
     p->erase(key);
     auto dest_parent = parent_of(root, u.to, true);
     if (auto* err = std::get_if<query_error>(&dest_parent)) return *err;
     node* dp = std::get<node*>(dest_parent);
-    if (dp->is_array()) return bad_value(fmt::format("The destination field cannot be an array element, '{}' in doc with {}", join(u.to), id_for_message(c)));
+    if (dp->is_array())
+      return bad_value(fmt::format("The destination field cannot be an array element, '{}' in doc with {}", join(u.to),
+                                   id_for_message(c)));
     dp->set(u.to.back(), std::move(moved));
   } else if (op == "$currentDate") {
     p->set(key, current_date(v));
@@ -400,7 +405,8 @@ std::variant<update_spec, query_error> update_spec::compile(bson::view update) {
   if (update.empty() || !update.first_key().starts_with('$')) {
     for (auto e : update)
       if (e.key().starts_with('$'))
-        return make_error(52, fmt::format("The dollar ($) prefixed field '{}' in '{}' is not valid for storage.", e.key(), e.key()));
+        return make_error(
+            52, fmt::format("The dollar ($) prefixed field '{}' in '{}' is not valid for storage.", e.key(), e.key()));
     spec.replacement_.emplace(update);
     return spec;
   }
@@ -412,9 +418,10 @@ std::variant<update_spec, query_error> update_spec::compile(bson::view update) {
           "Unknown modifier: {}. Expected a valid update modifier or pipeline-style update specified as an array", op));
     auto fields = group.as_document();
     if (!fields)
-      return failed_to_parse(fmt::format("Modifiers operate on fields but we found type {} instead. For example: {{$mod: "
-                                         "{{<field>: ...}}}} not {{{}: {}}}",
-                                         bson::type_name(group.type()), op, to_short_string(group)));
+      return failed_to_parse(
+          fmt::format("Modifiers operate on fields but we found type {} instead. For example: {{$mod: "
+                      "{{<field>: ...}}}} not {{{}: {}}}",
+                      bson::type_name(group.type()), op, to_short_string(group)));
     for (auto f : *fields) {
       update_op u;
       u.op = std::string(op);
@@ -452,10 +459,8 @@ std::optional<query_error> update_spec::apply_operators(bson::view doc, bson::do
       return make_error(66, "Performing an update on the path '_id' would modify the immutable field '_id'");
   }
   out.clear();
-  if (inserting)
-    write_id_first(root, out);
-  else
-    root.write_fields(out);
+  if (inserting) write_id_first(root, out);
+  else root.write_fields(out);
   return std::nullopt;
 }
 
@@ -464,9 +469,10 @@ std::optional<query_error> update_spec::apply(bson::view doc, bson::document& ou
   auto old_id = doc.find("_id");
   auto new_id = replacement_->find("_id");
   if (old_id && new_id && (compare_values(old_id, new_id) != 0 || old_id.type() != new_id.type()))
-    return detail::make_error(66, fmt::format("After applying the update, the (immutable) field '_id' was found to have "
-                                              "been altered to _id: {}",
-                                              detail::to_short_string(new_id)));
+    return detail::make_error(66,
+                              fmt::format("After applying the update, the (immutable) field '_id' was found to have "
+                                          "been altered to _id: {}",
+                                          detail::to_short_string(new_id)));
   out.clear();
   if (old_id && !new_id) out.append("_id", old_id);  // a replacement keeps the document's _id, first
   if (new_id) out.append("_id", new_id);
@@ -490,8 +496,8 @@ std::optional<query_error> update_spec::apply_for_upsert(bson::view query, bson:
         return make_error(54, fmt::format("cannot infer query fields to set, path '{}' is matched twice", path));
       std::size_t n = std::min(prior.size(), parts.size());
       if (std::equal(parts.begin(), parts.begin() + static_cast<std::ptrdiff_t>(n), prior.begin()))
-        return make_error(54, fmt::format("cannot infer query fields to set, both paths '{}' and '{}' are matched", path,
-                                          join(prior)));
+        return make_error(54, fmt::format("cannot infer query fields to set, both paths '{}' and '{}' are matched",
+                                          path, join(prior)));
     }
     seen.push_back(parts);
     auto parent = parent_of(seed, parts, true);

@@ -53,7 +53,8 @@ TEST_CASE("update operators produce the documents mongod produces") {
             R"({"_id": 1, "a": [0, 1, 2]})"},
            {R"({"_id": 1, "a": [{"s": 2}, {"s": 1}]})", R"({"$push": {"a": {"$each": [], "$sort": {"s": 1}}}})",
             R"({"_id": 1, "a": [{"s": 1}, {"s": 2}]})"},
-           {R"({"_id": 1, "a": [1, 2]})", R"({"$addToSet": {"a": {"$each": [2, 3, 3]}}})", R"({"_id": 1, "a": [1, 2, 3]})"},
+           {R"({"_id": 1, "a": [1, 2]})", R"({"$addToSet": {"a": {"$each": [2, 3, 3]}}})",
+            R"({"_id": 1, "a": [1, 2, 3]})"},
            {R"({"_id": 1, "a": [1, 2, 3, 2]})", R"({"$pull": {"a": 2}})", R"({"_id": 1, "a": [1, 3]})"},
            {R"({"_id": 1, "a": [1, 5, 9]})", R"({"$pull": {"a": {"$gte": 5}}})", R"({"_id": 1, "a": [1]})"},
            {R"({"_id": 1, "a": [{"x": 1, "y": 1}, {"x": 2}]})", R"({"$pull": {"a": {"x": 1}}})",
@@ -94,7 +95,8 @@ TEST_CASE("update errors carry mongod's codes and messages") {
   e = apply_error(R"({"_id": 1, "a": "x"})", R"({"$inc": {"a": 1}})");
   CHECK(e.code == 14);
   CHECK(e.code_name == "TypeMismatch");
-  CHECK(e.message == "Cannot apply $inc to a value of non-numeric type. {_id: 1} has the field 'a' of non-numeric type string");
+  CHECK(e.message ==
+        "Cannot apply $inc to a value of non-numeric type. {_id: 1} has the field 'a' of non-numeric type string");
   e = apply_error(R"({"_id": 1, "a": 1})", R"({"$push": {"a": 2}})");
   CHECK(e.code == 2);
   CHECK(e.message == "The field 'a' must be an array but is of type int in document {_id: 1}");
@@ -114,7 +116,8 @@ TEST_CASE("update errors carry mongod's codes and messages") {
   CHECK(c.code == 40);
   c = err(update_spec::compile(doc(R"({"$set": {"a": 1}, "b": 2})")));
   CHECK(c.code == 9);
-  CHECK(c.message == "Unknown modifier: b. Expected a valid update modifier or pipeline-style update specified as an array");
+  CHECK(c.message ==
+        "Unknown modifier: b. Expected a valid update modifier or pipeline-style update specified as an array");
   c = err(update_spec::compile(doc(R"({"$bogus": {"a": 1}})")));
   CHECK(c.code == 9);
   c = err(update_spec::compile(doc(R"({"$set": 1})")));

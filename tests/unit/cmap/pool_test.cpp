@@ -66,9 +66,8 @@ TEST_CASE("cmap options: validation (\"Connection Pool Options\")") {
     bool valid;
   };
   const row rows[] = {
-      {100, 0, 2, 0, 0, true},  {0, 500, 1, 0, 0, true},   {3, 3, 1, 10, 10, true},
-      {3, 4, 1, 0, 0, false},   {100, 0, 0, 0, 0, false},  {100, 0, 2, -1, 0, false},
-      {100, 0, 2, 0, -1, false},
+      {100, 0, 2, 0, 0, true},  {0, 500, 1, 0, 0, true},   {3, 3, 1, 10, 10, true},   {3, 4, 1, 0, 0, false},
+      {100, 0, 0, 0, 0, false}, {100, 0, 2, -1, 0, false}, {100, 0, 2, 0, -1, false},
   };
   for (const auto& r : rows) {
     pool_options o;
@@ -185,8 +184,8 @@ TEST_CASE("cmap: maxPoolSize caps total connections; a check-in resumes the wait
   CHECK(a[0].outcome.ticket == w.ticket);
   CHECK(a[0].outcome.status == checkout_status::use);
   CHECK(a[0].outcome.connection == 1);
-  CHECK(events(p) == std::vector<std::string>{"ConnectionCheckOutStarted", "ConnectionCheckedIn(1)",
-                                              "ConnectionCheckedOut(1)"});
+  CHECK(events(p) ==
+        std::vector<std::string>{"ConnectionCheckOutStarted", "ConnectionCheckedIn(1)", "ConnectionCheckedOut(1)"});
 }
 
 TEST_CASE("cmap: maxConnecting limits pending connections; a finished establishment lets the waiter create") {
@@ -207,7 +206,9 @@ TEST_CASE("cmap: maxConnecting limits pending connections; a finished establishm
   CHECK(acts[0].outcome.connection == 3);
 }
 
-TEST_CASE("cmap: a thread blocked by maxConnecting takes a returned connection (pool-checkout-returned-connection-maxConnecting)") {
+TEST_CASE(
+    "cmap: a thread blocked by maxConnecting takes a returned connection "
+    "(pool-checkout-returned-connection-maxConnecting)") {
   pool p = with_checked_out(opts(10, 1), 1);
   auto pending = p.request_checkout(at(1));
   REQUIRE(pending.status == checkout_status::establish);
@@ -305,7 +306,7 @@ TEST_CASE("cmap: perished available connections are closed during checkout (\"Pe
     p.checkin(1, at(0));
     events(p);
     if (r.broken) CHECK(p.connection_broken(1, at(0)) == pool_error::none);  // closed at once
-    if (r.clear) p.clear(at(0)), p.ready();                                // closed at checkout
+    if (r.clear) p.clear(at(0)), p.ready();                                  // closed at checkout
     auto c = p.request_checkout(at(r.checkout_after_ms));
     const auto e = events(p);
     if (!r.closed) {
@@ -353,7 +354,9 @@ TEST_CASE("cmap: check-in closes perished connections or those of a closed pool 
   }
 }
 
-TEST_CASE("cmap: clear fails every waiter with PoolClearedError and asks for a background run (pool-clear-clears-waitqueue)") {
+TEST_CASE(
+    "cmap: clear fails every waiter with PoolClearedError and asks for a background run "
+    "(pool-clear-clears-waitqueue)") {
   pool p = with_checked_out(opts(1), 1);
   p.checkin(1, at(0));
   auto in_use = p.request_checkout(at(0));
@@ -409,7 +412,8 @@ TEST_CASE("cmap: clear(interruptInUseConnections) interrupts in-use and pending 
   auto r = p.connection_failed(2, at(3));
   CHECK(r.status == checkout_status::failed);
   CHECK(r.error == pool_error::connection_interrupted);
-  CHECK(events(p) == std::vector<std::string>{"ConnectionClosed(2)[stale]", "ConnectionCheckOutFailed[connectionError]"});
+  CHECK(events(p) ==
+        std::vector<std::string>{"ConnectionClosed(2)[stale]", "ConnectionCheckOutFailed[connectionError]"});
   // The interrupted in-use connection is only acknowledged at check-in.
   CHECK(p.checkin(1, at(4)) == pool_error::none);
   CHECK(events(p) == std::vector<std::string>{"ConnectionCheckedIn(1)"});
@@ -417,7 +421,8 @@ TEST_CASE("cmap: clear(interruptInUseConnections) interrupts in-use and pending 
   CHECK(p.total_connections() == 1);
 }
 
-TEST_CASE("cmap: a connection that finishes its handshake after a plain clear is still handed out, then closed at check-in") {
+TEST_CASE(
+    "cmap: a connection that finishes its handshake after a plain clear is still handed out, then closed at check-in") {
   pool p(opts());
   p.ready();
   auto r = p.request_checkout(at(0));
@@ -532,7 +537,9 @@ TEST_CASE("cmap: a population connection finished after clear is closed as stale
   CHECK(p.total_connections() == 0);
 }
 
-TEST_CASE("cmap: waiters blocked by maxConnecting wait for population connections (pool-checkout-minPoolSize-connection-maxConnecting)") {
+TEST_CASE(
+    "cmap: waiters blocked by maxConnecting wait for population connections "
+    "(pool-checkout-minPoolSize-connection-maxConnecting)") {
   auto o = opts(3, 2);
   o.min_pool_size = 2;
   pool p(o);

@@ -21,14 +21,16 @@ std::vector<std::string> keys_of(bson::view v) {
 }
 
 const session_id test_lsid = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-constexpr std::string_view test_lsid_json = R"({"id": {"$binary": {"base64": "AQIDBAUGBwgJCgsMDQ4PEA==", "subType": "04"}}})";
+constexpr std::string_view test_lsid_json =
+    R"({"id": {"$binary": {"base64": "AQIDBAUGBwgJCgsMDQ4PEA==", "subType": "04"}}})";
 
 }  // namespace
 
 TEST_CASE("command: session and transaction fields follow the user's fields in a fixed order with exact types") {
   auto docs = bson::document::from_json(R"({"_id": 1})");
   bson::view doc_views[] = {docs};
-  auto cluster_time = bson::document::from_json(R"({"clusterTime": {"$timestamp": {"t": 5, "i": 1}}, "signature": {}})");
+  auto cluster_time =
+      bson::document::from_json(R"({"clusterTime": {"$timestamp": {"t": 5, "i": 1}}, "signature": {}})");
   auto token = bson::document::from_json(R"({"recoveryShardId": "s1"})");
 
   command_fields f;
@@ -48,8 +50,9 @@ TEST_CASE("command: session and transaction fields follow the user's fields in a
   build_insert(body, "coll", doc_views, true);
   append_command_fields(body, f);
 
-  std::string expected = std::string(R"({"insert": "coll", "documents": [{"_id": 1}], "ordered": true, "$db": "test", "lsid": )") +
-                         std::string(test_lsid_json) + R"(, "txnNumber": {"$numberLong": "1"}, "startTransaction": true,
+  std::string expected =
+      std::string(R"({"insert": "coll", "documents": [{"_id": 1}], "ordered": true, "$db": "test", "lsid": )") +
+      std::string(test_lsid_json) + R"(, "txnNumber": {"$numberLong": "1"}, "startTransaction": true,
       "autocommit": false, "readConcern": {"level": "snapshot", "afterClusterTime": {"$timestamp": {"t": 7, "i": 2}}},
       "writeConcern": {"w": "majority", "j": true, "wtimeout": 10000}, "maxTimeMS": 5000,
       "$clusterTime": {"clusterTime": {"$timestamp": {"t": 5, "i": 1}}, "signature": {}},
@@ -93,7 +96,8 @@ TEST_CASE("command: write concern w is sent as a number or a string, wtimeout wi
   f.write_concern = write_concern_fields{std::int32_t{2}, std::nullopt, std::int64_t{1} << 33};
   build_drop(body, "c");
   append_command_fields(body, f);
-  CHECK(body.to_json() == canonical(R"({"drop": "c", "writeConcern": {"w": 2, "wtimeout": {"$numberLong": "8589934592"}}})"));
+  CHECK(body.to_json() ==
+        canonical(R"({"drop": "c", "writeConcern": {"w": 2, "wtimeout": {"$numberLong": "8589934592"}}})"));
 
   f.write_concern = write_concern_fields{};  // an empty write concern is still sent as {}
   build_drop(body, "c");
@@ -124,9 +128,9 @@ TEST_CASE("command: commit and abort are {name: 1} with the transaction fields (
   bson::document body;
   build_commit_transaction(body);
   append_command_fields(body, f);
-  CHECK(body.to_json() == canonical(std::string(R"({"commitTransaction": 1, "$db": "admin", "lsid": )") +
-                                    std::string(test_lsid_json) +
-                                    R"(, "txnNumber": {"$numberLong": "4"}, "autocommit": false,
+  CHECK(body.to_json() ==
+        canonical(std::string(R"({"commitTransaction": 1, "$db": "admin", "lsid": )") + std::string(test_lsid_json) +
+                  R"(, "txnNumber": {"$numberLong": "4"}, "autocommit": false,
         "writeConcern": {"w": "majority", "wtimeout": 10000}, "recoveryToken": {"t": 1}})"));
   build_abort_transaction(body);
   CHECK(body.get_view().first_key() == "abortTransaction");
@@ -319,19 +323,20 @@ TEST_CASE("command: endSessions lists {id: UUID} documents (driver-sessions.md)"
                                     std::string(test_lsid_json) + "]}"));
 }
 
-TEST_CASE("command: hello carries helloOk and the client metadata (mongodb-handshake/handshake.md)") {
+TEST_CASE("command: the handshake hello carries helloOk, backpressure: \"2\" and the client metadata (handshake.md)") {
   hello_options o;
   o.client = client_metadata{"app", "mongowire", "1.2.3", "Linux", "Debian", "x86_64", "C++20"};
   bson::document body;
   build_hello(body, o);
-  CHECK(body.to_json() == canonical(R"({"hello": 1, "helloOk": true, "client": {"application": {"name": "app"},
+  CHECK(body.to_json() == canonical(R"({"hello": 1, "helloOk": true, "backpressure": "2",
+      "client": {"application": {"name": "app"},
       "driver": {"name": "mongowire", "version": "1.2.3"},
       "os": {"type": "Linux", "name": "Debian", "architecture": "x86_64"}, "platform": "C++20"}})"));
 
   hello_options legacy;
   legacy.legacy_name = true;
   build_hello(body, legacy);
-  CHECK(body.to_json() == canonical(R"({"isMaster": 1, "helloOk": true})"));
+  CHECK(body.to_json() == canonical(R"({"isMaster": 1, "helloOk": true})"));  // a monitoring hello
 
   auto defaults = default_client_metadata();
   CHECK_FALSE(defaults.os_type.empty());

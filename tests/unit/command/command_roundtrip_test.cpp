@@ -164,7 +164,8 @@ void build_transaction_insert(bson::document& body, bson::document& rest, std::s
 TEST_CASE("command: a reused body and split buffer allocate nothing once warm") {
   auto d = bson::document::from_json(R"({"_id": 1, "name": "a fairly long string value to outgrow inline storage"})");
   bson::view docs[] = {d, d, d, d};
-  auto cluster_time = bson::document::from_json(R"({"clusterTime": {"$timestamp": {"t": 1, "i": 2}}, "signature": {}})");
+  auto cluster_time =
+      bson::document::from_json(R"({"clusterTime": {"$timestamp": {"t": 1, "i": 2}}, "signature": {}})");
   command_fields f;
   f.db = "db";
   f.lsid = session_id{};

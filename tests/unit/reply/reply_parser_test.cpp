@@ -142,12 +142,12 @@ const malformed_case malformed_cases[] = {
      "invalid reply: field 'cursor.ns' has type int, expected string"},
     {"cursor no batch", &cursor, R"({"ok": 1, "cursor": {"id": {"$numberLong": "0"}, "ns": "a.b"}})",
      "invalid reply: field 'cursor' has neither firstBatch nor nextBatch"},
-    {"firstBatch object", &cursor, R"({"ok": 1, "cursor": {"id": {"$numberLong": "0"}, "ns": "a.b", "firstBatch": {}}})",
+    {"firstBatch object", &cursor,
+     R"({"ok": 1, "cursor": {"id": {"$numberLong": "0"}, "ns": "a.b", "firstBatch": {}}})",
      "invalid reply: field 'cursor.firstBatch' has type object, expected array"},
     {"nextBatch string", &cursor, R"({"ok": 1, "cursor": {"id": {"$numberLong": "0"}, "ns": "a.b", "nextBatch": "x"}})",
      "invalid reply: field 'cursor.nextBatch' has type string, expected array"},
-    {"batch entry", &cursor,
-     R"({"ok": 1, "cursor": {"id": {"$numberLong": "0"}, "ns": "a.b", "firstBatch": [{}, 1]}})",
+    {"batch entry", &cursor, R"({"ok": 1, "cursor": {"id": {"$numberLong": "0"}, "ns": "a.b", "firstBatch": [{}, 1]}})",
      "invalid reply: field 'cursor.firstBatch[1]' has type int, expected object"},
     {"postBatchResumeToken", &cursor,
      R"({"ok": 1, "cursor": {"id": {"$numberLong": "0"}, "ns": "a.b", "nextBatch": [], "postBatchResumeToken": 1}})",
@@ -265,7 +265,8 @@ TEST_CASE("reply: top-level labels of an ok:1 reply are kept (4.4+ write concern
 }
 
 TEST_CASE("reply: writeConcernError keeps its code, message, errInfo and its own labels (pre-4.4 servers)") {
-  auto reply = bson::document::from_json(R"({"ok": 1, "writeConcernError": {"code": 64, "codeName": "WriteConcernFailed",
+  auto reply =
+      bson::document::from_json(R"({"ok": 1, "writeConcernError": {"code": 64, "codeName": "WriteConcernFailed",
       "errmsg": "waiting for replication timed out", "errInfo": {"wtimeout": true},
       "errorLabels": ["RetryableWriteError"]}})");
   diagnostics diag;

@@ -51,7 +51,8 @@ TEST_CASE("reply: randomized write replies parse back to the counts and errors t
   std::mt19937 rng(12345);
   for (int round = 0; round < 300; ++round) {
     const std::int64_t n = rng() % 1000;
-    const std::optional<std::int64_t> n_modified = (rng() & 1) ? std::optional<std::int64_t>(rng() % 1000) : std::nullopt;
+    const std::optional<std::int64_t> n_modified =
+        (rng() & 1) ? std::optional<std::int64_t>(rng() % 1000) : std::nullopt;
     std::vector<expected_write_error> errors(rng() % 4);
     for (std::size_t i = 0; i < errors.size(); ++i)
       errors[i] = {static_cast<std::int32_t>(i * 2), static_cast<std::int32_t>(1 + rng() % 20000), random_text(rng)};
@@ -81,8 +82,7 @@ TEST_CASE("reply: randomized write replies parse back to the counts and errors t
         }
       });
     }
-    if (has_wce)
-      reply.append_document("writeConcernError", [&](bson::document& d) { d.append("code", wce_code); });
+    if (has_wce) reply.append_document("writeConcernError", [&](bson::document& d) { d.append("code", wce_code); });
     reply.append("ok", 1.0);  // `ok` last and a double, as servers send it
 
     write_result w;
@@ -98,19 +98,29 @@ TEST_CASE("reply: randomized write replies parse back to the counts and errors t
       CHECK(diag.write_errors[i].errmsg == errors[i].errmsg);
     }
     CHECK(diag.write_concern.has_value() == has_wce);
-    if (!errors.empty())
-      CHECK(ec == make_server_error(errors.front().code));
-    else if (has_wce)
-      CHECK(ec == make_server_error(wce_code));
-    else
-      CHECK_FALSE(ec);
+    if (!errors.empty()) CHECK(ec == make_server_error(errors.front().code));
+    else if (has_wce) CHECK(ec == make_server_error(wce_code));
+    else CHECK_FALSE(ec);
   }
 }
 
 TEST_CASE("reply: any BSON type in any checked field gives success or invalid_reply naming that field") {
-  const char* values[] = {"1",    R"({"$numberLong": "1"})", "1.5", "2.0", R"("s")", "{}", "[]", R"(["a"])",
-                          "true", "null", R"({"$timestamp": {"t": 1, "i": 1}})", "[{}]", R"([1])",
-                          R"({"$oid": "000000000000000000000001"})", R"({"$numberLong": "0"})", "0"};
+  const char* values[] = {"1",
+                          R"({"$numberLong": "1"})",
+                          "1.5",
+                          "2.0",
+                          R"("s")",
+                          "{}",
+                          "[]",
+                          R"(["a"])",
+                          "true",
+                          "null",
+                          R"({"$timestamp": {"t": 1, "i": 1}})",
+                          "[{}]",
+                          R"([1])",
+                          R"({"$oid": "000000000000000000000001"})",
+                          R"({"$numberLong": "0"})",
+                          "0"};
   struct slot {
     const char* field;  // the path an error about this slot must name
     const char* before;
@@ -182,7 +192,8 @@ TEST_CASE("reply: randomly corrupted replies never crash a parser") {
   std::size_t parsed = 0;
   for (int round = 0; round < 3000; ++round) {
     std::vector<std::uint8_t> bytes(base.data(), base.data() + base.size());
-    for (int flips = 1 + rng() % 3; flips > 0; --flips) bytes[4 + rng() % (bytes.size() - 5)] = static_cast<std::uint8_t>(rng());
+    for (int flips = 1 + rng() % 3; flips > 0; --flips)
+      bytes[4 + rng() % (bytes.size() - 5)] = static_cast<std::uint8_t>(rng());
     auto view = bson::view::validate(bytes);
     if (!view) continue;
     ++parsed;

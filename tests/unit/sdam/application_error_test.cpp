@@ -9,8 +9,11 @@ namespace {
 
 topology_description rs_with_primary() {
   auto t = topology("mongodb://a,b/?replicaSet=rs");
-  reply(t, "a:27017", primary_hello(R"(, "topologyVersion": {"processId": {"$oid": "000000000000000000000001"}, "counter": {"$numberLong": "1"}})",
-                                    R"(["a:27017","b:27017"])"));
+  reply(
+      t, "a:27017",
+      primary_hello(
+          R"(, "topologyVersion": {"processId": {"$oid": "000000000000000000000001"}, "counter": {"$numberLong": "1"}})",
+          R"(["a:27017","b:27017"])"));
   return t;
 }
 
@@ -40,8 +43,7 @@ TEST_CASE("sdam error classes: codes of 'not writable primary', 'node is recover
   CHECK(is_shutdown_error(11600));
   CHECK(is_shutdown_error(91));
   CHECK_FALSE(is_shutdown_error(11602));
-  for (int code : {0, 1, 6, 7, 89, 112, 251, 262, 9001, 11000, 13388})
-    CHECK_FALSE(is_state_change_error(code));
+  for (int code : {0, 1, 6, 7, 89, 112, 251, 262, 9001, 11000, 13388}) CHECK_FALSE(is_state_change_error(code));
 }
 
 TEST_CASE("sdam error classes: messages are used only when the reply has no code") {
@@ -54,16 +56,17 @@ TEST_CASE("sdam error classes: messages are used only when the reply has no code
   CHECK(is_state_change(10107, "anything"));
 }
 
-TEST_CASE("sdam: state change errors mark the server Unknown; the pool is cleared only for shutdown errors (SDAM errors/*)") {
+TEST_CASE(
+    "sdam: state change errors mark the server Unknown; the pool is cleared only for shutdown errors (SDAM errors/*)") {
   struct row {
     int code;
     int wire;
     bool clear;
   };
   const row rows[] = {
-      {10107, 21, false}, {13435, 21, false}, {10058, 21, false}, {11602, 21, false}, {13436, 21, false},
-      {189, 21, false},   {11600, 21, true},  {91, 21, true},     {10107, 7, false},   {11602, 7, false},
-      {13435, 8, false},
+      {10107, 21, false}, {13435, 21, false}, {10058, 21, false}, {11602, 21, false},
+      {13436, 21, false}, {189, 21, false},   {11600, 21, true},  {91, 21, true},
+      {10107, 7, false},  {11602, 7, false},  {13435, 8, false},
   };
   for (const auto& r : rows) {
     CAPTURE(r.code);
@@ -111,7 +114,9 @@ TEST_CASE("sdam: errors from connections older than the pool's generation are ig
   CHECK_FALSE(t.handle_application_error(err).ignored);
 }
 
-TEST_CASE("sdam: state change errors with a topologyVersion not newer than the server's are ignored (rs/topology_version_error_handling)") {
+TEST_CASE(
+    "sdam: state change errors with a topologyVersion not newer than the server's are ignored "
+    "(rs/topology_version_error_handling)") {
   auto tv = [](int process, int counter) {
     topology_version v;
     v.process_id.bytes[11] = static_cast<std::uint8_t>(process);
@@ -137,15 +142,18 @@ TEST_CASE("sdam: state change errors with a topologyVersion not newer than the s
   CHECK_FALSE(t.handle_application_error(err).ignored);
 }
 
-TEST_CASE("sdam: network errors mark Unknown and clear the pool; timeouts only before the handshake (SDAM network error)") {
+TEST_CASE(
+    "sdam: network errors mark Unknown and clear the pool; timeouts only before the handshake (SDAM network error)") {
   struct row {
     error_kind kind;
     bool completed_handshake;
     bool marks_unknown;
   };
   const row rows[] = {
-      {error_kind::network, true, true},          {error_kind::network, false, true},
-      {error_kind::network_timeout, true, false}, {error_kind::network_timeout, false, true},
+      {error_kind::network, true, true},
+      {error_kind::network, false, true},
+      {error_kind::network_timeout, true, false},
+      {error_kind::network_timeout, false, true},
       {error_kind::auth, false, true},
   };
   for (const auto& r : rows) {
@@ -167,7 +175,9 @@ TEST_CASE("sdam: network errors mark Unknown and clear the pool; timeouts only b
   }
 }
 
-TEST_CASE("sdam: any error before the handshake completes marks Unknown, unless labelled SystemOverloadedError (SDAM handleError)") {
+TEST_CASE(
+    "sdam: any error before the handshake completes marks Unknown, unless labelled SystemOverloadedError (SDAM "
+    "handleError)") {
   auto t = rs_with_primary();
   auto err = command_error(18, "Authentication failed");
   err.completed_handshake = false;
@@ -189,10 +199,12 @@ TEST_CASE("sdam: any error before the handshake completes marks Unknown, unless 
   CHECK(type_of(t, "a:27017") == server_type::rs_primary);
 
   const auto labelled = command_error_from_reply(
-      addr("a"), bson::document::from_json(R"({"ok": 0, "code": 6, "errmsg": "x", "errorLabels": ["SystemOverloadedError"]})"));
+      addr("a"),
+      bson::document::from_json(R"({"ok": 0, "code": 6, "errmsg": "x", "errorLabels": ["SystemOverloadedError"]})"));
   REQUIRE(labelled);
   CHECK(labelled->system_overloaded);
-  CHECK_FALSE(command_error_from_reply(addr("a"), bson::document::from_json(R"({"ok": 0, "code": 6})"))->system_overloaded);
+  CHECK_FALSE(
+      command_error_from_reply(addr("a"), bson::document::from_json(R"({"ok": 0, "code": 6})"))->system_overloaded);
 }
 
 TEST_CASE("sdam: errors for servers not in the topology are ignored") {
@@ -202,7 +214,9 @@ TEST_CASE("sdam: errors for servers not in the topology are ignored") {
   CHECK(t.handle_application_error(err).ignored);
 }
 
-TEST_CASE("sdam: in load-balanced mode servers are never marked Unknown; pools are cleared per serviceId (load-balancers.md)") {
+TEST_CASE(
+    "sdam: in load-balanced mode servers are never marked Unknown; pools are cleared per serviceId "
+    "(load-balancers.md)") {
   auto t = topology("mongodb://a/?loadBalanced=true");
   auto response = t.handle_application_error(command_error(91));
   CHECK_FALSE(response.marked_unknown);
@@ -222,22 +236,26 @@ TEST_CASE("sdam: in load-balanced mode servers are never marked Unknown; pools a
 }
 
 TEST_CASE("sdam: the error of a reply is the top-level one, else the writeConcernError; writeErrors are not checked") {
-  auto err = command_error_from_reply(addr("a"), bson::document::from_json(
-      R"({"ok": 0, "code": 10107, "errmsg": "not primary", "topologyVersion": {"processId": {"$oid": "000000000000000000000001"}, "counter": {"$numberLong": "3"}}})"));
+  auto err = command_error_from_reply(
+      addr("a"),
+      bson::document::from_json(
+          R"({"ok": 0, "code": 10107, "errmsg": "not primary", "topologyVersion": {"processId": {"$oid": "000000000000000000000001"}, "counter": {"$numberLong": "3"}}})"));
   REQUIRE(err);
   CHECK(err->code == 10107);
   CHECK(err->message == "not primary");
   CHECK(err->topology_version->counter == 3);
   CHECK(err->kind == error_kind::command);
 
-  err = command_error_from_reply(addr("a"), bson::document::from_json(
-      R"({"ok": 1, "writeConcernError": {"code": 91, "errmsg": "shutting down"}})"));
+  err = command_error_from_reply(
+      addr("a"),
+      bson::document::from_json(R"({"ok": 1, "writeConcernError": {"code": 91, "errmsg": "shutting down"}})"));
   REQUIRE(err);
   CHECK(err->code == 91);
   CHECK(err->message == "shutting down");
 
-  CHECK_FALSE(command_error_from_reply(addr("a"), bson::document::from_json(
-      R"({"ok": 1, "writeErrors": [{"index": 0, "code": 10107, "errmsg": "not master"}]})")));
+  CHECK_FALSE(command_error_from_reply(
+      addr("a"),
+      bson::document::from_json(R"({"ok": 1, "writeErrors": [{"index": 0, "code": 10107, "errmsg": "not master"}]})")));
   CHECK_FALSE(command_error_from_reply(addr("a"), bson::document::from_json(R"({"ok": 1})")));
 
   err = command_error_from_reply(addr("a"), bson::document::from_json(R"({"ok": 0, "errmsg": "not master"})"));
@@ -245,7 +263,8 @@ TEST_CASE("sdam: the error of a reply is the top-level one, else the writeConcer
   CHECK_FALSE(err->code);
   CHECK(is_state_change(err->code, err->message));
 
-  err = command_error_from_reply(addr("a"), bson::document::from_json(R"({"ok": 0, "code": "x", "topologyVersion": 1})"));
+  err =
+      command_error_from_reply(addr("a"), bson::document::from_json(R"({"ok": 0, "code": "x", "topologyVersion": 1})"));
   REQUIRE(err);
   CHECK_FALSE(err->code);
   CHECK_FALSE(err->topology_version);
@@ -253,8 +272,9 @@ TEST_CASE("sdam: the error of a reply is the top-level one, else the writeConcer
 
 TEST_CASE("sdam: a write concern state change error from a reply drives the same handling (SDAM writeConcernError)") {
   auto t = rs_with_primary();
-  auto err = command_error_from_reply(addr("a"), bson::document::from_json(
-      R"({"ok": 1, "writeConcernError": {"code": 11600, "errmsg": "interrupted at shutdown"}})"));
+  auto err = command_error_from_reply(
+      addr("a"), bson::document::from_json(
+                     R"({"ok": 1, "writeConcernError": {"code": 11600, "errmsg": "interrupted at shutdown"}})"));
   REQUIRE(err);
   err->max_wire_version = 21;
   const auto response = t.handle_application_error(*err);

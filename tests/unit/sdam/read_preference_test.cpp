@@ -79,7 +79,7 @@ TEST_CASE("read preference: maxStalenessSeconds is at least 90 and heartbeatFreq
   const row rows[] = {
       {90, 10'000, topology_type::replica_set_with_primary, true},
       {89, 10'000, topology_type::replica_set_no_primary, false},
-      {0, 10'000, topology_type::replica_set_no_primary, false},  // set but zero: too small
+      {0, 10'000, topology_type::replica_set_no_primary, false},      // set but zero: too small
       {100, 95'000, topology_type::replica_set_with_primary, false},  // 95 s + idleWritePeriod 10 s = 105 s
       {105, 95'000, topology_type::replica_set_with_primary, true},
       {1, 10'000, topology_type::sharded, true},  // passed to mongos, not checked here
@@ -120,10 +120,8 @@ TEST_CASE("read preference: staleness against the primary, or against the freshe
 
 TEST_CASE("read preference: suitable servers per mode and tag sets in a replica set with a primary") {
   const std::vector<server_description> rs{
-      server("a", server_type::rs_primary, 5, nyc),
-      server("b", server_type::rs_secondary, 5, nyc),
-      server("c", server_type::rs_secondary, 5, sf),
-      server("d", server_type::rs_arbiter, 5, nyc),  // never a candidate
+      server("a", server_type::rs_primary, 5, nyc), server("b", server_type::rs_secondary, 5, nyc),
+      server("c", server_type::rs_secondary, 5, sf), server("d", server_type::rs_arbiter, 5, nyc),  // never a candidate
   };
   const tag_set nowhere{{"dc", "tokyo"}};
   struct row {
@@ -238,8 +236,9 @@ TEST_CASE("read preference: of two random picks, the one with fewer operations i
 }
 
 TEST_CASE("read preference: from a connection string, and select_servers over a topology description") {
-  const auto cs = parse_uri("mongodb://a,b/?replicaSet=rs&readPreference=secondary&readPreferenceTags=dc:ny"
-                            "&readPreferenceTags=&maxStalenessSeconds=120");
+  const auto cs = parse_uri(
+      "mongodb://a,b/?replicaSet=rs&readPreference=secondary&readPreferenceTags=dc:ny"
+      "&readPreferenceTags=&maxStalenessSeconds=120");
   const auto rp = read_preference::from(cs);
   CHECK(rp.mode == mode::secondary);
   REQUIRE(rp.tag_sets.size() == 2);

@@ -53,12 +53,14 @@ inline std::string oid(int n) {
 
 // hello of a member of set "rs" with members a, b, c. Fields in `extra` (", \"k\": v") come
 // first, so they win over the defaults (lookups return the first of repeated keys).
-inline std::string primary_hello(const std::string& extra = "", const char* hosts = R"(["a:27017","b:27017","c:27017"])") {
+inline std::string primary_hello(const std::string& extra = "",
+                                 const char* hosts = R"(["a:27017","b:27017","c:27017"])") {
   return std::string(R"({"ok": 1)") + extra +
          R"(, "isWritablePrimary": true, "setName": "rs", "minWireVersion": 0, "maxWireVersion": 21, "hosts": )" +
          hosts + "}";
 }
-inline std::string secondary_hello(const std::string& extra = "", const char* hosts = R"(["a:27017","b:27017","c:27017"])") {
+inline std::string secondary_hello(const std::string& extra = "",
+                                   const char* hosts = R"(["a:27017","b:27017","c:27017"])") {
   return std::string(R"({"ok": 1)") + extra +
          R"(, "isWritablePrimary": false, "secondary": true, "setName": "rs", "minWireVersion": 0, "maxWireVersion": 21, "hosts": )" +
          hosts + "}";

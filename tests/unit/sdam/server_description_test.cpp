@@ -138,13 +138,44 @@ TEST_CASE("sdam: a malformed hello reply makes the server Unknown with an error 
 }
 
 TEST_CASE("sdam: every field of a hello reply tolerates every wrong type without crashing") {
-  const char* fields[] = {"ok", "isWritablePrimary", "ismaster", "secondary", "arbiterOnly", "hidden", "isreplicaset",
-                          "msg", "setName", "setVersion", "electionId", "hosts", "passives", "arbiters", "primary",
-                          "me", "tags", "minWireVersion", "maxWireVersion", "logicalSessionTimeoutMinutes",
-                          "maxBsonObjectSize", "maxMessageSizeBytes", "maxWriteBatchSize", "topologyVersion",
-                          "lastWrite", "serviceId"};
-  const char* values[] = {"null", "true", "-1", "2147483648", "1.5", R"("")", R"("a:1")", "{}", "[]", R"([null])",
-                          R"({"$oid": "000000000000000000000001"})", R"({"lastWriteDate": null})"};
+  const char* fields[] = {"ok",
+                          "isWritablePrimary",
+                          "ismaster",
+                          "secondary",
+                          "arbiterOnly",
+                          "hidden",
+                          "isreplicaset",
+                          "msg",
+                          "setName",
+                          "setVersion",
+                          "electionId",
+                          "hosts",
+                          "passives",
+                          "arbiters",
+                          "primary",
+                          "me",
+                          "tags",
+                          "minWireVersion",
+                          "maxWireVersion",
+                          "logicalSessionTimeoutMinutes",
+                          "maxBsonObjectSize",
+                          "maxMessageSizeBytes",
+                          "maxWriteBatchSize",
+                          "topologyVersion",
+                          "lastWrite",
+                          "serviceId"};
+  const char* values[] = {"null",
+                          "true",
+                          "-1",
+                          "2147483648",
+                          "1.5",
+                          R"("")",
+                          R"("a:1")",
+                          "{}",
+                          "[]",
+                          R"([null])",
+                          R"({"$oid": "000000000000000000000001"})",
+                          R"({"lastWriteDate": null})"};
   for (const char* field : fields) {
     for (const char* value : values) {
       const std::string json = std::string(R"({"ok": 1, "setName": "rs", ")") + field + "\": " + value + "}";
@@ -176,7 +207,8 @@ TEST_CASE("sdam: the RTT average restarts after the server was Unknown (SDAM rou
 }
 
 TEST_CASE("sdam: topologyVersion comparison (SDAM topologyVersion Comparison)") {
-  const topology_version p1c1{*bson::document::from_json(R"({"o": {"$oid": "000000000000000000000001"}})")["o"].as_oid(), 1};
+  const topology_version p1c1{
+      *bson::document::from_json(R"({"o": {"$oid": "000000000000000000000001"}})")["o"].as_oid(), 1};
   auto p1c2 = p1c1;
   p1c2.counter = 2;
   auto p2c0 = p1c1;
@@ -196,6 +228,7 @@ TEST_CASE("sdam: description equality compares the (=) fields only, hosts as set
   CHECK(a.equivalent_to(b));  // RTT differs, hosts reordered
   const auto c = parse(R"({"ok": 1, "setName": "rs", "isWritablePrimary": true, "hosts": ["a:1"]})");
   CHECK_FALSE(a.equivalent_to(c));
-  const auto d = parse(R"({"ok": 1, "setName": "rs", "isWritablePrimary": true, "hosts": ["a:1", "b:1"], "setVersion": 2})");
+  const auto d =
+      parse(R"({"ok": 1, "setName": "rs", "isWritablePrimary": true, "hosts": ["a:1", "b:1"], "setVersion": 2})");
   CHECK_FALSE(a.equivalent_to(d));
 }

@@ -5,7 +5,8 @@
 
 using namespace sdam_test;
 
-TEST_CASE("sdam: initial topology type follows directConnection, replicaSet and loadBalanced (SDAM Initial TopologyType)") {
+TEST_CASE(
+    "sdam: initial topology type follows directConnection, replicaSet and loadBalanced (SDAM Initial TopologyType)") {
   CHECK(topology("mongodb://a").type() == topology_type::unknown);
   CHECK(topology("mongodb://a,b").type() == topology_type::unknown);
   CHECK(topology("mongodb://a/?directConnection=false").type() == topology_type::unknown);
@@ -46,11 +47,13 @@ TEST_CASE("sdam: a secondary points at a PossiblePrimary and the set has no prim
 
 TEST_CASE("sdam: passives and arbiters are members too (rs/discover_passives, rs/discover_arbiters)") {
   auto t = topology("mongodb://a/?replicaSet=rs");
-  const auto ch = reply(t, "a:27017", primary_hello(R"(, "passives": ["p:27017"], "arbiters": ["x:27017"])", R"(["a:27017"])"));
+  const auto ch =
+      reply(t, "a:27017", primary_hello(R"(, "passives": ["p:27017"], "arbiters": ["x:27017"])", R"(["a:27017"])"));
   CHECK(has(t, "p:27017"));
   CHECK(has(t, "x:27017"));
   CHECK(ch.added.size() == 2);
-  reply(t, "x:27017", R"({"ok": 1, "arbiterOnly": true, "setName": "rs", "hosts": ["a:27017"], "arbiters": ["x:27017"]})");
+  reply(t, "x:27017",
+        R"({"ok": 1, "arbiterOnly": true, "setName": "rs", "hosts": ["a:27017"], "arbiters": ["x:27017"]})");
   CHECK(type_of(t, "x:27017") == server_type::rs_arbiter);
   CHECK(t.type() == topology_type::replica_set_with_primary);
 }
@@ -91,7 +94,8 @@ TEST_CASE("sdam: a member of another replica set is removed (rs/wrong_set_name, 
   CHECK(t.type() == topology_type::replica_set_no_primary);
 }
 
-TEST_CASE("sdam: a secondary of another set is removed while a primary is known (rs/secondary_wrong_set_name_with_primary)") {
+TEST_CASE(
+    "sdam: a secondary of another set is removed while a primary is known (rs/secondary_wrong_set_name_with_primary)") {
   auto t = topology("mongodb://a,b/?replicaSet=rs");
   reply(t, "a:27017", primary_hello("", R"(["a:27017","b:27017"])"));
   reply(t, "b:27017", R"({"ok": 1, "secondary": true, "setName": "wrong", "hosts": ["a:27017","b:27017"]})");
@@ -101,8 +105,7 @@ TEST_CASE("sdam: a secondary of another set is removed while a primary is known 
 
 TEST_CASE("sdam: a member whose 'me' differs from its address is removed (rs/secondary_mismatched_me)") {
   auto t = topology("mongodb://localhost:27017/?replicaSet=rs");
-  const auto ch = reply(t, "localhost:27017",
-                        secondary_hello(R"(, "me": "a:27017")", R"(["a:27017","b:27017"])"));
+  const auto ch = reply(t, "localhost:27017", secondary_hello(R"(, "me": "a:27017")", R"(["a:27017","b:27017"])"));
   CHECK_FALSE(has(t, "localhost:27017"));
   CHECK(has(t, "a:27017"));
   CHECK(has(t, "b:27017"));
@@ -118,8 +121,9 @@ TEST_CASE("sdam: a member whose 'me' differs from its address is removed (rs/sec
 
 TEST_CASE("sdam: a primary is not removed for a mismatched 'me' (rs/primary_mismatched_me_not_removed)") {
   auto t = topology("mongodb://localhost:27017,localhost:27018/?replicaSet=rs");
-  reply(t, "localhost:27017",
-        primary_hello(R"(, "primary": "localhost:27017", "me": "a:27017")", R"(["localhost:27017","localhost:27018"])"));
+  reply(
+      t, "localhost:27017",
+      primary_hello(R"(, "primary": "localhost:27017", "me": "a:27017")", R"(["localhost:27017","localhost:27018"])"));
   CHECK(type_of(t, "localhost:27017") == server_type::rs_primary);
   reply(t, "localhost:27018",
         secondary_hello(R"(, "primary": "localhost:27017", "me": "localhost:27018")",
@@ -129,8 +133,8 @@ TEST_CASE("sdam: a primary is not removed for a mismatched 'me' (rs/primary_mism
 }
 
 TEST_CASE("sdam: a primary that becomes standalone, mongos or ghost leaves no primary (rs/primary_becomes_*)") {
-  for (const char* hello : {R"({"ok": 1, "isWritablePrimary": true})",
-                            R"({"ok": 1, "isWritablePrimary": true, "msg": "isdbgrid"})"}) {
+  for (const char* hello :
+       {R"({"ok": 1, "isWritablePrimary": true})", R"({"ok": 1, "isWritablePrimary": true, "msg": "isdbgrid"})"}) {
     CAPTURE(hello);
     auto t = topology("mongodb://a/?replicaSet=rs");
     reply(t, "a:27017", primary_hello("", R"(["a:27017"])"));
@@ -165,7 +169,9 @@ TEST_CASE("sdam: a secondary that was the primary turns the set to no primary (u
   CHECK(t.type() == topology_type::replica_set_no_primary);
 }
 
-TEST_CASE("sdam: an unexpected mongos or standalone is removed from a replica set (rs/unexpected_mongos, rs/member_standalone)") {
+TEST_CASE(
+    "sdam: an unexpected mongos or standalone is removed from a replica set (rs/unexpected_mongos, "
+    "rs/member_standalone)") {
   auto t = topology("mongodb://a,b/?replicaSet=rs");
   reply(t, "b:27017", R"({"ok": 1, "isWritablePrimary": true, "msg": "isdbgrid"})");
   CHECK_FALSE(has(t, "b:27017"));
@@ -199,7 +205,8 @@ TEST_CASE("sdam: a ghost leaves the topology Unknown (rs/discover_ghost) and a c
 
 TEST_CASE("sdam: mongoses make the topology Sharded and other types are removed (sharded/*)") {
   auto t = topology("mongodb://a,b,c");
-  reply(t, "a:27017", R"({"ok": 1, "isWritablePrimary": true, "msg": "isdbgrid", "minWireVersion": 8, "maxWireVersion": 21})");
+  reply(t, "a:27017",
+        R"({"ok": 1, "isWritablePrimary": true, "msg": "isdbgrid", "minWireVersion": 8, "maxWireVersion": 21})");
   CHECK(t.type() == topology_type::sharded);
   reply(t, "b:27017", R"({"ok": 1, "isWritablePrimary": true})");
   CHECK_FALSE(has(t, "b:27017"));
@@ -230,7 +237,9 @@ TEST_CASE("sdam: pools become ready for data-bearing servers, and for any known 
   auto t = topology("mongodb://a,b,c/?replicaSet=rs");
   CHECK(reply(t, "a:27017", primary_hello()).pool_ready);
   CHECK(reply(t, "b:27017", secondary_hello()).pool_ready);
-  CHECK_FALSE(reply(t, "c:27017", R"({"ok": 1, "arbiterOnly": true, "setName": "rs", "hosts": ["a:27017","b:27017","c:27017"]})").pool_ready);
+  CHECK_FALSE(reply(t, "c:27017",
+                    R"({"ok": 1, "arbiterOnly": true, "setName": "rs", "hosts": ["a:27017","b:27017","c:27017"]})")
+                  .pool_ready);
   auto single = topology("mongodb://c/?directConnection=true");
   CHECK(reply(single, "c:27017", R"({"ok": 1, "arbiterOnly": true, "setName": "rs"})").pool_ready);
 }
@@ -247,7 +256,8 @@ TEST_CASE("sdam: replies from servers no longer in the topology are ignored (rs/
 TEST_CASE("sdam: an older topologyVersion is ignored, an equal or newer one replaces (rs/topology_version_*)") {
   auto t = topology("mongodb://a/?replicaSet=rs");
   auto tv = [](int process, int counter) {
-    return fmt::format(R"(, "topologyVersion": {{"processId": {}, "counter": {{"$numberLong": "{}"}}}})", oid(process), counter);
+    return fmt::format(R"(, "topologyVersion": {{"processId": {}, "counter": {{"$numberLong": "{}"}}}})", oid(process),
+                       counter);
   };
   reply(t, "a:27017", primary_hello(tv(1, 5), R"(["a:27017","b:27017"])"));
   auto ch = reply(t, "a:27017", primary_hello(tv(1, 4), R"(["a:27017","b:27017","c:27017"])"));
@@ -284,7 +294,8 @@ TEST_CASE("sdam: an invalidated primary keeps its pool, whatever its wire versio
   CHECK(ch.request_check == std::vector<host_address>{addr("a")});
 }
 
-TEST_CASE("sdam: 6.0+ stale primary detection orders by electionId, then setVersion, null lowest (updateRSFromPrimary)") {
+TEST_CASE(
+    "sdam: 6.0+ stale primary detection orders by electionId, then setVersion, null lowest (updateRSFromPrimary)") {
   auto hello = [](const std::string& election, const char* set_version) {
     std::string extra = R"(, "maxWireVersion": 17)";
     if (!election.empty()) extra += R"(, "electionId": )" + election;
@@ -374,7 +385,9 @@ TEST_CASE("sdam: wire version compatibility of known servers (rs/too_new, rs/too
   CHECK(t.compatible());
 }
 
-TEST_CASE("sdam: logicalSessionTimeoutMinutes is the minimum over data-bearing servers, null if one lacks it (rs/ls_timeout)") {
+TEST_CASE(
+    "sdam: logicalSessionTimeoutMinutes is the minimum over data-bearing servers, null if one lacks it "
+    "(rs/ls_timeout)") {
   auto t = topology("mongodb://a,b,c,d/?replicaSet=rs");
   CHECK_FALSE(t.logical_session_timeout_minutes());  // nothing known yet
   const char* hosts = R"(["a:27017","b:27017","c:27017","d:27017"])";
@@ -383,7 +396,8 @@ TEST_CASE("sdam: logicalSessionTimeoutMinutes is the minimum over data-bearing s
   reply(t, "b:27017", secondary_hello(R"(, "logicalSessionTimeoutMinutes": 2)", hosts));
   CHECK(t.logical_session_timeout_minutes() == 2);
   // An arbiter without the field does not count.
-  reply(t, "c:27017", R"({"ok": 1, "arbiterOnly": true, "setName": "rs", "hosts": ["a:27017","b:27017","c:27017","d:27017"]})");
+  reply(t, "c:27017",
+        R"({"ok": 1, "arbiterOnly": true, "setName": "rs", "hosts": ["a:27017","b:27017","c:27017","d:27017"]})");
   CHECK(t.logical_session_timeout_minutes() == 2);
   // A data-bearing member without it makes the topology's value null.
   reply(t, "d:27017", secondary_hello("", hosts));

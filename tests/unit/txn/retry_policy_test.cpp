@@ -26,12 +26,15 @@ const diagnostics retryable_write_err = server_error(91, {label::retryable_write
 const diagnostics overload_err = server_error(462, {label::system_overloaded, label::retryable_error});
 const diagnostics no_labels{};
 
+failed_attempt sent(fk k) { return {k, true}; }
+failed_attempt unsent(fk k) { return {k, false}; }
+
 }  // namespace
 
 TEST_CASE("retryable-writes.md: a write is retried once on RetryableWriteError, and never on other errors") {
   retry_tracker t({.family = retry_family::write});
-  CHECK(t.on_failure(fk::server_reply, retryable_write_err, 0.5).retry);
-  CHECK_FALSE(t.on_failure(fk::server_reply, retryable_write_err, 0.5).retry);  // only one retry
+  CHECK(t.on_failure(sent(fk::server_reply), retryable_write_err, 0.5).retry);
+  CHECK_FALSE(t.on_failure(sent(fk::server_reply), retryable_write_err, 0.5).retry);  // only one retry
   CHECK(t.retries_used() == 1);
 
   CHECK_FALSE(should_retry_write(fk::server_reply, server_error(11000), true));
@@ -41,18 +44,20 @@ TEST_CASE("retryable-writes.md: a write is retried once on RetryableWriteError, 
   CHECK_FALSE(should_retry_write(fk::client, retryable_write_err, true));
 }
 
-TEST_CASE("retryable-writes.md: when the retry fails too, its error is reported unless it is driver-side or NoWritesPerformed") {
+TEST_CASE(
+    "retryable-writes.md: when the retry fails too, its error is reported unless it is driver-side or "
+    "NoWritesPerformed") {
   {
     retry_tracker t({.family = retry_family::write});
-    t.on_failure(fk::server_reply, retryable_write_err, 0);
-    t.on_failure(fk::server_reply, server_error(10107, {label::retryable_write_error}), 0);
+    t.on_failure(sent(fk::server_reply), retryable_write_err, 0);
+    t.on_failure(sent(fk::server_reply), server_error(10107, {label::retryable_write_error}), 0);
     CHECK(t.error_to_report() == 1);  // the later server error is more relevant
   }
   {
     // Case "NoWritesPerformed after an error with a RetryableWriteError label": the first error.
     retry_tracker t({.family = retry_family::write});
-    t.on_failure(fk::server_reply, retryable_write_err, 0);
-    t.on_failure(fk::server_reply,
+    t.on_failure(sent(fk::server_reply), retryable_write_err, 0);
+    t.on_failure(sent(fk::server_reply),
                  server_error(10107, {label::retryable_write_error, label::no_writes_performed}), 0);
     CHECK(t.error_to_report() == 0);
   }
@@ -60,15 +65,16 @@ TEST_CASE("retryable-writes.md: when the retry fails too, its error is reported 
     // "If all server errors are labeled NoWritesPerformed, then the first error should be raised."
     retry_tracker t({.family = retry_family::write});
     const diagnostics nwp = server_error(64, {label::retryable_write_error, label::no_writes_performed});
-    t.on_failure(fk::server_reply, nwp, 0);
-    t.on_failure(fk::server_reply, nwp, 0);
+    t.on_failure(sent(fk::server_reply), nwp, 0);
+    t.on_failure(sent(fk::server_reply), nwp, 0);
     CHECK(t.error_to_report() == 0);
   }
-  for (fk driver_side : {fk::server_selection, fk::pool_cleared, fk::client}) {
-    // No server selected or no connection for the retry: "raise the retryable error from the previous attempt".
+  for (fk driver_side : {fk::server_selection, fk::pool_cleared, fk::checkout_failed, fk::network, fk::client}) {
+    // No server selected, no connection (a handshake network error included) or nothing encoded for the
+    // retry: "any client-side error that occurs before a command is sent" -> the previous error.
     retry_tracker t({.family = retry_family::write});
-    t.on_failure(fk::network, labeled({label::retryable_write_error}), 0);
-    t.on_failure(driver_side, labeled({label::retryable_write_error}), 0);
+    t.on_failure(sent(fk::network), labeled({label::retryable_write_error}), 0);
+    t.on_failure(unsent(driver_side), labeled({label::retryable_write_error}), 0);
     CHECK(t.error_to_report() == 0);
   }
 }
@@ -84,18 +90,21 @@ TEST_CASE("retryable-reads.md: a read is retried once on network errors, PoolCle
   CHECK_FALSE(should_retry_read(fk::network, no_labels, false));  // retryReads=false
 
   retry_tracker t({.family = retry_family::read});
-  CHECK(t.on_failure(fk::network, no_labels, 0).retry);
-  CHECK_FALSE(t.on_failure(fk::server_reply, server_error(13436, {label::no_writes_performed}), 0).retry);
+  CHECK(t.on_failure(sent(fk::network), no_labels, 0).retry);
+  CHECK_FALSE(t.on_failure(sent(fk::server_reply), server_error(13436, {label::no_writes_performed}), 0).retry);
   CHECK(t.error_to_report() == 1);  // reads ignore NoWritesPerformed: the later server error
 
   retry_tracker p({.family = retry_family::read});
-  p.on_failure(fk::server_reply, server_error(91), 0);
-  p.on_failure(fk::pool_cleared, no_labels, 0);
+  p.on_failure(sent(fk::server_reply), server_error(91), 0);
+  p.on_failure(unsent(fk::pool_cleared), no_labels, 0);
   CHECK(p.error_to_report() == 0);  // driver-side failure of the retry: the previous error
 }
 
-TEST_CASE("transactions.md: commitTransaction and abortTransaction are retried once on retryable errors, even with retryWrites=false") {
-  CHECK(should_retry_commit(fk::network, labeled({label::retryable_write_error, label::unknown_transaction_commit_result})));
+TEST_CASE(
+    "transactions.md: commitTransaction and abortTransaction are retried once on retryable errors, even with "
+    "retryWrites=false") {
+  CHECK(should_retry_commit(fk::network,
+                            labeled({label::retryable_write_error, label::unknown_transaction_commit_result})));
   CHECK(should_retry_abort(fk::network, labeled({label::retryable_write_error, label::transient_transaction_error})));
   // retryable-commit.json "commitTransaction is not retried after UnsatisfiableWriteConcern error" and
   // FAQ "Why don't drivers automatically retry commit after a write concern timeout error?"
@@ -104,132 +113,121 @@ TEST_CASE("transactions.md: commitTransaction and abortTransaction are retried o
   CHECK_FALSE(should_retry_abort(fk::server_reply, server_error(11601)));
 
   retry_tracker commit({.family = retry_family::commit, .policy_enabled = false});  // policy flag ignored
-  CHECK(commit.on_failure(fk::network, labeled({label::retryable_write_error}), 0).retry);
-  CHECK_FALSE(commit.on_failure(fk::network, labeled({label::retryable_write_error}), 0).retry);  // "fails after two errors"
+  CHECK(commit.on_failure(sent(fk::network), labeled({label::retryable_write_error}), 0).retry);
+  CHECK_FALSE(commit.on_failure(sent(fk::network), labeled({label::retryable_write_error}), 0)
+                  .retry);  // "fails after two errors"
 }
 
 TEST_CASE("transactions.md: other commands in a transaction are not retried, except on retryable overload errors") {
   retry_tracker insert_in_txn({.family = retry_family::other});
-  CHECK_FALSE(insert_in_txn.on_failure(fk::network, labeled({label::transient_transaction_error}), 0).retry);
+  CHECK_FALSE(insert_in_txn.on_failure(sent(fk::network), labeled({label::transient_transaction_error}), 0).retry);
 
   retry_tracker overloaded({.family = retry_family::other});
-  CHECK(overloaded.on_failure(fk::server_reply, overload_err, 0).retry);
+  CHECK(overloaded.on_failure(sent(fk::server_reply), overload_err, 0).retry);
 }
 
-TEST_CASE("client-backpressure.md: a retryable overload error is retried at most max_overload_retries times (spec tests: 2)") {
-  for (retry_family f : {retry_family::write, retry_family::read, retry_family::commit, retry_family::abort, retry_family::other}) {
+TEST_CASE("client-backpressure.md prose test 3: a retryable overload error is retried at most MAX_RETRIES (2) times") {
+  for (retry_family f :
+       {retry_family::write, retry_family::read, retry_family::commit, retry_family::abort, retry_family::other}) {
     retry_tracker t({.family = f});
-    CHECK(t.on_failure(fk::server_reply, overload_err, 0).retry);
-    CHECK(t.on_failure(fk::server_reply, overload_err, 0).retry);
-    CHECK_FALSE(t.on_failure(fk::server_reply, overload_err, 0).retry);
+    CHECK(t.on_failure(sent(fk::server_reply), overload_err, 0).retry);
+    CHECK(t.on_failure(sent(fk::server_reply), overload_err, 0).retry);
+    CHECK_FALSE(t.on_failure(sent(fk::server_reply), overload_err, 0).retry);
     CHECK(t.failed_attempts() == 3);  // backpressure-retryable-*.json: one attempt + 2 retries
   }
-  retry_tracker five({.family = retry_family::other, .max_overload_retries = 5});
-  int retries = 0;
-  while (five.on_failure(fk::server_reply, overload_err, 0).retry) ++retries;
-  CHECK(retries == 5);
+  // Prose test 4: maxAdaptiveRetries=1 -> 2 attempts; 0 turns overload retries off.
+  for (int max : {0, 1, 5}) {
+    retry_tracker t({.family = retry_family::read, .max_adaptive_retries = max});
+    int retries = 0;
+    while (t.on_failure(sent(fk::server_reply), overload_err, 0).retry) ++retries;
+    CHECK(retries == max);
+  }
 }
 
 TEST_CASE("client-backpressure.md: SystemOverloadedError without RetryableError is not a retryable overload error") {
   retry_tracker t({.family = retry_family::other});
-  CHECK_FALSE(t.on_failure(fk::server_reply, labeled({label::system_overloaded}), 0).retry);
+  CHECK_FALSE(t.on_failure(sent(fk::server_reply), labeled({label::system_overloaded}), 0).retry);
   retry_tracker u({.family = retry_family::other});
-  CHECK_FALSE(u.on_failure(fk::server_reply, labeled({label::retryable_error}), 0).retry);
+  CHECK_FALSE(u.on_failure(sent(fk::server_reply), labeled({label::retryable_error}), 0).retry);
 }
 
-TEST_CASE("client-backpressure.md: after an overload error every retry policy is limited by max_overload_retries") {
+TEST_CASE("client-backpressure.md: after an overload error every retry policy is limited by maxAdaptiveRetries") {
   // A retryable write error that is also an overload error: backoff and the larger limit apply.
   retry_tracker t({.family = retry_family::write});
   const diagnostics overloaded_write = labeled({label::retryable_write_error, label::system_overloaded});
-  auto first = t.on_failure(fk::server_reply, overloaded_write, 1.0);
+  auto first = t.on_failure(sent(fk::server_reply), overloaded_write, 1.0);
   CHECK(first.retry);
-  CHECK(first.backoff == milliseconds(100));
+  CHECK(first.backoff == milliseconds(200));
   // Then a plain retryable write error: still retried, since an overload error was seen, and no backoff.
-  auto second = t.on_failure(fk::server_reply, retryable_write_err, 1.0);
+  auto second = t.on_failure(sent(fk::server_reply), retryable_write_err, 1.0);
   CHECK(second.retry);
   CHECK(second.backoff == milliseconds(0));
-  CHECK_FALSE(t.on_failure(fk::server_reply, retryable_write_err, 1.0).retry);
+  CHECK_FALSE(t.on_failure(sent(fk::server_reply), retryable_write_err, 1.0).retry);
 }
 
 TEST_CASE("client-backpressure.md: overload retries are off when the command's retryReads/retryWrites setting is off") {
   retry_tracker t({.family = retry_family::other, .overload_retry_enabled = false});
-  CHECK_FALSE(t.on_failure(fk::server_reply, overload_err, 0).retry);
+  CHECK_FALSE(t.on_failure(sent(fk::server_reply), overload_err, 0).retry);
 }
 
-TEST_CASE("client-backpressure.md: backoff = jitter * min(10 s, 100 ms * 2^(retry-1)), only for overload errors") {
-  CHECK(overload_backoff(1, 1.0) == milliseconds(100));
-  CHECK(overload_backoff(2, 1.0) == milliseconds(200));
-  CHECK(overload_backoff(5, 1.0) == milliseconds(1600));
-  CHECK(overload_backoff(8, 1.0) == milliseconds(10000));
-  CHECK(overload_backoff(40, 1.0) == milliseconds(10000));
-  CHECK(overload_backoff(3, 0.5) == milliseconds(200));
-  CHECK(overload_backoff(3, 0.0) == milliseconds(0));
-  CHECK(overload_backoff(3, std::numeric_limits<double>::quiet_NaN()) == milliseconds(0));
-  CHECK(overload_backoff(3, 7.0) == milliseconds(400));  // jitter clamped to [0, 1]
+TEST_CASE(
+    "client-backpressure.md step 3: backoff = jitter * min(10 s, 100 ms * 2^attempt), the first retry is attempt 1") {
+  CHECK(overload_backoff(1, 1.0, overload_base_backoff) == milliseconds(200));
+  CHECK(overload_backoff(2, 1.0, overload_base_backoff) == milliseconds(400));
+  CHECK(overload_backoff(5, 1.0, overload_base_backoff) == milliseconds(3200));
+  CHECK(overload_backoff(7, 1.0, overload_base_backoff) == milliseconds(10000));
+  CHECK(overload_backoff(40, 1.0, overload_base_backoff) == milliseconds(10000));
+  CHECK(overload_backoff(1, 0.5, overload_base_backoff) == milliseconds(100));  // "delays of 100ms and 200ms"
+  CHECK(overload_backoff(2, 0.5, overload_base_backoff) == milliseconds(200));  //  on average
+  CHECK(overload_backoff(3, 0.0, overload_base_backoff) == milliseconds(0));
+  CHECK(overload_backoff(3, std::numeric_limits<double>::quiet_NaN(), overload_base_backoff) == milliseconds(0));
+  CHECK(overload_backoff(1, 7.0, overload_base_backoff) == milliseconds(200));  // jitter clamped to [0, 1]
 
-  retry_tracker t({.family = retry_family::other});
-  CHECK(t.on_failure(fk::server_reply, overload_err, 1.0).backoff == milliseconds(100));
-  CHECK(t.on_failure(fk::server_reply, overload_err, 1.0).backoff == milliseconds(200));
+  // Prose test 1: with jitter 1 the two backoffs add up to 0.6 s.
+  retry_tracker t({.family = retry_family::write});
+  auto b1 = t.on_failure(sent(fk::server_reply), overload_err, 1.0).backoff;
+  auto b2 = t.on_failure(sent(fk::server_reply), overload_err, 1.0).backoff;
+  CHECK(b1 + b2 == milliseconds(600));
 
   retry_tracker w({.family = retry_family::write});
-  CHECK(w.on_failure(fk::network, labeled({label::retryable_write_error}), 1.0).backoff == milliseconds(0));
+  CHECK(w.on_failure(sent(fk::network), labeled({label::retryable_write_error}), 1.0).backoff == milliseconds(0));
+}
+
+TEST_CASE("client-backpressure.md step 3.6: a positive baseBackoffMS on the error replaces BASE_BACKOFF") {
+  diagnostics with_base = overload_err;
+  with_base.reply = bson::document::from_json(R"({"ok": 0, "code": 462, "baseBackoffMS": 30})");
+  CHECK(overload_base_backoff_of(with_base) == milliseconds(30));
+  // Prose test 5 (there with 50 ms): with jitter 1, 60 ms + 120 ms instead of 200 ms + 400 ms.
+  retry_tracker t({.family = retry_family::write});
+  auto b1 = t.on_failure(sent(fk::server_reply), with_base, 1.0).backoff;
+  auto b2 = t.on_failure(sent(fk::server_reply), with_base, 1.0).backoff;
+  CHECK(b1 == milliseconds(60));
+  CHECK(b2 == milliseconds(120));
+
+  for (const char* json : {R"({"ok": 0, "baseBackoffMS": 0})", R"({"ok": 0, "baseBackoffMS": -5})",
+                           R"({"ok": 0, "baseBackoffMS": "50"})", R"({"ok": 0})"}) {
+    diagnostics d = overload_err;
+    d.reply = bson::document::from_json(json);
+    CHECK(overload_base_backoff_of(d) == overload_base_backoff);
+  }
+  diagnostics as_double = overload_err;
+  as_double.reply = bson::document::from_json(R"({"ok": 0, "baseBackoffMS": 25.0})");
+  CHECK(overload_base_backoff_of(as_double) == milliseconds(25));
+  diagnostics as_long = overload_err;
+  as_long.reply = bson::document::from_json(R"({"ok": 0, "baseBackoffMS": {"$numberLong": "75"}})");
+  CHECK(overload_base_backoff_of(as_long) == milliseconds(75));
 }
 
 TEST_CASE("retryable reads/writes and client-backpressure.md: which retries deprioritize the failed server") {
   retry_tracker sharded({.family = retry_family::write, .sharded = true});
-  CHECK(sharded.on_failure(fk::network, labeled({label::retryable_write_error}), 0).deprioritize_failed_server);
+  CHECK(sharded.on_failure(sent(fk::network), labeled({label::retryable_write_error}), 0).deprioritize_failed_server);
 
   retry_tracker replset({.family = retry_family::write});
-  CHECK_FALSE(replset.on_failure(fk::network, labeled({label::retryable_write_error}), 0).deprioritize_failed_server);
+  CHECK_FALSE(
+      replset.on_failure(sent(fk::network), labeled({label::retryable_write_error}), 0).deprioritize_failed_server);
 
   retry_tracker retarget({.family = retry_family::other, .overload_retargeting = true});
-  CHECK(retarget.on_failure(fk::server_reply, overload_err, 0).deprioritize_failed_server);
+  CHECK(retarget.on_failure(sent(fk::server_reply), overload_err, 0).deprioritize_failed_server);
   retry_tracker no_retarget({.family = retry_family::other});
-  CHECK_FALSE(no_retarget.on_failure(fk::server_reply, overload_err, 0).deprioritize_failed_server);
-}
-
-TEST_CASE("client-backpressure.md token bucket: starts full, never exceeds capacity, consume fails when short") {
-  retry_token_bucket b;
-  CHECK(b.tokens() == retry_token_bucket::default_capacity);
-  b.deposit(5);
-  CHECK(b.tokens() == 1000);
-  CHECK(b.consume(1));
-  CHECK(b.tokens() == 999);
-  retry_token_bucket small(1.5);
-  CHECK(small.consume(1));
-  CHECK_FALSE(small.consume(1));
-  CHECK(small.tokens() == doctest::Approx(0.5));
-}
-
-TEST_CASE("client-backpressure.md adaptive retries: each overload retry takes a token; no token, no retry") {
-  retry_token_bucket bucket(1000);
-  REQUIRE(bucket.consume(998));  // two tokens left, as in the spec's prose test
-  retry_tracker t({.family = retry_family::read, .max_overload_retries = 5}, &bucket);
-  CHECK(t.on_failure(fk::server_reply, overload_err, 0).retry);
-  CHECK(t.on_failure(fk::server_reply, overload_err, 0).retry);
-  CHECK_FALSE(t.on_failure(fk::server_reply, overload_err, 0).retry);
-  CHECK(t.failed_attempts() == 3);
-  CHECK(bucket.tokens() == 0);
-
-  // Non-overload retryable errors never take tokens.
-  retry_tracker reads({.family = retry_family::read}, &bucket);
-  CHECK(reads.on_failure(fk::network, no_labels, 0).retry);
-}
-
-TEST_CASE("client-backpressure.md adaptive retries: deposits 0.1 on success, 1.1 on success after a retry, 1 when a retry fails without overload") {
-  retry_token_bucket bucket(1000);
-  REQUIRE(bucket.consume(10));
-  retry_tracker first_try({.family = retry_family::read}, &bucket);
-  first_try.on_success();
-  CHECK(bucket.tokens() == doctest::Approx(990.1));
-
-  retry_tracker retried({.family = retry_family::read}, &bucket);
-  retried.on_failure(fk::network, no_labels, 0);
-  retried.on_success();
-  CHECK(bucket.tokens() == doctest::Approx(991.2));
-
-  retry_tracker failing({.family = retry_family::read}, &bucket);
-  failing.on_failure(fk::network, no_labels, 0);         // first attempt: no deposit
-  failing.on_failure(fk::server_reply, server_error(2), 0);  // retry failed, not overload: +1
-  CHECK(bucket.tokens() == doctest::Approx(992.2));
+  CHECK_FALSE(no_retarget.on_failure(sent(fk::server_reply), overload_err, 0).deprioritize_failed_server);
 }

@@ -72,12 +72,14 @@ TEST_CASE("driver-sessions.md: a session with less than one minute left is disca
   CHECK(pool.size() == 0);
 }
 
-TEST_CASE("driver-sessions.md: at checkin, expiring sessions are pruned from the back and an expiring returned session is discarded") {
+TEST_CASE(
+    "driver-sessions.md: at checkin, expiring sessions are pruned from the back and an expiring returned session is "
+    "discarded") {
   auto pool = counting_pool();
   server_session old1 = pool.acquire(t0, timeout);
   server_session old2 = pool.acquire(t0, timeout);
   server_session fresh = pool.acquire(t0 + minutes(10), timeout);
-  pool.release(old1, t0, timeout);   // back
+  pool.release(old1, t0, timeout);  // back
   pool.release(old2, t0, timeout);
   pool.release(fresh, t0 + minutes(10), timeout);  // front
   REQUIRE(pool.size() == 3);
@@ -97,10 +99,11 @@ TEST_CASE("driver-sessions.md: at checkin, expiring sessions are pruned from the
   CHECK(pool.size() == 0);
 }
 
-TEST_CASE("driver-sessions.md: pruning at checkin stops at the first session from the back that is not about to expire") {
+TEST_CASE(
+    "driver-sessions.md: pruning at checkin stops at the first session from the back that is not about to expire") {
   auto pool = counting_pool();
-  server_session older = pool.acquire(t0, timeout);                  // stale at 30:00
-  server_session newer = pool.acquire(t0 + minutes(20), timeout);    // stale at 50:00
+  server_session older = pool.acquire(t0, timeout);                // stale at 30:00
+  server_session newer = pool.acquire(t0 + minutes(20), timeout);  // stale at 50:00
   pool.release(newer, t0 + minutes(20), timeout);
   pool.release(older, t0 + minutes(20), timeout);  // front: older, back: newer
   REQUIRE(pool.sessions().front().id == older.id);
@@ -126,7 +129,8 @@ TEST_CASE("driver-sessions.md: a dirty session (network error) is discarded when
   CHECK(pool.acquire(t0, timeout).id[0] == 2);
 }
 
-TEST_CASE("load-balancers.md: without logicalSessionTimeoutMinutes (load balancer mode) sessions never expire in the pool") {
+TEST_CASE(
+    "load-balancers.md: without logicalSessionTimeoutMinutes (load balancer mode) sessions never expire in the pool") {
   auto pool = counting_pool();
   server_session s = pool.acquire(t0, std::nullopt);
   pool.release(s, t0 + minutes(600), std::nullopt);

@@ -9,7 +9,8 @@ using namespace mongowire::detail;
 namespace {
 bson::document doc(std::string_view json) { return bson::document::from_json(json); }
 
-transaction_options level(std::string_view rc, std::string_view w, std::string_view mode, std::optional<std::int64_t> ms) {
+transaction_options level(std::string_view rc, std::string_view w, std::string_view mode,
+                          std::optional<std::int64_t> ms) {
   transaction_options o;
   o.read_concern = doc(std::string("{\"level\": \"") + std::string(rc) + "\"}");
   o.write_concern = doc(std::string("{\"w\": \"") + std::string(w) + "\"}");
@@ -19,7 +20,9 @@ transaction_options level(std::string_view rc, std::string_view w, std::string_v
 }
 }  // namespace
 
-TEST_CASE("transactions.md: each transaction option comes from startTransaction, then defaultTransactionOptions, then the client") {
+TEST_CASE(
+    "transactions.md: each transaction option comes from startTransaction, then defaultTransactionOptions, then the "
+    "client") {
   const transaction_options given = level("snapshot", "given", "primary", 1);
   const transaction_options session = level("majority", "session", "nearest", 2);
   const transaction_options client = level("local", "client", "secondary", std::nullopt);
@@ -81,8 +84,11 @@ TEST_CASE("transactions.md: read preference in a transaction must be primary; ab
   CHECK_FALSE(is_primary(doc(R"({"mode": "nearest"})")));
 }
 
-TEST_CASE("transactions.md 'writeConcern for commitTransaction attempts': w majority, other fields kept, wtimeout 10000 added") {
-  CHECK(commit_retry_write_concern(std::nullopt).get_view() == doc(R"({"w": "majority", "wtimeout": 10000})").get_view());
+TEST_CASE(
+    "transactions.md 'writeConcern for commitTransaction attempts': w majority, other fields kept, wtimeout 10000 "
+    "added") {
+  CHECK(commit_retry_write_concern(std::nullopt).get_view() ==
+        doc(R"({"w": "majority", "wtimeout": 10000})").get_view());
   CHECK(commit_retry_write_concern(doc(R"({"w": 1})")).get_view() ==
         doc(R"({"w": "majority", "wtimeout": 10000})").get_view());
   CHECK(commit_retry_write_concern(doc(R"({"w": 2, "j": true, "wtimeout": 5000})")).get_view() ==

@@ -23,7 +23,7 @@ struct session_fixture {
   txn_fields run_op(operation_request op = {}) {
     auto r = txn.prepare_operation(op);
     REQUIRE(r);
-    txn.on_operation_completed();
+    txn.on_command_sent();
     return r.value ? *r.value : txn_fields{};
   }
   // Drives a fresh session into `s`.
@@ -31,10 +31,22 @@ struct session_fixture {
     switch (s) {
       case ts::none: break;
       case ts::starting: start(); break;
-      case ts::in_progress: start(); run_op(); break;
-      case ts::committed: reach(ts::in_progress); REQUIRE(txn.commit_transaction()); break;
-      case ts::committed_empty: start(); REQUIRE(txn.commit_transaction()); break;
-      case ts::aborted: reach(ts::in_progress); REQUIRE(txn.abort_transaction()); break;
+      case ts::in_progress:
+        start();
+        run_op();
+        break;
+      case ts::committed:
+        reach(ts::in_progress);
+        REQUIRE(txn.commit_transaction());
+        break;
+      case ts::committed_empty:
+        start();
+        REQUIRE(txn.commit_transaction());
+        break;
+      case ts::aborted:
+        reach(ts::in_progress);
+        REQUIRE(txn.abort_transaction());
+        break;
     }
     REQUIRE(txn.state() == s);
   }
@@ -44,7 +56,9 @@ const ts all_states[] = {ts::none, ts::starting, ts::in_progress, ts::committed,
 
 }  // namespace
 
-TEST_CASE("transactions.md startTransaction: allowed from no/committed/aborted, 'Transaction already in progress' otherwise") {
+TEST_CASE(
+    "transactions.md startTransaction: allowed from no/committed/aborted, 'Transaction already in progress' "
+    "otherwise") {
   for (ts from : all_states) {
     CAPTURE(to_string(from));
     session_fixture f;
@@ -53,8 +67,8 @@ TEST_CASE("transactions.md startTransaction: allowed from no/committed/aborted, 
     const client_refusal r = f.txn.start_transaction(f.ss, {});
     if (from == ts::starting || from == ts::in_progress) {
       CHECK(r.ec == client_errc::transaction_already_in_progress);
-      CHECK(f.txn.state() == from);       // errors do not change the state
-      CHECK(f.ss.txn_number == before);   // nor the txnNumber
+      CHECK(f.txn.state() == from);      // errors do not change the state
+      CHECK(f.ss.txn_number == before);  // nor the txnNumber
     } else {
       CHECK_FALSE(r.ec);
       CHECK(f.txn.state() == ts::starting);
@@ -72,9 +86,9 @@ TEST_CASE("transactions.md commitTransaction: the spec's error or action in ever
   };
   const row rows[] = {
       {ts::none, client_errc::no_transaction_started, false, ts::none},
-      {ts::starting, {}, false, ts::committed_empty},        // MUST NOT run commitTransaction
+      {ts::starting, {}, false, ts::committed_empty},  // MUST NOT run commitTransaction
       {ts::in_progress, {}, true, ts::committed},
-      {ts::committed, {}, true, ts::committed},              // MUST re-run the previous commit
+      {ts::committed, {}, true, ts::committed},  // MUST re-run the previous commit
       {ts::committed_empty, {}, false, ts::committed_empty},
       {ts::aborted, client_errc::commit_after_abort, false, ts::aborted},
   };
@@ -123,10 +137,12 @@ TEST_CASE("transactions.md abortTransaction: the spec's error or action in every
   }
 }
 
-TEST_CASE("transactions.md: an operation moves starting to in progress, and resets committed/aborted to no transaction") {
+TEST_CASE(
+    "transactions.md: a command that went out moves starting to in progress, and resets committed/aborted to no "
+    "transaction") {
   const std::pair<ts, ts> rows[] = {
-      {ts::none, ts::none},           {ts::starting, ts::in_progress}, {ts::in_progress, ts::in_progress},
-      {ts::committed, ts::none},      {ts::committed_empty, ts::none}, {ts::aborted, ts::none},
+      {ts::none, ts::none},      {ts::starting, ts::in_progress}, {ts::in_progress, ts::in_progress},
+      {ts::committed, ts::none}, {ts::committed_empty, ts::none}, {ts::aborted, ts::none},
   };
   for (auto [from, to] : rows) {
     CAPTURE(to_string(from));
@@ -135,12 +151,14 @@ TEST_CASE("transactions.md: an operation moves starting to in progress, and rese
     auto r = f.txn.prepare_operation({});
     REQUIRE(r);
     CHECK(r.value.has_value() == (from == ts::starting || from == ts::in_progress));
-    f.txn.on_operation_completed();
+    f.txn.on_command_sent();
     CHECK(f.txn.state() == to);
   }
 }
 
-TEST_CASE("transactions.md: the first command carries lsid, txnNumber, startTransaction, autocommit and readConcern; later ones no readConcern") {
+TEST_CASE(
+    "transactions.md: the first command carries lsid, txnNumber, startTransaction, autocommit and readConcern; later "
+    "ones no readConcern") {
   session_fixture f;
   transaction_options o;
   o.read_concern = doc(R"({"level": "snapshot"})");
@@ -164,7 +182,7 @@ TEST_CASE("transactions.md: the first command carries lsid, txnNumber, startTran
   auto retried_first = f.txn.prepare_operation({});
   REQUIRE(retried_first.value);
   CHECK(retried_first.value->start_transaction);
-  f.txn.on_operation_completed();
+  f.txn.on_command_sent();
 
   auto later = f.txn.prepare_operation({.after_cluster_time = bson::timestamp{50, 1}});
   REQUIRE(later.value);
@@ -191,7 +209,9 @@ TEST_CASE("transactions.md: a server-default read concern is omitted unless afte
   CHECK(causal.value->read_concern->find("afterClusterTime"));
 }
 
-TEST_CASE("transactions.md: commit carries the transaction's writeConcern, maxTimeMS from maxCommitTimeMS and the recoveryToken") {
+TEST_CASE(
+    "transactions.md: commit carries the transaction's writeConcern, maxTimeMS from maxCommitTimeMS and the "
+    "recoveryToken") {
   session_fixture f;
   transaction_options o;
   o.write_concern = doc(R"({"w": 1})");
@@ -240,7 +260,9 @@ TEST_CASE("transactions.md: without a transaction writeConcern, commit sends non
   CHECK_FALSE(c.value->fields->max_time_ms);
 }
 
-TEST_CASE("transactions.md 'Retrying commitTransaction': a second commit uses w:majority and wtimeout 10000, keeping other fields") {
+TEST_CASE(
+    "transactions.md 'Retrying commitTransaction': a second commit uses w:majority and wtimeout 10000, keeping other "
+    "fields") {
   session_fixture f;
   transaction_options o;
   o.write_concern = doc(R"({"w": 2, "j": true, "wtimeout": 5000})");
@@ -262,7 +284,8 @@ TEST_CASE("transactions.md 'Retrying commitTransaction': a second commit uses w:
   CHECK(again.value->fields->write_concern->get_view() == doc(R"({"w": "majority", "wtimeout": 10000})").get_view());
 }
 
-TEST_CASE("transactions.md: the driver's commit retry uses w:majority after any failure except a retryable overload error") {
+TEST_CASE(
+    "transactions.md: the driver's commit retry uses w:majority after any failure except a retryable overload error") {
   session_fixture f;
   transaction_options o;
   o.write_concern = doc(R"({"w": 1})");
@@ -287,7 +310,7 @@ TEST_CASE("transactions.md: txnNumber increments per startTransaction and stays 
   f.start();
   auto op = f.txn.prepare_operation({});
   CHECK(op.value->txn_number == 2);
-  f.txn.on_operation_completed();
+  f.txn.on_command_sent();
   auto c = f.txn.commit_transaction();
   CHECK(c.value->fields->txn_number == 2);
   // A retryable write between transactions takes the next number too.
@@ -312,7 +335,9 @@ TEST_CASE("transactions.md: unacknowledged write concern for a transaction is re
   CHECK(f.txn.start_transaction(f.ss, inherited).ec == client_errc::unacknowledged_write_in_transaction);
 }
 
-TEST_CASE("transactions.md: operations in a transaction refuse explicit readConcern and writeConcern without changing state") {
+TEST_CASE(
+    "transactions.md: operations in a transaction refuse explicit readConcern and writeConcern without changing "
+    "state") {
   for (ts s : {ts::starting, ts::in_progress}) {
     session_fixture f;
     f.reach(s);

@@ -3,6 +3,8 @@
 
 #include "proto/retry/with_transaction.hpp"
 
+#include <cmath>
+
 using namespace mongowire;
 using namespace mongowire::detail;
 using std::chrono::microseconds;
@@ -33,43 +35,38 @@ TEST_CASE("withTransaction step 8-9: a callback that returns commits, unless it 
   CHECK(after_callback(nullptr, ts::in_progress, at(milliseconds(0))).step == step::commit);
   CHECK(after_callback(nullptr, ts::starting, at(milliseconds(0))).step == step::commit);
   for (ts s : {ts::none, ts::committed, ts::committed_empty, ts::aborted}) {
-    auto d = after_callback(nullptr, s, at(milliseconds(0)));
-    CHECK(d.step == step::done);
-    CHECK_FALSE(d.abort_first);
+    CHECK(after_callback(nullptr, s, at(milliseconds(0))).step == step::done);
+    CHECK_FALSE(abort_after_callback_error(s));
   }
 }
 
 TEST_CASE("withTransaction step 7: a callback error aborts an open transaction; TransientTransactionError retries it") {
+  CHECK(abort_after_callback_error(ts::in_progress));
+  CHECK(abort_after_callback_error(ts::starting));
   auto d = after_callback(&transient, ts::in_progress, at(milliseconds(10), 1, 1.0));
   CHECK(d.step == step::retry_transaction);
-  CHECK(d.abort_first);
-  CHECK(d.backoff == microseconds(5000));
+  CHECK(d.backoff == microseconds(7500));
 
   auto closed = after_callback(&transient, ts::aborted, at(milliseconds(10)));
   CHECK(closed.step == step::retry_transaction);
-  CHECK_FALSE(closed.abort_first);  // nothing left to abort
+  CHECK_FALSE(abort_after_callback_error(ts::aborted));  // nothing left to abort
 
-  auto other = after_callback(&plain, ts::starting, at(milliseconds(10)));
-  CHECK(other.step == step::return_error);
-  CHECK(other.abort_first);
+  CHECK(after_callback(&plain, ts::starting, at(milliseconds(10))).step == step::return_error);
   // 7.3: the callback committed itself and the result is unknown: propagate.
-  auto unknown = after_callback(&unknown_commit, ts::committed, at(milliseconds(10)));
-  CHECK(unknown.step == step::return_error);
-  CHECK_FALSE(unknown.abort_first);
+  CHECK(after_callback(&unknown_commit, ts::committed, at(milliseconds(10))).step == step::return_error);
 }
 
 TEST_CASE("withTransaction: the transaction is not retried past 120 s; the last error is reported as a timeout") {
   CHECK(after_callback(&transient, ts::in_progress, at(milliseconds(119999))).step == step::retry_transaction);
-  auto late = after_callback(&transient, ts::in_progress, at(milliseconds(120000)));
-  CHECK(late.step == step::return_timeout);
-  CHECK(late.abort_first);
-  // Step 2: elapsed + backoff reaching the limit also stops (attempt 1, jitter 1: 5 ms).
-  CHECK(after_callback(&transient, ts::in_progress, at(milliseconds(119995), 1, 1.0)).step == step::return_timeout);
-  CHECK(after_callback(&transient, ts::in_progress, at(milliseconds(119994), 1, 1.0)).step == step::retry_transaction);
+  CHECK(after_callback(&transient, ts::in_progress, at(milliseconds(120000))).step == step::return_timeout);
+  // Step 2: elapsed + backoff reaching the limit also stops (attempt 1, jitter 1: 7.5 ms).
+  CHECK(after_callback(&transient, ts::in_progress, at(milliseconds(119993), 1, 1.0)).step == step::return_timeout);
+  CHECK(after_callback(&transient, ts::in_progress, at(milliseconds(119992), 1, 1.0)).step == step::retry_transaction);
 }
 
 TEST_CASE("withTransaction: timeoutMS replaces the 120 s limit") {
-  with_transaction_clock c{.elapsed = milliseconds(600), .limit = milliseconds(500), .transaction_attempt = 1, .jitter = 0};
+  with_transaction_clock c{
+      .elapsed = milliseconds(600), .limit = milliseconds(500), .transaction_attempt = 1, .jitter = 0};
   CHECK(after_callback(&transient, ts::in_progress, c).step == step::return_timeout);
   CHECK(after_commit(&unknown_commit, c).step == step::return_timeout);
   c.limit = milliseconds(1000);
@@ -83,15 +80,15 @@ TEST_CASE("withTransaction step 10: commit errors — retry the commit, retry th
 
   auto t = after_commit(&transient, at(milliseconds(5), 2, 1.0));
   CHECK(t.step == step::retry_transaction);
-  CHECK_FALSE(t.abort_first);
-  CHECK(t.backoff == microseconds(7500));
+  CHECK(t.backoff == microseconds(11250));
   CHECK(after_commit(&transient, at(milliseconds(120000))).step == step::return_timeout);
 
   CHECK(after_commit(&plain, at(milliseconds(5))).step == step::return_error);
   CHECK(after_commit(&plain, at(milliseconds(200000))).step == step::return_error);
 }
 
-TEST_CASE("withTransaction: a commit that failed with MaxTimeMSExpired is not retried, top-level or in writeConcernError") {
+TEST_CASE(
+    "withTransaction: a commit that failed with MaxTimeMSExpired is not retried, top-level or in writeConcernError") {
   diagnostics top = with_labels({label::unknown_transaction_commit_result}, 50);
   CHECK(after_commit(&top, at(milliseconds(5))).step == step::return_error);
   diagnostics wce = with_labels({label::unknown_transaction_commit_result});
@@ -105,13 +102,42 @@ TEST_CASE("withTransaction: a commit that failed with MaxTimeMSExpired is not re
   CHECK(after_commit(&wtimeout, at(milliseconds(5))).step == step::retry_commit);
 }
 
-TEST_CASE("withTransaction backoff: jitter * min(5 ms * 1.5^(attempt-1), 500 ms)") {
-  CHECK(with_transaction_backoff(1, 1.0) == microseconds(5000));
-  CHECK(with_transaction_backoff(2, 1.0) == microseconds(7500));
-  CHECK(with_transaction_backoff(3, 1.0) == microseconds(11250));
-  CHECK(with_transaction_backoff(12, 1.0) == microseconds(432487));  // 5 ms * 1.5^11 = 432.487 ms
-  CHECK(with_transaction_backoff(13, 1.0) == microseconds(500000));
+TEST_CASE("transactions-convenient-api.md step 2: backoff = jitter * min(5 ms * 1.5^transactionAttempt, 500 ms)") {
+  // transactionAttempt counts the transactions already started: 1 before the first retry.
+  CHECK(with_transaction_backoff(1, 1.0) == microseconds(7500));
+  CHECK(with_transaction_backoff(2, 1.0) == microseconds(11250));
+  CHECK(with_transaction_backoff(11, 1.0) == microseconds(432487));  // 5 ms * 1.5^11 = 432.487 ms
+  CHECK(with_transaction_backoff(12, 1.0) == microseconds(500000));
   CHECK(with_transaction_backoff(1000, 1.0) == microseconds(500000));
-  CHECK(with_transaction_backoff(1, 0.5) == microseconds(2500));
+  CHECK(with_transaction_backoff(1, 0.5) == microseconds(3750));
   CHECK(with_transaction_backoff(4, 0.0) == microseconds(0));
+}
+
+// The prose test "Retry Backoff is Enforced", computed from the decisions instead of timed:
+// 13 commits fail with NoSuchTransaction (TransientTransactionError), the 14th succeeds; the
+// run with jitter 1 must take 2.3 s +- 0.5 s longer than the run with jitter 0.
+namespace {
+std::chrono::microseconds total_backoff_of_13_failed_commits(double jitter) {
+  const diagnostics no_such_transaction = with_labels({label::transient_transaction_error}, 251);
+  std::chrono::microseconds total{0};
+  for (int attempt = 1;; ++attempt) {
+    REQUIRE(after_callback(nullptr, ts::in_progress, at(milliseconds(0), attempt, jitter)).step == step::commit);
+    const bool fails = attempt <= 13;
+    auto d = after_commit(fails ? &no_such_transaction : nullptr, at(milliseconds(0), attempt, jitter));
+    if (d.step == step::done) break;
+    REQUIRE(d.step == step::retry_transaction);
+    total += d.backoff;
+  }
+  return total;
+}
+}  // namespace
+
+TEST_CASE("transactions-convenient-api.md prose test \"Retry Backoff is Enforced\": 13 retries add about 2.3 s") {
+  const auto no_backoff = total_backoff_of_13_failed_commits(0.0);
+  const auto with_backoff = total_backoff_of_13_failed_commits(1.0);
+  CHECK(no_backoff == microseconds(0));
+  const double added_s = std::chrono::duration<double>(with_backoff - no_backoff).count();
+  CHECK(std::abs(added_s - 2.3) < 0.5);
+  // 7.5 + 11.25 + ... + 432.49 + 500 + 500 ms (attempts 1..13).
+  CHECK(with_backoff == microseconds(2282459));
 }

@@ -11,9 +11,9 @@ TEST_CASE("host_address: host[:port] and [ipv6][:port] parse with the default po
     const char* host;
     std::uint16_t port;
   };
-  for (const row& r : {row{"a", "a", 27017}, row{"A.Example.COM:1", "a.example.com", 1},
-                       row{"10.0.0.1:65535", "10.0.0.1", 65535}, row{"[::1]", "::1", 27017},
-                       row{"[2001:DB8::7]:27018", "2001:db8::7", 27018}}) {
+  for (const row& r :
+       {row{"a", "a", 27017}, row{"A.Example.COM:1", "a.example.com", 1}, row{"10.0.0.1:65535", "10.0.0.1", 65535},
+        row{"[::1]", "::1", 27017}, row{"[2001:DB8::7]:27018", "2001:db8::7", 27018}}) {
     CAPTURE(r.text);
     const auto a = parse_host_address(r.text);
     REQUIRE(a);
@@ -23,8 +23,8 @@ TEST_CASE("host_address: host[:port] and [ipv6][:port] parse with the default po
 }
 
 TEST_CASE("host_address: malformed addresses are rejected with the reason") {
-  for (const char* bad : {"", ":27017", "a:", "a:0", "a:65536", "a:1:2", "[::1", "[::1]:", "[x]", "a b", "a/b",
-                          "a@b", "[::1]27017", "a,b"}) {
+  for (const char* bad : {"", ":27017", "a:", "a:0", "a:65536", "a:1:2", "[::1", "[::1]:", "[x]", "a b", "a/b", "a@b",
+                          "[::1]27017", "a,b"}) {
     CAPTURE(bad);
     std::string why;
     CHECK_FALSE(parse_host_address(bad, &why));

@@ -62,8 +62,9 @@ TEST_CASE("uri options: valid connection and timeout options are typed (uri-opti
 }
 
 TEST_CASE("uri options: pool options, including the 0 means unlimited values (connection-pool-options)") {
-  auto cs = parse_ok("mongodb://example.com/?maxIdleTimeMS=50000&maxPoolSize=5&minPoolSize=3&maxConnecting=1"
-                     "&waitQueueTimeoutMS=1000");
+  auto cs = parse_ok(
+      "mongodb://example.com/?maxIdleTimeMS=50000&maxPoolSize=5&minPoolSize=3&maxConnecting=1"
+      "&waitQueueTimeoutMS=1000");
   CHECK(cs.max_pool_size == 5);
   CHECK(cs.min_pool_size == 3);
   CHECK(cs.max_connecting == 1);
@@ -82,7 +83,8 @@ TEST_CASE("uri options: read and write concern (concern-options); w is a number 
   CHECK(std::get<std::int32_t>(*cs.w) == 5);
   CHECK(cs.wtimeout_ms == 30000);
   CHECK(cs.journal == false);
-  CHECK(parse_ok("mongodb://e/?readConcernLevel=arbitraryButStillValid").read_concern_level == "arbitraryButStillValid");
+  CHECK(parse_ok("mongodb://e/?readConcernLevel=arbitraryButStillValid").read_concern_level ==
+        "arbitraryButStillValid");
   CHECK(std::get<std::string>(*parse_ok("mongodb://e/?w=arbitraryButStillValid").w) == "arbitraryButStillValid");
   CHECK(std::get<std::string>(*parse_ok("mongodb://e/?w=majority").w) == "majority");
   CHECK(std::get<std::int32_t>(*parse_ok("mongodb://e/?w=0").w) == 0);
@@ -93,8 +95,9 @@ TEST_CASE("uri options: read and write concern (concern-options); w is a number 
 }
 
 TEST_CASE("uri options: TLS options; tls and ssl are aliases that must agree (tls-options)") {
-  auto cs = parse_ok("mongodb://example.com/?tls=true&tlsCAFile=ca.pem&tlsCertificateKeyFile=cert.pem"
-                     "&tlsCertificateKeyFilePassword=hunter2&tlsAllowInvalidHostnames=true");
+  auto cs = parse_ok(
+      "mongodb://example.com/?tls=true&tlsCAFile=ca.pem&tlsCertificateKeyFile=cert.pem"
+      "&tlsCertificateKeyFilePassword=hunter2&tlsAllowInvalidHostnames=true");
   CHECK(cs.tls == true);
   CHECK(cs.tls_ca_file == "ca.pem");
   CHECK(cs.tls_certificate_key_file == "cert.pem");
@@ -276,22 +279,31 @@ TEST_CASE("uri options: option combinations the specs forbid are errors even whe
     const char* message_part;
   };
   const std::vector<row> rows = {
-      {"mongodb://example1.com,example2.com/?directConnection=true", "directConnection=true cannot be used with 2 hosts"},
+      {"mongodb://example1.com,example2.com/?directConnection=true",
+       "directConnection=true cannot be used with 2 hosts"},
       {"mongodb://example1,example2/?loadBalanced=true", "loadBalanced=true cannot be used with multiple hosts"},
       {"mongodb://example.com/?loadBalanced=true&directConnection=true", "cannot be used with directConnection=true"},
       {"mongodb://example.com/?loadBalanced=true&replicaSet=replset", "cannot be used with replicaSet"},
-      {"mongodb://e/?tlsInsecure=true&tlsAllowInvalidCertificates=true", "'tlsInsecure' and 'tlsAllowInvalidCertificates'"},
-      {"mongodb://e/?tlsInsecure=false&tlsAllowInvalidCertificates=false", "'tlsInsecure' and 'tlsAllowInvalidCertificates'"},
-      {"mongodb://e/?tlsAllowInvalidCertificates=true&tlsInsecure=true", "'tlsInsecure' and 'tlsAllowInvalidCertificates'"},
+      {"mongodb://e/?tlsInsecure=true&tlsAllowInvalidCertificates=true",
+       "'tlsInsecure' and 'tlsAllowInvalidCertificates'"},
+      {"mongodb://e/?tlsInsecure=false&tlsAllowInvalidCertificates=false",
+       "'tlsInsecure' and 'tlsAllowInvalidCertificates'"},
+      {"mongodb://e/?tlsAllowInvalidCertificates=true&tlsInsecure=true",
+       "'tlsInsecure' and 'tlsAllowInvalidCertificates'"},
       {"mongodb://e/?tlsAllowInvalidCertificates=false&tlsInsecure=false", "cannot be given together"},
       {"mongodb://e/?tlsInsecure=true&tlsAllowInvalidHostnames=true", "'tlsInsecure' and 'tlsAllowInvalidHostnames'"},
       {"mongodb://e/?tlsInsecure=false&tlsAllowInvalidHostnames=false", "'tlsInsecure' and 'tlsAllowInvalidHostnames'"},
       {"mongodb://e/?tlsAllowInvalidHostnames=true&tlsInsecure=true", "'tlsInsecure' and 'tlsAllowInvalidHostnames'"},
-      {"mongodb://e/?tlsInsecure=true&tlsDisableOCSPEndpointCheck=true", "'tlsInsecure' and 'tlsDisableOCSPEndpointCheck'"},
-      {"mongodb://e/?tlsInsecure=true&tlsDisableCertificateRevocationCheck=false", "'tlsInsecure' and 'tlsDisableCertificateRevocationCheck'"},
-      {"mongodb://e/?tlsAllowInvalidCertificates=true&tlsDisableOCSPEndpointCheck=true", "'tlsAllowInvalidCertificates' and 'tlsDisableOCSPEndpointCheck'"},
-      {"mongodb://e/?tlsAllowInvalidCertificates=true&tlsDisableCertificateRevocationCheck=true", "'tlsAllowInvalidCertificates' and 'tlsDisableCertificateRevocationCheck'"},
-      {"mongodb://e/?tlsDisableOCSPEndpointCheck=true&tlsDisableCertificateRevocationCheck=true", "'tlsDisableOCSPEndpointCheck' and 'tlsDisableCertificateRevocationCheck'"},
+      {"mongodb://e/?tlsInsecure=true&tlsDisableOCSPEndpointCheck=true",
+       "'tlsInsecure' and 'tlsDisableOCSPEndpointCheck'"},
+      {"mongodb://e/?tlsInsecure=true&tlsDisableCertificateRevocationCheck=false",
+       "'tlsInsecure' and 'tlsDisableCertificateRevocationCheck'"},
+      {"mongodb://e/?tlsAllowInvalidCertificates=true&tlsDisableOCSPEndpointCheck=true",
+       "'tlsAllowInvalidCertificates' and 'tlsDisableOCSPEndpointCheck'"},
+      {"mongodb://e/?tlsAllowInvalidCertificates=true&tlsDisableCertificateRevocationCheck=true",
+       "'tlsAllowInvalidCertificates' and 'tlsDisableCertificateRevocationCheck'"},
+      {"mongodb://e/?tlsDisableOCSPEndpointCheck=true&tlsDisableCertificateRevocationCheck=true",
+       "'tlsDisableOCSPEndpointCheck' and 'tlsDisableCertificateRevocationCheck'"},
       {"mongodb://e/?tls=false&ssl=true", "all instances of 'tls' and 'ssl' must have the same value"},
       {"mongodb://e/?tls=true&ssl=false", "conflicting URI option 'ssl'"},
       {"mongodb://e/?ssl=false&tls=true", "conflicting URI option 'tls'"},
@@ -299,7 +311,8 @@ TEST_CASE("uri options: option combinations the specs forbid are errors even whe
       {"mongodb://e/?tls=true&tls=false", "must have the same value"},
       {"mongodb://e/?minPoolSize=10&maxPoolSize=5", "minPoolSize (10) is greater than maxPoolSize (5)"},
       {"mongodb://e/?w=0&journal=true", "w=0 cannot be combined with journal=true"},
-      {"mongodb://e/?readPreference=primary&readPreferenceTags=dc:ny", "readPreferenceTags cannot be used with readPreference=primary"},
+      {"mongodb://e/?readPreference=primary&readPreferenceTags=dc:ny",
+       "readPreferenceTags cannot be used with readPreference=primary"},
       {"mongodb://e/?readPreferenceTags=dc:ny", "readPreferenceTags cannot be used"},
       {"mongodb://e/?maxStalenessSeconds=120", "maxStalenessSeconds cannot be used with readPreference=primary"},
   };
@@ -356,4 +369,14 @@ TEST_CASE("uri options: percent-encoding errors in options are errors, not warni
     CHECK(parse_error("mongodb://e/?app%4=x", settings).find("option names") != std::string::npos);
     CHECK(parse_error("mongodb://e/?replicaSet=a%00b", settings).find("NUL byte") != std::string::npos);
   }
+}
+
+TEST_CASE("uri options: serverMonitoringMode is stream, poll or auto (server-monitoring.md)") {
+  CHECK(!parse_ok("mongodb://h/").monitoring_mode);
+  CHECK(parse_ok("mongodb://h/?serverMonitoringMode=stream").monitoring_mode == server_monitoring_mode::stream);
+  CHECK(parse_ok("mongodb://h/?serverMonitoringMode=poll").monitoring_mode == server_monitoring_mode::poll);
+  CHECK(parse_ok("mongodb://h/?serverMonitoringMode=auto").monitoring_mode == server_monitoring_mode::automatic);
+  CHECK(parse_error("mongodb://h/?serverMonitoringMode=push").find("stream, poll or auto") != std::string::npos);
+  CHECK(parse_ok("mongodb://h/?serverMonitoringMode=poll").to_string().find("serverMonitoringMode=poll") !=
+        std::string::npos);
 }

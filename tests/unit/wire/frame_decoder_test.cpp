@@ -56,7 +56,9 @@ decode_status drain(frame_decoder& dec, std::vector<bytes>& got) {
   return st;
 }
 
-bytes header_only(std::int32_t length, std::int32_t op_code) { return frame_builder().i32(length).i32(1).i32(0).i32(op_code).raw_bytes(); }
+bytes header_only(std::int32_t length, std::int32_t op_code) {
+  return frame_builder().i32(length).i32(1).i32(0).i32(op_code).raw_bytes();
+}
 
 }  // namespace
 

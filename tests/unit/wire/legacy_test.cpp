@@ -26,10 +26,10 @@ TEST_CASE("wire protocol OP_QUERY: the legacy handshake encodes to the hand-buil
                 0x00, 0x00, 0x00, 0x00,  // responseTo
                 0xd4, 0x07, 0x00, 0x00,  // opCode 2004
                 0x04, 0x00, 0x00, 0x00,  // flags: SecondaryOk
-                'a', 'd', 'm', 'i', 'n', '.', '$', 'c', 'm', 'd', 0x00,
-                0x00, 0x00, 0x00, 0x00,  // numberToSkip 0
+                'a',  'd',  'm',  'i',  'n',  '.', '$', 'c', 'm', 'd', 0x00, 0x00, 0x00, 0x00, 0x00,  // numberToSkip 0
                 0xff, 0xff, 0xff, 0xff,  // numberToReturn -1
-                0x13, 0x00, 0x00, 0x00, 0x10, 'i', 's', 'M', 'a', 's', 't', 'e', 'r', 0x00, 0x01, 0x00, 0x00, 0x00, 0x00};
+                0x13, 0x00, 0x00, 0x00, 0x10, 'i', 's', 'M', 'a', 's', 't',  'e',  'r',  0x00, 0x01,
+                0x00, 0x00, 0x00, 0x00};
   CHECK(out == want);
 }
 
@@ -60,7 +60,11 @@ TEST_CASE("wire protocol OP_QUERY: malformed queries are rejected with their spe
   decode_error err;
   op_query_view q;
   SUBCASE("collection name without NUL") {
-    bytes f = frame_builder().header(1, 0, 2004).i32(0).raw({'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n'}).done();
+    bytes f = frame_builder()
+                  .header(1, 0, 2004)
+                  .i32(0)
+                  .raw({'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n'})
+                  .done();
     CHECK(parse_op_query(f, q, &err) == protocol_errc::truncated_cstring);
     CHECK(err.offset == 20);
   }
@@ -73,7 +77,16 @@ TEST_CASE("wire protocol OP_QUERY: malformed queries are rejected with their spe
     CHECK(parse_op_query(f, q, &err) == protocol_errc::invalid_bson);
   }
   SUBCASE("garbage after the selector") {
-    bytes f = frame_builder().header(1, 0, 2004).i32(0).cstring("a.b").i32(0).i32(1).doc(is_master()).doc(is_master()).u8(7).done();
+    bytes f = frame_builder()
+                  .header(1, 0, 2004)
+                  .i32(0)
+                  .cstring("a.b")
+                  .i32(0)
+                  .i32(1)
+                  .doc(is_master())
+                  .doc(is_master())
+                  .u8(7)
+                  .done();
     CHECK(parse_op_query(f, q, &err) == protocol_errc::trailing_bytes);
   }
   SUBCASE("wrong opcode") {
@@ -83,7 +96,8 @@ TEST_CASE("wire protocol OP_QUERY: malformed queries are rejected with their spe
   }
   SUBCASE("encoder refuses a name with NUL") {
     std::vector<std::uint8_t> out;
-    CHECK(encode_op_query(out, 1, std::string_view("adm\0in", 6), 0, 0, -1, is_master()) == client_errc::invalid_argument);
+    CHECK(encode_op_query(out, 1, std::string_view("adm\0in", 6), 0, 0, -1, is_master()) ==
+          client_errc::invalid_argument);
   }
 }
 
@@ -105,7 +119,8 @@ TEST_CASE("wire protocol OP_REPLY: encode_op_reply writes one document the clien
 }
 
 TEST_CASE("wire protocol OP_REPLY: cursorID is a little-endian int64") {
-  bytes f = frame_builder().header(1, 2, 1).i32(0).i32(0x01020304).i32(0x05060708).i32(0).i32(1).doc(is_master()).done();
+  bytes f =
+      frame_builder().header(1, 2, 1).i32(0).i32(0x01020304).i32(0x05060708).i32(0).i32(1).doc(is_master()).done();
   op_reply_view r;
   REQUIRE_FALSE(parse_op_reply(f, r));
   CHECK(r.cursor_id == 0x0506070801020304LL);

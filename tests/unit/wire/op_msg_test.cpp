@@ -21,19 +21,18 @@ void append(bytes& to, const bytes& more) {
 
 // {"ping": 1, "$db": "admin"}, 30 bytes, written out by hand.
 const bytes ping_body = {0x1e, 0x00, 0x00, 0x00,                                      // length 30
-                         0x10, 'p', 'i', 'n', 'g', 0x00, 0x01, 0x00, 0x00, 0x00,     // int32 ping: 1
-                         0x02, '$', 'd', 'b', 0x00, 0x06, 0x00, 0x00, 0x00,          // string $db,
-                         'a', 'd', 'm', 'i', 'n', 0x00,                              //   "admin"
+                         0x10, 'p',  'i',  'n',  'g',  0x00, 0x01, 0x00, 0x00, 0x00,  // int32 ping: 1
+                         0x02, '$',  'd',  'b',  0x00, 0x06, 0x00, 0x00, 0x00,        // string $db,
+                         'a',  'd',  'm',  'i',  'n',  0x00,                          //   "admin"
                          0x00};
 
 // OP_MSG.md: MsgHeader, uint32 flagBits, Section+ ; kind 0 = uint8 0 then the document.
 bytes golden_ping(std::uint8_t flag_byte0, std::uint8_t flag_byte2, std::uint8_t length) {
-  bytes b = {length, 0x00, 0x00, 0x00,  // messageLength
-             0x01, 0x00, 0x00, 0x00,    // requestID 1
-             0x00, 0x00, 0x00, 0x00,    // responseTo 0
-             0xdd, 0x07, 0x00, 0x00,    // opCode 2013
-             flag_byte0, 0x00, flag_byte2, 0x00,
-             0x00};  // section kind 0
+  bytes b = {length,     0x00, 0x00,       0x00,         // messageLength
+             0x01,       0x00, 0x00,       0x00,         // requestID 1
+             0x00,       0x00, 0x00,       0x00,         // responseTo 0
+             0xdd,       0x07, 0x00,       0x00,         // opCode 2013
+             flag_byte0, 0x00, flag_byte2, 0x00, 0x00};  // section kind 0
   append(b, ping_body);
   return b;
 }
@@ -70,19 +69,19 @@ error_code parse_error(const bytes& frame, std::size_t* offset = nullptr, std::s
 
 // Kind-0 + kind-1 insert example of OP_MSG.md "Command Arguments As Payload", by hand.
 bytes golden_insert() {
-  bytes body = {0x1e, 0x00, 0x00, 0x00,                                            // length 30
-                0x02, 'i', 'n', 's', 'e', 'r', 't', 0x00, 0x02, 0x00, 0x00, 0x00, 'c', 0x00,  // insert: "c"
-                0x02, '$', 'd', 'b', 0x00, 0x02, 0x00, 0x00, 0x00, 'd', 0x00,             // $db: "d"
+  bytes body = {0x1e, 0x00, 0x00, 0x00,                                                             // length 30
+                0x02, 'i',  'n',  's',  'e',  'r',  't',  0x00, 0x02, 0x00, 0x00, 0x00, 'c', 0x00,  // insert: "c"
+                0x02, '$',  'd',  'b',  0x00, 0x02, 0x00, 0x00, 0x00, 'd',  0x00,                   // $db: "d"
                 0x00};
   bytes doc1 = {0x0e, 0x00, 0x00, 0x00, 0x10, '_', 'i', 'd', 0x00, 0x01, 0x00, 0x00, 0x00, 0x00};
   bytes doc2 = {0x0e, 0x00, 0x00, 0x00, 0x10, '_', 'i', 'd', 0x00, 0x02, 0x00, 0x00, 0x00, 0x00};
-  bytes b = {0x5e, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xdd, 0x07, 0x00, 0x00,
-             0x00, 0x00, 0x00, 0x00,  // flagBits
-             0x00};                   // kind 0
+  bytes b = {0x5e, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00,
+             0x00, 0x00, 0xdd, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // flagBits
+             0x00};                                                       // kind 0
   append(b, body);
   bytes seq = {0x01,                    // kind 1
                0x2a, 0x00, 0x00, 0x00,  // size 42 = 4 + "documents\0" + 2 * 14
-               'd', 'o', 'c', 'u', 'm', 'e', 'n', 't', 's', 0x00};
+               'd',  'o',  'c',  'u',  'm', 'e', 'n', 't', 's', 0x00};
   append(b, seq);
   append(b, doc1);
   append(b, doc2);
@@ -188,7 +187,8 @@ TEST_CASE("OP_MSG.md: a kind-1 section may come before the kind-0 section") {
 }
 
 TEST_CASE("OP_MSG.md: an empty kind-1 sequence (zero documents) is valid") {
-  bytes frame = frame_builder().header(3, 0, 2013).i32(0).u8(0).doc(ping_command()).u8(1).i32(4 + 2).cstring("x").done();
+  bytes frame =
+      frame_builder().header(3, 0, 2013).i32(0).u8(0).doc(ping_command()).u8(1).i32(4 + 2).cstring("x").done();
   op_msg_view msg;
   REQUIRE_FALSE(parse(frame, msg));
   auto seq = msg.find_sequence("x");
@@ -287,8 +287,14 @@ TEST_CASE("OP_MSG.md sections: a payload type other than 0 or 1 is bad_section_k
 
 TEST_CASE("OP_MSG.md sections: no kind-0 section is missing_body_section") {
   bson::document d1 = id_doc(1);
-  bytes frame =
-      frame_builder().header(1, 0, 2013).i32(0).u8(1).i32(4 + 2 + static_cast<std::int32_t>(d1.size())).cstring("d").doc(d1).done();
+  bytes frame = frame_builder()
+                    .header(1, 0, 2013)
+                    .i32(0)
+                    .u8(1)
+                    .i32(4 + 2 + static_cast<std::int32_t>(d1.size()))
+                    .cstring("d")
+                    .doc(d1)
+                    .done();
   CHECK(parse_error(frame) == protocol_errc::missing_body_section);
 }
 
@@ -370,20 +376,14 @@ TEST_CASE("OP_MSG parse: a BSON length that lies inside a document is invalid_bs
 }
 
 TEST_CASE("OP_MSG parse: an identifier without NUL inside its section is truncated_cstring") {
-  bytes frame = frame_builder().header(1, 0, 2013).i32(0).u8(0).doc(ping_command()).u8(1).i32(4 + 3).raw({'a', 'b', 'c'}).done();
+  bytes frame =
+      frame_builder().header(1, 0, 2013).i32(0).u8(0).doc(ping_command()).u8(1).i32(4 + 3).raw({'a', 'b', 'c'}).done();
   std::size_t at = 0;
   CHECK(parse_error(frame, &at) == protocol_errc::truncated_cstring);
   CHECK(at == 56);
   // The NUL exists, but only after the section's end.
-  bytes frame2 = frame_builder()
-                     .header(1, 0, 2013)
-                     .i32(0)
-                     .u8(1)
-                     .i32(4 + 3)
-                     .raw({'a', 'b', 'c'})
-                     .u8(0)
-                     .doc(ping_command())
-                     .done();
+  bytes frame2 =
+      frame_builder().header(1, 0, 2013).i32(0).u8(1).i32(4 + 3).raw({'a', 'b', 'c'}).u8(0).doc(ping_command()).done();
   CHECK(parse_error(frame2) == protocol_errc::truncated_cstring);
 }
 

@@ -1,0 +1,61 @@
+#include "client/api_operation.hpp"
+
+#include "proto/command/command_builder.hpp"
+#include "proto/command/command_kind.hpp"
+#include "proto/reply/cursor_reply.hpp"
+
+namespace mongowire::detail {
+
+namespace asio = boost::asio;
+
+operation api_operation(std::string_view db, const bson::document& body, const collection_options& handle) {
+  const command_kind kind = classify_command(body);
+  operation op;
+  op.name = body.get_view().first_key();
+  op.db = db;
+  op.body = &body;
+  op.family = kind.family;
+  op.is_read = kind.takes_read_concern;
+  op.is_write = kind.takes_write_concern;
+  if (kind.takes_read_concern && handle.read_concern) op.inherited_read_concern = handle.read_concern->get_view();
+  if (kind.takes_write_concern && handle.write_concern) op.inherited_write_concern = handle.write_concern->get_view();
+  return op;
+}
+
+namespace {
+
+// Appends the documents of a cursor reply's batch; returns the cursor id (0: exhausted).
+error_code take_batch(const bson::document& reply, std::vector<bson::document>& out, cursor_reply& cursor,
+                      diagnostics& diag) {
+  if (auto ec = parse_cursor_reply(reply, cursor, diag)) return ec;
+  for (const auto& e : cursor.batch)
+    if (auto d = e.as_document()) out.emplace_back(*d);
+  return {};
+}
+
+}  // namespace
+
+asio::awaitable<error_code> run_cursor_operation(client_impl& client, const std::shared_ptr<session_impl>& given,
+                                                 const operation& op, std::optional<std::int32_t> batch_size,
+                                                 std::vector<bson::document>& out, diagnostics& diag) {
+  const bool implicit = !given;
+  std::shared_ptr<session_impl> session = implicit ? client.make_implicit_session() : given;
+  bson::document reply;
+  error_code ec = co_await client.execute(op, session.get(), reply, diag);
+  cursor_reply cursor;
+  while (!ec && !(ec = take_batch(reply, out, cursor, diag)) && cursor.id != 0) {
+    // find_getmore_killcursors.md: getMore names the collection of the cursor's namespace
+    // ("db.$cmd.listCollections" for listCollections) and carries the batch size.
+    std::string_view ns_coll = cursor.ns.substr(cursor.ns.find('.') + 1);
+    bson::document body;
+    build_get_more(body, cursor.id, ns_coll, batch_size);
+    const operation get_more = api_operation(op.db, body, collection_options{});
+    bson::document next;
+    ec = co_await client.execute(get_more, session.get(), next, diag);
+    reply = std::move(next);
+  }
+  if (implicit) session->release();
+  co_return ec;
+}
+
+}  // namespace mongowire::detail

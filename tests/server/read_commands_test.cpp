@@ -1,0 +1,80 @@
+// listDatabases (list_databases.cpp) and the find options that depend on the query plan:
+// hint, min/max, returnKey, showRecordId (find_cmd.cpp, query_planner.cpp).
+#include "test_support.hpp"
+
+using namespace mongowire;
+using namespace mongowire::testd;
+using namespace mongowire::testd::test;
+
+namespace {
+void seed(harness& h) {
+  REQUIRE(ok(h.run(R"({"insert": "c", "documents": [{"_id": 1, "x": 11}, {"_id": 2, "x": 22}, {"_id": 3, "x": 33},
+                                                     {"_id": 4, "x": 44}, {"_id": 5, "x": 55}]})")));
+}
+
+std::vector<std::string> database_names(const bson::document& reply) {
+  std::vector<std::string> out;
+  if (auto dbs = reply["databases"]; dbs.is_array())
+    for (auto d : bson::view(*dbs.as_array())) out.emplace_back((*d.as_document())["name"].as_string().value_or("?"));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("listDatabases lists the databases with data and the replica set's own, by name, with sizes") {
+  harness h;
+  seed(h);
+  REQUIRE(ok(h.run(R"({"insert": "b", "documents": [{}], "$db": "other"})")));
+  auto r = h.admin(R"({"listDatabases": 1})");
+  REQUIRE(ok(r));
+  CHECK(database_names(r) == std::vector<std::string>{"admin", "config", "local", "other", "test"});
+  auto test_db = *r.get_view().find_path("databases.4").as_document();
+  CHECK(test_db["sizeOnDisk"].type() == BSON_TYPE_INT64);
+  CHECK(test_db["sizeOnDisk"].as_int64() > 0);
+  CHECK(test_db["empty"].as_bool() == false);
+  CHECK(r["totalSize"].as_int64() > 0);
+  CHECK(r["totalSizeMb"].type() == BSON_TYPE_INT64);
+}
+
+TEST_CASE("listDatabases nameOnly gives names alone; filter applies to the entries; admin only") {
+  harness h;
+  seed(h);
+  auto names = h.admin(R"({"listDatabases": 1, "nameOnly": true, "authorizedDatabases": true})");
+  REQUIRE(ok(names));
+  CHECK(names.get_view().find_path("databases.0").as_document()->count() == 1);
+  CHECK_FALSE(names.get_view().contains("totalSize"));
+  auto filtered = h.admin(R"({"listDatabases": 1, "filter": {"name": {"$in": ["test", "local"]}}})");
+  CHECK(database_names(filtered) == std::vector<std::string>{"local", "test"});
+  CHECK(code_of(h.run(R"({"listDatabases": 1})")) == 13);
+  CHECK(code_of(h.admin(R"({"listDatabases": 1, "bogus": 1})")) == 40415);
+}
+
+TEST_CASE("find returnKey returns the keys of the index the plan uses, {} for a collection scan") {
+  harness h;
+  seed(h);
+  auto keys = first_batch(h.run(R"({"find": "c", "sort": {"_id": 1}, "showRecordId": true, "returnKey": true})"));
+  CHECK(keys == std::vector<std::string>{R"({ "_id" : 1 })", R"({ "_id" : 2 })", R"({ "_id" : 3 })", R"({ "_id" : 4 })",
+                                         R"({ "_id" : 5 })"});
+  auto scan = first_batch(h.run(R"({"find": "c", "filter": {"x": 11}, "returnKey": true})"));
+  CHECK(scan == std::vector<std::string>{"{ }"});
+}
+
+TEST_CASE("find showRecordId appends $recordId after the projection") {
+  harness h;
+  seed(h);
+  auto docs = first_batch(
+      h.run(R"({"find": "c", "filter": {"_id": 2}, "projection": {"x": 1, "_id": 0}, "showRecordId": true})"));
+  CHECK(docs == std::vector<std::string>{R"({ "x" : 22, "$recordId" : 2 })"});
+}
+
+TEST_CASE("find min/max bound the hinted index: min inclusive, max exclusive, a hint required") {
+  harness h;
+  seed(h);
+  auto r = h.run(R"({"find": "c", "filter": {"_id": {"$gt": 1}}, "sort": {"x": -1}, "projection": {"_id": 0, "x": 1},
+                     "skip": 1, "hint": {"_id": 1}, "min": {"_id": 2}, "max": {"_id": 5}})");
+  CHECK(first_batch(r) == std::vector<std::string>{R"({ "x" : 33 })", R"({ "x" : 22 })"});
+  CHECK(code_of(h.run(R"({"find": "c", "min": {"_id": 2}})")) == 51173);
+  CHECK(code_of(h.run(R"({"find": "c", "hint": {"_id": 1}, "max": {"x": 2}})")) == 51174);
+  CHECK(code_of(h.run(R"({"find": "c", "hint": {"nope": 1}})")) == 2);
+  CHECK(code_of(h.run(R"({"find": "c", "hint": "_id_"})")) == 0);
+  CHECK(code_of(h.run(R"({"find": "missing", "hint": {"nope": 1}})")) == 0);  // no collection: no plan to check
+}
