@@ -29,6 +29,7 @@
 #include "mongowire/bson.hpp"
 #include "proto/cmap/pool.hpp"
 #include "report.hpp"
+#include "spec_file.hpp"
 
 namespace mongowire::spec {
 
@@ -279,13 +280,9 @@ void check_run_on(bson::view run_on) {
 }
 
 test_file read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw file_error("cannot read the file");
-  std::ostringstream text;
-  text << in.rdbuf();
   std::string why;
-  auto doc = bson::document::try_from_json(text.str(), &why);
-  if (!doc) throw file_error("not valid JSON: " + why);
+  auto doc = read_json_file(path, why);
+  if (!doc) throw file_error(why);
   test_file f;
   f.doc = std::move(*doc);
   return f;

@@ -18,6 +18,7 @@
 #include "proto/auth/credential.hpp"
 #include "report.hpp"
 #include "value.hpp"
+#include "spec_file.hpp"
 
 namespace mongowire::spec {
 namespace {
@@ -50,14 +51,6 @@ std::string field_mismatch(const std::string& path, const bson::element& expecte
 std::string shown(const std::string& path, const bson::element& actual) {
   if (!actual) return "nothing";
   return is_secret(path) ? std::string("a value (not shown: secret)") : describe(actual);
-}
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path.string());
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // ---------------------------------------------------------------- value comparison
@@ -508,8 +501,8 @@ void run_connection_string_file(const std::filesystem::path& file, const std::st
   auto fail_file = [&](const std::string& why) { report({test_status::fail, display, "(file)", why}); };
   try {
     std::string why;
-    const auto doc = bson::document::try_from_json(read_file(file), &why);
-    if (!doc) return fail_file("invalid JSON: " + why);
+    const auto doc = read_json_file(file, why);
+    if (!doc) return fail_file(why);
     for (const auto& f : doc->get_view())
       if (f.key() != "tests") return fail_file("unknown top-level field '" + std::string(f.key()) + "'");
     if (!doc->find("tests").as_array()) return fail_file("the file has no 'tests' array");

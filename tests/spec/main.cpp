@@ -29,6 +29,7 @@
 #include "pending_list.hpp"
 #include "suite_format.hpp"
 #include "test_runner.hpp"
+#include "spec_file.hpp"
 
 namespace fs = std::filesystem;
 using namespace mongowire;
@@ -135,16 +136,6 @@ class reporter {
   tally total_;
 };
 
-std::optional<bson::document> read_json(const fs::path& path, std::string& why) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return why = "cannot read the file", std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  auto doc = bson::document::try_from_json(s.str(), &why);
-  if (!doc) why = "not valid JSON: " + why;
-  return doc;
-}
-
 void run_unified(const file_to_run& f, const runner_options& options, const report_sink& report) {
   boost::asio::io_context io;
   boost::asio::co_spawn(io, run_file(f.path, f.display, options, report), [&](std::exception_ptr e) {
@@ -160,7 +151,7 @@ void run_unified(const file_to_run& f, const runner_options& options, const repo
 
 void run_one(const file_to_run& f, const runner_options& options, const report_sink& report) {
   std::string why;
-  auto doc = read_json(f.path, why);
+  auto doc = read_json_file(f.path, why);
   if (!doc) return report({test_status::fail, f.display, "(file)", why});
   switch (detect_format(*doc)) {
     case suite_format::unified: return run_unified(f, options, report);

@@ -18,6 +18,7 @@
 #include "proto/sdam/topology_description.hpp"
 #include "report.hpp"
 #include "value.hpp"
+#include "spec_file.hpp"
 
 namespace mongowire::spec {
 
@@ -208,13 +209,9 @@ phase parse_phase(bson::view doc, const std::string& where) {
 }
 
 sdam_test_file load_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw runner_error("cannot read " + path.string());
-  std::ostringstream text;
-  text << in.rdbuf();
   std::string why;
-  const auto doc = bson::document::try_from_json(text.str(), &why);
-  if (!doc) throw runner_error("not valid JSON: " + why);
+  const auto doc = read_json_file(path, why);
+  if (!doc) throw runner_error(why);
   check_keys(*doc, {"description", "uri", "phases"}, "file");
   sdam_test_file f;
   f.description = string_of((*doc)["description"], "description");

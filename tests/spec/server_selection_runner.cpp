@@ -23,6 +23,7 @@
 #include "proto/sdam/server_description.hpp"
 #include "proto/sdam/server_selection.hpp"
 #include "report.hpp"
+#include "spec_file.hpp"
 
 namespace mongowire::spec {
 namespace {
@@ -354,13 +355,9 @@ outcome run_in_window(bson::view file) {
 }
 
 bson::document read_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw file_error("cannot read the file");
-  std::ostringstream text;
-  text << in.rdbuf();
   std::string why;
-  auto doc = bson::document::try_from_json(text.str(), &why);
-  if (!doc) throw file_error("not valid JSON: " + why);
+  auto doc = read_json_file(file, why);
+  if (!doc) throw file_error(why);
   return std::move(*doc);
 }
 

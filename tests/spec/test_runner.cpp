@@ -23,6 +23,7 @@
 #include "operations.hpp"
 #include "uri_options.hpp"
 #include "value.hpp"
+#include "spec_file.hpp"
 
 namespace mongowire::spec {
 
@@ -945,14 +946,6 @@ class test_execution {
 
 // ---------------------------------------------------------------- one file
 
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw runner_error("cannot read " + path.string());
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Fields the runner does not know would otherwise be ignored silently.
 void check_known_fields(bson::view doc, std::initializer_list<std::string_view> known, const std::string& where) {
   for (const auto& f : doc)
@@ -1062,7 +1055,10 @@ awaitable<void> run_file(std::filesystem::path path, std::string display, runner
   auto fail_file = [&](const std::string& why) { report({test_status::fail, display, "(file)", why}); };
   bson::document doc;
   try {
-    doc = bson::document::from_json(read_text(path));
+    std::string why;
+    auto parsed = read_json_file(path, why);
+    if (!parsed) throw runner_error(why);
+    doc = std::move(*parsed);
     check_schema_version(doc);
     check_known_fields(
         doc,
