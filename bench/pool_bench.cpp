@@ -78,7 +78,7 @@ struct measurement {
 };
 
 void check(error_code ec, const diagnostics& diag) {
-  if (ec) throw std::runtime_error(ec.message() + ": " + diag.message);
+  if (ec) throw std::runtime_error(ec.message() + ": " + describe(diag));
 }
 
 document ping_command() {

@@ -36,13 +36,15 @@ asio::awaitable<error_code> deactivate(session& s, std::int32_t employee, diagno
   update_result updated;
   auto filter = bson::document::from_json(R"({"employee": )" + std::to_string(employee) + "}");
   auto change = bson::document::from_json(R"({"$set": {"status": "Inactive"}})");
-  if (auto ec = co_await employees.update(filter, change, false, false, updated, diag)) co_return ec;
+  const update_options options;
+  if (auto ec = co_await employees.update_one(filter, change, options, updated, diag)) co_return ec;
   insert_one_result inserted;
   bson::document event;
   event.append("employee", employee).append_document("status", [](bson::document& d) {
     d.append("new", "Inactive").append("old", "Active");
   });
-  co_return co_await events.insert_one(event, inserted, diag);
+  const insert_one_options insert_options;
+  co_return co_await events.insert_one(event, insert_options, inserted, diag);
 }
 
 // 1. Explicit retry loops.
@@ -83,24 +85,27 @@ asio::awaitable<int> run(client& c) {
     insert_one_result r;
     bson::document doc;
     doc.append("employee", std::int32_t{id}).append("status", "Active");
-    if (auto ec = co_await employees.insert_one(doc, r, diag)) {
-      std::cerr << "seeding failed: " << ec.message() << " " << diag.message << "\n";
+    const insert_one_options options;
+    if (auto ec = co_await employees.insert_one(doc, options, r, diag)) {
+      std::cerr << "seeding failed: " << ec.message() << " " << describe(diag) << "\n";
       co_return 1;
     }
   }
   if (auto ec = co_await with_explicit_retries(c, diag)) {
-    std::cerr << "explicit transaction failed: " << ec.message() << " " << diag.message << "\n";
+    std::cerr << "explicit transaction failed: " << ec.message() << " " << describe(diag) << "\n";
     co_return 1;
   }
   if (auto ec = co_await with_convenient_api(c, diag)) {
-    std::cerr << "with_transaction failed: " << ec.message() << " " << diag.message << "\n";
+    std::cerr << "with_transaction failed: " << ec.message() << " " << describe(diag) << "\n";
     co_return 1;
   }
   std::vector<bson::document> docs;
-  co_await employees.find(bson::document(), {}, docs, diag);
+  const bson::document all;
+  const find_options no_options;
+  co_await employees.find(all, no_options, docs, diag);
   for (const auto& d : docs) std::cout << "hr.employees     " << d.get_view().to_relaxed_json() << "\n";
   docs.clear();
-  co_await c.get_collection("reporting", "events").find(bson::document(), {}, docs, diag);
+  co_await c.get_collection("reporting", "events").find(all, no_options, docs, diag);
   for (const auto& d : docs) std::cout << "reporting.events " << d.get_view().to_relaxed_json() << "\n";
   co_await c.close();
   co_return docs.size() == 2 ? 0 : 1;

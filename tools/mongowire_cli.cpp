@@ -45,8 +45,9 @@ bool report(std::string_view step, error_code ec, const diagnostics& diag) {
     std::printf("%.*s: ok\n", static_cast<int>(step.size()), step.data());
     return true;
   }
+  const auto messages = describe(diag);
   std::printf("%.*s: FAILED %s%s%s\n", static_cast<int>(step.size()), step.data(), ec.message().c_str(),
-              diag.message.empty() ? "" : ": ", diag.message.c_str());
+              messages.empty() ? "" : ": ", messages.c_str());
   return false;
 }
 
@@ -78,18 +79,18 @@ asio::awaitable<bool> transaction_of_three_writes(client& c, const cli_options& 
   diagnostics diag;
   if (!report("startTransaction", s.start_transaction(snapshot_majority(), diag), diag)) co_return false;
   insert_one_result inserted;
-  if (!report("insert", co_await coll.insert_one(bson::document::from_json(R"({"_id": 1, "qty": 5})"), inserted, diag),
-              diag))
-    co_return false;
+  const auto doc = bson::document::from_json(R"({"_id": 1, "qty": 5})");
+  const insert_one_options insert_options;
+  if (!report("insert", co_await coll.insert_one(doc, insert_options, inserted, diag), diag)) co_return false;
   update_result updated;
-  if (!report("update",
-              co_await coll.update(bson::document::from_json(R"({"_id": 1})"),
-                                   bson::document::from_json(R"({"$inc": {"qty": -1}})"), false, false, updated, diag),
-              diag))
-    co_return false;
+  const auto by_id = bson::document::from_json(R"({"_id": 1})");
+  const auto decrement = bson::document::from_json(R"({"$inc": {"qty": -1}})");
+  const update_options update_opts;
+  if (!report("update", co_await coll.update_one(by_id, decrement, update_opts, updated, diag), diag)) co_return false;
   delete_result deleted;
-  if (!report("delete", co_await coll.remove(bson::document::from_json(R"({"qty": 0})"), 1, deleted, diag), diag))
-    co_return false;
+  const auto sold_out = bson::document::from_json(R"({"qty": 0})");
+  const delete_options delete_opts;
+  if (!report("delete", co_await coll.delete_one(sold_out, delete_opts, deleted, diag), diag)) co_return false;
   if (!report("commitTransaction", co_await s.commit_transaction(diag), diag)) co_return false;
   co_await s.end();
   co_return true;
@@ -100,11 +101,10 @@ asio::awaitable<bool> aborted_transaction(client& c, const cli_options& o) {
   diagnostics diag;
   if (!report("startTransaction", s.start_transaction(snapshot_majority(), diag), diag)) co_return false;
   insert_one_result inserted;
-  if (!report("insert",
-              co_await s.get_collection(o.db, o.coll)
-                  .insert_one(bson::document::from_json(R"({"_id": 2})"), inserted, diag),
-              diag))
-    co_return false;
+  const auto doc = bson::document::from_json(R"({"_id": 2})");
+  const insert_one_options options;
+  auto coll = s.get_collection(o.db, o.coll);
+  if (!report("insert", co_await coll.insert_one(doc, options, inserted, diag), diag)) co_return false;
   if (!report("abortTransaction", co_await s.abort_transaction(diag), diag)) co_return false;
   co_await s.end();
   co_return true;

@@ -26,10 +26,9 @@ void print_frame(const char* title, bson::document& body, const trace_options& o
   std::vector<std::uint8_t> frame;
   wire::op_msg_encoder enc(frame);
   enc.begin(request_id);
-  bson::document without_sequence;
-  auto seq = opts.sequences ? split_document_sequence(body, without_sequence) : std::nullopt;
+  auto seq = opts.sequences ? find_document_sequence(body) : std::nullopt;
   if (seq) {
-    enc.body(without_sequence);
+    enc.body_without(body, seq->identifier);
     enc.add_sequence_from_array(seq->identifier, seq->array);
   } else {
     enc.body(body);

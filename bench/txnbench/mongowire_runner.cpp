@@ -107,21 +107,23 @@ class worker {
     switch (rng_.next_op(o_.mix)) {
       case op_kind::insert:
         build_document(doc_, inserted_id(id_, seq_++), pad_);
-        return coll_.insert_one(doc_, insert_result_, diag);
+        return coll_.insert_one(doc_, insert_one_options{}, insert_result_, diag);
       case op_kind::update:
         filter_.clear();
         filter_.append("_id", rng_.next_key(o_.keys));
-        return coll_.update(filter_, update_doc_, false, false, update_result_, diag);
+        return coll_.update_one(filter_, update_doc_, update_options{}, update_result_, diag);
       case op_kind::find: break;
     }
     filter_.clear();
     filter_.append("_id", rng_.next_key(o_.keys));
-    return coll_.find_one(filter_, found_, diag);
+    return coll_.find_one(filter_, find_options{}, found_, diag);
   }
 
   void record_failure(txn_counters& c, error_code ec, const diagnostics& diag) {
     ++c.failed;
-    if (stats.first_error.empty()) stats.first_error = ec.message() + (diag.message.empty() ? "" : ": " + diag.message);
+    if (!stats.first_error.empty()) return;
+    const auto why = describe(diag);
+    stats.first_error = ec.message() + (why.empty() ? "" : ": " + why);
   }
 
   asio::awaitable<error_code> run_operations(diagnostics& diag, txn_counters& c) {
@@ -222,7 +224,7 @@ std::string seed(const bench_options& o, const std::string& uri, const std::stri
     // NamespaceNotFound is fine; any other error (an unreachable server) ends the run here.
     if (auto ec = co_await c.run_command(o.database, drop, reply, diag);
         ec && diag.server_code != server_code::namespace_not_found)
-      co_return "cannot prepare " + o.database + "." + coll_name + ": " + ec.message() + " " + diag.message;
+      co_return "cannot prepare " + o.database + "." + coll_name + ": " + ec.message() + " " + describe(diag);
     auto coll = c.get_collection(o.database, coll_name);
     const std::string pad = padding_for(o.doc_size);
     for (std::int64_t first = 0; first < o.keys; first += 1000) {
@@ -231,8 +233,9 @@ std::string seed(const bench_options& o, const std::string& uri, const std::stri
         build_document(batch.emplace_back(), k, pad);
       insert_many_result r;
       diag.clear();
-      if (auto ec = co_await coll.insert_many(std::move(batch), r, diag))
-        co_return "seeding " + o.database + "." + coll_name + " failed: " + ec.message() + " " + diag.message;
+      const insert_many_options options;
+      if (auto ec = co_await coll.insert_many(std::move(batch), options, r, diag))
+        co_return "seeding " + o.database + "." + coll_name + " failed: " + ec.message() + " " + describe(diag);
     }
     co_await c.close();
     co_return std::string{};

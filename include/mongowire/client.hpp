@@ -23,19 +23,18 @@
 // explicit session used with one fails with client_errc::sessions_not_supported.
 #pragma once
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/append.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/dispatch.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -43,38 +42,43 @@
 #include "mongowire/error.hpp"
 #include "mongowire/events.hpp"
 #include "mongowire/options.hpp"
+#include "mongowire/transaction_state.hpp"
 
 namespace mongowire {
 
 namespace detail {
 class client_impl;
 class session_impl;
+struct client_access;
 
-// Runs an awaitable<error_code> as an Asio async operation with signature void(error_code).
+// Runs `op` on `ex` as one Asio operation (compiled code, src/client/launch.cpp): the
+// handler's cancellation slot reaches the operation, and the handler is completed on its
+// associated executor. An exception escaping `op` completes it with the error it stands
+// for (see launch.cpp), with diagnostics in `*diag`.
+void launch(boost::asio::any_io_executor ex, boost::asio::awaitable<error_code> op, diagnostics* diag,
+            boost::asio::any_completion_handler<void(error_code)> handler);
+
+struct launch_initiation {
+  template <class Handler>
+  void operator()(Handler&& handler, boost::asio::any_io_executor ex, boost::asio::awaitable<error_code> op,
+                  diagnostics* diag) const {
+    launch(std::move(ex), std::move(op), diag,
+           boost::asio::any_completion_handler<void(error_code)>(std::forward<Handler>(handler)));
+  }
+};
+
+// The async_xxx form of every operation: `op` is its awaitable form.
 template <class Token>
-auto run_as_operation(boost::asio::any_io_executor ex, boost::asio::awaitable<error_code> op, Token&& token) {
-  namespace asio = boost::asio;
-  return asio::async_initiate<Token, void(error_code)>(
-      [ex](auto handler, asio::awaitable<error_code> aw) mutable {
-        auto slot = asio::get_associated_cancellation_slot(handler);
-        auto target = asio::get_associated_executor(handler, ex);
-        asio::co_spawn(ex, std::move(aw),
-                       asio::bind_cancellation_slot(
-                           slot, [h = std::move(handler), target](std::exception_ptr e, error_code ec) mutable {
-                             if (e) ec = client_errc::invalid_argument;  // exceptions never escape an operation
-                             asio::dispatch(target, asio::append(std::move(h), ec));
-                           }));
-      },
-      token, std::move(op));
+auto initiate(boost::asio::any_io_executor ex, boost::asio::awaitable<error_code> op, diagnostics* diag,
+              Token&& token) {
+  return boost::asio::async_initiate<Token, void(error_code)>(launch_initiation{}, token, std::move(ex), std::move(op),
+                                                              diag);
 }
 }  // namespace detail
 
 class client;
 class session;
 class collection;
-
-enum class transaction_state { none, starting, in_progress, committed, committed_empty, aborted };
-std::string_view to_string(transaction_state s) noexcept;
 
 struct insert_one_result {
   bson::document inserted_id;  // {_id: <value>}
@@ -149,22 +153,76 @@ struct list_databases_options {
   std::optional<bson_value> comment;
 };
 
-struct find_one_and_modify_options {
-  std::optional<bson::document> projection;
-  std::optional<bson::document> sort;
-  bool upsert = false;
-  bool return_new = false;  // returnDocument: "After"
-};
+// crud.md "InsertOneOptions" (bypassDocumentValidation and comment are not sent yet).
+struct insert_one_options {};
 
 struct insert_many_options {
   bool ordered = true;
 };
 
-// updateOne / updateMany / replaceOne (crud.md "UpdateOptions", "ReplaceOptions").
+// updateOne / updateMany (crud.md "UpdateOptions").
 struct update_options {
   bool upsert = false;
   std::optional<bson::document> array_filters;  // a BSON array
   std::optional<bson::document> collation;
+};
+
+// crud.md "ReplaceOptions".
+struct replace_options {
+  bool upsert = false;
+  std::optional<bson::document> collation;
+};
+
+// deleteOne / deleteMany (crud.md "DeleteOptions"): which of the two deletes how many.
+struct delete_options {
+  std::optional<bson::document> collation;
+};
+
+// countDocuments and the legacy count (crud.md "CountOptions").
+struct count_options {
+  std::optional<std::int64_t> skip;
+  std::optional<std::int64_t> limit;  // counts at most this many documents
+  std::optional<index_hint> hint;
+  std::optional<bson::document> collation;
+};
+
+// crud.md "DistinctOptions".
+struct distinct_options {
+  std::optional<bson::document> collation;
+};
+
+// crud.md "FindOneAndDeleteOptions".
+struct find_one_and_delete_options {
+  std::optional<bson::document> projection;
+  std::optional<bson::document> sort;
+  std::optional<bson::document> collation;
+};
+
+// crud.md "FindOneAndReplaceOptions".
+struct find_one_and_replace_options {
+  std::optional<bson::document> projection;
+  std::optional<bson::document> sort;
+  std::optional<bson::document> collation;
+  bool upsert = false;
+  bool return_new = false;  // returnDocument: "After"
+};
+
+// crud.md "FindOneAndUpdateOptions".
+struct find_one_and_update_options {
+  std::optional<bson::document> projection;
+  std::optional<bson::document> sort;
+  std::optional<bson::document> collation;
+  bool upsert = false;
+  bool return_new = false;                      // returnDocument: "After"
+  std::optional<bson::document> array_filters;  // a BSON array
+};
+
+// transitional (issue 9): replaced by the three options above
+struct find_one_and_modify_options {
+  std::optional<bson::document> projection;
+  std::optional<bson::document> sort;
+  bool upsert = false;
+  bool return_new = false;
 };
 
 struct aggregate_options {
@@ -214,170 +272,257 @@ struct bulk_write_result {
 };
 
 // A collection handle. Cheap to copy.
+//
+// Each operation has one async form, `async_xxx(args..., options, result, diag, token)`,
+// and one awaitable form for coroutine users, `co_await xxx(args..., options, result,
+// diag)` returning the error_code. Views (bson::view) must outlive the operation.
 class collection {
  public:
   const std::string& database_name() const noexcept { return db_; }
   const std::string& name() const noexcept { return coll_; }
 
-#define MONGOWIRE_ASYNC(name, params, call)                                        \
-  template <class Token>                                                           \
-  auto name params {                                                               \
-    return detail::run_as_operation(executor(), call, std::forward<Token>(token)); \
-  }
-
-  MONGOWIRE_ASYNC(async_insert_one, (bson::view doc, insert_one_result& result, diagnostics& diag, Token&& token),
-                  insert_one(doc, result, diag))
-  MONGOWIRE_ASYNC(async_insert_many,
-                  (std::vector<bson::document> docs, insert_many_result& result, diagnostics& diag, Token&& token),
-                  insert_many(std::move(docs), result, diag))
-  MONGOWIRE_ASYNC(async_update_one,
-                  (bson::view filter, bson::view update_doc, update_result& result, diagnostics& diag, Token&& token),
-                  update(filter, update_doc, false, false, result, diag))
-  MONGOWIRE_ASYNC(async_update_many,
-                  (bson::view filter, bson::view update_doc, update_result& result, diagnostics& diag, Token&& token),
-                  update(filter, update_doc, true, false, result, diag))
-  MONGOWIRE_ASYNC(async_replace_one,
-                  (bson::view filter, bson::view replacement, update_result& result, diagnostics& diag, Token&& token),
-                  replace_one(filter, replacement, update_options{}, result, diag))
-  MONGOWIRE_ASYNC(async_delete_one, (bson::view filter, delete_result& result, diagnostics& diag, Token&& token),
-                  remove(filter, 1, result, diag))
-  MONGOWIRE_ASYNC(async_delete_many, (bson::view filter, delete_result& result, diagnostics& diag, Token&& token),
-                  remove(filter, 0, result, diag))
-  // All matching documents (the cursor is drained with getMore).
-  MONGOWIRE_ASYNC(async_find,
-                  (bson::view filter, find_options options, std::vector<bson::document>& out, diagnostics& diag,
-                   Token&& token),
-                  find(filter, std::move(options), out, diag))
-  MONGOWIRE_ASYNC(async_find_one,
-                  (bson::view filter, std::optional<bson::document>& out, diagnostics& diag, Token&& token),
-                  find_one(filter, out, diag))
-  // crud.md "findOne": find with limit 1 and singleBatch; `options.limit` is ignored.
-  MONGOWIRE_ASYNC(async_find_one,
-                  (bson::view filter, find_options options, std::optional<bson::document>& out, diagnostics& diag,
-                   Token&& token),
-                  find_one(filter, std::move(options), out, diag))
-  // crud.md "estimatedDocumentCount": the count command without a filter (collection metadata).
-  MONGOWIRE_ASYNC(async_estimated_document_count,
-                  (estimated_document_count_options options, std::int64_t& out, diagnostics& diag, Token&& token),
-                  estimated_document_count(std::move(options), out, diag))
-  MONGOWIRE_ASYNC(async_count_documents, (bson::view filter, std::int64_t& out, diagnostics& diag, Token&& token),
-                  count_documents(filter, out, diag))
-  MONGOWIRE_ASYNC(async_aggregate,
-                  (bson::view pipeline, std::vector<bson::document>& out, diagnostics& diag, Token&& token),
-                  aggregate(pipeline, out, diag))
-  MONGOWIRE_ASYNC(async_find_one_and_update,
-                  (bson::view filter, bson::view update_doc, find_one_and_modify_options options,
-                   std::optional<bson::document>& out, diagnostics& diag, Token&& token),
-                  find_one_and_update(filter, update_doc, std::move(options), out, diag))
-  MONGOWIRE_ASYNC(async_find_one_and_delete,
-                  (bson::view filter, find_one_and_modify_options options, std::optional<bson::document>& out,
-                   diagnostics& diag, Token&& token),
-                  find_and_modify(filter, bson::view(), true, std::move(options), out, diag))
-  MONGOWIRE_ASYNC(async_find_one_and_replace,
-                  (bson::view filter, bson::view replacement, find_one_and_modify_options options,
-                   std::optional<bson::document>& out, diagnostics& diag, Token&& token),
-                  find_one_and_replace(filter, replacement, std::move(options), out, diag))
-  MONGOWIRE_ASYNC(async_insert_many,
-                  (std::vector<bson::document> docs, insert_many_options options, insert_many_result& result,
-                   diagnostics& diag, Token&& token),
-                  insert_many(std::move(docs), options, result, diag))
-  MONGOWIRE_ASYNC(async_update_one,
-                  (bson::view filter, bson::view update_doc, update_options options, update_result& result,
-                   diagnostics& diag, Token&& token),
-                  update(filter, update_doc, false, std::move(options), result, diag))
-  MONGOWIRE_ASYNC(async_update_many,
-                  (bson::view filter, bson::view update_doc, update_options options, update_result& result,
-                   diagnostics& diag, Token&& token),
-                  update(filter, update_doc, true, std::move(options), result, diag))
-  MONGOWIRE_ASYNC(async_replace_one,
-                  (bson::view filter, bson::view replacement, update_options options, update_result& result,
-                   diagnostics& diag, Token&& token),
-                  replace_one(filter, replacement, std::move(options), result, diag))
-  // Runs the requests as insert/update/delete commands of consecutive requests of one kind
-  // (ordered) or grouped by kind (unordered); crud.md "Bulk Write". On a write error
-  // diag.write_errors carry the index of the request in `requests`.
-  MONGOWIRE_ASYNC(async_bulk_write,
-                  (std::vector<write_model> requests, bulk_write_options options, bulk_write_result& result,
-                   diagnostics& diag, Token&& token),
-                  bulk_write(std::move(requests), options, result, diag))
-  // `values` receives the distinct values as a BSON array.
-  MONGOWIRE_ASYNC(async_distinct,
-                  (std::string_view field, bson::view filter, bson::document& values, diagnostics& diag, Token&& token),
-                  distinct(std::string(field), filter, values, diag))
-  // The legacy count command (crud.md "count", deprecated in favour of countDocuments).
-  MONGOWIRE_ASYNC(async_count, (bson::view filter, std::int64_t& out, diagnostics& diag, Token&& token),
-                  count(filter, out, diag))
-  MONGOWIRE_ASYNC(async_aggregate,
-                  (bson::view pipeline, aggregate_options options, std::vector<bson::document>& out, diagnostics& diag,
-                   Token&& token),
-                  aggregate(pipeline, std::move(options), out, diag))
-  MONGOWIRE_ASYNC(async_create_index,
-                  (bson::view keys, index_options options, std::string& name, diagnostics& diag, Token&& token),
-                  create_index(keys, std::move(options), name, diag))
-  MONGOWIRE_ASYNC(async_list_indexes, (std::vector<bson::document> & out, diagnostics& diag, Token&& token),
-                  list_indexes(out, diag))
-  // index-management.md "listIndexNames": the names of listIndexes' documents.
-  MONGOWIRE_ASYNC(async_list_index_names, (std::vector<std::string> & out, diagnostics& diag, Token&& token),
-                  list_index_names(out, diag))
-  MONGOWIRE_ASYNC(async_drop, (diagnostics & diag, Token&& token), drop(diag))
-#undef MONGOWIRE_ASYNC
-
   // A handle on the same collection with other concerns / read preference.
   collection with_options(collection_options options) const;
   const collection_options& options() const noexcept { return options_; }
 
-  // Awaitable forms for coroutine users: throw mongowire::error (with diagnostics).
+  template <class Token>
+  auto async_insert_one(bson::view doc, insert_one_options options, insert_one_result& result, diagnostics& diag,
+                        Token&& token) {
+    return detail::initiate(executor(), insert_one(doc, std::move(options), result, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> insert_one(bson::view doc, insert_one_options options, insert_one_result& result,
+                                                diagnostics& diag);
+
+  // crud.md "insertMany": a bulk write of inserts.
+  template <class Token>
+  auto async_insert_many(std::vector<bson::document> docs, insert_many_options options, insert_many_result& result,
+                         diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), insert_many(std::move(docs), std::move(options), result, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> insert_many(std::vector<bson::document> docs, insert_many_options options,
+                                                 insert_many_result& result, diagnostics& diag);
+
+  // crud.md "Update vs. Replacement Validation": `update_doc` must consist of update
+  // operators ($set, ...) and a replacement must have none (client_errc::invalid_argument).
+  template <class Token>
+  auto async_update_one(bson::view filter, bson::view update_doc, update_options options, update_result& result,
+                        diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), update_one(filter, update_doc, std::move(options), result, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> update_one(bson::view filter, bson::view update_doc, update_options options,
+                                                update_result& result, diagnostics& diag);
+
+  template <class Token>
+  auto async_update_many(bson::view filter, bson::view update_doc, update_options options, update_result& result,
+                         diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), update_many(filter, update_doc, std::move(options), result, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> update_many(bson::view filter, bson::view update_doc, update_options options,
+                                                 update_result& result, diagnostics& diag);
+
+  template <class Token>
+  auto async_replace_one(bson::view filter, bson::view replacement, replace_options options, update_result& result,
+                         diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), replace_one(filter, replacement, std::move(options), result, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> replace_one(bson::view filter, bson::view replacement, replace_options options,
+                                                 update_result& result, diagnostics& diag);
+
+  template <class Token>
+  auto async_delete_one(bson::view filter, delete_options options, delete_result& result, diagnostics& diag,
+                        Token&& token) {
+    return detail::initiate(executor(), delete_one(filter, std::move(options), result, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> delete_one(bson::view filter, delete_options options, delete_result& result,
+                                                diagnostics& diag);
+
+  template <class Token>
+  auto async_delete_many(bson::view filter, delete_options options, delete_result& result, diagnostics& diag,
+                         Token&& token) {
+    return detail::initiate(executor(), delete_many(filter, std::move(options), result, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> delete_many(bson::view filter, delete_options options, delete_result& result,
+                                                 diagnostics& diag);
+
+  // All matching documents (the cursor is drained with getMore).
+  template <class Token>
+  auto async_find(bson::view filter, find_options options, std::vector<bson::document>& out, diagnostics& diag,
+                  Token&& token) {
+    return detail::initiate(executor(), find(filter, std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> find(bson::view filter, find_options options, std::vector<bson::document>& out,
+                                          diagnostics& diag);
+
+  // crud.md "findOne": find with limit 1 and singleBatch; `options.limit` is ignored.
+  template <class Token>
+  auto async_find_one(bson::view filter, find_options options, std::optional<bson::document>& out, diagnostics& diag,
+                      Token&& token) {
+    return detail::initiate(executor(), find_one(filter, std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> find_one(bson::view filter, find_options options,
+                                              std::optional<bson::document>& out, diagnostics& diag);
+
+  template <class Token>
+  auto async_aggregate(bson::view pipeline, aggregate_options options, std::vector<bson::document>& out,
+                       diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), aggregate(pipeline, std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> aggregate(bson::view pipeline, aggregate_options options,
+                                               std::vector<bson::document>& out, diagnostics& diag);
+
+  template <class Token>
+  auto async_count_documents(bson::view filter, count_options options, std::int64_t& out, diagnostics& diag,
+                             Token&& token) {
+    return detail::initiate(executor(), count_documents(filter, std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> count_documents(bson::view filter, count_options options, std::int64_t& out,
+                                                     diagnostics& diag);
+
+  // The legacy count command (crud.md "count", deprecated in favour of countDocuments).
+  template <class Token>
+  auto async_count(bson::view filter, count_options options, std::int64_t& out, diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), count(filter, std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> count(bson::view filter, count_options options, std::int64_t& out,
+                                           diagnostics& diag);
+
+  // crud.md "estimatedDocumentCount": the count command without a filter (collection metadata).
+  template <class Token>
+  auto async_estimated_document_count(estimated_document_count_options options, std::int64_t& out, diagnostics& diag,
+                                      Token&& token) {
+    return detail::initiate(executor(), estimated_document_count(std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> estimated_document_count(estimated_document_count_options options,
+                                                              std::int64_t& out, diagnostics& diag);
+
+  // `values` receives the distinct values as a BSON array.
+  template <class Token>
+  auto async_distinct(std::string_view field, bson::view filter, distinct_options options, bson::document& values,
+                      diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), distinct(std::string(field), filter, std::move(options), values, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> distinct(std::string field, bson::view filter, distinct_options options,
+                                              bson::document& values, diagnostics& diag);
+
+  // findAndModify (crud.md "findOneAndUpdate", ...): `out` receives the document before
+  // (or, with return_new, after) the change; nullopt when nothing matched.
+  template <class Token>
+  auto async_find_one_and_update(bson::view filter, bson::view update_doc, find_one_and_update_options options,
+                                 std::optional<bson::document>& out, diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), find_one_and_update(filter, update_doc, std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> find_one_and_update(bson::view filter, bson::view update_doc,
+                                                         find_one_and_update_options options,
+                                                         std::optional<bson::document>& out, diagnostics& diag);
+
+  template <class Token>
+  auto async_find_one_and_replace(bson::view filter, bson::view replacement, find_one_and_replace_options options,
+                                  std::optional<bson::document>& out, diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), find_one_and_replace(filter, replacement, std::move(options), out, diag),
+                            &diag, std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> find_one_and_replace(bson::view filter, bson::view replacement,
+                                                          find_one_and_replace_options options,
+                                                          std::optional<bson::document>& out, diagnostics& diag);
+
+  template <class Token>
+  auto async_find_one_and_delete(bson::view filter, find_one_and_delete_options options,
+                                 std::optional<bson::document>& out, diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), find_one_and_delete(filter, std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> find_one_and_delete(bson::view filter, find_one_and_delete_options options,
+                                                         std::optional<bson::document>& out, diagnostics& diag);
+
+  // Runs the requests as insert/update/delete commands of consecutive requests of one kind
+  // (ordered) or grouped by kind (unordered); crud.md "Bulk Write". On a write error
+  // diag.write_errors carry the index of the request in `requests`.
+  template <class Token>
+  auto async_bulk_write(std::vector<write_model> requests, bulk_write_options options, bulk_write_result& result,
+                        diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), bulk_write(std::move(requests), std::move(options), result, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> bulk_write(std::vector<write_model> requests, bulk_write_options options,
+                                                bulk_write_result& result, diagnostics& diag);
+
+  // index-management.md "createIndexes": `name` receives the index's name.
+  template <class Token>
+  auto async_create_index(bson::view keys, index_options options, std::string& name, diagnostics& diag,
+                          Token&& token) {
+    return detail::initiate(executor(), create_index(keys, std::move(options), name, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> create_index(bson::view keys, index_options options, std::string& name,
+                                                  diagnostics& diag);
+
+  template <class Token>
+  auto async_list_indexes(std::vector<bson::document>& out, diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), list_indexes(out, diag), &diag, std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> list_indexes(std::vector<bson::document>& out, diagnostics& diag);
+
+  // index-management.md "listIndexNames": the names of listIndexes' documents.
+  template <class Token>
+  auto async_list_index_names(std::vector<std::string>& out, diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), list_index_names(out, diag), &diag, std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> list_index_names(std::vector<std::string>& out, diagnostics& diag);
+
+  // crud.md "drop": a collection that does not exist is not an error.
+  template <class Token>
+  auto async_drop(diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), drop(diag), &diag, std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> drop(diagnostics& diag);
+
+  // ---- transitional: the former forms, removed once every caller has moved (issue 9)
   boost::asio::awaitable<insert_one_result> insert_one(bson::view doc);
   boost::asio::awaitable<update_result> update_one(bson::view filter, bson::view update_doc);
   boost::asio::awaitable<delete_result> delete_one(bson::view filter);
   boost::asio::awaitable<std::vector<bson::document>> find(bson::view filter, find_options options = {});
-
   boost::asio::awaitable<error_code> insert_one(bson::view doc, insert_one_result& result, diagnostics& diag);
   boost::asio::awaitable<error_code> insert_many(std::vector<bson::document> docs, insert_many_result& result,
                                                  diagnostics& diag);
   boost::asio::awaitable<error_code> update(bson::view filter, bson::view update_doc, bool multi, bool upsert,
                                             update_result& result, diagnostics& diag);
-  boost::asio::awaitable<error_code> remove(bson::view filter, std::int32_t limit, delete_result& result,
-                                            diagnostics& diag);
-  boost::asio::awaitable<error_code> find(bson::view filter, find_options options, std::vector<bson::document>& out,
-                                          diagnostics& diag);
-  boost::asio::awaitable<error_code> find_one(bson::view filter, std::optional<bson::document>& out, diagnostics& diag);
-  boost::asio::awaitable<error_code> find_one(bson::view filter, find_options options,
-                                              std::optional<bson::document>& out, diagnostics& diag);
-  boost::asio::awaitable<error_code> estimated_document_count(estimated_document_count_options options,
-                                                              std::int64_t& out, diagnostics& diag);
-  boost::asio::awaitable<error_code> count_documents(bson::view filter, std::int64_t& out, diagnostics& diag);
-  boost::asio::awaitable<error_code> aggregate(bson::view pipeline, std::vector<bson::document>& out,
-                                               diagnostics& diag);
-  boost::asio::awaitable<error_code> find_and_modify(bson::view filter, bson::view update_doc, bool remove,
-                                                     find_one_and_modify_options options,
-                                                     std::optional<bson::document>& out, diagnostics& diag);
-  boost::asio::awaitable<error_code> insert_many(std::vector<bson::document> docs, insert_many_options options,
-                                                 insert_many_result& result, diagnostics& diag);
-  // crud.md "Update vs. Replacement Validation": `update_doc` must consist of update
-  // operators ($set, ...) and a replacement must have none (client_errc::invalid_argument).
   boost::asio::awaitable<error_code> update(bson::view filter, bson::view update_doc, bool multi,
                                             update_options options, update_result& result, diagnostics& diag);
   boost::asio::awaitable<error_code> replace_one(bson::view filter, bson::view replacement, update_options options,
                                                  update_result& result, diagnostics& diag);
+  boost::asio::awaitable<error_code> remove(bson::view filter, std::int32_t limit, delete_result& result,
+                                            diagnostics& diag);
+  boost::asio::awaitable<error_code> find_one(bson::view filter, std::optional<bson::document>& out, diagnostics& diag);
+  boost::asio::awaitable<error_code> count_documents(bson::view filter, std::int64_t& out, diagnostics& diag);
+  boost::asio::awaitable<error_code> count(bson::view filter, std::int64_t& out, diagnostics& diag);
+  boost::asio::awaitable<error_code> aggregate(bson::view pipeline, std::vector<bson::document>& out,
+                                               diagnostics& diag);
+  boost::asio::awaitable<error_code> distinct(std::string field, bson::view filter, bson::document& values,
+                                              diagnostics& diag);
+  boost::asio::awaitable<error_code> find_and_modify(bson::view filter, bson::view update_doc, bool remove,
+                                                     find_one_and_modify_options options,
+                                                     std::optional<bson::document>& out, diagnostics& diag);
   boost::asio::awaitable<error_code> find_one_and_update(bson::view filter, bson::view update_doc,
                                                          find_one_and_modify_options options,
                                                          std::optional<bson::document>& out, diagnostics& diag);
   boost::asio::awaitable<error_code> find_one_and_replace(bson::view filter, bson::view replacement,
                                                           find_one_and_modify_options options,
                                                           std::optional<bson::document>& out, diagnostics& diag);
-  boost::asio::awaitable<error_code> bulk_write(std::vector<write_model> requests, bulk_write_options options,
-                                                bulk_write_result& result, diagnostics& diag);
-  boost::asio::awaitable<error_code> distinct(std::string field, bson::view filter, bson::document& values,
-                                              diagnostics& diag);
-  boost::asio::awaitable<error_code> count(bson::view filter, std::int64_t& out, diagnostics& diag);
-  boost::asio::awaitable<error_code> aggregate(bson::view pipeline, aggregate_options options,
-                                               std::vector<bson::document>& out, diagnostics& diag);
-  boost::asio::awaitable<error_code> create_index(bson::view keys, index_options options, std::string& name,
-                                                  diagnostics& diag);
-  boost::asio::awaitable<error_code> list_indexes(std::vector<bson::document>& out, diagnostics& diag);
-  boost::asio::awaitable<error_code> list_index_names(std::vector<std::string>& out, diagnostics& diag);
-  boost::asio::awaitable<error_code> drop(diagnostics& diag);
 
  private:
   friend class client;
@@ -387,7 +532,8 @@ class collection {
              std::string coll);
   boost::asio::any_io_executor executor() const;
   boost::asio::awaitable<error_code> run_update(bson::view filter, bson::view update_doc, bool multi,
-                                                update_options options, update_result& result, diagnostics& diag);
+                                                update_options options, update_result& result,
+                                                diagnostics& diag);  // transitional (issue 9)
 
   std::shared_ptr<detail::client_impl> client_;
   std::shared_ptr<detail::session_impl> session_;  // null: implicit session per operation
@@ -412,45 +558,45 @@ class database {
   template <class Token>
   auto async_run_command(bson::view command, std::optional<bson::document> read_preference, bson::document& reply,
                          diagnostics& diag, Token&& token) {
-    return detail::run_as_operation(executor(),
-                                    run_command(bson::document(command), std::move(read_preference), reply, diag),
-                                    std::forward<Token>(token));
+    return detail::initiate(executor(), run_command(bson::document(command), std::move(read_preference), reply, diag),
+                            &diag, std::forward<Token>(token));
   }
+  boost::asio::awaitable<error_code> run_command(bson::document command, std::optional<bson::document> read_preference,
+                                                 bson::document& reply, diagnostics& diag);
+
+  // `options` are the create command's fields (capped, validator, ...).
   template <class Token>
   auto async_create_collection(std::string_view coll, bson::view options, diagnostics& diag, Token&& token) {
-    return detail::run_as_operation(executor(), create_collection(std::string(coll), bson::document(options), diag),
-                                    std::forward<Token>(token));
+    return detail::initiate(executor(), create_collection(std::string(coll), bson::document(options), diag), &diag,
+                            std::forward<Token>(token));
   }
+  boost::asio::awaitable<error_code> create_collection(std::string coll, bson::document options, diagnostics& diag);
+
   // NamespaceNotFound is not an error (the collection is already gone).
   template <class Token>
   auto async_drop_collection(std::string_view coll, diagnostics& diag, Token&& token) {
-    return detail::run_as_operation(executor(), drop_collection(std::string(coll), diag), std::forward<Token>(token));
+    return detail::initiate(executor(), drop_collection(std::string(coll), diag), &diag, std::forward<Token>(token));
   }
-  template <class Token>
-  auto async_list_collections(std::vector<bson::document>& out, diagnostics& diag, Token&& token) {
-    return detail::run_as_operation(executor(), list_collections(out, diag), std::forward<Token>(token));
-  }
+  boost::asio::awaitable<error_code> drop_collection(std::string coll, diagnostics& diag);
+
   template <class Token>
   auto async_list_collections(list_collections_options options, std::vector<bson::document>& out, diagnostics& diag,
                               Token&& token) {
-    return detail::run_as_operation(executor(), list_collections(std::move(options), out, diag),
-                                    std::forward<Token>(token));
+    return detail::initiate(executor(), list_collections(std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
   }
+  boost::asio::awaitable<error_code> list_collections(list_collections_options options,
+                                                      std::vector<bson::document>& out, diagnostics& diag);
+  // transitional (issue 9)
+  boost::asio::awaitable<error_code> list_collections(std::vector<bson::document>& out, diagnostics& diag);
+
   // enumerate-collections.md "listCollectionNames": listCollections with nameOnly: true.
   template <class Token>
   auto async_list_collection_names(list_collections_options options, std::vector<std::string>& out, diagnostics& diag,
                                    Token&& token) {
-    return detail::run_as_operation(executor(), list_collection_names(std::move(options), out, diag),
-                                    std::forward<Token>(token));
+    return detail::initiate(executor(), list_collection_names(std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
   }
-
-  boost::asio::awaitable<error_code> run_command(bson::document command, std::optional<bson::document> read_preference,
-                                                 bson::document& reply, diagnostics& diag);
-  boost::asio::awaitable<error_code> create_collection(std::string coll, bson::document options, diagnostics& diag);
-  boost::asio::awaitable<error_code> drop_collection(std::string coll, diagnostics& diag);
-  boost::asio::awaitable<error_code> list_collections(std::vector<bson::document>& out, diagnostics& diag);
-  boost::asio::awaitable<error_code> list_collections(list_collections_options options,
-                                                      std::vector<bson::document>& out, diagnostics& diag);
   boost::asio::awaitable<error_code> list_collection_names(list_collections_options options,
                                                            std::vector<std::string>& out, diagnostics& diag);
 
@@ -485,37 +631,41 @@ class session {
 
   template <class Token>
   auto async_commit_transaction(diagnostics& diag, Token&& token) {
-    return detail::run_as_operation(executor(), commit_transaction(diag), std::forward<Token>(token));
+    return detail::initiate(executor(), commit_transaction(diag), &diag, std::forward<Token>(token));
   }
+  boost::asio::awaitable<error_code> commit_transaction(diagnostics& diag);
+
   template <class Token>
   auto async_abort_transaction(diagnostics& diag, Token&& token) {
-    return detail::run_as_operation(executor(), abort_transaction(diag), std::forward<Token>(token));
+    return detail::initiate(executor(), abort_transaction(diag), &diag, std::forward<Token>(token));
   }
+  boost::asio::awaitable<error_code> abort_transaction(diagnostics& diag);
+
   // Runs a command with this session's fields (and transaction fields when one is active).
   template <class Token>
   auto async_run_command(std::string_view db, bson::view command, bson::document& reply, diagnostics& diag,
                          Token&& token) {
-    return detail::run_as_operation(executor(), run_command(std::string(db), bson::document(command), reply, diag),
-                                    std::forward<Token>(token));
+    return detail::initiate(executor(), run_command(std::string(db), bson::document(command), reply, diag), &diag,
+                            std::forward<Token>(token));
   }
+  boost::asio::awaitable<error_code> run_command(std::string db, bson::document command, bson::document& reply,
+                                                 diagnostics& diag);
 
   // transactions-convenient-api.md "withTransaction": runs `callback` in a transaction,
   // retrying it on TransientTransactionError and the commit on
-  // UnknownTransactionCommitResult until 120 seconds have passed.
+  // UnknownTransactionCommitResult until 120 seconds have passed. An exception thrown by
+  // the callback aborts the transaction and completes the async form with
+  // client_errc::internal_error (its what() in diag.client_message).
   using transaction_callback = std::function<boost::asio::awaitable<error_code>(session&, diagnostics&)>;
   template <class Token>
   auto async_with_transaction(transaction_callback callback, std::optional<transaction_options> options,
                               diagnostics& diag, Token&& token) {
-    return detail::run_as_operation(executor(), with_transaction(std::move(callback), std::move(options), diag),
-                                    std::forward<Token>(token));
+    return detail::initiate(executor(), with_transaction(std::move(callback), std::move(options), diag), &diag,
+                            std::forward<Token>(token));
   }
-
-  boost::asio::awaitable<error_code> commit_transaction(diagnostics& diag);
-  boost::asio::awaitable<error_code> abort_transaction(diagnostics& diag);
-  boost::asio::awaitable<error_code> run_command(std::string db, bson::document command, bson::document& reply,
-                                                 diagnostics& diag);
   boost::asio::awaitable<error_code> with_transaction(transaction_callback callback,
                                                       std::optional<transaction_options> options, diagnostics& diag);
+
   // Ends the session now (spec "endSession"): aborts a transaction in progress.
   boost::asio::awaitable<void> end();
 
@@ -568,25 +718,23 @@ class client {
   // enumerate-databases.md: listDatabases on admin with an implicit session, a retryable
   // read: one document per database ({name, sizeOnDisk, empty}).
   template <class Token>
-  auto async_list_databases(std::vector<bson::document>& out, diagnostics& diag, Token&& token) {
-    return detail::run_as_operation(get_executor(), list_databases(out, diag), std::forward<Token>(token));
-  }
-  template <class Token>
   auto async_list_databases(list_databases_options options, std::vector<bson::document>& out, diagnostics& diag,
                             Token&& token) {
-    return detail::run_as_operation(get_executor(), list_databases(std::move(options), out, diag),
-                                    std::forward<Token>(token));
+    return detail::initiate(get_executor(), list_databases(std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
   }
+  boost::asio::awaitable<error_code> list_databases(list_databases_options options, std::vector<bson::document>& out,
+                                                    diagnostics& diag);
+  // transitional (issue 9)
+  boost::asio::awaitable<error_code> list_databases(std::vector<bson::document>& out, diagnostics& diag);
+
   // enumerate-databases.md "listDatabaseNames": listDatabases with nameOnly: true.
   template <class Token>
   auto async_list_database_names(list_databases_options options, std::vector<std::string>& out, diagnostics& diag,
                                  Token&& token) {
-    return detail::run_as_operation(get_executor(), list_database_names(std::move(options), out, diag),
-                                    std::forward<Token>(token));
+    return detail::initiate(get_executor(), list_database_names(std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
   }
-  boost::asio::awaitable<error_code> list_databases(std::vector<bson::document>& out, diagnostics& diag);
-  boost::asio::awaitable<error_code> list_databases(list_databases_options options, std::vector<bson::document>& out,
-                                                    diagnostics& diag);
   boost::asio::awaitable<error_code> list_database_names(list_databases_options options, std::vector<std::string>& out,
                                                          diagnostics& diag);
 
@@ -595,8 +743,8 @@ class client {
   template <class Token>
   auto async_run_command(std::string_view db, bson::view command, bson::document& reply, diagnostics& diag,
                          Token&& token) {
-    return detail::run_as_operation(get_executor(), run_command(std::string(db), bson::document(command), reply, diag),
-                                    std::forward<Token>(token));
+    return detail::initiate(get_executor(), run_command(std::string(db), bson::document(command), reply, diag), &diag,
+                            std::forward<Token>(token));
   }
   boost::asio::awaitable<error_code> run_command(std::string db, bson::document command, bson::document& reply,
                                                  diagnostics& diag);
@@ -604,7 +752,7 @@ class client {
   // Ends pooled server sessions (endSessions, batches of 10,000), closes pools and monitors.
   template <class Token>
   auto async_close(Token&& token) {
-    return detail::run_as_operation(get_executor(), close(), std::forward<Token>(token));
+    return detail::initiate(get_executor(), close(), nullptr, std::forward<Token>(token));
   }
   boost::asio::awaitable<error_code> close();
 
@@ -616,9 +764,10 @@ class client {
     std::uint64_t retries = 0;
   };
   stats get_stats() const noexcept;
-  std::shared_ptr<detail::client_impl> impl() const noexcept { return impl_; }
+  std::shared_ptr<detail::client_impl> impl() const noexcept { return impl_; }  // transitional (issue 9)
 
  private:
+  friend struct detail::client_access;  // tests reach the internals through src/client/client_access.hpp
   std::shared_ptr<detail::client_impl> impl_;
 };
 

@@ -47,9 +47,21 @@ enum class client_errc {
   // driver-sessions.md "How to Tell Whether a Connection Supports Sessions": an explicit
   // session used with a server whose hello has no logicalSessionTimeoutMinutes.
   sessions_not_supported,
+  // auth.md: the client refused the authentication conversation (the server's signature or
+  // nonce is wrong, the password fails SASLprep, the mechanism is not supported). A server's
+  // refusal keeps its own code (18 AuthenticationFailed) in the server category.
+  authentication_failed,
+  // An exception escaped an operation that no error code describes (a bug, or a callback
+  // of the caller that threw); diag.client_message holds its what().
+  internal_error,
+  // We were asked to send a message above the server's maxMessageSizeBytes; nothing was sent.
+  message_too_large,
+  // We built an invalid wire message (no or two body sections): a bug of ours, nothing sent.
+  invalid_message,
 };
 
-// Violations of the wire protocol by bytes we received (or were asked to send).
+// Violations of the wire protocol by bytes the peer sent. (Mistakes in what we send are
+// client_errc values: message_too_large, invalid_message.)
 enum class protocol_errc {
   short_header = 1,   // fewer than 16 bytes for a MsgHeader
   message_too_short,  // messageLength below the opcode's minimum
@@ -97,6 +109,7 @@ inline constexpr std::int32_t bad_value = 2;
 inline constexpr std::int32_t host_unreachable = 6;
 inline constexpr std::int32_t host_not_found = 7;
 inline constexpr std::int32_t unauthorized = 13;
+inline constexpr std::int32_t authentication_failed = 18;
 inline constexpr std::int32_t illegal_operation = 20;
 inline constexpr std::int32_t unsatisfiable_write_concern = 100;
 inline constexpr std::int32_t exceeded_time_limit = 262;
@@ -188,7 +201,11 @@ struct write_concern_error {
 struct diagnostics {
   std::int32_t server_code = 0;  // 0 when the error did not come from a server reply
   std::string code_name;
-  std::string message;  // the server's errmsg, or our own explanation
+  // The server's errmsg, copied from a reply and nothing else: untrusted text, never
+  // rewritten by the client.
+  std::string server_message;
+  // The client's own explanation (what it refused and why, the address involved, ...).
+  std::string client_message;
   label_set labels;
   std::vector<write_error> write_errors;
   std::optional<write_concern_error> write_concern;
@@ -202,8 +219,13 @@ struct diagnostics {
   void clear() { *this = diagnostics{}; }
 };
 
-// Exception for the throwing convenience overloads and coroutine users. The diagnostics
-// live on the heap: exception objects are only 16-byte aligned, bson_t asks for 128.
+// Both messages of `d` in one line, for logs and exceptions: the client's explanation, then
+// the server's errmsg marked as such ("...; server: <errmsg>"); "" when there is neither.
+std::string describe(const diagnostics& d);
+
+// Exception thrown where no error_code can be returned (constructors, session::client()).
+// The diagnostics live on the heap: exception objects are only 16-byte aligned, bson_t asks
+// for 128.
 class error : public boost::system::system_error {
  public:
   error(error_code ec, diagnostics diag);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -126,7 +127,21 @@ struct sdam_event {
   std::string message;                   // failed: what went wrong
 };
 
+// One wire frame sent or received (client_options::on_frame), for traces and pcap files.
+// Frames of every connection are observed: pooled, monitoring and RTT connections alike.
+struct frame_event {
+  bool outgoing = false;
+  std::span<const std::uint8_t> frame;  // the whole message, header included; valid during the callback only
+  std::uint64_t connection_id = 0;
+  // The connection's TCP endpoints as the socket reports them ("127.0.0.1", "::1").
+  std::string_view local_address;
+  std::uint16_t local_port = 0;
+  std::string_view remote_address;
+  std::uint16_t remote_port = 0;
+};
+
 using pool_event_handler = std::function<void(const pool_event&)>;
+using frame_event_handler = std::function<void(const frame_event&)>;
 using command_event_handler = std::function<void(const command_event&)>;
 using heartbeat_event_handler = std::function<void(const server_heartbeat_event&)>;
 using sdam_event_handler = std::function<void(const sdam_event&)>;

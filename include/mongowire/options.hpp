@@ -41,8 +41,8 @@ struct client_options {
   // SDAM events: server/topology opening, closed and description changes, heartbeats.
   sdam_event_handler on_sdam_event;
   std::function<void(const std::string&)> log;  // warnings (unknown URI options, ...)
-  // Every frame sent (outgoing=true) and received, for traces.
-  std::function<void(bool outgoing, std::span<const std::uint8_t> frame)> on_frame;
+  // Every frame sent and received, with its connection's endpoints (traces, pcap files).
+  frame_event_handler on_frame;
   // Send a CRC-32C checksum with every OP_MSG (OP_MSG.md "checksum").
   bool checksum = false;
 };

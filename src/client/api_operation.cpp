@@ -1,24 +1,20 @@
 #include "client/api_operation.hpp"
 
 #include "proto/command/command_builder.hpp"
-#include "proto/command/command_kind.hpp"
 #include "proto/reply/cursor_reply.hpp"
 
 namespace mongowire::detail {
 
 namespace asio = boost::asio;
 
-operation api_operation(std::string_view db, const bson::document& body, const collection_options& handle) {
-  const command_kind kind = classify_command(body);
+operation describe(const operation_traits& t, std::string_view db, const bson::document& body,
+                   const collection_options& handle) {
   operation op;
-  op.name = body.get_view().first_key();
+  op.traits = t;
   op.db = db;
   op.body = &body;
-  op.family = kind.family;
-  op.is_read = kind.takes_read_concern;
-  op.is_write = kind.takes_write_concern;
-  if (kind.takes_read_concern && handle.read_concern) op.inherited_read_concern = handle.read_concern->get_view();
-  if (kind.takes_write_concern && handle.write_concern) op.inherited_write_concern = handle.write_concern->get_view();
+  if (t.takes_read_concern && handle.read_concern) op.inherited_read_concern = handle.read_concern->get_view();
+  if (t.takes_write_concern && handle.write_concern) op.inherited_write_concern = handle.write_concern->get_view();
   return op;
 }
 
@@ -47,11 +43,12 @@ asio::awaitable<error_code> run_cursor_operation(client_impl& client, const std:
     // find_getmore_killcursors.md: getMore names the collection of the cursor's namespace
     // ("db.$cmd.listCollections" for listCollections) and carries the batch size.
     std::string_view ns_coll = cursor.ns.substr(cursor.ns.find('.') + 1);
+    const get_more_op get_more{cursor.id, ns_coll, batch_size};
     bson::document body;
-    build_get_more(body, cursor.id, ns_coll, batch_size);
-    const operation get_more = api_operation(op.db, body, collection_options{});
+    get_more.build(body);
+    const operation described = describe(get_more.traits(), op.db, body, collection_options{});
     bson::document next;
-    ec = co_await client.execute(get_more, session.get(), next, diag);
+    ec = co_await client.execute(described, session.get(), next, diag);
     reply = std::move(next);
   }
   if (implicit) session->release();

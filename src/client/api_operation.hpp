@@ -1,7 +1,6 @@
-// How the public API hands the commands it builds to the executor (client_impl::execute).
-// A call site only builds its command: whether the operation reads or writes, which concerns
-// it takes and whether it is a retryable read or write are read from the command by one rule
-// table (proto/command/command_kind.hpp), never decided by hand.
+// How the public API runs an operation type (proto/operation) through the executor
+// (client_impl::execute): the type builds its body and parses its reply; its traits, not the
+// call site, say which concerns it takes, how it selects a server and whether it is retried.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -12,19 +11,47 @@
 #include <vector>
 
 #include "client/client_impl.hpp"
+#include "proto/operation/operations.hpp"
 
 namespace mongowire::detail {
 
-// The operation running `body` on `db`; the handle's read concern applies when the command
-// takes one, its write concern likewise (read-write-concern.md "Generic Command Method").
-operation api_operation(std::string_view db, const bson::document& body, const collection_options& handle);
+// The executor's view of an operation of traits `t` whose body is `body`, run on `db`; the
+// handle's read concern applies when the command takes one, its write concern likewise
+// (read-write-concern.md "Generic Command Method").
+operation describe(const operation_traits& t, std::string_view db, const bson::document& body,
+                   const collection_options& handle);
 
-// Runs a cursor-returning read and drains its cursor with getMore into `out`. The getMores
-// use the first command's session (driver-sessions.md: an implicit session lives as long as
-// its cursor, so one is made here when `given` is null) and are never retried
-// (retryable-reads.md "Unsupported Read Operations").
+// Builds `op` into `buffers.body`, runs it with `session` (null: an implicit one) and parses
+// the reply (kept in `buffers.reply`, which `out` may view into).
+template <operation_type Op>
+boost::asio::awaitable<error_code> run_operation(client_impl& client, session_impl* session, std::string_view db,
+                                                 const collection_options& handle, const Op& op, op_buffers& buffers,
+                                                 typename Op::result& out, diagnostics& diag) {
+  if (auto ec = op.build(buffers.body)) co_return ec;
+  const operation described = describe(op.traits(), db, buffers.body, handle);
+  if (auto ec = co_await client.execute(described, session, buffers.reply, diag)) co_return ec;
+  co_return op.parse(buffers.reply, out, diag);
+}
+
+// Runs a cursor-returning operation (find, aggregate, listCollections, listIndexes) and
+// drains its cursor with getMore into `out`. The getMores use the first command's session
+// (driver-sessions.md: an implicit session lives as long as its cursor, so one is made here
+// when `given` is null) and are never retried (retryable-reads.md "Unsupported Read
+// Operations").
 boost::asio::awaitable<error_code> run_cursor_operation(client_impl& client, const std::shared_ptr<session_impl>& given,
                                                         const operation& op, std::optional<std::int32_t> batch_size,
                                                         std::vector<bson::document>& out, diagnostics& diag);
+
+template <operation_type Op>
+  requires std::same_as<typename Op::result, cursor_reply>
+boost::asio::awaitable<error_code> run_cursor_operation(client_impl& client, const std::shared_ptr<session_impl>& given,
+                                                        std::string_view db, const collection_options& handle,
+                                                        const Op& op, std::optional<std::int32_t> batch_size,
+                                                        std::vector<bson::document>& out, diagnostics& diag) {
+  bson::document body;
+  if (auto ec = op.build(body)) co_return ec;
+  const operation described = describe(op.traits(), db, body, handle);
+  co_return co_await run_cursor_operation(client, given, described, batch_size, out, diag);
+}
 
 }  // namespace mongowire::detail

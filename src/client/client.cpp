@@ -1,10 +1,12 @@
 // The public client and session: thin handles over client_impl / session_impl.
 #include "mongowire/client.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
 #include "client/api_operation.hpp"
 #include "client/client_impl.hpp"
+#include "proto/auth/authenticator.hpp"
 #include "proto/command/command_builder.hpp"
 #include "proto/txn/server_session_pool.hpp"
 
@@ -14,21 +16,16 @@ namespace asio = boost::asio;
 using detail::client_impl;
 using detail::session_impl;
 
-std::string_view to_string(transaction_state s) noexcept {
-  return detail::to_string(static_cast<detail::transaction_state>(s));
-}
-
 // ---------------------------------------------------------------- client
 
 client::client(asio::any_io_executor ex, std::string_view uri, client_options options) {
   connection_string cs = parse_uri(uri);  // throws mongowire::error naming the bad part
-  if (cs.username || cs.auth_mechanism) {
-    // Failing here beats every command failing later with Unauthorized.
+  {
+    // auth.md "Errors": an unusable credential fails here, not at the first connection.
+    std::optional<detail::auth::credential> credential;
     diagnostics diag;
-    diag.message =
-        "authentication (SCRAM, X.509) is not implemented by mongowire yet; remove the credentials "
-        "and authMechanism from the connection string";
-    throw mongowire::error(client_errc::invalid_uri, std::move(diag));
+    if (auto ec = detail::auth::client_credential(cs, credential, diag.client_message))
+      throw mongowire::error(ec, std::move(diag));
   }
   impl_ = std::make_shared<client_impl>(std::move(ex), std::move(cs), std::move(options));
   impl_->public_client = this;
@@ -54,7 +51,7 @@ session client::start_session(const session_options& options) {
   // causalConsistency are set to true."
   if (options.snapshot.value_or(false) && options.causal_consistency.value_or(false)) {
     diagnostics diag;
-    diag.message = "Only one of causalConsistency and snapshot can be set to true";
+    diag.client_message = "Only one of causalConsistency and snapshot can be set to true";
     throw mongowire::error(client_errc::invalid_argument, std::move(diag));
   }
   auto s = impl_->make_session(options, true);
@@ -69,22 +66,23 @@ asio::awaitable<error_code> client::list_databases(std::vector<bson::document>& 
 
 namespace {
 
-// enumerate-databases.md: {listDatabases: 1, filter?, nameOnly?, authorizedDatabases?, comment?}
-// on admin; a retryable read (classify_command), not a runCommand.
+// enumerate-databases.md: listDatabases on admin, a retryable read (list_databases_op), not
+// a runCommand.
 asio::awaitable<error_code> run_list_databases(client_impl& impl, const list_databases_options& o, bool name_only,
                                                std::vector<bson::document>& out, diagnostics& diag) {
-  bson::document body;
-  body.append("listDatabases", 1);
-  if (o.filter) body.append("filter", *o.filter);
-  if (name_only) body.append("nameOnly", true);
-  if (o.authorized_databases) body.append("authorizedDatabases", *o.authorized_databases);
-  if (o.comment) body.append("comment", o.comment->get());
-  const auto op = detail::api_operation(detail::admin_db, body, collection_options{});
-  bson::document reply;
-  if (auto ec = co_await impl.execute(op, nullptr, reply, diag)) co_return ec;
-  if (auto dbs = reply["databases"].as_array())
-    for (const auto& e : *dbs)
-      if (auto d = e.as_document()) out.emplace_back(*d);
+  detail::list_databases_op op;
+  if (o.filter) op.filter = o.filter->get_view();
+  op.name_only = name_only;
+  op.authorized_databases = o.authorized_databases;
+  if (o.comment) op.comment = o.comment->get();
+  auto buffers = impl.lease_buffers();
+  const collection_options no_handle;  // no temporaries in co_await (g++ 12)
+  bson::view databases;
+  if (auto ec = co_await detail::run_operation(impl, nullptr, detail::admin_db, no_handle, op, *buffers, databases,
+                                               diag))
+    co_return ec;
+  for (const auto& e : databases)
+    if (auto d = e.as_document()) out.emplace_back(*d);
   co_return error_code{};
 }
 
@@ -151,13 +149,13 @@ database session::get_database(std::string_view db) const { return database(impl
 error_code session::start_transaction(const std::optional<transaction_options>& options, diagnostics& diag) {
   // snapshot-sessions.md "ClientSession changes".
   if (impl_->is_snapshot()) {
-    diag.message = "Transactions are not supported in snapshot sessions";
+    diag.client_message = "Transactions are not supported in snapshot sessions";
     return client_errc::invalid_argument;
   }
   auto resolved = detail::resolve_transaction_options(options, impl_->options.default_transaction_options,
                                                       impl_->client->default_transaction_options());
-  auto refusal = impl_->txn.start_transaction(impl_->server, std::move(resolved));
-  if (refusal.ec) diag.message = std::string(refusal.message);
+  auto refusal = impl_->txn.start_transaction(impl_->server_session, std::move(resolved));
+  if (refusal.ec) diag.client_message = std::string(refusal.message);
   return refusal.ec;
 }
 
@@ -187,25 +185,25 @@ asio::awaitable<void> session::end() {
 client& session::client() const {
   if (auto* c = impl_->client->public_client) return *c;
   diagnostics diag;
-  diag.message = "the client that started this session has been destroyed";
+  diag.client_message = "the client that started this session has been destroyed";
   throw mongowire::error(client_errc::client_closed, std::move(diag));
 }
 
 const session_options& session::options() const noexcept { return impl_->options; }
 
 transaction_state session::current_transaction_state() const noexcept {
-  return static_cast<transaction_state>(impl_->txn.state());
+  return impl_->txn.state();
 }
 bool session::in_transaction() const noexcept { return impl_->txn.in_transaction(); }
-bool session::is_dirty() const noexcept { return impl_->server.dirty; }
-bson::document session::id() const { return detail::lsid_document(impl_->server.id); }
+bool session::is_dirty() const noexcept { return impl_->server_session.dirty; }
+bson::document session::id() const { return detail::lsid_document(impl_->server_session.id); }
 std::optional<bson::document> session::cluster_time() const { return impl_->cluster_time; }
 std::optional<bson::timestamp> session::operation_time() const { return impl_->operation_time; }
 void session::advance_cluster_time(bson::view ct) { impl_->advance_cluster_time(ct); }
 void session::advance_operation_time(bson::timestamp t) {
   if (!impl_->operation_time || *impl_->operation_time < t) impl_->operation_time = t;
 }
-std::int64_t session::txn_number() const noexcept { return impl_->server.txn_number; }
+std::int64_t session::txn_number() const noexcept { return impl_->server_session.txn_number; }
 std::optional<bson::timestamp> session::snapshot_time() const noexcept { return impl_->snapshot_time; }
 
 }  // namespace mongowire

@@ -1,4 +1,5 @@
 #include "client/client_impl.hpp"
+#include "proto/operation/operations.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -27,8 +28,8 @@ session_impl::session_impl(std::shared_ptr<client_impl> c, session_options opts,
 
 session_impl::~session_impl() { release(); }
 
-void session_impl::bind(server_session s) noexcept {
-  server = s;
+void session_impl::bind(detail::server_session s) noexcept {
+  server_session = s;
   bound_ = true;
 }
 
@@ -36,7 +37,7 @@ void session_impl::release() {
   if (released_) return;
   released_ = true;
   ended = true;
-  if (bound_) client->session_pool().release(server, clock::now(), client->session_timeout());
+  if (bound_) client->session_pool().release(server_session, clock::now(), client->session_timeout());
 }
 
 void session_impl::advance_cluster_time(bson::view doc) {
@@ -109,6 +110,8 @@ net::topology_options topology_options_from(const connection_string& cs, const c
   t.on_heartbeat = opts.on_heartbeat;
   t.on_sdam_event = opts.on_sdam_event;
   t.log = opts.log;
+  std::string unusable;  // the client's constructor refused an unusable credential already
+  detail::auth::client_credential(cs, t.credential, unusable);
   return t;
 }
 
@@ -228,9 +231,10 @@ std::shared_ptr<session_impl> client_impl::make_session(const session_options& o
 
 std::shared_ptr<session_impl> client_impl::make_implicit_session() { return make_session({}, false); }
 
-// Everything one command needs across its attempts.
-struct client_impl::attempt_plan {
-  std::string_view name;
+// An operation with the session, transaction and retry rules resolved: everything its
+// command needs across its attempts.
+struct client_impl::resolved_operation {
+  operation_traits traits;
   std::string_view db;
   const bson::document* body = nullptr;
   session_impl* session = nullptr;
@@ -246,7 +250,6 @@ struct client_impl::attempt_plan {
   bool retryable_write_decided = false;
   // Null: the primary (writes, transactions, reads until read preferences arrive).
   const sdam::read_preference* read_preference = nullptr;
-  command_role role = command_role::other;
   retry_settings retry;
   std::int64_t operation_id = 0;
 };
@@ -261,11 +264,11 @@ struct client_impl::attempt_outcome {
 // The event is the client's reusable scratch object: assigning into its strings reuses their
 // capacity, so that once warm monitoring allocates nothing per command (handlers run
 // synchronously and cannot start another command before returning).
-command_event& client_impl::prepare_event(command_event_type type, const attempt_plan& plan, std::int32_t request_id,
+command_event& client_impl::prepare_event(command_event_type type, const resolved_operation& plan, std::int32_t request_id,
                                           const net::selected_server& server, const net::connection& conn) {
   command_event& e = event_scratch_;
   e.type = type;
-  e.command_name.assign(plan.name);
+  e.command_name.assign(plan.traits.name);
   e.database_name.assign(plan.db);
   e.request_id = request_id;
   e.operation_id = plan.operation_id;
@@ -274,13 +277,13 @@ command_event& client_impl::prepare_event(command_event_type type, const attempt
   e.server_connection_id = conn.server_connection_id;
   e.duration = {};
   e.document = bson::view();
-  e.redacted = is_sensitive_command(plan.name, *plan.body);
+  e.redacted = is_sensitive_command(plan.traits.name, *plan.body);
   e.error = {};
   e.diag = nullptr;
   return e;
 }
 
-void client_impl::emit_started(const attempt_plan& plan, const bson::document& command, std::int32_t request_id,
+void client_impl::emit_started(const resolved_operation& plan, const bson::document& command, std::int32_t request_id,
                                const net::selected_server& server, const net::connection& conn) {
   if (!opts_.on_command) return;
   command_event& e = prepare_event(command_event_type::started, plan, request_id, server, conn);
@@ -288,7 +291,7 @@ void client_impl::emit_started(const attempt_plan& plan, const bson::document& c
   opts_.on_command(e);
 }
 
-void client_impl::emit_finished(const attempt_plan& plan, const finished_command& f, const net::selected_server& server,
+void client_impl::emit_finished(const resolved_operation& plan, const finished_command& f, const net::selected_server& server,
                                 const net::connection& conn) {
   if (!opts_.on_command) return;
   const auto type = f.ec ? command_event_type::failed : command_event_type::succeeded;
@@ -308,11 +311,11 @@ void client_impl::emit_finished(const attempt_plan& plan, const finished_command
 // retryable-writes.md "Supported Server Versions": the first attempt's server decides whether
 // a write runs as a retryable write; a retry on a server without support is not made
 // ("drivers MUST raise the retryable error from the previous attempt").
-error_code client_impl::fit_to_server(attempt_plan& plan, const sdam::server_description& server, bool& send_session,
+error_code client_impl::fit_to_server(resolved_operation& plan, const sdam::server_description& server, bool& send_session,
                                       diagnostics& diag) {
   const bool sessions = supports_sessions(server);
   if (plan.session && plan.session->is_explicit && !sessions) {
-    diag.message = "sessions are not supported by " + server.address.to_string() +
+    diag.client_message = "sessions are not supported by " + server.address.to_string() +
                    " (its hello has no logicalSessionTimeoutMinutes)";
     return client_errc::sessions_not_supported;
   }
@@ -323,7 +326,7 @@ error_code client_impl::fit_to_server(attempt_plan& plan, const sdam::server_des
     plan.retryable_write_decided = true;
     plan.retry.policy_enabled = supported;
   } else if (!supported) {
-    diag.message =
+    diag.client_message =
         "the server selected for the retry, " + server.address.to_string() + ", does not support retryable writes";
     return client_errc::transactions_not_supported;
   }
@@ -333,22 +336,22 @@ error_code client_impl::fit_to_server(attempt_plan& plan, const sdam::server_des
 // After checkout. driver-sessions.md "Sessions and Connections": an implicit session takes its
 // server session only now. retryable-writes.md "Generating Transaction IDs": one number for
 // all attempts of a retryable write.
-void client_impl::attach_server_session(attempt_plan& plan) {
+void client_impl::attach_server_session(resolved_operation& plan) {
   session_impl& s = *plan.session;
   if (!s.has_server_session()) s.bind(sessions_.acquire(clock::now(), session_timeout()));
   if (plan.retry.family == retry_family::write && plan.retry.policy_enabled && !plan.txn_number)
-    plan.txn_number = next_txn_number(s.server);
+    plan.txn_number = next_txn_number(s.server_session);
 }
 
 // The operation's fields, then the session/transaction fields (command_builder).
-void client_impl::build_command(const attempt_plan& plan, bool send_session, bson::document& command) {
+void client_impl::build_command(const resolved_operation& plan, bool send_session, bson::document& command) {
   command.clear();
   command.concat(*plan.body);
   command_fields f;
   f.db = plan.db;
   if (send_session) {
-    f.lsid = plan.session->server.id;
-    plan.session->server.last_use = clock::now();  // driver-sessions.md "lastUse": each time the id is sent
+    f.lsid = plan.session->server_session.id;
+    plan.session->server_session.last_use = clock::now();  // driver-sessions.md "lastUse": each time the id is sent
   }
   if (plan.txn) {
     f.txn_number = plan.txn->txn_number;
@@ -377,14 +380,14 @@ void client_impl::build_command(const attempt_plan& plan, bool send_session, bso
 // SDAM "Error handling" and driver-sessions.md for a network error after the command went out.
 void client_impl::on_network_error(session_impl* session, error_code ec, const net::selected_server& server,
                                    const net::connection& conn, const diagnostics& diag) {
-  if (session) mark_dirty(session->server);  // driver-sessions.md: "MUST mark ... as dirty"
+  if (session) mark_dirty(session->server_session);  // driver-sessions.md: "MUST mark ... as dirty"
   sdam::application_error err;
   err.address = server.description->address;
   err.kind = ec == network_errc::socket_timeout ? sdam::error_kind::network_timeout : sdam::error_kind::network;
   err.connection_generation = conn.generation;
   err.pool_generation = server.server_pool->generation();
   err.max_wire_version = conn.max_wire_version;
-  err.message = diag.message;
+  err.message = diag.client_message;
   topology_->handle_application_error(err);
 }
 
@@ -418,14 +421,14 @@ error_code client_impl::on_reply(session_impl* session, bool write_concern_error
   return ec;
 }
 
-asio::awaitable<error_code> client_impl::select_server(const attempt_plan& plan, net::selected_server& server,
+asio::awaitable<error_code> client_impl::select_server(const resolved_operation& plan, net::selected_server& server,
                                                        diagnostics& diag) {
   if (!plan.read_preference) co_return co_await topology_->async_select_writable(server, diag);
   const std::span<const host_address> none;
   co_return co_await topology_->async_select(sdam::operation_kind::read, *plan.read_preference, none, server, diag);
 }
 
-asio::awaitable<error_code> client_impl::attempt(attempt_plan& plan, bson::document& reply, diagnostics& diag,
+asio::awaitable<error_code> client_impl::attempt(resolved_operation& plan, bson::document& reply, diagnostics& diag,
                                                  attempt_outcome& out) {
   net::selected_server server;
   if (auto ec = co_await select_server(plan, server, diag)) {
@@ -444,9 +447,7 @@ asio::awaitable<error_code> client_impl::attempt(attempt_plan& plan, bson::docum
   session_impl* session = send_session ? plan.session : nullptr;
   bson::document& command = conn->command_buffer;
   build_command(plan, send_session, command);
-  std::optional<net::outgoing_sequence> sequence;
-  if (auto field = sequence_field_for(plan.name); !field.empty())
-    if (auto array = command[field].as_array()) sequence = net::outgoing_sequence{field, *array};
+  const std::optional<document_sequence_ref> sequence = find_document_sequence(command);
 
   finished_command f{.request_id = net::next_request_id(), .started = clock::now(), .reply = reply, .diag = diag};
   emit_started(plan, command, f.request_id, server, *conn);
@@ -465,7 +466,7 @@ asio::awaitable<error_code> client_impl::attempt(attempt_plan& plan, bson::docum
   // A failure that leaves the connection usable is the encoding's (e.g. over maxMessageSizeBytes):
   // nothing went out, so it is a client error for SDAM, labels, retries and the transaction.
   out.command_sent = !f.ec || conn->is_broken();
-  if (out.command_sent && session && plan.role == command_role::other) session->txn.on_command_sent();
+  if (out.command_sent && session && !is_transaction_end(plan.retry.family)) session->txn.on_command_sent();
   if (!out.command_sent) {
     out.kind = failure_kind::client;
   } else if (f.ec) {
@@ -483,18 +484,18 @@ asio::awaitable<error_code> client_impl::attempt(attempt_plan& plan, bson::docum
   co_return f.ec;
 }
 
-void client_impl::add_labels(const attempt_plan& plan, const attempt_outcome& out, diagnostics& d) const {
+void client_impl::add_labels(const resolved_operation& plan, const attempt_outcome& out, diagnostics& d) const {
   label_context ctx;
-  ctx.role = plan.role;
+  ctx.family = plan.retry.family;
   ctx.in_transaction = plan.txn.has_value();
   ctx.retryable_write =
-      (plan.retry.family == retry_family::write && plan.retry.policy_enabled) || plan.role != command_role::other;
+      (plan.retry.family == retry_family::write && plan.retry.policy_enabled) || is_transaction_end(plan.retry.family);
   ctx.max_wire_version = out.max_wire_version;
   add_client_labels(out.kind, d, ctx);
   if (out.kind == failure_kind::server_reply && plan.txn_number) rewrite_retryable_writes_unsupported(d);
 }
 
-asio::awaitable<error_code> client_impl::run_attempts(attempt_plan& plan, bson::document& reply, diagnostics& diag) {
+asio::awaitable<error_code> client_impl::run_attempts(resolved_operation& plan, bson::document& reply, diagnostics& diag) {
   plan.operation_id = next_operation_id_++;
   retry_tracker tracker(plan.retry);
   std::vector<std::pair<error_code, diagnostics>> failures;
@@ -507,7 +508,7 @@ asio::awaitable<error_code> client_impl::run_attempts(attempt_plan& plan, bson::
     add_labels(plan, outcome, attempt_diag);
     auto decision = tracker.on_failure({outcome.kind, outcome.command_sent}, attempt_diag, jitter());
     failures.emplace_back(ec, std::move(attempt_diag));
-    if (plan.role == command_role::commit_transaction && plan.session)
+    if (plan.retry.family == retry_family::commit && plan.session)
       plan.session->txn.on_commit_attempt(failures.back().second.has_label(label::system_overloaded)
                                               ? commit_attempt_outcome::failed_overload
                                               : commit_attempt_outcome::failed_other);
@@ -517,7 +518,7 @@ asio::awaitable<error_code> client_impl::run_attempts(attempt_plan& plan, bson::
       co_return chosen.first;
     }
     ++stats.retries;
-    if (plan.role == command_role::commit_transaction && plan.session)
+    if (plan.retry.family == retry_family::commit && plan.session)
       plan.txn = plan.session->txn.next_commit_attempt();  // transactions.md: w:"majority" on retry
     if (decision.backoff.count() > 0) {
       asio::steady_timer t(ex_, decision.backoff);
@@ -529,8 +530,8 @@ asio::awaitable<error_code> client_impl::run_attempts(attempt_plan& plan, bson::
 // client-backpressure.md, step 2.4: a write needs retryWrites, a read retryReads, runCommand
 // (sent as given: the client cannot tell) both. Commands in a transaction too.
 bool client_impl::overload_retries_allowed(const operation& op) const noexcept {
-  if (!op.inherits_client_concerns) return retry_reads_ && retry_writes_;
-  return op.is_read || op.family == retry_family::read ? retry_reads_ : retry_writes_;
+  if (op.traits.sent_as_given) return retry_reads_ && retry_writes_;
+  return op.traits.selects_by_read_preference ? retry_reads_ : retry_writes_;
 }
 
 retry_settings client_impl::retry_settings_for(retry_family family) const noexcept {
@@ -548,7 +549,7 @@ asio::awaitable<error_code> client_impl::execute(const operation& op, session_im
   // takes a server session only after connection checkout.
   std::optional<session_impl> implicit;
   if (!session) session = &implicit.emplace(shared_from_this(), session_options{}, false);
-  attempt_plan plan;
+  resolved_operation plan;
   operation_concerns concerns;  // `plan` views into it
   error_code ec = plan_operation(op, *session, plan, concerns, diag);
   if (!ec) ec = co_await run_attempts(plan, reply, diag);
@@ -559,13 +560,13 @@ asio::awaitable<error_code> client_impl::execute(const operation& op, session_im
 
 // The session and transaction rules for one operation, before any I/O: refusals, the
 // transaction fields or the read/write concerns, and the retry settings.
-error_code client_impl::plan_operation(const operation& op, session_impl& session, attempt_plan& plan,
+error_code client_impl::plan_operation(const operation& op, session_impl& session, resolved_operation& plan,
                                        operation_concerns& concerns, diagnostics& diag) {
   if (session.ended) {
-    diag.message = "cannot use a session that has ended";
+    diag.client_message = "cannot use a session that has ended";
     return client_errc::session_ended;
   }
-  plan.name = op.name;
+  plan.traits = op.traits;
   plan.db = op.db;
   static const bson::document empty_body;
   plan.body = op.body ? op.body : &empty_body;
@@ -573,19 +574,19 @@ error_code client_impl::plan_operation(const operation& op, session_impl& sessio
   plan.write_concern_error_is_error = op.write_concern_error_is_error;
 
   operation_request req;
-  req.is_read = op.is_read;
+  req.is_read = op.traits.selects_by_read_preference;
   req.has_explicit_read_concern = op.read_concern.has_value();
   req.has_explicit_write_concern = op.write_concern.has_value();
   if (session.causally_consistent()) req.after_cluster_time = session.operation_time;
   auto prepared = session.txn.prepare_operation(req);
   if (!prepared) {
-    diag.message = std::string(prepared.refusal.message);
+    diag.client_message = std::string(prepared.refusal.message);
     return prepared.refusal.ec;
   }
   if (!prepared.value) return plan_outside_transaction(op, session, plan, concerns, diag);
   // transactions.md "readPreference": an operation's own read preference must be primary too.
   if (op.read_preference && !is_primary(bson::document(*op.read_preference))) {
-    diag.message = "read preference in a transaction must be primary";
+    diag.client_message = "read preference in a transaction must be primary";
     return client_errc::read_preference_not_primary;
   }
   plan.txn = std::move(prepared.value);
@@ -596,12 +597,12 @@ error_code client_impl::plan_operation(const operation& op, session_impl& sessio
   return {};
 }
 
-error_code client_impl::plan_outside_transaction(const operation& op, session_impl& session, attempt_plan& plan,
+error_code client_impl::plan_outside_transaction(const operation& op, session_impl& session, resolved_operation& plan,
                                                  operation_concerns& concerns, diagnostics& diag) {
   std::optional<bson::view> read_concern = op.read_concern ? op.read_concern : op.inherited_read_concern;
   std::optional<bson::view> write_concern = op.write_concern ? op.write_concern : op.inherited_write_concern;
-  if (!read_concern && op.is_read && op.inherits_client_concerns) read_concern = default_read_concern();
-  if (!write_concern && (op.is_write || op.family == retry_family::write) && op.inherits_client_concerns)
+  if (!read_concern && op.traits.takes_read_concern && !op.traits.sent_as_given) read_concern = default_read_concern();
+  if (!write_concern && op.traits.takes_write_concern && !op.traits.sent_as_given)
     write_concern = default_write_concern();
   // snapshot-sessions.md "Sending readConcern to the server on all commands".
   if (session.is_snapshot()) {
@@ -612,7 +613,7 @@ error_code client_impl::plan_outside_transaction(const operation& op, session_im
   }
   // causal-consistency.md "Causally consistent read and write commands": the session's
   // operationTime goes into readConcern.afterClusterTime, merged with the level if any.
-  if (session.causally_consistent() && session.operation_time && accepts_after_cluster_time(op)) {
+  if (session.causally_consistent() && session.operation_time && op.traits.takes_after_cluster_time) {
     concerns.causal_read_concern.clear();
     if (read_concern)
       for (const auto& e : *read_concern)
@@ -626,25 +627,17 @@ error_code client_impl::plan_outside_transaction(const operation& op, session_im
   // driver-sessions.md "When using unacknowledged writes": "For unacknowledged writes with an
   // explicit session, drivers SHOULD raise an error."
   if (plan.unacknowledged && session.is_explicit) {
-    diag.message =
+    diag.client_message =
         "an unacknowledged write (w: 0) cannot run with an explicit session: its session id would be "
         "in use by two operations at once (driver-sessions.md)";
     return client_errc::invalid_argument;
   }
-  plan.retry = retry_settings_for(op.family);
-  if (op.family == retry_family::write) plan.retry.policy_enabled = retry_writes_ && !plan.unacknowledged;
-  else if (op.family == retry_family::read) plan.retry.policy_enabled = retry_reads_;
+  const retry_family family = op.traits.retryability;
+  plan.retry = retry_settings_for(family);
+  if (family == retry_family::write) plan.retry.policy_enabled = retry_writes_ && !plan.unacknowledged;
+  else if (family == retry_family::read) plan.retry.policy_enabled = retry_reads_;
   plan.retry.overload_retry_enabled = overload_retries_allowed(op);
   return {};
-}
-
-// causal-consistency.md: the read commands of read-write-concern.md and the write commands
-// insert, update, delete and findAndModify; never a command given to runCommand.
-bool client_impl::accepts_after_cluster_time(const operation& op) noexcept {
-  static constexpr std::string_view commands[] = {"find",   "aggregate", "distinct", "count",
-                                                  "insert", "update",    "delete",   "findAndModify"};
-  if (!op.inherits_client_concerns) return false;
-  return std::find(std::begin(commands), std::end(commands), op.name) != std::end(commands);
 }
 
 // snapshot-sessions.md "Server Command Responses": find/aggregate report atClusterTime in
@@ -655,26 +648,32 @@ void client_impl::record_snapshot_time(session_impl& s, const bson::document& re
   if (at) s.snapshot_time = at;
 }
 
+// A command the executor sends on its own behalf to admin (commit, abort, endSessions).
+void client_impl::plan_admin_command(const operation_traits& traits, const bson::document& body,
+                                     resolved_operation& plan) const {
+  plan.traits = traits;
+  plan.db = admin_db;
+  plan.body = &body;
+  plan.retry = retry_settings_for(traits.retryability);
+}
+
 // commitTransaction and abortTransaction: same fields, same place (admin), retried once as
 // retryable writes (transactions.md "Retrying commitTransaction/abortTransaction").
 asio::awaitable<error_code> client_impl::finish_transaction(session_impl& s, bool commit, diagnostics& diag) {
   auto action = commit ? s.txn.commit_transaction() : s.txn.abort_transaction();
   if (!action) {
-    diag.message = std::string(action.refusal.message);
+    diag.client_message = std::string(action.refusal.message);
     co_return action.refusal.ec;
   }
   if (!action.value->sends()) co_return error_code{};  // transactions.md: the transaction ran no command
   bson::document body;
-  if (commit) build_commit_transaction(body);
-  else build_abort_transaction(body);
-  attempt_plan plan;
-  plan.name = commit ? "commitTransaction" : "abortTransaction";
-  plan.db = admin_db;
-  plan.body = &body;
+  const operation_traits traits = commit ? commit_transaction_op{}.traits() : abort_transaction_op{}.traits();
+  if (commit) commit_transaction_op{}.build(body);
+  else abort_transaction_op{}.build(body);
+  resolved_operation plan;
+  plan_admin_command(traits, body, plan);
   plan.session = &s;
   plan.txn = std::move(action.value->fields);
-  plan.role = commit ? command_role::commit_transaction : command_role::abort_transaction;
-  plan.retry = retry_settings_for(commit ? retry_family::commit : retry_family::abort);
   // Retried as retryable writes even with retryWrites=false (transactions.md); overload
   // retries follow retryWrites like any write (client-backpressure.md, step 2.4).
   plan.retry.overload_retry_enabled = retry_writes_;
@@ -709,11 +708,11 @@ asio::awaitable<error_code> client_impl::close() {
     batches.clear();  // nobody available to tell
   for (auto& batch : batches) {
     if (batch.empty()) continue;
-    bson::document body = end_sessions_command(batch);
-    attempt_plan plan;
-    plan.name = "endSessions";
-    plan.db = admin_db;
-    plan.body = &body;
+    const end_sessions_op op{batch};
+    bson::document body;
+    op.build(body);
+    resolved_operation plan;
+    plan_admin_command(op.traits(), body, plan);
     plan.read_preference = &primary_preferred;
     bson::document reply;
     diagnostics ignored;

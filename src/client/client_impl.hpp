@@ -16,6 +16,7 @@
 #include "mongowire/client.hpp"
 #include "mongowire/uri.hpp"
 #include "net/topology.hpp"
+#include "proto/operation/operation.hpp"
 #include "proto/retry/retry_policy.hpp"
 #include "proto/retry/with_transaction.hpp"
 #include "proto/txn/server_session_pool.hpp"
@@ -33,7 +34,7 @@ class session_impl {
   ~session_impl();
 
   std::shared_ptr<client_impl> client;
-  server_session server;  // meaningful once has_server_session()
+  detail::server_session server_session;  // meaningful once has_server_session()
   session_options options;
   transaction txn;
   bool is_explicit;
@@ -53,7 +54,7 @@ class session_impl {
   }
   void advance_cluster_time(bson::view cluster_time_doc);
   bool has_server_session() const noexcept { return bound_; }
-  void bind(server_session s) noexcept;
+  void bind(detail::server_session s) noexcept;
   void release();  // ends the session; returns its server session, if any, to the pool (once)
 
  private:
@@ -61,14 +62,12 @@ class session_impl {
   bool released_ = false;
 };
 
-// What an operation asks of the executor.
+// An operation as the executor runs it: its type's traits (proto/operation), its body and
+// where it came from (api_operation.hpp makes one from any operation type).
 struct operation {
-  std::string_view name;  // command name, e.g. "insert"
+  operation_traits traits;
   std::string_view db;
-  const bson::document* body = nullptr;       // the operation's own fields (no session fields)
-  retry_family family = retry_family::other;  // write: a retryable write if retryWrites
-  bool is_read = false;
-  bool is_write = false;                    // takes a write concern (also when not a retryable write)
+  const bson::document* body = nullptr;     // the operation's own fields (no session fields)
   std::optional<bson::view> read_concern;   // explicit, from the operation
   std::optional<bson::view> write_concern;  // explicit, from the operation
   // From the database/collection handle: used instead of the client's outside transactions.
@@ -76,8 +75,6 @@ struct operation {
   std::optional<bson::view> inherited_write_concern;
   // Given to the operation itself (runCommand); must be primary inside a transaction.
   std::optional<bson::view> read_preference;
-  // runCommand sends the user's command as is: no client read/write concern is added.
-  bool inherits_client_concerns = true;
   bool write_concern_error_is_error = true;
 };
 
@@ -96,6 +93,7 @@ class op_buffers_lease {
   op_buffers_lease& operator=(op_buffers_lease&&) = delete;
   ~op_buffers_lease();
   op_buffers* operator->() const noexcept { return b_.get(); }
+  op_buffers& operator*() const noexcept { return *b_; }
 
  private:
   client_impl* owner_;
@@ -143,9 +141,9 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   std::chrono::milliseconds with_transaction_limit = with_transaction_time_limit;
 
  private:
-  struct attempt_plan;
+  struct resolved_operation;
   struct attempt_outcome;
-  // Documents an attempt_plan views into (they live on execute's frame).
+  // Documents an resolved_operation views into (they live on execute's frame).
   struct operation_concerns {
     bson::document causal_read_concern;
     bson::document snapshot_read_concern;
@@ -160,35 +158,35 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
     failure_kind kind = failure_kind::client;
   };
 
-  error_code plan_operation(const operation& op, session_impl& session, attempt_plan& plan,
+  error_code plan_operation(const operation& op, session_impl& session, resolved_operation& plan,
                             operation_concerns& concerns, diagnostics& diag);
-  error_code plan_outside_transaction(const operation& op, session_impl& session, attempt_plan& plan,
+  error_code plan_outside_transaction(const operation& op, session_impl& session, resolved_operation& plan,
                                       operation_concerns& concerns, diagnostics& diag);
   bool overload_retries_allowed(const operation& op) const noexcept;
+  void plan_admin_command(const operation_traits& traits, const bson::document& body, resolved_operation& plan) const;
   retry_settings retry_settings_for(retry_family family) const noexcept;
-  boost::asio::awaitable<error_code> run_attempts(attempt_plan& plan, bson::document& reply, diagnostics& diag);
+  boost::asio::awaitable<error_code> run_attempts(resolved_operation& plan, bson::document& reply, diagnostics& diag);
   boost::asio::awaitable<error_code> finish_transaction(session_impl& s, bool commit, diagnostics& diag);
-  boost::asio::awaitable<error_code> attempt(attempt_plan& plan, bson::document& reply, diagnostics& diag,
+  boost::asio::awaitable<error_code> attempt(resolved_operation& plan, bson::document& reply, diagnostics& diag,
                                              attempt_outcome& out);
-  boost::asio::awaitable<error_code> select_server(const attempt_plan& plan, net::selected_server& server,
+  boost::asio::awaitable<error_code> select_server(const resolved_operation& plan, net::selected_server& server,
                                                    diagnostics& diag);
-  error_code fit_to_server(attempt_plan& plan, const sdam::server_description& server, bool& send_session,
+  error_code fit_to_server(resolved_operation& plan, const sdam::server_description& server, bool& send_session,
                            diagnostics& diag);
-  void attach_server_session(attempt_plan& plan);
-  void build_command(const attempt_plan& plan, bool send_session, bson::document& command);
+  void attach_server_session(resolved_operation& plan);
+  void build_command(const resolved_operation& plan, bool send_session, bson::document& command);
   void on_network_error(session_impl* session, error_code ec, const net::selected_server& server,
                         const net::connection& conn, const diagnostics& diag);
   error_code on_reply(session_impl* session, bool write_concern_error_is_error, bson::view reply_view,
                       const net::selected_server& server, const net::connection& conn, bson::document& reply,
                       diagnostics& diag, failure_kind& kind);
-  void add_labels(const attempt_plan& plan, const attempt_outcome& out, diagnostics& d) const;
-  command_event& prepare_event(command_event_type type, const attempt_plan& plan, std::int32_t request_id,
+  void add_labels(const resolved_operation& plan, const attempt_outcome& out, diagnostics& d) const;
+  command_event& prepare_event(command_event_type type, const resolved_operation& plan, std::int32_t request_id,
                                const net::selected_server& server, const net::connection& conn);
-  static bool accepts_after_cluster_time(const operation& op) noexcept;
   static void record_snapshot_time(session_impl& s, const bson::document& reply);
-  void emit_started(const attempt_plan& plan, const bson::document& command, std::int32_t request_id,
+  void emit_started(const resolved_operation& plan, const bson::document& command, std::int32_t request_id,
                     const net::selected_server& server, const net::connection& conn);
-  void emit_finished(const attempt_plan& plan, const finished_command& f, const net::selected_server& server,
+  void emit_finished(const resolved_operation& plan, const finished_command& f, const net::selected_server& server,
                      const net::connection& conn);
 
   boost::asio::any_io_executor ex_;

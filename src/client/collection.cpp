@@ -11,7 +11,6 @@
 namespace mongowire {
 
 namespace asio = boost::asio;
-using detail::api_operation;
 
 collection::collection(std::shared_ptr<detail::client_impl> c, std::shared_ptr<detail::session_impl> s, std::string db,
                        std::string coll)
@@ -24,13 +23,13 @@ namespace {
 // crud.md "Update vs. Replacement Validation": drivers check the first key.
 error_code check_update_document(bson::view update_doc, diagnostics& diag) {
   if (!update_doc.empty() && update_doc.first_key().starts_with('$')) return {};
-  diag.message = "update document must contain only atomic modifiers (its first key must start with '$')";
+  diag.client_message = "update document must contain only atomic modifiers (its first key must start with '$')";
   return client_errc::invalid_argument;
 }
 
 error_code check_replacement_document(bson::view replacement, diagnostics& diag) {
   if (replacement.empty() || !replacement.first_key().starts_with('$')) return {};
-  diag.message = "replacement document must not contain atomic modifiers";
+  diag.client_message = "replacement document must not contain atomic modifiers";
   return client_errc::invalid_argument;
 }
 
@@ -59,7 +58,7 @@ error_code check_statement_size(std::string_view command, std::size_t size, cons
                                 diagnostics& diag) {
   const std::size_t max = detail::max_statement_size(command, limits);
   if (size <= max) return {};
-  diag.message = "document too large: a " + std::string(command) + " statement of " + std::to_string(size) +
+  diag.client_message = "document too large: a " + std::string(command) + " statement of " + std::to_string(size) +
                  " bytes exceeds the server's limit of " + std::to_string(max) + " bytes";
   return client_errc::invalid_argument;
 }
@@ -80,78 +79,40 @@ bson::view with_id(bson::view doc, bson::document& staged, bson::document& id_ou
   return staged;
 }
 
-}  // namespace
+// Where a handle's commands go: its client, session (null: an implicit one), database,
+// collection and concerns.
+struct write_target {
+  detail::client_impl& client;
+  detail::session_impl* session;
+  const std::string& db;
+  const std::string& coll;
+  const collection_options& options;
+};
 
-asio::awaitable<error_code> collection::insert_one(bson::view doc, insert_one_result& result, diagnostics& diag) {
-  auto buffers = client_->lease_buffers();
-  bson::view docs[] = {with_id(doc, buffers->staged, result.inserted_id)};
-  if (auto ec = check_statement_size("insert", docs[0].size(), write_limits_of(*client_), diag)) co_return ec;
-  detail::build_insert(buffers->body, coll_, docs);
-  auto op = api_operation(db_, buffers->body, options_);
-  if (auto ec = co_await client_->execute(op, session_.get(), buffers->reply, diag)) co_return ec;
-  detail::write_result w;
-  co_return detail::parse_write_reply(buffers->reply, w, diag);
-}
+// updateOne or updateMany, deleteOne or deleteMany: the statement's multi / limit.
+enum class how_many { one, many };
 
-asio::awaitable<error_code> collection::insert_many(std::vector<bson::document> docs, insert_many_result& result,
-                                                    diagnostics& diag) {
-  auto pending = insert_many(std::move(docs), insert_many_options{}, result, diag);  // no temporaries in co_await
-  co_return co_await std::move(pending);
-}
-
-// crud.md "insertMany": a bulk write of inserts, split into commands like any bulk write.
-asio::awaitable<error_code> collection::insert_many(std::vector<bson::document> docs, insert_many_options options,
-                                                    insert_many_result& result, diagnostics& diag) {
-  result = insert_many_result{};
-  if (docs.empty()) {
-    diag.message = "insertMany needs at least one document";
-    co_return client_errc::invalid_argument;
-  }
-  std::vector<write_model> requests(docs.size());
-  for (std::size_t i = 0; i < docs.size(); ++i) requests[i].document = std::move(docs[i]);
-  bulk_write_result r;
-  const bulk_write_options bulk{options.ordered};
-  auto pending = bulk_write(std::move(requests), bulk, r, diag);  // no temporaries in co_await (g++ 12)
-  auto ec = co_await std::move(pending);
-  result.inserted_count = r.inserted_count;
-  result.inserted_ids = std::move(r.inserted_ids);
-  co_return ec;
-}
-
-asio::awaitable<error_code> collection::update(bson::view filter, bson::view update_doc, bool multi, bool upsert,
-                                               update_result& result, diagnostics& diag) {
-  update_options options;
-  options.upsert = upsert;
-  co_return co_await update(filter, update_doc, multi, std::move(options), result, diag);
-}
-
-asio::awaitable<error_code> collection::update(bson::view filter, bson::view update_doc, bool multi,
-                                               update_options options, update_result& result, diagnostics& diag) {
-  if (auto ec = check_update_document(update_doc, diag)) co_return ec;
-  co_return co_await run_update(filter, update_doc, multi, std::move(options), result, diag);
-}
-
-asio::awaitable<error_code> collection::replace_one(bson::view filter, bson::view replacement, update_options options,
-                                                    update_result& result, diagnostics& diag) {
-  if (auto ec = check_replacement_document(replacement, diag)) co_return ec;
-  co_return co_await run_update(filter, replacement, false, std::move(options), result, diag);
-}
-
-asio::awaitable<error_code> collection::run_update(bson::view filter, bson::view update_doc, bool multi,
-                                                   update_options options, update_result& result, diagnostics& diag) {
+// updateOne, updateMany (update_options) and replaceOne (replace_options): one update
+// statement, and crud.md's UpdateResult from the reply.
+template <class Options>
+asio::awaitable<error_code> run_update(write_target t, bson::view filter, bson::view update_doc, const Options& o,
+                                       how_many n, update_result& result, diagnostics& diag) {
+  constexpr bool replacement = std::is_same_v<Options, replace_options>;
+  const auto invalid =
+      replacement ? check_replacement_document(update_doc, diag) : check_update_document(update_doc, diag);
+  if (invalid) co_return invalid;
   detail::update_statement stmt;
   stmt.q = filter;
   stmt.u = update_doc;
-  if (multi) stmt.multi = true;
-  if (options.upsert) stmt.upsert = true;
-  if (options.array_filters) stmt.array_filters = options.array_filters->get_view();
-  if (options.collation) stmt.collation = options.collation->get_view();
-  auto buffers = client_->lease_buffers();
-  detail::build_update(buffers->body, coll_, std::span(&stmt, 1));
-  auto op = api_operation(db_, buffers->body, options_);
-  if (auto ec = co_await client_->execute(op, session_.get(), buffers->reply, diag)) co_return ec;
+  if (n == how_many::many) stmt.multi = true;
+  if (o.upsert) stmt.upsert = true;
+  if (o.collation) stmt.collation = o.collation->get_view();
+  if constexpr (!replacement)
+    if (o.array_filters) stmt.array_filters = o.array_filters->get_view();
+  auto buffers = t.client.lease_buffers();
+  const detail::update_op op{t.coll, std::span(&stmt, 1)};
   detail::write_result w;
-  auto ec = detail::parse_write_reply(buffers->reply, w, diag);
+  auto ec = co_await detail::run_operation(t.client, t.session, t.db, t.options, op, *buffers, w, diag);
   result.matched_count = w.n - static_cast<std::int64_t>(w.upserted_count);
   result.modified_count = w.n_modified.value_or(0);
   if (w.upserted_count > 0) {
@@ -165,25 +126,105 @@ asio::awaitable<error_code> collection::run_update(bson::view filter, bson::view
   co_return ec;
 }
 
-asio::awaitable<error_code> collection::remove(bson::view filter, std::int32_t limit, delete_result& result,
-                                               diagnostics& diag) {
+// deleteOne (limit 1) and deleteMany (limit 0).
+asio::awaitable<error_code> run_delete(write_target t, bson::view filter, const delete_options& o, how_many n,
+                                       delete_result& result, diagnostics& diag) {
   detail::delete_statement stmt;
   stmt.q = filter;
-  stmt.limit = limit;
-  auto buffers = client_->lease_buffers();
-  detail::build_delete(buffers->body, coll_, std::span(&stmt, 1));
-  auto op = api_operation(db_, buffers->body, options_);
-  if (auto ec = co_await client_->execute(op, session_.get(), buffers->reply, diag)) co_return ec;
+  stmt.limit = n == how_many::one ? 1 : 0;
+  if (o.collation) stmt.collation = o.collation->get_view();
+  auto buffers = t.client.lease_buffers();
+  const detail::delete_op op{t.coll, std::span(&stmt, 1)};
   detail::write_result w;
-  auto ec = detail::parse_write_reply(buffers->reply, w, diag);
+  auto ec = co_await detail::run_operation(t.client, t.session, t.db, t.options, op, *buffers, w, diag);
   result.deleted_count = w.n;
   co_return ec;
 }
 
+}  // namespace
+
+// insertOne has no options yet (crud.md "InsertOneOptions": bypassDocumentValidation, comment).
+asio::awaitable<error_code> collection::insert_one(bson::view doc, insert_one_options, insert_one_result& result,
+                                                   diagnostics& diag) {
+  auto buffers = client_->lease_buffers();
+  bson::view docs[] = {with_id(doc, buffers->staged, result.inserted_id)};
+  if (auto ec = check_statement_size("insert", docs[0].size(), write_limits_of(*client_), diag)) co_return ec;
+  const detail::insert_op op{coll_, docs};
+  detail::write_result w;
+  co_return co_await detail::run_operation(*client_, session_.get(), db_, options_, op, *buffers, w, diag);
+}
+
+// crud.md "insertMany": a bulk write of inserts, split into commands like any bulk write.
+asio::awaitable<error_code> collection::insert_many(std::vector<bson::document> docs, insert_many_options options,
+                                                    insert_many_result& result, diagnostics& diag) {
+  result = insert_many_result{};
+  if (docs.empty()) {
+    diag.client_message = "insertMany needs at least one document";
+    co_return client_errc::invalid_argument;
+  }
+  std::vector<write_model> requests(docs.size());
+  for (std::size_t i = 0; i < docs.size(); ++i) requests[i].document = std::move(docs[i]);
+  bulk_write_result r;
+  const bulk_write_options bulk{options.ordered};
+  auto pending = bulk_write(std::move(requests), bulk, r, diag);  // no temporaries in co_await (g++ 12)
+  auto ec = co_await std::move(pending);
+  result.inserted_count = r.inserted_count;
+  result.inserted_ids = std::move(r.inserted_ids);
+  co_return ec;
+}
+
+asio::awaitable<error_code> collection::update_one(bson::view filter, bson::view update_doc, update_options options,
+                                                   update_result& result, diagnostics& diag) {
+  const write_target t{*client_, session_.get(), db_, coll_, options_};
+  co_return co_await run_update(t, filter, update_doc, options, how_many::one, result, diag);
+}
+
+asio::awaitable<error_code> collection::update_many(bson::view filter, bson::view update_doc, update_options options,
+                                                    update_result& result, diagnostics& diag) {
+  const write_target t{*client_, session_.get(), db_, coll_, options_};
+  co_return co_await run_update(t, filter, update_doc, options, how_many::many, result, diag);
+}
+
+asio::awaitable<error_code> collection::replace_one(bson::view filter, bson::view replacement,
+                                                    replace_options options, update_result& result,
+                                                    diagnostics& diag) {
+  const write_target t{*client_, session_.get(), db_, coll_, options_};
+  co_return co_await run_update(t, filter, replacement, options, how_many::one, result, diag);
+}
+
+asio::awaitable<error_code> collection::delete_one(bson::view filter, delete_options options, delete_result& result,
+                                                   diagnostics& diag) {
+  const write_target t{*client_, session_.get(), db_, coll_, options_};
+  co_return co_await run_delete(t, filter, options, how_many::one, result, diag);
+}
+
+asio::awaitable<error_code> collection::delete_many(bson::view filter, delete_options options, delete_result& result,
+                                                    diagnostics& diag) {
+  const write_target t{*client_, session_.get(), db_, coll_, options_};
+  co_return co_await run_delete(t, filter, options, how_many::many, result, diag);
+}
+
 namespace {
 
-// crud.md "FindOptions" in the find command (find_getmore_killcursors.md field names).
-void build_find_command(bson::document& body, std::string_view coll, bson::view filter, const find_options& o) {
+// crud.md "hint": an index name or a key pattern, as the command builders take it.
+detail::hint_value hint_of(const std::optional<index_hint>& hint) {
+  if (!hint) return {};
+  if (auto* name = std::get_if<std::string>(&*hint)) return std::string_view(*name);
+  return std::get<bson::document>(*hint).get_view();
+}
+
+// crud.md "CountOptions" for countDocuments and count.
+detail::count_options count_fields(const count_options& o) {
+  detail::count_options c;
+  c.skip = o.skip;
+  c.limit = o.limit;
+  c.hint = hint_of(o.hint);
+  if (o.collation) c.collation = o.collation->get_view();
+  return c;
+}
+
+// crud.md "FindOptions" as the find command's fields (find_getmore_killcursors.md names).
+detail::find_op find_operation(std::string_view coll, bson::view filter, const find_options& o) {
   detail::find_options f;
   if (o.projection) f.projection = o.projection->get_view();
   if (o.sort) f.sort = o.sort->get_view();
@@ -191,35 +232,24 @@ void build_find_command(bson::document& body, std::string_view coll, bson::view 
   f.limit = o.limit;
   f.batch_size = o.batch_size;
   if (o.collation) f.collation = o.collation->get_view();
-  if (o.hint) {
-    if (auto* name = std::get_if<std::string>(&*o.hint)) f.hint = std::string_view(*name);
-    else f.hint = std::get<bson::document>(*o.hint).get_view();
-  }
-  detail::build_find(body, coll, filter, f);
-  if (o.min) body.append("min", *o.min);
-  if (o.max) body.append("max", *o.max);
-  if (o.max_time_ms) body.append("maxTimeMS", *o.max_time_ms);
-  if (o.comment) body.append("comment", o.comment->get());
-  if (o.return_key) body.append("returnKey", *o.return_key);
-  if (o.show_record_id) body.append("showRecordId", *o.show_record_id);
-  if (o.allow_disk_use) body.append("allowDiskUse", *o.allow_disk_use);
-  if (o.let) body.append("let", *o.let);
+  f.hint = hint_of(o.hint);
+  if (o.min) f.min = o.min->get_view();
+  if (o.max) f.max = o.max->get_view();
+  f.max_time_ms = o.max_time_ms;
+  if (o.comment) f.comment = o.comment->get();
+  f.return_key = o.return_key;
+  f.show_record_id = o.show_record_id;
+  f.allow_disk_use = o.allow_disk_use;
+  if (o.let) f.let = o.let->get_view();
+  return {coll, filter, f};
 }
 
 }  // namespace
 
 asio::awaitable<error_code> collection::find(bson::view filter, find_options options, std::vector<bson::document>& out,
                                              diagnostics& diag) {
-  bson::document body;
-  build_find_command(body, coll_, filter, options);
-  auto op = api_operation(db_, body, options_);
-  co_return co_await detail::run_cursor_operation(*client_, session_, op, options.batch_size, out, diag);
-}
-
-asio::awaitable<error_code> collection::find_one(bson::view filter, std::optional<bson::document>& out,
-                                                 diagnostics& diag) {
-  auto pending = find_one(filter, find_options{}, out, diag);  // no temporaries in co_await (g++ 12)
-  co_return co_await std::move(pending);
+  const detail::find_op op = find_operation(coll_, filter, options);
+  co_return co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, options.batch_size, out, diag);
 }
 
 // One batch of at most one document, so no getMore and no cursor left on the server
@@ -229,11 +259,10 @@ asio::awaitable<error_code> collection::find_one(bson::view filter, find_options
   options.limit = -1;  // find_getmore_killcursors.md: a negative limit is one batch (singleBatch)
   options.batch_size.reset();
   auto buffers = client_->lease_buffers();
-  build_find_command(buffers->body, coll_, filter, options);
-  auto op = api_operation(db_, buffers->body, options_);
-  if (auto ec = co_await client_->execute(op, session_.get(), buffers->reply, diag)) co_return ec;
+  const detail::find_op op = find_operation(coll_, filter, options);
   detail::cursor_reply cursor;
-  if (auto ec = detail::parse_cursor_reply(buffers->reply, cursor, diag)) co_return ec;
+  if (auto ec = co_await detail::run_operation(*client_, session_.get(), db_, options_, op, *buffers, cursor, diag))
+    co_return ec;
   auto first = cursor.batch.begin();
   auto doc = first != cursor.batch.end() ? (*first).as_document() : std::nullopt;
   if (!doc) {
@@ -249,68 +278,85 @@ asio::awaitable<error_code> collection::find_one(bson::view filter, find_options
 // crud.md "estimatedDocumentCount": count without a query reads the collection's metadata.
 asio::awaitable<error_code> collection::estimated_document_count(estimated_document_count_options options,
                                                                  std::int64_t& out, diagnostics& diag) {
-  bson::document body;
-  body.append("count", coll_);
-  if (options.max_time_ms) body.append("maxTimeMS", *options.max_time_ms);
-  if (options.comment) body.append("comment", options.comment->get());
-  bson::document reply;
-  auto op = api_operation(db_, body, options_);
-  if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
-  co_return detail::parse_count_reply(reply, out, diag);
+  detail::estimated_document_count_op op{coll_, options.max_time_ms, std::nullopt};
+  if (options.comment) op.comment = options.comment->get();
+  auto buffers = client_->lease_buffers();
+  co_return co_await detail::run_operation(*client_, session_.get(), db_, options_, op, *buffers, out, diag);
 }
 
-asio::awaitable<error_code> collection::count_documents(bson::view filter, std::int64_t& out, diagnostics& diag) {
-  bson::document body;
-  detail::build_count_documents(body, coll_, filter);
-  bson::document reply;
-  auto op = api_operation(db_, body, options_);
-  if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
-  co_return detail::parse_count_documents_reply(reply, out, diag);
-}
-
-asio::awaitable<error_code> collection::aggregate(bson::view pipeline, std::vector<bson::document>& out,
-                                                  diagnostics& diag) {
-  co_return co_await aggregate(pipeline, aggregate_options{}, out, diag);
+asio::awaitable<error_code> collection::count_documents(bson::view filter, count_options options, std::int64_t& out,
+                                                        diagnostics& diag) {
+  const detail::count_documents_op op{coll_, filter, count_fields(options)};
+  auto buffers = client_->lease_buffers();
+  co_return co_await detail::run_operation(*client_, session_.get(), db_, options_, op, *buffers, out, diag);
 }
 
 asio::awaitable<error_code> collection::aggregate(bson::view pipeline, aggregate_options options,
                                                   std::vector<bson::document>& out, diagnostics& diag) {
-  detail::aggregate_options a;
-  a.batch_size = options.batch_size;
-  bson::document body;
-  detail::build_aggregate(body, coll_, pipeline, a);
-  if (options.max_time_ms) body.append("maxTimeMS", *options.max_time_ms);
-  // An aggregate ending in $out/$merge writes: not a retryable read (classify_command).
-  auto op = api_operation(db_, body, options_);
-  co_return co_await detail::run_cursor_operation(*client_, session_, op, options.batch_size, out, diag);
+  detail::aggregate_op op{coll_, pipeline, {}};
+  op.options.batch_size = options.batch_size;
+  op.options.max_time_ms = options.max_time_ms;
+  co_return co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, options.batch_size, out, diag);
 }
 
-asio::awaitable<error_code> collection::find_and_modify(bson::view filter, bson::view update_doc, bool remove,
-                                                        find_one_and_modify_options options,
-                                                        std::optional<bson::document>& out, diagnostics& diag) {
+namespace {
+
+// findOneAndUpdate/Replace/Delete: the fields their options share.
+template <class Options>
+detail::find_and_modify_options find_and_modify_fields(bson::view filter, const Options& o) {
   detail::find_and_modify_options f;
   f.query = filter;
-  f.remove = remove;
-  if (!remove) {
-    f.update = update_doc;
-    f.return_new = options.return_new;
-    if (options.upsert) f.upsert = true;
+  if (o.sort) f.sort = o.sort->get_view();
+  if (o.projection) f.fields = o.projection->get_view();
+  if (o.collation) f.collation = o.collation->get_view();
+  if constexpr (requires { o.return_new; }) {
+    f.return_new = o.return_new;
+    if (o.upsert) f.upsert = true;
   }
-  if (options.sort) f.sort = options.sort->get_view();
-  if (options.projection) f.fields = options.projection->get_view();
-  bson::document body;
-  if (auto ec = detail::build_find_and_modify(body, coll_, f)) {
-    diag.message = "findAndModify needs exactly one of remove or update";
-    co_return ec;
-  }
-  bson::document reply;
-  auto op = api_operation(db_, body, options_);
-  if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
+  return f;
+}
+
+asio::awaitable<error_code> run_find_and_modify(write_target t, const detail::find_and_modify_options& f,
+                                                std::optional<bson::document>& out, diagnostics& diag) {
+  const detail::find_and_modify_op op{t.coll, f};
+  auto buffers = t.client.lease_buffers();
   detail::find_and_modify_result r;
-  if (auto ec = detail::parse_find_and_modify_reply(reply, r, diag)) co_return ec;
+  if (auto ec = co_await detail::run_operation(t.client, t.session, t.db, t.options, op, *buffers, r, diag))
+    co_return ec;
   if (r.value) out = bson::document(*r.value);
   else out.reset();
   co_return error_code{};
+}
+
+}  // namespace
+
+asio::awaitable<error_code> collection::find_one_and_update(bson::view filter, bson::view update_doc,
+                                                            find_one_and_update_options options,
+                                                            std::optional<bson::document>& out, diagnostics& diag) {
+  if (auto ec = check_update_document(update_doc, diag)) co_return ec;
+  auto f = find_and_modify_fields(filter, options);
+  f.update = update_doc;
+  if (options.array_filters) f.array_filters = options.array_filters->get_view();
+  const write_target t{*client_, session_.get(), db_, coll_, options_};
+  co_return co_await run_find_and_modify(t, f, out, diag);
+}
+
+asio::awaitable<error_code> collection::find_one_and_replace(bson::view filter, bson::view replacement,
+                                                             find_one_and_replace_options options,
+                                                             std::optional<bson::document>& out, diagnostics& diag) {
+  if (auto ec = check_replacement_document(replacement, diag)) co_return ec;
+  auto f = find_and_modify_fields(filter, options);
+  f.update = replacement;
+  const write_target t{*client_, session_.get(), db_, coll_, options_};
+  co_return co_await run_find_and_modify(t, f, out, diag);
+}
+
+asio::awaitable<error_code> collection::find_one_and_delete(bson::view filter, find_one_and_delete_options options,
+                                                            std::optional<bson::document>& out, diagnostics& diag) {
+  auto f = find_and_modify_fields(filter, options);
+  f.remove = true;
+  const write_target t{*client_, session_.get(), db_, coll_, options_};
+  co_return co_await run_find_and_modify(t, f, out, diag);
 }
 
 collection collection::with_options(collection_options options) const {
@@ -319,26 +365,23 @@ collection collection::with_options(collection_options options) const {
   return copy;
 }
 
-asio::awaitable<error_code> collection::distinct(std::string field, bson::view filter, bson::document& values,
-                                                 diagnostics& diag) {
-  bson::document body;
-  detail::build_distinct(body, coll_, field, filter);
-  bson::document reply;
-  auto op = api_operation(db_, body, options_);
-  if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
+asio::awaitable<error_code> collection::distinct(std::string field, bson::view filter, distinct_options options,
+                                                 bson::document& values, diagnostics& diag) {
+  detail::distinct_op op{coll_, field, filter, std::nullopt};
+  if (options.collation) op.collation = options.collation->get_view();
+  auto buffers = client_->lease_buffers();
   bson::view array;
-  if (auto ec = detail::parse_distinct_reply(reply, array, diag)) co_return ec;
+  if (auto ec = co_await detail::run_operation(*client_, session_.get(), db_, options_, op, *buffers, array, diag))
+    co_return ec;
   values = bson::document(array);
   co_return error_code{};
 }
 
-asio::awaitable<error_code> collection::count(bson::view filter, std::int64_t& out, diagnostics& diag) {
-  bson::document body;
-  detail::build_count(body, coll_, filter);
-  bson::document reply;
-  auto op = api_operation(db_, body, options_);
-  if (auto ec = co_await client_->execute(op, session_.get(), reply, diag)) co_return ec;
-  co_return detail::parse_count_reply(reply, out, diag);
+asio::awaitable<error_code> collection::count(bson::view filter, count_options options, std::int64_t& out,
+                                              diagnostics& diag) {
+  const detail::count_op op{coll_, filter, count_fields(options)};
+  auto buffers = client_->lease_buffers();
+  co_return co_await detail::run_operation(*client_, session_.get(), db_, options_, op, *buffers, out, diag);
 }
 
 asio::awaitable<error_code> collection::create_index(bson::view keys, index_options options, std::string& name,
@@ -346,19 +389,16 @@ asio::awaitable<error_code> collection::create_index(bson::view keys, index_opti
   name = options.name.empty() ? detail::default_index_name(keys) : options.name;
   bson::document extra;
   if (options.unique) extra.append("unique", true);
-  detail::index_model model{keys, name, extra};
-  bson::document body;
-  detail::build_create_indexes(body, coll_, std::span(&model, 1));
-  bson::document reply;
-  auto op = api_operation(db_, body, options_);
-  co_return co_await client_->execute(op, session_.get(), reply, diag);
+  const detail::index_model model{keys, name, extra};
+  const detail::create_indexes_op op{coll_, std::span(&model, 1)};
+  auto buffers = client_->lease_buffers();
+  detail::no_result none;
+  co_return co_await detail::run_operation(*client_, session_.get(), db_, options_, op, *buffers, none, diag);
 }
 
 asio::awaitable<error_code> collection::list_indexes(std::vector<bson::document>& out, diagnostics& diag) {
-  bson::document body;
-  body.append("listIndexes", coll_);
-  auto op = api_operation(db_, body, options_);
-  co_return co_await detail::run_cursor_operation(*client_, session_, op, std::nullopt, out, diag);
+  const detail::list_indexes_op op{coll_};
+  co_return co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, std::nullopt, out, diag);
 }
 
 asio::awaitable<error_code> collection::list_index_names(std::vector<std::string>& out, diagnostics& diag) {
@@ -370,31 +410,16 @@ asio::awaitable<error_code> collection::list_index_names(std::vector<std::string
 }
 
 asio::awaitable<error_code> collection::drop(diagnostics& diag) {
-  bson::document body;
-  detail::build_drop(body, coll_);
-  bson::document reply;
-  auto op = api_operation(db_, body, options_);
-  auto ec = co_await client_->execute(op, session_.get(), reply, diag);
+  const detail::drop_collection_op op{coll_};
+  auto buffers = client_->lease_buffers();
+  detail::no_result none;
+  auto ec = co_await detail::run_operation(*client_, session_.get(), db_, options_, op, *buffers, none, diag);
   // crud.md "drop": a collection that does not exist is not an error.
   if (ec == make_server_error(server_code::namespace_not_found)) {
     diag.clear();
     ec = {};
   }
   co_return ec;
-}
-
-asio::awaitable<error_code> collection::find_one_and_update(bson::view filter, bson::view update_doc,
-                                                            find_one_and_modify_options options,
-                                                            std::optional<bson::document>& out, diagnostics& diag) {
-  if (auto ec = check_update_document(update_doc, diag)) co_return ec;
-  co_return co_await find_and_modify(filter, update_doc, false, std::move(options), out, diag);
-}
-
-asio::awaitable<error_code> collection::find_one_and_replace(bson::view filter, bson::view replacement,
-                                                             find_one_and_modify_options options,
-                                                             std::optional<bson::document>& out, diagnostics& diag) {
-  if (auto ec = check_replacement_document(replacement, diag)) co_return ec;
-  co_return co_await find_and_modify(filter, replacement, false, std::move(options), out, diag);
 }
 
 // ---- bulkWrite and insertMany (crud.md "Bulk Write")
@@ -558,17 +583,10 @@ error_code bulk_write_error(bulk_progress& p, diagnostics& diag) {
   diag.write_concern = std::move(p.wc_error);
   diag.labels = std::move(p.labels);
   const auto& first = diag.write_errors.empty() ? diag.write_concern->errmsg : diag.write_errors.front().errmsg;
-  diag.message = "bulk write error: " + first;
+  diag.client_message = "bulk write error";
+  diag.server_message = first;  // the first write error's errmsg, from the reply
   return detail::write_reply_error(diag);
 }
-
-// Where a group's commands go.
-struct write_target {
-  detail::client_impl& client;
-  detail::session_impl* session;
-  const std::string& db;
-  const collection_options& options;
-};
 
 // Sends a group as commands within the server's limits (crud.md "Bulk Write" batch
 // splitting: maxWriteBatchSize statements, maxMessageSizeBytes per message).
@@ -584,7 +602,8 @@ asio::awaitable<error_code> run_group(write_target t, const bson::document& body
     const auto count = detail::next_batch_count(std::span(sizes).subspan(first), envelope, field, limits);
     bson::document slice;
     if (count < sizes.size()) detail::copy_with_statements(body, field, first, count, slice);
-    const auto op = api_operation(t.db, count < sizes.size() ? slice : body, t.options);
+    const bson::document& command = count < sizes.size() ? slice : body;
+    const auto op = detail::describe(detail::bulk_batch_traits(command), t.db, command, t.options);
     bson::document reply;
     diagnostics command_diag;
     const error_code ec = co_await t.client.execute(op, t.session, reply, command_diag);
@@ -607,7 +626,7 @@ asio::awaitable<error_code> collection::bulk_write(std::vector<write_model> requ
                                                    bulk_write_result& result, diagnostics& diag) {
   result = bulk_write_result{};
   if (requests.empty()) {
-    diag.message = "bulkWrite needs at least one request";  // crud.md: "MUST raise an error"
+    diag.client_message = "bulkWrite needs at least one request";  // crud.md: "MUST raise an error"
     co_return client_errc::invalid_argument;
   }
   if (auto ec = prepare_requests(requests, diag)) co_return ec;
@@ -620,7 +639,7 @@ asio::awaitable<error_code> collection::bulk_write(std::vector<write_model> requ
     if (auto ec = statement_sizes(bodies[g], statement_field(groups[g].command), limits, sizes[g], diag)) co_return ec;
   }
   bulk_progress progress{result, {}, {}, {}};
-  const write_target target{*client_, session_.get(), db_, options_};
+  const write_target target{*client_, session_.get(), db_, coll_, options_};
   bool stop = false;
   for (std::size_t g = 0; g < groups.size() && !stop; ++g) {
     auto ec = co_await run_group(target, bodies[g], groups[g], requests, options.ordered, sizes[g], limits, progress,
@@ -628,36 +647,6 @@ asio::awaitable<error_code> collection::bulk_write(std::vector<write_model> requ
     if (ec) co_return ec;
   }
   co_return bulk_write_error(progress, diag);
-}
-
-// ---- throwing awaitable forms
-
-asio::awaitable<insert_one_result> collection::insert_one(bson::view doc) {
-  insert_one_result r;
-  diagnostics diag;
-  if (auto ec = co_await insert_one(doc, r, diag)) throw mongowire::error(ec, std::move(diag));
-  co_return r;
-}
-
-asio::awaitable<update_result> collection::update_one(bson::view filter, bson::view update_doc) {
-  update_result r;
-  diagnostics diag;
-  if (auto ec = co_await update(filter, update_doc, false, false, r, diag)) throw mongowire::error(ec, std::move(diag));
-  co_return r;
-}
-
-asio::awaitable<delete_result> collection::delete_one(bson::view filter) {
-  delete_result r;
-  diagnostics diag;
-  if (auto ec = co_await remove(filter, 1, r, diag)) throw mongowire::error(ec, std::move(diag));
-  co_return r;
-}
-
-asio::awaitable<std::vector<bson::document>> collection::find(bson::view filter, find_options options) {
-  std::vector<bson::document> docs;
-  diagnostics diag;
-  if (auto ec = co_await find(filter, std::move(options), docs, diag)) throw mongowire::error(ec, std::move(diag));
-  co_return docs;
 }
 
 }  // namespace mongowire

@@ -29,32 +29,24 @@ database database::with_options(collection_options options) const {
 
 asio::awaitable<error_code> database::run_command(bson::document command, std::optional<bson::document> read_preference,
                                                   bson::document& reply, diagnostics& diag) {
-  detail::operation op;
-  op.name = command.get_view().first_key();
-  op.db = db_;
-  op.body = &command;
-  // transactions.md "readPreference": inside a transaction every command is subject to the
-  // transaction's read preference (or its own), which must be primary.
-  op.is_read = true;
-  op.inherits_client_concerns = false;  // run-command.md: the command is sent as given
+  const detail::run_command_op user_command{command};
+  auto op = detail::describe(user_command.traits(), db_, command, collection_options{});
   if (read_preference) op.read_preference = read_preference->get_view();
   co_return co_await client_->execute(op, session_.get(), reply, diag);
 }
 
 asio::awaitable<error_code> database::create_collection(std::string coll, bson::document options, diagnostics& diag) {
-  bson::document body;
-  detail::build_create(body, coll, options);
-  bson::document reply;
-  const auto op = detail::api_operation(db_, body, options_);
-  co_return co_await client_->execute(op, session_.get(), reply, diag);
+  const detail::create_collection_op op{coll, options};
+  auto buffers = client_->lease_buffers();
+  detail::no_result none;
+  co_return co_await detail::run_operation(*client_, session_.get(), db_, options_, op, *buffers, none, diag);
 }
 
 asio::awaitable<error_code> database::drop_collection(std::string coll, diagnostics& diag) {
-  bson::document body;
-  detail::build_drop(body, coll);
-  bson::document reply;
-  const auto op = detail::api_operation(db_, body, options_);
-  auto ec = co_await client_->execute(op, session_.get(), reply, diag);
+  const detail::drop_collection_op op{coll};
+  auto buffers = client_->lease_buffers();
+  detail::no_result none;
+  auto ec = co_await detail::run_operation(*client_, session_.get(), db_, options_, op, *buffers, none, diag);
   // crud.md "drop": dropping a collection that does not exist succeeds.
   if (ec == make_server_error(server_code::namespace_not_found)) {
     diag.clear();
@@ -70,38 +62,32 @@ asio::awaitable<error_code> database::list_collections(std::vector<bson::documen
 
 namespace {
 
-// enumerate-collections.md: {listCollections: 1, filter?, nameOnly?, authorizedCollections?,
-// cursor: {batchSize?}, comment?}.
-void build_list_collections(bson::document& body, const list_collections_options& o, bool name_only) {
-  body.append("listCollections", 1);
-  if (o.filter) body.append("filter", *o.filter);
-  if (name_only) body.append("nameOnly", true);
-  if (o.authorized_collections) body.append("authorizedCollections", *o.authorized_collections);
-  body.append_document("cursor", [&](bson::document& c) {
-    if (o.batch_size) c.append("batchSize", *o.batch_size);
-  });
-  if (o.comment) body.append("comment", o.comment->get());
+detail::list_collections_op list_collections_operation(const list_collections_options& o, bool name_only) {
+  detail::list_collections_op op;
+  if (o.filter) op.filter = o.filter->get_view();
+  op.name_only = name_only;
+  op.authorized_collections = o.authorized_collections;
+  op.batch_size = o.batch_size;
+  if (o.comment) op.comment = o.comment->get();
+  return op;
 }
 
 }  // namespace
 
 asio::awaitable<error_code> database::list_collections(list_collections_options options,
                                                        std::vector<bson::document>& out, diagnostics& diag) {
-  bson::document body;
-  build_list_collections(body, options, false);
-  const auto op = detail::api_operation(db_, body, options_);
-  co_return co_await detail::run_cursor_operation(*client_, session_, op, options.batch_size, out, diag);
+  const auto op = list_collections_operation(options, false);
+  co_return co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, options.batch_size, out, diag);
 }
 
 // enumerate-collections.md "getCollectionNames": nameOnly: true lets the server skip the
 // collection metadata (and the locks it needs).
 asio::awaitable<error_code> database::list_collection_names(list_collections_options options,
                                                             std::vector<std::string>& out, diagnostics& diag) {
-  bson::document body;
-  build_list_collections(body, options, true);
-  const auto op = detail::api_operation(db_, body, options_);
+  const auto op = list_collections_operation(options, true);
   std::vector<bson::document> entries;
-  if (auto ec = co_await detail::run_cursor_operation(*client_, session_, op, options.batch_size, entries, diag))
+  if (auto ec = co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, options.batch_size,
+                                                      entries, diag))
     co_return ec;
   for (const auto& e : entries)
     if (auto name = e["name"].as_string()) out.emplace_back(*name);

@@ -4,6 +4,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <exception>
+
 #include "client/client_impl.hpp"
 #include "mongowire/client.hpp"
 #include "proto/retry/with_transaction.hpp"
@@ -51,9 +53,29 @@ asio::awaitable<step_result> commit_until_known(session& s, detail::client_impl&
 // the other fields of `diag`, which still describe it) and keeps its labels.
 error_code timeout_error(error_code last, std::chrono::milliseconds elapsed, diagnostics& diag) {
   diag.cause = last;
-  diag.message = "withTransaction timed out after " + std::to_string(elapsed.count()) +
-                 " ms; last error: " + (diag.message.empty() ? last.message() : diag.message);
+  const auto previous = describe(diag);
+  diag.client_message = "withTransaction timed out after " + std::to_string(elapsed.count()) +
+                       " ms; last error: " + (previous.empty() ? last.message() : previous);
   return client_errc::with_transaction_timeout;
+}
+
+// Step 7.1 for a callback that throws: its transaction is aborted before the exception
+// propagates (to the caller of the awaitable form; the async form reports it as
+// client_errc::internal_error).
+asio::awaitable<error_code> run_callback(session::transaction_callback& callback, session& s, diagnostics& diag) {
+  std::exception_ptr thrown;
+  error_code ec;
+  try {
+    ec = co_await callback(s, diag);
+  } catch (...) {
+    thrown = std::current_exception();
+  }
+  if (!thrown) co_return ec;
+  if (s.in_transaction()) {
+    diagnostics ignored;
+    co_await s.abort_transaction(ignored);
+  }
+  std::rethrow_exception(thrown);
 }
 
 }  // namespace
@@ -68,7 +90,7 @@ asio::awaitable<error_code> session::with_transaction(transaction_callback callb
     diag.clear();
     if (auto ec = start_transaction(options, diag)) co_return ec;
     step_result r;
-    r.ec = co_await callback(*this, diag);
+    r.ec = co_await run_callback(callback, *this, diag);
     const auto state = impl_->txn.state();
     if (r.ec && detail::abort_after_callback_error(state)) {  // step 7.1
       diagnostics ignored;

@@ -10,6 +10,7 @@
 
 #include <atomic>
 
+#include "proto/auth/frame_redaction.hpp"
 #include "proto/wire/legacy.hpp"
 #include "proto/wire/op_msg.hpp"
 
@@ -49,7 +50,7 @@ error_code connection::fail(error_code ec, diagnostics& diag, std::string what) 
   // CMAP "Clearing a connection pool": an interrupted operation fails with a retryable
   // PoolClearedError naming the pool's address.
   if (interrupted_) {
-    diag.message = "Connection to " + address_ + " interrupted due to server monitor timeout";
+    diag.client_message = "Connection to " + address_ + " interrupted due to server monitor timeout";
     diag.server_address = address_;
     close();
     return client_errc::pool_cleared;
@@ -58,10 +59,29 @@ error_code connection::fail(error_code ec, diagnostics& diag, std::string what) 
   // the timeout it was. Other errors (and later calls on the broken connection) keep theirs.
   if (timed_out_ && ec == asio::error::operation_aborted) ec = network_errc::socket_timeout;
   timed_out_ = false;
-  diag.message = std::move(what) + ": " + ec.message();
+  diag.client_message = std::move(what) + ": " + ec.message();
   diag.server_address = address_;
   close();
   return ec;
+}
+
+void connection::observe(bool outgoing, std::span<const std::uint8_t> frame) const {
+  if (!observer_) return;
+  frame_event e{outgoing, frame, id_, local_ip_, local_port_, remote_ip_, remote_port_};
+  if (!redact_auth_payloads) return observer_(e);
+  const auto copy = auth::redacted_frame(frame);  // command-logging-and-monitoring.md "Security"
+  e.frame = copy;
+  observer_(e);
+}
+
+void connection::remember_endpoints() {
+  error_code ignored;
+  const auto local = socket_.local_endpoint(ignored);
+  const auto remote = socket_.remote_endpoint(ignored);
+  local_ip_ = local.address().to_string();
+  remote_ip_ = remote.address().to_string();
+  local_port_ = local.port();
+  remote_port_ = remote.port();
 }
 
 void connection::arm_timer(std::chrono::milliseconds limit) {
@@ -96,6 +116,7 @@ asio::awaitable<error_code> connection::async_connect(const std::string& host, s
   if (cec) co_return fail(cec, diag, "connecting to " + address_);
   error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);  // small request/reply frames: no Nagle delay
+  if (observer_) remember_endpoints();
   if (settings_.tls) co_return co_await tls_handshake(host, diag);
   co_return error_code{};
 }
@@ -117,7 +138,7 @@ asio::awaitable<error_code> connection::tls_handshake(const std::string& host, d
   co_return error_code{};
 }
 
-asio::awaitable<error_code> connection::async_command(bson::view body, std::optional<outgoing_sequence> sequence,
+asio::awaitable<error_code> connection::async_command(bson::view body, std::optional<document_sequence_ref> sequence,
                                                       bson::view& reply, diagnostics& diag, std::int32_t request_id) {
   if (request_id == 0) request_id = next_request_id();
   if (auto ec = co_await send_op_msg(body, sequence, request_id, 0, diag)) co_return ec;
@@ -125,14 +146,14 @@ asio::awaitable<error_code> connection::async_command(bson::view body, std::opti
 }
 
 asio::awaitable<error_code> connection::async_send_unacknowledged(bson::view body,
-                                                                  std::optional<outgoing_sequence> sequence,
+                                                                  std::optional<document_sequence_ref> sequence,
                                                                   diagnostics& diag, std::int32_t request_id) {
   co_return co_await send_op_msg(body, sequence, request_id, wire::msg_flag::more_to_come, diag);
 }
 
 asio::awaitable<error_code> connection::async_exhaust_command(bson::view body, bson::view& reply, diagnostics& diag) {
   const std::int32_t request_id = next_request_id();
-  const std::optional<outgoing_sequence> no_sequence;
+  const std::optional<document_sequence_ref> no_sequence;
   if (auto ec = co_await send_op_msg(body, no_sequence, request_id, wire::msg_flag::exhaust_allowed, diag))
     co_return ec;
   co_return co_await read_op_msg(request_id, reply, diag);
@@ -141,14 +162,14 @@ asio::awaitable<error_code> connection::async_exhaust_command(bson::view body, b
 // OP_MSG.md "moreToCome": each streamed reply answers the previous reply's requestID.
 asio::awaitable<error_code> connection::async_read_more(bson::view& reply, diagnostics& diag) {
   if (!more_to_come_) {
-    diag.message = "no more replies announced on the connection to " + address_;
+    diag.client_message = "no more replies announced on the connection to " + address_;
     co_return client_errc::invalid_argument;
   }
   const std::int32_t previous_reply = decoder_.header().request_id;
   co_return co_await read_op_msg(previous_reply, reply, diag);
 }
 
-asio::awaitable<error_code> connection::send_op_msg(bson::view body, std::optional<outgoing_sequence> sequence,
+asio::awaitable<error_code> connection::send_op_msg(bson::view body, std::optional<document_sequence_ref> sequence,
                                                     std::int32_t request_id, std::uint32_t flags, diagnostics& diag) {
   if (broken_ || !socket_.is_open()) co_return fail(network_errc::connection_closed, diag, "connection to " + address_);
   more_to_come_ = false;
@@ -162,7 +183,7 @@ asio::awaitable<error_code> connection::send_op_msg(bson::view body, std::option
     enc.body(body);
   }
   if (auto ec = enc.finish(settings_.checksum)) {
-    diag.message = "cannot encode command: " + ec.message();
+    diag.client_message = "cannot encode command: " + ec.message();
     co_return ec;  // the connection is still usable: nothing was sent
   }
   co_return co_await send_frame(diag);
@@ -183,7 +204,7 @@ asio::awaitable<error_code> connection::async_legacy_command(bson::view body, bs
   if (broken_ || !socket_.is_open()) co_return fail(network_errc::connection_closed, diag, "connection to " + address_);
   const auto request_id = last_request_id_ = next_request_id();
   if (auto ec = wire::encode_op_query(out_, request_id, "admin.$cmd", 0, 0, -1, body)) {
-    diag.message = "cannot encode legacy command: " + ec.message();
+    diag.client_message = "cannot encode legacy command: " + ec.message();
     co_return ec;
   }
   if (auto ec = co_await send_frame(diag)) co_return ec;
@@ -197,7 +218,7 @@ asio::awaitable<error_code> connection::async_legacy_command(bson::view body, bs
 }
 
 asio::awaitable<error_code> connection::send_frame(diagnostics& diag) {
-  if (observer_) observer_(true, out_);
+  observe(true, out_);
   arm_timer(settings_.socket_timeout);
   auto [ec, n] = tls_ ? co_await asio::async_write(*tls_, asio::buffer(out_), use_tuple)
                       : co_await asio::async_write(socket_, asio::buffer(out_), use_tuple);
@@ -227,7 +248,7 @@ asio::awaitable<error_code> connection::read_frame(std::int32_t request_id, diag
     bytes_received_ += n;
   }
   disarm_timer();
-  if (observer_) observer_(false, decoder_.frame());
+  observe(false, decoder_.frame());
   auto header = decoder_.header();
   if (header.response_to != request_id)
     co_return fail(protocol_errc::response_to_mismatch, diag,

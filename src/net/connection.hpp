@@ -22,14 +22,16 @@
 
 #include "mongowire/bson.hpp"
 #include "mongowire/error.hpp"
+#include "mongowire/events.hpp"
+#include "proto/command/command_fields.hpp"
 #include "proto/wire/frame_decoder.hpp"
 
 namespace mongowire::detail::net {
 
 namespace asio = boost::asio;
 
-// Observes every frame sent and received (for traces and protocol students).
-using frame_observer = std::function<void(bool outgoing, std::span<const std::uint8_t> frame)>;
+// Observes every frame sent and received (for traces, pcap files and protocol students).
+using frame_observer = frame_event_handler;
 
 struct connection_settings {
   std::chrono::milliseconds connect_timeout{10'000};
@@ -38,12 +40,6 @@ struct connection_settings {
   bool verify_host_name = true;                 // check the certificate names the host
   bool checksum = false;                        // send CRC-32C with every OP_MSG
   frame_observer observer;                      // null: no tracing
-};
-
-// A kind-1 section to send: each element of `array` becomes one document.
-struct outgoing_sequence {
-  std::string_view identifier;
-  bson::view array;
 };
 
 class connection {
@@ -58,12 +54,12 @@ class connection {
   // Sends `body` as OP_MSG (with an optional kind-1 sequence) and reads the reply.
   // On success `reply` views the connection's buffer: valid until the next call.
   // `request_id` 0: take the next one (callers that report it in events pass their own).
-  asio::awaitable<error_code> async_command(bson::view body, std::optional<outgoing_sequence> sequence,
+  asio::awaitable<error_code> async_command(bson::view body, std::optional<document_sequence_ref> sequence,
                                             bson::view& reply, diagnostics& diag, std::int32_t request_id = 0);
 
   // OP_MSG.md "moreToCome On Requests": an unacknowledged (w: 0) write is sent with the
   // moreToCome flag and the server sends no reply.
-  asio::awaitable<error_code> async_send_unacknowledged(bson::view body, std::optional<outgoing_sequence> sequence,
+  asio::awaitable<error_code> async_send_unacknowledged(bson::view body, std::optional<document_sequence_ref> sequence,
                                                         diagnostics& diag, std::int32_t request_id);
 
   // Streaming hello (server-monitoring.md "Streaming Protocol"): sends `body` with the OP_MSG
@@ -99,6 +95,8 @@ class connection {
   std::chrono::steady_clock::time_point last_checkin{};
   std::int64_t server_connection_id = 0;
   std::int32_t max_wire_version = 0;  // from the handshake
+  // While the handshake authenticates: the observer gets frames with SASL payloads zeroed.
+  bool redact_auth_payloads = false;
   // Scratch space for the command being sent on this connection: reused, so that once warm
   // building a command allocates nothing (the connection is checked out exclusively).
   bson::document command_buffer;
@@ -108,11 +106,13 @@ class connection {
  private:
   asio::awaitable<error_code> send_frame(diagnostics& diag);
   asio::awaitable<error_code> read_frame(std::int32_t request_id, diagnostics& diag);
-  asio::awaitable<error_code> send_op_msg(bson::view body, std::optional<outgoing_sequence> sequence,
+  asio::awaitable<error_code> send_op_msg(bson::view body, std::optional<document_sequence_ref> sequence,
                                           std::int32_t request_id, std::uint32_t flags, diagnostics& diag);
   asio::awaitable<error_code> read_op_msg(std::int32_t response_to, bson::view& reply, diagnostics& diag);
   asio::awaitable<error_code> tls_handshake(const std::string& host, diagnostics& diag);
   error_code fail(error_code ec, diagnostics& diag, std::string what);
+  void observe(bool outgoing, std::span<const std::uint8_t> frame) const;
+  void remember_endpoints();
   void arm_timer(std::chrono::milliseconds limit);
   void disarm_timer() noexcept;
 
@@ -132,6 +132,9 @@ class connection {
   frame_observer observer_;
   std::uint64_t id_;
   std::string address_;
+  // The socket's endpoints once connected, for the frame observer (pcap files need the ports).
+  std::string local_ip_, remote_ip_;
+  std::uint16_t local_port_ = 0, remote_port_ = 0;
   bool broken_ = false;
   std::int32_t last_request_id_ = 0;
   bool timed_out_ = false;

@@ -157,7 +157,8 @@ void topology::on_check_failed(monitor& m, error_code ec, const diagnostics& dia
   m.topology_version.reset();
   m.rtt_average_ms.reset();  // "rttMonitor.reset()"
   const auto before = take_snapshot();
-  const auto changes = description_.apply_check_failure(m.address, diag.message.empty() ? ec.message() : diag.message);
+  const auto why = describe(diag);
+  const auto changes = description_.apply_check_failure(m.address, why.empty() ? ec.message() : why);
   publish_changes(before);
   if (!changes.ignored)
     if (auto it = pools_.find(m.address); it != pools_.end()) it->second->clear(is_network_timeout(ec));
@@ -199,7 +200,8 @@ void topology::publish_heartbeat(monitor& m, sdam_event_type type, const check_r
   e.duration = r->duration;
   if (type == sdam_event_type::server_heartbeat_succeeded) e.reply = r->reply;
   e.error = ec;
-  if (diag && ec) e.message = diag->message.empty() ? ec.message() : diag->message;
+  if (diag && ec) e.message = describe(*diag);
+  if (ec && e.message.empty()) e.message = ec.message();
   publish(e);
 }
 

@@ -134,7 +134,7 @@ asio::awaitable<void> pool::populate(cmap::connection_id id) {
 
 error_code pool::checkout_error(cmap::pool_error e, diagnostics& diag) const {
   diag.server_address = address_;
-  if (diag.message.empty()) diag.message = std::string(cmap::message(e)) + " (" + address_ + ")";
+  if (diag.client_message.empty()) diag.client_message = std::string(cmap::message(e)) + " (" + address_ + ")";
   switch (e) {
     case cmap::pool_error::pool_closed: return client_errc::pool_closed;
     // CMAP: a paused pool and an interrupted connection both give a retryable PoolClearedError.
@@ -145,7 +145,7 @@ error_code pool::checkout_error(cmap::pool_error e, diagnostics& diag) const {
     case cmap::pool_error::connection_error: return network_errc::connection_closed;
     default: break;
   }
-  diag.message = "connection pool for " + address_ + " refused the call: " + std::string(cmap::message(e));
+  diag.client_message = "connection pool for " + address_ + " refused the call: " + std::string(cmap::message(e));
   return client_errc::invalid_argument;
 }
 

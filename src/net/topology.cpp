@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdlib>
 
+#include "net/authenticate.hpp"
 #include "net/monitor.hpp"
 #include "proto/command/command_builder.hpp"
 #include "proto/reply/command_reply.hpp"
@@ -31,7 +32,7 @@ struct topology::selection_request {
 };
 
 asio::awaitable<error_code> handshake(connection& c, const topology_options& opts, bson::document& reply_copy,
-                                      diagnostics& diag, bool use_op_msg) {
+                                      diagnostics& diag, bool use_op_msg, auth::authenticator* auth) {
   bson::document hello;
   hello_options ho;
   // handshake.md / OP_MSG.md "Usage": without an API version the first hello goes as legacy
@@ -39,6 +40,7 @@ asio::awaitable<error_code> handshake(connection& c, const topology_options& opt
   ho.legacy_name = !use_op_msg;
   ho.client = default_client_metadata(opts.app_name);
   build_hello(hello, ho);
+  if (auth) auth->prepare_hello(hello);  // handshake.md "Speculative Authentication"
   bson::view reply;
   if (use_op_msg) {
     append_command_fields(hello, command_fields{.db = admin_db});
@@ -207,17 +209,17 @@ asio::awaitable<error_code> topology::select_loop(selection_request req, selecte
   for (;;) {
     if (closed_) co_return client_errc::client_closed;
     if (!description_.compatible()) {
-      diag.message = description_.compatibility_error();
+      diag.client_message = description_.compatibility_error();
       co_return client_errc::wire_version_unsupported;
     }
     std::string error;
     if (try_select(req, out, error)) {
       if (error.empty()) co_return error_code{};
-      diag.message = std::move(error);  // e.g. an invalid read preference: fail at once
+      diag.client_message = std::move(error);  // e.g. an invalid read preference: fail at once
       co_return client_errc::invalid_argument;
     }
     if (clock::now() >= deadline) {
-      diag.message = selection_failure(req);
+      diag.client_message = selection_failure(req);
       co_return client_errc::server_selection_timeout;
     }
     request_immediate_check();
@@ -338,38 +340,61 @@ asio::awaitable<error_code> topology::initialize_pooled_connection(const host_ad
   bson::document reply;
   const auto* known = description_.find(address);
   const bool speaks_op_msg = known && known->type != sdam::server_type::unknown && known->max_wire_version >= 6;
-  if (!ec) ec = co_await handshake(c, opts_, reply, diag, speaks_op_msg);
+  std::optional<auth::authenticator> authenticator;
+  if (opts_.credential) authenticator.emplace(*opts_.credential, opts_.scram_cache);
+  auth::authenticator* const auth = authenticator ? &*authenticator : nullptr;
+  c.redact_auth_payloads = auth != nullptr;  // the hello carries speculativeAuthenticate
+  if (!ec) ec = co_await handshake(c, opts_, reply, diag, speaks_op_msg, auth);
   if (!ec) {
     auto max_wire = reply["maxWireVersion"].as_integer().value_or(0);
     if (max_wire < opts_.sdam.min_wire_version) {
-      diag.message = "server at " + address.to_string() + " reports maximum wire version " + std::to_string(max_wire) +
+      diag.client_message = "server at " + address.to_string() + " reports maximum wire version " + std::to_string(max_wire) +
                      ", but this version of mongowire requires at least " +
                      std::to_string(opts_.sdam.min_wire_version) + " (MongoDB 4.2)";
       co_return client_errc::wire_version_unsupported;
     }
-    co_return error_code{};
+    if (!auth) co_return error_code{};
+    co_return co_await authenticate_pooled_connection(address, c, reply, *auth, diag);
   }
-  if (!closed_) report_handshake_error(address, c, ec, reply, diag);
+  if (!closed_) report_handshake_error(address, c, ec, reply, diag, false);
+  co_return ec;
+}
+
+// auth.md "Authentication Handshake": "If the authentication handshake fails for a socket,
+// drivers MUST mark the server Unknown and clear the server's connection pool".
+asio::awaitable<error_code> topology::authenticate_pooled_connection(const host_address& address, connection& c,
+                                                                     bson::view hello_reply, auth::authenticator& a,
+                                                                     diagnostics& diag) {
+  const error_code ec = co_await async_authenticate(c, a, hello_reply, diag);
+  c.redact_auth_payloads = false;
+  if (ec && !closed_) {
+    const bson::document failed_reply = diag.reply;  // the saslStart/saslContinue error reply
+    report_handshake_error(address, c, ec, failed_reply, diag, true);
+  }
   co_return ec;
 }
 
 // SDAM "MongoDB Handshake errors" with CMAP "Backpressure-enabled": network errors of the
 // connection establishment and of hello get SystemOverloadedError and RetryableError and
-// then change nothing; DNS and non-I/O TLS failures, and server errors in the hello reply
-// (e.g. ShutdownInProgress), go through SDAM error handling with completedHandshake false.
+// then change nothing; DNS and non-I/O TLS failures, server errors in the hello reply (e.g.
+// ShutdownInProgress) and every error of the authentication step go through SDAM error
+// handling with completedHandshake false.
 void topology::report_handshake_error(const host_address& address, const connection& c, error_code ec, bson::view reply,
-                                      diagnostics& diag) {
+                                      diagnostics& diag, bool during_authentication) {
   sdam::application_error err;
   if (ec.category() == server_category()) {
     auto from_reply = sdam::command_error_from_reply(address, reply);
     if (!from_reply) return;
     err = std::move(*from_reply);
+  } else if (ec == client_errc::authentication_failed) {
+    err.address = address;  // a client-side verdict (bad server signature): a command error
+    err.message = diag.client_message;
   } else if (ec.category() != client_category()) {
     err.address = address;
     const bool timeout = ec == network_errc::socket_timeout || ec == network_errc::connect_timeout;
     err.kind = timeout ? sdam::error_kind::network_timeout : sdam::error_kind::network;
-    err.message = diag.message;
-    if (ec != network_errc::dns_failed && ec != network_errc::tls_handshake_failed) {
+    err.message = diag.client_message;
+    if (!during_authentication && ec != network_errc::dns_failed && ec != network_errc::tls_handshake_failed) {
       diag.labels.add(label::system_overloaded);
       diag.labels.add(label::retryable_error);
       err.system_overloaded = true;

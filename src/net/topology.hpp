@@ -20,6 +20,7 @@
 #include "mongowire/events.hpp"
 #include "net/connection.hpp"
 #include "net/pool.hpp"
+#include "proto/auth/authenticator.hpp"
 #include "proto/sdam/server_selection.hpp"
 #include "proto/sdam/topology_description.hpp"
 
@@ -39,6 +40,10 @@ struct topology_options {
   heartbeat_event_handler on_heartbeat;
   sdam_event_handler on_sdam_event;
   std::function<void(const std::string&)> log;
+  // auth.md: every pooled connection authenticates with this credential; the cache keeps the
+  // SCRAM keys so that new connections skip PBKDF2 ("Caching credentials in SCRAM").
+  std::optional<auth::credential> credential;
+  std::shared_ptr<auth::scram_cache> scram_cache = std::make_shared<auth::scram_cache>();
 };
 
 // A selected server: its pool and the description it was selected with (an immutable
@@ -104,7 +109,10 @@ class topology : public std::enable_shared_from_this<topology> {
   std::string selection_failure(const selection_request& req) const;
   void invalidate_selection() noexcept;
   void report_handshake_error(const host_address& address, const connection& c, error_code ec, bson::view reply,
-                              diagnostics& diag);
+                              diagnostics& diag, bool during_authentication);
+  asio::awaitable<error_code> authenticate_pooled_connection(const host_address& address, connection& c,
+                                                             bson::view hello_reply, auth::authenticator& a,
+                                                             diagnostics& diag);
   asio::awaitable<error_code> initialize_pooled_connection(const host_address& address, connection& c,
                                                            diagnostics& diag);
   std::optional<snapshot> take_snapshot() const;
@@ -148,9 +156,10 @@ class topology : public std::enable_shared_from_this<topology> {
 
 // Runs the connection handshake (hello + client metadata) on a fresh connection and
 // parses the server's reply; shared by the monitors and the pools. `reply_copy` holds the
-// reply also when the server answered with an error.
+// reply also when the server answered with an error. `auth` (pooled connections with a
+// credential only) adds saslSupportedMechs and speculativeAuthenticate to the hello.
 asio::awaitable<error_code> handshake(connection& c, const topology_options& opts, bson::document& reply_copy,
-                                      diagnostics& diag, bool use_op_msg = false);
+                                      diagnostics& diag, bool use_op_msg = false, auth::authenticator* auth = nullptr);
 
 // handshake.md "client.env": a FaaS platform (AWS Lambda, Azure Functions, GCP, Vercel) is
 // detected from its environment variables.

@@ -90,8 +90,9 @@ struct fixture {
       std::int64_t n = -1;
       diagnostics diag;
       auto filter = bson::document();
-      auto ec = co_await c->get_collection("test", coll).count_documents(filter, n, diag);
-      REQUIRE_MESSAGE(!ec, ec.message() << " " << diag.message);
+      const count_options options;
+      auto ec = co_await c->get_collection("test", coll).count_documents(filter, options, n, diag);
+      REQUIRE_MESSAGE(!ec, ec.message() << " " << describe(diag));
       co_return n;
     }());
   }

@@ -15,7 +15,7 @@ void seed(fixture& f) {
     for (auto json : {R"({"_id": 1, "x": 11})", R"({"_id": 2, "x": 22})", R"({"_id": 3, "x": 33})"})
       docs.push_back(bson::document::from_json(json));
     auto coll = f.c->get_collection("test", "c");
-    auto pending = coll.insert_many(std::move(docs), r, diag);
+    auto pending = coll.insert_many(std::move(docs), insert_many_options{}, r, diag);
     co_return co_await std::move(pending);
   }());
   REQUIRE(!ec);
@@ -43,7 +43,7 @@ TEST_CASE("listDatabaseNames sends nameOnly on admin, returns names, and is retr
     auto pending = f.c->list_database_names(o, names, diag);
     co_return co_await std::move(pending);
   }());
-  REQUIRE_MESSAGE(!ec, diag.message);
+  REQUIRE_MESSAGE(!ec, describe(diag));
   CHECK(names == std::vector<std::string>{"test"});
   auto sent = f.started("listDatabases");
   REQUIRE(sent.size() == 2);  // the retry after NotWritablePrimary
@@ -57,7 +57,10 @@ std::size_t list_databases_attempts(const std::string& uri_options) {
   fail_next(f, "listDatabases");
   std::vector<bson::document> dbs;
   diagnostics diag;
-  run(f.io, [&]() -> asio::awaitable<error_code> { co_return co_await f.c->list_databases(dbs, diag); }());
+  run(f.io, [&]() -> asio::awaitable<error_code> {
+    const list_databases_options o;
+    co_return co_await f.c->list_databases(o, dbs, diag);
+  }());
   return f.started("listDatabases").size();
 }
 }  // namespace
@@ -82,7 +85,7 @@ TEST_CASE("listCollectionNames and listIndexNames return names; estimatedDocumen
     estimated_document_count_options count_options;
     co_return co_await coll.estimated_document_count(count_options, n, diag);
   }());
-  REQUIRE_MESSAGE(!ec, diag.message);
+  REQUIRE_MESSAGE(!ec, describe(diag));
   CHECK(collections == std::vector<std::string>{"c"});
   CHECK(indexes == std::vector<std::string>{"_id_"});
   CHECK(n == 3);
@@ -109,7 +112,7 @@ TEST_CASE("findOne with find options sends them, limit 1 and singleBatch, and is
     auto pending = coll.find_one(filter, std::move(o), doc, diag);
     co_return co_await std::move(pending);
   }());
-  REQUIRE_MESSAGE(!ec, diag.message);
+  REQUIRE_MESSAGE(!ec, describe(diag));
   REQUIRE(doc);
   CHECK((*doc)["_id"].as_int32() == 3);
   auto sent = f.started("find");
@@ -130,7 +133,8 @@ TEST_CASE("an unacknowledged write goes with moreToCome: its succeeded event rep
     insert_one_result r;
     diagnostics diag;
     auto doc = bson::document::from_json(R"({"_id": 1})");
-    co_return co_await coll.insert_one(doc, r, diag);
+    const insert_one_options options;
+    co_return co_await coll.insert_one(doc, options, r, diag);
   }());
   REQUIRE(!ec);
   const recorded_event* succeeded = nullptr;

@@ -23,7 +23,7 @@ std::vector<bson::document> small_documents(std::int32_t n) {
 error_code insert_many(fixture& f, std::vector<bson::document> docs, insert_many_result& result, diagnostics& diag) {
   return run(f.io, [&]() -> asio::awaitable<error_code> {
     auto coll = f.c->get_collection("test", "c");  // outlives the operation
-    auto pending = coll.insert_many(std::move(docs), result, diag);
+    auto pending = coll.insert_many(std::move(docs), insert_many_options{}, result, diag);
     co_return co_await std::move(pending);
   }());
 }
@@ -34,7 +34,7 @@ TEST_CASE("insertMany of maxWriteBatchSize + 1 documents sends two insert comman
   fixture f;
   insert_many_result r;
   diagnostics diag;
-  REQUIRE_MESSAGE(!insert_many(f, small_documents(100'001), r, diag), diag.message);
+  REQUIRE_MESSAGE(!insert_many(f, small_documents(100'001), r, diag), describe(diag));
   CHECK(r.inserted_count == 100'001);
   auto inserts = f.started("insert");
   REQUIRE(inserts.size() == 2);
@@ -49,7 +49,7 @@ TEST_CASE("insertMany of 4 x 13 MB documents (over maxMessageSizeBytes) sends 3 
   for (std::int32_t i = 0; i < 4; ++i) docs.push_back(document_of_size(i, 13'000'000));
   insert_many_result r;
   diagnostics diag;
-  REQUIRE_MESSAGE(!insert_many(f, std::move(docs), r, diag), diag.message);
+  REQUIRE_MESSAGE(!insert_many(f, std::move(docs), r, diag), describe(diag));
   CHECK(r.inserted_count == 4);
   auto inserts = f.started("insert");
   REQUIRE(inserts.size() == 2);
@@ -67,7 +67,7 @@ TEST_CASE("a document above maxBsonObjectSize is a client error: nothing is sent
   diagnostics diag;
   auto ec = insert_many(f, std::move(docs), r, diag);
   CHECK(ec == client_errc::invalid_argument);
-  CHECK(diag.message.find("document too large") != std::string::npos);
+  CHECK(diag.client_message.find("document too large") != std::string::npos);
   CHECK(diag.labels.empty());
   CHECK(f.started("insert").empty());
   CHECK(f.pool_cleared_count() == 0);
@@ -81,7 +81,8 @@ TEST_CASE("insertOne of a document above maxBsonObjectSize is a client error tha
   auto ec = run(f.io, [&]() -> asio::awaitable<error_code> {
     auto coll = f.c->get_collection("test", "c");
     insert_one_result r;
-    co_return co_await coll.insert_one(doc, r, diag);
+    const insert_one_options options;
+    co_return co_await coll.insert_one(doc, options, r, diag);
   }());
   CHECK(ec == client_errc::invalid_argument);
   CHECK(f.started("insert").empty());
@@ -97,7 +98,7 @@ TEST_CASE("in a transaction a too-large document changes neither the transaction
   auto ec = run(f.io, [&]() -> asio::awaitable<error_code> {
     insert_many_result r;
     auto coll = s.get_collection("test", "c");
-    auto pending = coll.insert_many(std::move(docs), r, diag);
+    auto pending = coll.insert_many(std::move(docs), insert_many_options{}, r, diag);
     co_return co_await std::move(pending);
   }());
   CHECK(ec == client_errc::invalid_argument);
@@ -129,7 +130,7 @@ TEST_CASE("bulkWrite splits each run of one command by maxWriteBatchSize and kee
     auto pending = coll.bulk_write(std::move(requests), o, r, diag);
     co_return co_await std::move(pending);
   }());
-  REQUIRE_MESSAGE(!ec, diag.message);
+  REQUIRE_MESSAGE(!ec, describe(diag));
   CHECK(r.inserted_count == 100'001);
   CHECK(r.deleted_count == 1);
   CHECK(r.inserted_ids["100000"].as_int32() == 100'000);

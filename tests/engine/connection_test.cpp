@@ -101,7 +101,7 @@ TEST_CASE("connection: OP_MSG command round trip after the handshake, many times
     });
     cmd.append("$db", "test");
     auto [ec, reply] = c.command(cmd, diag);
-    REQUIRE_MESSAGE(!ec, diag.message);
+    REQUIRE_MESSAGE(!ec, describe(diag));
     CHECK(reply["ok"].as_number() == 1.0);
     CHECK(reply["n"].as_integer() == 1);
   }
@@ -123,7 +123,7 @@ TEST_CASE("connection: a kind-1 document sequence arrives as the named array (OP
   auto [ec, reply] = run(c.io, [&]() -> asio::awaitable<std::pair<error_code, bson::document>> {
     diagnostics diag;
     bson::view r;
-    auto ec = co_await c.conn->async_command(cmd, net::outgoing_sequence{"documents", *docs["documents"].as_array()}, r,
+    auto ec = co_await c.conn->async_command(cmd, detail::document_sequence_ref{"documents", *docs["documents"].as_array()}, r,
                                              diag);
     co_return std::pair{ec, ec ? bson::document() : bson::document(r)};
   }());
@@ -161,7 +161,7 @@ TEST_CASE("connection: socketTimeoutMS expires against blockConnection -> socket
   CHECK(took < 1500ms);
   CHECK(c.conn->is_broken());
   CHECK_FALSE(c.conn->is_open());
-  CHECK(diag.message.find("127.0.0.1:") != std::string::npos);
+  CHECK(diag.client_message.find("127.0.0.1:") != std::string::npos);
   // A broken connection refuses further commands instead of reading a stale reply.
   diagnostics again;
   auto [ec2, r2] = c.command(ping_command(), again);
@@ -191,7 +191,7 @@ TEST_CASE("connection: closeConnection failpoint -> network error connection_clo
   auto [ec, reply] = c.command(ping_command(), diag);
   CHECK(ec == network_errc::connection_closed);
   CHECK(c.conn->is_broken());
-  CHECK(diag.message.find("reading from 127.0.0.1:") != std::string::npos);
+  CHECK(diag.client_message.find("reading from 127.0.0.1:") != std::string::npos);
   CHECK(diag.server_address == "127.0.0.1:" + std::to_string(c.server->port()));
 }
 
@@ -252,7 +252,7 @@ TEST_CASE("connection: a reply whose responseTo is not our requestID is a protoc
     co_return co_await conn.async_command(cmd, std::nullopt, reply, diag);
   }());
   CHECK(ec == protocol_errc::response_to_mismatch);
-  CHECK(diag.message.find("expected") != std::string::npos);
+  CHECK(diag.client_message.find("expected") != std::string::npos);
   CHECK(conn.is_broken());
 }
 
@@ -263,7 +263,7 @@ TEST_CASE("connection: connecting to a port nobody listens on fails with a messa
   diagnostics diag;
   auto ec = run(io, conn.async_connect("127.0.0.1", port, diag));
   CHECK(ec == asio::error::connection_refused);
-  CHECK(diag.message.find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
+  CHECK(diag.client_message.find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
 }
 
 TEST_CASE("connection: requestIDs are positive and unique") {

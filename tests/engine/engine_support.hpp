@@ -180,13 +180,13 @@ inline asio::awaitable<bson::document> admin_command(std::uint16_t port, bson::d
   auto ex = co_await asio::this_coro::executor;
   net::connection c(ex, net::connection_settings{});
   diagnostics diag;
-  if (auto ec = co_await c.async_connect("127.0.0.1", port, diag)) throw std::runtime_error(diag.message);
+  if (auto ec = co_await c.async_connect("127.0.0.1", port, diag)) throw std::runtime_error(describe(diag));
   bson::document reply;
   const net::topology_options opts;  // a named object: g++ 12 mishandles temporaries in co_await expressions
-  if (auto ec = co_await net::handshake(c, opts, reply, diag)) throw std::runtime_error(diag.message);
+  if (auto ec = co_await net::handshake(c, opts, reply, diag)) throw std::runtime_error(describe(diag));
   if (!cmd.get_view().contains("$db")) cmd.append("$db", "admin");
   bson::view r;
-  if (auto ec = co_await c.async_command(cmd, std::nullopt, r, diag)) throw std::runtime_error(diag.message);
+  if (auto ec = co_await c.async_command(cmd, std::nullopt, r, diag)) throw std::runtime_error(describe(diag));
   co_return bson::document(r);
 }
 

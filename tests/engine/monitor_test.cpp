@@ -33,7 +33,7 @@ struct monitor_fixture {
     topology->start();
     net::selected_server s;
     diagnostics diag;
-    REQUIRE_MESSAGE(!run(io, topology->async_select_writable(s, diag)), diag.message);
+    REQUIRE_MESSAGE(!run(io, topology->async_select_writable(s, diag)), describe(diag));
   }
   ~monitor_fixture() {
     if (topology) topology->close();

@@ -449,7 +449,7 @@ TEST_CASE("CMAP: clear(interruptInUseConnections) interrupts a command in flight
   f.pool->clear(true);
   CHECK(wait_for(f.io, fut, 2s) == client_errc::pool_cleared);
   CHECK(clock::now() - started < 1s);
-  CHECK(diag.message.find("interrupted due to server monitor timeout") != std::string::npos);
+  CHECK(diag.client_message.find("interrupted due to server monitor timeout") != std::string::npos);
   auto cleared = f.of_type(E::pool_cleared);
   REQUIRE(cleared.size() == 1);
   CHECK(cleared[0].interrupt_in_use_connections);

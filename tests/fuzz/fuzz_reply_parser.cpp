@@ -27,7 +27,7 @@ void require_inside(bson::view inner, bson::view outer) {
 void require_valid_outcome(const error_code& ec, const diagnostics& diag) {
   if (!ec) return;
   if (ec == client_errc::invalid_reply) {
-    require(!diag.message.empty());
+    require(!describe(diag).empty());
     return;
   }
   require(ec.category() == server_category());

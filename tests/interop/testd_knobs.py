@@ -9,7 +9,7 @@ import sys
 import time
 
 try:
-    from pymongo import MongoClient
+    from pymongo import MongoClient, ReadPreference
     from pymongo.errors import OperationFailure
 except ImportError as exc:
     print("SKIP: pymongo is not importable (%s)" % exc)
@@ -84,8 +84,44 @@ def check_latency(binary):
     print("ok: --latency-us delays every reply (5 pings: %.3f s vs %.3f s)" % (slow_time, fast_time))
 
 
+def check_members_and_replication_lag(binary):
+    lag_s = 1.0
+    with Testd(binary, "--members", "3", "--replication-lag-ms", str(int(lag_s * 1000))) as rs:
+        assert "of 3 members" in rs.first_line, rs.first_line
+        client = MongoClient(rs.uri("replicaSet=rs0&w=1"), serverSelectionTimeoutMS=10000)
+        try:
+            assert len(client.admin.command("hello")["hosts"]) == 3
+            coll = client.knobs.c
+            secondary = coll.with_options(read_preference=ReadPreference.SECONDARY)
+            start = time.monotonic()
+            coll.insert_one({"_id": 1})
+            early = secondary.find_one({"_id": 1})
+            assert early is None or time.monotonic() - start >= lag_s, early
+            time.sleep(lag_s)
+            assert secondary.find_one({"_id": 1}) == {"_id": 1}
+            with client.start_session(causal_consistency=True) as s:
+                coll.insert_one({"_id": 2}, session=s)
+                assert secondary.find_one({"_id": 2}, session=s) == {"_id": 2}  # waits for the lag
+            print("ok: --members and --replication-lag-ms: secondaries apply writes after the lag; "
+                  "causally consistent reads wait for them")
+        finally:
+            client.close()
+
+
+def check_standalone(binary):
+    with Testd(binary, "--standalone") as server:
+        client = MongoClient(server.uri("directConnection=true"), serverSelectionTimeoutMS=10000)
+        try:
+            hello = client.admin.command("hello")
+            assert "setName" not in hello and hello["isWritablePrimary"], hello
+            print("ok: --standalone answers hello as a standalone mongod")
+        finally:
+            client.close()
+
+
 def check_bad_arguments(binary):
-    for args in (["--latency-us", "soon"], ["--port", "70000"], ["--no-such-knob"]):
+    for args in (["--latency-us", "soon"], ["--port", "70000"], ["--no-such-knob"], ["--standalone", "--members", "2"],
+                 ["--members", "0"]):
         run = subprocess.run([binary, *args], capture_output=True, text=True, timeout=10)
         assert run.returncode == 2, (args, run.returncode)
         assert "usage:" in run.stderr, run.stderr
@@ -98,8 +134,10 @@ def main():
         return 2
     check_port_set_name_wire_version_lifetime_and_log(sys.argv[1])
     check_latency(sys.argv[1])
+    check_members_and_replication_lag(sys.argv[1])
+    check_standalone(sys.argv[1])
     check_bad_arguments(sys.argv[1])
-    print("5 passed, 0 failed")
+    print("7 passed, 0 failed")
     return 0
 
 

@@ -15,6 +15,7 @@ class Testd:
             self.proc.kill()
             raise RuntimeError("mongowire-testd did not start; its first line was %r" % first)
         self.host, self.port = match.group(1), int(match.group(2))
+        self.first_line = first
         self.lines = []
         # Drain stdout (--log-commands writes a lot) so that the server never blocks on it.
         self._reader = threading.Thread(target=self._read, daemon=True)

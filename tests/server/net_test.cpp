@@ -132,6 +132,31 @@ TEST_CASE("secondaries refuse writes with NotWritablePrimary (10107) and the pri
   CHECK(refused["codeName"].as_string() == "NotWritablePrimary");
 }
 
+TEST_CASE("replica set members replicate over the network: lag, afterClusterTime waits, failover keeps the data") {
+  server_options lagging;
+  lagging.replication_lag = 300ms;
+  embedded_replica_set rs(2, lagging);
+  raw_client primary(rs.member(0).port());
+  raw_client secondary(rs.member(1).port());
+  auto write = primary.command(R"({"insert": "c", "documents": [{"_id": 1}], "writeConcern": {"w": 1}, "$db": "test"})");
+  REQUIRE(ok(write));
+  const auto t = *write["operationTime"].as_timestamp();
+  const std::string secondary_find = R"({"find": "c", "$db": "test", "$readPreference": {"mode": "secondary"})";
+  auto early = secondary.command(secondary_find + "}");
+  CHECK(early.get_view().find_path("cursor.firstBatch").as_array()->empty());
+  // The secondary holds the read back until it has applied the write, then answers it.
+  const auto started = std::chrono::steady_clock::now();
+  auto causal = secondary.command(secondary_find + R"(, "readConcern": {"afterClusterTime": {"$timestamp": {"t": )" +
+                                  std::to_string(t.t) + R"(, "i": )" + std::to_string(t.i) + "}}}}");
+  CHECK(std::chrono::steady_clock::now() - started >= 200ms);
+  REQUIRE(ok(causal));
+  CHECK_FALSE(causal.get_view().find_path("cursor.firstBatch").as_array()->empty());
+  rs.step_down_and_elect(1);
+  auto found = secondary.command(R"({"find": "c", "$db": "test"})");
+  REQUIRE(ok(found));
+  CHECK_FALSE(found.get_view().find_path("cursor.firstBatch").as_array()->empty());
+}
+
 TEST_CASE("step_down_and_elect moves the primary, raises the electionId and bumps every topologyVersion") {
   embedded_replica_set rs(3);
   auto hosts = rs.hosts();

@@ -1,6 +1,8 @@
 // mongowire-testd: the wire-faithful in-memory test server as a standalone program.
 //   mongowire-testd [--port N (0: any free port)] [--bind ADDR] [--max-wire-version N] [--latency-us N]
 //                   [--transaction-lifetime-s N] [--set-name NAME] [--log-commands]
+//                   [--auth] [--user NAME:PASSWORD]...
+//                   [--members N] [--replication-lag-ms N] [--standalone]
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
@@ -8,11 +10,14 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/server_core.hpp"
 #include "net/tcp_server.hpp"
+#include "proto/command/redaction.hpp"
 
 namespace {
 
@@ -23,7 +28,13 @@ int usage(const char* why) {
   std::fputs(
       "usage: mongowire-testd [--port N] [--bind ADDR] [--max-wire-version N] [--latency-us N]\n"
       "                       [--transaction-lifetime-s N] [--set-name NAME] [--log-commands]\n"
-      "An in-memory MongoDB 7.0 replica-set primary for tests and benchmarks.\n",
+      "                       [--auth] [--user NAME:PASSWORD]...\n"
+      "                       [--members N] [--replication-lag-ms N] [--standalone]\n"
+      "An in-memory MongoDB 7.0 replica-set primary for tests and benchmarks.\n"
+      "--members: a replica set of N members on ports P, P+1, ... (member 0 primary); the secondaries\n"
+      "replicate its writes --replication-lag-ms after their commit. --standalone: a standalone mongod.\n"
+      "--auth: access control as mongod --auth (Unauthorized until a connection authenticates);\n"
+      "--user: a user with role root on admin and SCRAM-SHA-1 and SCRAM-SHA-256 credentials.\n",
       stderr);
   return 2;
 }
@@ -40,6 +51,78 @@ std::string advertised_host(const std::string& bind_address) {
   return bind_address;
 }
 
+// NAME:PASSWORD (the password may itself contain ':'). Never echoed: it is a secret.
+bool add_user(std::string_view spec, server_options& opts) {
+  const auto colon = spec.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == spec.size()) return false;
+  opts.users.push_back({std::string(spec.substr(0, colon)), std::string(spec.substr(colon + 1))});
+  return true;
+}
+
+// command-logging-and-monitoring.md "Security": no password, nonce or proof in the log.
+void print_command(const command_log_entry& e) {
+  const bool secret = mongowire::detail::is_sensitive_command(e.command_name, e.command);
+  std::cout << "conn" << e.connection_id << " "
+            << (secret ? "{\"" + std::string(e.command_name) + "\": <redacted>}" : e.command.to_relaxed_json())
+            << "\n  -> "
+            << (e.reply.empty() ? std::string("<connection closed>")
+                : secret        ? std::string("<redacted>")
+                                : e.reply.to_relaxed_json())
+            << std::endl;
+}
+
+// What the first line says about the deployment.
+std::string describe(const server_options& o, const std::vector<std::string>& hosts) {
+  std::string what = o.standalone ? "standalone" : "replica set " + o.set_name;
+  if (hosts.size() > 1) {
+    what += " of " + std::to_string(hosts.size()) + " members:";
+    for (const auto& h : hosts) what += " " + h;
+    what += ", replication lag " + std::to_string(o.replication_lag.count()) + " ms";
+  }
+  return what + ", maxWireVersion " + std::to_string(o.max_wire_version) + (o.auth ? ", auth" : "");
+}
+
+// `members` members of one replica set (member 0 primary, the others replicating from it) or
+// one standalone, on ports P, P+1, ... (--port 0: free ports), all on one io_context.
+int serve(server_options core_opts, const listen_options& net_opts, int members) {
+  boost::asio::io_context io;
+  std::vector<std::unique_ptr<server_core>> cores;
+  std::vector<std::unique_ptr<tcp_server>> servers;
+  std::vector<std::string> hosts;
+  for (int i = 0; i < members; ++i) {
+    core_opts.role = i == 0 ? member_role::primary : member_role::secondary;
+    listen_options listen = net_opts;
+    if (listen.port != 0) listen.port = static_cast<std::uint16_t>(listen.port + i);
+    cores.push_back(std::make_unique<server_core>(core_opts));
+    servers.push_back(std::make_unique<tcp_server>(io.get_executor(), *cores.back(), listen));
+    try {
+      servers.back()->start();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "mongowire-testd: cannot listen on %s:%u: %s\n", listen.bind_address.c_str(),
+                   unsigned{listen.port}, e.what());
+      return 1;
+    }
+    // Advertise the port actually bound (--port 0), so that discovery comes back here.
+    hosts.push_back(advertised_host(net_opts.bind_address) + ":" + std::to_string(servers.back()->port()));
+  }
+  for (int i = 0; i < members; ++i) {
+    cores[i]->set_members(hosts, hosts[i]);
+    if (i == 0) continue;
+    cores[i]->set_replica_state(member_role::secondary, hosts.front(), 1);
+    cores[i]->set_sync_source(cores.front().get());
+  }
+  // First line of stdout: scripts that start us with --port 0 read the port from it.
+  std::printf("mongowire-testd listening on %s (%s)\n", hosts.front().c_str(), describe(core_opts, hosts).c_str());
+  std::fflush(stdout);
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](auto, int) {
+    for (auto& s : servers) s->stop();
+    io.stop();
+  });
+  io.run();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -47,6 +130,7 @@ int main(int argc, char** argv) {
   listen_options net_opts;
   net_opts.port = 27017;
   bool log_commands = false;
+  long long members = 1;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     auto value = [&](long long& out) {
@@ -64,38 +148,18 @@ int main(int argc, char** argv) {
       core_opts.transaction_lifetime_limit = std::chrono::seconds(n);
     else if (arg == "--set-name" && i + 1 < argc) core_opts.set_name = argv[++i];
     else if (arg == "--log-commands") log_commands = true;
+    else if (arg == "--auth") core_opts.auth = true;
+    else if (arg == "--members" && value(members) && members >= 1 && members <= 50) continue;
+    else if (arg == "--replication-lag-ms" && value(n) && n >= 0) core_opts.replication_lag = std::chrono::milliseconds(n);
+    else if (arg == "--standalone") core_opts.standalone = true;
+    else if (arg == "--user" && i + 1 < argc && add_user(argv[++i], core_opts)) continue;
     else if (arg == "--help" || arg == "-h") return usage(nullptr);
     else return usage(("bad or incomplete argument: " + std::string(arg)).c_str());
   }
-  if (log_commands)
-    core_opts.command_log = [](const command_log_entry& e) {
-      std::cout << "conn" << e.connection_id << " " << e.command.to_relaxed_json() << "\n  -> "
-                << (e.reply.empty() ? std::string("<connection closed>") : e.reply.to_relaxed_json()) << std::endl;
-    };
+  if (log_commands) core_opts.command_log = print_command;
   net_opts.log = [](const std::string& line) { std::cerr << "testd: " << line << std::endl; };
 
-  boost::asio::io_context io;
-  server_core core(core_opts);
-  tcp_server server(io.get_executor(), core, net_opts);
-  try {
-    server.start();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "mongowire-testd: cannot listen on %s:%u: %s\n", net_opts.bind_address.c_str(),
-                 unsigned{net_opts.port}, e.what());
-    return 1;
-  }
-  // Advertise the port actually bound (--port 0), so that discovery comes back here.
-  std::string address = advertised_host(net_opts.bind_address) + ":" + std::to_string(server.port());
-  core.set_members({address}, address);
-  // First line of stdout: scripts that start us with --port 0 read the port from it.
-  std::printf("mongowire-testd listening on %s (replica set %s, maxWireVersion %d)\n", address.c_str(),
-              core_opts.set_name.c_str(), core_opts.max_wire_version);
-  std::fflush(stdout);
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](auto, int) {
-    server.stop();
-    io.stop();
-  });
-  io.run();
-  return 0;
+  if (core_opts.standalone && members > 1) return usage("--standalone and --members > 1 exclude each other");
+  if (net_opts.port != 0 && net_opts.port + members - 1 > 65535) return usage("--members N does not fit above --port");
+  return serve(core_opts, net_opts, static_cast<int>(members));
 }

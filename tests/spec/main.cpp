@@ -175,7 +175,7 @@ std::string probe_deployment(const std::string& uri) {
     auto ping = bson::document::from_json(R"({"ping": 1})");
     auto ec = co_await c.run_command("admin", ping, reply, diag);
     co_await c.close();
-    co_return ec ? ec.message() + ": " + diag.message : std::string();
+    co_return ec ? ec.message() + ": " + describe(diag) : std::string();
   };
   auto result = boost::asio::co_spawn(io, probe(), boost::asio::use_future);
   io.run();

@@ -226,7 +226,8 @@ awaitable<void> insert_one_op(arguments& args, mongowire::collection& coll, oper
   auto doc = args.required_document("document");
   args.check_all_used();
   insert_one_result r;
-  out.ec = co_await coll.insert_one(doc, r, out.diag);
+  const insert_one_options o;
+  out.ec = co_await coll.insert_one(doc, o, r, out.diag);
   bson::document d;
   d.append("insertedId", r.inserted_id["_id"]);
   out.result = value::of_document(d);
@@ -245,42 +246,56 @@ awaitable<void> insert_many_op(arguments& args, mongowire::collection& coll, ope
   out.result = value::of_document(d);
 }
 
-// updateOne, updateMany and replaceOne differ only in their argument and multi.
-awaitable<void> update_op(arguments& args, mongowire::collection& coll, operation_outcome& out, bool multi,
-                          bool replace) {
+// updateOne and updateMany differ only in the operation they call.
+enum class update_kind { one, many };
+
+awaitable<void> update_op(arguments& args, mongowire::collection& coll, operation_outcome& out, update_kind kind) {
   auto filter = args.required_document("filter");
-  auto update = replace ? args.required_document("replacement") : args.required_document("update");
+  auto update = args.required_document("update");
   auto options = update_options_from(args);
   args.check_all_used();
   update_result r;
-  if (replace) out.ec = co_await coll.replace_one(filter, update, std::move(options), r, out.diag);
-  else out.ec = co_await coll.update(filter, update, multi, std::move(options), r, out.diag);
+  if (kind == update_kind::many) out.ec = co_await coll.update_many(filter, update, std::move(options), r, out.diag);
+  else out.ec = co_await coll.update_one(filter, update, std::move(options), r, out.diag);
   out.result = update_result_value(r);
 }
 awaitable<void> update_one_op(arguments& a, mongowire::collection& c, operation_outcome& o) {
-  return update_op(a, c, o, false, false);
+  return update_op(a, c, o, update_kind::one);
 }
 awaitable<void> update_many_op(arguments& a, mongowire::collection& c, operation_outcome& o) {
-  return update_op(a, c, o, true, false);
-}
-awaitable<void> replace_one_op(arguments& a, mongowire::collection& c, operation_outcome& o) {
-  return update_op(a, c, o, false, true);
+  return update_op(a, c, o, update_kind::many);
 }
 
-awaitable<void> delete_op(arguments& args, mongowire::collection& coll, operation_outcome& out, std::int32_t limit) {
+awaitable<void> replace_one_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
   auto filter = args.required_document("filter");
+  auto replacement = args.required_document("replacement");
+  replace_options o;
+  o.upsert = args.boolean("upsert").value_or(false);
+  if (auto c = args.document("collation")) o.collation = bson::document(*c);
+  args.check_all_used();
+  update_result r;
+  out.ec = co_await coll.replace_one(filter, replacement, std::move(o), r, out.diag);
+  out.result = update_result_value(r);
+}
+
+// deleteOne and deleteMany differ only in the operation they call.
+awaitable<void> delete_op(arguments& args, mongowire::collection& coll, operation_outcome& out, update_kind kind) {
+  auto filter = args.required_document("filter");
+  delete_options o;
+  if (auto c = args.document("collation")) o.collation = bson::document(*c);
   args.check_all_used();
   delete_result r;
-  out.ec = co_await coll.remove(filter, limit, r, out.diag);
+  if (kind == update_kind::many) out.ec = co_await coll.delete_many(filter, std::move(o), r, out.diag);
+  else out.ec = co_await coll.delete_one(filter, std::move(o), r, out.diag);
   bson::document d;
   d.append("deletedCount", r.deleted_count);
   out.result = value::of_document(d);
 }
 awaitable<void> delete_one_op(arguments& a, mongowire::collection& c, operation_outcome& o) {
-  return delete_op(a, c, o, 1);
+  return delete_op(a, c, o, update_kind::one);
 }
 awaitable<void> delete_many_op(arguments& a, mongowire::collection& c, operation_outcome& o) {
-  return delete_op(a, c, o, 0);
+  return delete_op(a, c, o, update_kind::many);
 }
 
 awaitable<void> bulk_write_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
@@ -330,9 +345,10 @@ awaitable<void> count_op(arguments& args, mongowire::collection& coll, operation
   auto filter = args.required_document("filter");
   args.check_all_used();
   std::int64_t n = 0;
+  const count_options o;
   // (Not a conditional expression: g++ 12 evaluates both co_await operands of ?:.)
-  if (legacy) out.ec = co_await coll.count(filter, n, out.diag);
-  else out.ec = co_await coll.count_documents(filter, n, out.diag);
+  if (legacy) out.ec = co_await coll.count(filter, o, n, out.diag);
+  else out.ec = co_await coll.count_documents(filter, o, n, out.diag);
   out.result = value::of_scalar(n);
 }
 awaitable<void> count_documents_op(arguments& a, mongowire::collection& c, operation_outcome& o) {
@@ -357,29 +373,46 @@ awaitable<void> distinct_op(arguments& args, mongowire::collection& coll, operat
   auto filter = args.required_document("filter");
   args.check_all_used();
   bson::document values;
-  out.ec = co_await coll.distinct(field, filter, values, out.diag);
+  const distinct_options o;
+  out.ec = co_await coll.distinct(field, filter, o, values, out.diag);
   out.result = value::of_array(values);
   out.root = match_root::value;
+}
+
+// The options findOneAndUpdate, findOneAndReplace and findOneAndDelete share; the first two
+// also take upsert and returnDocument.
+template <class Options>
+Options find_one_and_options_from(arguments& args) {
+  Options o;
+  if (auto v = args.document("sort")) o.sort = bson::document(*v);
+  if (auto v = args.document("projection")) o.projection = bson::document(*v);
+  if constexpr (requires { o.return_new; }) {
+    o.upsert = args.boolean("upsert").value_or(false);
+    o.return_new = return_document_after(args.string("returnDocument"));
+  }
+  return o;
 }
 
 // findOneAndUpdate, findOneAndReplace and findOneAndDelete: `argument` names the new document.
 awaitable<void> find_one_and_op(arguments& args, mongowire::collection& coll, operation_outcome& out,
                                 std::string_view argument) {
   auto filter = args.required_document("filter");
-  bson::view update = argument.empty() ? bson::view() : args.required_document(argument);
-  find_one_and_modify_options o;
-  if (auto v = args.document("sort")) o.sort = bson::document(*v);
-  if (auto v = args.document("projection")) o.projection = bson::document(*v);
-  if (!argument.empty()) {
-    o.upsert = args.boolean("upsert").value_or(false);
-    o.return_new = return_document_after(args.string("returnDocument"));
-  }
-  args.check_all_used();
   std::optional<bson::document> doc;
-  if (argument == "update") out.ec = co_await coll.find_one_and_update(filter, update, std::move(o), doc, out.diag);
-  else if (argument == "replacement")
-    out.ec = co_await coll.find_one_and_replace(filter, update, std::move(o), doc, out.diag);
-  else out.ec = co_await coll.find_and_modify(filter, bson::view(), true, std::move(o), doc, out.diag);
+  if (argument == "update") {
+    auto update = args.required_document(argument);
+    auto o = find_one_and_options_from<find_one_and_update_options>(args);
+    args.check_all_used();
+    out.ec = co_await coll.find_one_and_update(filter, update, std::move(o), doc, out.diag);
+  } else if (argument == "replacement") {
+    auto replacement = args.required_document(argument);
+    auto o = find_one_and_options_from<find_one_and_replace_options>(args);
+    args.check_all_used();
+    out.ec = co_await coll.find_one_and_replace(filter, replacement, std::move(o), doc, out.diag);
+  } else {
+    auto o = find_one_and_options_from<find_one_and_delete_options>(args);
+    args.check_all_used();
+    out.ec = co_await coll.find_one_and_delete(filter, std::move(o), doc, out.diag);
+  }
   out.result = optional_document_value(doc);
 }
 awaitable<void> find_one_and_update_op(arguments& a, mongowire::collection& c, operation_outcome& o) {

@@ -14,12 +14,12 @@
 #include <map>
 #include <sstream>
 
+#include "deployment.hpp"
 #include "entities.hpp"
 #include "event_log.hpp"
 #include "match.hpp"
 #include "mongowire/client.hpp"
 #include "mongowire/uri.hpp"
-#include "net/embedded_server.hpp"
 #include "operations.hpp"
 #include "uri_options.hpp"
 #include "value.hpp"
@@ -51,7 +51,7 @@ bool icontains(std::string_view haystack, std::string_view needle) {
 
 std::string error_summary(const error_code& ec, const diagnostics& diag) {
   std::string s = ec.message() + " [" + ec.category().name() + ":" + std::to_string(ec.value()) + "]";
-  if (!diag.message.empty()) s += " \"" + diag.message + "\"";
+  if (auto m = describe(diag); !m.empty()) s += " \"" + m + "\"";
   if (diag.server_code != 0) s += " code=" + std::to_string(diag.server_code);
   if (!diag.code_name.empty()) s += " codeName=" + diag.code_name;
   if (!diag.labels.empty()) {
@@ -280,7 +280,8 @@ class test_execution {
       }
       if (has_documents) {
         insert_many_result r;
-        if (auto ec = co_await db.get_collection(coll).insert_many(documents_of(*docs), r, diag))
+        const insert_many_options options;
+        if (auto ec = co_await db.get_collection(coll).insert_many(documents_of(*docs), options, r, diag))
           throw runner_error("initialData: insert into " + coll + " failed: " + error_summary(ec, diag));
       }
     }
@@ -412,7 +413,7 @@ class test_execution {
     try {
       s->session.emplace(s->client->client->start_session(opts));
     } catch (const mongowire::error& err) {
-      throw runner_error("session " + id + ": " + err.what() + " " + err.diag().message);
+      throw runner_error("session " + id + ": " + err.what());
     }
     s->lsid = s->session->id();
     entities_.add(id, std::move(s));
@@ -473,7 +474,8 @@ class test_execution {
           fail(from_server ? "expected a client error" : "expected a server error");
       } else if (key == "errorContains") {
         auto needle = f.as_string().value_or("");
-        bool found = icontains(diag.message, needle) || icontains(out.ec.message(), needle);
+        bool found = icontains(diag.client_message, needle) || icontains(diag.server_message, needle) ||
+                     icontains(out.ec.message(), needle);
         for (const auto& w : diag.write_errors) found = found || icontains(w.errmsg, needle);
         if (diag.write_concern) found = found || icontains(diag.write_concern->errmsg, needle);
         if (!found) fail("expected the message to contain \"" + std::string(needle) + "\"");
@@ -832,7 +834,8 @@ class test_execution {
   awaitable<bool> collection_exists(const std::string& db, const std::string& coll) {
     std::vector<bson::document> collections;
     diagnostics diag;
-    if (auto ec = co_await file_.internal->get_database(db).list_collections(collections, diag))
+    const list_collections_options options;
+    if (auto ec = co_await file_.internal->get_database(db).list_collections(options, collections, diag))
       throw runner_error("listCollections failed: " + error_summary(ec, diag));
     for (const auto& c : collections)
       if (c["name"].as_string() == std::optional<std::string_view>(coll)) co_return true;
@@ -1068,8 +1071,8 @@ awaitable<void> run_file(std::filesystem::path path, std::string display, runner
     fail_file(e.what());
     co_return;
   }
-  // A fresh in-process server per file unless a deployment was given.
-  std::optional<testd::embedded_server> server;
+  // A fresh in-process deployment per file, of the topology it asks for, unless one was given.
+  std::optional<in_process_deployment> server;
   file_context file;
   file.executor = co_await asio::this_coro::executor;
   file.display = display;
@@ -1079,7 +1082,7 @@ awaitable<void> run_file(std::filesystem::path path, std::string display, runner
     if (options.uri) {
       file.uri = *options.uri;
     } else {
-      server.emplace();
+      server.emplace(topology_for(doc));
       file.uri = server->uri();
     }
     internal.emplace(file.executor, file.uri);

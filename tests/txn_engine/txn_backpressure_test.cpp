@@ -5,7 +5,7 @@
 
 #include <mutex>
 
-#include "client/client_impl.hpp"
+#include "client/client_access.hpp"
 
 using namespace txn_test;
 
@@ -15,7 +15,7 @@ asio::awaitable<error_code> insert_in(session& s, int id, diagnostics& diag) {
   insert_one_result r;
   bson::document d;
   d.append("_id", std::int32_t{id});
-  co_return co_await s.get_collection("app", "items").insert_one(d, r, diag);
+  co_return co_await s.get_collection("app", "items").insert_one(d, insert_one_options{}, r, diag);
 }
 
 asio::awaitable<error_code> ping(database db, diagnostics& diag) {
@@ -26,7 +26,7 @@ asio::awaitable<error_code> ping(database db, diagnostics& diag) {
 
 // The backoffs of these tests are not what they check: no waiting.
 void without_backoff(fixture& f) {
-  f.c->impl()->set_jitter_source([] { return 0.0; });
+  detail::client_access::impl(*f.c).set_jitter_source([] { return 0.0; });
 }
 
 }  // namespace
@@ -64,7 +64,7 @@ TEST_CASE(
   f.rec.clear();
   diagnostics diag;
   std::optional<bson::document> out;
-  auto ec = run(f.io, f.c->get_collection("app", "items").find_one(doc_from_json("{}"), out, diag));
+  auto ec = run(f.io, f.c->get_collection("app", "items").find_one(doc_from_json("{}"), find_options{}, out, diag));
   CHECK(ec == make_server_error(462));
   CHECK(diag.has_label(label::system_overloaded));
   CHECK(diag.has_label(label::retryable_error));
@@ -85,7 +85,7 @@ TEST_CASE(
     auto ec = run(f.io, insert_in(s, 1, diag));
     auto inserts = f.rec.named("insert");
     if (retry_writes) {
-      CHECK_MESSAGE(!ec, ec.message() << " " << diag.message);
+      CHECK_MESSAGE(!ec, ec.message() << " " << describe(diag));
       REQUIRE(inserts.size() == 2);
       // transactions.md: the retry of the first command is still the first command.
       CHECK(inserts[1]->doc["startTransaction"].as_bool() == true);

@@ -5,7 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "client/client_impl.hpp"
+#include "client/client_access.hpp"
 
 using namespace txn_test;
 
@@ -15,7 +15,7 @@ asio::awaitable<error_code> insert_in(session& s, int id, diagnostics& diag) {
   insert_one_result r;
   bson::document d;
   d.append("_id", std::int32_t{id});
-  co_return co_await s.get_collection("app", "items").insert_one(d, r, diag);
+  co_return co_await s.get_collection("app", "items").insert_one(d, insert_one_options{}, r, diag);
 }
 
 }  // namespace
@@ -139,7 +139,7 @@ TEST_CASE(
   auto s = f.c->start_session();
   bson::document reply;
   REQUIRE(!run(f.io, s.run_command("admin", doc_from_json(R"({"ping": 1})"), reply, diag)));
-  const auto type_before = f.c->impl()->topology().description().servers().front().type;
+  const auto type_before = detail::client_access::impl(*f.c).topology().description().servers().front().type;
   // runCommand sends the command as given, so only the encoder sees that it is too large.
   bson::document big_insert;
   big_insert.append("insert", "items");
@@ -154,7 +154,7 @@ TEST_CASE(
   CHECK(s.current_transaction_state() == transaction_state::starting);
   CHECK_FALSE(s.is_dirty());
   // SDAM: not a network error, so the server stays selectable.
-  CHECK(f.c->impl()->topology().description().servers().front().type == type_before);
+  CHECK(detail::client_access::impl(*f.c).topology().description().servers().front().type == type_before);
   // The transaction goes on normally.
   REQUIRE(!run(f.io, insert_in(s, 2, diag)));
   REQUIRE(!run(f.io, s.commit_transaction(diag)));
@@ -165,7 +165,7 @@ TEST_CASE(
   auto big = oversized_document(3);
   diag.clear();
   f.rec.clear();
-  ec = run(f.io, f.c->get_collection("app", "items").insert_one(big, r, diag));
+  ec = run(f.io, f.c->get_collection("app", "items").insert_one(big, insert_one_options{}, r, diag));
   REQUIRE(ec);
   CHECK(ec.category() != server_category());
   CHECK_FALSE(diag.has_label(label::retryable_write_error));
@@ -190,7 +190,7 @@ TEST_CASE("transactions.md \"Network Error\": a WaitQueueTimeout in a transactio
     diagnostics find_diag;
     const bson::document filter;
     auto ex = co_await asio::this_coro::executor;
-    asio::co_spawn(ex, blocked.find_one(filter, out, find_diag), asio::detached);
+    asio::co_spawn(ex, blocked.find_one(filter, find_options{}, out, find_diag), asio::detached);
     asio::steady_timer t(ex, std::chrono::milliseconds(50));
     co_await t.async_wait(asio::use_awaitable);  // the find has the connection now
     insert_ec = co_await insert_in(s, 1, insert_diag);

@@ -3,7 +3,7 @@
 // seed, writes go to the primary, and after an election they go to the new one.
 #include "txn_support.hpp"
 
-#include "client/client_impl.hpp"
+#include "client/client_access.hpp"
 
 namespace txn_test {
 namespace {
@@ -40,7 +40,7 @@ TEST_CASE("SDAM: a seed that is a secondary leads to the primary it names (repli
   REQUIRE_FALSE(run(io, ping(c)));
   REQUIRE(rec.ping_addresses.size() == 1);
   CHECK(rec.ping_addresses[0] == rs.member(0).address());
-  CHECK(c.impl()->topology().description().servers().size() == 3);
+  CHECK(detail::client_access::impl(c).topology().description().servers().size() == 3);
   run(io, [&]() -> asio::awaitable<void> { co_await c.close(); }());
 }
 
@@ -56,17 +56,18 @@ TEST_CASE("SDAM: after the primary steps down and another member is elected, wri
   auto ec = run(io, [&]() -> asio::awaitable<error_code> {
     insert_one_result r;
     auto doc = bson::document::from_json(R"({"x": 1})");
-    co_return co_await c.get_collection("db", "coll").insert_one(doc, r, diag);
+    co_return co_await c.get_collection("db", "coll").insert_one(doc, insert_one_options{}, r, diag);
   }());
   // A retryable write: at most one NotWritablePrimary attempt, then the retry on the new primary.
-  CHECK_MESSAGE(!ec, diag.message);
+  CHECK_MESSAGE(!ec, describe(diag));
   REQUIRE_FALSE(run(io, ping(c)));
   CHECK(rec.ping_addresses.back() == rs.member(1).address());
   std::optional<bson::document> found;
   run(io, [&]() -> asio::awaitable<void> {
     diagnostics d;
     auto filter = bson::document::from_json(R"({"x": 1})");
-    co_await c.get_collection("db", "coll").find_one(filter, found, d);
+    const find_options options;
+    co_await c.get_collection("db", "coll").find_one(filter, options, found, d);
   }());
   CHECK(found.has_value());  // written on member 1, the new primary
   run(io, [&]() -> asio::awaitable<void> { co_await c.close(); }());

@@ -3,7 +3,7 @@
 // transactions-convenient-api.md).
 #include "txn_support.hpp"
 
-#include "client/client_impl.hpp"
+#include "client/client_access.hpp"
 
 using namespace txn_test;
 
@@ -11,13 +11,15 @@ namespace {
 
 asio::awaitable<error_code> seed_counter(client& c, diagnostics& diag) {
   insert_one_result r;
-  co_return co_await c.get_collection("bank", "accounts").insert_one(doc_from_json(R"({"_id": 1, "n": 0})"), r, diag);
+  co_return co_await c.get_collection("bank", "accounts").insert_one(doc_from_json(R"({"_id": 1, "n": 0})"), insert_one_options{}, r, diag);
 }
 
 asio::awaitable<error_code> increment(session& s, diagnostics& diag) {
   update_result u;
-  co_return co_await s.get_collection("bank", "accounts")
-      .update(doc_from_json(R"({"_id": 1})"), doc_from_json(R"({"$inc": {"n": 1}})"), false, false, u, diag);
+  const auto by_id = doc_from_json(R"({"_id": 1})");
+  const auto increment = doc_from_json(R"({"$inc": {"n": 1}})");
+  const update_options options;  // named: no temporaries in co_await (g++ 12)
+  co_return co_await s.get_collection("bank", "accounts").update_one(by_id, increment, options, u, diag);
 }
 
 }  // namespace
@@ -45,12 +47,12 @@ TEST_CASE(
                               // Let the other transaction finish so that the rerun can succeed.
                               diagnostics cd;
                               auto commit_ec = co_await holder.commit_transaction(cd);
-                              REQUIRE_MESSAGE(!commit_ec, commit_ec.message() << " " << cd.message);
+                              REQUIRE_MESSAGE(!commit_ec, commit_ec.message() << " " << describe(cd));
                             }
                             co_return e;
                           },
                           snapshot_majority(), diag));
-  REQUIRE_MESSAGE(!ec, ec.message() << " " << diag.message);
+  REQUIRE_MESSAGE(!ec, ec.message() << " " << describe(diag));
   CHECK(attempts == 2);
   REQUIRE(transient_label_seen.size() == 2);
   CHECK(transient_label_seen[0]);  // WriteConflict in a transaction: TransientTransactionError
@@ -61,7 +63,7 @@ TEST_CASE(
   CHECK(*updates[2]->doc["txnNumber"].as_int64() == *updates[1]->doc["txnNumber"].as_int64() + 1);
   CHECK(updates[2]->doc["startTransaction"].as_bool() == true);
   std::optional<bson::document> doc;
-  REQUIRE(!run(f.io, f.c->get_collection("bank", "accounts").find_one(doc_from_json(R"({"_id": 1})"), doc, diag)));
+  REQUIRE(!run(f.io, f.c->get_collection("bank", "accounts").find_one(doc_from_json(R"({"_id": 1})"), find_options{}, doc, diag)));
   REQUIRE(doc);
   CHECK((*doc)["n"].as_integer() == 2);  // both increments, each exactly once
 }
@@ -72,11 +74,11 @@ TEST_CASE("transactions.md: a commit whose connection is closed is retried once 
   auto s = f.c->start_session();
   REQUIRE(!s.start_transaction(snapshot_majority(), diag));
   insert_one_result r;
-  REQUIRE(!run(f.io, s.get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "t1"})"), r, diag)));
+  REQUIRE(!run(f.io, s.get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "t1"})"), insert_one_options{}, r, diag)));
   f.fail_command("commitTransaction", 1, true);
   f.rec.clear();
   auto ec = run(f.io, s.commit_transaction(diag));
-  REQUIRE_MESSAGE(!ec, ec.message() << " " << diag.message);
+  REQUIRE_MESSAGE(!ec, ec.message() << " " << describe(diag));
   auto commits = f.rec.named("commitTransaction");
   REQUIRE(commits.size() == 2);
   CHECK(f.rec.failed_names.size() == 1);
@@ -98,8 +100,8 @@ TEST_CASE(
   f.fail_command("insert", 1, true);
   f.rec.clear();
   insert_one_result r;
-  auto ec = run(f.io, f.c->get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "w1"})"), r, diag));
-  REQUIRE_MESSAGE(!ec, ec.message() << " " << diag.message);
+  auto ec = run(f.io, f.c->get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "w1"})"), insert_one_options{}, r, diag));
+  REQUIRE_MESSAGE(!ec, ec.message() << " " << describe(diag));
   auto inserts = f.rec.named("insert");
   REQUIRE(inserts.size() == 2);
   REQUIRE(inserts[0]->doc["txnNumber"].type() == BSON_TYPE_INT64);
@@ -115,7 +117,7 @@ TEST_CASE("retryable-writes.md: with retryWrites=false a closed connection fails
   f.fail_command("insert", 1, true);
   f.rec.clear();
   insert_one_result r;
-  auto ec = run(f.io, f.c->get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "w2"})"), r, diag));
+  auto ec = run(f.io, f.c->get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "w2"})"), insert_one_options{}, r, diag));
   CHECK(ec);
   auto inserts = f.rec.named("insert");
   REQUIRE(inserts.size() == 1);
@@ -130,7 +132,7 @@ TEST_CASE("transactions.md: a command inside a transaction is not retried after 
   f.fail_command("insert", 1, true);
   f.rec.clear();
   insert_one_result r;
-  auto ec = run(f.io, s.get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "x"})"), r, diag));
+  auto ec = run(f.io, s.get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "x"})"), insert_one_options{}, r, diag));
   CHECK(ec);
   CHECK(f.rec.named("insert").size() == 1);
   // A network error inside a transaction is a TransientTransactionError.
@@ -162,7 +164,7 @@ TEST_CASE(
     if (e.command_name != "insert") return;
     if (e.type == command_event_type::started) ++inserts_started;
     if (e.type != command_event_type::failed || !first_error.empty()) return;
-    first_error = e.diag->message;
+    first_error = e.diag->server_message;
     // ShutdownInProgress cleared the pool: the retry needs a new connection, whose handshake
     // hello is closed. appName "" matches only a connection that has not sent its metadata
     // yet, never the (polling) monitor's, which keeps the server selectable. A handshake
@@ -177,11 +179,11 @@ TEST_CASE(
                                       "data": {"failCommands": ["insert"], "errorCode": 91}})");
   REQUIRE(!run(io, c.run_command("admin", fail_point, reply, diag)));
   insert_one_result r;
-  auto ec = run(io, c.get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "r1"})"), r, diag));
+  auto ec = run(io, c.get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "r1"})"), insert_one_options{}, r, diag));
   REQUIRE(handshake_failures == 2);                                   // both retries got as far as checkout
   CHECK(inserts_started == 1);                                        // and never sent their command
   CHECK(ec == make_server_error(server_code::shutdown_in_progress));  // the first attempt's error,
-  CHECK(diag.message == first_error);                                 // not the handshake's
+  CHECK(diag.server_message == first_error);                                 // not the handshake's
   CHECK(diag.has_label(label::retryable_write_error));
   run(io, [&]() -> asio::awaitable<void> { co_await c.close(); }());
 }
@@ -191,7 +193,7 @@ namespace {
 asio::awaitable<error_code> insert_with(session& s, diagnostics& diag) {
   insert_one_result r;
   const bson::document doc = doc_from_json("{}");
-  co_return co_await s.get_collection("bank", "ledger").insert_one(doc, r, diag);
+  co_return co_await s.get_collection("bank", "ledger").insert_one(doc, insert_one_options{}, r, diag);
 }
 
 }  // namespace
@@ -200,7 +202,7 @@ TEST_CASE(
     "transactions-convenient-api.md \"Timeout Error propagation\": a timeout error that exposes the last error and its "
     "labels") {
   fixture f;
-  f.c->impl()->with_transaction_limit = std::chrono::milliseconds(0);  // every retry is past the limit
+  detail::client_access::impl(*f.c).with_transaction_limit = std::chrono::milliseconds(0);  // every retry is past the limit
   auto s = f.c->start_session();
   diagnostics diag;
   SUBCASE("the callback failed with a TransientTransactionError") {
@@ -228,7 +230,7 @@ TEST_CASE(
     "transactions-convenient-api.md: the time limit is checked after the abort of a failed callback, which counts") {
   fixture f;
   // The insert and the abort each take 300 ms: the limit passes during the abort.
-  f.c->impl()->with_transaction_limit = std::chrono::milliseconds(450);
+  detail::client_access::impl(*f.c).with_transaction_limit = std::chrono::milliseconds(450);
   f.configure_fail_point(doc_from_json(R"({"times": 2})"),
                          doc_from_json(R"({"failCommands": ["insert", "abortTransaction"], "errorCode": 112,
                                           "blockConnection": true, "blockTimeMS": 300})"));

@@ -7,7 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "client/client_impl.hpp"
+#include "client/client_access.hpp"
 
 using namespace txn_test;
 
@@ -19,7 +19,7 @@ asio::awaitable<error_code> ping_with(session& s, diagnostics& diag) {
 }
 
 // session::id() is {id: UUID}, as sent in lsid.
-std::string lsid_bytes(const session& s) {
+std::string session_id(const session& s) {
   bson::document wrapped;
   wrapped.append("lsid", s.id());
   return lsid_of(wrapped);
@@ -34,12 +34,12 @@ TEST_CASE("driver-sessions.md: a server session is reused (same lsid) once its s
   {
     auto a = f.c->start_session();
     REQUIRE(!run(f.io, ping_with(a, diag)));
-    first = lsid_bytes(a);
+    first = session_id(a);
     CHECK(lsid_of(f.rec.started.back().doc) == first);
     run(f.io, a.end());
   }
   auto b = f.c->start_session();
-  CHECK(lsid_bytes(b) == first);
+  CHECK(session_id(b) == first);
   REQUIRE(!run(f.io, ping_with(b, diag)));
   CHECK(lsid_of(f.rec.started.back().doc) == first);
 }
@@ -48,7 +48,7 @@ TEST_CASE("driver-sessions.md: two sessions in use at once have different lsids"
   fixture f;
   auto a = f.c->start_session();
   auto b = f.c->start_session();
-  CHECK(lsid_bytes(a) != lsid_bytes(b));
+  CHECK(session_id(a) != session_id(b));
 }
 
 TEST_CASE("driver-sessions.md: implicit sessions send an lsid and return it to the pool") {
@@ -56,8 +56,8 @@ TEST_CASE("driver-sessions.md: implicit sessions send an lsid and return it to t
   diagnostics diag;
   insert_one_result r;
   auto coll = f.c->get_collection("app", "items");
-  REQUIRE(!run(f.io, coll.insert_one(doc_from_json(R"({"_id": 1})"), r, diag)));
-  REQUIRE(!run(f.io, coll.insert_one(doc_from_json(R"({"_id": 2})"), r, diag)));
+  REQUIRE(!run(f.io, coll.insert_one(doc_from_json(R"({"_id": 1})"), insert_one_options{}, r, diag)));
+  REQUIRE(!run(f.io, coll.insert_one(doc_from_json(R"({"_id": 2})"), insert_one_options{}, r, diag)));
   auto inserts = f.rec.named("insert");
   REQUIRE(inserts.size() == 2);
   CHECK(!lsid_of(inserts[0]->doc).empty());
@@ -75,12 +75,12 @@ TEST_CASE("driver-sessions.md: a session that saw a network error is dirty and i
     f.fail_command("ping", 1, true);
     CHECK(run(f.io, ping_with(a, diag)));
     CHECK(a.is_dirty());
-    dirty_id = lsid_bytes(a);
+    dirty_id = session_id(a);
     run(f.io, a.end());
   }
   auto b = f.c->start_session();
   CHECK_FALSE(b.is_dirty());
-  CHECK(lsid_bytes(b) != dirty_id);
+  CHECK(session_id(b) != dirty_id);
 }
 
 TEST_CASE("driver-sessions.md: closing the client sends endSessions with the pooled session ids") {
@@ -90,7 +90,7 @@ TEST_CASE("driver-sessions.md: closing the client sends endSessions with the poo
   {
     auto a = f.c->start_session();
     REQUIRE(!run(f.io, ping_with(a, diag)));
-    id = lsid_bytes(a);
+    id = session_id(a);
     run(f.io, a.end());
   }
   run(f.io, f.close_client());
@@ -129,7 +129,7 @@ TEST_CASE("transactions.md: ending a session aborts its transaction in progress"
   auto a = f.c->start_session();
   REQUIRE(!a.start_transaction(snapshot_majority(), diag));
   insert_one_result r;
-  REQUIRE(!run(f.io, a.get_collection("app", "items").insert_one(doc_from_json(R"({"_id": 5})"), r, diag)));
+  REQUIRE(!run(f.io, a.get_collection("app", "items").insert_one(doc_from_json(R"({"_id": 5})"), insert_one_options{}, r, diag)));
   run(f.io, a.end());
   auto aborts = f.rec.named("abortTransaction");
   REQUIRE(aborts.size() == 1);
@@ -166,13 +166,13 @@ std::size_t lsids_of_eight_concurrent_operations(fixture& f) {
   auto spawn = [&](asio::awaitable<error_code> op) {
     asio::co_spawn(f.io, std::move(op), [&](std::exception_ptr, error_code ec) { finish(ec); });
   };
-  spawn(coll.insert_one(empty, ir, d[0]));
-  spawn(coll.remove(empty, 1, dr, d[1]));
-  spawn(coll.update(empty, set_a, false, false, ur1, d[2]));
+  spawn(coll.insert_one(empty, insert_one_options{}, ir, d[0]));
+  spawn(coll.delete_one(empty, delete_options{}, dr, d[1]));
+  spawn(coll.update_one(empty, set_a, update_options{}, ur1, d[2]));
   spawn(coll.bulk_write(std::move(bulk), bulk_write_options{}, br, d[3]));
-  spawn(coll.find_and_modify(empty, bson::view(), true, find_one_and_modify_options{}, fd, d[4]));
-  spawn(coll.find_one_and_update(empty, set_a, find_one_and_modify_options{}, fu, d[5]));
-  spawn(coll.find_one_and_replace(empty, replacement, find_one_and_modify_options{}, fr, d[6]));
+  spawn(coll.find_one_and_delete(empty, find_one_and_delete_options{}, fd, d[4]));
+  spawn(coll.find_one_and_update(empty, set_a, find_one_and_update_options{}, fu, d[5]));
+  spawn(coll.find_one_and_replace(empty, replacement, find_one_and_replace_options{}, fr, d[6]));
   spawn(coll.find(empty, find_options{}, found, d[7]));
   f.io.restart();
   f.io.run();
@@ -206,7 +206,7 @@ TEST_CASE("driver-sessions.md \"lastUse\": updated every time the session id is 
   const auto before_sending = std::chrono::steady_clock::now();
   REQUIRE(!run(f.io, ping_with(a, diag)));
   run(f.io, a.end());
-  const auto& pooled = f.c->impl()->session_pool().sessions();
+  const auto& pooled = detail::client_access::impl(*f.c).session_pool().sessions();
   REQUIRE(pooled.size() == 1);
   CHECK(pooled.front().last_use >= before_sending);
 }
@@ -218,19 +218,19 @@ TEST_CASE("driver-sessions.md \"When using unacknowledged writes\": no lsid with
   w0.write_concern = doc_from_json(R"({"w": 0})");
   insert_one_result r;
   auto implicit = f.c->get_collection("app", "w0").with_options(w0);
-  REQUIRE(!run(f.io, implicit.insert_one(doc_from_json(R"({"_id": 1})"), r, diag)));
+  REQUIRE(!run(f.io, implicit.insert_one(doc_from_json(R"({"_id": 1})"), insert_one_options{}, r, diag)));
   auto inserts = f.rec.named("insert");
   REQUIRE(inserts.size() == 1);
   CHECK_FALSE(inserts[0]->doc.get_view().contains("lsid"));
   CHECK_FALSE(inserts[0]->doc.get_view().contains("txnNumber"));
-  CHECK(f.c->impl()->session_pool().size() == 0);  // no server session was taken for it
+  CHECK(detail::client_access::impl(*f.c).session_pool().size() == 0);  // no server session was taken for it
 
   auto s = f.c->start_session();
   f.rec.clear();
   auto explicit_w0 = s.get_collection("app", "w0").with_options(w0);
-  auto ec = run(f.io, explicit_w0.insert_one(doc_from_json(R"({"_id": 2})"), r, diag));
+  auto ec = run(f.io, explicit_w0.insert_one(doc_from_json(R"({"_id": 2})"), insert_one_options{}, r, diag));
   CHECK(ec == client_errc::invalid_argument);
-  CHECK(diag.message.find("unacknowledged") != std::string::npos);
+  CHECK(diag.client_message.find("unacknowledged") != std::string::npos);
   CHECK(f.rec.started.empty());
 }
 
@@ -255,13 +255,13 @@ TEST_CASE("driver-sessions.md \"endSessions\": without a primary, endSessions go
   using mongowire::detail::sdam::topology_type;
   run(io, [&]() -> asio::awaitable<void> {
     asio::steady_timer t(co_await asio::this_coro::executor);
-    for (int i = 0; i < 100 && c.impl()->topology().description().type() != topology_type::replica_set_no_primary;
+    for (int i = 0; i < 100 && detail::client_access::impl(c).topology().description().type() != topology_type::replica_set_no_primary;
          ++i) {
       t.expires_after(std::chrono::milliseconds(50));
       co_await t.async_wait(asio::use_awaitable);
     }
   }());
-  REQUIRE(c.impl()->topology().description().type() == topology_type::replica_set_no_primary);
+  REQUIRE(detail::client_access::impl(c).topology().description().type() == topology_type::replica_set_no_primary);
   run(io, [&]() -> asio::awaitable<void> { co_await c.close(); }());
   REQUIRE(end_sessions_addresses.size() == 1);
   // Both members are secondaries now: either will do.

@@ -131,15 +131,17 @@ struct fixture {
       bson::document reply;
       co_return co_await c->run_command("admin", cmd, reply, diag);
     }());
-    REQUIRE_MESSAGE(!ec, "configureFailPoint failed: " << ec.message() << " " << diag.message);
+    REQUIRE_MESSAGE(!ec, "configureFailPoint failed: " << ec.message() << " " << describe(diag));
   }
 
   std::int64_t count(std::string_view db, std::string_view coll) {
     return run(io, [&]() -> asio::awaitable<std::int64_t> {
       std::int64_t n = -1;
       diagnostics diag;
-      auto ec = co_await c->get_collection(db, coll).count_documents(bson::document(), n, diag);
-      REQUIRE_MESSAGE(!ec, ec.message() << " " << diag.message);
+      const bson::document all;
+      const count_options options;
+      auto ec = co_await c->get_collection(db, coll).count_documents(all, options, n, diag);
+      REQUIRE_MESSAGE(!ec, ec.message() << " " << describe(diag));
       co_return n;
     }());
   }

@@ -94,19 +94,13 @@ std::string_view sequence_field_for(std::string_view command_name) noexcept {
   return {};
 }
 
-std::optional<document_sequence_ref> split_document_sequence(bson::view body, bson::document& body_out) {
+std::optional<document_sequence_ref> find_document_sequence(bson::view body) noexcept {
+  if (body.empty()) return std::nullopt;
   const std::string_view field = sequence_field_for(body.first_key());
-  std::optional<document_sequence_ref> sequence;
-  bson_writer w = start(body_out);
-  for (const bson::element& e : body) {
-    // OP_MSG.md: a field must not appear both in the body and as a sequence.
-    if (!sequence && !field.empty() && e.key() == field && e.is_array()) {
-      sequence = document_sequence_ref{field, *e.as_array()};
-      continue;
-    }
-    w.put_element(e.key(), e);
-  }
-  return sequence;
+  if (field.empty()) return std::nullopt;
+  auto array = body[field].as_array();
+  if (!array) return std::nullopt;
+  return document_sequence_ref{field, *array};
 }
 
 // ---------------------------------------------------------------- generic
@@ -185,6 +179,14 @@ void build_find(bson::document& out, std::string_view coll, bson::view filter, c
   put_if(w, "batchSize", o.batch_size);
   if (single_batch) w.put("singleBatch", true);
   put_if(w, "collation", o.collation);
+  put_if(w, "min", o.min);
+  put_if(w, "max", o.max);
+  put_integer_if(w, "maxTimeMS", o.max_time_ms);
+  if (o.comment) w.put_element("comment", *o.comment);
+  put_if(w, "returnKey", o.return_key);
+  put_if(w, "showRecordId", o.show_record_id);
+  put_if(w, "allowDiskUse", o.allow_disk_use);
+  put_if(w, "let", o.let);
 }
 
 void build_get_more(bson::document& out, std::int64_t cursor_id, std::string_view coll,
@@ -214,6 +216,7 @@ void build_aggregate(bson::document& out, std::string_view coll, bson::view pipe
   put_hint(w, o.hint);
   put_if(w, "collation", o.collation);
   put_if(w, "let", o.let);
+  put_integer_if(w, "maxTimeMS", o.max_time_ms);
 }
 
 void build_count(bson::document& out, std::string_view coll, bson::view filter, const count_options& o) {
@@ -224,6 +227,8 @@ void build_count(bson::document& out, std::string_view coll, bson::view filter, 
   put_integer_if(w, "skip", o.skip);
   put_hint(w, o.hint);
   put_if(w, "collation", o.collation);
+  put_integer_if(w, "maxTimeMS", o.max_time_ms);
+  if (o.comment) w.put_element("comment", *o.comment);
 }
 
 void build_count_documents(bson::document& out, std::string_view coll, bson::view filter, const count_options& o) {

@@ -2,7 +2,7 @@
 // bson::document (cleared first; its buffer is kept, so no allocation once warm). The
 // command name comes first, then the operation's own fields. The caller may append more
 // operation fields (comment, let, ...) and then calls append_command_fields() for the
-// session/transaction fields, and finally split_document_sequence() for OP_MSG.
+// session/transaction fields, and finally find_document_sequence() for OP_MSG.
 //
 // All inputs are non-owning views that only need to live for the duration of the call.
 // Field names and shapes follow crud.md, transactions.md, driver-sessions.md,
@@ -31,22 +31,14 @@ void append_command_fields(bson::document& body, const command_fields& fields);
 
 // ---------------------------------------------------------------- OP_MSG kind 1
 
-// A document sequence taken out of a command body: `array` is the BSON array whose
-// elements become the sequence documents (see the encoder's add_sequence_from_array).
-struct document_sequence_ref {
-  std::string_view identifier{};  // "documents", "updates" or "deletes" (static storage)
-  bson::view array{};
-};
-
 // The field a command may move to a kind-1 section: insert -> "documents",
 // update -> "updates", delete -> "deletes"; "" for every other command.
 std::string_view sequence_field_for(std::string_view command_name) noexcept;
 
-// Copies `body` into `body_out` (cleared first) without the field named by
-// sequence_field_for(body's first key) and returns that field as a sequence. The
-// returned array view points into `body`, which must outlive it. When the command has
-// no such field, or it is not an array, `body_out` is a full copy and nullopt is returned.
-std::optional<document_sequence_ref> split_document_sequence(bson::view body, bson::document& body_out);
+// The document sequence `body` sends as a kind-1 section: its sequence_field_for() array,
+// viewed in place (the encoder writes the body without it: op_msg_encoder::body_without).
+// nullopt when the command has no such field or it is not an array.
+std::optional<document_sequence_ref> find_document_sequence(bson::view body) noexcept;
 
 // ---------------------------------------------------------------- shared option types
 
@@ -99,8 +91,17 @@ struct find_options {
   bool single_batch = false;
   hint_value hint{};
   std::optional<bson::view> collation{};
+  std::optional<bson::view> min{};  // inclusive lower bound of the hinted index's keys
+  std::optional<bson::view> max{};  // exclusive upper bound
+  std::optional<std::int64_t> max_time_ms{};
+  std::optional<bson::element> comment{};
+  std::optional<bool> return_key{};
+  std::optional<bool> show_record_id{};
+  std::optional<bool> allow_disk_use{};
+  std::optional<bson::view> let{};
 };
-// {find: coll, filter, sort?, projection?, hint?, skip?, limit?, batchSize?, singleBatch?, collation?}
+// {find: coll, filter, sort?, projection?, hint?, skip?, limit?, batchSize?, singleBatch?,
+//  collation?, min?, max?, maxTimeMS?, comment?, returnKey?, showRecordId?, allowDiskUse?, let?}
 void build_find(bson::document& out, std::string_view coll, bson::view filter, const find_options& options = {});
 
 // {getMore: <int64 id>, collection: coll, batchSize?}
@@ -116,9 +117,10 @@ struct aggregate_options {
   hint_value hint{};
   std::optional<bson::view> collation{};
   std::optional<bson::view> let{};
+  std::optional<std::int64_t> max_time_ms{};
 };
 // {aggregate: coll (or 1 when coll is empty: database aggregation), pipeline: [...],
-//  cursor: {batchSize?}, allowDiskUse?, hint?, collation?, let?}
+//  cursor: {batchSize?}, allowDiskUse?, hint?, collation?, let?, maxTimeMS?}
 void build_aggregate(bson::document& out, std::string_view coll, bson::view pipeline,
                      const aggregate_options& options = {});
 
@@ -127,8 +129,11 @@ struct count_options {
   std::optional<std::int64_t> limit{};
   hint_value hint{};
   std::optional<bson::view> collation{};
+  std::optional<std::int64_t> max_time_ms{};  // the count command only
+  std::optional<bson::element> comment{};     // the count command only
 };
-// The legacy count command: {count: coll, query: filter, limit?, skip?, hint?, collation?}
+// The legacy count command: {count: coll, query: filter, limit?, skip?, hint?, collation?,
+// maxTimeMS?, comment?}
 void build_count(bson::document& out, std::string_view coll, bson::view filter, const count_options& options = {});
 // countDocuments (crud.md, "countDocuments"): aggregate with
 // [{$match: filter}, {$skip}?, {$limit}?, {$group: {_id: 1, n: {$sum: 1}}}], cursor: {}.

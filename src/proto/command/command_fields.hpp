@@ -16,6 +16,13 @@ namespace mongowire::detail {
 // A server session id: the 16 bytes of the UUID sent as `lsid: {id: <binary subtype 4>}`.
 using session_id = std::array<std::uint8_t, 16>;
 
+// OP_MSG.md "Document Sequences": a kind-1 section to send; each element of the BSON array
+// `array` becomes one document of the sequence named `identifier`.
+struct document_sequence_ref {
+  std::string_view identifier{};  // "documents", "updates" or "deletes" (static storage)
+  bson::view array{};
+};
+
 struct read_concern_fields {
   std::string_view level{};                             // "" = not sent
   std::optional<bson::timestamp> after_cluster_time{};  // causal consistency / transactions

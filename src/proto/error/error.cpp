@@ -94,6 +94,10 @@ class client_category_impl final : public boost::system::error_category {
       case client_errc::cursor_exhausted: return "cursor is exhausted";
       case client_errc::invalid_reply: return "server reply is malformed";
       case client_errc::sessions_not_supported: return "sessions are not supported by the server";
+      case client_errc::authentication_failed: return "authentication failed";
+      case client_errc::internal_error: return "internal error: an unexpected exception ended the operation";
+      case client_errc::message_too_large: return "message larger than the server's maxMessageSizeBytes (not sent)";
+      case client_errc::invalid_message: return "invalid wire message built by the client (not sent)";
     }
     return "unknown client error";
   }
@@ -194,9 +198,16 @@ void label_set::remove(std::string_view label) {
   std::erase_if(labels_, [&](const std::string& l) { return l == label; });
 }
 
+std::string describe(const diagnostics& d) {
+  std::string out = d.client_message;
+  if (d.server_message.empty()) return out;
+  if (!out.empty()) out += "; ";
+  return out + "server: " + d.server_message;
+}
+
 static std::string describe(const error_code& ec, const diagnostics& d) {
   std::string what = ec.message();
-  if (!d.message.empty()) what += ": " + d.message;
+  if (auto messages = describe(d); !messages.empty()) what += ": " + messages;
   return what;
 }
 

@@ -43,7 +43,7 @@ error_code read_command_error(reply_reader& r) {
   }
   if (f.code_name) diag.code_name = *f.code_name;
   if (diag.code_name.empty()) diag.code_name = server_code_name(diag.server_code);
-  if (f.errmsg) diag.message = *f.errmsg;
+  if (f.errmsg) diag.server_message = *f.errmsg;
   for (const std::string& label : labels.items()) diag.labels.add(label);
   // error_code value 0 would read as success: see missing_error_code.
   std::int32_t code = diag.server_code != 0 ? diag.server_code : missing_error_code;

@@ -9,7 +9,7 @@ namespace mongowire::detail {
 
 error_code reply_reader::invalid(std::string_view path, std::string_view problem) {
   diag_.server_code = 0;
-  diag_.message = fmt::format("invalid reply: field '{}' {}", path, problem);
+  diag_.client_message = fmt::format("invalid reply: field '{}' {}", path, problem);
   diag_.reply = bson::document(reply_);
   return client_errc::invalid_reply;
 }

@@ -13,7 +13,7 @@ bool no_server_reply(failure_kind kind) noexcept {
 bool takes_retryable_write_label(const label_context& ctx) noexcept {
   // transactions.md, "Interaction with Retryable Writes": commit and abort are retryable
   // writes even with retryWrites=false; other writes in a transaction never get the label.
-  if (ctx.role != command_role::other) return true;
+  if (is_transaction_end(ctx.family)) return true;
   return ctx.retryable_write && !ctx.in_transaction;
 }
 
@@ -58,20 +58,20 @@ bool is_max_time_ms_expired(const diagnostics& d) noexcept {
 void add_client_labels(failure_kind kind, diagnostics& d, const label_context& ctx) {
   if (kind == failure_kind::client) return;
 
-  if (ctx.in_transaction && ctx.role != command_role::commit_transaction && no_server_reply(kind))
+  if (ctx.in_transaction && ctx.family != retry_family::commit && no_server_reply(kind))
     d.labels.add(label::transient_transaction_error);
 
   if (needs_retryable_write_label(kind, d, ctx)) d.labels.add(label::retryable_write_error);
 
-  if (ctx.role == command_role::commit_transaction && commit_result_unknown(kind, d)) {
+  if (ctx.family == retry_family::commit && commit_result_unknown(kind, d)) {
     d.labels.add(label::unknown_transaction_commit_result);
     d.labels.remove(label::transient_transaction_error);
   }
 }
 
 bool rewrite_retryable_writes_unsupported(diagnostics& d) {
-  if (d.server_code != server_code::illegal_operation || !d.message.starts_with("Transaction numbers")) return false;
-  d.message = retryable_writes_unsupported_message;
+  if (d.server_code != server_code::illegal_operation || !d.server_message.starts_with("Transaction numbers")) return false;
+  d.client_message = retryable_writes_unsupported_message;  // the server's errmsg is kept
   return true;
 }
 

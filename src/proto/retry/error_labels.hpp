@@ -22,10 +22,21 @@ enum class failure_kind {
   client,  // any other error raised by the driver itself: never labeled
 };
 
-enum class command_role { other, commit_transaction, abort_transaction };
+enum class retry_family {
+  write,   // a retryable write outside a transaction (txnNumber attached)
+  read,    // a retryable read outside a transaction
+  commit,  // commitTransaction
+  abort,   // abortTransaction
+  other,   // anything else: getMore, updateMany, runCommand, commands in a transaction...
+};
+
+// commitTransaction or abortTransaction (transactions.md: retried as retryable writes).
+constexpr bool is_transaction_end(retry_family f) noexcept {
+  return f == retry_family::commit || f == retry_family::abort;
+}
 
 struct label_context {
-  command_role role = command_role::other;
+  retry_family family = retry_family::other;
   // The command belongs to a transaction (commitTransaction/abortTransaction included).
   bool in_transaction = false;
   // retryWrites is on and the command is a retryable write carrying a txnNumber outside a
@@ -57,7 +68,7 @@ bool is_max_time_ms_expired(const diagnostics& d) noexcept;
 
 // retryable-writes.md, "Supported Server Versions": a retryable write refused with
 // IllegalOperation (20) and errmsg starting "Transaction numbers" (MMAPv1) gets the
-// replacement message below. Returns true when it rewrote d.message.
+// replacement message below. Returns true when it set d.client_message.
 bool rewrite_retryable_writes_unsupported(diagnostics& d);
 
 inline constexpr std::string_view retryable_writes_unsupported_message =

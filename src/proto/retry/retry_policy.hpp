@@ -29,14 +29,6 @@
 
 namespace mongowire::detail {
 
-enum class retry_family {
-  write,   // a retryable write outside a transaction (txnNumber attached)
-  read,    // a retryable read outside a transaction
-  commit,  // commitTransaction
-  abort,   // abortTransaction
-  other,   // anything else: getMore, updateMany, runCommand, commands in a transaction...
-};
-
 // client-backpressure.md, "Overload retry policy", step 3: BASE_BACKOFF and MAX_BACKOFF.
 inline constexpr std::chrono::milliseconds overload_base_backoff{100};
 inline constexpr std::chrono::milliseconds overload_max_backoff{10000};

@@ -6,13 +6,13 @@
 
 namespace mongowire::detail {
 
-lsid_bytes make_uuid_v4(std::array<std::uint8_t, 16> b) noexcept {
+session_id make_uuid_v4(std::array<std::uint8_t, 16> b) noexcept {
   b[6] = static_cast<std::uint8_t>((b[6] & 0x0F) | 0x40);  // version 4 (random)
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3F) | 0x80);  // variant 10xx (RFC 4122)
   return b;
 }
 
-lsid_bytes random_lsid() {
+session_id random_lsid() {
   std::random_device rd;
   std::array<std::uint8_t, 16> bytes{};
   for (std::size_t i = 0; i < bytes.size(); i += 4) {
@@ -22,7 +22,7 @@ lsid_bytes random_lsid() {
   return make_uuid_v4(bytes);
 }
 
-bson::document lsid_document(const lsid_bytes& id) {
+bson::document lsid_document(const session_id& id) {
   bson::document d;
   d.append("id", bson::binary_ref{BSON_SUBTYPE_UUID, std::span<const std::uint8_t>(id)});
   return d;
@@ -37,14 +37,6 @@ bool about_to_expire(const server_session& s, session_time now,
   if (!logical_session_timeout) return false;
   const auto stale_at = s.last_use + *logical_session_timeout;
   return stale_at - now < std::chrono::minutes(1);
-}
-
-bson::document end_sessions_command(std::span<const lsid_bytes> ids) {
-  bson::document cmd;
-  cmd.append_array_of("endSessions", [&](bson::array_builder& arr) {
-    for (const lsid_bytes& id : ids) arr.push(lsid_document(id));
-  });
-  return cmd;
 }
 
 server_session_pool::server_session_pool(id_source new_id) : new_id_(std::move(new_id)) {}
@@ -79,12 +71,12 @@ void server_session_pool::clear() noexcept {
   ++generation_;
 }
 
-std::vector<std::vector<lsid_bytes>> server_session_pool::take_end_sessions_batches(std::size_t batch_limit) {
+std::vector<std::vector<session_id>> server_session_pool::take_end_sessions_batches(std::size_t batch_limit) {
   batch_limit = std::max<std::size_t>(batch_limit, 1);
-  std::vector<std::vector<lsid_bytes>> batches;
+  std::vector<std::vector<session_id>> batches;
   for (std::size_t i = 0; i < sessions_.size(); i += batch_limit) {
     const std::size_t n = std::min(batch_limit, sessions_.size() - i);
-    std::vector<lsid_bytes>& batch = batches.emplace_back();
+    std::vector<session_id>& batch = batches.emplace_back();
     batch.reserve(n);
     for (std::size_t k = 0; k < n; ++k) batch.push_back(sessions_[i + k].id);
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mongowire/bson.hpp"
+#include "proto/command/command_builder.hpp"
 #include "proto/sdam/server_description.hpp"
 #include "proto/txn/transaction_state.hpp"
 
@@ -23,7 +24,7 @@ using session_time = std::chrono::steady_clock::time_point;
 bool supports_sessions(const sdam::server_description& server) noexcept;
 
 struct server_session {
-  lsid_bytes id{};
+  session_id id{};
   session_time last_use{};      // "lastUse": set when created and each time the id is sent
   std::int64_t txn_number = 0;  // kept across reuse ("MUST preserve the transaction number")
   bool dirty = false;           // saw a network error: discarded on return, never reused
@@ -31,12 +32,12 @@ struct server_session {
 };
 
 // RFC 4122 section 4.4: a version 4 UUID from 16 random bytes (version and variant bits set).
-lsid_bytes make_uuid_v4(std::array<std::uint8_t, 16> random_bytes) noexcept;
+session_id make_uuid_v4(std::array<std::uint8_t, 16> random_bytes) noexcept;
 // make_uuid_v4 over std::random_device.
-lsid_bytes random_lsid();
+session_id random_lsid();
 
 // {id: BinData(subtype 4, uuid)}: the session id as sent in lsid and endSessions.
-bson::document lsid_document(const lsid_bytes& id);
+bson::document lsid_document(const session_id& id);
 
 // retryable-writes.md, "Generating Transaction IDs": each retryable write (and each
 // startTransaction) takes the next number of the server session.
@@ -51,15 +52,9 @@ inline void mark_dirty(server_session& s) noexcept { s.dirty = true; }
 bool about_to_expire(const server_session& s, session_time now,
                      std::optional<std::chrono::minutes> logical_session_timeout) noexcept;
 
-// "endSessions": at most this many ids per command.
-inline constexpr std::size_t end_sessions_batch_limit = 10000;
-
-// {endSessions: [{id: ...}, ...]} for one batch (to run against "admin", errors ignored).
-bson::document end_sessions_command(std::span<const lsid_bytes> ids);
-
 class server_session_pool {
  public:
-  using id_source = std::function<lsid_bytes()>;
+  using id_source = std::function<session_id()>;
   explicit server_session_pool(id_source new_id = random_lsid);
 
   // "Algorithm to acquire a ServerSession": most recently returned first (LIFO); sessions
@@ -76,7 +71,7 @@ class server_session_pool {
   void clear() noexcept;
 
   // At client shutdown: the pooled ids in batches of at most `batch_limit`; empties the pool.
-  std::vector<std::vector<lsid_bytes>> take_end_sessions_batches(std::size_t batch_limit = end_sessions_batch_limit);
+  std::vector<std::vector<session_id>> take_end_sessions_batches(std::size_t batch_limit = max_end_sessions_per_command);
 
   std::size_t size() const noexcept { return sessions_.size(); }
   // Front (most recently returned) first.

@@ -4,6 +4,22 @@
 
 #include "proto/txn/server_session_pool.hpp"
 
+namespace mongowire {
+
+std::string_view to_string(transaction_state s) noexcept {
+  switch (s) {
+    case transaction_state::none: return "no transaction";
+    case transaction_state::starting: return "starting transaction";
+    case transaction_state::in_progress: return "transaction in progress";
+    case transaction_state::committed: return "transaction committed";
+    case transaction_state::committed_empty: return "transaction committed (empty)";
+    case transaction_state::aborted: return "transaction aborted";
+  }
+  return "unknown";
+}
+
+}  // namespace mongowire
+
 namespace mongowire::detail {
 namespace {
 
@@ -19,21 +35,9 @@ txn_result<T> accepted(T value) {
   return {std::move(value), {}};
 }
 
-finish_action nothing_to_send(txn_command c) { return {c, std::nullopt}; }
+finish_action nothing_to_send(retry_family c) { return {c, std::nullopt}; }
 
 }  // namespace
-
-std::string_view to_string(transaction_state s) noexcept {
-  switch (s) {
-    case transaction_state::none: return "no transaction";
-    case transaction_state::starting: return "starting transaction";
-    case transaction_state::in_progress: return "transaction in progress";
-    case transaction_state::committed: return "transaction committed";
-    case transaction_state::committed_empty: return "transaction committed (empty)";
-    case transaction_state::aborted: return "transaction aborted";
-  }
-  return "unknown";
-}
 
 client_refusal transaction::start_transaction(server_session& session, transaction_options resolved) {
   if (ended_) return refuse(client_errc::session_ended);
@@ -90,7 +94,7 @@ void transaction::on_command_sent() {
 }
 
 txn_result<finish_action> transaction::commit_transaction() {
-  constexpr auto cmd = txn_command::commit_transaction;
+  constexpr auto cmd = retry_family::commit;
   if (ended_) return refused<finish_action>(client_errc::session_ended);
   switch (state_) {
     case transaction_state::none: return refused<finish_action>(client_errc::no_transaction_started);
@@ -125,7 +129,7 @@ void transaction::on_commit_attempt(commit_attempt_outcome outcome) noexcept {
 txn_fields transaction::next_commit_attempt() const { return finish_fields(true); }
 
 txn_result<finish_action> transaction::abort_transaction() {
-  constexpr auto cmd = txn_command::abort_transaction;
+  constexpr auto cmd = retry_family::abort;
   if (ended_) return refused<finish_action>(client_errc::session_ended);
   switch (state_) {
     case transaction_state::none: return refused<finish_action>(client_errc::no_transaction_started);
@@ -144,7 +148,7 @@ txn_result<finish_action> transaction::abort_transaction() {
 }
 
 finish_action transaction::end_session() {
-  finish_action action = nothing_to_send(txn_command::abort_transaction);
+  finish_action action = nothing_to_send(retry_family::abort);
   if (ended_) return action;
   if (state_ == transaction_state::in_progress) action.fields = finish_fields(false);
   if (in_transaction()) state_ = transaction_state::aborted;

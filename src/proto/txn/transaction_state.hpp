@@ -18,22 +18,22 @@
 
 #include "mongowire/bson.hpp"
 #include "mongowire/error.hpp"
+#include "mongowire/transaction_state.hpp"
+#include "proto/command/command_fields.hpp"
+#include "proto/retry/error_labels.hpp"
 #include "proto/txn/transaction_options.hpp"
 
 namespace mongowire::detail {
 
 struct server_session;  // proto/txn/server_session_pool.hpp
 
-using lsid_bytes = std::array<std::uint8_t, 16>;  // a UUID, sent as {id: BinData(4, ...)}
 
-enum class transaction_state { none, starting, in_progress, committed, committed_empty, aborted };
-
-std::string_view to_string(transaction_state s) noexcept;
+using mongowire::transaction_state;  // declared once, in the public header
 
 // The session and transaction fields one command must carry. The command builder appends
 // each present field; absent ones are not sent.
 struct txn_fields {
-  lsid_bytes lsid{};
+  session_id lsid{};
   std::int64_t txn_number = 0;
   bool start_transaction = false;  // startTransaction: true
   std::optional<bool> autocommit;  // autocommit: false inside a transaction
@@ -50,12 +50,10 @@ struct client_refusal {
   std::string_view message;
 };
 
-enum class txn_command { commit_transaction, abort_transaction };
-
 // What commitTransaction/abortTransaction/endSession must do. `fields` is empty when there is
 // nothing to send (the transaction never ran a command). Both commands go to "admin".
 struct finish_action {
-  txn_command command = txn_command::commit_transaction;
+  retry_family command = retry_family::commit;  // commit or abort
   std::optional<txn_fields> fields;
   bool sends() const noexcept { return fields.has_value(); }
 };
@@ -130,7 +128,7 @@ class transaction {
 
   transaction_state state_ = transaction_state::none;
   transaction_options options_;
-  lsid_bytes lsid_{};
+  session_id lsid_{};
   std::int64_t txn_number_ = 0;
   std::optional<bson::document> recovery_token_;
   // A commit attempt whose outcome was not a retryable overload error was made: every later

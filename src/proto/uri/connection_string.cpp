@@ -363,7 +363,7 @@ connection_string parse_uri(std::string_view uri, const uri_parse_settings& sett
   std::string message;
   if (auto ec = parse_uri(uri, out, message, settings)) {
     diagnostics diag;
-    diag.message = std::move(message);
+    diag.client_message = std::move(message);
     throw error(ec, std::move(diag));
   }
   return out;

@@ -4,6 +4,7 @@
 
 #include <iterator>
 
+#include "proto/wire/field_notes.hpp"
 #include "proto/wire/legacy.hpp"
 #include "proto/wire/op_msg.hpp"
 
@@ -46,6 +47,12 @@ std::string reply_flag_names(std::int32_t flags) {
   return s.empty() ? "none" : s;
 }
 
+// Each notable field with its meaning and the spec section it comes from.
+void describe_notes(out_it out, bson::view body, bool reply) {
+  const std::vector<field_note> notes = reply ? explain_reply(body) : explain_command(body);
+  for (const field_note& n : notes) fmt::format_to(out, "  - {} = {}\n      {}; {}\n", n.path, n.value, n.meaning, n.source);
+}
+
 void describe_op_msg(out_it out, const op_msg_view& msg) {
   fmt::format_to(out, "flagBits 0x{:08x}: {}\n", msg.flag_bits(), msg_flag_names(msg.flag_bits()));
   std::span<const std::uint8_t> frame = msg.frame();
@@ -57,11 +64,13 @@ void describe_op_msg(out_it out, const op_msg_view& msg) {
       bson::view body(frame.data() + pos + 1, size);
       fmt::format_to(out, "section {} at byte {}: kind 0 (body), document of {} bytes\n  {}\n", index, pos, size,
                      body.to_json());
+      describe_notes(out, body, msg.header().response_to != 0);
     } else {
       document_sequence seq = *op_msg_view::sequence_iterator(frame.data(), pos, end);
       fmt::format_to(out,
-                     "section {} at byte {}: kind 1 (document sequence), size {}, identifier \"{}\", {} document(s)\n",
-                     index, pos, size, seq.identifier(), seq.size());
+                     "section {} at byte {}: kind 1 (document sequence), size {}, identifier \"{}\", {} document(s): "
+                     "the command's array argument \"{}\" as a payload (OP_MSG.md \"Command Arguments As Payload\")\n",
+                     index, pos, size, seq.identifier(), seq.size(), seq.identifier());
       std::size_t i = 0;
       for (bson::view d : seq) fmt::format_to(out, "  [{}] {}\n", i++, d.to_json());
     }
@@ -75,6 +84,7 @@ void describe_op_query(out_it out, const op_query_view& q) {
   fmt::format_to(out, "flags 0x{:08x}\nfullCollectionName \"{}\"\nnumberToSkip {}\nnumberToReturn {}\nquery {}\n",
                  static_cast<std::uint32_t>(q.flags), q.full_collection_name, q.number_to_skip, q.number_to_return,
                  q.query.to_json());
+  describe_notes(out, q.query, false);
   if (q.return_fields_selector) fmt::format_to(out, "returnFieldsSelector {}\n", q.return_fields_selector->to_json());
 }
 
@@ -82,6 +92,7 @@ void describe_op_reply(out_it out, const op_reply_view& r) {
   fmt::format_to(out, "responseFlags 0x{:08x}: {}\ncursorID {}\nstartingFrom {}\nnumberReturned {}\ndocument[0] {}\n",
                  static_cast<std::uint32_t>(r.response_flags), reply_flag_names(r.response_flags), r.cursor_id,
                  r.starting_from, r.number_returned, r.first_document.to_json());
+  describe_notes(out, r.first_document, true);
 }
 
 error_code describe_body(out_it out, std::span<const std::uint8_t> frame, std::int32_t op_code, std::size_t max,

@@ -135,7 +135,7 @@ void op_msg_encoder::begin(std::int32_t request_id, std::int32_t response_to, st
 error_code op_msg_encoder::body(bson::view command) {
   if (error_) return error_;
   if (finished_ || out_.size() < first_section_offset) return record(client_errc::invalid_argument);
-  if (has_body_) return record(protocol_errc::duplicate_body_section);
+  if (has_body_) return record(client_errc::invalid_message);  // a second body: our bug, not the peer's
   out_.push_back(kind_body);
   append_bytes(out_, command.bytes());
   has_body_ = true;
@@ -145,7 +145,7 @@ error_code op_msg_encoder::body(bson::view command) {
 error_code op_msg_encoder::body_without(bson::view command, std::string_view omitted_key) {
   if (error_) return error_;
   if (finished_ || out_.size() < first_section_offset) return record(client_errc::invalid_argument);
-  if (has_body_) return record(protocol_errc::duplicate_body_section);
+  if (has_body_) return record(client_errc::invalid_message);  // a second body: our bug, not the peer's
   out_.push_back(kind_body);
   std::size_t doc_start = out_.size();
   append_u32le(out_, 0);
@@ -213,9 +213,9 @@ error_code op_msg_encoder::add_sequence_from_array(std::string_view identifier, 
 error_code op_msg_encoder::finish(bool with_checksum) {
   if (error_) return error_;
   if (finished_ || out_.size() < first_section_offset) return record(client_errc::invalid_argument);
-  if (!has_body_) return record(protocol_errc::missing_body_section);  // OP_MSG.md: exactly one kind 0
+  if (!has_body_) return record(client_errc::invalid_message);  // OP_MSG.md: exactly one kind 0
   std::size_t total = out_.size() + (with_checksum ? 4 : 0);
-  if (total > max_message_size_) return record(protocol_errc::message_too_long);
+  if (total > max_message_size_) return record(client_errc::message_too_large);
   if (with_checksum) {
     store_u32le(out_.data() + flag_bits_offset,
                 load_u32le(out_.data() + flag_bits_offset) | msg_flag::checksum_present);

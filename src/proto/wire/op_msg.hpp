@@ -39,8 +39,8 @@ class op_msg_encoder {
   // a document), copied straight from the array's bytes: "Command Arguments As Payload".
   error_code add_sequence_from_array(std::string_view identifier, bson::view array);
   // Fills messageLength and, when asked, sets checksumPresent and appends the CRC-32C.
-  // message_too_long when the frame exceeds max_message_size(); missing_body_section
-  // when body() was never called.
+  // client_errc::message_too_large when the frame exceeds max_message_size();
+  // client_errc::invalid_message when body() was never called (or called twice).
   error_code finish(bool with_checksum = false);
 
   // The finished frame (valid until the next begin() or any change to the vector).

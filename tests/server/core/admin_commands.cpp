@@ -106,7 +106,7 @@ void server_core::impl::cmd_hello(op_context& op, bson::document& reply) {
       ot.append("ts", store.last_committed());
       ot.append("t", election_term);
     });
-    lw.append_date("lastWriteDate", std::int64_t{store.last_committed().t} * 1000);
+    lw.append_date("lastWriteDate", store.last_write_wall_ms());
   });
   reply.append("maxBsonObjectSize", max_user_bson_size);
   reply.append("maxMessageSizeBytes", max_message_size_bytes);
@@ -117,6 +117,7 @@ void server_core::impl::cmd_hello(op_context& op, bson::document& reply) {
   reply.append("minWireVersion", options.min_wire_version);
   reply.append("maxWireVersion", options.max_wire_version);
   reply.append("readOnly", false);
+  add_auth_to_hello(op, reply);
   if (options.standalone || !options.sessions_supported)
     restrict_hello(reply, options.standalone, options.sessions_supported);
 }
@@ -234,14 +235,14 @@ void server_core::impl::cmd_drop(op_context& op, bson::document& reply) {
   if (!c) return;  // 7.0: dropping a missing collection succeeds
   reply.append("nIndexesWas", static_cast<std::int32_t>(c->indexes.size()));
   reply.append("ns", ns);
-  store.drop_collection(ns);
   op.conn->last_op_time = store.allocate_timestamp(now_seconds());
+  store.drop_collection(ns, op.conn->last_op_time);
   std::erase_if(cursors, [&](auto& entry) { return entry.second.ns == ns; });
 }
 
 void server_core::impl::cmd_drop_database(op_context& op, bson::document& reply) {
-  store.drop_database(op.db);
   op.conn->last_op_time = store.allocate_timestamp(now_seconds());
+  store.drop_database(op.db, op.conn->last_op_time);
   reply.append("dropped", op.db);
 }
 
@@ -365,6 +366,7 @@ void server_core::impl::cmd_create_indexes(op_context& op, bson::document& reply
       c.indexes.pop_back();
       throw;
     }
+    store.index_created(c, ns, wc);
   }
   reply.append("numIndexesBefore", before);
   reply.append("numIndexesAfter", static_cast<std::int32_t>(c.indexes.size()));

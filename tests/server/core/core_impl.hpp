@@ -14,8 +14,7 @@
 #include "core/command_error.hpp"
 #include "core/server_core.hpp"
 #include "core/storage.hpp"
-#include "query/query.hpp"
-#include "core/storage.hpp"
+#include "core/users.hpp"
 #include "query/query.hpp"
 
 namespace mongowire::testd {
@@ -116,6 +115,7 @@ struct server_core::impl {
   std::function<void()> topology_listener;
   clock_type::time_point next_expiry = clock_type::time_point::max();  // earliest transaction expiry
   std::set<std::string> ending_sessions;  // endSessions received, applied at the next refresh
+  user_store users;                       // admin.system.users
   clock_type::time_point next_session_refresh{};
   mutable bson::document cluster_time_doc;        // the $clusterTime of replies, for ...
   mutable bson::timestamp cluster_time_of_doc{};  // ... this cluster time
@@ -124,7 +124,14 @@ struct server_core::impl {
     std::int64_t started = 0, committed = 0, aborted = 0, retried_commands = 0, retried_statements = 0;
   } txn_stats;
 
+  // Replication (replication.cpp): a secondary's fetched, not yet applied, entries of its sync
+  // source's oplog, and the newest timestamp fetched.
+  server_core* sync_source = nullptr;
+  std::deque<oplog_entry> fetched;
+  bson::timestamp last_fetched{};
+
   clock_type::time_point now() const { return options.clock ? options.clock() : clock_type::now(); }
+  std::int64_t now_ms() const;
   std::uint32_t now_seconds() const;
   // Applies a role change (no-op entry on promotion, aborted transactions on step-down).
   void change_role(member_role role);
@@ -132,6 +139,13 @@ struct server_core::impl {
 
   bson::document run(bson::view command, connection_context& ctx);
   void execute(const command_traits& traits, op_context& op, bson::document& reply);
+
+  // Replication (replication.cpp).
+  void fetch_oplog();  // without the lock held: takes this member's lock, then the source's
+  void apply_due_oplog();
+  void apply_fetched_oplog();  // promotion: a new primary drains what it fetched
+  bool wait_for_cluster_time(op_context& op);
+  void wait_for_secondaries(const op_context& op);
 
   // Sessions and transactions (transaction_participant.cpp rules).
   void parse_session_fields(op_context& op);
@@ -184,6 +198,16 @@ struct server_core::impl {
   void cmd_list_databases(op_context& op, bson::document& reply);
   void cmd_create_indexes(op_context& op, bson::document& reply);
 
+  // Access control (auth_commands.cpp).
+  void check_authorization(const op_context& op) const;
+  void add_auth_to_hello(op_context& op, bson::document& reply);
+  void cmd_sasl_start(op_context& op, bson::document& reply);
+  void cmd_sasl_continue(op_context& op, bson::document& reply);
+  void cmd_create_user(op_context& op, bson::document& reply);
+  void cmd_drop_user(op_context& op, bson::document& reply);
+  void cmd_users_info(op_context& op, bson::document& reply);
+  void create_initial_users();
+
   // CRUD (crud_commands.cpp).
   void cmd_insert(op_context& op, bson::document& reply);
   void cmd_update(op_context& op, bson::document& reply);
@@ -219,6 +243,10 @@ struct server_core::impl {
 };
 
 using command_handler = void (server_core::impl::*)(op_context&, bson::document&);
+
+inline bool is_commit_or_abort(std::string_view name) {
+  return name == "commitTransaction" || name == "abortTransaction";
+}
 
 // What mongod knows about each command (Command::allowedInTransactions, supportsWriteConcern,
 // secondaryAllowed ...).

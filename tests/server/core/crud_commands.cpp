@@ -622,8 +622,8 @@ void server_core::impl::cmd_aggregate(op_context& op, bson::document& reply) {
     if (op.in_txn())
       throw command_error(code::operation_not_supported_in_transaction, "$out cannot be used in a transaction");
     auto out_ns = op.db + "." + *result.out_collection;
-    store.drop_collection(out_ns);
     auto wc = write_context_for(op);
+    store.drop_collection(out_ns, wc.commit_ts);
     auto& c = store.get_or_create(out_ns, wc);
     for (auto& d : result.docs) store.insert(c, out_ns, with_id_first(d), wc);
     result.docs.clear();

@@ -46,6 +46,11 @@ constexpr command_traits kCommands[] = {
     {"aggregate", &impl::cmd_aggregate, false, true, true},
     {"count", &impl::cmd_count, false, true, false, false, false, true},
     {"distinct", &impl::cmd_distinct, false, true, true, false, false, true},
+    {"saslStart", &impl::cmd_sasl_start},
+    {"saslContinue", &impl::cmd_sasl_continue},
+    {"createUser", &impl::cmd_create_user, true, false, false, true},
+    {"dropUser", &impl::cmd_drop_user, true, false, false, true},
+    {"usersInfo", &impl::cmd_users_info},
 };
 
 // Command::hasAlias: failCommands may name any alias of a command.
@@ -68,8 +73,6 @@ std::string hex_of(std::span<const std::uint8_t> bytes) {
   }
   return out;
 }
-
-bool is_commit_or_abort(std::string_view name) { return name == "commitTransaction" || name == "abortTransaction"; }
 
 bson::document merge_sequences(bson::view body, std::span<const sequence> seqs) {
   bson::document merged(body);
@@ -143,7 +146,11 @@ server_core::impl::impl(server_options opts) : options(std::move(opts)) {
   if (options.hosts.empty()) options.hosts.push_back("localhost:27017");
   started_at = now();
   next_session_refresh = started_at + session_refresh_interval;
-  store.allocate_timestamp(now_seconds());  // a new primary writes a no-op entry first
+  store.set_wall_clock([this] { return now_ms(); });
+  store.record_oplog(options.hosts.size() > 1);  // members with secondaries keep an oplog
+  // A new primary writes a no-op entry first; a secondary's first timestamps are its sync source's.
+  if (options.role == member_role::primary) store.allocate_timestamp(now_seconds());
+  create_initial_users();
 }
 
 std::uint32_t server_core::impl::now_seconds() const {
@@ -185,6 +192,7 @@ void server_core::enter_quiesce_mode() {
 }
 
 void server_core::set_role(member_role role) {
+  if (role == member_role::primary) impl_->fetch_oplog();  // catch-up: what the old primary wrote
   std::function<void()> notify;
   {
     std::lock_guard lock(impl_->mutex);
@@ -201,9 +209,12 @@ void server_core::impl::change_role(member_role role) {
   if (role == options.role) return;
   options.role = role;
   if (role == member_role::primary) {
+    apply_fetched_oplog();                    // drain mode: what it fetched, before any write
     store.allocate_timestamp(now_seconds());  // a new primary writes a no-op oplog entry first
     return;
   }
+  // A former primary replicates from where its own oplog ends.
+  if (last_fetched < store.last_committed()) last_fetched = store.last_committed();
   // Stepping down aborts every unprepared transaction (ReplicationCoordinator::stepDown).
   for (auto& [key, s] : sessions)
     if (s.phase == txn_phase::in_progress) abort_transaction_of(s);
@@ -217,6 +228,7 @@ void server_core::set_members(std::vector<std::string> hosts, std::string me) {
     if (hosts == impl_->options.hosts && me == impl_->me()) return;
     impl_->options.hosts = std::move(hosts);
     impl_->options.me = std::move(me);
+    impl_->store.record_oplog(impl_->options.hosts.size() > 1);
     ++impl_->topology_counter;
     notify = impl_->topology_listener;
   }
@@ -229,6 +241,7 @@ std::string server_core::me() const {
 }
 
 void server_core::set_replica_state(member_role role, std::string known_primary, std::int64_t term) {
+  if (role == member_role::primary) impl_->fetch_oplog();  // catch-up: what the old primary wrote
   std::function<void()> notify;
   {
     std::lock_guard lock(impl_->mutex);
@@ -256,10 +269,13 @@ void server_core::set_topology_listener(std::function<void()> listener) {
 
 bson::document server_core::handle(bson::view command_body, std::span<const sequence> kind1_sequences,
                                    connection_context& ctx) {
+  impl_->fetch_oplog();
   std::lock_guard lock(impl_->mutex);
   ctx.close_connection = false;
   ctx.block_ms = 0;
   ctx.awaiting_topology_change = false;
+  ctx.run_again = false;
+  impl_->apply_due_oplog();
   impl_->reap_expired_transactions();
   impl_->refresh_session_cache();
   bson::view command = command_body;
@@ -277,8 +293,8 @@ bson::document server_core::handle(bson::view command_body, std::span<const sequ
     op.conn = &ctx;
     reply = impl_->error_reply(op, e, std::nullopt);
   }
-  if (ctx.close_connection) reply.clear();
-  if (impl_->options.command_log) {
+  if (ctx.close_connection || ctx.run_again) reply.clear();
+  if (impl_->options.command_log && !ctx.run_again) {
     auto name = command.empty() ? std::string_view{} : command.first_key();
     impl_->options.command_log({ctx.connection_id, name, command, reply});
   }
@@ -304,6 +320,7 @@ bson::document server_core::impl::run(bson::view command, connection_context& ct
     op.db = std::string(*db.as_string());
     traits = find_command(op.name);
     if (!traits) throw command_error(code::command_not_found, "no such command: '" + op.name + "'");
+    check_authorization(op);  // commands.cpp: before anything else looks at the command
     bool writes = traits->is_write || (op.name == "aggregate" && pipeline_writes(op.cmd));
     supports_wc = traits->supports_write_concern || (op.name == "aggregate" && writes);
     parse_session_fields(op);
@@ -315,6 +332,7 @@ bson::document server_core::impl::run(bson::view command, connection_context& ct
       if (traits->is_read && !secondary_ok)
         throw command_error(code::not_primary_no_secondary_ok, "not primary and secondaryOk=false");
     }
+    if (wait_for_cluster_time(op)) return {};  // before failpoints: the command runs again
     validate_session_options(*traits, op);
     evaluate_fail_command(op);
     if (op.in_txn() && op.cmd.contains("writeConcern") && !is_commit_or_abort(op.name))
@@ -331,6 +349,7 @@ bson::document server_core::impl::run(bson::view command, connection_context& ct
   if (ctx.close_connection) return {};
   std::optional<bson::document> wce;
   if (supports_wc) wce = write_concern_error_for(op);
+  if (supports_wc && !wce) wait_for_secondaries(op);
   bson::document reply = std::move(body);
   if (!op.retried_stmt_ids.empty()) {  // statements answered from the retryable-write record
     ++txn_stats.retried_commands;

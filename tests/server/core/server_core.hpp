@@ -20,6 +20,17 @@ namespace mongowire::testd {
 
 enum class member_role { primary, secondary };
 
+struct auth_session;  // core/users.hpp
+
+// A user the server starts with (mongowire-testd --user NAME:PASSWORD): root on admin, with
+// SCRAM-SHA-1 and SCRAM-SHA-256 credentials.
+struct initial_user {
+  std::string name;
+  std::string password;
+  std::string db = "admin";
+  std::vector<std::string> mechanisms;  // SCRAM-SHA-1 and/or SCRAM-SHA-256; empty: both
+};
+
 // One handled command, for the logging knob.
 struct command_log_entry {
   std::int64_t connection_id;
@@ -43,10 +54,17 @@ struct server_options {
   std::vector<std::string> hosts{"localhost:27017"};
   std::string me;       // this member's address; hosts[0] when empty
   std::string primary;  // advertised primary while playing a secondary; may be empty
+  // How long a secondary takes to apply a write of its sync source (0: before its next
+  // command); on a primary, how long a write concern that needs a secondary waits.
+  std::chrono::milliseconds replication_lag{0};
   // Injected wall clock (transaction expiry, localTime, cluster time seconds).
   std::function<std::chrono::system_clock::time_point()> clock;
   // Called after every command when set.
   std::function<void(const command_log_entry&)> command_log;
+  // Access control (mongod --auth): every command but the handshake and authentication ones
+  // fails with Unauthorized (13) until the connection has authenticated.
+  bool auth = false;
+  std::vector<initial_user> users;
 };
 
 // An OP_MSG kind-1 section: merged into the body as the array field `identifier`.
@@ -66,6 +84,10 @@ struct connection_context {
   std::int64_t block_ms = 0;              // wait this long before replying
   bool awaiting_topology_change = false;  // block_ms is an awaitable hello's wait: end it early
                                           // and run the hello again when the topology changes
+  bool run_again = false;  // no reply yet: wait block_ms, then run the same command again (a
+                           // secondary waiting to apply a read's afterClusterTime)
+  std::int64_t wait_deadline_ms = 0;  // while run_again: the maxTimeMS deadline (ms since epoch), 0: none
+  std::shared_ptr<auth_session> auth;     // who authenticated, the SASL conversation in progress
 };
 
 class server_core {
@@ -101,6 +123,10 @@ class server_core {
   // new primary needs a term above every older primary's). Bumps topologyVersion on change.
   void set_replica_state(member_role role, std::string known_primary, std::int64_t term);
   std::int64_t election_term() const;
+  // Replication: while secondary, this member fetches `source`'s oplog before each command
+  // and applies each entry replication_lag after its commit; null: no sync source. The
+  // source must outlive this member (or be replaced first).
+  void set_sync_source(server_core* source);
   // Called after each topologyVersion bump, outside the core's lock and on the caller's
   // thread, so that the network layer can answer waiting awaitable hellos at once.
   void set_topology_listener(std::function<void()> listener);

@@ -1,5 +1,6 @@
 #include "core/storage.hpp"
 
+#include <algorithm>
 #include <random>
 
 #include "core/command_error.hpp"
@@ -63,6 +64,10 @@ bool id_key_less::operator()(const bson::document& a, const bson::document& b) c
 }
 
 namespace {
+index_spec id_index_spec(std::string_view ns) {
+  return {"_id_", bson::document::from_json(R"({"_id": 1})"), true, default_id_index(ns)};
+}
+
 bson::document id_key_of(bson::view doc) {
   bson::document key;
   if (auto id = doc["_id"]) key.append("", id);
@@ -101,6 +106,7 @@ bson::document index_key(const index_spec& ix, bson::view doc) {
 
 bson::timestamp storage::allocate_timestamp(std::uint32_t now_seconds) {
   last_ts_ = now_seconds > last_ts_.t ? bson::timestamp{now_seconds, 1} : bson::timestamp{last_ts_.t, last_ts_.i + 1};
+  last_write_wall_ms_ = wall_clock_ms_ ? wall_clock_ms_() : std::int64_t{now_seconds} * 1000;
   return last_ts_;
 }
 
@@ -124,7 +130,7 @@ collection& storage::get_or_create(std::string_view ns, const write_context& wc,
   }
   collection c;
   c.uuid = random_uuid();
-  c.indexes.push_back({"_id_", bson::document::from_json(R"({"_id": 1})"), true, default_id_index(ns)});
+  c.indexes.push_back(id_index_spec(ns));
   if (wc.txn != 0) {
     c.creating_txn = wc.txn;
     txns_[wc.txn].created_collections.insert(std::string(ns));
@@ -132,18 +138,22 @@ collection& storage::get_or_create(std::string_view ns, const write_context& wc,
     c.created_ts = wc.commit_ts;
   }
   if (created) *created = true;
-  return collections_.emplace(std::string(ns), std::move(c)).first->second;
+  auto& stored = collections_.emplace(std::string(ns), std::move(c)).first->second;
+  if (wc.txn == 0) log_created(ns, stored, wc.commit_ts);
+  return stored;
 }
 
-bool storage::drop_collection(std::string_view ns) {
+bool storage::drop_collection(std::string_view ns, bson::timestamp ts) {
   auto it = collections_.find(ns);
   if (it == collections_.end()) return false;
   collections_.erase(it);
+  if (recording_) log_entry(oplog_entry::kind::drop_collection, ts, ns);
   return true;
 }
 
-void storage::drop_database(std::string_view db) {
+void storage::drop_database(std::string_view db, bson::timestamp ts) {
   std::erase_if(collections_, [&](auto& entry) { return database_of(entry.first) == db; });
+  if (recording_) log_entry(oplog_entry::kind::drop_database, ts, db);
 }
 
 std::vector<std::string> storage::visible_collection_names(std::string_view db, const read_view& view) {
@@ -224,6 +234,7 @@ void storage::stage(collection& c, std::string_view ns, record_id rid, std::opti
     r.pending_owner = wc.txn;
     r.pending = std::move(doc);
   } else {
+    if (recording_) log_write(ns, rid, doc, wc.commit_ts);
     r.history.push_back({wc.commit_ts, std::move(doc)});
   }
 }
@@ -254,6 +265,7 @@ void storage::commit(txn_id txn, bson::timestamp ts) {
     if (auto* c = find_any(ns); c && c->creating_txn == txn) {
       c->created_ts = ts;
       c->creating_txn = 0;
+      log_created(ns, *c, ts);
     }
   }
   for (auto& [ns, rid] : it->second.records) {
@@ -261,6 +273,7 @@ void storage::commit(txn_id txn, bson::timestamp ts) {
     if (!c) continue;  // dropped meanwhile
     auto r = c->records.find(rid);
     if (r == c->records.end() || r->second.pending_owner != txn) continue;
+    if (recording_) log_write(ns, rid, r->second.pending, ts);
     r->second.history.push_back({ts, std::move(r->second.pending)});
     r->second.pending_owner = 0;
     r->second.pending.reset();
@@ -294,6 +307,93 @@ void storage::abort(txn_id txn) {
   for (auto& ns : it->second.created_collections)
     if (auto* c = find_any(ns); c && c->creating_txn == txn) collections_.erase(collections_.find(ns));
   txns_.erase(it);
+}
+
+// ---------------------------------------------------------------- replication
+
+// Entries are logged right after their commit's timestamp was allocated: they share its wall clock.
+oplog_entry& storage::log_entry(oplog_entry::kind op, bson::timestamp ts, std::string_view ns) {
+  auto& e = oplog_.emplace_back();
+  e.op = op;
+  e.ts = ts;
+  e.wall_ms = last_write_wall_ms_;
+  e.ns = std::string(ns);
+  return e;
+}
+
+void storage::log_write(std::string_view ns, record_id rid, const std::optional<bson::document>& doc,
+                        bson::timestamp ts) {
+  auto& e = log_entry(oplog_entry::kind::write, ts, ns);
+  e.rid = rid;
+  e.doc = doc;
+}
+
+void storage::log_created(std::string_view ns, const collection& c, bson::timestamp ts) {
+  if (!recording_) return;
+  auto& e = log_entry(oplog_entry::kind::create_collection, ts, ns);
+  e.indexes = c.indexes;
+  e.uuid = c.uuid;
+}
+
+void storage::index_created(const collection& c, std::string_view ns, const write_context& wc) {
+  if (!recording_ || wc.txn != 0 || c.indexes.empty()) return;  // a transaction's: with its collection
+  log_entry(oplog_entry::kind::create_index, wc.commit_ts, ns).indexes = {c.indexes.back()};
+}
+
+std::vector<oplog_entry> storage::oplog_after(bson::timestamp after) const {
+  auto first = std::upper_bound(oplog_.begin(), oplog_.end(), after,
+                                [](const bson::timestamp& ts, const oplog_entry& e) { return ts < e.ts; });
+  return {first, oplog_.end()};
+}
+
+void storage::apply(const oplog_entry& e) {
+  switch (e.op) {
+    case oplog_entry::kind::write: apply_write(e); break;
+    case oplog_entry::kind::create_collection: apply_create(e); break;
+    case oplog_entry::kind::create_index:
+      if (auto* c = find_any(e.ns))
+        for (const auto& ix : e.indexes)
+          if (std::none_of(c->indexes.begin(), c->indexes.end(), [&](auto& x) { return x.name == ix.name; }))
+            c->indexes.push_back(ix);
+      break;
+    case oplog_entry::kind::drop_collection: collections_.erase(std::string(e.ns)); break;
+    case oplog_entry::kind::drop_database:
+      std::erase_if(collections_, [&](auto& entry) { return database_of(entry.first) == e.ns; });
+      break;
+  }
+  if (last_ts_ < e.ts) {
+    last_ts_ = e.ts;
+    last_write_wall_ms_ = e.wall_ms;
+  }
+  if (recording_) oplog_.push_back(e);
+}
+
+void storage::apply_create(const oplog_entry& e) {
+  if (auto* c = find_any(e.ns)) {
+    if (!c->created_ts) c->created_ts = e.ts;
+    return;
+  }
+  collection c;
+  c.created_ts = e.ts;
+  c.uuid = e.uuid;
+  c.indexes = e.indexes;
+  collections_.emplace(e.ns, std::move(c));
+}
+
+void storage::apply_write(const oplog_entry& e) {
+  auto* c = find_any(e.ns);
+  if (!c) {  // an entry of a collection this member never saw created: create it as the primary did
+    oplog_entry created;
+    created.ts = e.ts;
+    created.ns = e.ns;
+    created.indexes = {id_index_spec(e.ns)};
+    apply_create(created);
+    c = find_any(e.ns);
+  }
+  auto [it, is_new] = c->records.try_emplace(e.rid);
+  if (is_new && e.doc) c->id_index[id_key_of(*e.doc)].push_back(e.rid);
+  it->second.history.push_back({e.ts, e.doc});
+  c->next_record_id = std::max(c->next_record_id, e.rid + 1);
 }
 
 }  // namespace mongowire::testd

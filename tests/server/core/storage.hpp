@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -72,6 +73,21 @@ struct write_context {
   bson::timestamp commit_ts;
 };
 
+// One committed change, as the oplog records it for the secondaries (mongod's oplog fetcher
+// and applier reduced to their effect: a record's new version, a collection or an index
+// created, a drop). The entries of one timestamp (a transaction's commit) apply together.
+struct oplog_entry {
+  enum class kind { write, create_collection, create_index, drop_collection, drop_database };
+  kind op = kind::write;
+  bson::timestamp ts;
+  std::int64_t wall_ms = 0;           // wall clock of the commit (hello's lastWrite.lastWriteDate)
+  std::string ns;                     // drop_database: the database name
+  record_id rid = 0;                  // write: the record, the same on every member
+  std::optional<bson::document> doc;  // write: the new version; nullopt: deleted
+  std::vector<index_spec> indexes;    // create_collection: all its indexes; create_index: the new one
+  std::array<std::uint8_t, 16> uuid{};
+};
+
 class storage {
  public:
   // Cluster time: strictly increasing, seconds from the injected clock.
@@ -83,8 +99,6 @@ class storage {
   collection* find_any(std::string_view ns);
   // Visible collection, or creates it (throws WriteConflict if another txn is creating it).
   collection& get_or_create(std::string_view ns, const write_context& wc, bool* created = nullptr);
-  bool drop_collection(std::string_view ns);
-  void drop_database(std::string_view db);
   std::vector<std::string> visible_collection_names(std::string_view db, const read_view& view);
   // Every database holding a visible collection -> the BSON bytes of its visible documents.
   std::map<std::string, std::int64_t> visible_database_sizes(const read_view& view) const;
@@ -126,6 +140,23 @@ class storage {
   void commit(txn_id txn, bson::timestamp ts);
   void abort(txn_id txn);
 
+  // Replication. While recording (members with secondaries, and secondaries, which may become
+  // primary), every committed change is appended to the oplog. `wall_clock_ms` stamps entries
+  // and the last write.
+  void record_oplog(bool on) noexcept { recording_ = on; }
+  void set_wall_clock(std::function<std::int64_t()> wall_clock_ms) { wall_clock_ms_ = std::move(wall_clock_ms); }
+  // Copies of the entries after `after`, in order (whole timestamps).
+  std::vector<oplog_entry> oplog_after(bson::timestamp after) const;
+  // A secondary applies an entry of its sync source (and records it in its own oplog).
+  void apply(const oplog_entry& e);
+  // Drops at `ts` (recorded in the oplog).
+  bool drop_collection(std::string_view ns, bson::timestamp ts);
+  void drop_database(std::string_view db, bson::timestamp ts);
+  // createIndexes outside a transaction: records the collection's newest index.
+  void index_created(const collection& c, std::string_view ns, const write_context& wc);
+  // hello's lastWrite: the newest committed timestamp and the wall clock (ms) of its commit.
+  std::int64_t last_write_wall_ms() const noexcept { return last_write_wall_ms_; }
+
  private:
   struct txn_writes {
     std::vector<std::pair<std::string, record_id>> records;
@@ -135,11 +166,20 @@ class storage {
              const write_context& wc);
   void check_write_conflict(const record& r, const write_context& wc) const;
   void forget_id(collection& c, bson::view doc, record_id rid);
+  oplog_entry& log_entry(oplog_entry::kind op, bson::timestamp ts, std::string_view ns);
+  void log_write(std::string_view ns, record_id rid, const std::optional<bson::document>& doc, bson::timestamp ts);
+  void log_created(std::string_view ns, const collection& c, bson::timestamp ts);
+  void apply_write(const oplog_entry& e);
+  void apply_create(const oplog_entry& e);
 
   std::map<std::string, collection, std::less<>> collections_;
   std::map<txn_id, txn_writes> txns_;
   bson::timestamp last_ts_{0, 0};
   txn_id next_txn_ = 1;
+  bool recording_ = false;
+  std::vector<oplog_entry> oplog_;
+  std::function<std::int64_t()> wall_clock_ms_;
+  std::int64_t last_write_wall_ms_ = 0;
 };
 
 // "E11000 duplicate key error collection: ..." key document for index `ix` of `doc`.

@@ -2,7 +2,9 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 
+#include <cctype>
 #include <stdexcept>
+#include <string_view>
 
 namespace mongowire::testd {
 
@@ -27,6 +29,30 @@ void embedded_server::stop() {
 
 std::string embedded_server::uri() const { return "mongodb://" + address() + "/?directConnection=true"; }
 
+namespace {
+// RFC 3986 unreserved characters stay, everything else is %XX (connection-string-spec.md:
+// user names and passwords must be percent-encoded).
+std::string percent_encode(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::string embedded_server::uri(const initial_user& user) const {
+  return "mongodb://" + percent_encode(user.name) + ":" + percent_encode(user.password) + "@" + address() + "/" +
+         (user.db == "admin" ? "" : percent_encode(user.db)) + "?directConnection=true";
+}
+
 embedded_replica_set::embedded_replica_set(int members, server_options core_options, listen_options net_options) {
   if (members < 1) throw std::invalid_argument("embedded_replica_set needs at least one member");
   net_options.port = 0;  // N members cannot share one port
@@ -41,6 +67,14 @@ embedded_replica_set::embedded_replica_set(int members, server_options core_opti
     m->core().set_members(list, m->address());
     m->core().set_replica_state(m->core().role(), list.front(), term_);
   }
+  set_sync_sources();
+}
+
+// Every secondary replicates from the primary (mongod chooses a sync source; with one primary
+// and equal lags, the primary is what it would choose in effect).
+void embedded_replica_set::set_sync_sources() {
+  for (int i = 0; i < static_cast<int>(members_.size()); ++i)
+    members_[i]->core().set_sync_source(primary_ >= 0 && i != primary_ ? &members_[primary_]->core() : nullptr);
 }
 
 embedded_replica_set::~embedded_replica_set() { stop(); }
@@ -65,6 +99,7 @@ void embedded_replica_set::step_down_and_elect(int new_primary) {
   primary_ = new_primary;
   if (new_primary < 0) {
     for (auto& m : members_) m->core().set_replica_state(member_role::secondary, "", term_);
+    set_sync_sources();
     return;
   }
   ++term_;  // the winner's term is above every term seen so far
@@ -72,6 +107,7 @@ void embedded_replica_set::step_down_and_elect(int new_primary) {
   for (int i = 0; i < static_cast<int>(members_.size()); ++i)
     members_[i]->core().set_replica_state(i == new_primary ? member_role::primary : member_role::secondary, address,
                                           term_);
+  set_sync_sources();
 }
 
 void embedded_replica_set::stop() {

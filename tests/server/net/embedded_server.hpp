@@ -28,6 +28,8 @@ class embedded_server {
   std::string address() const { return address_; }  // "127.0.0.1:<port>"
   // A connection string for this member, e.g. "mongodb://127.0.0.1:4242/?directConnection=true".
   std::string uri() const;
+  // The same with `user`'s credentials (percent-encoded), for a server started with --auth.
+  std::string uri(const initial_user& user) const;
   server_core& core() noexcept { return *core_; }
   void stop();
 
@@ -40,10 +42,12 @@ class embedded_server {
   std::string address_;
 };
 
-// N members of one replica set in this process, each an embedded_server with its own core
-// and thread. They share nothing but the member list: a write to the primary is not
-// replicated, and secondaries are for discovery and failover tests (hello, and the
-// NotWritablePrimary / NotPrimaryNoSecondaryOk refusals mongod sends a secondary).
+// N members of one replica set in this process, each an embedded_server with its own core,
+// storage and thread. The secondaries replicate the primary's oplog, each entry
+// core_options.replication_lag after its commit (0: before their next command); they refuse
+// writes (NotWritablePrimary) and reads without a secondary read preference
+// (NotPrimaryNoSecondaryOk) as mongod does. Failover does not roll back a secondary that is
+// ahead of the new primary.
 class embedded_replica_set {
  public:
   // Member 0 starts as primary (election term 1), the others as its secondaries.
@@ -67,6 +71,8 @@ class embedded_replica_set {
   void stop();
 
  private:
+  void set_sync_sources();
+
   std::vector<std::unique_ptr<embedded_server>> members_;
   std::string set_name_;
   std::int64_t term_ = 1;

@@ -225,6 +225,7 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
       c.ctx.close_connection = false;
       co_return reply_action::close;
     }
+    if (c.ctx.run_again) co_return co_await wait_to_run_again(c);
     auto delay = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::milliseconds(c.ctx.block_ms)) +
                  opts.reply_latency;
     c.ctx.block_ms = 0;
@@ -238,6 +239,17 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
     if (!ec) co_return reply_action::send;
     // Awaitable hello: answer as soon as the topology changes, with the new description.
     co_return c.topology_changed && !stopped ? reply_action::run_again : reply_action::close;
+  }
+
+  // A secondary waiting to apply a read's cluster time: the command runs again after the wait.
+  asio::awaitable<reply_action> wait_to_run_again(connection& c) {
+    const auto wait = std::chrono::milliseconds(c.ctx.block_ms);
+    c.ctx.block_ms = 0;
+    c.ctx.run_again = false;
+    if (!co_await flush(c)) co_return reply_action::close;
+    c.timer.expires_after(wait);
+    auto [ec] = co_await c.timer.async_wait(use_tuple);
+    co_return ec || stopped ? reply_action::close : reply_action::run_again;
   }
 
   asio::awaitable<bool> flush(connection& c) {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "proto/command/command_builder.hpp"
+#include "encoded_sequence.hpp"
 
 using namespace mongowire;
 using namespace mongowire::detail;
@@ -149,7 +150,7 @@ TEST_CASE("command: the statement array moves to a document sequence and leaves 
   append_command_fields(body, f);
 
   bson::document rest;
-  auto seq = split_document_sequence(body, rest);
+  auto seq = encode_with_sequence(body, rest);
   REQUIRE(seq);
   CHECK(seq->identifier == "documents");
   CHECK(keys_of(rest) == std::vector<std::string>{"insert", "ordered", "$db", "txnNumber"});
@@ -169,24 +170,24 @@ TEST_CASE("command: update and delete move their own arrays; other commands are 
   bson::document body, rest;
 
   build_update(body, "c", std::span(&us, 1));
-  auto seq = split_document_sequence(body, rest);
+  auto seq = encode_with_sequence(body, rest);
   REQUIRE(seq);
   CHECK(seq->identifier == "updates");
   CHECK_FALSE(rest.find("updates"));
 
   build_delete(body, "c", std::span(&ds, 1));
-  seq = split_document_sequence(body, rest);
+  seq = encode_with_sequence(body, rest);
   REQUIRE(seq);
   CHECK(seq->identifier == "deletes");
   CHECK(keys_of(rest) == std::vector<std::string>{"delete", "ordered"});
 
   build_find(body, "c", q);
-  CHECK_FALSE(split_document_sequence(body, rest));
+  CHECK_FALSE(encode_with_sequence(body, rest));
   CHECK(rest.get_view() == body.get_view());
 
   // A user command whose "documents" is not an array is left alone.
   auto odd = bson::document::from_json(R"({"insert": "c", "documents": {"0": {}}})");
-  CHECK_FALSE(split_document_sequence(odd, rest));
+  CHECK_FALSE(encode_with_sequence(odd, rest));
   CHECK(rest.get_view() == odd.get_view());
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "proto/command/command_builder.hpp"
+#include "encoded_sequence.hpp"
 
 using namespace mongowire;
 using namespace mongowire::detail;
@@ -114,7 +115,7 @@ TEST_CASE("command: randomized inserts split into a body without documents plus 
     f.txn_number = i;
     append_command_fields(body, f);
 
-    auto seq = split_document_sequence(body, rest);
+    auto seq = encode_with_sequence(body, rest);
     REQUIRE(seq);
     CHECK_FALSE(rest.find("documents"));
     CHECK(rest.get_view().size() + seq->array.size() + 1 + sizeof "documents" == body.size());
@@ -156,7 +157,7 @@ void build_transaction_insert(bson::document& body, bson::document& rest, std::s
                               const command_fields& f) {
   build_insert(body, "coll", docs, true);
   append_command_fields(body, f);
-  split_document_sequence(body, rest);
+  encode_with_sequence(body, rest);
 }
 
 }  // namespace

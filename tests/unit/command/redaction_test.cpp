@@ -30,7 +30,7 @@ TEST_CASE("redaction: a failure keeps only code, codeName and errorLabels") {
   diagnostics d;
   d.server_code = 18;
   d.code_name = "AuthenticationFailed";
-  d.message = "Authentication failed for user secret-user";
+  d.server_message = "Authentication failed for user secret-user";
   d.labels.add("RetryableWriteError");
   d.reply = bson::document::from_json(R"({"ok": 0, "errmsg": "secret", "code": 18})");
   d.server_address = "h:27017";
@@ -39,7 +39,8 @@ TEST_CASE("redaction: a failure keeps only code, codeName and errorLabels") {
   CHECK(r.server_code == 18);
   CHECK(r.code_name == "AuthenticationFailed");
   CHECK(r.has_label("RetryableWriteError"));
-  CHECK(r.message.empty());
+  CHECK(r.server_message.empty());
+  CHECK(r.client_message.empty());
   CHECK(r.reply.get_view().empty());
   CHECK(r.server_address.empty());
   CHECK(r.write_errors.empty());

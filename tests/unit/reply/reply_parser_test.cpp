@@ -197,7 +197,7 @@ TEST_CASE("reply: every malformed field yields invalid_reply naming the field an
     diagnostics diag;
     error_code ec = (*c.parse)(reply, diag);
     CHECK(ec == client_errc::invalid_reply);
-    CHECK(diag.message == c.message);
+    CHECK(diag.server_message == c.message);
     CHECK(diag.server_code == 0);
     CHECK(diag.reply.get_view() == reply.get_view());  // the evidence is kept
   }
@@ -208,7 +208,7 @@ TEST_CASE("reply: ok is read as any number or bool") {
     CAPTURE(json);
     diagnostics diag;
     CHECK_FALSE(check_command_reply(bson::document::from_json(json), diag));
-    CHECK(diag.message.empty());
+    CHECK(diag.server_message.empty());
   }
   for (const char* json : {R"({"ok": 0})", R"({"ok": 0.0})", R"({"ok": false})"}) {
     CAPTURE(json);
@@ -225,7 +225,7 @@ TEST_CASE("reply: ok:0 keeps code, codeName, errmsg and errorLabels (transaction
   CHECK(ec == make_server_error(server_code::write_conflict));
   CHECK(diag.server_code == 112);
   CHECK(diag.code_name == "WriteConflict");
-  CHECK(diag.message == "Write conflict");
+  CHECK(diag.server_message == "Write conflict");
   CHECK(diag.has_label(label::transient_transaction_error));
   CHECK(diag.reply.get_view() == reply.get_view());
 }
@@ -251,7 +251,7 @@ TEST_CASE("reply: ok:0 without a code falls back to codeName, else InternalError
   CHECK(ec == make_server_error(missing_error_code));
   CHECK(static_cast<bool>(ec));
   CHECK(no_code.server_code == 0);  // SDAM can still fall back to the message
-  CHECK(no_code.message == "not master");
+  CHECK(no_code.server_message == "not master");
 }
 
 TEST_CASE("reply: top-level labels of an ok:1 reply are kept (4.4+ write concern errors)") {

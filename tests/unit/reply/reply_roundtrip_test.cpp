@@ -168,7 +168,7 @@ TEST_CASE("reply: any BSON type in any checked field gives success or invalid_re
           CHECK((!ec || ec.category() == server_category()));
           continue;
         }
-        const std::string& msg = diags[i].message;
+        const std::string& msg = diags[i].client_message;
         CAPTURE(msg);
         // The error names this slot's field, or a field the slot's template leaves out
         // that this parser requires (e.g. `cursor` for a write reply).

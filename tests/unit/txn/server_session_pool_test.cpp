@@ -20,7 +20,7 @@ const session_time t0{};
 server_session_pool counting_pool() {
   auto next = std::make_shared<std::uint8_t>(0);
   return server_session_pool([next] {
-    lsid_bytes id{};
+    session_id id{};
     id[0] = ++*next;
     return id;
   });
@@ -166,7 +166,7 @@ TEST_CASE("driver-sessions.md endSessions: pooled ids go out in batches of at mo
   for (auto& b : batches)
     for (auto& id : b) seen.insert(id[0]);
   CHECK(seen.size() == 25);
-  CHECK(end_sessions_batch_limit == 10000);
+  CHECK(max_end_sessions_per_command == 10000);
 
   auto big = server_session_pool();
   for (int i = 0; i < 10001; ++i) big.release(big.acquire(t0, timeout), t0, timeout);  // LIFO: reuses one session
@@ -176,11 +176,12 @@ TEST_CASE("driver-sessions.md endSessions: pooled ids go out in batches of at mo
 }
 
 TEST_CASE("driver-sessions.md endSessions: the command lists {id: UUID} documents") {
-  lsid_bytes a{}, b{};
+  session_id a{}, b{};
   a[0] = 1;
   b[15] = 2;
-  const lsid_bytes ids[] = {a, b};
-  bson::document cmd = end_sessions_command(ids);
+  const session_id ids[] = {a, b};
+  bson::document cmd;
+  build_end_sessions(cmd, ids);
   CHECK(cmd.get_view().first_key() == "endSessions");
   auto arr = cmd.find("endSessions").as_array();
   REQUIRE(arr);
@@ -197,16 +198,16 @@ TEST_CASE("driver-sessions.md endSessions: the command lists {id: UUID} document
 TEST_CASE("driver-sessions.md: locally generated session ids are RFC 4122 version 4 UUIDs") {
   std::array<std::uint8_t, 16> ones{};
   ones.fill(0xFF);
-  lsid_bytes u = make_uuid_v4(ones);
+  session_id u = make_uuid_v4(ones);
   CHECK(u[6] == 0x4F);
   CHECK(u[8] == 0xBF);
-  lsid_bytes z = make_uuid_v4({});
+  session_id z = make_uuid_v4({});
   CHECK(z[6] == 0x40);
   CHECK(z[8] == 0x80);
 
-  std::set<lsid_bytes> seen;
+  std::set<session_id> seen;
   for (int i = 0; i < 100; ++i) {
-    lsid_bytes r = random_lsid();
+    session_id r = random_lsid();
     CHECK((r[6] & 0xF0) == 0x40);
     CHECK((r[8] & 0xC0) == 0x80);
     seen.insert(r);

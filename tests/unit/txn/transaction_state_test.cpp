@@ -100,7 +100,7 @@ TEST_CASE("transactions.md commitTransaction: the spec's error or action in ever
     CHECK(res.refusal.ec == r.ec);
     if (!r.ec) {
       REQUIRE(res.value);
-      CHECK(res.value->command == txn_command::commit_transaction);
+      CHECK(res.value->command == retry_family::commit);
       CHECK(res.value->sends() == r.sends);
     }
     CHECK(f.txn.state() == r.to);
@@ -130,7 +130,7 @@ TEST_CASE("transactions.md abortTransaction: the spec's error or action in every
     CHECK(res.refusal.ec == r.ec);
     if (!r.ec) {
       REQUIRE(res.value);
-      CHECK(res.value->command == txn_command::abort_transaction);
+      CHECK(res.value->command == retry_family::abort);
       CHECK(res.value->sends() == r.sends);
     }
     CHECK(f.txn.state() == r.to);
@@ -386,7 +386,7 @@ TEST_CASE("transactions.md endSession: aborts a transaction in progress, sends n
   session_fixture f;
   f.reach(ts::in_progress);
   finish_action end = f.txn.end_session();
-  CHECK(end.command == txn_command::abort_transaction);
+  CHECK(end.command == retry_family::abort);
   CHECK(end.sends());
   CHECK(f.txn.state() == ts::aborted);
   CHECK_FALSE(f.txn.end_session().sends());

@@ -170,7 +170,7 @@ TEST_CASE("uri: the throwing overload carries invalid_uri and the message") {
     FAIL("expected mongowire::error");
   } catch (const mongowire::error& e) {
     CHECK(e.code() == client_errc::invalid_uri);
-    CHECK(e.diag().message.find("invalid port '99999'") != std::string::npos);
+    CHECK(e.diag().client_message.find("invalid port '99999'") != std::string::npos);
   }
   CHECK(parse_uri("mongodb://h:1").hosts.at(0).port == 1);
 }

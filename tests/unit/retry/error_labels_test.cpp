@@ -30,12 +30,12 @@ struct label_case {
   std::vector<std::string_view> omit = {};
 };
 
-label_context in_txn(command_role role = command_role::other, std::int32_t wire = 25) {
+label_context in_txn(retry_family family = retry_family::other, std::int32_t wire = 25) {
   return {
-      .role = role, .in_transaction = true, .retryable_write = true, .max_wire_version = wire, .from_mongos = false};
+      .family = family, .in_transaction = true, .retryable_write = true, .max_wire_version = wire, .from_mongos = false};
 }
 label_context retryable_write(std::int32_t wire, bool mongos = false) {
-  return {.role = command_role::other,
+  return {.family = retry_family::other,
           .in_transaction = false,
           .retryable_write = true,
           .max_wire_version = wire,
@@ -57,7 +57,7 @@ diagnostics make_diag(const label_case& c) {
 
 TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, per spec rule") {
   using fk = failure_kind;
-  using cr = command_role;
+  using cr = retry_family;
   const label_case cases[] = {
       {"network error on a write in a transaction: TransientTransactionError, not RetryableWriteError",
        fk::network,
@@ -93,7 +93,7 @@ TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, pe
        {RWE, UTCR}},
       {"WaitQueueTimeout or a closed pool on commit: UnknownTransactionCommitResult, not retryable",
        fk::checkout_failed,
-       in_txn(cr::commit_transaction),
+       in_txn(cr::commit),
        0,
        {},
        {},
@@ -117,7 +117,7 @@ TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, pe
        {RWE, TTE, UTCR}},
       {"network error on commit: RetryableWriteError and UnknownTransactionCommitResult, never Transient",
        fk::network,
-       in_txn(cr::commit_transaction),
+       in_txn(cr::commit),
        0,
        {},
        {},
@@ -125,7 +125,7 @@ TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, pe
        {TTE}},
       {"server selection error on commit: UnknownTransactionCommitResult",
        fk::server_selection,
-       in_txn(cr::commit_transaction),
+       in_txn(cr::commit),
        0,
        {},
        {},
@@ -133,7 +133,7 @@ TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, pe
        {TTE, RWE}},
       {"PoolClearedError on commit: UnknownTransactionCommitResult and RetryableWriteError",
        fk::pool_cleared,
-       in_txn(cr::commit_transaction),
+       in_txn(cr::commit),
        0,
        {},
        {},
@@ -141,7 +141,7 @@ TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, pe
        {TTE}},
       {"writeConcernError WriteConcernTimeout (64) on commit: UnknownTransactionCommitResult",
        fk::server_reply,
-       in_txn(cr::commit_transaction),
+       in_txn(cr::commit),
        0,
        64,
        {},
@@ -149,7 +149,7 @@ TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, pe
        {RWE, TTE}},
       {"WriteConcernFailed (64) as a top-level code on commit: UnknownTransactionCommitResult",
        fk::server_reply,
-       in_txn(cr::commit_transaction),
+       in_txn(cr::commit),
        64,
        {},
        {},
@@ -157,7 +157,7 @@ TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, pe
        {RWE, TTE}},
       {"writeConcernError UnsatisfiableWriteConcern (100) on commit: no label",
        fk::server_reply,
-       in_txn(cr::commit_transaction),
+       in_txn(cr::commit),
        0,
        100,
        {},
@@ -165,7 +165,7 @@ TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, pe
        {UTCR, RWE, TTE}},
       {"writeConcernError UnknownReplWriteConcern (79) on commit: no label",
        fk::server_reply,
-       in_txn(cr::commit_transaction),
+       in_txn(cr::commit),
        0,
        79,
        {},
@@ -173,7 +173,7 @@ TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, pe
        {UTCR, RWE, TTE}},
       {"MaxTimeMSExpired (50) on commit: UnknownTransactionCommitResult",
        fk::server_reply,
-       in_txn(cr::commit_transaction),
+       in_txn(cr::commit),
        50,
        {},
        {},
@@ -181,7 +181,7 @@ TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, pe
        {RWE, TTE}},
       {"writeConcernError MaxTimeMSExpired (50) on commit: UnknownTransactionCommitResult",
        fk::server_reply,
-       in_txn(cr::commit_transaction),
+       in_txn(cr::commit),
        0,
        50,
        {},
@@ -197,7 +197,7 @@ TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, pe
        {UTCR, RWE, TTE}},
       {"NoSuchTransaction on commit keeps the server's TransientTransactionError",
        fk::server_reply,
-       in_txn(cr::commit_transaction),
+       in_txn(cr::commit),
        251,
        {},
        {TTE},
@@ -205,7 +205,7 @@ TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, pe
        {UTCR, RWE}},
       {"a retryable writes error on commit (server-labeled) also gets UnknownTransactionCommitResult",
        fk::server_reply,
-       in_txn(cr::commit_transaction),
+       in_txn(cr::commit),
        10107,
        {},
        {RWE},
@@ -213,7 +213,7 @@ TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, pe
        {TTE}},
       {"pre-4.4 server: ExceededTimeLimit (262) on commit gets RetryableWriteError and UnknownTransactionCommitResult",
        fk::server_reply,
-       in_txn(cr::commit_transaction, 8),
+       in_txn(cr::commit, 8),
        262,
        {},
        {},
@@ -221,7 +221,7 @@ TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, pe
        {TTE}},
       {"UnknownTransactionCommitResult replaces a TransientTransactionError on commit",
        fk::server_reply,
-       in_txn(cr::commit_transaction),
+       in_txn(cr::commit),
        0,
        64,
        {TTE},
@@ -237,7 +237,7 @@ TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, pe
        {RWE, UTCR, TTE}},
       {"pre-4.4 server: writeConcernError with a retryable code on abort gets RetryableWriteError",
        fk::server_reply,
-       in_txn(cr::abort_transaction, 8),
+       in_txn(cr::abort, 8),
        0,
        11600,
        {},
@@ -245,7 +245,7 @@ TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, pe
        {UTCR}},
       {"network error on abort: RetryableWriteError (abort is a retryable write) and TransientTransactionError",
        fk::network,
-       in_txn(cr::abort_transaction),
+       in_txn(cr::abort),
        0,
        {},
        {},
@@ -333,7 +333,7 @@ TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, pe
        {RWE, TTE, UTCR}},
       {"driver-side errors are never labeled",
        fk::client,
-       in_txn(cr::commit_transaction),
+       in_txn(cr::commit),
        0,
        {},
        {},
@@ -360,21 +360,23 @@ TEST_CASE("retryable-writes.md: writeErrors[].code never adds RetryableWriteErro
 TEST_CASE("retryable-writes.md: code 20 'Transaction numbers...' is rewritten with the retryWrites=false advice") {
   diagnostics d;
   d.server_code = 20;
-  d.message = "Transaction numbers are only allowed on storage engines that support document-level locking";
+  d.server_message = "Transaction numbers are only allowed on storage engines that support document-level locking";
   CHECK(rewrite_retryable_writes_unsupported(d));
-  CHECK(d.message ==
+  CHECK(d.server_message.starts_with("Transaction numbers"));  // the server's errmsg is kept
+  CHECK(d.client_message ==
         "This MongoDB deployment does not support retryable writes. Please add retryWrites=false to your connection "
         "string.");
 
   diagnostics other_message;
   other_message.server_code = 20;
-  other_message.message = "Illegal operation for some other reason";
+  other_message.server_message = "Illegal operation for some other reason";
   CHECK_FALSE(rewrite_retryable_writes_unsupported(other_message));
-  CHECK(other_message.message == "Illegal operation for some other reason");
+  CHECK(other_message.client_message.empty());
+  CHECK(other_message.server_message == "Illegal operation for some other reason");
 
   diagnostics other_code;
   other_code.server_code = 2;
-  other_code.message = "Transaction numbers are only allowed ...";
+  other_code.server_message = "Transaction numbers are only allowed ...";
   CHECK_FALSE(rewrite_retryable_writes_unsupported(other_code));
 }
 

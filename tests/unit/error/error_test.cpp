@@ -33,10 +33,21 @@ TEST_CASE("error: labels are a set and the exception keeps diagnostics") {
   d.labels.add(label::transient_transaction_error);
   d.labels.add(label::transient_transaction_error);
   CHECK(d.labels.size() == 1);
-  d.message = "boom";
+  d.server_message = "boom";
   mongowire::error e(make_server_error(112), d);
   CHECK(e.has_label("TransientTransactionError"));
   CHECK(std::string(e.what()).find("boom") != std::string::npos);
   d.labels.remove(label::transient_transaction_error);
   CHECK(d.labels.empty());
+}
+
+TEST_CASE("error: our own mistakes in what we send are client errors; protocol errors are the peer's bytes") {
+  const error_code too_large = client_errc::message_too_large;
+  const error_code invalid = client_errc::invalid_message;
+  const error_code internal = client_errc::internal_error;
+  for (const auto& ec : {too_large, invalid, internal}) CHECK(ec.category() == client_category());
+  CHECK(too_large.message().find("maxMessageSizeBytes") != std::string::npos);
+  CHECK(invalid.message().find("built by the client") != std::string::npos);
+  CHECK(internal.message().find("unexpected exception") != std::string::npos);
+  CHECK(error_code(protocol_errc::message_too_long).message().find("messageLength") != std::string::npos);
 }

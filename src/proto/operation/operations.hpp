@@ -1,0 +1,260 @@
+// The operations of the API, one type per command (see operation.hpp for the shape). Each
+// holds views that must outlive build() and, for results that view into the reply, the
+// reply must outlive the result. A bulk write is not a type of its own: it is a sequence of
+// insert_op, update_op and delete_op planned by proto/command/write_batches.hpp.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "proto/command/command_builder.hpp"
+#include "proto/operation/operation.hpp"
+#include "proto/reply/cursor_reply.hpp"
+#include "proto/reply/write_reply.hpp"
+
+namespace mongowire::detail {
+
+// ---------------------------------------------------------------- writes (crud.md)
+
+// retryable-writes.md: an insert is a retryable write whatever its number of documents.
+struct insert_op {
+  std::string_view coll;
+  std::span<const bson::view> documents;
+  bool ordered = true;
+  using result = write_result;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+// retryable-writes.md: retryable unless a statement is multi: true.
+struct update_op {
+  std::string_view coll;
+  std::span<const update_statement> updates;
+  bool ordered = true;
+  using result = write_result;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+// retryable-writes.md: retryable only when every statement has limit 1 (deleteOne).
+struct delete_op {
+  std::string_view coll;
+  std::span<const delete_statement> deletes;
+  bool ordered = true;
+  using result = write_result;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+// One command of a bulk write (an insert, update or delete whose statements array is
+// already built, see write_batches.hpp): the traits of the matching type, judged on the
+// statements this command carries.
+operation_traits bulk_batch_traits(bson::view command) noexcept;
+
+struct find_and_modify_op {
+  std::string_view coll;
+  find_and_modify_options options;
+  using result = find_and_modify_result;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;  // invalid_argument unless remove xor update
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+// ---------------------------------------------------------------- reads and cursors
+
+struct find_op {
+  std::string_view coll;
+  bson::view filter;
+  find_options options;
+  using result = cursor_reply;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+// An aggregate pipeline ending in $out or $merge writes (crud.md "aggregate").
+bool pipeline_writes(bson::view pipeline) noexcept;
+
+// An aggregate ending in $out or $merge writes: it takes a write concern, goes to the
+// primary and is not a retryable read (crud.md "aggregate", retryable-reads.md).
+struct aggregate_op {
+  std::string_view coll;  // "" = a database aggregation ({aggregate: 1})
+  bson::view pipeline;
+  aggregate_options options;
+  using result = cursor_reply;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+// find_getmore_killcursors.md: never retried, no concern (the cursor has them).
+struct get_more_op {
+  std::int64_t cursor_id = 0;
+  std::string_view coll;
+  std::optional<std::int32_t> batch_size;
+  using result = cursor_reply;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+struct kill_cursors_op {
+  std::string_view coll;
+  std::span<const std::int64_t> cursor_ids;
+  using result = no_result;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+struct distinct_op {
+  std::string_view coll;
+  std::string_view key;
+  bson::view filter;
+  std::optional<bson::view> collation;
+  using result = bson::view;  // the `values` array
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+// The legacy count command (crud.md "count").
+struct count_op {
+  std::string_view coll;
+  bson::view filter;
+  count_options options;
+  using result = std::int64_t;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+// crud.md "estimatedDocumentCount": the count command without a query reads the
+// collection's metadata.
+struct estimated_document_count_op {
+  std::string_view coll;
+  std::optional<std::int64_t> max_time_ms;
+  std::optional<bson::element> comment;
+  using result = std::int64_t;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+// crud.md "countDocuments": an aggregate with $match/$skip/$limit/$group.
+struct count_documents_op {
+  std::string_view coll;
+  bson::view filter;
+  count_options options;
+  using result = std::int64_t;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+// ---------------------------------------------------------------- enumeration
+
+// enumerate-databases.md: {listDatabases: 1, filter?, nameOnly?, authorizedDatabases?, comment?}
+struct list_databases_op {
+  std::optional<bson::view> filter;
+  bool name_only = false;
+  std::optional<bool> authorized_databases;
+  std::optional<bson::element> comment;
+  using result = bson::view;  // the `databases` array
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+// enumerate-collections.md: {listCollections: 1, filter?, nameOnly?, authorizedCollections?,
+// cursor: {batchSize?}, comment?}
+struct list_collections_op {
+  std::optional<bson::view> filter;
+  bool name_only = false;
+  std::optional<bool> authorized_collections;
+  std::optional<std::int32_t> batch_size;
+  std::optional<bson::element> comment;
+  using result = cursor_reply;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+// index-management.md "listIndexes".
+struct list_indexes_op {
+  std::string_view coll;
+  using result = cursor_reply;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+// ---------------------------------------------------------------- collections and indexes
+
+struct create_collection_op {
+  std::string_view coll;
+  bson::view options;  // capped, validator, ...
+  using result = no_result;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+struct drop_collection_op {
+  std::string_view coll;
+  using result = no_result;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+struct create_indexes_op {
+  std::string_view coll;
+  std::span<const index_model> indexes;
+  using result = no_result;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+// ---------------------------------------------------------------- sessions and transactions
+
+// transactions.md "Server Commands": to admin, with the transaction's fields.
+struct commit_transaction_op {
+  using result = no_result;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+struct abort_transaction_op {
+  using result = no_result;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+// driver-sessions.md "endSession": at most max_end_sessions_per_command ids.
+struct end_sessions_op {
+  std::span<const session_id> ids;
+  using result = no_result;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+// run-command.md: the user's command, sent as given and never classified.
+struct run_command_op {
+  bson::view command;
+  using result = no_result;  // the caller keeps the whole reply
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
+
+}  // namespace mongowire::detail

@@ -1,0 +1,101 @@
+// How the async_xxx forms complete (issue 9, "sealed public headers"): a cancelled
+// operation completes with asio::error::operation_aborted, whatever it was doing; an
+// exception escaping an operation is reported as what it is (client_errc::internal_error
+// with its what()), never as the caller's invalid argument.
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <stdexcept>
+
+#include "client_support.hpp"
+
+using namespace client_test;
+
+namespace {
+
+// The server holds every `command` for 2 s before answering.
+void block(fixture& f, std::string_view command) {
+  f.fail_point(R"({"configureFailPoint": "failCommand", "mode": {"times": 1}, "data": {"failCommands": [")" +
+               std::string(command) + R"("], "blockConnection": true, "blockTimeMS": 2000}})");
+}
+
+// Starts an async operation through `start(slot, handler)`, cancels it after 200 ms (the
+// server is still holding it), and returns what it completed with.
+template <class Start>
+error_code cancel_while_blocked(fixture& f, Start start) {
+  asio::cancellation_signal signal;
+  std::optional<error_code> completed;
+  start(signal.slot(), [&](error_code ec) {
+    completed = ec;
+    f.io.stop();
+  });
+  asio::steady_timer timer(f.io, std::chrono::milliseconds(200));
+  timer.async_wait([&](error_code) { signal.emit(asio::cancellation_type::terminal); });
+  const auto started = std::chrono::steady_clock::now();
+  f.io.restart();
+  f.io.run();
+  REQUIRE(completed);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(1500));  // not the server's reply
+  return *completed;
+}
+
+}  // namespace
+
+TEST_CASE("async_find cancelled while the server holds it completes with operation_aborted") {
+  fixture f;
+  block(f, "find");
+  auto coll = f.c->get_collection("test", "c");
+  std::vector<bson::document> docs;
+  diagnostics diag;
+  const bson::document filter;
+  auto ec = cancel_while_blocked(f, [&](asio::cancellation_slot slot, auto handler) {
+    coll.async_find(filter, find_options{}, docs, diag, asio::bind_cancellation_slot(slot, std::move(handler)));
+  });
+  CHECK_MESSAGE(ec == asio::error::operation_aborted, ec.message());
+  CHECK(ec != client_errc::invalid_argument);
+}
+
+TEST_CASE("async_insert_one cancelled while the server holds it completes with operation_aborted") {
+  fixture f;
+  block(f, "insert");
+  auto coll = f.c->get_collection("test", "c");
+  insert_one_result result;
+  diagnostics diag;
+  const auto doc = bson::document::from_json(R"({"_id": 1})");
+  auto ec = cancel_while_blocked(f, [&](asio::cancellation_slot slot, auto handler) {
+    coll.async_insert_one(doc, insert_one_options{}, result, diag,
+                          asio::bind_cancellation_slot(slot, std::move(handler)));
+  });
+  CHECK_MESSAGE(ec == asio::error::operation_aborted, ec.message());
+}
+
+// transactions-convenient-api.md "withTransaction", step 7.1: a callback that raises an
+// error has its transaction aborted; the async form then reports the exception itself.
+TEST_CASE("async_with_transaction: a throwing callback aborts and completes with internal_error and its what()") {
+  fixture f;
+  auto s = f.c->start_session();
+  std::optional<error_code> completed;
+  diagnostics diag;
+  auto callback = [](session& bound, diagnostics& d) -> asio::awaitable<error_code> {
+    insert_one_result r;
+    const auto doc = bson::document::from_json(R"({"_id": 7})");
+    const insert_one_options options;
+    if (auto ec = co_await bound.get_collection("test", "c").insert_one(doc, options, r, d)) co_return ec;
+    throw std::runtime_error("the callback's own failure");
+  };
+  s.async_with_transaction(callback, std::nullopt, diag, [&](error_code ec) {
+    completed = ec;
+    f.io.stop();
+  });
+  f.io.restart();
+  f.io.run();
+  REQUIRE(completed);
+  CHECK(*completed == client_errc::internal_error);
+  CHECK(diag.client_message.find("the callback's own failure") != std::string::npos);
+  CHECK(f.started("abortTransaction").size() == 1);
+  CHECK(f.started("commitTransaction").empty());
+  CHECK(s.current_transaction_state() == transaction_state::aborted);
+  CHECK(f.count("c") == 0);
+}

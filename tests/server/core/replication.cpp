@@ -1,0 +1,116 @@
+// Replication between the members of a test replica set: a secondary fetches its sync
+// source's oplog before each command it handles and applies every entry replication_lag
+// after its commit (mongod's oplog fetcher and applier; fetching on demand is the same to
+// clients, which only see a member when they send it a command). Reads with
+// afterClusterTime/atClusterTime wait until the member has applied that time (mongod's
+// waitUntilOpTimeForRead); a primary's write concern that needs a secondary waits for the lag.
+#include <algorithm>
+
+#include "core/core_impl.hpp"
+
+namespace mongowire::testd {
+
+std::int64_t server_core::impl::now_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(now().time_since_epoch()).count();
+}
+
+void server_core::set_sync_source(server_core* source) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->sync_source = source == this ? nullptr : source;
+}
+
+void server_core::impl::fetch_oplog() {
+  impl* source = nullptr;
+  bson::timestamp after;
+  {
+    std::lock_guard lock(mutex);
+    if (options.role != member_role::secondary || !sync_source) return;
+    source = sync_source->impl_.get();
+    after = last_fetched;
+  }
+  std::vector<oplog_entry> entries;
+  {
+    std::lock_guard lock(source->mutex);  // never while holding our own: members fetch from each other
+    entries = source->store.oplog_after(after);
+  }
+  if (entries.empty()) return;
+  std::lock_guard lock(mutex);
+  // The sync source changed, or another connection fetched meanwhile: the next command fetches.
+  if (!sync_source || sync_source->impl_.get() != source || !(last_fetched == after)) return;
+  for (auto& e : entries) fetched.push_back(std::move(e));
+  last_fetched = fetched.back().ts;
+}
+
+// Entries of one commit share their wall clock, so a transaction is applied whole.
+void server_core::impl::apply_due_oplog() {
+  if (fetched.empty()) return;
+  const std::int64_t due = now_ms() - options.replication_lag.count();
+  while (!fetched.empty() && fetched.front().wall_ms <= due) {
+    store.apply(fetched.front());
+    fetched.pop_front();
+  }
+}
+
+void server_core::impl::apply_fetched_oplog() {
+  for (const auto& e : fetched) store.apply(e);
+  fetched.clear();
+}
+
+namespace {
+
+// The newest fetched entry at or before `t`, if this member has not applied it yet.
+const oplog_entry* unapplied_at_or_before(const std::deque<oplog_entry>& fetched, bson::timestamp t) {
+  const oplog_entry* last = nullptr;
+  for (const auto& e : fetched) {
+    if (t < e.ts) break;
+    last = &e;
+  }
+  return last;
+}
+
+}  // namespace
+
+// read_concern.cpp waitForReadConcern: on a secondary, a read at or after a cluster time this
+// member has fetched but not applied waits (up to maxTimeMS) and runs again. A time beyond
+// everything the sync source has is not waited for (mongod would wait for the cluster).
+bool server_core::impl::wait_for_cluster_time(op_context& op) {
+  auto& ctx = *op.conn;
+  const oplog_entry* needed = nullptr;
+  if (options.role == member_role::secondary && !fetched.empty())
+    if (auto rc = op.cmd["readConcern"].as_document()) {
+      auto t = (*rc)["afterClusterTime"].as_timestamp();
+      if (!t) t = (*rc)["atClusterTime"].as_timestamp();
+      if (t) needed = unapplied_at_or_before(fetched, *t);
+    }
+  if (!needed) {
+    ctx.wait_deadline_ms = 0;
+    return false;
+  }
+  const std::int64_t now = now_ms();
+  std::int64_t wait = std::max<std::int64_t>(1, needed->wall_ms + options.replication_lag.count() - now);
+  if (ctx.wait_deadline_ms == 0)
+    if (auto max = op.cmd["maxTimeMS"].as_integer(); max && *max > 0) ctx.wait_deadline_ms = now + *max;
+  if (ctx.wait_deadline_ms != 0) {
+    if (now >= ctx.wait_deadline_ms) {
+      ctx.wait_deadline_ms = 0;
+      throw command_error(code::max_time_ms_expired, "operation exceeded time limit");
+    }
+    wait = std::min(wait, ctx.wait_deadline_ms - now);
+  }
+  ctx.block_ms = wait;
+  ctx.run_again = true;
+  return true;
+}
+
+// write_concern.cpp waitForWriteConcern: w: "majority" (mongod's default) or w > 1 is
+// satisfied once a secondary has applied the write, replication_lag after it.
+void server_core::impl::wait_for_secondaries(const op_context& op) {
+  if (options.role != member_role::primary || options.hosts.size() < 2 || options.replication_lag.count() <= 0) return;
+  if (op.in_txn() && !is_commit_or_abort(op.name)) return;  // statements of a transaction take no write concern
+  auto wc = op.cmd["writeConcern"].as_document();
+  auto w = wc ? (*wc)["w"] : bson::element{};
+  const bool needs_secondary = !w || w.as_string() || w.as_integer().value_or(1) > 1;
+  if (needs_secondary) op.conn->block_ms += options.replication_lag.count();
+}
+
+}  // namespace mongowire::testd

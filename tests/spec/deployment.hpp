@@ -1,0 +1,37 @@
+// The in-process deployment a unified test file runs against when no --uri is given: the
+// test server as the topology its runOnRequirements ask for (unified-test-format.md
+// "runOnRequirements"), in the order they list them: a standalone for "single", a replica
+// set of three members (replicated, discovered through its replicaSet URI) for
+// "replicaset" and for files that name no topology this server can be.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "mongowire/bson.hpp"
+
+namespace mongowire::spec {
+
+enum class test_topology { single, replica_set };
+
+// The first topology of the file's runOnRequirements that the test server can be.
+test_topology topology_for(bson::view file_doc);
+
+class in_process_deployment {
+ public:
+  explicit in_process_deployment(test_topology topology);
+  ~in_process_deployment();
+  in_process_deployment(const in_process_deployment&) = delete;
+  in_process_deployment& operator=(const in_process_deployment&) = delete;
+
+  // The connection string of the deployment: directConnection for the standalone, the
+  // seed list and replicaSet for the replica set.
+  const std::string& uri() const noexcept { return uri_; }
+
+ private:
+  struct servers;
+  std::unique_ptr<servers> servers_;
+  std::string uri_;
+};
+
+}  // namespace mongowire::spec
