@@ -2,6 +2,8 @@
 // with independent peers (MockupDB) and for people reading the protocol.
 //   mongowire-cli --uri URI --script ping|txn3|abort [--db DB] [--coll COLL]
 //   mongowire-cli --uri URI --command '{"ping": 1}' [--db DB]
+//   --trace: print every frame sent and received, annotated (the URI's password is masked);
+//   --pcap FILE: write them as a pcap file for Wireshark / tshark (synthesized TCP/IP framing).
 // Scripts:
 //   ping   runCommand {ping: 1} on admin (implicit session)
 //   txn3   one transaction (snapshot / majority): insert, update, delete, then commit
@@ -15,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "frame_capture.hpp"
 #include "mongowire/client.hpp"
 
 namespace asio = boost::asio;
@@ -28,14 +31,19 @@ struct cli_options {
   std::string command_json;
   std::string db = "test";
   std::string coll = "items";
+  bool trace = false;
+  std::string pcap;
 };
 
 int usage() {
   std::fputs(
       "usage: mongowire-cli --uri URI (--script ping|txn3|abort | --command JSON) [--db DB] [--coll COLL]\n"
+      "                     [--trace] [--pcap FILE]\n"
       "  ping   runCommand {ping: 1} on admin\n"
       "  txn3   a transaction of insert, update and delete, then commitTransaction\n"
-      "  abort  a transaction of one insert, then abortTransaction\n",
+      "  abort  a transaction of one insert, then abortTransaction\n"
+      "  --trace      print every frame sent and received, each field explained\n"
+      "  --pcap FILE  write every frame to FILE (libpcap; open it in Wireshark or tshark)\n",
       stderr);
   return 2;
 }
@@ -126,6 +134,10 @@ int main(int argc, char** argv) {
   cli_options o;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
+    if (a == "--trace") {
+      o.trace = true;
+      continue;
+    }
     if (i + 1 >= argc) return usage();
     std::string v = argv[++i];
     if (a == "--uri") o.uri = v;
@@ -133,20 +145,27 @@ int main(int argc, char** argv) {
     else if (a == "--command") o.command_json = v;
     else if (a == "--db") o.db = v;
     else if (a == "--coll") o.coll = v;
+    else if (a == "--pcap") o.pcap = v;
     else return usage();
   }
   if (o.uri.empty() || (o.command_json.empty() && o.script != "ping" && o.script != "txn3" && o.script != "abort"))
     return usage();
   try {
     asio::io_context io;
+    tools::frame_capture capture(o.trace ? stdout : nullptr, o.pcap);
+    client_options opts;
+    if (o.trace || !o.pcap.empty()) opts.on_frame = capture.handler();
+    if (o.trace) std::printf("mongowire-cli: %s\n", tools::mask_password(o.uri).c_str());
     // The client lives in the coroutine, so every way out of the script ends io.run().
-    auto job = [&o]() -> asio::awaitable<bool> {
-      client c(co_await asio::this_coro::executor, o.uri);
+    auto job = [&o, &opts]() -> asio::awaitable<bool> {
+      client c(co_await asio::this_coro::executor, o.uri, opts);
       co_return co_await run_script(c, o);
     };
     auto done = asio::co_spawn(io, job(), asio::use_future);
     io.run();
-    return done.get() ? 0 : 1;
+    const bool ok = done.get();
+    if (!capture.error().empty()) std::fprintf(stderr, "mongowire-cli: %s\n", capture.error().c_str());
+    return ok && capture.error().empty() ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mongowire-cli: %s\n", e.what());
     return 1;

@@ -217,14 +217,6 @@ struct find_one_and_update_options {
   std::optional<bson::document> array_filters;  // a BSON array
 };
 
-// transitional (issue 9): replaced by the three options above
-struct find_one_and_modify_options {
-  std::optional<bson::document> projection;
-  std::optional<bson::document> sort;
-  bool upsert = false;
-  bool return_new = false;
-};
-
 struct aggregate_options {
   std::optional<std::int32_t> batch_size;
   std::optional<std::int64_t> max_time_ms;
@@ -491,39 +483,6 @@ class collection {
   }
   boost::asio::awaitable<error_code> drop(diagnostics& diag);
 
-  // ---- transitional: the former forms, removed once every caller has moved (issue 9)
-  boost::asio::awaitable<insert_one_result> insert_one(bson::view doc);
-  boost::asio::awaitable<update_result> update_one(bson::view filter, bson::view update_doc);
-  boost::asio::awaitable<delete_result> delete_one(bson::view filter);
-  boost::asio::awaitable<std::vector<bson::document>> find(bson::view filter, find_options options = {});
-  boost::asio::awaitable<error_code> insert_one(bson::view doc, insert_one_result& result, diagnostics& diag);
-  boost::asio::awaitable<error_code> insert_many(std::vector<bson::document> docs, insert_many_result& result,
-                                                 diagnostics& diag);
-  boost::asio::awaitable<error_code> update(bson::view filter, bson::view update_doc, bool multi, bool upsert,
-                                            update_result& result, diagnostics& diag);
-  boost::asio::awaitable<error_code> update(bson::view filter, bson::view update_doc, bool multi,
-                                            update_options options, update_result& result, diagnostics& diag);
-  boost::asio::awaitable<error_code> replace_one(bson::view filter, bson::view replacement, update_options options,
-                                                 update_result& result, diagnostics& diag);
-  boost::asio::awaitable<error_code> remove(bson::view filter, std::int32_t limit, delete_result& result,
-                                            diagnostics& diag);
-  boost::asio::awaitable<error_code> find_one(bson::view filter, std::optional<bson::document>& out, diagnostics& diag);
-  boost::asio::awaitable<error_code> count_documents(bson::view filter, std::int64_t& out, diagnostics& diag);
-  boost::asio::awaitable<error_code> count(bson::view filter, std::int64_t& out, diagnostics& diag);
-  boost::asio::awaitable<error_code> aggregate(bson::view pipeline, std::vector<bson::document>& out,
-                                               diagnostics& diag);
-  boost::asio::awaitable<error_code> distinct(std::string field, bson::view filter, bson::document& values,
-                                              diagnostics& diag);
-  boost::asio::awaitable<error_code> find_and_modify(bson::view filter, bson::view update_doc, bool remove,
-                                                     find_one_and_modify_options options,
-                                                     std::optional<bson::document>& out, diagnostics& diag);
-  boost::asio::awaitable<error_code> find_one_and_update(bson::view filter, bson::view update_doc,
-                                                         find_one_and_modify_options options,
-                                                         std::optional<bson::document>& out, diagnostics& diag);
-  boost::asio::awaitable<error_code> find_one_and_replace(bson::view filter, bson::view replacement,
-                                                          find_one_and_modify_options options,
-                                                          std::optional<bson::document>& out, diagnostics& diag);
-
  private:
   friend class client;
   friend class session;
@@ -531,9 +490,6 @@ class collection {
   collection(std::shared_ptr<detail::client_impl> c, std::shared_ptr<detail::session_impl> s, std::string db,
              std::string coll);
   boost::asio::any_io_executor executor() const;
-  boost::asio::awaitable<error_code> run_update(bson::view filter, bson::view update_doc, bool multi,
-                                                update_options options, update_result& result,
-                                                diagnostics& diag);  // transitional (issue 9)
 
   std::shared_ptr<detail::client_impl> client_;
   std::shared_ptr<detail::session_impl> session_;  // null: implicit session per operation
@@ -587,8 +543,6 @@ class database {
   }
   boost::asio::awaitable<error_code> list_collections(list_collections_options options,
                                                       std::vector<bson::document>& out, diagnostics& diag);
-  // transitional (issue 9)
-  boost::asio::awaitable<error_code> list_collections(std::vector<bson::document>& out, diagnostics& diag);
 
   // enumerate-collections.md "listCollectionNames": listCollections with nameOnly: true.
   template <class Token>
@@ -725,8 +679,6 @@ class client {
   }
   boost::asio::awaitable<error_code> list_databases(list_databases_options options, std::vector<bson::document>& out,
                                                     diagnostics& diag);
-  // transitional (issue 9)
-  boost::asio::awaitable<error_code> list_databases(std::vector<bson::document>& out, diagnostics& diag);
 
   // enumerate-databases.md "listDatabaseNames": listDatabases with nameOnly: true.
   template <class Token>
@@ -764,7 +716,6 @@ class client {
     std::uint64_t retries = 0;
   };
   stats get_stats() const noexcept;
-  std::shared_ptr<detail::client_impl> impl() const noexcept { return impl_; }  // transitional (issue 9)
 
  private:
   friend struct detail::client_access;  // tests reach the internals through src/client/client_access.hpp

@@ -58,6 +58,10 @@ enum class client_errc {
   message_too_large,
   // We built an invalid wire message (no or two body sections): a bug of ours, nothing sent.
   invalid_message,
+  // driver-sessions.md: a session is used by one operation at a time. A second operation
+  // started while one is in flight is refused before anything is sent (its txnNumber or
+  // statement order would otherwise be wrong on the server).
+  session_in_use,
 };
 
 // Violations of the wire protocol by bytes the peer sent. (Mistakes in what we send are
@@ -80,6 +84,9 @@ enum class protocol_errc {
   bad_reply,         // OP_REPLY with no document, or the wrong count
   response_to_mismatch,
   trailing_bytes,
+  // OP_COMPRESSED whose payload does not decompress to exactly uncompressedSize bytes
+  // (corrupt, truncated, or larger than declared: a decompression bomb).
+  decompression_failed,
 };
 
 // Transport failures, in addition to the boost::asio ones we pass through.

@@ -85,6 +85,11 @@ struct connection_string {
   std::optional<bool> load_balanced;
   std::optional<std::string> app_name;  // at most 128 bytes (handshake spec)
 
+  // Wire compression (compression/OP_COMPRESSED.md "Connection String Options"): snappy, zlib
+  // and/or zstd in priority order (unknown names are dropped with a warning); zlib's level.
+  std::vector<std::string> compressors;
+  std::optional<std::int32_t> zlib_compression_level;  // -1 (zlib's default) to 9
+
   // TLS
   std::optional<bool> tls;  // tls and ssl are aliases
   std::optional<std::string> tls_ca_file;

@@ -59,11 +59,6 @@ session client::start_session(const session_options& options) {
   return session(std::move(s));
 }
 
-asio::awaitable<error_code> client::list_databases(std::vector<bson::document>& out, diagnostics& diag) {
-  auto pending = list_databases(list_databases_options{}, out, diag);  // no temporaries in co_await (g++ 12)
-  co_return co_await std::move(pending);
-}
-
 namespace {
 
 // enumerate-databases.md: listDatabases on admin, a retryable read (list_databases_op), not
@@ -156,6 +151,7 @@ error_code session::start_transaction(const std::optional<transaction_options>& 
                                                       impl_->client->default_transaction_options());
   auto refusal = impl_->txn.start_transaction(impl_->server_session, std::move(resolved));
   if (refusal.ec) diag.client_message = std::string(refusal.message);
+  else impl_->server_abort.reset();
   return refusal.ec;
 }
 

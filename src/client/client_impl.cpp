@@ -102,6 +102,9 @@ net::topology_options topology_options_from(const connection_string& cs, const c
   if (cs.monitoring_mode) t.monitoring_mode = *cs.monitoring_mode;
   if (cs.server_selection_timeout_ms) t.server_selection_timeout = milliseconds(*cs.server_selection_timeout_ms);
   t.connection.checksum = opts.checksum;
+  for (const auto& name : cs.compressors)  // the parser kept only known names
+    if (auto id = wire::compressor_from_name(name)) t.connection.compressors.push_back(*id);
+  t.connection.zlib_level = cs.zlib_compression_level.value_or(wire::default_zlib_level);
   t.connection.tls = tls_context_from(cs);  // throws boost::system::system_error on unreadable files
   t.connection.verify_host_name = !cs.tls_insecure.value_or(false) && !cs.tls_allow_invalid_hostnames.value_or(false);
   if (opts.on_frame) t.connection.observer = opts.on_frame;
@@ -549,13 +552,33 @@ asio::awaitable<error_code> client_impl::execute(const operation& op, session_im
   // takes a server session only after connection checkout.
   std::optional<session_impl> implicit;
   if (!session) session = &implicit.emplace(shared_from_this(), session_options{}, false);
+  if (auto ec = claim_session(*session, op.traits.name, diag)) co_return ec;
+  const session_claim claim{*session};  // released however this coroutine ends
   resolved_operation plan;
   operation_concerns concerns;  // `plan` views into it
   error_code ec = plan_operation(op, *session, plan, concerns, diag);
   if (!ec) ec = co_await run_attempts(plan, reply, diag);
   if (!ec && session->is_snapshot() && !session->snapshot_time) record_snapshot_time(*session, reply);
+  note_statement_error(session, ec, diag);
   if (implicit) implicit->release();
   co_return ec;
+}
+
+// driver-sessions.md: "a ClientSession ... MUST NOT be used concurrently": a second operation
+// is refused before anything is sent.
+error_code claim_session(session_impl& s, std::string_view name, diagnostics& diag) {
+  if (!s.busy) {
+    s.busy = true;
+    return {};
+  }
+  diag.client_message = "the session is already running an operation; '" + std::string(name) +
+                        "' was not sent (driver-sessions.md: a session is used by one operation at a time)";
+  return client_errc::session_in_use;
+}
+
+void client_impl::note_statement_error(session_impl* session, error_code ec, const diagnostics& diag) {
+  if (session && session->txn.in_transaction() && !session->server_abort && statement_error_aborts_transaction(ec, diag))
+    session->server_abort.emplace(ec, diag);
 }
 
 // The session and transaction rules for one operation, before any I/O: refusals, the
@@ -660,6 +683,8 @@ void client_impl::plan_admin_command(const operation_traits& traits, const bson:
 // commitTransaction and abortTransaction: same fields, same place (admin), retried once as
 // retryable writes (transactions.md "Retrying commitTransaction/abortTransaction").
 asio::awaitable<error_code> client_impl::finish_transaction(session_impl& s, bool commit, diagnostics& diag) {
+  if (auto ec = claim_session(s, commit ? "commitTransaction" : "abortTransaction", diag)) co_return ec;
+  const session_claim claim{s};
   auto action = commit ? s.txn.commit_transaction() : s.txn.abort_transaction();
   if (!action) {
     diag.client_message = std::string(action.refusal.message);

@@ -45,6 +45,12 @@ class session_impl {
 
   // snapshot-sessions.md: the atClusterTime every command of a snapshot session reads at.
   std::optional<bson::timestamp> snapshot_time;
+  // A statement of the current transaction failed on the server, which aborted the
+  // transaction: the failure, so that with_transaction re-raises it when its callback
+  // swallowed it (instead of committing into NoSuchTransaction and looping).
+  std::optional<std::pair<error_code, diagnostics>> server_abort;
+  // An operation is in flight with this session (driver-sessions.md: one at a time).
+  bool busy = false;
 
   bool is_snapshot() const noexcept { return options.snapshot.value_or(false); }
   // causal-consistency.md: explicit sessions default to causal consistency; snapshot
@@ -100,6 +106,14 @@ class op_buffers_lease {
   std::unique_ptr<op_buffers> b_;
 };
 
+// Marks `s` as running an operation, or refuses with session_in_use (see session_impl::busy).
+error_code claim_session(session_impl& s, std::string_view name, diagnostics& diag);
+// Ends the claim when it goes out of scope (a return, an exception, a cancellation).
+struct session_claim {
+  session_impl& s;
+  ~session_claim() { s.busy = false; }
+};
+
 class client_impl : public std::enable_shared_from_this<client_impl> {
  public:
   client_impl(boost::asio::any_io_executor ex, connection_string cs, client_options opts);
@@ -117,6 +131,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   std::shared_ptr<session_impl> make_session(const session_options& opts, bool is_explicit);
   std::shared_ptr<session_impl> make_implicit_session();
 
+  // Records a failed statement of `session`'s transaction that aborted it on the server.
+  void note_statement_error(session_impl* session, error_code ec, const diagnostics& diag);
   // Runs one operation. `reply` receives the server's reply (also on server errors).
   boost::asio::awaitable<error_code> execute(const operation& op, session_impl* session, bson::document& reply,
                                              diagnostics& diag);

@@ -55,11 +55,6 @@ asio::awaitable<error_code> database::drop_collection(std::string coll, diagnost
   co_return ec;
 }
 
-asio::awaitable<error_code> database::list_collections(std::vector<bson::document>& out, diagnostics& diag) {
-  auto pending = list_collections(list_collections_options{}, out, diag);  // no temporaries in co_await (g++ 12)
-  co_return co_await std::move(pending);
-}
-
 namespace {
 
 detail::list_collections_op list_collections_operation(const list_collections_options& o, bool name_only) {

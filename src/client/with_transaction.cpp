@@ -78,6 +78,17 @@ asio::awaitable<error_code> run_callback(session::transaction_callback& callback
   std::rethrow_exception(thrown);
 }
 
+// The swallowed-error guard (issue 16): the callback returned success although a statement
+// failed on the server, which aborted the transaction. Committing could only fail with
+// NoSuchTransaction (labelled TransientTransactionError) and rerun the callback until the
+// time limit; instead the statement's own error is raised as the callback's, with its labels
+// (transactions-convenient-api.md: a callback "MUST NOT silently handle" such errors).
+error_code swallowed_error(const detail::session_impl& s, diagnostics& diag) {
+  if (!s.server_abort) return {};
+  diag = s.server_abort->second;
+  return s.server_abort->first;
+}
+
 }  // namespace
 
 asio::awaitable<error_code> session::with_transaction(transaction_callback callback,
@@ -91,6 +102,7 @@ asio::awaitable<error_code> session::with_transaction(transaction_callback callb
     if (auto ec = start_transaction(options, diag)) co_return ec;
     step_result r;
     r.ec = co_await run_callback(callback, *this, diag);
+    if (!r.ec) r.ec = swallowed_error(*impl_, diag);
     const auto state = impl_->txn.state();
     if (r.ec && detail::abort_after_callback_error(state)) {  // step 7.1
       diagnostics ignored;

@@ -5,7 +5,6 @@ namespace mongowire::detail::net {
 asio::awaitable<error_code> async_authenticate(connection& c, auth::authenticator& a, bson::view hello_reply,
                                                diagnostics& diag) {
   auth::auth_step step = a.on_hello_reply(hello_reply, diag);
-  c.redact_auth_payloads = true;  // traces show these frames with the SCRAM payloads zeroed
   error_code ec;
   while (!ec && step.action == auth::auth_action::send) {
     bson::view reply;
@@ -14,7 +13,6 @@ asio::awaitable<error_code> async_authenticate(connection& c, auth::authenticato
     if (ec) diag.client_message = std::string(a.mechanism()) + " authentication failed" + (diag.client_message.empty() ? "" : ": " + diag.client_message);
     else step = a.on_reply(reply, diag);
   }
-  c.redact_auth_payloads = false;
   if (!ec && step.action == auth::auth_action::failed) ec = step.ec;
   co_return ec;
 }

@@ -14,7 +14,7 @@ namespace mongowire::detail::net {
 // `hello_reply` is the successful handshake reply (with speculativeAuthenticate when the
 // server took the speculative saslStart). On failure `diag` names the mechanism; a server's
 // refusal keeps its code (18 AuthenticationFailed) and reply, a client's refusal is
-// client_errc::authentication_failed. The SCRAM payloads are hidden from the frame observer.
+// client_errc::authentication_failed.
 asio::awaitable<error_code> async_authenticate(connection& c, auth::authenticator& a, bson::view hello_reply,
                                                diagnostics& diag);
 

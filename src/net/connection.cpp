@@ -36,7 +36,10 @@ connection::connection(asio::any_io_executor ex, connection_settings settings, s
       timer_guard_(std::make_shared<timer_guard>(timer_guard{this})),
       settings_(std::move(settings)),
       observer_(settings_.observer),
-      id_(id != 0 ? id : ++connection_counter) {}
+      id_(id != 0 ? id : ++connection_counter) {
+  // OP_COMPRESSED.md: once compressors are offered, even the handshake's reply may come compressed.
+  decoder_.set_accept_compressed(!settings_.compressors.empty());
+}
 
 connection::~connection() {
   if (on_destroyed) on_destroyed(id_);
@@ -65,11 +68,14 @@ error_code connection::fail(error_code ec, diagnostics& diag, std::string what) 
   return ec;
 }
 
-void connection::observe(bool outgoing, std::span<const std::uint8_t> frame) const {
+// command-logging-and-monitoring.md "Security": traces of authentication and user management
+// commands (and of hello with speculativeAuthenticate) show no secret.
+void connection::observe(bool outgoing, std::span<const std::uint8_t> frame) {
   if (!observer_) return;
+  if (outgoing) sensitive_exchange_ = auth::is_sensitive_request(frame);
   frame_event e{outgoing, frame, id_, local_ip_, local_port_, remote_ip_, remote_port_};
-  if (!redact_auth_payloads) return observer_(e);
-  const auto copy = auth::redacted_frame(frame);  // command-logging-and-monitoring.md "Security"
+  if (!sensitive_exchange_) return observer_(e);
+  const auto copy = auth::redacted_frame(frame);
   e.frame = copy;
   observer_(e);
 }
@@ -186,14 +192,16 @@ asio::awaitable<error_code> connection::send_op_msg(bson::view body, std::option
     diag.client_message = "cannot encode command: " + ec.message();
     co_return ec;  // the connection is still usable: nothing was sent
   }
-  co_return co_await send_frame(diag);
+  // OP_COMPRESSED.md "Messages not allowed to be compressed".
+  const bool compress = compressor_ && wire::may_compress(body.first_key());
+  co_return co_await send_frame(diag, compress);
 }
 
 asio::awaitable<error_code> connection::read_op_msg(std::int32_t response_to, bson::view& reply, diagnostics& diag) {
   if (auto ec = co_await read_frame(response_to, diag)) co_return ec;
   wire::op_msg_view msg;
   wire::decode_error err;
-  if (auto ec = wire::op_msg_view::parse(decoder_.frame(), msg, &err, decoder_.max_message_size()))
+  if (auto ec = wire::op_msg_view::parse(received_frame(), msg, &err, decoder_.max_message_size()))
     co_return fail(ec, diag, "reply from " + address_ + " is malformed (" + err.message() + ")");
   more_to_come_ = msg.more_to_come();
   reply = msg.body();
@@ -211,17 +219,26 @@ asio::awaitable<error_code> connection::async_legacy_command(bson::view body, bs
   if (auto ec = co_await read_frame(request_id, diag)) co_return ec;
   wire::op_reply_view r;
   wire::decode_error err;
-  if (auto ec = wire::parse_op_reply(decoder_.frame(), r, &err, decoder_.max_message_size()))
+  if (auto ec = wire::parse_op_reply(received_frame(), r, &err, decoder_.max_message_size()))
     co_return fail(ec, diag, "legacy reply from " + address_ + " is malformed (" + err.message() + ")");
   reply = r.first_document;
   co_return error_code{};
 }
 
-asio::awaitable<error_code> connection::send_frame(diagnostics& diag) {
-  observe(true, out_);
+asio::awaitable<error_code> connection::send_frame(diagnostics& diag, bool compress) {
+  if (compress) {
+    if (auto ec = codec_.compress(out_, *compressor_, compressed_out_, settings_.zlib_level,
+                                  decoder_.max_message_size())) {
+      diag.client_message = "cannot compress command with " + std::string(wire::compressor_name(*compressor_)) +
+                            ": " + ec.message();
+      co_return ec;  // nothing was sent
+    }
+  }
+  const std::vector<std::uint8_t>& frame = compress ? compressed_out_ : out_;
+  observe(true, frame);  // the bytes as they go on the wire
   arm_timer(settings_.socket_timeout);
-  auto [ec, n] = tls_ ? co_await asio::async_write(*tls_, asio::buffer(out_), use_tuple)
-                      : co_await asio::async_write(socket_, asio::buffer(out_), use_tuple);
+  auto [ec, n] = tls_ ? co_await asio::async_write(*tls_, asio::buffer(frame), use_tuple)
+                      : co_await asio::async_write(socket_, asio::buffer(frame), use_tuple);
   disarm_timer();
   if (ec || timed_out_)
     co_return fail(ec ? ec : error_code(network_errc::socket_timeout), diag, "sending to " + address_);
@@ -254,7 +271,16 @@ asio::awaitable<error_code> connection::read_frame(std::int32_t request_id, diag
     co_return fail(protocol_errc::response_to_mismatch, diag,
                    "reply from " + address_ + " answers request " + std::to_string(header.response_to) + ", expected " +
                        std::to_string(request_id));
+  // OP_COMPRESSED.md: decompress with the compressor the message names, whichever was negotiated.
+  received_compressed_ = header.op_code == static_cast<std::int32_t>(wire::opcode::compressed);
+  wire::decode_error err;
+  if (received_compressed_ && codec_.decompress(decoder_.frame(), inflated_, &err, decoder_.max_message_size()))
+    co_return fail(err.code, diag, "reply from " + address_ + " cannot be decompressed (" + err.message() + ")");
   co_return error_code{};
+}
+
+std::span<const std::uint8_t> connection::received_frame() const noexcept {
+  return received_compressed_ ? std::span<const std::uint8_t>(inflated_) : decoder_.frame();
 }
 
 void connection::disarm_timer() noexcept {

@@ -24,6 +24,7 @@
 #include "mongowire/error.hpp"
 #include "mongowire/events.hpp"
 #include "proto/command/command_fields.hpp"
+#include "proto/wire/compression.hpp"
 #include "proto/wire/frame_decoder.hpp"
 
 namespace mongowire::detail::net {
@@ -40,6 +41,9 @@ struct connection_settings {
   bool verify_host_name = true;                 // check the certificate names the host
   bool checksum = false;                        // send CRC-32C with every OP_MSG
   frame_observer observer;                      // null: no tracing
+  // OP_COMPRESSED.md: offered in the handshake in this priority order; empty: no compression.
+  std::vector<wire::compressor_id> compressors;
+  int zlib_level = wire::default_zlib_level;  // zlibCompressionLevel
 };
 
 class connection {
@@ -84,6 +88,10 @@ class connection {
   bool is_broken() const noexcept { return broken_; }
   void set_max_message_size(std::size_t bytes) noexcept;
   void set_socket_timeout(std::chrono::milliseconds t) noexcept { settings_.socket_timeout = t; }
+  // The compressor the handshake negotiated (OP_COMPRESSED.md): every later request but the
+  // excluded commands is sent compressed with it. nullopt: none.
+  void set_compressor(std::optional<wire::compressor_id> id) noexcept { compressor_ = id; }
+  std::optional<wire::compressor_id> compressor() const noexcept { return compressor_; }
 
   std::uint64_t id() const noexcept { return id_; }
   std::int32_t last_request_id() const noexcept { return last_request_id_; }
@@ -95,8 +103,6 @@ class connection {
   std::chrono::steady_clock::time_point last_checkin{};
   std::int64_t server_connection_id = 0;
   std::int32_t max_wire_version = 0;  // from the handshake
-  // While the handshake authenticates: the observer gets frames with SASL payloads zeroed.
-  bool redact_auth_payloads = false;
   // Scratch space for the command being sent on this connection: reused, so that once warm
   // building a command allocates nothing (the connection is checked out exclusively).
   bson::document command_buffer;
@@ -104,14 +110,16 @@ class connection {
   std::size_t bytes_received() const noexcept { return bytes_received_; }
 
  private:
-  asio::awaitable<error_code> send_frame(diagnostics& diag);
+  asio::awaitable<error_code> send_frame(diagnostics& diag, bool compress = false);
+  // The frame just read, decompressed when it came as OP_COMPRESSED.
+  std::span<const std::uint8_t> received_frame() const noexcept;
   asio::awaitable<error_code> read_frame(std::int32_t request_id, diagnostics& diag);
   asio::awaitable<error_code> send_op_msg(bson::view body, std::optional<document_sequence_ref> sequence,
                                           std::int32_t request_id, std::uint32_t flags, diagnostics& diag);
   asio::awaitable<error_code> read_op_msg(std::int32_t response_to, bson::view& reply, diagnostics& diag);
   asio::awaitable<error_code> tls_handshake(const std::string& host, diagnostics& diag);
   error_code fail(error_code ec, diagnostics& diag, std::string what);
-  void observe(bool outgoing, std::span<const std::uint8_t> frame) const;
+  void observe(bool outgoing, std::span<const std::uint8_t> frame);
   void remember_endpoints();
   void arm_timer(std::chrono::milliseconds limit);
   void disarm_timer() noexcept;
@@ -129,7 +137,14 @@ class connection {
   connection_settings settings_;
   wire::frame_decoder decoder_;
   std::vector<std::uint8_t> out_;
+  wire::frame_codec codec_;                    // OP_COMPRESSED contexts, reused
+  std::optional<wire::compressor_id> compressor_;
+  std::vector<std::uint8_t> compressed_out_;  // out_ as OP_COMPRESSED
+  std::vector<std::uint8_t> inflated_;        // the last reply, decompressed
+  bool received_compressed_ = false;
   frame_observer observer_;
+  // The last request was a sensitive command: it and its replies reach the observer redacted.
+  bool sensitive_exchange_ = false;
   std::uint64_t id_;
   std::string address_;
   // The socket's endpoints once connected, for the frame observer (pcap files need the ports).

@@ -39,6 +39,10 @@ asio::awaitable<error_code> handshake(connection& c, const topology_options& opt
   // isMaster over OP_QUERY, unless the server is already known to speak OP_MSG.
   ho.legacy_name = !use_op_msg;
   ho.client = default_client_metadata(opts.app_name);
+  // OP_COMPRESSED.md "MongoDB Handshake Amendment": the compressors offered, [] when none.
+  bson::array_builder compressors;
+  for (auto id : opts.connection.compressors) compressors.push(wire::compressor_name(id));
+  ho.compression = compressors.get_view();
   build_hello(hello, ho);
   if (auth) auth->prepare_hello(hello);  // handshake.md "Speculative Authentication"
   bson::view reply;
@@ -54,6 +58,7 @@ asio::awaitable<error_code> handshake(connection& c, const topology_options& opt
   c.max_wire_version = static_cast<std::int32_t>(reply_copy["maxWireVersion"].as_integer().value_or(0));
   if (auto max = reply_copy["maxMessageSizeBytes"].as_integer(); max && *max > 0)
     c.set_max_message_size(static_cast<std::size_t>(*max));
+  c.set_compressor(wire::negotiated_compressor(opts.connection.compressors, reply_copy));
   co_return error_code{};
 }
 
@@ -343,7 +348,6 @@ asio::awaitable<error_code> topology::initialize_pooled_connection(const host_ad
   std::optional<auth::authenticator> authenticator;
   if (opts_.credential) authenticator.emplace(*opts_.credential, opts_.scram_cache);
   auth::authenticator* const auth = authenticator ? &*authenticator : nullptr;
-  c.redact_auth_payloads = auth != nullptr;  // the hello carries speculativeAuthenticate
   if (!ec) ec = co_await handshake(c, opts_, reply, diag, speaks_op_msg, auth);
   if (!ec) {
     auto max_wire = reply["maxWireVersion"].as_integer().value_or(0);
@@ -366,7 +370,6 @@ asio::awaitable<error_code> topology::authenticate_pooled_connection(const host_
                                                                      bson::view hello_reply, auth::authenticator& a,
                                                                      diagnostics& diag) {
   const error_code ec = co_await async_authenticate(c, a, hello_reply, diag);
-  c.redact_auth_payloads = false;
   if (ec && !closed_) {
     const bson::document failed_reply = diag.reply;  // the saslStart/saslContinue error reply
     report_handshake_error(address, c, ec, failed_reply, diag, true);

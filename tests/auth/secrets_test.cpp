@@ -57,7 +57,7 @@ asio::awaitable<error_code> session_with_transaction(client& c, std::string new_
   auto s = c.start_session();
   s.start_transaction();
   bson::document reply;
-  auto insert = bson::document::from_json(R"({"insert": "c", "documents": [{"_id": 1}]})");
+  auto insert = bson::document::from_json(R"({"insert": "c", "documents": [{"x": 1}]})");
   if (auto ec = co_await s.run_command("app", std::move(insert), reply, diag)) co_return ec;
   if (auto ec = co_await s.commit_transaction(diag)) co_return ec;
   bson::document create;

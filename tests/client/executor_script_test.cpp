@@ -17,7 +17,7 @@ using scripted::step;
 namespace {
 
 constexpr std::string_view insert_command = R"({"insert": "coll", "documents": [{"_id": 1}]})";
-constexpr std::string_view txn_number_one = R"({"$numberLong": "2"})";
+constexpr std::string_view txn_number_one = R"({"$numberLong": "1"})";
 constexpr std::string_view inserted = R"({"ok": 1, "n": 1})";
 constexpr std::string_view found =
     R"({"ok": 1, "cursor": {"id": {"$numberLong": "0"}, "ns": "db.coll", "firstBatch": [{"_id": 1, "x": 1}]}})";

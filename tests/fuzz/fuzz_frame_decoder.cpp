@@ -38,7 +38,7 @@ void parse_frame(std::span<const std::uint8_t> frame) {
     }
     default: break;
   }
-  (void)wire::describe_frame(frame);
+  (void)wire::describe_frame(frame, 1 << 20);
 }
 
 }  // namespace
@@ -49,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t chunk = 1 + data[0] % 64;
   std::span<const std::uint8_t> input(data + 1, size - 1);
   wire::frame_decoder decoder(1 << 20);
-  (void)wire::describe_frame(input);  // the raw input as if it were one frame
+  (void)wire::describe_frame(input, 1 << 20);  // the raw input as if it were one frame
   for (std::size_t pos = 0; pos < input.size(); pos += chunk) {
     decoder.feed(input.subspan(pos, chunk < input.size() - pos ? chunk : input.size() - pos));
     wire::decode_status status;

@@ -118,6 +118,11 @@ bson::document key_value_document(const std::vector<std::pair<std::string, std::
 // uri-options.md names and value types of the options the parser has.
 void put_connection_options(const connection_string& cs, bson::document& d) {
   put(d, "appName", cs.app_name);
+  if (!cs.compressors.empty()) {
+    bson::array_builder names;
+    for (const auto& c : cs.compressors) names.push(std::string_view(c));
+    d.append_array("compressors", names.get_view());
+  }
   put(d, "connectTimeoutMS", cs.connect_timeout_ms);
   put(d, "directConnection", cs.direct_connection);
   put(d, "enableOverloadRetargeting", cs.enable_overload_retargeting);
@@ -138,6 +143,7 @@ void put_connection_options(const connection_string& cs, bson::document& d) {
   put(d, "srvServiceName", cs.srv_service_name);
   put(d, "timeoutMS", cs.timeout_ms);
   put(d, "waitQueueTimeoutMS", cs.wait_queue_timeout_ms);
+  put(d, "zlibCompressionLevel", cs.zlib_compression_level);
 }
 
 void put_tls_options(const connection_string& cs, bson::document& d) {

@@ -60,7 +60,7 @@ bool redact_op_msg(std::span<const std::uint8_t> frame, std::vector<std::uint8_t
 
 }  // namespace
 
-bool is_sensitive_request(std::span<const std::uint8_t> frame) noexcept {
+bool is_sensitive_request(std::span<const std::uint8_t> frame) {
   bson::view body;
   wire::op_msg_view msg;
   wire::op_query_view query;

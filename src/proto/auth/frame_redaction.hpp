@@ -13,7 +13,7 @@ namespace mongowire::detail::auth {
 
 // True when `frame` is a request (OP_MSG or OP_QUERY) whose command is sensitive. A frame
 // that does not parse is not sensitive (the observer sees it as it is).
-bool is_sensitive_request(std::span<const std::uint8_t> frame) noexcept;
+bool is_sensitive_request(std::span<const std::uint8_t> frame);
 
 // A copy of `frame` (OP_MSG, OP_QUERY or OP_REPLY) with every string and binary value of its
 // documents zeroed, lengths kept, the OP_MSG checksum recomputed. A frame that does not

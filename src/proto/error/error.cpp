@@ -98,6 +98,7 @@ class client_category_impl final : public boost::system::error_category {
       case client_errc::internal_error: return "internal error: an unexpected exception ended the operation";
       case client_errc::message_too_large: return "message larger than the server's maxMessageSizeBytes (not sent)";
       case client_errc::invalid_message: return "invalid wire message built by the client (not sent)";
+      case client_errc::session_in_use: return "the session is already running an operation";
     }
     return "unknown client error";
   }
@@ -125,6 +126,7 @@ class protocol_category_impl final : public boost::system::error_category {
       case protocol_errc::bad_reply: return "malformed OP_REPLY";
       case protocol_errc::response_to_mismatch: return "responseTo does not match the request";
       case protocol_errc::trailing_bytes: return "bytes left over after the last document";
+      case protocol_errc::decompression_failed: return "OP_COMPRESSED payload does not decompress to its uncompressedSize";
     }
     return "unknown protocol error";
   }

@@ -21,6 +21,10 @@ std::string_view to_string(transaction_state s) noexcept {
 }  // namespace mongowire
 
 namespace mongowire::detail {
+
+bool statement_error_aborts_transaction(error_code ec, const diagnostics& d) noexcept {
+  return ec.category() == server_category() && (d.server_code != 0 || !d.write_errors.empty());
+}
 namespace {
 
 client_refusal refuse(client_errc e, std::string_view spec_message = {}) { return {e, spec_message}; }

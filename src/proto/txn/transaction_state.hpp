@@ -58,6 +58,11 @@ struct finish_action {
   bool sends() const noexcept { return fields.has_value(); }
 };
 
+// mongod aborts a transaction when one of its statements fails on the server (an ok: 0 reply
+// or a write error such as DuplicateKey): its commit can then only fail with
+// NoSuchTransaction. `ec` and `d` describe the statement's failure.
+bool statement_error_aborts_transaction(error_code ec, const diagnostics& d) noexcept;
+
 // What an operation run with the session asks of the transaction rules.
 struct operation_request {
   bool is_read = false;                    // uses a read preference (transactions.md, "Read operation")

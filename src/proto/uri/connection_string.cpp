@@ -307,6 +307,11 @@ std::string connection_string::to_string() const {
   if (!auth_mechanism_properties.empty())
     w.add_raw("authMechanismProperties", format_pairs(auth_mechanism_properties, true));
   w.add("authSource", auth_source);
+  if (!compressors.empty()) {
+    std::string names;
+    for (const auto& c : compressors) names += (names.empty() ? "" : ",") + c;
+    w.add_raw("compressors", names);
+  }
   w.add("connectTimeoutMS", connect_timeout_ms);
   w.add("directConnection", direct_connection);
   w.add("enableOverloadRetargeting", enable_overload_retargeting);
@@ -344,6 +349,7 @@ std::string connection_string::to_string() const {
   w.add("w", this->w);
   w.add("waitQueueTimeoutMS", wait_queue_timeout_ms);
   w.add("wTimeoutMS", wtimeout_ms);
+  w.add("zlibCompressionLevel", zlib_compression_level);
   return format_authority(*this) + w.text();
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdint>
@@ -9,6 +10,7 @@
 
 #include "proto/uri/host_address.hpp"
 #include "proto/uri/percent_encoding.hpp"
+#include "proto/wire/compression.hpp"
 
 namespace mongowire {
 
@@ -256,6 +258,22 @@ set_result set_srv_service_name(cs_t& cs, std::string_view v, std::string& why) 
   return set_result::ok;
 }
 
+// OP_COMPRESSED.md "compressors": a priority-ordered list; unknown compressors MUST yield a
+// warning and MUST NOT be included in the handshake.
+set_result set_compressors(cs_t& cs, std::string_view v, std::string&) {
+  cs.compressors.clear();
+  while (!v.empty()) {
+    const auto comma = v.find(',');
+    const std::string_view name = v.substr(0, comma);
+    if (!detail::wire::compressor_from_name(name))
+      cs.warnings.push_back(fmt::format("Unsupported compressor '{}' ignored (snappy, zlib or zstd)", name));
+    else if (std::find(cs.compressors.begin(), cs.compressors.end(), name) == cs.compressors.end())
+      cs.compressors.emplace_back(name);
+    v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+  }
+  return set_result::ok;
+}
+
 constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max();
 
 // uri-options.md, "List of specified options" (the subset this client implements).
@@ -265,6 +283,7 @@ const option_def option_table[] = {
     {"authMechanismProperties", set_auth_mechanism_properties},
     // auth.md, "Errors": an empty authSource MUST be an error.
     {"authSource", set_string<&cs_t::auth_source>, false, false, /*empty_is_error=*/true},
+    {"compressors", set_compressors},
     {"connectTimeoutMS", set_integer<&cs_t::connect_timeout_ms, 0>},
     {"directConnection", set_bool<&cs_t::direct_connection>},
     {"enableOverloadRetargeting", set_bool<&cs_t::enable_overload_retargeting>},
@@ -303,6 +322,7 @@ const option_def option_table[] = {
     {"w", set_w},
     {"waitQueueTimeoutMS", set_integer<&cs_t::wait_queue_timeout_ms, 1>},
     {"wTimeoutMS", set_integer<&cs_t::wtimeout_ms, 0, int64_max>},
+    {"zlibCompressionLevel", set_integer<&cs_t::zlib_compression_level, -1, 9>},
 };
 
 // Keys are compared after lower-casing ASCII letters (connection-string-spec.md, "Keys").

@@ -4,6 +4,7 @@
 
 #include <iterator>
 
+#include "proto/wire/compression.hpp"
 #include "proto/wire/field_notes.hpp"
 #include "proto/wire/legacy.hpp"
 #include "proto/wire/op_msg.hpp"
@@ -96,6 +97,23 @@ void describe_op_reply(out_it out, const op_reply_view& r) {
 }
 
 error_code describe_body(out_it out, std::span<const std::uint8_t> frame, std::int32_t op_code, std::size_t max,
+                         decode_error& err);
+
+// OP_COMPRESSED.md: the wrapped message is shown as if it had been sent uncompressed.
+error_code describe_compressed(out_it out, std::span<const std::uint8_t> frame, std::size_t max, decode_error& err) {
+  std::vector<std::uint8_t> inner;
+  frame_codec codec;
+  if (auto ec = codec.decompress(frame, inner, &err, max)) return ec;
+  const msg_header h = read_header(inner.data());
+  const auto id = static_cast<compressor_id>(frame[header_size + 8]);
+  fmt::format_to(out, "compressorId {} ({}), {} bytes decompress to {}; the original message:\n",
+                 static_cast<int>(id), compressor_name(id), frame.size() - header_size - compressed_prefix_size,
+                 inner.size() - header_size);
+  describe_header(out, h);
+  return describe_body(out, inner, h.op_code, max, err);
+}
+
+error_code describe_body(out_it out, std::span<const std::uint8_t> frame, std::int32_t op_code, std::size_t max,
                          decode_error& err) {
   switch (static_cast<opcode>(op_code)) {
     case opcode::msg: {
@@ -116,8 +134,7 @@ error_code describe_body(out_it out, std::span<const std::uint8_t> frame, std::i
       describe_op_reply(out, r);
       return {};
     }
-    case opcode::compressed:
-      return fail(&err, protocol_errc::compression_unsupported, 12, "OP_COMPRESSED payloads are not decoded");
+    case opcode::compressed: return describe_compressed(out, frame, max, err);
   }
   return fail(&err, protocol_errc::unknown_opcode, 12, fmt::format("unknown opCode {}", op_code));
 }

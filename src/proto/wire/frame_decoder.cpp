@@ -64,8 +64,8 @@ decode_status frame_decoder::check_header() {
     return set_error(protocol_errc::message_too_long, 0,
                      "messageLength " + std::to_string(length) + " exceeds maxMessageSizeBytes " +
                          std::to_string(max_message_size_));
-  // OP_COMPRESSED needs a negotiated compressor, and we never offer one.
-  if (h.op_code == static_cast<std::int32_t>(opcode::compressed))
+  // OP_COMPRESSED needs a compressor offered in the handshake.
+  if (h.op_code == static_cast<std::int32_t>(opcode::compressed) && !accept_compressed_)
     return set_error(protocol_errc::compression_unsupported, 12,
                      "OP_COMPRESSED received but no compressor was negotiated");
   std::size_t minimum = minimum_message_length(h.op_code);

@@ -23,6 +23,11 @@ class frame_decoder {
   // checked. Clamped to INT32_MAX.
   void set_max_message_size(std::size_t bytes) noexcept;
   std::size_t max_message_size() const noexcept { return max_message_size_; }
+  // OP_COMPRESSED frames are framing errors (compression_unsupported) until compression was
+  // offered or negotiated (OP_COMPRESSED.md); then they come out like any other frame, to be
+  // unwrapped with frame_codec::decompress.
+  void set_accept_compressed(bool accept) noexcept { accept_compressed_ = accept; }
+  bool accepts_compressed() const noexcept { return accept_compressed_; }
 
   // Writable space of exactly `n` bytes after the buffered ones (may move buffered bytes
   // to the front or grow the buffer; invalidates the last frame()). Then commit() how many
@@ -65,6 +70,7 @@ class frame_decoder {
   bool frame_returned_ = false;       // frame at begin_ was handed out: consume it on next()
   std::size_t stream_offset_ = 0;     // bytes consumed since construction, for diagnostics
   std::size_t max_message_size_;
+  bool accept_compressed_ = false;
   decode_error error_;
 };
 

@@ -29,6 +29,49 @@ std::int64_t millis_since_epoch(clock_type::time_point t) {
 
 bool is_legacy_hello(std::string_view name) { return name == "isMaster" || name == "ismaster"; }
 
+// OP_COMPRESSED.md "MongoDB Handshake Amendment" and mongod's MessageCompressorManager::
+// serverNegotiate: the client's compressors that the server has, in the client's order; no
+// `compression` field in the reply when none is common. A hello without the field keeps what
+// an earlier hello negotiated.
+void negotiate_compression(bson::view cmd, const std::vector<std::string>& supported, connection_context& ctx,
+                           bson::document& reply) {
+  namespace wire = detail::wire;
+  if (auto requested = cmd["compression"]; requested) {
+    if (!requested.is_array()) throw command_error(code::bad_value, "'compression' is not an array");
+    ctx.compressors.clear();
+    const bson::view list = *requested.as_array();  // a named view: the optional is a temporary
+    for (const auto& e : list) {
+      const auto name = e.as_string();
+      if (!name) throw command_error(code::bad_value, "'compression' is not an array of strings");
+      const auto id = wire::compressor_from_name(*name);
+      const bool enabled = std::find(supported.begin(), supported.end(), *name) != supported.end();
+      if (id && enabled && std::find(ctx.compressors.begin(), ctx.compressors.end(), *id) == ctx.compressors.end())
+        ctx.compressors.push_back(*id);
+    }
+  }
+  if (ctx.compressors.empty()) return;
+  reply.append_array_of("compression", [&](bson::array_builder& arr) {
+    for (auto id : ctx.compressors) arr.push(wire::compressor_name(id));
+  });
+}
+
+void append_compression_status(const std::vector<std::string>& enabled,
+                               const std::array<std::array<std::int64_t, 4>, 4>& bytes, bson::document& reply) {
+  reply.append_document("network", [&](bson::document& network) {
+    network.append_document("compression", [&](bson::document& compression) {
+      for (const auto& name : enabled) {
+        const auto id = detail::wire::compressor_from_name(name);
+        if (!id) continue;
+        const auto& b = bytes.at(static_cast<std::size_t>(*id));
+        compression.append_document(name, [&](bson::document& c) {
+          c.append_document("compressor", [&](bson::document& d) { d.append("bytesIn", b[0]).append("bytesOut", b[1]); });
+          c.append_document("decompressor", [&](bson::document& d) { d.append("bytesIn", b[2]).append("bytesOut", b[3]); });
+        });
+      }
+    });
+  });
+}
+
 failpoint parse_failpoint_mode(const op_context& op) {
   failpoint fp;
   auto mode = op.cmd["mode"];
@@ -117,6 +160,7 @@ void server_core::impl::cmd_hello(op_context& op, bson::document& reply) {
   reply.append("minWireVersion", options.min_wire_version);
   reply.append("maxWireVersion", options.max_wire_version);
   reply.append("readOnly", false);
+  negotiate_compression(op.cmd, options.compressors, ctx, reply);
   add_auth_to_hello(op, reply);
   if (options.standalone || !options.sessions_supported)
     restrict_hello(reply, options.standalone, options.sessions_supported);
@@ -161,6 +205,7 @@ void server_core::impl::cmd_server_status(op_context&, bson::document& reply) {
     tx.append("totalCommitted", txn_stats.committed);
     tx.append("totalAborted", txn_stats.aborted);
   });
+  append_compression_status(options.compressors, compression_bytes, reply);
 }
 
 void server_core::impl::cmd_end_sessions(op_context& op, bson::document&) {

@@ -1,6 +1,7 @@
 // Internal state of server_core, shared by its translation units.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -123,6 +124,9 @@ struct server_core::impl {
   struct {
     std::int64_t started = 0, committed = 0, aborted = 0, retried_commands = 0, retried_statements = 0;
   } txn_stats;
+  // serverStatus network.compression, by compressor id: compressor then decompressor bytes
+  // in and out.
+  std::array<std::array<std::int64_t, 4>, 4> compression_bytes{};
 
   // Replication (replication.cpp): a secondary's fetched, not yet applied, entries of its sync
   // source's oplog, and the newest timestamp fetched.

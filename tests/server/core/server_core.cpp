@@ -169,6 +169,14 @@ connection_context server_core::open_connection() {
 
 void server_core::close_connection(connection_context& ctx) { ctx.close_connection = true; }
 
+void server_core::record_compression(detail::wire::compressor_id id, bool compressing, std::size_t bytes_in,
+                                     std::size_t bytes_out) {
+  std::lock_guard lock(impl_->mutex);
+  auto& counters = impl_->compression_bytes.at(static_cast<std::size_t>(id));
+  counters[compressing ? 0 : 2] += static_cast<std::int64_t>(bytes_in);
+  counters[compressing ? 1 : 3] += static_cast<std::int64_t>(bytes_out);
+}
+
 member_role server_core::role() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->options.role;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mongowire/bson.hpp"
+#include "proto/wire/compression.hpp"
 
 namespace mongowire::testd {
 
@@ -65,6 +66,8 @@ struct server_options {
   // fails with Unauthorized (13) until the connection has authenticated.
   bool auth = false;
   std::vector<initial_user> users;
+  // mongod --networkMessageCompressors (its default order): what hello may negotiate.
+  std::vector<std::string> compressors{"snappy", "zstd", "zlib"};
 };
 
 // An OP_MSG kind-1 section: merged into the body as the array field `identifier`.
@@ -88,6 +91,9 @@ struct connection_context {
                            // secondary waiting to apply a read's afterClusterTime)
   std::int64_t wait_deadline_ms = 0;  // while run_again: the maxTimeMS deadline (ms since epoch), 0: none
   std::shared_ptr<auth_session> auth;     // who authenticated, the SASL conversation in progress
+  // OP_COMPRESSED.md: the compressors hello negotiated, in the client's order; the network
+  // layer accepts OP_COMPRESSED with these only.
+  std::vector<detail::wire::compressor_id> compressors;
 };
 
 class server_core {
@@ -135,6 +141,10 @@ class server_core {
   // topologyVersion; hello then fails with ShutdownInProgress, other commands still run, and
   // shutdown errors carry topologyVersion. There is no way back, as in mongod.
   void enter_quiesce_mode();
+  // serverStatus network.compression: bytes in and out of the compressor (`compressing`) or
+  // the decompressor of `id`, counted by the network layer.
+  void record_compression(detail::wire::compressor_id id, bool compressing, std::size_t bytes_in,
+                          std::size_t bytes_out);
 
   struct impl;  // implementation detail (core/core_impl.hpp)
 

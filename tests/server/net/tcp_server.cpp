@@ -11,8 +11,10 @@
 
 #include <atomic>
 #include <list>
+#include <optional>
 #include <vector>
 
+#include "proto/wire/compression.hpp"
 #include "proto/wire/frame_decoder.hpp"
 #include "proto/wire/legacy.hpp"
 #include "core/command_error.hpp"
@@ -35,6 +37,10 @@ struct connection {
   std::vector<std::uint8_t> reply_frame;  // the reply being encoded
   std::vector<std::uint8_t> pending;      // encoded replies not yet written (pipelined requests)
   std::vector<sequence> sequences;
+  wire::frame_codec codec;                 // OP_COMPRESSED contexts
+  std::vector<std::uint8_t> inflated;      // the request being handled, decompressed
+  std::vector<std::uint8_t> compressed;    // the reply, compressed
+  std::optional<wire::compressor_id> reply_compressor;  // the request came compressed with it
   connection_context ctx;
   bool in_awaitable_hello = false;  // waiting in an awaitable hello
   bool topology_changed = false;    // ... and the topology changed meanwhile
@@ -75,6 +81,7 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
       boost::system::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
       auto conn = std::make_shared<connection>(std::move(socket));
+      conn->decoder.set_accept_compressed(true);  // handle_op_compressed checks the negotiation
       conn->ctx = core.open_connection();
       std::erase_if(connections, [](const auto& w) { return w.expired(); });
       connections.push_back(conn);
@@ -128,12 +135,52 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
     auto header = wire::read_header(frame.data());
     if (header.op_code == static_cast<std::int32_t>(wire::opcode::msg)) co_return co_await handle_op_msg(c, frame);
     if (header.op_code == static_cast<std::int32_t>(wire::opcode::query)) co_return co_await handle_op_query(c, frame);
-    // OP_COMPRESSED included: hello never offers a compressor, so no client may send one.
+    if (header.op_code == static_cast<std::int32_t>(wire::opcode::compressed))
+      co_return co_await handle_op_compressed(c, frame);
     auto name = wire::opcode_name(header.op_code);
     log(c, "closed: unsupported opCode " + std::to_string(header.op_code) +
                (name.empty() ? "" : " (" + std::string(name) + ")") + " in request " +
                std::to_string(header.request_id));
     co_return false;
+  }
+
+  // OP_COMPRESSED.md: only a compressor that hello negotiated; the reply goes back compressed
+  // with the request's compressor, as mongod does. A frame that does not decompress closes
+  // the connection (mongod ends the session on a decompression failure).
+  asio::awaitable<bool> handle_op_compressed(connection& c, std::span<const std::uint8_t> frame) {
+    wire::decode_error err;
+    if (c.ctx.compressors.empty()) {
+      log(c, "closed: OP_COMPRESSED in request " + std::to_string(wire::read_header(frame.data()).request_id) +
+                 " but no compressor was negotiated");
+      co_return false;
+    }
+    if (c.codec.decompress(frame, c.inflated, &err, wire::default_max_message_size, c.ctx.compressors)) {
+      log(c, "closed: " + err.message());
+      co_return false;
+    }
+    const auto id = static_cast<wire::compressor_id>(frame[wire::header_size + 8]);
+    core.record_compression(id, false, frame.size() - wire::header_size - wire::compressed_prefix_size,
+                            c.inflated.size() - wire::header_size);
+    const std::span<const std::uint8_t> original(c.inflated);
+    const auto op = wire::read_header(original.data()).op_code;
+    bool keep_open = false;
+    c.reply_compressor = id;
+    if (op == static_cast<std::int32_t>(wire::opcode::msg)) keep_open = co_await handle_op_msg(c, original);
+    else if (op == static_cast<std::int32_t>(wire::opcode::query)) keep_open = co_await handle_op_query(c, original);
+    else log(c, "closed: OP_COMPRESSED wraps unsupported opCode " + std::to_string(op));
+    c.reply_compressor.reset();
+    co_return keep_open;
+  }
+
+  // Queues the encoded reply, compressed when its request was.
+  void queue_reply(connection& c) {
+    std::span<const std::uint8_t> bytes(c.reply_frame);
+    if (c.reply_compressor && !c.codec.compress(c.reply_frame, *c.reply_compressor, c.compressed)) {
+      core.record_compression(*c.reply_compressor, true, c.reply_frame.size() - wire::header_size,
+                              c.compressed.size() - wire::header_size - wire::compressed_prefix_size);
+      bytes = c.compressed;
+    }
+    c.pending.insert(c.pending.end(), bytes.begin(), bytes.end());
   }
 
   asio::awaitable<bool> handle_op_msg(connection& c, std::span<const std::uint8_t> frame) {
@@ -164,7 +211,7 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
       log(c, "closed: cannot encode the reply: " + ec.message());
       co_return false;
     }
-    c.pending.insert(c.pending.end(), c.reply_frame.begin(), c.reply_frame.end());
+    queue_reply(c);
     co_return true;
   }
 
@@ -205,7 +252,7 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
       }
     }
     wire::encode_op_reply(c.reply_frame, next_request_id++, q.header.request_id, reply);
-    c.pending.insert(c.pending.end(), c.reply_frame.begin(), c.reply_frame.end());
+    queue_reply(c);
     co_return true;
   }
 

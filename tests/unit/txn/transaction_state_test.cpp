@@ -411,3 +411,16 @@ TEST_CASE("transactions.md recoveryToken: the latest one is sent, and it is clea
   auto next = f.txn.commit_transaction();
   CHECK_FALSE(next.value->fields->recovery_token);
 }
+
+TEST_CASE("issue 16 guard: which statement failures mean the server aborted the transaction") {
+  diagnostics server_error;
+  server_error.server_code = 112;
+  CHECK(statement_error_aborts_transaction(make_server_error(112), server_error));
+  diagnostics write_error;
+  write_error.write_errors.push_back({.index = 0, .code = 11000});
+  CHECK(statement_error_aborts_transaction(make_server_error(11000), write_error));
+  // Nothing reached the server, or its answer is unknown: nothing is known to be aborted.
+  CHECK_FALSE(statement_error_aborts_transaction(make_error_code(client_errc::invalid_argument), diagnostics{}));
+  CHECK_FALSE(statement_error_aborts_transaction(make_error_code(network_errc::connection_closed), diagnostics{}));
+  CHECK_FALSE(statement_error_aborts_transaction(error_code{}, diagnostics{}));
+}

@@ -380,3 +380,23 @@ TEST_CASE("uri options: serverMonitoringMode is stream, poll or auto (server-mon
   CHECK(parse_ok("mongodb://h/?serverMonitoringMode=poll").to_string().find("serverMonitoringMode=poll") !=
         std::string::npos);
 }
+
+TEST_CASE("uri options: compressors in priority order; unknown ones warn and are dropped (OP_COMPRESSED.md)") {
+  auto cs = parse_ok("mongodb://h/?compressors=zstd,snappy,zlib&zlibCompressionLevel=9");
+  CHECK(cs.compressors == std::vector<std::string>{"zstd", "snappy", "zlib"});
+  CHECK(cs.zlib_compression_level == 9);
+  CHECK(cs.warnings.empty());
+  CHECK(cs.to_string() == "mongodb://h:27017/?compressors=zstd,snappy,zlib&zlibCompressionLevel=9");
+  cs = parse_ok("mongodb://h/?compressors=snoopy,zlib,zlib");
+  CHECK(cs.compressors == std::vector<std::string>{"zlib"});
+  CHECK(has_warning(cs, "Unsupported compressor 'snoopy'"));
+  cs = parse_ok("mongodb://h/?compressors=snoopy");
+  CHECK(cs.compressors.empty());
+  CHECK(parse_ok("mongodb://h/?zlibCompressionLevel=-1").zlib_compression_level == -1);
+  CHECK(parse_error("mongodb://h/?zlibCompressionLevel=10").find("zlibCompressionLevel") != std::string::npos);
+  uri_parse_settings lenient;
+  lenient.invalid_value_is_error = false;
+  cs = parse_ok("mongodb://h/?compressors=zlib&zlibCompressionLevel=-2", lenient);
+  CHECK_FALSE(cs.zlib_compression_level);
+  CHECK(has_warning(cs, "zlibCompressionLevel"));
+}
