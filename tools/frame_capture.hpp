@@ -46,7 +46,4 @@ class frame_capture {
   std::string error_;
 };
 
-// `uri` with the password of its user information replaced by "****" (for logs and traces).
-std::string mask_password(std::string_view uri);
-
 }  // namespace mongowire::tools

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "frame_capture.hpp"
+#include "mask_password.hpp"
 #include "mongowire/client.hpp"
 
 namespace asio = boost::asio;

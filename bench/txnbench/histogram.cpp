@@ -73,4 +73,29 @@ std::uint64_t log_linear_histogram::value_at_percentile(double percentile) const
   return max_;
 }
 
+log_linear_histogram difference(const log_linear_histogram& later, const log_linear_histogram& earlier) {
+  if (later.precision_bits() != earlier.precision_bits())
+    throw std::invalid_argument("cannot subtract histograms of different precision");
+  log_linear_histogram d(later.precision_bits());
+  for (std::size_t i = 0; i < later.bucket_count(); ++i)
+    if (later.count_at(i) > earlier.count_at(i)) d.record(later.bucket_lowest(i), later.count_at(i) - earlier.count_at(i));
+  return d;
+}
+
+concurrent_histogram::concurrent_histogram(int precision_bits)
+    : layout_(precision_bits), counts_(new std::atomic<std::uint64_t>[layout_.bucket_count()]) {
+  for (std::size_t i = 0; i < layout_.bucket_count(); ++i) counts_[i].store(0, std::memory_order_relaxed);
+}
+
+void concurrent_histogram::record(std::uint64_t value) noexcept {
+  counts_[layout_.bucket_index(value)].fetch_add(1, std::memory_order_relaxed);
+}
+
+log_linear_histogram concurrent_histogram::snapshot() const {
+  log_linear_histogram h(layout_.precision_bits());
+  for (std::size_t i = 0; i < layout_.bucket_count(); ++i)
+    if (auto n = counts_[i].load(std::memory_order_relaxed)) h.record(layout_.bucket_lowest(i), n);
+  return h;
+}
+
 }  // namespace txnbench

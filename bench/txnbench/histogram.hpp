@@ -4,7 +4,9 @@
 // Recording is O(1) and never allocates (the counters are allocated once).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace txnbench {
@@ -34,6 +36,8 @@ class log_linear_histogram {
   std::size_t bucket_index(std::uint64_t value) const noexcept;
   std::uint64_t bucket_lowest(std::size_t index) const noexcept;
   std::uint64_t bucket_width(std::size_t index) const noexcept;
+  std::size_t bucket_count() const noexcept { return counts_.size(); }
+  std::uint64_t count_at(std::size_t index) const noexcept { return counts_[index]; }
 
  private:
   int precision_;
@@ -42,6 +46,26 @@ class log_linear_histogram {
   std::uint64_t sum_ = 0;
   std::uint64_t min_ = UINT64_MAX;
   std::uint64_t max_ = 0;
+};
+
+// The counts of `later` minus those of `earlier` (an earlier snapshot of the same counts):
+// what was recorded in between, each value known to its bucket (min, max and mean are
+// those of the buckets, not of the values).
+log_linear_histogram difference(const log_linear_histogram& later, const log_linear_histogram& earlier);
+
+// A histogram that threads record into concurrently (relaxed atomic counters, one per
+// bucket) while another thread takes snapshots: the live figures of a run (progress line,
+// per-second percentiles). Values are kept to their bucket, as in log_linear_histogram.
+class concurrent_histogram {
+ public:
+  explicit concurrent_histogram(int precision_bits = 7);
+  void record(std::uint64_t value) noexcept;
+  // Each value at its bucket's lowest value.
+  log_linear_histogram snapshot() const;
+
+ private:
+  log_linear_histogram layout_;  // bucket arithmetic only
+  std::unique_ptr<std::atomic<std::uint64_t>[]> counts_;
 };
 
 }  // namespace txnbench

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "histogram.hpp"
@@ -108,4 +109,23 @@ TEST_CASE("record with a count, and reset") {
 TEST_CASE("precision outside 1..16 bits is refused") {
   CHECK_THROWS(log_linear_histogram(0));
   CHECK_THROWS(log_linear_histogram(17));
+}
+
+TEST_CASE("concurrent_histogram: snapshots taken while threads record; their difference is what came between") {
+  txnbench::concurrent_histogram live(7);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&live, t] {
+      for (std::uint64_t v = 1; v <= 1000; ++v) live.record(v * 1000 + static_cast<std::uint64_t>(t));
+    });
+  for (auto& t : threads) t.join();
+  const auto first = live.snapshot();
+  CHECK(first.count() == 4000);
+  CHECK(static_cast<double>(first.value_at_percentile(50)) == doctest::Approx(500'000).epsilon(0.01));
+  for (int i = 0; i < 100; ++i) live.record(5'000'000);
+  const auto second = live.snapshot();
+  const auto between = txnbench::difference(second, first);
+  CHECK(between.count() == 100);
+  CHECK(static_cast<double>(between.value_at_percentile(50)) == doctest::Approx(5'000'000).epsilon(0.01));
+  CHECK(txnbench::difference(first, first).count() == 0);
 }

@@ -1,15 +1,20 @@
 // txnbench: pgbench for MongoDB transactions. See --help and the README's "txnbench".
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <thread>
 
 #include "alloc_counter.hpp"
+#include "html_report.hpp"
+#include "mask_password.hpp"
 #include "mongowire_runner.hpp"
 #include "net/embedded_server.hpp"
 #include "options.hpp"
 #include "report.hpp"
+#include "timeline.hpp"
 #ifdef TXNBENCH_HAVE_MONGOC
 #include "mongoc_runner.hpp"
 #endif
@@ -19,14 +24,14 @@ namespace {
 using namespace txnbench;
 using namespace std::chrono;
 
-// Moves the phases (warm-up, measured window, stop) and prints the live progress line.
-void control_loop(const bench_options& o, run_control& control, const std::atomic<int>& running, const char* name) {
+// Moves the phases (warm-up, measured window, stop), samples the per-second figures and
+// prints the live progress line.
+void control_loop(const bench_options& o, run_control& control, const std::atomic<int>& running, const char* name,
+                  timeline_recorder& timeline) {
   const bool progress = o.progress || isatty(STDERR_FILENO);
   const auto t0 = bench_clock::now();
   auto window_end = bench_clock::time_point::max();
   if (o.warmup_s <= 0) control.begin_window();
-  std::uint64_t last_commits = 0;
-  auto last_print = t0;
   bool printed = false;
   while (running.load() > 0) {
     std::this_thread::sleep_for(milliseconds(20));
@@ -36,35 +41,70 @@ void control_loop(const bench_options& o, run_control& control, const std::atomi
       if (!o.transactions) window_end = now + duration_cast<bench_clock::duration>(duration<double>(o.duration_s));
     }
     if (control.phase() == run_control::measure && now >= window_end) control.end_window();
-    if (progress && now - last_print >= seconds(1)) {
-      const auto commits = control.commits.load();
-      const double secs = duration<double>(now - t0).count();
-      const double interval = duration<double>(now - last_print).count();
-      std::fprintf(stderr, "\r[%s %5.1f s] %-8s tps %9.1f  commits %10llu  aborts %8llu  ops %10llu ", name, secs,
-                   control.phase() == run_control::warmup    ? "warm-up"
-                   : control.phase() == run_control::measure ? "measure"
-                                                             : "stopping",
-                   static_cast<double>(commits - last_commits) / interval, static_cast<unsigned long long>(commits),
-                   static_cast<unsigned long long>(control.aborts.load()),
-                   static_cast<unsigned long long>(control.ops.load()));
-      last_commits = commits;
-      last_print = now;
+    if (timeline.tick(now) && progress) {
+      const auto line = progress_line(name, timeline.samples().back(), timeline.latency_so_far(),
+                                      control.commits.load(), control.retries.load());
+      std::fprintf(stderr, "\r%s", line.c_str());
       printed = true;
     }
   }
   control.stop_now();
   control.end_window();
+  timeline.tick(bench_clock::now(), true);  // the last, shorter second
   if (printed) std::fprintf(stderr, "\n");
 }
 
 run_result run_driver(driver_kind which, const bench_options& o, const std::string& uri) {
   run_control control(o.transactions);
-  const char* name = which == driver_kind::mongoc ? "mongoc" : "mongowire";
-  auto controller = [&](const std::atomic<int>& running) { control_loop(o, control, running, name); };
+  const std::string name = std::string(which == driver_kind::mongoc ? "mongoc " : "mongowire ") + to_string(o.mode);
+  timeline_recorder timeline(control, bench_clock::now());
+  auto controller = [&](const std::atomic<int>& running) { control_loop(o, control, running, name.c_str(), timeline); };
+  run_result r;
 #ifdef TXNBENCH_HAVE_MONGOC
-  if (which == driver_kind::mongoc) return run_mongoc(o, uri, control, controller);
+  if (which == driver_kind::mongoc) r = run_mongoc(o, uri, control, controller);
+  else r = run_mongowire(o, uri, control, controller);
+#else
+  r = run_mongowire(o, uri, control, controller);
 #endif
-  return run_mongowire(o, uri, control, controller);
+  r.mode = o.mode;
+  r.timeline = timeline.samples();
+  check_sanity(o, r);
+  return r;
+}
+
+// Every run of the invocation: per mode (txn first), the main driver then the reference.
+std::vector<run_result> run_all(const bench_options& o, const std::string& uri) {
+  std::vector<run_result> runs;
+  for (bench_mode mode : {bench_mode::txn, bench_mode::plain}) {
+    if (o.mode != bench_mode::both && o.mode != mode) continue;
+    bench_options one = o;
+    one.mode = mode;
+    runs.push_back(run_driver(o.driver == driver_kind::mongoc ? driver_kind::mongoc : driver_kind::mongowire, one, uri));
+    if (o.driver == driver_kind::both) runs.push_back(run_driver(driver_kind::mongoc, one, uri));
+  }
+  return runs;
+}
+
+// --report and --csv. False (with the reason on stderr) when a file cannot be written.
+bool write_files(const bench_options& o, const run_context& ctx, const std::vector<run_result>& runs) {
+  auto write = [](const std::string& path, auto&& fill) {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) {
+      std::fprintf(stderr, "txnbench: cannot write %s: %s\n", path.c_str(), std::strerror(errno));
+      return false;
+    }
+    fill(f);
+    return std::fclose(f) == 0;
+  };
+  bool ok = true;
+  if (!o.report_path.empty())
+    ok = write(o.report_path, [&](std::FILE* f) { std::fputs(html_report(o, ctx, runs).c_str(), f); }) && ok;
+  if (!o.csv_path.empty()) {
+    std::vector<const run_result*> all;
+    for (const auto& r : runs) all.push_back(&r);
+    ok = write(o.csv_path, [&](std::FILE* f) { write_timeline_csv(f, all); }) && ok;
+  }
+  return ok;
 }
 
 }  // namespace
@@ -103,21 +143,21 @@ int main(int argc, char** argv) {
     ctx.server =
         "embedded test server " + server->address() + " (reply latency " + std::to_string(o.latency_us) + " us)";
   } else {
-    ctx.server = uri;
+    ctx.server = mongowire::tools::mask_password(uri);  // the report and the text show it
+  }
+  if (!o.compressors.empty()) {  // OP_COMPRESSED.md: both drivers negotiate it in their handshake
+    const auto query = uri.find('?');
+    uri += query != std::string::npos ? "&" : uri.back() == '/' ? "?" : "/?";
+    uri += "compressors=" + o.compressors;
+    ctx.server += ", compressors=" + o.compressors;
   }
 
   try {
-    run_result main_result =
-        run_driver(o.driver == driver_kind::mongoc ? driver_kind::mongoc : driver_kind::mongowire, o, uri);
-    check_sanity(o, main_result);
-    std::optional<run_result> reference;
-    if (o.driver == driver_kind::both) {
-      reference = run_driver(driver_kind::mongoc, o, uri);
-      check_sanity(o, *reference);
-    }
-    if (o.json) print_json(o, ctx, main_result, reference ? &*reference : nullptr);
-    else print_text(o, ctx, main_result, reference ? &*reference : nullptr);
-    const bool ok = main_result.errors.empty() && (!reference || reference->errors.empty());
+    const std::vector<run_result> runs = run_all(o, uri);
+    if (o.json) print_json(o, ctx, runs);
+    else print_text(o, ctx, runs);
+    bool ok = write_files(o, ctx, runs);
+    for (const auto& r : runs) ok = ok && r.errors.empty();
     return ok ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "txnbench: %s\n", e.what());

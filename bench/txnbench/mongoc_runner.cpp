@@ -139,7 +139,7 @@ class mongoc_worker {
       const auto elapsed = bench_clock::now() - started;
       measured = measured && (control_.phase() == run_control::measure || o_.transactions);
       stats.all.add(c);
-      control_.commits.fetch_add(c.commits, std::memory_order_relaxed);
+      control_.transaction_done(c.commits, c.total_retries(), elapsed);
       if (measured) {
         stats.measured.add(c);
         if (c.commits) stats.latency_ns.record(static_cast<std::uint64_t>(elapsed.count()));

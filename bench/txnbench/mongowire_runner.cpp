@@ -22,7 +22,7 @@ namespace {
 
 // Command events of one client (its callbacks run on its thread: plain counters).
 struct event_tally {
-  const run_control* control = nullptr;
+  run_control* control = nullptr;
   std::uint64_t started = 0;
   std::uint64_t aborts_in_window = 0;
   std::uint64_t aborts = 0;
@@ -44,6 +44,7 @@ struct event_tally {
           e.diag ? classify_labels([&](std::string_view name) { return e.diag->has_label(name); }) : retry_label::other;
       ++failures[static_cast<std::size_t>(l)];
       failures_in_window[static_cast<std::size_t>(l)] += in_window;
+      control->retries.fetch_add(1, std::memory_order_relaxed);
     }
   }
 };
@@ -89,7 +90,7 @@ class worker {
       // A transaction is measured when it started and ended inside the window.
       measured = measured && (control_.phase() == run_control::measure || o_.transactions);
       stats.all.add(c);
-      control_.commits.fetch_add(c.commits, std::memory_order_relaxed);
+      control_.transaction_done(c.commits, c.total_retries(), elapsed);
       if (measured) {
         stats.measured.add(c);
         if (c.commits) stats.latency_ns.record(static_cast<std::uint64_t>(elapsed.count()));

@@ -13,6 +13,9 @@ retries by error label, round trips, bytes and heap allocations per operation.
 Without --uri it starts the in-process test server.
 
   --uri URI              run against this deployment instead of the embedded server
+  --compressors LIST     wire compression (OP_COMPRESSED): zlib, zstd and/or snappy, in
+                         priority order; mongowire's bytes are then those on the wire
+                         (mongoc's are estimated from its documents, before compression)
   --concurrency N        concurrent workers (coroutines on the client's io_context)   [8]
   --threads N            io_contexts/threads, each with its own client                 [1]
   --ops-per-txn N        operations per transaction                                   [4]
@@ -22,21 +25,28 @@ Without --uri it starts the in-process test server.
   --warmup S             seconds run before measuring                                 [1]
   --doc-size BYTES       size of each inserted document                               [256]
   --keys N               documents seeded for updates and finds                       [1000]
-  --mode txn|plain       plain: the same operations without a transaction             [txn]
+  --mode txn|plain|both  plain: the same operations without a transaction; both: the
+                         two, one after the other, and the transaction's overhead     [txn]
   --api manual|with_transaction   explicit retry loops or session::with_transaction   [manual]
   --read-concern LEVEL   the transactions' readConcern level                          [snapshot]
   --write-concern W      the transactions' writeConcern w (number or tag)             [majority]
   --latency-us US        embedded server: latency added before every reply            [0]
   --driver mongowire|mongoc|both  mongoc: the same workload through libmongoc (if built)
   --json                 print one JSON object instead of the text report
-  --progress             live progress line on stderr even when it is not a terminal
+  --report FILE.html     also write one HTML page: parameters, latency histogram and CDF,
+                         throughput over time, retries, round trips and bytes (SVG plots)
+  --csv FILE             also write the per-second figures (throughput, latency, retries)
+  --progress             live progress line (tps, p50/p99 so far, retries) on stderr, even
+                         when it is not a terminal (on a terminal it is always shown)
   --alloc-sites N        print the N most frequent call stacks of steady-state allocations
   --seed N               random seed                                                  [42]
   --help
 )";
 }
 
-const char* to_string(bench_mode m) { return m == bench_mode::txn ? "txn" : "plain"; }
+const char* to_string(bench_mode m) {
+  return m == bench_mode::txn ? "txn" : m == bench_mode::plain ? "plain" : "both";
+}
 const char* to_string(txn_api a) { return a == txn_api::manual ? "manual" : "with_transaction"; }
 
 namespace {
@@ -100,9 +110,18 @@ std::string parse_options(int argc, char** argv, bench_options& o, bool& help) {
       o.json = true;
     } else if (arg == "--progress") {
       o.progress = true;
+    } else if (arg == "--report") {
+      if (!value(v) || v.empty()) return bad();
+      o.report_path = v;
+    } else if (arg == "--csv") {
+      if (!value(v) || v.empty()) return bad();
+      o.csv_path = v;
     } else if (arg == "--uri") {
       if (!value(v) || v.empty()) return bad();
       o.uri = v;
+    } else if (arg == "--compressors") {
+      if (!value(v) || v.empty()) return bad();
+      o.compressors = v;
     } else if (arg == "--concurrency") {
       if (!value(v) || !parse_number(v, o.concurrency) || o.concurrency < 1) return bad();
     } else if (arg == "--threads") {
@@ -128,6 +147,7 @@ std::string parse_options(int argc, char** argv, bench_options& o, bool& help) {
       if (!value(v)) return bad();
       if (v == "txn") o.mode = bench_mode::txn;
       else if (v == "plain") o.mode = bench_mode::plain;
+      else if (v == "both") o.mode = bench_mode::both;
       else return bad();
     } else if (arg == "--api") {
       if (!value(v)) return bad();

@@ -7,7 +7,8 @@
 
 namespace txnbench {
 
-enum class bench_mode { txn, plain };
+// both: the same workload plain and in transactions, one after the other, with the overhead.
+enum class bench_mode { txn, plain, both };
 enum class txn_api { manual, with_transaction };
 enum class driver_kind { mongowire, mongoc, both };
 
@@ -34,8 +35,12 @@ struct bench_options {
   std::int64_t latency_us = 0;  // embedded server: added reply latency
   std::string read_concern = "snapshot";
   std::string write_concern = "majority";
+  // --compressors: wire compression (zlib, zstd, snappy), added to the URI as compressors=LIST.
+  std::string compressors;
   std::string database = "txnbench";
   bool json = false;
+  std::string report_path;  // --report: one self-contained HTML page with SVG plots
+  std::string csv_path;     // --csv: per-second figures
   bool progress = false;        // forced on; otherwise only when stderr is a terminal
   std::size_t alloc_sites = 0;  // print the N most frequent allocation stacks
   driver_kind driver = driver_kind::mongowire;

@@ -7,19 +7,12 @@ namespace txnbench {
 
 namespace {
 
-struct derived {
-  double tps = 0, ops_per_s = 0;
-  double p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0, max_us = 0, mean_us = 0;
-  std::uint64_t txns_all = 0;
-  double round_trips_per_txn = 0, bytes_sent_per_txn = 0, bytes_received_per_txn = 0;
-  double allocs_per_op = -1;  // -1: not measured
-  double cpu_us_per_txn = 0;
-};
-
 double per(double a, double b) { return b > 0 ? a / b : 0; }
 
-derived derive(const run_result& r) {
-  derived d;
+}  // namespace
+
+run_figures figures_of(const run_result& r) {
+  run_figures d;
   d.tps = per(static_cast<double>(r.measured.commits), r.window_s);
   d.ops_per_s = per(static_cast<double>(r.measured.ops), r.window_s);
   auto us = [&](double pct) { return static_cast<double>(r.latency_ns.value_at_percentile(pct)) / 1000.0; };
@@ -38,6 +31,8 @@ derived derive(const run_result& r) {
     d.allocs_per_op = static_cast<double>(*r.window_allocations) / static_cast<double>(r.window_ops);
   return d;
 }
+
+namespace {
 
 std::string json_string(std::string_view s) {
   std::string out = "\"";
@@ -65,7 +60,7 @@ std::string mix_text(const op_mix& m) {
 }
 
 std::string json_body(const bench_options& o, const run_context& ctx, const run_result& r) {
-  const derived d = derive(r);
+  const run_figures d = figures_of(r);
   std::string j;
   char buf[256];
   auto num = [&](const char* key, double v) {
@@ -78,7 +73,7 @@ std::string json_body(const bench_options& o, const run_context& ctx, const run_
   };
   j += "\"driver\": " + json_string(r.driver) + ", ";
   j += "\"server\": " + json_string(ctx.server) + ", ";
-  j += "\"mode\": " + json_string(to_string(o.mode)) + ", ";
+  j += "\"mode\": " + json_string(to_string(r.mode)) + ", ";
   j += "\"api\": " + json_string(to_string(o.api)) + ", ";
   integer("concurrency", static_cast<std::uint64_t>(o.concurrency));
   integer("threads", static_cast<std::uint64_t>(o.threads));
@@ -129,26 +124,30 @@ std::string json_body(const bench_options& o, const run_context& ctx, const run_
 }  // namespace
 
 void check_sanity(const bench_options& o, run_result& r) {
-  const derived d = derive(r);
+  const run_figures d = figures_of(r);
   if (r.measured.commits == 0) r.errors.push_back("no transaction committed in the measured window");
   if (r.all.failed > 0)
     r.errors.push_back(std::to_string(r.all.failed) + " transaction(s) failed with a non-retryable error");
   const bool clean = r.all.total_retries() == 0 && r.all.aborts == 0 && r.driver_retries == 0 && r.all.failed == 0;
   if (clean && d.txns_all > 0) {
     // transactions.md: one command per operation, plus commitTransaction; none in plain mode.
-    const std::uint64_t per_txn = static_cast<std::uint64_t>(o.ops_per_txn) + (o.mode == bench_mode::txn ? 1 : 0);
+    const std::uint64_t per_txn = static_cast<std::uint64_t>(o.ops_per_txn) + (r.mode == bench_mode::txn ? 1 : 0);
     if (r.round_trips != d.txns_all * per_txn)
       r.errors.push_back("round trips per transaction " + std::to_string(d.round_trips_per_txn) +
                          " != " + std::to_string(per_txn) + " (ops_per_txn" +
-                         (o.mode == bench_mode::txn ? " + 1)" : ")") + " with no retries");
+                         (r.mode == bench_mode::txn ? " + 1)" : ")") + " with no retries");
   }
 }
 
-void print_json(const bench_options& o, const run_context& ctx, const run_result& r, const run_result* reference) {
-  std::string j = "{" + json_body(o, ctx, r);
+namespace {
+
+// The JSON members of one mode: the main run, then the reference driver and the ratios.
+std::string json_members(const bench_options& o, const run_context& ctx, const run_result& r,
+                         const run_result* reference) {
+  std::string j = json_body(o, ctx, r);
   if (reference) {
     j += ", \"" + reference->driver + "\": {" + json_body(o, ctx, *reference) + "}";
-    const derived a = derive(r), b = derive(*reference);
+    const run_figures a = figures_of(r), b = figures_of(*reference);
     char buf[256];
     std::snprintf(
         buf, sizeof buf,
@@ -158,18 +157,82 @@ void print_json(const bench_options& o, const run_context& ctx, const run_result
         per(a.cpu_us_per_txn, b.cpu_us_per_txn), per(a.allocs_per_op, b.allocs_per_op));
     j += buf;
   }
+  return j;
+}
+
+// {"tps": {"txn": x, "plain": y, "difference": x - y, "ratio": x / y}, ...}
+std::string json_overhead(const run_result& txn, const run_result& plain) {
+  std::string j = "{";
+  char buf[256];
+  for (const overhead_row& row : overhead_rows(txn, plain)) {
+    std::snprintf(buf, sizeof buf, "%s\"%s\": {\"txn\": %.6g, \"plain\": %.6g, \"difference\": %.6g, \"ratio\": %.4g}",
+                  j.size() > 1 ? ", " : "", row.key, row.txn, row.plain, row.txn - row.plain, per(row.txn, row.plain));
+    j += buf;
+  }
+  return j + "}";
+}
+
+const run_result* reference_of(const std::vector<run_result>& runs, const run_result& main) {
+  for (const auto& r : runs)
+    if (&r != &main && r.mode == main.mode) return &r;
+  return nullptr;
+}
+
+}  // namespace
+
+const run_result* find_run(const std::vector<run_result>& runs, std::string_view driver, bench_mode mode) {
+  for (const auto& r : runs)
+    if (r.driver == driver && r.mode == mode) return &r;
+  return nullptr;
+}
+
+std::vector<overhead_row> overhead_rows(const run_result& txn, const run_result& plain) {
+  const run_figures t = figures_of(txn), p = figures_of(plain);
+  return {
+      {"throughput (per second)", "tps", t.tps, p.tps},
+      {"p50 latency (us)", "p50_us", t.p50_us, p.p50_us},
+      {"p99 latency (us)", "p99_us", t.p99_us, p.p99_us},
+      {"mean latency (us)", "mean_us", t.mean_us, p.mean_us},
+      {"round trips", "round_trips_per_txn", t.round_trips_per_txn, p.round_trips_per_txn},
+      {"bytes", "bytes_per_txn", t.bytes_sent_per_txn + t.bytes_received_per_txn,
+       p.bytes_sent_per_txn + p.bytes_received_per_txn},
+      {"client CPU (us)", "client_cpu_us_per_txn", t.cpu_us_per_txn, p.cpu_us_per_txn},
+  };
+}
+
+// One mode: the same object as ever. Both modes: the transaction runs at the top, the plain
+// runs under "plain", and "txn_overhead" per driver.
+void print_json(const bench_options& o, const run_context& ctx, const std::vector<run_result>& runs) {
+  const run_result& main = runs.front();
+  std::string j = "{" + json_members(o, ctx, main, reference_of(runs, main));
+  if (const run_result* plain = find_run(runs, main.driver, bench_mode::plain); plain && plain != &main) {
+    j += ", \"plain\": {" + json_members(o, ctx, *plain, reference_of(runs, *plain)) + "}";
+    j += ", \"txn_overhead\": {";
+    bool first = true;
+    for (const auto& r : runs) {
+      if (r.mode != bench_mode::txn) continue;
+      if (const run_result* p = find_run(runs, r.driver, bench_mode::plain)) {
+        j += (first ? "\"" : ", \"") + r.driver + "\": " + json_overhead(r, *p);
+        first = false;
+      }
+    }
+    j += "}";
+  }
   j += "}";
   std::printf("%s\n", j.c_str());
 }
 
-void print_text(const bench_options& o, const run_context& ctx, const run_result& r, const run_result* reference) {
+namespace {
+
+void print_mode_text(const bench_options& o, const run_context& ctx, const run_result& r,
+                     const run_result* reference) {
   std::printf("txnbench: %s against %s\n", r.driver.c_str(), ctx.server.c_str());
   std::printf("  mode %s%s, concurrency %d on %d thread(s), %d ops/txn (%s), documents of %zu bytes\n",
-              to_string(o.mode),
-              o.mode == bench_mode::txn ? (std::string(" (") + to_string(o.api) + " API)").c_str() : "", o.concurrency,
+              to_string(r.mode),
+              r.mode == bench_mode::txn ? (std::string(" (") + to_string(o.api) + " API)").c_str() : "", o.concurrency,
               o.threads, o.ops_per_txn, mix_text(o.mix).c_str(), o.doc_size);
   auto show = [&](const run_result& x) {
-    const derived d = derive(x);
+    const run_figures d = figures_of(x);
     std::printf("[%s] measured %.2f s after %.2f s warm-up\n", x.driver.c_str(), x.window_s, o.warmup_s);
     std::printf("  transactions   %llu committed, %llu aborted, %llu failed      tps %.1f\n",
                 static_cast<unsigned long long>(x.measured.commits), static_cast<unsigned long long>(x.measured.aborts),
@@ -200,7 +263,7 @@ void print_text(const bench_options& o, const run_context& ctx, const run_result
   show(r);
   if (reference) {
     show(*reference);
-    const derived a = derive(r), b = derive(*reference);
+    const run_figures a = figures_of(r), b = figures_of(*reference);
     std::printf(
         "ratio %s/%s: tps %.2fx, p50 %.2fx, p99 %.2fx, round trips %.2fx, bytes %.2fx, client CPU %.2fx, "
         "allocations %.2fx\n",
@@ -209,6 +272,26 @@ void print_text(const bench_options& o, const run_context& ctx, const run_result
         per(a.bytes_sent_per_txn + a.bytes_received_per_txn, b.bytes_sent_per_txn + b.bytes_received_per_txn),
         per(a.cpu_us_per_txn, b.cpu_us_per_txn), per(a.allocs_per_op, b.allocs_per_op));
   }
+}
+
+void print_overhead_text(const run_result& txn, const run_result& plain) {
+  std::printf("transaction overhead [%s]: the same operations in transactions vs plain, per transaction\n",
+              txn.driver.c_str());
+  std::printf("  %-24s %12s %12s %12s %8s\n", "", "txn", "plain", "difference", "ratio");
+  for (const overhead_row& row : overhead_rows(txn, plain))
+    std::printf("  %-24s %12.1f %12.1f %+12.1f %7.2fx\n", row.name, row.txn, row.plain, row.txn - row.plain,
+                per(row.txn, row.plain));
+}
+
+}  // namespace
+
+void print_text(const bench_options& o, const run_context& ctx, const std::vector<run_result>& runs) {
+  for (const auto& r : runs)
+    if (&r == &runs.front() || (r.mode != runs.front().mode && r.driver == runs.front().driver))
+      print_mode_text(o, ctx, r, reference_of(runs, r));
+  for (const auto& r : runs)
+    if (r.mode == bench_mode::txn)
+      if (const run_result* p = find_run(runs, r.driver, bench_mode::plain)) print_overhead_text(r, *p);
 }
 
 }  // namespace txnbench

@@ -28,6 +28,13 @@ void run_control::end_measured_transaction() noexcept {
   if (target_ && measured_done_.fetch_add(1, std::memory_order_acq_rel) + 1 == *target_) end_window();
 }
 
+void run_control::transaction_done(std::uint64_t commits_done, std::uint64_t retries_done,
+                                   bench_clock::duration elapsed) noexcept {
+  commits.fetch_add(commits_done, std::memory_order_relaxed);
+  retries.fetch_add(retries_done, std::memory_order_relaxed);
+  if (commits_done) latency_ns.record(static_cast<std::uint64_t>(elapsed.count()));
+}
+
 void run_control::begin_window() {
   std::lock_guard lock(window_mutex_);
   if (phase() != warmup) return;

@@ -56,10 +56,15 @@ class run_control {
   std::uint64_t window_ops() const noexcept { return ops_at_end_ - ops_at_start_; }
   std::uint64_t window_allocations() const noexcept { return allocs_at_end_ - allocs_at_start_; }
 
-  // Live counters (all phases), for the progress line and the allocation window.
+  // Live counters (all phases), for the progress line, the per-second timeline and the
+  // allocation window.
   std::atomic<std::uint64_t> ops{0};
   std::atomic<std::uint64_t> commits{0};
   std::atomic<std::uint64_t> aborts{0};
+  std::atomic<std::uint64_t> retries{0};
+  concurrent_histogram latency_ns;  // committed transactions, all phases
+  // A worker ends a transaction (or plain group): the live counters and latency.
+  void transaction_done(std::uint64_t commits_done, std::uint64_t retries_done, bench_clock::duration elapsed) noexcept;
 
  private:
   std::atomic<int> phase_{warmup};
@@ -120,9 +125,20 @@ inline std::int64_t inserted_id(int worker_id, std::uint64_t seq) {
   return (static_cast<std::int64_t>(worker_id) + 1) << 40 | static_cast<std::int64_t>(seq);
 }
 
+// One second of a run (the last sample may be shorter), from the live counters.
+struct timeline_sample {
+  double end_s = 0;       // since the run (warm-up included) started
+  double interval_s = 0;  // the sample's length
+  run_control::phase_t phase = run_control::warmup;  // at the sample's end
+  std::uint64_t commits = 0, ops = 0, aborts = 0, retries = 0;
+  std::uint64_t latency_count = 0;  // committed transactions whose latency is below
+  double p50_us = 0, p99_us = 0, max_us = 0;
+};
+
 // The result of one driver's run.
 struct run_result {
   std::string driver;  // "mongowire" or "mongoc"
+  bench_mode mode = bench_mode::txn;
   txn_counters measured;
   txn_counters all;
   log_linear_histogram latency_ns;
@@ -136,6 +152,7 @@ struct run_result {
   double client_cpu_s = 0;           // CPU time of the client's threads over the whole run
   std::vector<std::string> errors;   // sanity-check failures and first errors
   std::vector<std::pair<std::uint64_t, std::string>> alloc_sites;  // --alloc-sites
+  std::vector<timeline_sample> timeline;                           // per second, all phases
 };
 
 }  // namespace txnbench

@@ -1,21 +1,28 @@
 // The public API: client, session, collection.
 //
-// Every I/O call is `async_xxx(args..., diagnostics& diag, CompletionToken&& token)` with
-// the completion signature void(error_code): callbacks, use_awaitable, use_future and
-// deferred all work, and per-operation cancellation (bind_cancellation_slot) is honoured.
-// Results and `diag` are out-parameters that must outlive the operation. On error `diag`
-// holds the server's code, codeName, errmsg, error labels, write errors and the raw
-// reply; nothing the server said is lost.
+// Every operation has two forms: `async_xxx(args..., options, results..., diagnostics& diag,
+// CompletionToken&& token)` with the completion signature void(error_code) (callbacks,
+// use_awaitable, use_future and deferred all work), and the awaitable `xxx(args...,
+// options, results..., diag)` returning the error_code, for coroutines. The handle, the
+// views passed in, the results and `diag` must outlive the operation. On error `diag`
+// holds the server's code, codeName, errmsg (server_message), error labels, write errors
+// and the raw reply; nothing the server said is lost.
+//
+// Completion of the async forms (src/client/launch.cpp): a cancellation through the
+// token's cancellation slot (bind_cancellation_slot) completes the operation with
+// asio::error::operation_aborted; an exception escaping it (e.g. thrown by a
+// with_transaction callback) with client_errc::internal_error and its what() in
+// diag.client_message; std::bad_alloc with errc::not_enough_memory.
 //
 // Thread-safety: a client and everything obtained from it must be used from one strand
 // (the executor given to the constructor). Distinct clients are independent.
 //
 // Transactions and sessions: operations are run through a `session` or a
-// `collection` handle obtained from a session (session::collection); such a handle always
+// `collection` handle obtained from a session (session::get_collection); such a handle always
 // sends the session's lsid, and, while a transaction is active, its txnNumber and
 // autocommit:false. There is no overload that takes a session as an argument, so a
 // single forgotten argument cannot turn a transaction into independent writes. A
-// client-level collection (client::collection) uses an implicit session; running it while
+// client-level collection (client::get_collection) uses an implicit session; running it while
 // the same strand has an explicit transaction open is legal but is the user's choice.
 // Unacknowledged writes (w: 0) are sent without a session id; through an explicit session
 // they are refused with client_errc::invalid_argument (driver-sessions.md "When using
@@ -347,8 +354,7 @@ class collection {
   template <class Token>
   auto async_find(bson::view filter, find_options options, std::vector<bson::document>& out, diagnostics& diag,
                   Token&& token) {
-    return detail::initiate(executor(), find(filter, std::move(options), out, diag), &diag,
-                            std::forward<Token>(token));
+    return detail::initiate(executor(), find(filter, std::move(options), out, diag), &diag, std::forward<Token>(token));
   }
   boost::asio::awaitable<error_code> find(bson::view filter, find_options options, std::vector<bson::document>& out,
                                           diagnostics& diag);
@@ -425,8 +431,8 @@ class collection {
   template <class Token>
   auto async_find_one_and_replace(bson::view filter, bson::view replacement, find_one_and_replace_options options,
                                   std::optional<bson::document>& out, diagnostics& diag, Token&& token) {
-    return detail::initiate(executor(), find_one_and_replace(filter, replacement, std::move(options), out, diag),
-                            &diag, std::forward<Token>(token));
+    return detail::initiate(executor(), find_one_and_replace(filter, replacement, std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
   }
   boost::asio::awaitable<error_code> find_one_and_replace(bson::view filter, bson::view replacement,
                                                           find_one_and_replace_options options,
@@ -455,8 +461,7 @@ class collection {
 
   // index-management.md "createIndexes": `name` receives the index's name.
   template <class Token>
-  auto async_create_index(bson::view keys, index_options options, std::string& name, diagnostics& diag,
-                          Token&& token) {
+  auto async_create_index(bson::view keys, index_options options, std::string& name, diagnostics& diag, Token&& token) {
     return detail::initiate(executor(), create_index(keys, std::move(options), name, diag), &diag,
                             std::forward<Token>(token));
   }

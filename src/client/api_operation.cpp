@@ -15,6 +15,7 @@ operation describe(const operation_traits& t, std::string_view db, const bson::d
   op.body = &body;
   if (t.takes_read_concern && handle.read_concern) op.inherited_read_concern = handle.read_concern->get_view();
   if (t.takes_write_concern && handle.write_concern) op.inherited_write_concern = handle.write_concern->get_view();
+  if (handle.read_preference) op.inherited_read_preference = handle.read_preference->get_view();  // may-use-secondary
   return op;
 }
 
@@ -37,7 +38,10 @@ asio::awaitable<error_code> run_cursor_operation(client_impl& client, const std:
   const bool implicit = !given;
   std::shared_ptr<session_impl> session = implicit ? client.make_implicit_session() : given;
   bson::document reply;
-  error_code ec = co_await client.execute(op, session.get(), reply, diag);
+  host_address cursor_server;  // server-selection.md "Cursors": the getMores go there
+  operation opening = op;
+  opening.sent_to = &cursor_server;
+  error_code ec = co_await client.execute(opening, session.get(), reply, diag);
   cursor_reply cursor;
   while (!ec && !(ec = take_batch(reply, out, cursor, diag)) && cursor.id != 0) {
     // find_getmore_killcursors.md: getMore names the collection of the cursor's namespace
@@ -46,7 +50,8 @@ asio::awaitable<error_code> run_cursor_operation(client_impl& client, const std:
     const get_more_op get_more{cursor.id, ns_coll, batch_size};
     bson::document body;
     get_more.build(body);
-    const operation described = describe(get_more.traits(), op.db, body, collection_options{});
+    operation described = describe(get_more.traits(), op.db, body, collection_options{});
+    described.cursor_server = &cursor_server;
     bson::document next;
     ec = co_await client.execute(described, session.get(), next, diag);
     reply = std::move(next);

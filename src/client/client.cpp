@@ -187,9 +187,7 @@ client& session::client() const {
 
 const session_options& session::options() const noexcept { return impl_->options; }
 
-transaction_state session::current_transaction_state() const noexcept {
-  return impl_->txn.state();
-}
+transaction_state session::current_transaction_state() const noexcept { return impl_->txn.state(); }
 bool session::in_transaction() const noexcept { return impl_->txn.in_transaction(); }
 bool session::is_dirty() const noexcept { return impl_->server_session.dirty; }
 bson::document session::id() const { return detail::lsid_document(impl_->server_session.id); }

@@ -163,6 +163,7 @@ client_impl::client_impl(asio::any_io_executor ex, connection_string cs, client_
     rp.append("mode", to_string(*cs_.read_preference));
     client_txn_defaults_.read_preference = std::move(rp);
   }
+  client_read_preference_ = sdam::read_preference::from(cs_);
   topology_ = std::make_shared<net::topology>(ex_, topology_options_from(cs_, opts_));
   if (opts_.log)
     for (const auto& w : cs_.warnings) opts_.log("connection string: " + w);
@@ -251,8 +252,9 @@ struct client_impl::resolved_operation {
   // retryable-writes.md: the server of the first attempt decided whether a write with
   // retry.policy_enabled runs as a retryable write.
   bool retryable_write_decided = false;
-  // Null: the primary (writes, transactions, reads until read preferences arrive).
+  // Null: the primary (writes, transactions, primary reads); else selection as a read by it.
   const sdam::read_preference* read_preference = nullptr;
+  read_preference_plan routing;  // read_preference.cpp
   retry_settings retry;
   std::int64_t operation_id = 0;
 };
@@ -321,6 +323,12 @@ error_code client_impl::fit_to_server(resolved_operation& plan, const sdam::serv
     diag.client_message = "sessions are not supported by " + server.address.to_string() +
                    " (its hello has no logicalSessionTimeoutMinutes)";
     return client_errc::sessions_not_supported;
+  }
+  if (plan.txn) {  // issue 16 "capability preflight": refused before anything is sent
+    if (auto why = transactions_unsupported_reason(server); !why.empty()) {
+      diag.client_message = "cannot run a transaction on " + server.address.to_string() + ": " + std::string(why);
+      return client_errc::transactions_not_supported;
+    }
   }
   send_session = plan.session && sessions && !plan.unacknowledged;
   if (plan.retry.family != retry_family::write || !plan.retry.policy_enabled) return {};
@@ -426,6 +434,7 @@ error_code client_impl::on_reply(session_impl* session, bool write_concern_error
 
 asio::awaitable<error_code> client_impl::select_server(const resolved_operation& plan, net::selected_server& server,
                                                        diagnostics& diag) {
+  if (plan.routing.cursor_server) co_return select_cursor_server(*plan.routing.cursor_server, server, diag);
   if (!plan.read_preference) co_return co_await topology_->async_select_writable(server, diag);
   const std::span<const host_address> none;
   co_return co_await topology_->async_select(sdam::operation_kind::read, *plan.read_preference, none, server, diag);
@@ -450,6 +459,8 @@ asio::awaitable<error_code> client_impl::attempt(resolved_operation& plan, bson:
   session_impl* session = send_session ? plan.session : nullptr;
   bson::document& command = conn->command_buffer;
   build_command(plan, send_session, command);
+  append_read_preference(plan.routing, *server.description, command);
+  if (plan.routing.sent_to) *plan.routing.sent_to = server.description->address;
   const std::optional<document_sequence_ref> sequence = find_document_sequence(command);
 
   finished_command f{.request_id = net::next_request_id(), .started = clock::now(), .reply = reply, .diag = diag};
@@ -557,6 +568,8 @@ asio::awaitable<error_code> client_impl::execute(const operation& op, session_im
   resolved_operation plan;
   operation_concerns concerns;  // `plan` views into it
   error_code ec = plan_operation(op, *session, plan, concerns, diag);
+  if (!ec) ec = plan_read_preference(op, plan.txn.has_value(), plan.routing, diag);
+  if (!ec && plan.routing.selects_by_read_preference()) plan.read_preference = &plan.routing.read_preference;
   if (!ec) ec = co_await run_attempts(plan, reply, diag);
   if (!ec && session->is_snapshot() && !session->snapshot_time) record_snapshot_time(*session, reply);
   note_statement_error(session, ec, diag);

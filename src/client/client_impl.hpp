@@ -81,7 +81,27 @@ struct operation {
   std::optional<bson::view> inherited_write_concern;
   // Given to the operation itself (runCommand); must be primary inside a transaction.
   std::optional<bson::view> read_preference;
+  // From the database/collection handle: the default of a "may-use-secondary" read.
+  std::optional<bson::view> inherited_read_preference;
+  // server-selection.md "Cursors": a getMore goes to the server that opened its cursor.
+  const host_address* cursor_server = nullptr;
+  // Where the command was sent (filled when not null): the server of the cursor it opens.
+  host_address* sent_to = nullptr;
   bool write_concern_error_is_error = true;
+};
+
+// server-selection.md for one operation (read_preference.cpp): whether it selects as a read
+// (and sends $readPreference), with which read preference, and the server of its cursor.
+struct read_preference_plan {
+  bool selects_as_read = false;  // a read outside a transaction; everything else: the primary
+  sdam::read_preference read_preference;
+  const host_address* cursor_server = nullptr;  // a getMore's: no selection
+  host_address* sent_to = nullptr;
+  // Selection needs the read preference (anything but plain primary).
+  bool selects_by_read_preference() const noexcept {
+    return selects_as_read && (read_preference.mode != read_preference_mode::primary ||
+                               !read_preference.tag_sets.empty() || read_preference.has_max_staleness());
+  }
 };
 
 // Scratch documents for one operation (command body, staged document, reply). Leased
@@ -191,6 +211,12 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
                            diagnostics& diag);
   void attach_server_session(resolved_operation& plan);
   void build_command(const resolved_operation& plan, bool send_session, bson::document& command);
+  // read_preference.cpp: server-selection.md for one operation.
+  error_code plan_read_preference(const operation& op, bool in_transaction, read_preference_plan& plan,
+                                  diagnostics& diag) const;
+  error_code select_cursor_server(const host_address& address, net::selected_server& server, diagnostics& diag) const;
+  void append_read_preference(const read_preference_plan& plan, const sdam::server_description& server,
+                              bson::document& command);
   void on_network_error(session_impl* session, error_code ec, const net::selected_server& server,
                         const net::connection& conn, const diagnostics& diag);
   error_code on_reply(session_impl* session, bool write_concern_error_is_error, bson::view reply_view,
@@ -212,6 +238,9 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   server_session_pool sessions_;
   std::optional<bson::document> cluster_time_;  // the highest $clusterTime seen
   transaction_options client_txn_defaults_;
+  // readPreference, readPreferenceTags and maxStalenessSeconds of the connection string.
+  sdam::read_preference client_read_preference_;
+  bson::document read_preference_scratch_;  // $readPreference of the command being built, reused
   std::optional<bson::document> write_concern_;
   std::optional<bson::document> read_concern_;
   bool retry_writes_ = true;

@@ -59,7 +59,7 @@ error_code check_statement_size(std::string_view command, std::size_t size, cons
   const std::size_t max = detail::max_statement_size(command, limits);
   if (size <= max) return {};
   diag.client_message = "document too large: a " + std::string(command) + " statement of " + std::to_string(size) +
-                 " bytes exceeds the server's limit of " + std::to_string(max) + " bytes";
+                        " bytes exceeds the server's limit of " + std::to_string(max) + " bytes";
   return client_errc::invalid_argument;
 }
 
@@ -185,9 +185,8 @@ asio::awaitable<error_code> collection::update_many(bson::view filter, bson::vie
   co_return co_await run_update(t, filter, update_doc, options, how_many::many, result, diag);
 }
 
-asio::awaitable<error_code> collection::replace_one(bson::view filter, bson::view replacement,
-                                                    replace_options options, update_result& result,
-                                                    diagnostics& diag) {
+asio::awaitable<error_code> collection::replace_one(bson::view filter, bson::view replacement, replace_options options,
+                                                    update_result& result, diagnostics& diag) {
   const write_target t{*client_, session_.get(), db_, coll_, options_};
   co_return co_await run_update(t, filter, replacement, options, how_many::one, result, diag);
 }

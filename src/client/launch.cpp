@@ -60,7 +60,7 @@ void launch(asio::any_io_executor ex, asio::awaitable<error_code> op, diagnostic
   asio::co_spawn(ex, std::move(op),
                  asio::bind_cancellation_slot(
                      slot, [h = std::move(handler), target, diag](std::exception_ptr e, error_code ec) mutable {
-                       if (e) ec = client_errc::invalid_argument;  // TEMP old behaviour
+                       if (e) ec = error_of(e, diag);
                        asio::dispatch(target, asio::append(std::move(h), ec));
                      }));
 }

@@ -55,7 +55,7 @@ error_code timeout_error(error_code last, std::chrono::milliseconds elapsed, dia
   diag.cause = last;
   const auto previous = describe(diag);
   diag.client_message = "withTransaction timed out after " + std::to_string(elapsed.count()) +
-                       " ms; last error: " + (previous.empty() ? last.message() : previous);
+                        " ms; last error: " + (previous.empty() ? last.message() : previous);
   return client_errc::with_transaction_timeout;
 }
 

@@ -227,10 +227,10 @@ asio::awaitable<error_code> connection::async_legacy_command(bson::view body, bs
 
 asio::awaitable<error_code> connection::send_frame(diagnostics& diag, bool compress) {
   if (compress) {
-    if (auto ec = codec_.compress(out_, *compressor_, compressed_out_, settings_.zlib_level,
-                                  decoder_.max_message_size())) {
-      diag.client_message = "cannot compress command with " + std::string(wire::compressor_name(*compressor_)) +
-                            ": " + ec.message();
+    if (auto ec =
+            codec_.compress(out_, *compressor_, compressed_out_, settings_.zlib_level, decoder_.max_message_size())) {
+      diag.client_message =
+          "cannot compress command with " + std::string(wire::compressor_name(*compressor_)) + ": " + ec.message();
       co_return ec;  // nothing was sent
     }
   }

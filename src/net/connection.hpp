@@ -137,7 +137,7 @@ class connection {
   connection_settings settings_;
   wire::frame_decoder decoder_;
   std::vector<std::uint8_t> out_;
-  wire::frame_codec codec_;                    // OP_COMPRESSED contexts, reused
+  wire::frame_codec codec_;  // OP_COMPRESSED contexts, reused
   std::optional<wire::compressor_id> compressor_;
   std::vector<std::uint8_t> compressed_out_;  // out_ as OP_COMPRESSED
   std::vector<std::uint8_t> inflated_;        // the last reply, decompressed

@@ -279,6 +279,14 @@ std::optional<selected_server> topology::try_select_writable() {
   return writable_[sdam::choose_less_busy(counts_, random_)];
 }
 
+std::optional<selected_server> topology::server_at(const host_address& address) {
+  auto it = pools_.find(address);
+  if (closed_ || it == pools_.end()) return std::nullopt;
+  auto description = description_of(address);
+  if (!description) return std::nullopt;
+  return selected_server{it->second, std::move(description)};
+}
+
 std::shared_ptr<const sdam::server_description> topology::description_of(const host_address& address) {
   if (auto it = snapshots_.find(address); it != snapshots_.end()) return it->second;
   const auto* d = description_.find(address);
@@ -352,9 +360,9 @@ asio::awaitable<error_code> topology::initialize_pooled_connection(const host_ad
   if (!ec) {
     auto max_wire = reply["maxWireVersion"].as_integer().value_or(0);
     if (max_wire < opts_.sdam.min_wire_version) {
-      diag.client_message = "server at " + address.to_string() + " reports maximum wire version " + std::to_string(max_wire) +
-                     ", but this version of mongowire requires at least " +
-                     std::to_string(opts_.sdam.min_wire_version) + " (MongoDB 4.2)";
+      diag.client_message = "server at " + address.to_string() + " reports maximum wire version " +
+                            std::to_string(max_wire) + ", but this version of mongowire requires at least " +
+                            std::to_string(opts_.sdam.min_wire_version) + " (MongoDB 4.2)";
       co_return client_errc::wire_version_unsupported;
     }
     if (!auth) co_return error_code{};

@@ -72,6 +72,10 @@ class topology : public std::enable_shared_from_this<topology> {
                                            std::span<const host_address> deprioritized, selected_server& out,
                                            diagnostics& diag);
 
+  // The server at `address` without selection (server-selection.md "Cursors": a getMore goes
+  // where its cursor is); nullopt when the topology no longer has it.
+  std::optional<selected_server> server_at(const host_address& address);
+
   // SDAM "Error handling": a command or network error on an application connection.
   void handle_application_error(const sdam::application_error& err);
   // Asks every monitor to check now (after a "not primary" error or a failed selection); a

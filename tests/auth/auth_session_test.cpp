@@ -42,7 +42,8 @@ TEST_CASE("SCRAM-SHA-256, SCRAM-SHA-1 and the negotiated mechanism authenticate 
     CHECK_MESSAGE(!ec, ec.message());
     const auto per_connection = server.sasl_by_connection();
     REQUIRE_FALSE(per_connection.empty());
-    for (const auto& [id, counts] : per_connection) CHECK(counts.mechanism == (mechanism.empty() ? "SCRAM-SHA-256" : mechanism));
+    for (const auto& [id, counts] : per_connection)
+      CHECK(counts.mechanism == (mechanism.empty() ? "SCRAM-SHA-256" : mechanism));
   }
 }
 

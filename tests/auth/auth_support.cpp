@@ -14,8 +14,9 @@ std::string user_of(bson::view sasl_start) {
   std::string_view text(reinterpret_cast<const char*>(p->bytes.data()), p->bytes.size());
   const auto begin = text.find("n=", 3);
   const auto end = text.find(",r=");
-  return begin == std::string_view::npos || end == std::string_view::npos ? std::string()
-                                                                          : std::string(text.substr(begin + 2, end - begin - 2));
+  return begin == std::string_view::npos || end == std::string_view::npos
+             ? std::string()
+             : std::string(text.substr(begin + 2, end - begin - 2));
 }
 
 void note_sasl_start(sasl_counts& counts, bson::view start) {
@@ -60,7 +61,8 @@ std::set<std::int64_t> auth_server::hello_connections() const {
 bool auth_server::sent_speculative(std::int64_t connection_id) const {
   std::lock_guard lock(mutex_);
   for (const auto& e : log_)
-    if (e.connection_id == connection_id && is_hello(e.name) && e.command.get_view().contains("speculativeAuthenticate"))
+    if (e.connection_id == connection_id && is_hello(e.name) &&
+        e.command.get_view().contains("speculativeAuthenticate"))
       return true;
   return false;
 }

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../client/client_support.hpp"
 #include "mongowire/client.hpp"
 #include "net/embedded_server.hpp"
 #include "net/topology.hpp"
@@ -26,23 +27,11 @@ namespace net = mongowire::detail::net;
 using namespace mongowire;
 
 // Characters that need percent-encoding in a URI, and one that SASLprep maps (U+00AD).
-inline const std::string secret_password = "s3cr3t:P@ss/w\xC2\xAD" "rd?";
+inline const std::string secret_password =
+    "s3cr3t:P@ss/w\xC2\xAD"
+    "rd?";
 
-// Runs `aw` on `io` until it completes.
-template <class T>
-T run(asio::io_context& io, asio::awaitable<T> aw) {
-  std::optional<T> out;
-  std::exception_ptr ex;
-  asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e, T v) {
-    ex = e;
-    out = std::move(v);
-    io.stop();
-  });
-  io.restart();
-  io.run();
-  if (ex) std::rethrow_exception(ex);
-  return std::move(*out);
-}
+using client_test::run;  // runs a coroutine on an io_context until it completes
 
 inline asio::awaitable<error_code> ping_and_close(client& c) {
   bson::document reply;

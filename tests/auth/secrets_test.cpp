@@ -6,6 +6,7 @@
 
 #include "auth_support.hpp"
 #include "proto/auth/scram.hpp"
+#include "sasl_commands.hpp"
 
 namespace auth_test {
 namespace {
@@ -15,18 +16,10 @@ namespace scram = mongowire::detail::auth;
 // The server's salt and iteration count for alice, from a saslStart of our own.
 scram::server_first_message server_first_for(auth_server& server, scram::scram_mechanism m) {
   auto ctx = server.embedded().core().open_connection();
-  const std::string first = "n,,n=alice,r=testnonce0123456789";
-  bson::document start;
-  start.append("saslStart", 1);
-  start.append("mechanism", scram::mechanism_name(m));
-  start.append("payload", bson::binary_ref{BSON_SUBTYPE_BINARY, scram::as_bytes(first)});
-  start.append("$db", "admin");
-  auto reply = server.embedded().core().handle(start, {}, ctx);
-  auto payload = reply["payload"].as_binary();
-  REQUIRE(payload);
+  const auto start = testd::test::sasl_start_command(scram::mechanism_name(m), "n,,n=alice,r=testnonce0123456789");
+  const auto text = testd::test::payload_text(server.embedded().core().handle(start, {}, ctx));
   scram::server_first_message out;
   std::string why;
-  const std::string_view text(reinterpret_cast<const char*>(payload->bytes.data()), payload->bytes.size());
   REQUIRE_MESSAGE(scram::parse_server_first(text, "testnonce0123456789", out, why), why);
   return out;
 }
@@ -34,8 +27,8 @@ scram::server_first_message server_first_for(auth_server& server, scram::scram_m
 // The password in every form a leak could take: as given, percent-encoded, prepared, and the
 // keys derived from it (raw and base64), plus the markers of SCRAM messages.
 std::vector<std::string> secrets_of(auth_server& server) {
-  std::vector<std::string> out = {secret_password, "s3cr3t%3AP%40ss%2Fw%C2%ADrd%3F", "s3cr3t:P@ss/word?",
-                                  "n,,n=alice", "c=biws,r="};
+  std::vector<std::string> out = {secret_password, "s3cr3t%3AP%40ss%2Fw%C2%ADrd%3F", "s3cr3t:P@ss/word?", "n,,n=alice",
+                                  "c=biws,r="};
   for (auto m : {scram::scram_mechanism::sha1, scram::scram_mechanism::sha256}) {
     std::string why;
     const auto prepared = scram::prepared_password(m, "alice", secret_password, why);
@@ -73,8 +66,7 @@ TEST_CASE("no password, derived key or SCRAM payload in any output channel (comm
   for (std::string mechanism : {"SCRAM-SHA-256", "SCRAM-SHA-1"}) {
     asio::io_context io;
     client good(io.get_executor(), server.uri() + "&authMechanism=" + mechanism, out.options());
-    client bad(io.get_executor(), server.uri("not-" + secret_password) + "&authMechanism=" + mechanism,
-               out.options());
+    client bad(io.get_executor(), server.uri("not-" + secret_password) + "&authMechanism=" + mechanism, out.options());
     diagnostics ok_diag, bad_diag;
     auto ec = run(io, [&]() -> asio::awaitable<error_code> {
       auto good_ec = co_await session_with_transaction(good, "bob-" + mechanism, ok_diag);

@@ -99,3 +99,41 @@ TEST_CASE("async_with_transaction: a throwing callback aborts and completes with
   CHECK(s.current_transaction_state() == transaction_state::aborted);
   CHECK(f.count("c") == 0);
 }
+
+namespace {
+
+// What detail::launch completes with when the operation's coroutine throws `e`.
+template <class Exception>
+error_code completion_of_throwing(Exception e, diagnostics& diag) {
+  asio::io_context io;
+  auto op = [](Exception thrown) -> asio::awaitable<error_code> {
+    throw thrown;
+    co_return error_code{};
+  }(std::move(e));
+  std::optional<error_code> completed;
+  detail::initiate(io.get_executor(), std::move(op), &diag, [&](error_code ec) { completed = ec; });
+  io.run();
+  REQUIRE(completed);
+  return *completed;
+}
+
+}  // namespace
+
+TEST_CASE("launch: an exception escaping an operation completes it with the error it stands for") {
+  diagnostics diag;
+  // A cancelled timer or socket throws operation_aborted inside the coroutine.
+  CHECK(completion_of_throwing(boost::system::system_error(asio::error::operation_aborted), diag) ==
+        asio::error::operation_aborted);
+  diagnostics server_diag;
+  server_diag.server_message = "Write conflict";
+  CHECK(completion_of_throwing(mongowire::error(make_server_error(112), server_diag), diag) == make_server_error(112));
+  CHECK(diag.server_message == "Write conflict");  // the exception's diagnostics are the operation's
+  CHECK(completion_of_throwing(std::bad_alloc(), diag) == boost::system::errc::not_enough_memory);
+  diagnostics unexpected;
+  CHECK(completion_of_throwing(std::logic_error("a bug of ours"), unexpected) == client_errc::internal_error);
+  CHECK(unexpected.client_message == "unexpected exception: a bug of ours");
+  diagnostics reset;
+  const auto other = completion_of_throwing(boost::system::system_error(asio::error::connection_reset), reset);
+  CHECK(other == client_errc::internal_error);  // never the caller's invalid_argument
+  CHECK(reset.client_message.find("unexpected exception") == 0);
+}

@@ -151,13 +151,15 @@ step first_statement() {
 }
 
 // transactions.md "Constructing any other command within a transaction", and "Interaction
-// with Retryable Writes": commit and abort use the transaction's txnNumber.
+// with Retryable Writes": commit and abort use the transaction's txnNumber; "Behavior of the
+// recoveryToken field": only sharded transactions send one.
 step finishing(std::string command) {
   return expect(std::move(command))
       .same_as_previous("lsid")
       .equals("txnNumber", txn_number_one)
       .equals("autocommit", "false")
-      .absent("startTransaction");
+      .absent("startTransaction")
+      .absent("recoveryToken");
 }
 
 // transactions.md "commitTransaction": the transaction's writeConcern (none: the server's).

@@ -95,9 +95,10 @@ def check_cli_output(testd, cli):
     outputs = []
     for uri, expect_ok in [(good, True), (bad, False)]:
         for trace in ([], ["--trace"]):
-            run = subprocess.run([cli, "--uri", uri, "--script", "txn3", *trace], capture_output=True, text=True,
-                                 timeout=60, errors="replace")
-            assert (run.returncode == 0) == expect_ok, (run.returncode, run.stderr)
+            coll = "cli_items_%d" % len(outputs)  # txn3 inserts _id 1: one collection per run
+            run = subprocess.run([cli, "--uri", uri, "--script", "txn3", "--coll", coll, *trace],
+                                 capture_output=True, text=True, timeout=60, errors="replace")
+            assert (run.returncode == 0) == expect_ok, (run.returncode, run.stdout, run.stderr)
             outputs.append(run.stdout + run.stderr)
     text = "\n".join(outputs)
     assert "saslContinue" in text and "alice:****@" in text, "the trace does not show the authentication"

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "proto/auth/authenticator.hpp"
+#include "sasl_commands.hpp"
 #include "test_support.hpp"
 
 using namespace mongowire;
@@ -130,16 +131,7 @@ TEST_CASE("saslSupportedMechs lists the user's mechanisms; negotiation picks SCR
 TEST_CASE("mongod's credentials: 15000 iterations for SCRAM-SHA-256, 10000 for SCRAM-SHA-1, random salts") {
   harness h(with_auth());
   auto start = [&](std::string_view mechanism) {
-    const std::string first = "n,,n=alice,r=abcdefghijklmnop";
-    bson::document cmd;
-    cmd.append("saslStart", 1);
-    cmd.append("mechanism", mechanism);
-    cmd.append("payload", bson::binary_ref{BSON_SUBTYPE_BINARY, auth::as_bytes(first)});
-    cmd.append("$db", "admin");
-    auto r = h.server.handle(cmd, {}, h.conn);
-    auto p = r["payload"].as_binary();
-    REQUIRE(p);
-    return std::string(reinterpret_cast<const char*>(p->bytes.data()), p->bytes.size());
+    return payload_text(h.server.handle(sasl_start_command(mechanism, "n,,n=alice,r=abcdefghijklmnop"), {}, h.conn));
   };
   auth::server_first_message sha256, sha1;
   std::string why;
@@ -154,30 +146,15 @@ TEST_CASE("mongod's credentials: 15000 iterations for SCRAM-SHA-256, 10000 for S
 TEST_CASE("without skipEmptyExchange the server wants the empty final turn (auth.md Backwards Compatibility)") {
   harness h(with_auth());
   auth::scram_client c(auth::scram_mechanism::sha256, "alice", "s3cr3t", "clientnonce123", nullptr);
-  const auto first = c.client_first();
-  bson::document start;
-  start.append("saslStart", 1);
-  start.append("mechanism", "SCRAM-SHA-256");
-  start.append("payload", bson::binary_ref{BSON_SUBTYPE_BINARY, auth::as_bytes(first)});
-  start.append("$db", "admin");
-  auto r = h.server.handle(start, {}, h.conn);
-  auto text = [](const bson::document& d) {
-    auto p = d["payload"].as_binary();
-    return std::string(reinterpret_cast<const char*>(p->bytes.data()), p->bytes.size());
-  };
+  auto r = h.server.handle(sasl_start_command("SCRAM-SHA-256", c.client_first()), {}, h.conn);
   std::string final_message, why;
-  REQUIRE(c.on_server_first(text(r), final_message, why));
+  REQUIRE(c.on_server_first(payload_text(r), final_message, why));
   auto step = [&](std::string_view payload) {
-    bson::document cont;
-    cont.append("saslContinue", 1);
-    cont.append("conversationId", r["conversationId"].as_int32().value_or(0));
-    cont.append("payload", bson::binary_ref{BSON_SUBTYPE_BINARY, auth::as_bytes(payload)});
-    cont.append("$db", "admin");
-    return h.server.handle(cont, {}, h.conn);
+    return h.server.handle(sasl_continue_command(r["conversationId"].as_int32().value_or(0), payload), {}, h.conn);
   };
   auto second = step(final_message);
   CHECK(second["done"].as_bool() == false);
-  CHECK(c.on_server_final(text(second), why));
+  CHECK(c.on_server_final(payload_text(second), why));
   CHECK(code_of(h.run(R"({"find": "c"})")) == 13);  // not yet: the conversation is not done
   auto third = step("");
   CHECK(third["done"].as_bool() == true);
@@ -186,21 +163,17 @@ TEST_CASE("without skipEmptyExchange the server wants the empty final turn (auth
 
 TEST_CASE("SASL protocol errors: no conversation, mismatched conversationId, unavailable mechanism") {
   harness h(with_auth());
-  auto r = h.admin(R"({"saslContinue": 1, "conversationId": 1, "payload": {"$binary": {"base64": "", "subType": "00"}}})");
+  auto r =
+      h.admin(R"({"saslContinue": 1, "conversationId": 1, "payload": {"$binary": {"base64": "", "subType": "00"}}})");
   CHECK(code_of(r) == 17);
   CHECK(errmsg(r) == "No SASL session state found");
-  auto plain = h.admin(R"({"saslStart": 1, "mechanism": "PLAIN", "payload": {"$binary": {"base64": "", "subType": "00"}}})");
+  auto plain =
+      h.admin(R"({"saslStart": 1, "mechanism": "PLAIN", "payload": {"$binary": {"base64": "", "subType": "00"}}})");
   CHECK(code_of(plain) == 334);
   CHECK(plain["codeName"].as_string() == "MechanismUnavailable");
-  auth::scram_client c(auth::scram_mechanism::sha256, "alice", "s3cr3t", "abc", nullptr);
-  const auto first = c.client_first();
-  bson::document start;
-  start.append("saslStart", 1);
-  start.append("mechanism", "SCRAM-SHA-256");
-  start.append("payload", bson::binary_ref{BSON_SUBTYPE_BINARY, auth::as_bytes(first)});
-  start.append("$db", "admin");
-  REQUIRE(ok(h.server.handle(start, {}, h.conn)));
-  auto mismatch = h.admin(R"({"saslContinue": 1, "conversationId": 7, "payload": {"$binary": {"base64": "", "subType": "00"}}})");
+  REQUIRE(ok(h.server.handle(sasl_start_command("SCRAM-SHA-256", "n,,n=alice,r=abc"), {}, h.conn)));
+  auto mismatch =
+      h.admin(R"({"saslContinue": 1, "conversationId": 7, "payload": {"$binary": {"base64": "", "subType": "00"}}})");
   CHECK(code_of(mismatch) == 17);
   CHECK(errmsg(mismatch) == "sasl: Mismatched conversation id");
 }
@@ -209,7 +182,7 @@ TEST_CASE("createUser, usersInfo, dropUser as mongod; the localhost exception cr
   server_options o;
   o.auth = true;
   harness h(o);
-  CHECK(ok(h.admin(R"({"createUser": "root", "pwd": "pw", "roles": ["root"]})")));  // no user yet
+  CHECK(ok(h.admin(R"({"createUser": "root", "pwd": "pw", "roles": ["root"]})")));         // no user yet
   CHECK(code_of(h.admin(R"({"createUser": "second", "pwd": "pw", "roles": []})")) == 13);  // exception closed
   auto r = authenticate(h, h.conn, credential_of("root", "pw", std::nullopt));
   REQUIRE(r.last.action == auth::auth_action::done);

@@ -146,3 +146,37 @@ TEST_CASE("kind-1 document sequences are merged into the command as the named ar
   auto r = h.server.handle(body, std::span<const sequence>(&seq, 1), h.conn);
   CHECK(r["n"].as_int32() == 2);
 }
+
+TEST_CASE("hello negotiates compression: the client's compressors the server has, in the client's order") {
+  using detail::wire::compressor_id;
+  server_options only_zlib_zstd;
+  only_zlib_zstd.compressors = {"zlib", "zstd"};
+  harness h(only_zlib_zstd);
+  auto r = h.admin(R"({"hello": 1, "compression": ["snappy", "zstd", "snoopy", "zlib"]})");
+  REQUIRE(ok(r));
+  CHECK(r["compression"].as_array()->count() == 2);
+  CHECK(r.get_view().find_path("compression.0").as_string() == "zstd");
+  CHECK(h.conn.compressors == std::vector{compressor_id::zstd, compressor_id::zlib});
+  // A later hello without the field keeps the negotiation (mongod's serverNegotiate).
+  r = h.admin(R"({"hello": 1})");
+  CHECK(r["compression"].as_array()->count() == 2);
+  // None in common: no compression field, nothing negotiated (OP_COMPRESSED.md).
+  r = h.admin(R"({"hello": 1, "compression": ["snappy"]})");
+  CHECK_FALSE(r.get_view().contains("compression"));
+  CHECK(h.conn.compressors.empty());
+  CHECK(h.admin(R"({"hello": 1, "compression": "zlib"})")["code"].as_int32() == 2);
+  CHECK(h.admin(R"({"hello": 1, "compression": [1]})")["code"].as_int32() == 2);
+}
+
+TEST_CASE("serverStatus reports the bytes each compressor and decompressor handled (network.compression)") {
+  harness h;
+  h.server.record_compression(detail::wire::compressor_id::zstd, false, 40, 100);
+  h.server.record_compression(detail::wire::compressor_id::zstd, true, 300, 90);
+  auto r = h.admin(R"({"serverStatus": 1})");
+  auto v = r.get_view();
+  CHECK(v.find_path("network.compression.zstd.decompressor.bytesIn").as_int64() == 40);
+  CHECK(v.find_path("network.compression.zstd.decompressor.bytesOut").as_int64() == 100);
+  CHECK(v.find_path("network.compression.zstd.compressor.bytesIn").as_int64() == 300);
+  CHECK(v.find_path("network.compression.zstd.compressor.bytesOut").as_int64() == 90);
+  CHECK(v.find_path("network.compression.snappy.compressor.bytesOut").as_int64() == 0);
+}

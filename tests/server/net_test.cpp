@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "proto/wire/compression.hpp"
 #include "net/embedded_server.hpp"
 #include "raw_client.hpp"
 
@@ -280,6 +281,34 @@ TEST_CASE("malformed frames close only their own connection, and the reason is l
     wire::store_i32le(f.data() + 12, static_cast<std::int32_t>(wire::opcode::compressed));
     check_closes_only_that_connection(f, "OP_COMPRESSED");
   }
+}
+
+TEST_CASE("OP_COMPRESSED: a negotiated compressor is answered in kind; another one closes the connection") {
+  log_capture log;
+  embedded_server server({}, log.options());
+  raw_client c(server.port());
+  auto hello = c.command(R"({"hello": 1, "compression": ["zlib"]})");
+  REQUIRE(hello["compression"].as_array()->count() == 1);
+  wire::frame_codec codec;
+  std::vector<std::uint8_t> compressed, reply;
+  REQUIRE_FALSE(codec.compress(ping_frame(9), wire::compressor_id::zlib, compressed));
+  c.send(compressed);
+  auto frame = c.read_frame();
+  REQUIRE(frame);
+  CHECK(wire::read_header(frame->data()).op_code == static_cast<std::int32_t>(wire::opcode::compressed));
+  CHECK((*frame)[24] == static_cast<std::uint8_t>(wire::compressor_id::zlib));  // the request's compressor
+  REQUIRE_FALSE(codec.decompress(*frame, reply));
+  wire::op_msg_view msg;
+  REQUIRE_FALSE(wire::op_msg_view::parse(reply, msg));
+  CHECK(msg.header().response_to == 9);
+  CHECK(msg.body()["ok"].as_number() == 1.0);
+  // An uncompressed request still gets an uncompressed reply.
+  CHECK(ok(c.command(R"({"ping": 1})")));
+  REQUIRE_FALSE(codec.compress(ping_frame(10), wire::compressor_id::zstd, compressed));
+  c.send(compressed);
+  CHECK(c.wait_closed());
+  for (int i = 0; i < 100 && !log.contains("not negotiated"); ++i) std::this_thread::sleep_for(10ms);
+  CHECK(log.contains("zstd) was not negotiated"));
 }
 
 TEST_CASE("a moreToCome request gets no reply; the next request's reply comes first") {

@@ -42,6 +42,7 @@ class raw_client {
     }
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    decoder_.set_accept_compressed(true);  // replies to compressed requests come compressed
   }
   ~raw_client() { ::close(fd_); }
   raw_client(const raw_client&) = delete;

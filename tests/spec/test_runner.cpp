@@ -1082,7 +1082,7 @@ awaitable<void> run_file(std::filesystem::path path, std::string display, runner
     if (options.uri) {
       file.uri = *options.uri;
     } else {
-      server.emplace(topology_for(doc));
+      server.emplace(topology_for(doc), requires_auth(doc));
       file.uri = server->uri();
     }
     internal.emplace(file.executor, file.uri);

@@ -10,7 +10,8 @@ asio::awaitable<error_code> three_ops_and_commit(session& s, diagnostics& diag) 
   if (auto ec = s.start_transaction(snapshot_majority(), diag)) co_return ec;
   auto coll = s.get_collection("shop", "orders");
   insert_one_result ins;
-  if (auto ec = co_await coll.insert_one(doc_from_json(R"({"_id": 1, "qty": 1})"), insert_one_options{}, ins, diag)) co_return ec;
+  if (auto ec = co_await coll.insert_one(doc_from_json(R"({"_id": 1, "qty": 1})"), insert_one_options{}, ins, diag))
+    co_return ec;
   update_result upd;
   const auto by_id = doc_from_json(R"({"_id": 1})");
   const auto increment = doc_from_json(R"({"$inc": {"qty": 1}})");
@@ -139,7 +140,8 @@ TEST_CASE("transactions.md: abortTransaction goes to admin with the transaction'
   auto ec = run(f.io, [&]() -> asio::awaitable<error_code> {
     if (auto e = s.start_transaction(snapshot_majority(), diag)) co_return e;
     insert_one_result r;
-    if (auto e = co_await s.get_collection("shop", "orders").insert_one(doc_from_json(R"({"_id": 7})"), insert_one_options{}, r, diag))
+    if (auto e = co_await s.get_collection("shop", "orders")
+                     .insert_one(doc_from_json(R"({"_id": 7})"), insert_one_options{}, r, diag))
       co_return e;
     co_return co_await s.abort_transaction(diag);
   }());
@@ -165,7 +167,8 @@ TEST_CASE("transactions.md: each transaction of a session takes the next txnNumb
       insert_one_result r;
       bson::document d;
       d.append("_id", std::int32_t{100 + i});
-      if (auto e = co_await s.get_collection("shop", "orders").insert_one(d, insert_one_options{}, r, diag)) co_return e;
+      if (auto e = co_await s.get_collection("shop", "orders").insert_one(d, insert_one_options{}, r, diag))
+        co_return e;
       co_return co_await s.commit_transaction(diag);
     }());
     REQUIRE_MESSAGE(!ec, ec.message() << " " << describe(diag));

@@ -11,7 +11,8 @@ namespace {
 
 asio::awaitable<error_code> seed_counter(client& c, diagnostics& diag) {
   insert_one_result r;
-  co_return co_await c.get_collection("bank", "accounts").insert_one(doc_from_json(R"({"_id": 1, "n": 0})"), insert_one_options{}, r, diag);
+  co_return co_await c.get_collection("bank", "accounts")
+      .insert_one(doc_from_json(R"({"_id": 1, "n": 0})"), insert_one_options{}, r, diag);
 }
 
 asio::awaitable<error_code> increment(session& s, diagnostics& diag) {
@@ -63,7 +64,9 @@ TEST_CASE(
   CHECK(*updates[2]->doc["txnNumber"].as_int64() == *updates[1]->doc["txnNumber"].as_int64() + 1);
   CHECK(updates[2]->doc["startTransaction"].as_bool() == true);
   std::optional<bson::document> doc;
-  REQUIRE(!run(f.io, f.c->get_collection("bank", "accounts").find_one(doc_from_json(R"({"_id": 1})"), find_options{}, doc, diag)));
+  REQUIRE(!run(
+      f.io,
+      f.c->get_collection("bank", "accounts").find_one(doc_from_json(R"({"_id": 1})"), find_options{}, doc, diag)));
   REQUIRE(doc);
   CHECK((*doc)["n"].as_integer() == 2);  // both increments, each exactly once
 }
@@ -74,7 +77,9 @@ TEST_CASE("transactions.md: a commit whose connection is closed is retried once 
   auto s = f.c->start_session();
   REQUIRE(!s.start_transaction(snapshot_majority(), diag));
   insert_one_result r;
-  REQUIRE(!run(f.io, s.get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "t1"})"), insert_one_options{}, r, diag)));
+  REQUIRE(!run(
+      f.io,
+      s.get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "t1"})"), insert_one_options{}, r, diag)));
   f.fail_command("commitTransaction", 1, true);
   f.rec.clear();
   auto ec = run(f.io, s.commit_transaction(diag));
@@ -100,7 +105,8 @@ TEST_CASE(
   f.fail_command("insert", 1, true);
   f.rec.clear();
   insert_one_result r;
-  auto ec = run(f.io, f.c->get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "w1"})"), insert_one_options{}, r, diag));
+  auto ec = run(f.io, f.c->get_collection("bank", "ledger")
+                          .insert_one(doc_from_json(R"({"_id": "w1"})"), insert_one_options{}, r, diag));
   REQUIRE_MESSAGE(!ec, ec.message() << " " << describe(diag));
   auto inserts = f.rec.named("insert");
   REQUIRE(inserts.size() == 2);
@@ -117,7 +123,8 @@ TEST_CASE("retryable-writes.md: with retryWrites=false a closed connection fails
   f.fail_command("insert", 1, true);
   f.rec.clear();
   insert_one_result r;
-  auto ec = run(f.io, f.c->get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "w2"})"), insert_one_options{}, r, diag));
+  auto ec = run(f.io, f.c->get_collection("bank", "ledger")
+                          .insert_one(doc_from_json(R"({"_id": "w2"})"), insert_one_options{}, r, diag));
   CHECK(ec);
   auto inserts = f.rec.named("insert");
   REQUIRE(inserts.size() == 1);
@@ -132,7 +139,9 @@ TEST_CASE("transactions.md: a command inside a transaction is not retried after 
   f.fail_command("insert", 1, true);
   f.rec.clear();
   insert_one_result r;
-  auto ec = run(f.io, s.get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "x"})"), insert_one_options{}, r, diag));
+  auto ec = run(
+      f.io,
+      s.get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "x"})"), insert_one_options{}, r, diag));
   CHECK(ec);
   CHECK(f.rec.named("insert").size() == 1);
   // A network error inside a transaction is a TransientTransactionError.
@@ -179,11 +188,13 @@ TEST_CASE(
                                       "data": {"failCommands": ["insert"], "errorCode": 91}})");
   REQUIRE(!run(io, c.run_command("admin", fail_point, reply, diag)));
   insert_one_result r;
-  auto ec = run(io, c.get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "r1"})"), insert_one_options{}, r, diag));
+  auto ec = run(
+      io,
+      c.get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "r1"})"), insert_one_options{}, r, diag));
   REQUIRE(handshake_failures == 2);                                   // both retries got as far as checkout
   CHECK(inserts_started == 1);                                        // and never sent their command
   CHECK(ec == make_server_error(server_code::shutdown_in_progress));  // the first attempt's error,
-  CHECK(diag.server_message == first_error);                                 // not the handshake's
+  CHECK(diag.server_message == first_error);                          // not the handshake's
   CHECK(diag.has_label(label::retryable_write_error));
   run(io, [&]() -> asio::awaitable<void> { co_await c.close(); }());
 }
@@ -202,7 +213,8 @@ TEST_CASE(
     "transactions-convenient-api.md \"Timeout Error propagation\": a timeout error that exposes the last error and its "
     "labels") {
   fixture f;
-  detail::client_access::impl(*f.c).with_transaction_limit = std::chrono::milliseconds(0);  // every retry is past the limit
+  detail::client_access::impl(*f.c).with_transaction_limit =
+      std::chrono::milliseconds(0);  // every retry is past the limit
   auto s = f.c->start_session();
   diagnostics diag;
   SUBCASE("the callback failed with a TransientTransactionError") {

@@ -108,3 +108,20 @@ TEST_CASE("driver-sessions.md \"ClientSession\": a session gives its client and 
   f.c.reset();
   CHECK_THROWS_AS(s.client(), mongowire::error);
 }
+
+TEST_CASE("issue 16 capability preflight: a transaction on a standalone is refused before anything is sent") {
+  fixture f(standalone(), "");
+  auto s = f.c->start_session();
+  REQUIRE_FALSE(s.start_transaction());
+  diagnostics diag;
+  f.rec.clear();
+  auto ec = run(f.io, insert_one(s.get_collection("app", "c"), 1, diag));
+  // Without the preflight mongod answers IllegalOperation ("Transaction numbers are only
+  // allowed on a replica set member or mongos") after a round trip.
+  CHECK(ec == client_errc::transactions_not_supported);
+  CHECK(diag.client_message.find("standalone") != std::string::npos);
+  CHECK(diag.client_message.find("--replSet") != std::string::npos);
+  CHECK(f.rec.named("insert").empty());
+  CHECK(s.current_transaction_state() == transaction_state::starting);  // client errors change nothing
+  CHECK_FALSE(run(f.io, s.abort_transaction(diag)));
+}

@@ -129,7 +129,9 @@ TEST_CASE("transactions.md: ending a session aborts its transaction in progress"
   auto a = f.c->start_session();
   REQUIRE(!a.start_transaction(snapshot_majority(), diag));
   insert_one_result r;
-  REQUIRE(!run(f.io, a.get_collection("app", "items").insert_one(doc_from_json(R"({"_id": 5})"), insert_one_options{}, r, diag)));
+  REQUIRE(
+      !run(f.io,
+           a.get_collection("app", "items").insert_one(doc_from_json(R"({"_id": 5})"), insert_one_options{}, r, diag)));
   run(f.io, a.end());
   auto aborts = f.rec.named("abortTransaction");
   REQUIRE(aborts.size() == 1);
@@ -255,7 +257,8 @@ TEST_CASE("driver-sessions.md \"endSessions\": without a primary, endSessions go
   using mongowire::detail::sdam::topology_type;
   run(io, [&]() -> asio::awaitable<void> {
     asio::steady_timer t(co_await asio::this_coro::executor);
-    for (int i = 0; i < 100 && detail::client_access::impl(c).topology().description().type() != topology_type::replica_set_no_primary;
+    for (int i = 0; i < 100 && detail::client_access::impl(c).topology().description().type() !=
+                                   topology_type::replica_set_no_primary;
          ++i) {
       t.expires_after(std::chrono::milliseconds(50));
       co_await t.async_wait(asio::use_awaitable);

@@ -105,7 +105,8 @@ auth_step authenticator::start_conversation(scram_mechanism m, diagnostics& diag
 auth_step authenticator::on_reply(bson::view reply, diagnostics& diag) {
   if (auto ec = check_command_reply(reply, diag)) {
     stage_ = stage::finished;
-    diag.client_message = std::string(mechanism()) + " authentication failed";  // the server's errmsg stays in server_message
+    // The server's errmsg stays in server_message, apart from our own words.
+    diag.client_message = std::string(mechanism()) + " authentication failed";
     return {auth_action::failed, {}, ec};
   }
   return on_payload(reply, diag);

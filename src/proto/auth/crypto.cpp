@@ -73,7 +73,8 @@ std::string base64_encode(std::span<const std::uint8_t> data) {
   std::string out(4 * ((data.size() + 2) / 3), '\0');
   if (data.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
     throw std::invalid_argument("base64 input too large");
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(), static_cast<int>(data.size()));
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(), static_cast<int>(data.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
 }
@@ -90,8 +91,8 @@ std::optional<bytes> base64_decode(std::string_view text) {
     if (!valid(text[i])) return std::nullopt;
   bytes out(text.size() / 4 * 3);
   // EVP_DecodeBlock keeps the padding's zero bytes: they are cut below.
-  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
+  const int n =
+      EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
   if (n < 0 || static_cast<std::size_t>(n) < padding) return std::nullopt;
   out.resize(static_cast<std::size_t>(n) - padding);
   return out;
@@ -99,8 +100,7 @@ std::optional<bytes> base64_decode(std::string_view text) {
 
 bytes random_bytes(std::size_t n) {
   bytes out(n);
-  if (n > static_cast<std::size_t>(std::numeric_limits<int>::max()) ||
-      RAND_bytes(out.data(), static_cast<int>(n)) != 1)
+  if (n > static_cast<std::size_t>(std::numeric_limits<int>::max()) || RAND_bytes(out.data(), static_cast<int>(n)) != 1)
     throw std::runtime_error("OpenSSL RAND_bytes failed: no secure random source");
   return out;
 }

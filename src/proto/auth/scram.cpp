@@ -209,8 +209,7 @@ scram_cache::~scram_cache() {
 }
 
 std::optional<scram_cache::keys> scram_cache::find(scram_mechanism m, std::string_view prepared,
-                                                   std::span<const std::uint8_t> salt,
-                                                   std::uint32_t iterations) const {
+                                                   std::span<const std::uint8_t> salt, std::uint32_t iterations) const {
   std::lock_guard lock(state_->mutex);
   for (const auto& e : state_->entries)
     if (e.mechanism == m && e.iterations == iterations && e.prepared == prepared &&
@@ -252,7 +251,9 @@ scram_client::~scram_client() {
   wipe(server_key_);
 }
 
-std::string scram_client::client_first_bare() const { return "n=" + escape_username(username_) + ",r=" + client_nonce_; }
+std::string scram_client::client_first_bare() const {
+  return "n=" + escape_username(username_) + ",r=" + client_nonce_;
+}
 
 std::string scram_client::client_first() const { return "n,," + client_first_bare(); }
 
@@ -264,8 +265,8 @@ bool scram_client::on_server_first(std::string_view message, std::string& client
   server_first_message first;
   if (!parse_server_first(message, client_nonce_, first, why)) return false;
   answered_first_ = true;
-  std::optional<scram_cache::keys> keys = cache_ ? cache_->find(mechanism_, prepared_, first.salt, first.iterations)
-                                                 : std::nullopt;
+  std::optional<scram_cache::keys> keys =
+      cache_ ? cache_->find(mechanism_, prepared_, first.salt, first.iterations) : std::nullopt;
   if (!keys) {
     auto derived = derive_keys(mechanism_, prepared_, first.salt, first.iterations);
     keys = scram_cache::keys{std::move(derived.client_key), std::move(derived.server_key)};

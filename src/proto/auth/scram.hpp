@@ -93,8 +93,8 @@ class scram_cache {
 
   std::optional<keys> find(scram_mechanism m, std::string_view prepared, std::span<const std::uint8_t> salt,
                            std::uint32_t iterations) const;
-  void store(scram_mechanism m, std::string_view prepared, std::span<const std::uint8_t> salt,
-             std::uint32_t iterations, keys k);
+  void store(scram_mechanism m, std::string_view prepared, std::span<const std::uint8_t> salt, std::uint32_t iterations,
+             keys k);
   // How many times a conversation ran PBKDF2 (a cache miss), for tests and benchmarks.
   std::size_t derivations() const noexcept;
   void count_derivation() noexcept;

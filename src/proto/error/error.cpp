@@ -126,7 +126,8 @@ class protocol_category_impl final : public boost::system::error_category {
       case protocol_errc::bad_reply: return "malformed OP_REPLY";
       case protocol_errc::response_to_mismatch: return "responseTo does not match the request";
       case protocol_errc::trailing_bytes: return "bytes left over after the last document";
-      case protocol_errc::decompression_failed: return "OP_COMPRESSED payload does not decompress to its uncompressedSize";
+      case protocol_errc::decompression_failed:
+        return "OP_COMPRESSED payload does not decompress to its uncompressedSize";
     }
     return "unknown protocol error";
   }

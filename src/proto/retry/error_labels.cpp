@@ -70,7 +70,8 @@ void add_client_labels(failure_kind kind, diagnostics& d, const label_context& c
 }
 
 bool rewrite_retryable_writes_unsupported(diagnostics& d) {
-  if (d.server_code != server_code::illegal_operation || !d.server_message.starts_with("Transaction numbers")) return false;
+  if (d.server_code != server_code::illegal_operation || !d.server_message.starts_with("Transaction numbers"))
+    return false;
   d.client_message = retryable_writes_unsupported_message;  // the server's errmsg is kept
   return true;
 }

@@ -87,7 +87,7 @@ retry_decision retry_tracker::on_failure(const failed_attempt& f, const diagnost
   if (!retryable) return {};
 
   if (overload) saw_overload_ = true;
-  const int allowed = saw_overload_ ? settings_.max_adaptive_retries : 2;  // MUTATION
+  const int allowed = saw_overload_ ? settings_.max_adaptive_retries : 1;
   if (retries_ + 1 > allowed) return {};
 
   retry_decision decision;

@@ -28,6 +28,15 @@ bson::document lsid_document(const session_id& id) {
   return d;
 }
 
+std::string_view transactions_unsupported_reason(const sdam::server_description& server) noexcept {
+  if (!supports_sessions(server))
+    return "it does not support sessions (its hello has no logicalSessionTimeoutMinutes), which transactions need";
+  if (server.type == sdam::server_type::standalone)
+    return "it is a standalone mongod: transactions need a replica set member or mongos (a single-member replica "
+           "set will do: start mongod with --replSet NAME and run rs.initiate())";
+  return {};
+}
+
 bool supports_sessions(const sdam::server_description& server) noexcept {
   return server.logical_session_timeout_minutes.has_value() || server.type == sdam::server_type::load_balancer;
 }

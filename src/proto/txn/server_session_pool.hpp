@@ -23,6 +23,12 @@ using session_time = std::chrono::steady_clock::time_point;
 // has logicalSessionTimeoutMinutes. load-balancers.md: behind a load balancer it always does.
 bool supports_sessions(const sdam::server_description& server) noexcept;
 
+// Why `server` cannot run a transaction, as advice the user can act on; "" when it can.
+// transactions.md "startTransaction": no sessions, no transactions; and mongod refuses
+// txnNumber on a standalone ("Transaction numbers are only allowed on a replica set member
+// or mongos", IllegalOperation), the most common surprise of users (driver-users-needs.md).
+std::string_view transactions_unsupported_reason(const sdam::server_description& server) noexcept;
+
 struct server_session {
   session_id id{};
   session_time last_use{};      // "lastUse": set when created and each time the id is sent

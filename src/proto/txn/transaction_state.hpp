@@ -27,7 +27,6 @@ namespace mongowire::detail {
 
 struct server_session;  // proto/txn/server_session_pool.hpp
 
-
 using mongowire::transaction_state;  // declared once, in the public header
 
 // The session and transaction fields one command must carry. The command builder appends

@@ -84,8 +84,8 @@ bool may_compress(std::string_view command_name) noexcept {
   // Legacy hello is spelled isMaster or ismaster (handshake.md); command names are matched
   // without regard to case as the server does for these.
   static constexpr std::array<std::string_view, 12> never{
-      "hello",     "isMaster",   "saslStart",  "saslContinue",    "getnonce",       "authenticate",
-      "createUser", "updateUser", "copydbSaslStart", "copydbgetnonce", "copydb", "ismaster"};
+      "hello",      "isMaster",   "saslStart",       "saslContinue",   "getnonce", "authenticate",
+      "createUser", "updateUser", "copydbSaslStart", "copydbgetnonce", "copydb",   "ismaster"};
   return std::none_of(never.begin(), never.end(), [&](std::string_view n) { return iequals(n, command_name); });
 }
 
@@ -123,8 +123,9 @@ error_code parse_compressed_header(std::span<const std::uint8_t> frame, compress
                 "uncompressedSize " + std::to_string(declared) + " plus the header exceeds maxMessageSizeBytes " +
                     std::to_string(max_message_size));
   if (out.compressor > static_cast<std::uint8_t>(compressor_id::zstd))
-    return fail(err, protocol_errc::compression_unsupported, compressor_offset,
-                "compressorId " + std::to_string(out.compressor) + " is not noop (0), snappy (1), zlib (2) or zstd (3)");
+    return fail(
+        err, protocol_errc::compression_unsupported, compressor_offset,
+        "compressorId " + std::to_string(out.compressor) + " is not noop (0), snappy (1), zlib (2) or zstd (3)");
   return {};
 }
 
@@ -172,8 +173,8 @@ error_code frame_codec::decompress(std::span<const std::uint8_t> frame, std::vec
   const auto size = static_cast<std::size_t>(ch.uncompressed_size);
   out.clear();
   out.resize(header_size + size);
-  write_header(out.data(), {static_cast<std::int32_t>(header_size + size), ch.header.request_id,
-                            ch.header.response_to, ch.original_opcode});
+  write_header(out.data(), {static_cast<std::int32_t>(header_size + size), ch.header.request_id, ch.header.response_to,
+                            ch.original_opcode});
   std::string why = ctx_->decompress(id, frame.subspan(payload_offset), out.data() + header_size, size);
   if (!why.empty()) {
     out.clear();
@@ -193,8 +194,8 @@ std::size_t frame_codec::contexts::compress(compressor_id id, std::span<const st
       return in.size();
     case compressor_id::snappy: {
       std::size_t n = room;
-      const bool ok = snappy_compress(reinterpret_cast<const char*>(in.data()), in.size(),
-                                      reinterpret_cast<char*>(dst), &n) == SNAPPY_OK;
+      const bool ok = snappy_compress(reinterpret_cast<const char*>(in.data()), in.size(), reinterpret_cast<char*>(dst),
+                                      &n) == SNAPPY_OK;
       return ok ? n : 0;
     }
     case compressor_id::zlib: return zlib_compress(in, dst, room, zlib_level);
@@ -207,8 +208,8 @@ std::size_t frame_codec::contexts::compress(compressor_id id, std::span<const st
   return 0;
 }
 
-std::size_t frame_codec::contexts::zlib_compress(std::span<const std::uint8_t> in, std::uint8_t* dst,
-                                                 std::size_t room, int level) {
+std::size_t frame_codec::contexts::zlib_compress(std::span<const std::uint8_t> in, std::uint8_t* dst, std::size_t room,
+                                                 int level) {
   if (!deflater_ready) {
     if (deflateInit(&deflater, level) != Z_OK) return 0;
     deflater_ready = true;

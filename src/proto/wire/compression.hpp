@@ -73,8 +73,8 @@ class frame_codec {
   // header (messageLength 16 + uncompressedSize, the same requestID and responseTo,
   // opCode = originalOpcode) then the decompressed bytes. `allowed` non-empty: a compressorId
   // outside it is compression_unsupported (a server accepts only what it negotiated).
-  error_code decompress(std::span<const std::uint8_t> frame, std::vector<std::uint8_t>& out, decode_error* err = nullptr,
-                        std::size_t max_message_size = default_max_message_size,
+  error_code decompress(std::span<const std::uint8_t> frame, std::vector<std::uint8_t>& out,
+                        decode_error* err = nullptr, std::size_t max_message_size = default_max_message_size,
                         std::span<const compressor_id> allowed = {});
 
  private:

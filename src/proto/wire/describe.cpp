@@ -106,9 +106,8 @@ error_code describe_compressed(out_it out, std::span<const std::uint8_t> frame, 
   if (auto ec = codec.decompress(frame, inner, &err, max)) return ec;
   const msg_header h = read_header(inner.data());
   const auto id = static_cast<compressor_id>(frame[header_size + 8]);
-  fmt::format_to(out, "compressorId {} ({}), {} bytes decompress to {}; the original message:\n",
-                 static_cast<int>(id), compressor_name(id), frame.size() - header_size - compressed_prefix_size,
-                 inner.size() - header_size);
+  fmt::format_to(out, "compressorId {} ({}), {} bytes decompress to {}; the original message:\n", static_cast<int>(id),
+                 compressor_name(id), frame.size() - header_size - compressed_prefix_size, inner.size() - header_size);
   describe_header(out, h);
   return describe_body(out, inner, h.op_code, max, err);
 }

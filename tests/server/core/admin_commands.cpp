@@ -64,8 +64,10 @@ void append_compression_status(const std::vector<std::string>& enabled,
         if (!id) continue;
         const auto& b = bytes.at(static_cast<std::size_t>(*id));
         compression.append_document(name, [&](bson::document& c) {
-          c.append_document("compressor", [&](bson::document& d) { d.append("bytesIn", b[0]).append("bytesOut", b[1]); });
-          c.append_document("decompressor", [&](bson::document& d) { d.append("bytesIn", b[2]).append("bytesOut", b[3]); });
+          c.append_document("compressor",
+                            [&](bson::document& d) { d.append("bytesIn", b[0]).append("bytesOut", b[1]); });
+          c.append_document("decompressor",
+                            [&](bson::document& d) { d.append("bytesIn", b[2]).append("bytesOut", b[3]); });
         });
       }
     });
@@ -101,19 +103,23 @@ failpoint parse_failpoint_mode(const op_context& op) {
   return fp;
 }
 
+void record_client_metadata(bson::view cmd, connection_context& ctx) {
+  auto client = cmd["client"];
+  if (!client) return;
+  // ClientMetadata may only be set once per connection.
+  if (ctx.client_metadata_received)
+    throw command_error(code::client_metadata_cannot_be_mutated,
+                        "The client metadata document may only be sent in the first hello");
+  ctx.client_metadata_received = true;
+  if (client.is_document())
+    ctx.app_name = std::string((*client.as_document()).find_path("application.name").as_string().value_or(""));
+}
+
 }  // namespace
 
 void server_core::impl::cmd_hello(op_context& op, bson::document& reply) {
   auto& ctx = *op.conn;
-  if (auto client = op.cmd["client"]; client) {
-    // ClientMetadata may only be set once per connection.
-    if (ctx.client_metadata_received)
-      throw command_error(code::client_metadata_cannot_be_mutated,
-                          "The client metadata document may only be sent in the first hello");
-    ctx.client_metadata_received = true;
-    if (client.is_document())
-      ctx.app_name = std::string((*client.as_document()).find_path("application.name").as_string().value_or(""));
-  }
+  record_client_metadata(op.cmd, ctx);
   // replication_coordinator_impl.cpp: in quiesce mode hello fails so that clients route away.
   if (quiesce_mode) throw command_error(91, "The server is in quiesce mode and will shut down");
   // Awaitable hello (streaming protocol): with an up-to-date topologyVersion, the reply is

@@ -12,8 +12,8 @@ namespace {
 using impl = server_core::impl;
 
 // Commands whose requiresAuth() is false in mongod 7.0.
-constexpr std::string_view allowed_before_authentication[] = {
-    "hello", "isMaster", "ismaster", "ping", "buildInfo", "buildinfo", "saslStart", "saslContinue"};
+constexpr std::string_view allowed_before_authentication[] = {"hello",     "isMaster",  "ismaster",  "ping",
+                                                              "buildInfo", "buildinfo", "saslStart", "saslContinue"};
 
 const std::string authentication_failed = "Authentication failed.";
 
@@ -73,8 +73,7 @@ bool is_role_document(const bson::element& e) {
 
 std::vector<std::pair<std::string, std::string>> parse_roles(const op_context& op) {
   auto roles = op.cmd["roles"];
-  if (!roles)
-    throw command_error(code::missing_field, "BSON field 'createUser.roles' is missing but a required field");
+  if (!roles) throw command_error(code::missing_field, "BSON field 'createUser.roles' is missing but a required field");
   if (!roles.is_array())
     throw command_error(code::type_mismatch, "BSON field 'createUser.roles' is the wrong type '" +
                                                  std::string(bson::type_name(roles.type())) +

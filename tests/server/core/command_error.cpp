@@ -55,6 +55,7 @@ constexpr std::pair<std::int32_t, std::string_view> kNames[] = {
     {115, "CommandNotSupported"},
     {117, "ConflictingOperationInProgress"},
     {121, "DocumentValidationFailure"},
+    {123, "NotAReplicaSet"},
     {133, "FailedToSatisfyReadPreference"},
     {134, "ReadConcernMajorityNotAvailableYet"},
     {150, "StaleEpoch"},

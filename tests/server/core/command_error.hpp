@@ -36,6 +36,7 @@ inline constexpr std::int32_t unknown_repl_write_concern = 79;
 inline constexpr std::int32_t index_options_conflict = 85;
 inline constexpr std::int32_t index_key_specs_conflict = 86;
 inline constexpr std::int32_t unsatisfiable_write_concern = 100;
+inline constexpr std::int32_t not_a_replica_set = 123;
 inline constexpr std::int32_t write_conflict = 112;
 inline constexpr std::int32_t conflicting_operation_in_progress = 117;
 inline constexpr std::int32_t client_metadata_cannot_be_mutated = 186;

@@ -74,6 +74,15 @@ std::string hex_of(std::span<const std::uint8_t> bytes) {
   return out;
 }
 
+// service_entry_point_common.cpp preloads the client metadata of a connection's first hello
+// before failpoints are evaluated: a failCommand naming an appName fails that handshake too.
+std::string_view app_name_of(const op_context& op) {
+  if (!op.conn->client_metadata_received && same_command(op.name, "hello"))
+    if (auto client = op.cmd["client"].as_document())
+      return client->find_path("application.name").as_string().value_or(op.conn->app_name);
+  return op.conn->app_name;
+}
+
 bson::document merge_sequences(bson::view body, std::span<const sequence> seqs) {
   bson::document merged(body);
   for (auto& s : seqs) {
@@ -571,10 +580,15 @@ void server_core::impl::check_read_concern(op_context& op) {
     if (at) op.at_cluster_time = std::min(*at.as_timestamp(), store.last_committed());
     return;
   }
+  // read_concern_mongod.cpp waitForReadConcernImpl: a standalone has no linearizable reads.
+  if (level == "linearizable" && options.standalone)
+    throw command_error(code::not_a_replica_set, "node needs to be a replica set member to use read concern");
   if (level != "snapshot") return;
   if (op.name != "find" && op.name != "aggregate" && op.name != "distinct")
     throw command_error(code::invalid_options,
                         "Command " + op.name + " does not support { readConcern: { level: \"snapshot\" } }");
+  if (options.standalone)
+    throw command_error(code::not_a_replica_set, "node needs to be a replica set member to use readConcern: snapshot");
   op.at_cluster_time = at ? std::min(*at.as_timestamp(), store.last_committed()) : store.last_committed();
 }
 
@@ -638,7 +652,7 @@ write_context server_core::impl::write_context_for(op_context& op) {
 bool server_core::impl::fail_command_matches(const op_context& op, bool (*extra)(bson::view data)) {
   if (!fail_command.active() || op.name == "configureFailPoint") return false;  // banned even if named
   auto data = fail_command.data.get_view();
-  if (auto app = data["appName"]; app && app.as_string().value_or("") != op.conn->app_name) return false;
+  if (auto app = data["appName"]; app && app.as_string().value_or("") != app_name_of(op)) return false;
   if (data.contains("threadName")) return false;  // no client of ours has mongod's thread names
   if (auto ns = data["namespace"]; ns && ns.as_string().value_or("") != collection_ns(op)) return false;
   bool named = data.contains("failAllCommands");

@@ -88,8 +88,8 @@ std::vector<const user_record*> user_store::in_database(std::string_view db) con
   return out;
 }
 
-bool scram_server_conversation::on_client_first(std::string_view message, const user_store& users,
-                                                std::string_view db, std::string& server_first, std::string& why) {
+bool scram_server_conversation::on_client_first(std::string_view message, const user_store& users, std::string_view db,
+                                                std::string& server_first, std::string& why) {
   std::string_view bare;
   std::vector<auth::scram_attribute> attrs;
   if (!split_client_first(message, gs2_header_, bare, why) || !auth::parse_attributes(bare, attrs, why)) return false;
@@ -108,14 +108,13 @@ bool scram_server_conversation::on_client_first(std::string_view message, const 
   credential_ = *c;
   client_first_bare_ = std::string(bare);
   nonce_ = std::string(attrs[1].value) + auth::base64_encode(auth::random_bytes(24));
-  server_first_ = "r=" + nonce_ + ",s=" + auth::base64_encode(credential_.salt) +
-                  ",i=" + std::to_string(credential_.iterations);
+  server_first_ =
+      "r=" + nonce_ + ",s=" + auth::base64_encode(credential_.salt) + ",i=" + std::to_string(credential_.iterations);
   server_first = server_first_;
   return true;
 }
 
-bool scram_server_conversation::on_client_final(std::string_view message, std::string& server_final,
-                                                std::string& why) {
+bool scram_server_conversation::on_client_final(std::string_view message, std::string& server_final, std::string& why) {
   std::vector<auth::scram_attribute> attrs;
   if (nonce_.empty() || authenticated_ || !auth::parse_attributes(message, attrs, why)) {
     if (why.empty()) why = "client-final-message out of turn";
@@ -129,9 +128,8 @@ bool scram_server_conversation::on_client_final(std::string_view message, std::s
   const auto proof = auth::base64_decode(attrs.back().value);
   const auto without_proof = message.substr(0, message.rfind(",p="));
   const std::string auth_message = client_first_bare_ + "," + server_first_ + "," + std::string(without_proof);
-  const auto client_key =
-      auth::xor_bytes(proof.value_or(auth::bytes{}), auth::scram_signature(mechanism_, credential_.stored_key,
-                                                                           auth_message));
+  const auto client_key = auth::xor_bytes(proof.value_or(auth::bytes{}),
+                                          auth::scram_signature(mechanism_, credential_.stored_key, auth_message));
   const auto stored_key = auth::hash(auth::algorithm_of(mechanism_), client_key);
   if (!proof || proof->size() != stored_key.size() || !auth::constant_time_equal(stored_key, credential_.stored_key)) {
     why = "the client's proof is wrong";

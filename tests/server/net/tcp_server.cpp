@@ -37,9 +37,9 @@ struct connection {
   std::vector<std::uint8_t> reply_frame;  // the reply being encoded
   std::vector<std::uint8_t> pending;      // encoded replies not yet written (pipelined requests)
   std::vector<sequence> sequences;
-  wire::frame_codec codec;                 // OP_COMPRESSED contexts
-  std::vector<std::uint8_t> inflated;      // the request being handled, decompressed
-  std::vector<std::uint8_t> compressed;    // the reply, compressed
+  wire::frame_codec codec;                              // OP_COMPRESSED contexts
+  std::vector<std::uint8_t> inflated;                   // the request being handled, decompressed
+  std::vector<std::uint8_t> compressed;                 // the reply, compressed
   std::optional<wire::compressor_id> reply_compressor;  // the request came compressed with it
   connection_context ctx;
   bool in_awaitable_hello = false;  // waiting in an awaitable hello

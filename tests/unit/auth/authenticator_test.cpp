@@ -64,7 +64,8 @@ bson::document hello_reply(std::optional<bson::document> speculative, std::vecto
 
 }  // namespace
 
-TEST_CASE("speculative authentication: the first saslStart rides in hello and the conversation continues from its reply") {
+TEST_CASE(
+    "speculative authentication: the first saslStart rides in hello and the conversation continues from its reply") {
   auto a = make("SCRAM-SHA-256");
   bson::document hello;
   hello.append("hello", 1);
@@ -129,7 +130,8 @@ TEST_CASE("mechanism negotiation: saslSupportedMechs <source>.<user>, SCRAM-SHA-
     CHECK(step.command["mechanism"].as_string() == "SCRAM-SHA-1");
     CHECK(a.mechanism() == "SCRAM-SHA-1");
   }
-  for (auto mechs : {std::vector<std::string>{"SCRAM-SHA-1", "SCRAM-SHA-256"}, std::vector<std::string>{"SCRAM-SHA-256", "PLAIN"}}) {
+  for (auto mechs :
+       {std::vector<std::string>{"SCRAM-SHA-1", "SCRAM-SHA-256"}, std::vector<std::string>{"SCRAM-SHA-256", "PLAIN"}}) {
     auto a = make(std::nullopt);
     bson::document hello;
     a.prepare_hello(hello);

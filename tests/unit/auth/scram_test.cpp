@@ -80,7 +80,10 @@ TEST_CASE("auth.md SCRAM-SHA-1: the password is the hex MD5 of user:mongo:passwo
   std::string why;
   CHECK(prepared_password(scram_mechanism::sha1, "user", "pencil", why) == "1c33006ec1ffd90f9cadcbcc0e118200");
   // SCRAM-SHA-256 SASLprep's the password (soft hyphen mapped to nothing) and never digests it.
-  CHECK(prepared_password(scram_mechanism::sha256, "user", "pen\xC2\xAD" "cil", why) == "pencil");
+  CHECK(prepared_password(scram_mechanism::sha256, "user",
+                          "pen\xC2\xAD"
+                          "cil",
+                          why) == "pencil");
 }
 
 TEST_CASE("the user name is escaped as RFC 5802 saslname and never SASLprep'd (auth.md)") {
@@ -88,8 +91,13 @@ TEST_CASE("the user name is escaped as RFC 5802 saslname and never SASLprep'd (a
   CHECK(unescape_username("a=3Db=2Cc") == "a=b,c");
   CHECK_FALSE(unescape_username("a=3"));
   CHECK_FALSE(unescape_username("a=41"));
-  scram_client c(scram_mechanism::sha256, "I\xC2\xAD" "X=", "x", "abc", nullptr);
-  CHECK(c.client_first() == "n,,n=I\xC2\xAD" "X=3D,r=abc");
+  scram_client c(scram_mechanism::sha256,
+                 "I\xC2\xAD"
+                 "X=",
+                 "x", "abc", nullptr);
+  CHECK(c.client_first() ==
+        "n,,n=I\xC2\xAD"
+        "X=3D,r=abc");
 }
 
 TEST_CASE("a malformed or hostile server-first-message is refused with the reason") {
@@ -124,9 +132,13 @@ TEST_CASE("SCRAM-SHA-1 enforces the 4096 minimum iteration count too (auth.md)")
 }
 
 TEST_CASE("a wrong, missing or malformed server signature fails the conversation") {
-  const char* bad_finals[] = {"v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "v=", "v=%%%%", "x=1", "",
-                              "e=invalid-proof"};
-  const char* reasons[] = {"signature (v=) is wrong", "expected v=", "expected v=", "expected v=", "not of the form",
+  const char* bad_finals[] = {
+      "v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "v=", "v=%%%%", "x=1", "", "e=invalid-proof"};
+  const char* reasons[] = {"signature (v=) is wrong",
+                           "expected v=",
+                           "expected v=",
+                           "expected v=",
+                           "not of the form",
                            "reported SCRAM error 'invalid-proof'"};
   for (std::size_t i = 0; i < std::size(bad_finals); ++i) {
     CAPTURE(bad_finals[i]);

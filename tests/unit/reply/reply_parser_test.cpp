@@ -197,7 +197,7 @@ TEST_CASE("reply: every malformed field yields invalid_reply naming the field an
     diagnostics diag;
     error_code ec = (*c.parse)(reply, diag);
     CHECK(ec == client_errc::invalid_reply);
-    CHECK(diag.server_message == c.message);
+    CHECK(diag.client_message == c.message);  // our reading of the reply, not the server's words
     CHECK(diag.server_code == 0);
     CHECK(diag.reply.get_view() == reply.get_view());  // the evidence is kept
   }

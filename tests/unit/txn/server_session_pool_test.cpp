@@ -214,3 +214,18 @@ TEST_CASE("driver-sessions.md: locally generated session ids are RFC 4122 versio
   }
   CHECK(seen.size() == 100);
 }
+
+TEST_CASE("issue 16 capability preflight: which servers can run a transaction, and why not") {
+  sdam::server_description s;
+  s.logical_session_timeout_minutes = 30;
+  s.max_wire_version = 21;
+  s.type = sdam::server_type::rs_primary;
+  CHECK(transactions_unsupported_reason(s).empty());
+  s.type = sdam::server_type::mongos;
+  CHECK(transactions_unsupported_reason(s).empty());
+  s.type = sdam::server_type::standalone;
+  CHECK(transactions_unsupported_reason(s).find("replica set") != std::string_view::npos);
+  s.type = sdam::server_type::rs_primary;
+  s.logical_session_timeout_minutes.reset();
+  CHECK(transactions_unsupported_reason(s).find("sessions") != std::string_view::npos);
+}

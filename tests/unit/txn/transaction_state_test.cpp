@@ -417,7 +417,7 @@ TEST_CASE("issue 16 guard: which statement failures mean the server aborted the 
   server_error.server_code = 112;
   CHECK(statement_error_aborts_transaction(make_server_error(112), server_error));
   diagnostics write_error;
-  write_error.write_errors.push_back({.index = 0, .code = 11000});
+  write_error.write_errors.emplace_back().code = 11000;
   CHECK(statement_error_aborts_transaction(make_server_error(11000), write_error));
   // Nothing reached the server, or its answer is unknown: nothing is known to be aborted.
   CHECK_FALSE(statement_error_aborts_transaction(make_error_code(client_errc::invalid_argument), diagnostics{}));

@@ -86,7 +86,7 @@ TEST_CASE("compression: every compressor round-trips an OP_MSG frame (OP_COMPRES
     CHECK(h.request_id == 42);
     CHECK(h.response_to == 7);
     CHECK(h.message_length == static_cast<std::int32_t>(wrapped.size()));
-    CHECK(load_i32le(wrapped.data() + 16) == 2013);                                     // originalOpcode
+    CHECK(load_i32le(wrapped.data() + 16) == 2013);                                             // originalOpcode
     CHECK(load_i32le(wrapped.data() + 20) == static_cast<std::int32_t>(original.size() - 16));  // excludes the header
     CHECK(wrapped[24] == static_cast<std::uint8_t>(id));
     if (id != compressor_id::noop) CHECK(wrapped.size() < original.size() / 4);  // 2000 'x' compress well
@@ -101,9 +101,9 @@ TEST_CASE("compression: frames compressed by the reference libraries decompress"
   const bytes body(original.begin() + 16, original.end());
   const auto size = static_cast<std::int32_t>(body.size());
   frame_codec codec;
-  for (auto [id, payload] : {std::pair{compressor_id::zlib, zlib_bytes(body)},
-                             std::pair{compressor_id::zstd, zstd_bytes(body)},
-                             std::pair{compressor_id::snappy, snappy_bytes(body)}}) {
+  for (auto [id, payload] :
+       {std::pair{compressor_id::zlib, zlib_bytes(body)}, std::pair{compressor_id::zstd, zstd_bytes(body)},
+        std::pair{compressor_id::snappy, snappy_bytes(body)}}) {
     CAPTURE(compressor_name(id));
     bytes out;
     decode_error err;
@@ -151,9 +151,9 @@ TEST_CASE("compression: a decompression bomb is a clear error") {
   // 1 MB of zeros compresses to about 1 KB; the frame claims 100 bytes.
   const bytes big(1 << 20, 0);
   frame_codec codec;
-  for (auto [id, payload] : {std::pair{compressor_id::zlib, zlib_bytes(big)},
-                             std::pair{compressor_id::zstd, zstd_bytes(big)},
-                             std::pair{compressor_id::snappy, snappy_bytes(big)}}) {
+  for (auto [id, payload] :
+       {std::pair{compressor_id::zlib, zlib_bytes(big)}, std::pair{compressor_id::zstd, zstd_bytes(big)},
+        std::pair{compressor_id::snappy, snappy_bytes(big)}}) {
     CAPTURE(compressor_name(id));
     bytes out;
     decode_error err;
