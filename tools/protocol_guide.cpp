@@ -289,7 +289,8 @@ std::string first_difference(const std::string& expected, const std::string& act
     const bool more_a = static_cast<bool>(std::getline(a, la)), more_b = static_cast<bool>(std::getline(b, lb));
     if (!more_a && !more_b) return "no difference";
     if (la != lb || more_a != more_b)
-      return fmt::format("line {}:\n  committed: {}\n  generated: {}", line, more_a ? la : "(end)", more_b ? lb : "(end)");
+      return fmt::format("line {}:\n  committed: {}\n  generated: {}", line, more_a ? la : "(end)",
+                         more_b ? lb : "(end)");
   }
 }
 

@@ -78,7 +78,8 @@ log_linear_histogram difference(const log_linear_histogram& later, const log_lin
     throw std::invalid_argument("cannot subtract histograms of different precision");
   log_linear_histogram d(later.precision_bits());
   for (std::size_t i = 0; i < later.bucket_count(); ++i)
-    if (later.count_at(i) > earlier.count_at(i)) d.record(later.bucket_lowest(i), later.count_at(i) - earlier.count_at(i));
+    if (later.count_at(i) > earlier.count_at(i))
+      d.record(later.bucket_lowest(i), later.count_at(i) - earlier.count_at(i));
   return d;
 }
 

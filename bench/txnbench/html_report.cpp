@@ -31,9 +31,10 @@ std::string parameters_table(const bench_options& o, const run_context& ctx) {
   t += row({"API", to_string(o.api)});
   t += row({"concurrency / threads", std::to_string(o.concurrency) + " / " + std::to_string(o.threads)});
   t += row({"operations per transaction", std::to_string(o.ops_per_txn)});
-  t += row({"mix (insert / update / find)", fixed(o.mix.insert, 2) + " / " + fixed(o.mix.update, 2) + " / " +
-                                                  fixed(o.mix.find, 2)});
-  t += row({"measured", o.transactions ? std::to_string(*o.transactions) + " transactions" : fixed(o.duration_s) + " s"});
+  t += row({"mix (insert / update / find)",
+            fixed(o.mix.insert, 2) + " / " + fixed(o.mix.update, 2) + " / " + fixed(o.mix.find, 2)});
+  t += row(
+      {"measured", o.transactions ? std::to_string(*o.transactions) + " transactions" : fixed(o.duration_s) + " s"});
   t += row({"warm-up", fixed(o.warmup_s) + " s"});
   t += row({"document size / keys", std::to_string(o.doc_size) + " bytes / " + std::to_string(o.keys)});
   t += row({"read concern / write concern", o.read_concern + " / " + o.write_concern});
@@ -96,14 +97,16 @@ std::string latency_histogram(const std::vector<run_result>& runs) {
       if (!h.count_at(i)) continue;
       const double us = (static_cast<double>(h.bucket_lowest(i)) + static_cast<double>(h.bucket_width(i)) / 2) / 1000;
       const int bin = std::clamp(static_cast<int>(std::log(std::max(us, lo) / lo) / std::log(ratio)), 0, bins - 1);
-      share[static_cast<std::size_t>(bin)] += 100.0 * static_cast<double>(h.count_at(i)) / static_cast<double>(h.count());
+      share[static_cast<std::size_t>(bin)] +=
+          100.0 * static_cast<double>(h.count_at(i)) / static_cast<double>(h.count());
     }
     chart_series s{run_name(r), {}};
-    for (int b = 0; b < bins; ++b) s.points.emplace_back(lo * std::pow(ratio, b + 0.5), share[static_cast<std::size_t>(b)]);
+    for (int b = 0; b < bins; ++b)
+      s.points.emplace_back(lo * std::pow(ratio, b + 0.5), share[static_cast<std::size_t>(b)]);
     series.push_back(std::move(s));
   }
-  return line_chart_svg({"Latency histogram (measured transactions)", "latency (us, log scale)", "% of transactions", true},
-                        series);
+  return line_chart_svg(
+      {"Latency histogram (measured transactions)", "latency (us, log scale)", "% of transactions", true}, series);
 }
 
 std::string latency_cdf(const std::vector<run_result>& runs) {
@@ -120,7 +123,8 @@ std::string latency_cdf(const std::vector<run_result>& runs) {
     }
     series.push_back(std::move(s));
   }
-  return line_chart_svg({"Latency CDF (measured transactions)", "latency (us, log scale)", "% at or below", true}, series);
+  return line_chart_svg({"Latency CDF (measured transactions)", "latency (us, log scale)", "% at or below", true},
+                        series);
 }
 
 std::string throughput_over_time(const std::vector<run_result>& runs) {
@@ -131,9 +135,9 @@ std::string throughput_over_time(const std::vector<run_result>& runs) {
       if (t.interval_s > 0) s.points.emplace_back(t.end_s, static_cast<double>(t.commits) / t.interval_s);
     series.push_back(std::move(s));
   }
-  return line_chart_svg({"Throughput over time (warm-up included)", "seconds since the run started",
-                         "transactions per second", false},
-                        series);
+  return line_chart_svg(
+      {"Throughput over time (warm-up included)", "seconds since the run started", "transactions per second", false},
+      series);
 }
 
 std::string retries_by_label(const std::vector<run_result>& runs) {

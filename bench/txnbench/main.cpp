@@ -79,7 +79,8 @@ std::vector<run_result> run_all(const bench_options& o, const std::string& uri) 
     if (o.mode != bench_mode::both && o.mode != mode) continue;
     bench_options one = o;
     one.mode = mode;
-    runs.push_back(run_driver(o.driver == driver_kind::mongoc ? driver_kind::mongoc : driver_kind::mongowire, one, uri));
+    runs.push_back(
+        run_driver(o.driver == driver_kind::mongoc ? driver_kind::mongoc : driver_kind::mongowire, one, uri));
     if (o.driver == driver_kind::both) runs.push_back(run_driver(driver_kind::mongoc, one, uri));
   }
   return runs;

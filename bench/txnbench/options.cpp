@@ -44,9 +44,7 @@ Without --uri it starts the in-process test server.
 )";
 }
 
-const char* to_string(bench_mode m) {
-  return m == bench_mode::txn ? "txn" : m == bench_mode::plain ? "plain" : "both";
-}
+const char* to_string(bench_mode m) { return m == bench_mode::txn ? "txn" : m == bench_mode::plain ? "plain" : "both"; }
 const char* to_string(txn_api a) { return a == txn_api::manual ? "manual" : "with_transaction"; }
 
 namespace {

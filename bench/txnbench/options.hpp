@@ -39,8 +39,8 @@ struct bench_options {
   std::string compressors;
   std::string database = "txnbench";
   bool json = false;
-  std::string report_path;  // --report: one self-contained HTML page with SVG plots
-  std::string csv_path;     // --csv: per-second figures
+  std::string report_path;      // --report: one self-contained HTML page with SVG plots
+  std::string csv_path;         // --csv: per-second figures
   bool progress = false;        // forced on; otherwise only when stderr is a terminal
   std::size_t alloc_sites = 0;  // print the N most frequent allocation stacks
   driver_kind driver = driver_kind::mongowire;

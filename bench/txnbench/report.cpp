@@ -224,8 +224,7 @@ void print_json(const bench_options& o, const run_context& ctx, const std::vecto
 
 namespace {
 
-void print_mode_text(const bench_options& o, const run_context& ctx, const run_result& r,
-                     const run_result* reference) {
+void print_mode_text(const bench_options& o, const run_context& ctx, const run_result& r, const run_result* reference) {
   std::printf("txnbench: %s against %s\n", r.driver.c_str(), ctx.server.c_str());
   std::printf("  mode %s%s, concurrency %d on %d thread(s), %d ops/txn (%s), documents of %zu bytes\n",
               to_string(r.mode),

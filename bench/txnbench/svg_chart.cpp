@@ -102,8 +102,8 @@ void draw_legend(std::string& out, const std::vector<std::string>& names) {
   for (std::size_t i = 0; i < names.size(); ++i, y += 16) {
     out += "<rect x=\"" + num(width - right - 170) + "\" y=\"" + num(y) + "\" width=\"12\" height=\"10\" fill=\"" +
            color(i) + "\"/>\n";
-    out += "<text x=\"" + num(width - right - 153) + "\" y=\"" + num(y + 9) + "\">" + xml_escape(names[i]) +
-           "</text>\n";
+    out +=
+        "<text x=\"" + num(width - right - 153) + "\" y=\"" + num(y + 9) + "\">" + xml_escape(names[i]) + "</text>\n";
   }
 }
 
@@ -151,7 +151,8 @@ std::string line_chart_svg(const chart_axes& a, const std::vector<chart_series>&
 }
 
 std::string bar_chart_svg(const chart_axes& a, const std::vector<std::string>& categories,
-                          const std::vector<std::string>& series_names, const std::vector<std::vector<double>>& values) {
+                          const std::vector<std::string>& series_names,
+                          const std::vector<std::vector<double>>& values) {
   double y_hi = 0;
   for (const auto& row : values)
     for (double v : row) y_hi = std::max(y_hi, v);

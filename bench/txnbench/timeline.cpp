@@ -47,17 +47,19 @@ bool timeline_recorder::tick(bench_clock::time_point now, bool force) {
 std::string progress_line(const char* name, const timeline_sample& last, const log_linear_histogram& so_far,
                           std::uint64_t commits, std::uint64_t retries) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "[%s %5.1f s] %-8s tps %9.1f  p50 %8.0f us  p99 %8.0f us  commits %9llu  retries %6llu ",
-                name, last.end_s, phase_name(last.phase), rate(last.commits, last.interval_s),
+  std::snprintf(buf, sizeof buf,
+                "[%s %5.1f s] %-8s tps %9.1f  p50 %8.0f us  p99 %8.0f us  commits %9llu  retries %6llu ", name,
+                last.end_s, phase_name(last.phase), rate(last.commits, last.interval_s),
                 us(so_far.value_at_percentile(50)), us(so_far.value_at_percentile(99)),
                 static_cast<unsigned long long>(commits), static_cast<unsigned long long>(retries));
   return buf;
 }
 
 void write_timeline_csv(std::FILE* out, const std::vector<const run_result*>& runs) {
-  std::fputs("driver,mode,second_end_s,interval_s,phase,commits,tps,ops,ops_per_s,aborts,retries,"
-             "latency_count,p50_us,p99_us,max_us\n",
-             out);
+  std::fputs(
+      "driver,mode,second_end_s,interval_s,phase,commits,tps,ops,ops_per_s,aborts,retries,"
+      "latency_count,p50_us,p99_us,max_us\n",
+      out);
   for (const run_result* r : runs)
     for (const timeline_sample& s : r->timeline)
       std::fprintf(out, "%s,%s,%.3f,%.3f,%s,%llu,%.1f,%llu,%.1f,%llu,%llu,%llu,%.1f,%.1f,%.1f\n", r->driver.c_str(),

@@ -127,8 +127,8 @@ inline std::int64_t inserted_id(int worker_id, std::uint64_t seq) {
 
 // One second of a run (the last sample may be shorter), from the live counters.
 struct timeline_sample {
-  double end_s = 0;       // since the run (warm-up included) started
-  double interval_s = 0;  // the sample's length
+  double end_s = 0;                                  // since the run (warm-up included) started
+  double interval_s = 0;                             // the sample's length
   run_control::phase_t phase = run_control::warmup;  // at the sample's end
   std::uint64_t commits = 0, ops = 0, aborts = 0, retries = 0;
   std::uint64_t latency_count = 0;  // committed transactions whose latency is below

@@ -109,54 +109,14 @@ inline error_code make_error_code(protocol_errc e) noexcept { return {static_cas
 inline error_code make_error_code(network_errc e) noexcept { return {static_cast<int>(e), network_category()}; }
 inline error_code make_server_error(std::int32_t code) noexcept { return {code, server_category()}; }
 
-// Server error codes named by the transactions, retryable-writes and SDAM specs.
 namespace server_code {
-inline constexpr std::int32_t internal_error = 1;
-inline constexpr std::int32_t bad_value = 2;
-inline constexpr std::int32_t host_unreachable = 6;
-inline constexpr std::int32_t host_not_found = 7;
-inline constexpr std::int32_t unauthorized = 13;
-inline constexpr std::int32_t authentication_failed = 18;
-inline constexpr std::int32_t illegal_operation = 20;
-inline constexpr std::int32_t unsatisfiable_write_concern = 100;
-inline constexpr std::int32_t exceeded_time_limit = 262;
-inline constexpr std::int32_t max_time_ms_expired = 50;
-inline constexpr std::int32_t command_not_found = 59;
-inline constexpr std::int32_t write_concern_failed = 64;
-inline constexpr std::int32_t invalid_options = 72;
-inline constexpr std::int32_t network_timeout = 89;
-inline constexpr std::int32_t shutdown_in_progress = 91;
-inline constexpr std::int32_t write_conflict = 112;
-inline constexpr std::int32_t primary_stepped_down = 189;
-inline constexpr std::int32_t no_such_transaction = 251;
-inline constexpr std::int32_t transaction_committed = 256;
-inline constexpr std::int32_t transaction_too_large = 257;
-inline constexpr std::int32_t transaction_too_old = 225;
-inline constexpr std::int32_t unknown_repl_write_concern = 79;
-inline constexpr std::int32_t socket_exception = 9001;
-inline constexpr std::int32_t not_writable_primary = 10107;
-inline constexpr std::int32_t duplicate_key = 11000;
-inline constexpr std::int32_t interrupted_at_shutdown = 11600;
-inline constexpr std::int32_t interrupted_due_to_repl_state_change = 11602;
-inline constexpr std::int32_t not_primary_no_secondary_ok = 13435;
-inline constexpr std::int32_t not_primary_or_secondary = 13436;
-inline constexpr std::int32_t stale_shard_version = 63;
-inline constexpr std::int32_t stale_epoch = 150;
-inline constexpr std::int32_t stale_config = 13388;
-inline constexpr std::int32_t retry_change_stream = 234;
-inline constexpr std::int32_t failed_to_satisfy_read_preference = 133;
-inline constexpr std::int32_t operation_not_supported_in_transaction = 263;
-inline constexpr std::int32_t no_such_session = 206;
-inline constexpr std::int32_t incomplete_transaction_history = 217;
-inline constexpr std::int32_t namespace_not_found = 26;
-inline constexpr std::int32_t namespace_exists = 48;
-inline constexpr std::int32_t type_mismatch = 14;
-inline constexpr std::int32_t failed_to_parse = 9;
-inline constexpr std::int32_t invalid_namespace = 73;
-inline constexpr std::int32_t cursor_not_found = 43;
-inline constexpr std::int32_t location_error = 8000;
-inline constexpr std::int32_t reauthentication_required = 391;
-inline constexpr std::int32_t cursor_killed = 237;
+// The server's error codes, from the one table in server_codes.inc (an unscoped enum: a value
+// compares with the int32 `code` of a reply).
+enum value : std::int32_t {
+#define MONGOWIRE_SERVER_CODE(name, code, code_name) name = code,
+#include "mongowire/server_codes.inc"
+#undef MONGOWIRE_SERVER_CODE
+};
 }  // namespace server_code
 
 // The codeName the server uses for `code`, or "" when the table does not know it.

@@ -4,6 +4,9 @@
 // with its what()), never as the caller's invalid argument.
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
@@ -136,4 +139,32 @@ TEST_CASE("launch: an exception escaping an operation completes it with the erro
   const auto other = completion_of_throwing(boost::system::system_error(asio::error::connection_reset), reset);
   CHECK(other == client_errc::internal_error);  // never the caller's invalid_argument
   CHECK(reset.client_message.find("unexpected exception") == 0);
+}
+
+TEST_CASE("the async forms take any completion token: callback, deferred, use_awaitable") {
+  fixture f;
+  auto coll = f.c->get_collection("test", "c");
+  const auto doc = bson::document::from_json(R"({"_id": 1})");
+  insert_one_result inserted;
+  diagnostics diag;
+  std::optional<error_code> deferred_ec;
+  auto insert = coll.async_insert_one(doc, insert_one_options{}, inserted, diag, asio::deferred);
+  std::move(insert)([&](error_code ec) {
+    deferred_ec = ec;
+    f.io.stop();
+  });
+  f.io.restart();
+  f.io.run();
+  REQUIRE(deferred_ec);
+  CHECK(!*deferred_ec);
+  const auto counted = run(f.io, [&]() -> asio::awaitable<std::int64_t> {
+    std::int64_t n = -1;
+    error_code ec;
+    const bson::document all;
+    const count_options options;  // named: no temporaries in co_await (g++ 12)
+    co_await coll.async_count_documents(all, options, n, diag, asio::redirect_error(asio::use_awaitable, ec));
+    CHECK(!ec);
+    co_return n;
+  }());
+  CHECK(counted == 1);
 }

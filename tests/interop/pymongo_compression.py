@@ -59,11 +59,12 @@ def check_transaction(server, name, extra=""):
 
 
 def main():
-    if len(sys.argv) != 2:
+    binary = sys.argv[1] if len(sys.argv) == 2 else None
+    if binary is None:
         print(__doc__)
         return 2
-    print("pymongo", pymongo.version)
-    with Testd(sys.argv[1]) as server:
+    with Testd(binary) as server:
+        print("pymongo %s against mongowire-testd %s" % (pymongo.version, server.address))
         for name in COMPRESSORS:
             check_transaction(server, name)
         check_transaction(server, "zlib", "&zlibCompressionLevel=9")

@@ -82,6 +82,23 @@ TEST_CASE("failCommand appName restricts the failpoint to connections of that ap
   CHECK(code_of(h.run(R"({"find": "c"})")) == 2);
 }
 
+TEST_CASE("failCommand appName also fails the handshake hello that names the application (metadata preloaded)") {
+  harness h;
+  REQUIRE(ok(h.admin(
+      R"({"configureFailPoint": "failCommand", "mode": {"times": 2}, "data": {"failCommands": ["hello", "isMaster"], "errorCode": 91, "appName": "target"}})")));
+  auto handshake = h.server.open_connection();
+  auto other = h.server.open_connection();
+  auto on = [&](connection_context& c, const char* json) {
+    auto body = bson::document::from_json(json);
+    body.append("$db", "admin");
+    return h.server.handle(body, {}, c);
+  };
+  CHECK(ok(on(other, R"({"isMaster": 1, "client": {"application": {"name": "bystander"}}})")));
+  CHECK(code_of(on(handshake, R"({"isMaster": 1, "client": {"application": {"name": "target"}}})")) == 91);
+  CHECK(code_of(on(handshake, R"({"hello": 1})")) == 91);  // the connection keeps the name
+  CHECK(ok(on(handshake, R"({"hello": 1})")));               // times: 2
+}
+
 TEST_CASE("failCommand blockConnection asks the network layer to wait blockTimeMS, then the command runs") {
   harness h;
   REQUIRE(ok(h.admin(

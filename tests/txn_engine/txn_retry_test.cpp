@@ -174,12 +174,13 @@ TEST_CASE(
     if (e.type == command_event_type::started) ++inserts_started;
     if (e.type != command_event_type::failed || !first_error.empty()) return;
     first_error = e.diag->server_message;
-    // ShutdownInProgress cleared the pool: the retry needs a new connection, whose handshake
-    // hello is closed. appName "" matches only a connection that has not sent its metadata
-    // yet, never the (polling) monitor's, which keeps the server selectable. A handshake
-    // network error is an overload error (CMAP backpressure): retried once more, failing again.
-    configure_on_core(server, R"({"configureFailPoint": "failCommand", "mode": {"times": 2}, "$db": "admin",
-                                 "data": {"failCommands": ["hello"], "closeConnection": true, "appName": ""}})");
+    // ShutdownInProgress marked the server Unknown and cleared the pool: the monitor's next
+    // hello (skipped) makes it selectable again, then every hello is closed, so the retry's new
+    // connection fails its handshake (mongod applies a handshake's appName before failpoints).
+    // A handshake network error is an overload error (CMAP backpressure): retried once more,
+    // failing again.
+    configure_on_core(server, R"({"configureFailPoint": "failCommand", "mode": {"skip": 1}, "$db": "admin",
+                                 "data": {"failCommands": ["hello"], "closeConnection": true, "appName": "retrier"}})");
   };
   client c(io.get_executor(), server.uri() + "&appName=retrier&serverMonitoringMode=poll&heartbeatFrequencyMS=500", o);
   diagnostics diag;
@@ -191,6 +192,7 @@ TEST_CASE(
   auto ec = run(
       io,
       c.get_collection("bank", "ledger").insert_one(doc_from_json(R"({"_id": "r1"})"), insert_one_options{}, r, diag));
+  configure_on_core(server, R"({"configureFailPoint": "failCommand", "mode": "off", "$db": "admin"})");
   REQUIRE(handshake_failures == 2);                                   // both retries got as far as checkout
   CHECK(inserts_started == 1);                                        // and never sent their command
   CHECK(ec == make_server_error(server_code::shutdown_in_progress));  // the first attempt's error,

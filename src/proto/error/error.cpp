@@ -12,57 +12,12 @@ struct code_entry {
   std::string_view name;
 };
 
-// Codes and names as in the server's error_codes.yml, limited to those the driver
-// specifications (transactions, retryable writes, SDAM, CRUD) refer to.
-constexpr std::array<code_entry, 47> server_codes{{
-    {1, "InternalError"},
-    {2, "BadValue"},
-    {6, "HostUnreachable"},
-    {7, "HostNotFound"},
-    {9, "FailedToParse"},
-    {11, "UserNotFound"},
-    {13, "Unauthorized"},
-    {14, "TypeMismatch"},
-    {18, "AuthenticationFailed"},
-    {20, "IllegalOperation"},
-    {24, "LockTimeout"},
-    {26, "NamespaceNotFound"},
-    {43, "CursorNotFound"},
-    {48, "NamespaceExists"},
-    {50, "MaxTimeMSExpired"},
-    {59, "CommandNotFound"},
-    {63, "StaleShardVersion"},
-    {64, "WriteConcernFailed"},
-    {72, "InvalidOptions"},
-    {73, "InvalidNamespace"},
-    {79, "UnknownReplWriteConcern"},
-    {89, "NetworkTimeout"},
-    {91, "ShutdownInProgress"},
-    {100, "UnsatisfiableWriteConcern"},
-    {112, "WriteConflict"},
-    {133, "FailedToSatisfyReadPreference"},
-    {150, "StaleEpoch"},
-    {189, "PrimarySteppedDown"},
-    {206, "NoSuchSession"},
-    {217, "IncompleteTransactionHistory"},
-    {225, "TransactionTooOld"},
-    {234, "RetryChangeStream"},
-    {237, "CursorKilled"},
-    {244, "TransactionAborted"},
-    {251, "NoSuchTransaction"},
-    {256, "TransactionCommitted"},
-    {257, "TransactionTooLarge"},
-    {262, "ExceededTimeLimit"},
-    {263, "OperationNotSupportedInTransaction"},
-    {391, "ReauthenticationRequired"},
-    {9001, "SocketException"},
-    {10107, "NotWritablePrimary"},
-    {11000, "DuplicateKey"},
-    {11600, "InterruptedAtShutdown"},
-    {11602, "InterruptedDueToReplStateChange"},
-    {13435, "NotPrimaryNoSecondaryOk"},
-    {13436, "NotPrimaryOrSecondary"},
-}};
+// server_codes.inc: the codes with a codeName.
+constexpr code_entry server_codes[] = {
+#define MONGOWIRE_SERVER_CODE(name, code, code_name) {code, code_name},
+#include "mongowire/server_codes.inc"
+#undef MONGOWIRE_SERVER_CODE
+};
 
 class client_category_impl final : public boost::system::error_category {
  public:
@@ -185,7 +140,7 @@ std::string_view server_code_name(std::int32_t code) noexcept {
 
 std::optional<std::int32_t> server_code_from_name(std::string_view name) noexcept {
   for (const auto& e : server_codes)
-    if (e.name == name) return e.code;
+    if (!e.name.empty() && e.name == name) return e.code;
   return std::nullopt;
 }
 

@@ -6,21 +6,28 @@
 #include <optional>
 #include <string_view>
 
+#include "mongowire/error.hpp"
+
 namespace mongowire::detail::sdam {
 
 // "node is recovering": InterruptedAtShutdown, InterruptedDueToReplStateChange,
 // NotPrimaryOrSecondary, PrimarySteppedDown, ShutdownInProgress.
 constexpr bool is_node_recovering_error(std::int32_t code) noexcept {
-  return code == 11600 || code == 11602 || code == 13436 || code == 189 || code == 91;
+  using namespace server_code;
+  return code == interrupted_at_shutdown || code == interrupted_due_to_repl_state_change ||
+         code == not_primary_or_secondary || code == primary_stepped_down || code == shutdown_in_progress;
 }
 
 // "not writable primary": NotWritablePrimary, NotPrimaryNoSecondaryOk, LegacyNotPrimary.
 constexpr bool is_not_primary_error(std::int32_t code) noexcept {
-  return code == 10107 || code == 13435 || code == 10058;
+  using namespace server_code;
+  return code == not_writable_primary || code == not_primary_no_secondary_ok || code == legacy_not_primary;
 }
 
 // "node is shutting down", the subset of "node is recovering" that clears the pool on any server.
-constexpr bool is_shutdown_error(std::int32_t code) noexcept { return code == 11600 || code == 91; }
+constexpr bool is_shutdown_error(std::int32_t code) noexcept {
+  return code == server_code::interrupted_at_shutdown || code == server_code::shutdown_in_progress;
+}
 
 // A State Change Error: "not writable primary" or "node is recovering".
 constexpr bool is_state_change_error(std::int32_t code) noexcept {

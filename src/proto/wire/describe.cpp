@@ -51,7 +51,8 @@ std::string reply_flag_names(std::int32_t flags) {
 // Each notable field with its meaning and the spec section it comes from.
 void describe_notes(out_it out, bson::view body, bool reply) {
   const std::vector<field_note> notes = reply ? explain_reply(body) : explain_command(body);
-  for (const field_note& n : notes) fmt::format_to(out, "  - {} = {}\n      {}; {}\n", n.path, n.value, n.meaning, n.source);
+  for (const field_note& n : notes)
+    fmt::format_to(out, "  - {} = {}\n      {}; {}\n", n.path, n.value, n.meaning, n.source);
 }
 
 void describe_op_msg(out_it out, const op_msg_view& msg) {

@@ -24,8 +24,9 @@ constexpr std::array command_rules{
          "false on every command of a transaction, commit and abort included: it tells a transaction statement "
          "from a retryable write",
          R"(transactions.md "Behavior of the autocommit field")"},
-    rule{"recoveryToken", "the last token a mongos returned: lets another mongos find the outcome of a sharded "
-                          "transaction",
+    rule{"recoveryToken",
+         "the last token a mongos returned: lets another mongos find the outcome of a sharded "
+         "transaction",
          R"(transactions.md "recoveryToken field")"},
     rule{"$clusterTime", "the highest cluster time the client has seen, signed by the server, gossiped back",
          R"(driver-sessions.md "Sending the highest seen cluster time")"},
@@ -48,8 +49,9 @@ constexpr std::array command_rules{
 constexpr std::array reply_rules{
     rule{"ok", "1: the command succeeded; 0: a command error, described by code, codeName and errmsg",
          R"(transactions.md "Command Error")"},
-    rule{"writeConcernError", "the write was applied but its write concern was not satisfied (on a commit: the "
-                              "outcome is unknown, the client labels it UnknownTransactionCommitResult)",
+    rule{"writeConcernError",
+         "the write was applied but its write concern was not satisfied (on a commit: the "
+         "outcome is unknown, the client labels it UnknownTransactionCommitResult)",
          R"(transactions.md "UnknownTransactionCommitResult")"},
     rule{"$clusterTime", "the server's cluster time: the client keeps the highest it has seen and sends it back",
          R"(driver-sessions.md "Receiving the current cluster time")"},
@@ -90,7 +92,8 @@ std::string value_json(const bson::element& e) {
   one.append("v", e);
   std::string json = one.get_view().to_relaxed_json();
   constexpr std::string_view prefix = R"({ "v" : )";
-  if (json.size() >= prefix.size() + 2 && json.starts_with(prefix)) return json.substr(prefix.size(), json.size() - prefix.size() - 2);
+  if (json.size() >= prefix.size() + 2 && json.starts_with(prefix))
+    return json.substr(prefix.size(), json.size() - prefix.size() - 2);
   return json;
 }
 
@@ -121,7 +124,8 @@ void explain_contextual(std::vector<field_note>& notes, bson::view body, const b
   const std::string_view key = e.key();
   const bool in_transaction = body.contains("autocommit");
   if (key == "txnNumber" && in_transaction)
-    add(notes, "txnNumber", e, "the transaction's number: the same on each of its commands, higher than any earlier one",
+    add(notes, "txnNumber", e,
+        "the transaction's number: the same on each of its commands, higher than any earlier one",
         R"(transactions.md "Transactions Wire Protocol")");
   else if (key == "txnNumber")
     add(notes, "txnNumber", e, "a retryable write's number: a retry resends it, so the server applies the write once",

@@ -18,7 +18,7 @@ constexpr std::size_t ipv4_header = 20, ipv6_header = 40, tcp_header = 20;
 namespace tcp_flag {
 constexpr std::uint8_t fin = 0x01, syn = 0x02, psh = 0x08, ack = 0x10;
 constexpr std::uint8_t syn_ack = syn | ack, psh_ack = psh | ack;
-}
+}  // namespace tcp_flag
 
 void put_le32(std::vector<std::uint8_t>& out, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
@@ -48,9 +48,7 @@ std::uint16_t fold(std::uint32_t sum) {
   return static_cast<std::uint16_t>(~sum & 0xffff);
 }
 
-std::span<const std::uint8_t> address_bytes(const pcap_endpoint& e) {
-  return {e.address.data(), e.ipv6 ? 16u : 4u};
-}
+std::span<const std::uint8_t> address_bytes(const pcap_endpoint& e) { return {e.address.data(), e.ipv6 ? 16u : 4u}; }
 
 void put_address(std::vector<std::uint8_t>& out, const pcap_endpoint& e) {
   auto bytes = address_bytes(e);
@@ -87,8 +85,7 @@ void put_ipv6_header(std::vector<std::uint8_t>& out, const pcap_endpoint& src, c
 
 // The TCP checksum covers a pseudo-header of the IP addresses, protocol and TCP length
 // (RFC 9293 3.1; RFC 8200 8.1 for IPv6), the TCP header and the payload.
-std::uint16_t tcp_checksum(const pcap_endpoint& src, const pcap_endpoint& dst,
-                           std::span<const std::uint8_t> segment) {
+std::uint16_t tcp_checksum(const pcap_endpoint& src, const pcap_endpoint& dst, std::span<const std::uint8_t> segment) {
   std::uint32_t sum = sum_words(address_bytes(src));
   sum = sum_words(address_bytes(dst), sum);
   sum += 6 + static_cast<std::uint32_t>(segment.size() & 0xffff) + static_cast<std::uint32_t>(segment.size() >> 16);

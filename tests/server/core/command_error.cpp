@@ -7,97 +7,14 @@
 namespace mongowire::testd {
 namespace {
 
-// Subset of src/mongo/base/error_codes.yml (7.0): every code the server raises itself
-// plus those the driver spec tests inject through failCommand.
-constexpr std::pair<std::int32_t, std::string_view> kNames[] = {
-    {1, "InternalError"},
-    {2, "BadValue"},
-    {4, "NoSuchKey"},
-    {6, "HostUnreachable"},
-    {7, "HostNotFound"},
-    {8, "UnknownError"},
-    {9, "FailedToParse"},
-    {11, "UserNotFound"},
-    {13, "Unauthorized"},
-    {14, "TypeMismatch"},
-    {16, "InvalidLength"},
-    {17, "ProtocolError"},
-    {18, "AuthenticationFailed"},
-    {20, "IllegalOperation"},
-    {24, "LockTimeout"},
-    {26, "NamespaceNotFound"},
-    {27, "IndexNotFound"},
-    {40, "ConflictingUpdateOperators"},
-    {43, "CursorNotFound"},
-    {46, "LockBusy"},
-    {48, "NamespaceExists"},
-    {50, "MaxTimeMSExpired"},
-    {51, "ManualInterventionRequired"},
-    {52, "DollarPrefixedFieldName"},
-    {53, "InvalidIdField"},
-    {59, "CommandNotFound"},
-    {63, "StaleShardVersion"},
-    {64, "WriteConcernFailed"},
-    {66, "ImmutableField"},
-    {67, "CannotCreateIndex"},
-    {68, "IndexAlreadyExists"},
-    {72, "InvalidOptions"},
-    {73, "InvalidNamespace"},
-    {79, "UnknownReplWriteConcern"},
-    {85, "IndexOptionsConflict"},
-    {86, "IndexKeySpecsConflict"},
-    {89, "NetworkTimeout"},
-    {90, "CallbackCanceled"},
-    {91, "ShutdownInProgress"},
-    {96, "OperationFailed"},
-    {100, "UnsatisfiableWriteConcern"},
-    {112, "WriteConflict"},
-    {115, "CommandNotSupported"},
-    {117, "ConflictingOperationInProgress"},
-    {121, "DocumentValidationFailure"},
-    {123, "NotAReplicaSet"},
-    {133, "FailedToSatisfyReadPreference"},
-    {134, "ReadConcernMajorityNotAvailableYet"},
-    {150, "StaleEpoch"},
-    {186, "ClientMetadataCannotBeMutated"},
-    {189, "PrimarySteppedDown"},
-    {206, "NoSuchSession"},
-    {217, "IncompleteTransactionHistory"},
-    {225, "TransactionTooOld"},
-    {234, "RetryChangeStream"},
-    {237, "CursorKilled"},
-    {239, "SnapshotTooOld"},
-    {244, "TransactionAborted"},
-    {246, "SnapshotUnavailable"},
-    {249, "StaleDbVersion"},
-    {250, "StaleChunkHistory"},
-    {251, "NoSuchTransaction"},
-    {256, "TransactionCommitted"},
-    {257, "TransactionTooLarge"},
-    {262, "ExceededTimeLimit"},
-    {263, "OperationNotSupportedInTransaction"},
-    {267, "PreparedTransactionInProgress"},
-    {334, "MechanismUnavailable"},
-    {9001, "SocketException"},
-    {10107, "NotWritablePrimary"},
-    {10334, "BSONObjectTooLarge"},
-    {11000, "DuplicateKey"},
-    {11600, "InterruptedAtShutdown"},
-    {11601, "Interrupted"},
-    {11602, "InterruptedDueToReplStateChange"},
-    {13388, "StaleConfig"},
-    {13435, "NotPrimaryNoSecondaryOk"},
-    {13436, "NotPrimaryOrSecondary"},
-};
-
 // Category RetriableError in error_codes.yml.
-constexpr std::int32_t kRetriable[] = {6, 7, 89, 91, 134, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436};
+constexpr std::int32_t kRetriable[] = {code::host_unreachable, code::host_not_found, code::network_timeout, code::shutdown_in_progress, code::read_concern_majority_not_available_yet, code::primary_stepped_down, code::exceeded_time_limit, code::socket_exception, code::not_writable_primary, code::interrupted_at_shutdown, code::interrupted_due_to_repl_state_change, code::not_primary_no_secondary_ok, code::not_primary_or_secondary};
 // Category ShutdownError.
-constexpr std::int32_t kShutdown[] = {91, 11600};
+constexpr std::int32_t kShutdown[] = {code::shutdown_in_progress, code::interrupted_at_shutdown};
 // Category NotPrimaryError alone.
-constexpr std::int32_t kNotPrimary[] = {189, 10058, 10107, 11602, 13435, 13436};
+constexpr std::int32_t kNotPrimary[] = {code::primary_stepped_down, code::legacy_not_primary, code::not_writable_primary, code::interrupted_due_to_repl_state_change, code::not_primary_no_secondary_ok, code::not_primary_or_secondary};
 // Categories SnapshotError and NeedRetargettingError.
-constexpr std::int32_t kSnapshotOrRetarget[] = {63, 150, 239, 246, 250, 13388};
+constexpr std::int32_t kSnapshotOrRetarget[] = {code::stale_shard_version, code::stale_epoch, code::snapshot_too_old, code::snapshot_unavailable, code::stale_chunk_history, code::stale_config};
 
 template <std::size_t N>
 bool contains(const std::int32_t (&table)[N], std::int32_t code) {
@@ -107,8 +24,7 @@ bool contains(const std::int32_t (&table)[N], std::int32_t code) {
 }  // namespace
 
 std::string code_name(std::int32_t code) {
-  for (auto& [c, name] : kNames)
-    if (c == code) return std::string(name);
+  if (auto name = server_code_name(code); !name.empty()) return std::string(name);
   return "Location" + std::to_string(code);
 }
 
@@ -120,16 +36,16 @@ bool is_not_primary_error(std::int32_t code) noexcept { return contains(kNotPrim
 
 bool is_transient_transaction_error(std::int32_t code, bool has_write_concern_error, bool is_commit_or_abort) noexcept {
   switch (code) {
-    case 112:  // WriteConflict
-    case 24:   // LockTimeout
-    case 267:  // PreparedTransactionInProgress
-    case 249:  // StaleDbVersion
+    case server_code::write_conflict:
+    case server_code::lock_timeout:
+    case server_code::prepared_transaction_in_progress:
+    case server_code::stale_db_version:
       return true;
     default: break;
   }
   if (contains(kSnapshotOrRetarget, code)) return true;
-  if (is_commit_or_abort) return code == 251 && !has_write_concern_error;
-  return is_retriable_error(code) || code == 251;
+  if (is_commit_or_abort) return code == server_code::no_such_transaction && !has_write_concern_error;
+  return is_retriable_error(code) || code == server_code::no_such_transaction;
 }
 
 }  // namespace mongowire::testd

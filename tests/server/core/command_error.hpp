@@ -11,51 +11,12 @@
 #include <string_view>
 
 #include "mongowire/bson.hpp"
+#include "mongowire/error.hpp"
 
 namespace mongowire::testd {
 
-namespace code {
-inline constexpr std::int32_t internal_error = 1;
-inline constexpr std::int32_t bad_value = 2;
-inline constexpr std::int32_t failed_to_parse = 9;
-inline constexpr std::int32_t user_not_found = 11;
-inline constexpr std::int32_t unauthorized = 13;
-inline constexpr std::int32_t protocol_error = 17;
-inline constexpr std::int32_t authentication_failed = 18;
-inline constexpr std::int32_t type_mismatch = 14;
-inline constexpr std::int32_t invalid_length = 16;
-inline constexpr std::int32_t illegal_operation = 20;
-inline constexpr std::int32_t max_time_ms_expired = 50;
-inline constexpr std::int32_t namespace_not_found = 26;
-inline constexpr std::int32_t cursor_not_found = 43;
-inline constexpr std::int32_t namespace_exists = 48;
-inline constexpr std::int32_t command_not_found = 59;
-inline constexpr std::int32_t invalid_options = 72;
-inline constexpr std::int32_t invalid_namespace = 73;
-inline constexpr std::int32_t unknown_repl_write_concern = 79;
-inline constexpr std::int32_t index_options_conflict = 85;
-inline constexpr std::int32_t index_key_specs_conflict = 86;
-inline constexpr std::int32_t unsatisfiable_write_concern = 100;
-inline constexpr std::int32_t not_a_replica_set = 123;
-inline constexpr std::int32_t write_conflict = 112;
-inline constexpr std::int32_t conflicting_operation_in_progress = 117;
-inline constexpr std::int32_t client_metadata_cannot_be_mutated = 186;
-inline constexpr std::int32_t incomplete_transaction_history = 217;
-inline constexpr std::int32_t transaction_too_old = 225;
-inline constexpr std::int32_t no_such_transaction = 251;
-inline constexpr std::int32_t transaction_committed = 256;
-inline constexpr std::int32_t operation_not_supported_in_transaction = 263;
-inline constexpr std::int32_t mechanism_unavailable = 334;
-inline constexpr std::int32_t duplicate_key = 11000;
-inline constexpr std::int32_t not_writable_primary = 10107;
-inline constexpr std::int32_t bson_object_too_large = 10334;
-inline constexpr std::int32_t not_primary_no_secondary_ok = 13435;
-inline constexpr std::int32_t unknown_field = 40415;  // IDL: "BSON field 'x.y' is an unknown field."
-inline constexpr std::int32_t missing_field = 40414;  // IDL: "... is missing but a required field"
-inline constexpr std::int32_t op_msg_requires_db = 40571;
-inline constexpr std::int32_t not_a_retryable_write_command = 50768;
-inline constexpr std::int32_t user_already_exists = 51003;  // Location51003 in user_management_commands.cpp
-}  // namespace code
+// The server's error codes: the engine's one table (mongowire/server_codes.inc).
+namespace code = ::mongowire::server_code;
 
 // Thrown inside the server core; turned into an `ok: 0` reply (or a write error) at the
 // command boundary. `extra` holds additional fields mongod puts next to code/errmsg

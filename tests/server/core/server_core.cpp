@@ -76,11 +76,10 @@ std::string hex_of(std::span<const std::uint8_t> bytes) {
 
 // service_entry_point_common.cpp preloads the client metadata of a connection's first hello
 // before failpoints are evaluated: a failCommand naming an appName fails that handshake too.
-std::string_view app_name_of(const op_context& op) {
-  if (!op.conn->client_metadata_received && same_command(op.name, "hello"))
-    if (auto client = op.cmd["client"].as_document())
-      return client->find_path("application.name").as_string().value_or(op.conn->app_name);
-  return op.conn->app_name;
+void preload_client_metadata(const op_context& op) {
+  if (op.conn->client_metadata_received || !same_command(op.name, "hello")) return;
+  if (auto client = op.cmd["client"].as_document())
+    op.conn->app_name = std::string(client->find_path("application.name").as_string().value_or(""));
 }
 
 bson::document merge_sequences(bson::view body, std::span<const sequence> seqs) {
@@ -652,7 +651,7 @@ write_context server_core::impl::write_context_for(op_context& op) {
 bool server_core::impl::fail_command_matches(const op_context& op, bool (*extra)(bson::view data)) {
   if (!fail_command.active() || op.name == "configureFailPoint") return false;  // banned even if named
   auto data = fail_command.data.get_view();
-  if (auto app = data["appName"]; app && app.as_string().value_or("") != app_name_of(op)) return false;
+  if (auto app = data["appName"]; app && app.as_string().value_or("") != op.conn->app_name) return false;
   if (data.contains("threadName")) return false;  // no client of ours has mongod's thread names
   if (auto ns = data["namespace"]; ns && ns.as_string().value_or("") != collection_ns(op)) return false;
   bool named = data.contains("failAllCommands");
@@ -664,6 +663,7 @@ bool server_core::impl::fail_command_matches(const op_context& op, bool (*extra)
 }
 
 void server_core::impl::evaluate_fail_command(op_context& op) {
+  preload_client_metadata(op);
   auto acts = [](bson::view d) {
     return d["closeConnection"].as_bool().value_or(false) || d["blockConnection"].as_bool().value_or(false) ||
            static_cast<bool>(d["errorCode"].as_integer());

@@ -4,6 +4,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -32,6 +34,7 @@ namespace {
 struct connection {
   explicit connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
   tcp::socket socket;
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls;  // over `socket` when the server requires TLS
   asio::steady_timer timer;
   wire::frame_decoder decoder;
   std::vector<std::uint8_t> reply_frame;  // the reply being encoded
@@ -51,6 +54,34 @@ std::atomic<std::int32_t> next_request_id{1};
 // What to do once a command has run.
 enum class reply_action { send, run_again, close };
 
+constexpr std::chrono::seconds tls_handshake_timeout{10};
+
+std::shared_ptr<asio::ssl::context> make_tls_context(const listen_options& opts) {
+  if (opts.tls_certificate_key_file.empty()) return nullptr;
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  ctx->use_certificate_chain_file(opts.tls_certificate_key_file);
+  ctx->use_private_key_file(opts.tls_certificate_key_file, asio::ssl::context::pem);
+  if (!opts.tls_ca_file.empty()) {  // mongod --tlsCAFile: clients must present a certificate it signed
+    ctx->load_verify_file(opts.tls_ca_file);
+    ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+  }
+  return ctx;
+}
+
+asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> read_some(connection& c,
+                                                                              std::span<std::uint8_t> buf) {
+  if (c.tls) co_return co_await c.tls->async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple);
+  co_return co_await c.socket.async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple);
+}
+
+asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> write_all(connection& c,
+                                                                              std::span<const std::uint8_t> bytes) {
+  if (c.tls) co_return co_await asio::async_write(*c.tls, asio::buffer(bytes.data(), bytes.size()), use_tuple);
+  co_return co_await asio::async_write(c.socket, asio::buffer(bytes.data(), bytes.size()), use_tuple);
+}
+
 }  // namespace
 
 struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
@@ -62,6 +93,7 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
   server_core& core;
   listen_options opts;
   std::list<std::weak_ptr<connection>> connections;
+  std::shared_ptr<asio::ssl::context> tls_context;  // null: plain TCP
   std::atomic<std::size_t> open{0};
   bool stopped = false;
 
@@ -91,7 +123,7 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
 
   static asio::awaitable<void> serve(std::shared_ptr<state> self, std::shared_ptr<connection> conn) {
     ++self->open;
-    co_await self->read_loop(*conn);
+    if (!self->tls_context || co_await tls_handshake(self, conn)) co_await self->read_loop(*conn);
     self->core.close_connection(conn->ctx);
     boost::system::error_code ignored;
     conn->socket.shutdown(tcp::socket::shutdown_both, ignored);
@@ -99,12 +131,27 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
     --self->open;
   }
 
+  // The server's side of the TLS handshake, bounded in time: a peer that never speaks TLS (a
+  // plain-TCP client's hello is not a ClientHello) is closed with the reason in the log.
+  static asio::awaitable<bool> tls_handshake(std::shared_ptr<state> self, std::shared_ptr<connection> conn) {
+    conn->tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(conn->socket, *self->tls_context);
+    conn->timer.expires_after(tls_handshake_timeout);
+    conn->timer.async_wait([conn](boost::system::error_code ec) {
+      boost::system::error_code ignored;
+      if (!ec) conn->socket.cancel(ignored);
+    });
+    auto [ec] = co_await conn->tls->async_handshake(asio::ssl::stream_base::server, use_tuple);
+    conn->timer.cancel();
+    if (ec) self->log(*conn, "closed: TLS handshake failed: " + ec.message());
+    co_return !ec;
+  }
+
   // Handles every complete frame in the buffer before writing, so that the replies to
   // pipelined requests leave in one write.
   asio::awaitable<void> read_loop(connection& c) {
     for (;;) {
       auto buf = c.decoder.prepare(16 * 1024);
-      auto [ec, n] = co_await c.socket.async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple);
+      auto [ec, n] = co_await read_some(c, buf);
       if (ec) {
         if (ec != asio::error::eof && ec != asio::error::operation_aborted) log(c, "read failed: " + ec.message());
         else if (ec == asio::error::eof && c.decoder.buffered() > 0)
@@ -301,7 +348,7 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
 
   asio::awaitable<bool> flush(connection& c) {
     if (c.pending.empty()) co_return true;
-    auto [ec, n] = co_await asio::async_write(c.socket, asio::buffer(c.pending), use_tuple);
+    auto [ec, n] = co_await write_all(c, c.pending);
     (void)n;
     c.pending.clear();
     co_return !ec;
@@ -338,6 +385,7 @@ tcp_server::~tcp_server() {
 }
 
 void tcp_server::start() {
+  state_->tls_context = make_tls_context(state_->opts);  // throws for an unusable file
   auto address = asio::ip::make_address(state_->opts.bind_address);
   tcp::endpoint ep(address, state_->opts.port);
   state_->acceptor.open(ep.protocol());

@@ -24,6 +24,9 @@ struct listen_options {
   std::chrono::microseconds reply_latency{0};
   // Called with a line for every protocol problem (malformed frame, closed connection).
   std::function<void(const std::string&)> log;
+  // TLS as mongod --tlsMode requireTLS: every connection must complete a TLS handshake first.
+  std::string tls_certificate_key_file;  // PEM with the certificate chain and the key; empty: plain TCP
+  std::string tls_ca_file;               // PEM: client certificates are required and verified against it
 };
 
 class tcp_server {
@@ -33,7 +36,8 @@ class tcp_server {
   tcp_server(const tcp_server&) = delete;
   tcp_server& operator=(const tcp_server&) = delete;
 
-  // Binds and starts accepting. Throws boost::system::system_error if the bind fails.
+  // Binds and starts accepting. Throws boost::system::system_error if the bind fails or a TLS
+  // file cannot be used.
   void start();
   // Stops accepting and closes every open connection.
   void stop();

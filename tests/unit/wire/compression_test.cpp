@@ -6,6 +6,8 @@
 #include <zstd.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "proto/wire/compression.hpp"
 #include "proto/wire/describe.hpp"
@@ -69,6 +71,13 @@ bytes snappy_bytes(const bytes& in) {
   return out;
 }
 
+// `in` compressed by each reference library, as another peer would send it.
+std::vector<std::pair<compressor_id, bytes>> reference_payloads(const bytes& in) {
+  return {{compressor_id::zlib, zlib_bytes(in)},
+          {compressor_id::zstd, zstd_bytes(in)},
+          {compressor_id::snappy, snappy_bytes(in)}};
+}
+
 // The body of a minimal OP_MSG (flagBits + kind 0 + {}), as compressedMessage carries it.
 bytes tiny_msg_body() { return {0, 0, 0, 0, 0, 5, 0, 0, 0, 0}; }
 
@@ -101,9 +110,7 @@ TEST_CASE("compression: frames compressed by the reference libraries decompress"
   const bytes body(original.begin() + 16, original.end());
   const auto size = static_cast<std::int32_t>(body.size());
   frame_codec codec;
-  for (auto [id, payload] :
-       {std::pair{compressor_id::zlib, zlib_bytes(body)}, std::pair{compressor_id::zstd, zstd_bytes(body)},
-        std::pair{compressor_id::snappy, snappy_bytes(body)}}) {
+  for (const auto& [id, payload] : reference_payloads(body)) {
     CAPTURE(compressor_name(id));
     bytes out;
     decode_error err;
@@ -151,9 +158,7 @@ TEST_CASE("compression: a decompression bomb is a clear error") {
   // 1 MB of zeros compresses to about 1 KB; the frame claims 100 bytes.
   const bytes big(1 << 20, 0);
   frame_codec codec;
-  for (auto [id, payload] :
-       {std::pair{compressor_id::zlib, zlib_bytes(big)}, std::pair{compressor_id::zstd, zstd_bytes(big)},
-        std::pair{compressor_id::snappy, snappy_bytes(big)}}) {
+  for (const auto& [id, payload] : reference_payloads(big)) {
     CAPTURE(compressor_name(id));
     bytes out;
     decode_error err;

@@ -23,7 +23,8 @@ bool cites(const field_note* n, std::string_view source) { return n && n->source
 }  // namespace
 
 TEST_CASE("field notes: the first command of a transaction explains each transaction field with its spec section") {
-  auto body = bson::document::from_json(R"({"insert": "c", "lsid": {"id": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAAAA==", "subType": "04"}}},
+  auto body = bson::document::from_json(
+      R"({"insert": "c", "lsid": {"id": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAAAA==", "subType": "04"}}},
     "txnNumber": {"$numberLong": "3"}, "startTransaction": true, "autocommit": false,
     "readConcern": {"level": "snapshot", "afterClusterTime": {"$timestamp": {"t": 5, "i": 1}}},
     "$clusterTime": {"clusterTime": {"$timestamp": {"t": 5, "i": 1}}}, "$db": "app"})");
@@ -50,9 +51,11 @@ TEST_CASE("field notes: txnNumber outside a transaction is a retryable write's; 
   const auto notes = explain_command(commit);
   CHECK(cites(find(notes, "commitTransaction"), R"(transactions.md "commitTransaction")"));
   CHECK(cites(find(notes, "writeConcern"), R"(transactions.md "Behavior of the writeConcern field")"));
-  CHECK(cites(find(notes, "writeConcern.wtimeout"), R"(transactions.md "writeConcern for commitTransaction attempts")"));
+  CHECK(
+      cites(find(notes, "writeConcern.wtimeout"), R"(transactions.md "writeConcern for commitTransaction attempts")"));
   CHECK(cites(find(notes, "recoveryToken"), R"(transactions.md "recoveryToken field")"));
-  auto first_commit = bson::document::from_json(R"({"commitTransaction": 1, "autocommit": false, "writeConcern": {"w": 1}})");
+  auto first_commit =
+      bson::document::from_json(R"({"commitTransaction": 1, "autocommit": false, "writeConcern": {"w": 1}})");
   CHECK(find(explain_command(first_commit), "writeConcern.wtimeout") == nullptr);
 }
 
@@ -67,7 +70,8 @@ TEST_CASE("field notes: a reply's error labels are explained one by one") {
   CHECK(cites(find(notes, "errorLabels[1]"), R"(transactions.md "Error Labels")"));
   CHECK(cites(find(notes, "operationTime"), R"(causal-consistency.md "Server Command Responses")"));
   CHECK(cites(find(notes, "$clusterTime"), R"(driver-sessions.md "Receiving the current cluster time")"));
-  auto commit_failed = bson::document::from_json(R"({"ok": 0, "errorLabels": ["UnknownTransactionCommitResult", "RetryableWriteError"]})");
+  auto commit_failed = bson::document::from_json(
+      R"({"ok": 0, "errorLabels": ["UnknownTransactionCommitResult", "RetryableWriteError"]})");
   const auto labels = explain_reply(commit_failed);
   CHECK(cites(find(labels, "errorLabels[0]"), R"(transactions.md "UnknownTransactionCommitResult")"));
   CHECK(cites(find(labels, "errorLabels[1]"), R"(retryable-writes.md "RetryableWriteError Labels")"));
