@@ -8,7 +8,7 @@ dir=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-start_testd() {  # start_testd NAME [OPTIONS...]: prints the port
+start_testd() {  # start_testd NAME [OPTIONS...]: sets $port (not in a subshell: $pids must keep the pid)
   local name=$1; shift
   "$testd" --port 0 "$@" >"$dir/$name.out" 2>&1 &
   pids+=($!)
@@ -16,13 +16,13 @@ start_testd() {  # start_testd NAME [OPTIONS...]: prints the port
     grep -q "listening on" "$dir/$name.out" && break
     sleep 0.1
   done
-  sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$dir/$name.out" | head -1
+  port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$dir/$name.out" | head -1)
 }
 expect() {  # expect FILE TEXT
   grep -qF -- "$2" "$1" || fail "$(basename "$1"): no '$2' in the trace"
 }
 
-port=$(start_testd plain)
+start_testd plain
 [ -n "$port" ] || fail "mongowire-testd did not start"
 "$cli" --trace --uri "mongodb://127.0.0.1:$port/?replicaSet=rs0" --script txn3 >"$dir/txn3.txt" || fail "txn3 failed"
 expect "$dir/txn3.txt" "opCode        2013 (OP_MSG)"
@@ -40,7 +40,7 @@ expect "$dir/txn3.txt" 'identifier "documents"'
 expect "$dir/abort.txt" 'transactions.md "abortTransaction"'
 
 secret='pw-3xq!secret'
-port=$(start_testd auth --auth --user "ada:$secret")
+start_testd auth --auth --user "ada:$secret"
 [ -n "$port" ] || fail "mongowire-testd --auth did not start"
 "$cli" --trace --uri "mongodb://ada:$secret@127.0.0.1:$port/?replicaSet=rs0" --script ping >"$dir/auth.txt" 2>&1
 expect "$dir/auth.txt" "mongodb://ada:****@127.0.0.1:$port/"

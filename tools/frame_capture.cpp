@@ -13,8 +13,10 @@ frame_capture::frame_capture(std::FILE* trace, const std::string& pcap_path) : t
   pcap_file_ = std::fopen(pcap_path.c_str(), "wb");
   if (!pcap_file_) throw std::runtime_error("cannot create pcap file " + pcap_path);
   pcap_.emplace(pcap_bytes_);
-  if (std::fwrite(pcap_bytes_.data(), 1, pcap_bytes_.size(), pcap_file_) != pcap_bytes_.size())
+  if (std::fwrite(pcap_bytes_.data(), 1, pcap_bytes_.size(), pcap_file_) != pcap_bytes_.size()) {
+    std::fclose(pcap_file_);  // the destructor does not run when the constructor throws
     throw std::runtime_error("cannot write pcap file " + pcap_path);
+  }
   pcap_bytes_.clear();
 }
 

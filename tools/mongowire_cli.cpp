@@ -19,6 +19,7 @@
 
 #include "frame_capture.hpp"
 #include "mask_password.hpp"
+#include "transaction_presets.hpp"
 #include "mongowire/client.hpp"
 
 namespace asio = boost::asio;
@@ -60,13 +61,6 @@ bool report(std::string_view step, error_code ec, const diagnostics& diag) {
   return false;
 }
 
-transaction_options snapshot_majority() {
-  transaction_options o;
-  o.read_concern = bson::document::from_json(R"({"level": "snapshot"})");
-  o.write_concern = bson::document::from_json(R"({"w": "majority"})");
-  return o;
-}
-
 asio::awaitable<bool> ping(client& c) {
   diagnostics diag;
   bson::document reply;
@@ -86,7 +80,7 @@ asio::awaitable<bool> transaction_of_three_writes(client& c, const cli_options& 
   auto s = c.start_session();
   auto coll = s.get_collection(o.db, o.coll);
   diagnostics diag;
-  if (!report("startTransaction", s.start_transaction(snapshot_majority(), diag), diag)) co_return false;
+  if (!report("startTransaction", s.start_transaction(tools::snapshot_majority(), diag), diag)) co_return false;
   insert_one_result inserted;
   const auto doc = bson::document::from_json(R"({"_id": 1, "qty": 5})");
   const insert_one_options insert_options;
@@ -108,7 +102,7 @@ asio::awaitable<bool> transaction_of_three_writes(client& c, const cli_options& 
 asio::awaitable<bool> aborted_transaction(client& c, const cli_options& o) {
   auto s = c.start_session();
   diagnostics diag;
-  if (!report("startTransaction", s.start_transaction(snapshot_majority(), diag), diag)) co_return false;
+  if (!report("startTransaction", s.start_transaction(tools::snapshot_majority(), diag), diag)) co_return false;
   insert_one_result inserted;
   const auto doc = bson::document::from_json(R"({"_id": 2})");
   const insert_one_options options;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "frame_normalizer.hpp"
+#include "transaction_presets.hpp"
 #include "mongowire/client.hpp"
 #include "net/embedded_server.hpp"
 #include "proto/wire/describe.hpp"
@@ -58,13 +59,6 @@ error_code must(error_code ec, const diagnostics& diag, std::string_view step) {
   return ec;
 }
 
-transaction_options snapshot_majority() {
-  transaction_options o;
-  o.read_concern = bson::document::from_json(R"({"level": "snapshot"})");
-  o.write_concern = bson::document::from_json(R"({"w": "majority"})");
-  return o;
-}
-
 // Named locals for every co_await argument (g++ 12 coroutine temporaries, see the README).
 asio::awaitable<void> fail_next(client& c, std::string_view data_json) {
   diagnostics diag;
@@ -93,7 +87,7 @@ asio::awaitable<void> committed_transaction(client& c, recording& rec) {
             "write concern (\"commitTransaction\"). The first frames are the pool connection's handshake.");
   auto s = c.start_session();
   diagnostics diag;
-  must(s.start_transaction(snapshot_majority(), diag), diag, "startTransaction");
+  must(s.start_transaction(tools::snapshot_majority(), diag), diag, "startTransaction");
   must(co_await insert_in(s, R"({"_id": 1, "item": "apple", "qty": 5})", diag), diag, "insert");
   update_result updated;
   const update_options options;
@@ -102,6 +96,20 @@ asio::awaitable<void> committed_transaction(client& c, recording& rec) {
   const auto change = bson::document::from_json(R"({"$inc": {"qty": -1}})");
   must(co_await stock.update_one(filter, change, options, updated, diag), diag, "update");
   must(co_await s.commit_transaction(diag), diag, "commitTransaction");
+  co_await s.end();
+}
+
+// One transaction of one insert, then commitTransaction or abortTransaction.
+enum class ending { commit, abort };
+asio::awaitable<void> insert_then(client& c, std::string_view doc_json, ending how) {
+  auto s = c.start_session();
+  diagnostics diag;
+  must(s.start_transaction(tools::snapshot_majority(), diag), diag, "startTransaction");
+  must(co_await insert_in(s, doc_json, diag), diag, "insert");
+  error_code ec;
+  if (how == ending::commit) ec = co_await s.commit_transaction(diag);
+  if (how == ending::abort) ec = co_await s.abort_transaction(diag);
+  must(ec, diag, how == ending::commit ? "commitTransaction" : "abortTransaction");
   co_await s.end();
 }
 
@@ -114,24 +122,14 @@ asio::awaitable<void> retried_commit(client& c, recording& rec) {
             "The retry carries the same `lsid` and `txnNumber`: the server answers it from the transaction's recorded "
             "outcome.");
   co_await fail_next(c, R"({"failCommands": ["commitTransaction"], "closeConnection": true})");
-  auto s = c.start_session();
-  diagnostics diag;
-  must(s.start_transaction(snapshot_majority(), diag), diag, "startTransaction");
-  must(co_await insert_in(s, R"({"_id": 2, "item": "plum", "qty": 1})", diag), diag, "insert");
-  must(co_await s.commit_transaction(diag), diag, "commitTransaction (retried)");
-  co_await s.end();
+  co_await insert_then(c, R"({"_id": 2, "item": "plum", "qty": 1})", ending::commit);
 }
 
 asio::awaitable<void> aborted_transaction(client& c, recording& rec) {
   rec.begin("An aborted transaction",
             "The application inserts a document in a transaction, then aborts it: `abortTransaction` runs on `admin` "
             "with `autocommit: false` and the transaction's write concern (transactions.md \"abortTransaction\").");
-  auto s = c.start_session();
-  diagnostics diag;
-  must(s.start_transaction(snapshot_majority(), diag), diag, "startTransaction");
-  must(co_await insert_in(s, R"({"_id": 3, "item": "fig", "qty": 9})", diag), diag, "insert");
-  must(co_await s.abort_transaction(diag), diag, "abortTransaction");
-  co_await s.end();
+  co_await insert_then(c, R"({"_id": 3, "item": "fig", "qty": 9})", ending::abort);
 }
 
 asio::awaitable<void> transient_error_retry(client& c, recording& rec) {
@@ -145,7 +143,7 @@ asio::awaitable<void> transient_error_retry(client& c, recording& rec) {
   auto s = c.start_session();
   for (int attempt = 1;; ++attempt) {
     diagnostics diag;
-    must(s.start_transaction(snapshot_majority(), diag), diag, "startTransaction");
+    must(s.start_transaction(tools::snapshot_majority(), diag), diag, "startTransaction");
     const auto ec = co_await insert_in(s, R"({"_id": 4, "item": "pear", "qty": 2})", diag);
     if (ec && attempt == 1 && diag.has_label(label::transient_transaction_error)) {
       diagnostics ignored;

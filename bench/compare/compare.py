@@ -155,9 +155,9 @@ def print_level(c, figures, extra):
         sysc = "%.1f" % e["syscalls"] if "syscalls" in e else "-"
         vs_c = "" if k != "mongowire" else "p50 %s, CPU %s" % (ratio(f["p50_us"], figures["mongoc"]["p50_us"]),
                                                               ratio(f["cpu_us_per_txn"], figures["mongoc"]["cpu_us_per_txn"]))
-        print("%-10s %10.1f %9.1f %9.1f %10.1f %12s %9s  %-12s %s" % (
+        print(("%-10s %10.1f %9.1f %9.1f %10.1f %12s %9s  %-12s %s" % (
             k, f["wall_us_per_txn"], f["p50_us"], f["p99_us"], f["cpu_us_per_txn"], instr, sysc,
-            ratio(f["p50_us"], figures["floor"]["p50_us"]), vs_c))
+            ratio(f["p50_us"], figures["floor"]["p50_us"]), vs_c)).rstrip())
     for k in CLIENTS:
         if "busiest" in extra.get(k, {}):
             print("  syscalls of %s: %s" % (k, extra[k]["busiest"]))

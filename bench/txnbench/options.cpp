@@ -99,6 +99,12 @@ std::string parse_options(int argc, char** argv, bench_options& o, bool& help) {
       return true;
     };
     std::string_view v;
+    // An option whose value is a non-empty text, stored as given.
+    auto text = [&](std::string& field) {
+      if (!value(v) || v.empty()) return false;
+      field = v;
+      return true;
+    };
     auto bad = [&] {
       return "bad or missing value for " + std::string(arg) + (v.empty() ? "" : ": '" + std::string(v) + "'");
     };
@@ -109,17 +115,13 @@ std::string parse_options(int argc, char** argv, bench_options& o, bool& help) {
     } else if (arg == "--progress") {
       o.progress = true;
     } else if (arg == "--report") {
-      if (!value(v) || v.empty()) return bad();
-      o.report_path = v;
+      if (!text(o.report_path)) return bad();
     } else if (arg == "--csv") {
-      if (!value(v) || v.empty()) return bad();
-      o.csv_path = v;
+      if (!text(o.csv_path)) return bad();
     } else if (arg == "--uri") {
-      if (!value(v) || v.empty()) return bad();
-      o.uri = v;
+      if (!text(o.uri)) return bad();
     } else if (arg == "--compressors") {
-      if (!value(v) || v.empty()) return bad();
-      o.compressors = v;
+      if (!text(o.compressors)) return bad();
     } else if (arg == "--concurrency") {
       if (!value(v) || !parse_number(v, o.concurrency) || o.concurrency < 1) return bad();
     } else if (arg == "--threads") {
@@ -153,11 +155,9 @@ std::string parse_options(int argc, char** argv, bench_options& o, bool& help) {
       else if (v == "with_transaction") o.api = txn_api::with_transaction;
       else return bad();
     } else if (arg == "--read-concern") {
-      if (!value(v) || v.empty()) return bad();
-      o.read_concern = v;
+      if (!text(o.read_concern)) return bad();
     } else if (arg == "--write-concern") {
-      if (!value(v) || v.empty()) return bad();
-      o.write_concern = v;
+      if (!text(o.write_concern)) return bad();
     } else if (arg == "--latency-us") {
       if (!value(v) || !parse_number(v, o.latency_us) || o.latency_us < 0) return bad();
     } else if (arg == "--driver") {

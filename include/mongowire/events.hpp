@@ -140,6 +140,32 @@ struct frame_event {
   std::uint16_t remote_port = 0;
 };
 
+// The retry trace (client_options::on_retry): one event per failed attempt with what the
+// engine decided, from the executor (a command's own retries) and from with_transaction (its
+// loop over the callback and the commit). With client_options::jitter_seed the decisions and
+// backoffs of a run replay exactly against the same server behaviour.
+enum class retry_decision {
+  retry_command,      // the executor sends the command again (retryable write/read, commit, overload)
+  retry_commit,       // with_transaction commits again (UnknownTransactionCommitResult)
+  rerun_transaction,  // with_transaction starts a new transaction and reruns its callback
+  give_up,            // the error is returned to the caller
+};
+std::string_view to_string(retry_decision d) noexcept;
+
+struct retry_event {
+  std::int64_t operation_id = 0;  // the command's, as in command events; 0 for with_transaction's steps
+  int attempt = 0;                // 1 for the first attempt (of the command, or of the transaction)
+  std::string_view command;       // "insert", "commitTransaction", ...; "withTransaction" for the callback
+  error_code error;
+  std::int32_t server_code = 0;  // 0 when the error is not the server's
+  std::string_view code_name;
+  const label_set* labels = nullptr;  // valid during the callback only
+  retry_decision decision = retry_decision::give_up;
+  std::chrono::microseconds backoff{0};  // the sleep chosen before the next attempt
+  std::chrono::microseconds elapsed{0};  // since the command (or withTransaction) began
+};
+
+using retry_event_handler = std::function<void(const retry_event&)>;
 using pool_event_handler = std::function<void(const pool_event&)>;
 using frame_event_handler = std::function<void(const frame_event&)>;
 using command_event_handler = std::function<void(const command_event&)>;

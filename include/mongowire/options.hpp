@@ -45,6 +45,11 @@ struct client_options {
   frame_event_handler on_frame;
   // Send a CRC-32C checksum with every OP_MSG (OP_MSG.md "checksum").
   bool checksum = false;
+  // The retry trace: every failed attempt and the decision taken (see retry_event).
+  retry_event_handler on_retry;
+  // Seeds the random jitter of every backoff (client-backpressure.md, withTransaction), so that
+  // a retry trace replays exactly; unset: seeded from std::random_device.
+  std::optional<std::uint64_t> jitter_seed;
 };
 
 }  // namespace mongowire

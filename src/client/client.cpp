@@ -61,6 +61,16 @@ session client::start_session(const session_options& options) {
 
 namespace {
 
+// The detached end of a session destroyed with a transaction in progress. A function, not a
+// capturing lambda: a coroutine lambda's captures live in the lambda object, which is gone
+// once co_spawn returns; parameters live in the coroutine frame.
+asio::awaitable<void> abort_and_release(std::shared_ptr<detail::session_impl> impl) {
+  diagnostics ignored;
+  co_await impl->client->abort(*impl, ignored);
+  impl->txn.end_session();
+  impl->release();
+}
+
 // enumerate-databases.md: listDatabases on admin, a retryable read (list_databases_op), not
 // a runCommand.
 asio::awaitable<error_code> run_list_databases(client_impl& impl, const list_databases_options& o, bool name_only,
@@ -121,16 +131,7 @@ session::~session() {
   // driver-sessions.md "endSession": a transaction in progress is aborted. A destructor
   // cannot wait, so the abort runs detached on the client's executor and keeps the session
   // alive until it is done.
-  auto impl = impl_;
-  asio::co_spawn(
-      impl->client->executor(),
-      [impl]() -> asio::awaitable<void> {
-        diagnostics ignored;
-        co_await impl->client->abort(*impl, ignored);
-        impl->txn.end_session();
-        impl->release();
-      },
-      asio::detached);
+  asio::co_spawn(impl_->client->executor(), abort_and_release(impl_), asio::detached);
 }
 
 asio::any_io_executor session::executor() const { return impl_->client->executor(); }

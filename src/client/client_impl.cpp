@@ -147,6 +147,7 @@ client_impl::client_impl(asio::any_io_executor ex, connection_string cs, client_
     : ex_(std::move(ex)), cs_(std::move(cs)), opts_(std::move(opts)) {
   retry_writes_ = cs_.retry_writes.value_or(true);
   retry_reads_ = cs_.retry_reads.value_or(true);
+  if (opts_.jitter_seed) rng_.seed(static_cast<std::minstd_rand::result_type>(*opts_.jitter_seed));
   max_adaptive_retries_ = cs_.max_adaptive_retries.value_or(default_max_adaptive_retries);
   overload_retargeting_ = cs_.enable_overload_retargeting.value_or(false);
   write_concern_ = write_concern_from_uri(cs_);
@@ -511,6 +512,7 @@ void client_impl::add_labels(const resolved_operation& plan, const attempt_outco
 
 asio::awaitable<error_code> client_impl::run_attempts(resolved_operation& plan, bson::document& reply, diagnostics& diag) {
   plan.operation_id = next_operation_id_++;
+  const auto started = clock::now();
   retry_tracker tracker(plan.retry);
   std::vector<std::pair<error_code, diagnostics>> failures;
   for (;;) {
@@ -521,6 +523,7 @@ asio::awaitable<error_code> client_impl::run_attempts(resolved_operation& plan, 
     tracker.set_policy_enabled(plan.retry.policy_enabled);
     add_labels(plan, outcome, attempt_diag);
     auto decision = tracker.on_failure({outcome.kind, outcome.command_sent}, attempt_diag, jitter());
+    emit_retry(plan, failures.size() + 1, ec, attempt_diag, decision, started);
     failures.emplace_back(ec, std::move(attempt_diag));
     if (plan.retry.family == retry_family::commit && plan.session)
       plan.session->txn.on_commit_attempt(failures.back().second.has_label(label::system_overloaded)
@@ -684,6 +687,29 @@ void client_impl::record_snapshot_time(session_impl& s, const bson::document& re
   if (at) s.snapshot_time = at;
 }
 
+void emit_retry_event(const retry_event_handler& handler, retry_event& e, error_code ec, const diagnostics& d,
+                      std::chrono::steady_clock::duration elapsed) {
+  e.error = ec;
+  e.server_code = d.server_code;
+  e.code_name = d.code_name;
+  e.labels = &d.labels;
+  e.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
+  handler(e);
+}
+
+void client_impl::emit_retry(const resolved_operation& plan, std::size_t attempt, error_code ec, const diagnostics& d,
+                             const attempt_decision& decision, clock::time_point started) const {
+  if (!opts_.on_retry) return;
+  retry_event e;
+  e.operation_id = plan.operation_id;
+  e.attempt = static_cast<int>(attempt);
+  e.command = plan.traits.name;
+  e.decision = decision.retry && ec != asio::error::operation_aborted ? mongowire::retry_decision::retry_command
+                                                                      : mongowire::retry_decision::give_up;
+  e.backoff = e.decision == mongowire::retry_decision::retry_command ? decision.backoff : std::chrono::microseconds{0};
+  emit_retry_event(opts_.on_retry, e, ec, d, clock::now() - started);
+}
+
 // A command the executor sends on its own behalf to admin (commit, abort, endSessions).
 void client_impl::plan_admin_command(const operation_traits& traits, const bson::document& body,
                                      resolved_operation& plan) const {
@@ -761,3 +787,17 @@ asio::awaitable<error_code> client_impl::close() {
 }
 
 }  // namespace mongowire::detail
+
+namespace mongowire {
+
+std::string_view to_string(retry_decision d) noexcept {
+  switch (d) {
+    case retry_decision::retry_command: return "retry_command";
+    case retry_decision::retry_commit: return "retry_commit";
+    case retry_decision::rerun_transaction: return "rerun_transaction";
+    case retry_decision::give_up: return "give_up";
+  }
+  return "unknown";
+}
+
+}  // namespace mongowire

@@ -126,6 +126,10 @@ class op_buffers_lease {
   std::unique_ptr<op_buffers> b_;
 };
 
+// Fills `e`'s error fields from `ec`/`d` and its elapsed time, and hands it to `handler`.
+void emit_retry_event(const retry_event_handler& handler, retry_event& e, error_code ec, const diagnostics& d,
+                      std::chrono::steady_clock::duration elapsed);
+
 // Marks `s` as running an operation, or refuses with session_in_use (see session_impl::busy).
 error_code claim_session(session_impl& s, std::string_view name, diagnostics& diag);
 // Ends the claim when it goes out of scope (a return, an exception, a cancellation).
@@ -162,6 +166,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   const boost::asio::any_io_executor& executor() const noexcept { return ex_; }
   const connection_string& uri() const noexcept { return cs_; }
   const transaction_options& default_transaction_options() const noexcept { return client_txn_defaults_; }
+  const client_options& options() const noexcept { return opts_; }
   std::optional<bson::view> default_write_concern() const;
   std::optional<bson::view> default_read_concern() const;
   net::topology& topology() noexcept { return *topology_; }
@@ -200,6 +205,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
                                       operation_concerns& concerns, diagnostics& diag);
   bool overload_retries_allowed(const operation& op) const noexcept;
   void plan_admin_command(const operation_traits& traits, const bson::document& body, resolved_operation& plan) const;
+  void emit_retry(const resolved_operation& plan, std::size_t attempt, error_code ec, const diagnostics& d,
+                  const attempt_decision& decision, std::chrono::steady_clock::time_point started) const;
   retry_settings retry_settings_for(retry_family family) const noexcept;
   boost::asio::awaitable<error_code> run_attempts(resolved_operation& plan, bson::document& reply, diagnostics& diag);
   boost::asio::awaitable<error_code> finish_transaction(session_impl& s, bool commit, diagnostics& diag);

@@ -36,15 +36,31 @@ asio::awaitable<void> sleep_for(asio::any_io_executor ex, std::chrono::microseco
   co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
+// The retry trace of withTransaction's own loop (issue 16): what failed and what comes next.
+void trace(const detail::client_impl& client, std::string_view command, int attempt, error_code ec,
+           const diagnostics& d, const detail::with_transaction_decision& decision, steady::time_point started) {
+  const auto& handler = client.options().on_retry;
+  if (!handler || !ec) return;
+  retry_event e;
+  e.command = command;
+  e.attempt = attempt;
+  e.decision = decision.step == with_transaction_step::retry_transaction ? retry_decision::rerun_transaction
+               : decision.step == with_transaction_step::retry_commit    ? retry_decision::retry_commit
+                                                                         : retry_decision::give_up;
+  if (decision.step == with_transaction_step::retry_transaction) e.backoff = decision.backoff;
+  detail::emit_retry_event(handler, e, ec, d, steady::now() - started);
+}
+
 // Steps 9-10: commit, and commit again while the outcome is unknown and time remains.
 asio::awaitable<step_result> commit_until_known(session& s, detail::client_impl& client,
                                                 detail::with_transaction_clock& clock, steady::time_point started,
                                                 diagnostics& diag) {
-  for (;;) {
+  for (int attempt = 1;; ++attempt) {
     diag.clear();
     error_code ec = co_await s.commit_transaction(diag);
     measure(clock, started, client);
     auto decision = detail::after_commit(ec ? &diag : nullptr, clock);
+    trace(client, "commitTransaction", attempt, ec, diag, decision, started);
     if (decision.step != with_transaction_step::retry_commit) co_return step_result{ec, decision};
   }
 }
@@ -110,6 +126,7 @@ asio::awaitable<error_code> session::with_transaction(transaction_callback callb
     }
     measure(clock, started, client);
     r.decision = detail::after_callback(r.ec ? &diag : nullptr, state, clock);
+    trace(client, "withTransaction", clock.transaction_attempt, r.ec, diag, r.decision, started);
     if (r.decision.step == with_transaction_step::commit)
       r = co_await commit_until_known(*this, client, clock, started, diag);
     if (r.decision.step == with_transaction_step::done) co_return error_code{};

@@ -5,8 +5,8 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
+#include <openssl/x509v3.h>
 
 #include <atomic>
 
@@ -127,18 +127,38 @@ asio::awaitable<error_code> connection::async_connect(const std::string& host, s
   co_return error_code{};
 }
 
+// SNI names the host, never an IP literal (RFC 6066 section 3); unless tlsAllowInvalidHostnames
+// or tlsInsecure, OpenSSL checks that the certificate names the host (DNS name or IP address),
+// so that a mismatch is reported as such ("hostname mismatch", "IP address mismatch").
+void connection::set_tls_peer(const std::string& host) {
+  SSL* ssl = tls_->native_handle();
+  error_code not_ip;
+  asio::ip::make_address(host, not_ip);
+  if (not_ip) SSL_set_tlsext_host_name(ssl, host.c_str());
+  if (!settings_.verify_host_name) return;
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  if (!not_ip) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+    return;
+  }
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+}
+
 asio::awaitable<error_code> connection::tls_handshake(const std::string& host, diagnostics& diag) {
   tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *settings_.tls);
-  SSL_set_tlsext_host_name(tls_->native_handle(), host.c_str());  // SNI
-  if (settings_.verify_host_name) tls_->set_verify_callback(asio::ssl::host_name_verification(host));
+  set_tls_peer(host);
   arm_timer(settings_.connect_timeout);
   auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, use_tuple);
   disarm_timer();
   // CMAP "Backpressure-enabled" tells TLS failures apart: OpenSSL's own verdicts (certificate,
   // host name) are tls_handshake_failed; I/O errors (EOF, reset, timeout) keep their network code.
-  if (ec && ec.category() == asio::error::get_ssl_category())
-    co_return fail(network_errc::tls_handshake_failed, diag,
-                   "TLS handshake with " + address_ + " (" + ec.message() + ")");
+  if (ec && ec.category() == asio::error::get_ssl_category()) {
+    const long verdict = SSL_get_verify_result(tls_->native_handle());
+    const std::string why =
+        verdict == X509_V_OK ? ec.message() : ec.message() + ": " + X509_verify_cert_error_string(verdict);
+    co_return fail(network_errc::tls_handshake_failed, diag, "TLS handshake with " + address_ + " (" + why + ")");
+  }
   if (ec || timed_out_)
     co_return fail(ec ? ec : error_code(network_errc::connect_timeout), diag, "TLS handshake with " + address_);
   co_return error_code{};

@@ -118,6 +118,7 @@ class connection {
                                           std::int32_t request_id, std::uint32_t flags, diagnostics& diag);
   asio::awaitable<error_code> read_op_msg(std::int32_t response_to, bson::view& reply, diagnostics& diag);
   asio::awaitable<error_code> tls_handshake(const std::string& host, diagnostics& diag);
+  void set_tls_peer(const std::string& host);
   error_code fail(error_code ec, diagnostics& diag, std::string what);
   void observe(bool outgoing, std::span<const std::uint8_t> frame);
   void remember_endpoints();

@@ -30,8 +30,7 @@ enum class check_kind { handshake, streamed, awaitable, polled };
 
 }  // namespace
 
-asio::awaitable<void> topology::monitor_loop(std::shared_ptr<monitor> m) {
-  auto self = shared_from_this();
+asio::awaitable<void> topology::monitor_loop(std::shared_ptr<topology> self, std::shared_ptr<monitor> m) {
   while (!m->stopped && !closed_) {
     const auto* current = description_.find(m->address);
     const bool was_known = current && current->type != sdam::server_type::unknown;
@@ -145,7 +144,7 @@ void topology::on_check_succeeded(monitor& m, const check_result& r) {
   auto it = monitors_.find(m.address);
   if (it == monitors_.end()) return;
   m.rtt_running = true;
-  asio::co_spawn(ex_, rtt_loop(it->second), asio::detached);
+  asio::co_spawn(ex_, rtt_loop(shared_from_this(), it->second), asio::detached);
 }
 
 // server-monitoring.md "Network or command error during server check": 1. close the
@@ -207,8 +206,7 @@ void topology::publish_heartbeat(monitor& m, sdam_event_type type, const check_r
 
 // "Measuring RTT" while streaming: a hello every heartbeatFrequencyMS on a dedicated
 // connection. Its failures change nothing but the connection; it publishes no events.
-asio::awaitable<void> topology::rtt_loop(std::shared_ptr<monitor> m) {
-  auto self = shared_from_this();
+asio::awaitable<void> topology::rtt_loop(std::shared_ptr<topology> self, std::shared_ptr<monitor> m) {
   while (!m->stopped && !closed_ && m->topology_version) {
     m->rtt_timer.expires_after(opts_.heartbeat_frequency);
     co_await m->rtt_timer.async_wait(use_tuple);

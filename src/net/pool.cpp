@@ -121,7 +121,7 @@ asio::awaitable<cmap::checkout_result> pool::establish(cmap::connection_id id, e
 }
 
 // "Populating the Pool" for minPoolSize: one background establishment.
-asio::awaitable<void> pool::populate(cmap::connection_id id) {
+asio::awaitable<void> pool::populate(std::shared_ptr<pool> self, cmap::connection_id id) {
   error_code ec;
   diagnostics diag;  // SDAM hears of a failure from the initializer (handshake errors)
   co_await establish(id, ec, diag);
@@ -215,7 +215,7 @@ void pool::perform(const cmap::action& a) {
   switch (a.kind) {
     case cmap::action_kind::resume: return resume(a.outcome);
     case cmap::action_kind::establish: {
-      asio::co_spawn(ex_, populate(a.connection), asio::detached);
+      if (auto self = weak_from_this().lock()) asio::co_spawn(ex_, populate(self, a.connection), asio::detached);
       return;
     }
     case cmap::action_kind::close:
@@ -293,13 +293,12 @@ void pool::start_maintenance() {
   const auto& o = rules_.options();
   if (maintenance_timer_ || (o.min_pool_size == 0 && o.max_idle_time.count() == 0)) return;
   maintenance_timer_ = std::make_shared<asio::steady_timer>(ex_);
-  asio::co_spawn(ex_, maintenance_loop(), asio::detached);
+  asio::co_spawn(ex_, maintenance_loop(shared_from_this()), asio::detached);
 }
 
 // CMAP "Background Thread": close idle connections past maxIdleTimeMS and keep minPoolSize
 // connections while the pool is ready. The rules decide; this loop only keeps the time.
-asio::awaitable<void> pool::maintenance_loop() {
-  auto self = shared_from_this();
+asio::awaitable<void> pool::maintenance_loop(std::shared_ptr<pool> self) {
   auto timer = maintenance_timer_;
   using namespace std::chrono_literals;
   const auto idle = rules_.options().max_idle_time;

@@ -72,7 +72,8 @@ class pool : public std::enable_shared_from_this<pool> {
   asio::awaitable<error_code> establish_for(cmap::connection_id id, std::unique_ptr<connection>& out,
                                             diagnostics& diag);
   asio::awaitable<cmap::checkout_result> establish(cmap::connection_id id, error_code& ec, diagnostics& diag);
-  asio::awaitable<void> populate(cmap::connection_id id);
+  // Background coroutines hold the pool (`self`) from their creation.
+  asio::awaitable<void> populate(std::shared_ptr<pool> self, cmap::connection_id id);
   error_code checkout_error(cmap::pool_error e, diagnostics& diag) const;
   std::unique_ptr<connection> hand_out(cmap::connection_id id);
   void perform();
@@ -84,7 +85,7 @@ class pool : public std::enable_shared_from_this<pool> {
   void release(slot& s) noexcept;
   void forget(cmap::connection_id id);
   void start_maintenance();
-  asio::awaitable<void> maintenance_loop();
+  asio::awaitable<void> maintenance_loop(std::shared_ptr<pool> self);
 
   asio::any_io_executor ex_;
   std::string address_;

@@ -132,7 +132,7 @@ void topology::add_server(const host_address& address) {
   };
   pools_.emplace(address, std::make_shared<pool>(ex_, address.to_string(), opts_.pool, opts_.connection,
                                                  std::move(init), opts_.on_pool_event));
-  asio::co_spawn(ex_, monitor_loop(m), asio::detached);
+  asio::co_spawn(ex_, monitor_loop(shared_from_this(), m), asio::detached);
 }
 
 void topology::remove_server(const host_address& address) {

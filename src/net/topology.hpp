@@ -125,7 +125,9 @@ class topology : public std::enable_shared_from_this<topology> {
   sdam_event server_event(sdam_event_type type, const host_address& address) const;
 
   // monitor.cpp: server-monitoring.md
-  asio::awaitable<void> monitor_loop(std::shared_ptr<monitor> m);
+  // `self` is held by the coroutine frame from its creation (the client may be destroyed
+  // before the coroutine first runs).
+  asio::awaitable<void> monitor_loop(std::shared_ptr<topology> self, std::shared_ptr<monitor> m);
   asio::awaitable<error_code> check(monitor& m, check_result& out, diagnostics& diag);
   asio::awaitable<error_code> open_monitor_connection(monitor& m, check_result& out, diagnostics& diag);
   asio::awaitable<error_code> hello_on_monitor(monitor& m, bool awaitable, check_result& out, diagnostics& diag);
@@ -136,7 +138,7 @@ class topology : public std::enable_shared_from_this<topology> {
   void request_check(monitor& m) noexcept;
   void publish_heartbeat(monitor& m, sdam_event_type type, const check_result* r, error_code ec,
                          const diagnostics* diag) const;
-  asio::awaitable<void> rtt_loop(std::shared_ptr<monitor> m);
+  asio::awaitable<void> rtt_loop(std::shared_ptr<topology> self, std::shared_ptr<monitor> m);
   asio::awaitable<error_code> measure_rtt(monitor& m, double& rtt_ms, diagnostics& diag);
 
   asio::any_io_executor ex_;

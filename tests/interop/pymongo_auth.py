@@ -5,16 +5,19 @@ Exit code 77 (meson: skipped) when pymongo cannot be imported.
 Checks: SCRAM-SHA-256, SCRAM-SHA-1 and the negotiated mechanism each run a transaction; a
 wrong password is OperationFailure 18; an unauthenticated command is Unauthorized 13; users
 created through PyMongo (one per mechanism, auth.md's SASLprep users) authenticate; and
-mongowire-cli, with and without --trace, prints neither the password nor a SCRAM message.
+mongowire-cli, with and without --trace, prints neither the password nor a SCRAM message; and
+the same over TLS (testd --tls-certificate-key-file/--tls-ca-file, certificates made with the
+openssl command), where a plain-TCP client is refused.
 """
 import os
 import subprocess
 import sys
+import tempfile
 import urllib.parse
 
 try:
     from pymongo import MongoClient
-    from pymongo.errors import OperationFailure
+    from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 except ImportError as exc:
     print("SKIP: pymongo is not importable (%s)" % exc)
     sys.exit(77)
@@ -107,6 +110,55 @@ def check_cli_output(testd, cli):
     print("ok: mongowire-cli authenticates; its output (with --trace) shows no secret")
 
 
+def make_certificates(directory):
+    """A CA and a server certificate for localhost and 127.0.0.1, made with the openssl CLI."""
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
+    curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    openssl("req", "-x509", *curve, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=interop CA")
+    openssl("req", *curve, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
+    with open(os.path.join(directory, "san.ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "server.crt", "-days", "2", "-extfile", "san.ext")
+    with open(os.path.join(directory, "server.pem"), "w") as out:
+        for part in ("server.crt", "server.key"):
+            with open(os.path.join(directory, part)) as f:
+                out.write(f.read())
+    return os.path.join(directory, "server.pem"), os.path.join(directory, "ca.pem")
+
+
+def check_tls(testd_binary, cli):
+    """Issue 11 "Done when": testd --auth --user alice:s3cr3t --tls-certificate-key-file server.pem
+    --tls-ca-file ca.pem serves PyMongo and mongowire with tls=true&tlsCAFile=ca.pem."""
+    with tempfile.TemporaryDirectory() as directory:
+        server_pem, ca = make_certificates(directory)
+        with Testd(testd_binary, "--auth", "--user", "alice:s3cr3t", "--tls-certificate-key-file", server_pem,
+                   "--tls-ca-file", ca) as testd:
+            tls = "&tls=true&tlsCAFile=" + urllib.parse.quote(ca, safe="")
+            with MongoClient(uri_for(testd, "alice", "s3cr3t", tls)) as c:
+                with c.start_session() as s:
+                    with s.start_transaction():
+                        c.app.tls_people.insert_one({"_id": 1}, session=s)
+                assert c.app.tls_people.count_documents({}) == 1
+            with MongoClient(uri_for(testd, "alice", "wrong", tls)) as c:
+                try:
+                    c.admin.command("listDatabases")
+                    raise AssertionError("a wrong password was accepted over TLS")
+                except OperationFailure as e:
+                    assert e.code == 18, e.details
+            with MongoClient(uri_for(testd, "alice", "s3cr3t"), serverSelectionTimeoutMS=1000) as plain:
+                try:
+                    plain.admin.command("ping")
+                    raise AssertionError("a plain-TCP client reached a TLS-only server")
+                except ServerSelectionTimeoutError:
+                    pass
+            run = subprocess.run([cli, "--uri", uri_for(testd, "alice", "s3cr3t", tls), "--script", "txn3"],
+                                 capture_output=True, text=True, timeout=60)
+            assert run.returncode == 0, (run.stdout, run.stderr)
+    print("ok: PyMongo and mongowire-cli authenticate and commit over TLS; plain TCP is refused")
+
+
 def main():
     testd_binary = sys.argv[1]
     cli = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
@@ -120,6 +172,7 @@ def main():
             raise AssertionError("mongowire-cli not found at %s (build it first)" % cli)
         check_cli_output(testd, cli)
         log = testd.first_line + "".join(testd.lines)
+    check_tls(testd_binary, cli)
     for secret in (PASSWORD, "I\u00adX", "c=biws"):
         assert secret not in log, "mongowire-testd --log-commands printed %r" % secret
     print("ok: mongowire-testd --log-commands redacts the authentication and user commands")

@@ -158,6 +158,28 @@ TEST_CASE("replica set members replicate over the network: lag, afterClusterTime
   CHECK_FALSE(found.get_view().find_path("cursor.firstBatch").as_array()->empty());
 }
 
+TEST_CASE("replSetStepDown elects the next member not frozen by replSetFreeze; the data follows the primary") {
+  embedded_replica_set rs(3);
+  raw_client primary(rs.member(0).port());
+  raw_client second(rs.member(1).port());
+  raw_client third(rs.member(2).port());
+  REQUIRE(ok(primary.command(R"({"insert": "c", "documents": [{"_id": 1}], "$db": "test"})")));
+  CHECK(code_of(primary.command(R"({"replSetFreeze": 10, "$db": "admin"})")) == 95);  // NotSecondary
+  CHECK(code_of(second.command(R"({"replSetStepDown": 10, "$db": "admin"})")) == 10107);
+  CHECK(code_of(second.command(R"({"replSetFreeze": 10, "$db": "test"})")) == 13);  // admin only
+  REQUIRE(ok(second.command(R"({"replSetFreeze": 30, "$db": "admin"})")));
+  REQUIRE(ok(primary.command(R"({"replSetStepDown": 30, "secondaryCatchUpPeriodSecs": 10, "$db": "admin"})")));
+  CHECK(primary.command(R"({"hello": 1})")["isWritablePrimary"].as_bool() == false);
+  // The election runs right after the reply, on the member's own thread.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (rs.primary() != 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  CHECK(rs.primary() == 2);  // member 1 is frozen
+  CHECK(third.command(R"({"hello": 1})")["isWritablePrimary"].as_bool() == true);
+  auto found = third.command(R"({"find": "c", "$db": "test"})");
+  REQUIRE(ok(found));
+  CHECK_FALSE(found.get_view().find_path("cursor.firstBatch").as_array()->empty());
+}
+
 TEST_CASE("step_down_and_elect moves the primary, raises the electionId and bumps every topologyVersion") {
   embedded_replica_set rs(3);
   auto hosts = rs.hosts();

@@ -3,6 +3,7 @@
 //                   [--transaction-lifetime-s N] [--set-name NAME] [--log-commands]
 //                   [--auth] [--user NAME:PASSWORD]...
 //                   [--members N] [--replication-lag-ms N] [--standalone]
+//                   [--tls-certificate-key-file PEM [--tls-ca-file PEM]]
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
@@ -30,11 +31,14 @@ int usage(const char* why) {
       "                       [--transaction-lifetime-s N] [--set-name NAME] [--log-commands]\n"
       "                       [--auth] [--user NAME:PASSWORD]...\n"
       "                       [--members N] [--replication-lag-ms N] [--standalone]\n"
+      "                       [--tls-certificate-key-file PEM [--tls-ca-file PEM]]\n"
       "An in-memory MongoDB 7.0 replica-set primary for tests and benchmarks.\n"
       "--members: a replica set of N members on ports P, P+1, ... (member 0 primary); the secondaries\n"
       "replicate its writes --replication-lag-ms after their commit. --standalone: a standalone mongod.\n"
       "--auth: access control as mongod --auth (Unauthorized until a connection authenticates);\n"
-      "--user: a user with role root on admin and SCRAM-SHA-1 and SCRAM-SHA-256 credentials.\n",
+      "--user: a user with role root on admin and SCRAM-SHA-1 and SCRAM-SHA-256 credentials.\n"
+      "--tls-certificate-key-file: TLS required (certificate chain and key in one PEM file);\n"
+      "--tls-ca-file: a client certificate, when presented, must be signed by this CA.\n",
       stderr);
   return 2;
 }
@@ -112,7 +116,8 @@ int serve(server_options core_opts, const listen_options& net_opts, int members)
     cores[i]->set_sync_source(cores.front().get());
   }
   // First line of stdout: scripts that start us with --port 0 read the port from it.
-  std::printf("mongowire-testd listening on %s (%s)\n", hosts.front().c_str(), describe(core_opts, hosts).c_str());
+  std::printf("mongowire-testd listening on %s (%s%s)\n", hosts.front().c_str(), describe(core_opts, hosts).c_str(),
+              net_opts.tls_certificate_key_file.empty() ? "" : ", TLS required");
   std::fflush(stdout);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](auto, int) {
@@ -149,6 +154,8 @@ int main(int argc, char** argv) {
     else if (arg == "--set-name" && i + 1 < argc) core_opts.set_name = argv[++i];
     else if (arg == "--log-commands") log_commands = true;
     else if (arg == "--auth") core_opts.auth = true;
+    else if (arg == "--tls-certificate-key-file" && i + 1 < argc) net_opts.tls_certificate_key_file = argv[++i];
+    else if (arg == "--tls-ca-file" && i + 1 < argc) net_opts.tls_ca_file = argv[++i];
     else if (arg == "--members" && value(members) && members >= 1 && members <= 50) continue;
     else if (arg == "--replication-lag-ms" && value(n) && n >= 0) core_opts.replication_lag = std::chrono::milliseconds(n);
     else if (arg == "--standalone") core_opts.standalone = true;

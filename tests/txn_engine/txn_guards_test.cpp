@@ -5,6 +5,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <cmath>
+
 #include "client/client_access.hpp"
 #include "txn_support.hpp"
 
@@ -102,4 +104,84 @@ TEST_CASE("driver-sessions.md: a second operation on a session in use is refused
   // The session is free again once the first has finished.
   diagnostics d3;
   CHECK_FALSE(run(f.io, coll.insert_one(second, insert_one_options{}, r2, d3)));
+}
+
+namespace {
+
+struct traced_attempt {
+  std::string command;
+  int attempt = 0;
+  std::int32_t code = 0;
+  bool transient = false;
+  retry_decision decision = retry_decision::give_up;
+  std::chrono::microseconds backoff{0};
+};
+
+// with_transaction over a callback that inserts once, against a server whose first two
+// inserts fail with WriteConflict; then a retryable insert whose connection is closed once.
+std::vector<traced_attempt> traced_run(std::uint64_t seed) {
+  std::vector<traced_attempt> trace;  // outlives the client, whose close may still report
+  fixture f;
+  client_options o;
+  o.jitter_seed = seed;
+  o.on_retry = [&](const retry_event& e) {
+    trace.push_back({std::string(e.command), e.attempt, e.server_code,
+                     e.labels && e.labels->contains(label::transient_transaction_error), e.decision, e.backoff});
+  };
+  f.c = std::make_unique<client>(f.io.get_executor(), f.server.uri(), o);
+  // One failCommand fail point: the first two inserts fail, then the first commit's connection closes.
+  f.configure_fail_point(doc_from_json(R"({"times": 2})"),
+                         doc_from_json(R"({"failCommands": ["insert"], "errorCode": 112})"));
+  auto s = f.c->start_session();
+  diagnostics diag;
+  auto body = [](session& in, diagnostics& d) -> asio::awaitable<error_code> {
+    insert_one_result r;
+    const bson::document doc = doc_from_json("{}");
+    co_return co_await in.get_collection("bank", "ledger").insert_one(doc, insert_one_options{}, r, d);
+  };
+  REQUIRE_FALSE(run(f.io, s.with_transaction(body, std::nullopt, diag)));
+  f.fail_command("insert", 1, true);
+  insert_one_result r;
+  const bson::document doc = doc_from_json("{}");
+  REQUIRE_FALSE(run(f.io, f.c->get_collection("bank", "ledger").insert_one(doc, insert_one_options{}, r, diag)));
+  run(f.io, f.close_client());
+  return std::vector<traced_attempt>(trace);
+}
+
+}  // namespace
+
+TEST_CASE("retry trace: every failed attempt with the decision taken; a seeded jitter replays exactly") {
+  const auto trace = traced_run(42);
+  // Per transaction attempt: the insert fails (the executor gives up: no retries inside a
+  // transaction), the abort of step 7.1 gets NoSuchTransaction (the server already aborted;
+  // ignored), and with_transaction decides to rerun. Then the retryable insert is retried.
+  const std::vector<std::pair<std::string, retry_decision>> expected = {
+      {"insert", retry_decision::give_up},          {"abortTransaction", retry_decision::give_up},
+      {"withTransaction", retry_decision::rerun_transaction}, {"insert", retry_decision::give_up},
+      {"abortTransaction", retry_decision::give_up}, {"withTransaction", retry_decision::rerun_transaction},
+      {"insert", retry_decision::retry_command}};
+  REQUIRE(trace.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    CAPTURE(i);
+    CHECK(trace[i].command == expected[i].first);
+    CHECK(trace[i].decision == expected[i].second);
+  }
+  for (int attempt : {1, 2}) {
+    const auto& t = trace[static_cast<std::size_t>(3 * attempt - 1)];
+    CHECK(t.attempt == attempt);
+    CHECK(t.code == 112);
+    CHECK(t.transient);
+    // transactions-convenient-api.md: jitter * min(5 ms * 1.5^attempt, 500 ms).
+    CHECK(t.backoff <= std::chrono::microseconds(static_cast<std::int64_t>(5000 * std::pow(1.5, attempt))));
+  }
+  CHECK(trace[1].code == 251);
+  CHECK(trace.back().attempt == 1);
+  CHECK(trace.back().code == 0);  // a network error
+  const auto again = traced_run(42);
+  REQUIRE(again.size() == trace.size());
+  for (std::size_t i = 0; i < trace.size(); ++i) {
+    CHECK(again[i].decision == trace[i].decision);
+    CHECK(again[i].backoff == trace[i].backoff);
+  }
+  CHECK(to_string(retry_decision::rerun_transaction) == "rerun_transaction");
 }

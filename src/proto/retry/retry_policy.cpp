@@ -77,7 +77,7 @@ void retry_tracker::choose_error_to_report(const failed_attempt& f, const diagno
   reported_ = current;
 }
 
-retry_decision retry_tracker::on_failure(const failed_attempt& f, const diagnostics& d, double jitter) {
+attempt_decision retry_tracker::on_failure(const failed_attempt& f, const diagnostics& d, double jitter) {
   ++failures_;
   choose_error_to_report(f, d);
 
@@ -90,7 +90,7 @@ retry_decision retry_tracker::on_failure(const failed_attempt& f, const diagnost
   const int allowed = saw_overload_ ? settings_.max_adaptive_retries : 1;
   if (retries_ + 1 > allowed) return {};
 
-  retry_decision decision;
+  attempt_decision decision;
   ++retries_;
   // "attempt is the retry number", counting retries for non-overload errors too.
   if (overload) decision.backoff = overload_backoff(retries_, jitter, overload_base_backoff_of(d));

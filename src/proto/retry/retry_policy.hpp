@@ -72,7 +72,7 @@ std::chrono::milliseconds overload_backoff(int attempt, double jitter, std::chro
 // Step 3.6: a positive `baseBackoffMS` on the error reply replaces BASE_BACKOFF.
 std::chrono::milliseconds overload_base_backoff_of(const diagnostics& d) noexcept;
 
-struct retry_decision {
+struct attempt_decision {
   bool retry = false;
   std::chrono::milliseconds backoff{0};  // wait this long first (overload errors only)
   bool deprioritize_failed_server = false;
@@ -83,7 +83,7 @@ class retry_tracker {
   explicit retry_tracker(retry_settings s) : settings_(s) {}
 
   // After a failed attempt. `jitter` is a random number in [0, 1).
-  retry_decision on_failure(const failed_attempt& f, const diagnostics& d, double jitter);
+  attempt_decision on_failure(const failed_attempt& f, const diagnostics& d, double jitter);
 
   // retryable-writes.md: the server selected for the first attempt decides whether the
   // write is a retryable write at all.

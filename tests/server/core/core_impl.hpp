@@ -133,6 +133,8 @@ struct server_core::impl {
   server_core* sync_source = nullptr;
   std::deque<oplog_entry> fetched;
   bson::timestamp last_fetched{};
+  std::function<void()> election_handler;  // replSetStepDown
+  clock_type::time_point frozen_until{};   // replSetFreeze
 
   clock_type::time_point now() const { return options.clock ? options.clock() : clock_type::now(); }
   std::int64_t now_ms() const;
@@ -150,6 +152,8 @@ struct server_core::impl {
   void apply_fetched_oplog();  // promotion: a new primary drains what it fetched
   bool wait_for_cluster_time(op_context& op);
   void wait_for_secondaries(const op_context& op);
+  void cmd_repl_set_step_down(op_context& op, bson::document& reply);
+  void cmd_repl_set_freeze(op_context& op, bson::document& reply);
 
   // Sessions and transactions (transaction_participant.cpp rules).
   void parse_session_fields(op_context& op);

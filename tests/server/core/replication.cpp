@@ -4,6 +4,7 @@
 // clients, which only see a member when they send it a command). Reads with
 // afterClusterTime/atClusterTime wait until the member has applied that time (mongod's
 // waitUntilOpTimeForRead); a primary's write concern that needs a secondary waits for the lag.
+// replSetStepDown and replSetFreeze hand elections to whoever holds the member list.
 #include <algorithm>
 
 #include "core/core_impl.hpp"
@@ -111,6 +112,58 @@ void server_core::impl::wait_for_secondaries(const op_context& op) {
   auto w = wc ? (*wc)["w"] : bson::element{};
   const bool needs_secondary = !w || w.as_string() || w.as_integer().value_or(1) > 1;
   if (needs_secondary) op.conn->block_ms += options.replication_lag.count();
+}
+
+void server_core::set_election_handler(std::function<void()> handler) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->election_handler = std::move(handler);
+}
+
+bool server_core::electable() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->options.role == member_role::secondary && impl_->now() >= impl_->frozen_until;
+}
+
+namespace {
+
+void require_admin(const op_context& op) {
+  if (op.db != "admin") throw command_error(code::unauthorized, op.name + " may only be run against the admin database.");
+}
+
+double seconds_field(const op_context& op, std::string_view field, double fallback) {
+  auto e = op.cmd[field];
+  if (!e) return fallback;
+  auto n = e.as_number();
+  if (!n || *n < 0) throw command_error(code::bad_value, "'" + std::string(field) + "' must be a non-negative number");
+  return *n;
+}
+
+}  // namespace
+
+// repl_set_commands.cpp CmdReplSetStepDown (4.2+: no connection is closed): the primary steps
+// down at once (its transactions are aborted) and an election follows.
+void server_core::impl::cmd_repl_set_step_down(op_context& op, bson::document&) {
+  require_admin(op);
+  const double step_down = seconds_field(op, "replSetStepDown", 60);
+  if (seconds_field(op, "secondaryCatchUpPeriodSecs", std::min(10.0, step_down)) > step_down)
+    throw command_error(code::bad_value, "stepdown period must be longer than secondaryCatchUpPeriodSecs");
+  if (options.role != member_role::primary)
+    throw command_error(code::not_writable_primary, "not primary so can't step down");
+  change_role(member_role::secondary);
+  options.primary.clear();
+  ++topology_counter;
+  if (topology_listener) topology_listener();  // posts to the network layer: safe under the lock
+  if (election_handler) election_handler();
+}
+
+// CmdReplSetFreeze: a secondary that may not be elected for the given seconds (0: unfreeze).
+void server_core::impl::cmd_repl_set_freeze(op_context& op, bson::document& reply) {
+  require_admin(op);
+  const double seconds = seconds_field(op, "replSetFreeze", 0);
+  if (options.role == member_role::primary)
+    throw command_error(code::not_secondary, "cannot freeze node when primary or running for election. state: Primary");
+  frozen_until = now() + std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+  if (seconds == 0) reply.append("info", "unfreezing");
 }
 
 }  // namespace mongowire::testd

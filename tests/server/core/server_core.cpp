@@ -46,6 +46,8 @@ constexpr command_traits kCommands[] = {
     {"aggregate", &impl::cmd_aggregate, false, true, true},
     {"count", &impl::cmd_count, false, true, false, false, false, true},
     {"distinct", &impl::cmd_distinct, false, true, true, false, false, true},
+    {"replSetStepDown", &impl::cmd_repl_set_step_down},
+    {"replSetFreeze", &impl::cmd_repl_set_freeze},
     {"saslStart", &impl::cmd_sasl_start},
     {"saslContinue", &impl::cmd_sasl_continue},
     {"createUser", &impl::cmd_create_user, true, false, false, true},

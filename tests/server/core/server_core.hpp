@@ -133,6 +133,12 @@ class server_core {
   // and applies each entry replication_lag after its commit; null: no sync source. The
   // source must outlive this member (or be replaced first).
   void set_sync_source(server_core* source);
+  // replSetStepDown: this primary steps down, then calls `handler`, which holds the election
+  // among the members. Called under the core's lock: it must hand the election to another
+  // thread (it may not run commands on this core). Not set: nobody is elected.
+  void set_election_handler(std::function<void()> handler);
+  // Not frozen by replSetFreeze: an election may pick this member.
+  bool electable() const;
   // Called after each topologyVersion bump, outside the core's lock and on the caller's
   // thread, so that the network layer can answer waiting awaitable hellos at once.
   void set_topology_listener(std::function<void()> listener);

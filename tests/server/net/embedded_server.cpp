@@ -1,12 +1,15 @@
 #include "net/embedded_server.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 
 #include <cctype>
 #include <stdexcept>
 #include <string_view>
 
 namespace mongowire::testd {
+
+namespace asio = boost::asio;
 
 embedded_server::embedded_server(server_options core_options, listen_options net_options)
     : core_(std::make_unique<server_core>(core_options)),
@@ -68,6 +71,21 @@ embedded_replica_set::embedded_replica_set(int members, server_options core_opti
     m->core().set_replica_state(m->core().role(), list.front(), term_);
   }
   set_sync_sources();
+  // replSetStepDown runs under its member's lock: the election runs next, on its thread.
+  for (int i = 0; i < members; ++i) {
+    auto ex = members_[i]->executor();
+    members_[i]->core().set_election_handler([this, i, ex] { asio::post(ex, [this, i] { elect_after_step_down(i); }); });
+  }
+}
+
+void embedded_replica_set::elect_after_step_down(int stepped_down) {
+  std::lock_guard lock(mutex_);
+  if (primary_ != stepped_down) return;  // another election came first
+  const int n = static_cast<int>(members_.size());
+  int next = -1;
+  for (int k = 1; k < n && next < 0; ++k)
+    if (members_[(stepped_down + k) % n]->core().electable()) next = (stepped_down + k) % n;
+  elect(next);
 }
 
 // Every secondary replicates from the primary (mongod chooses a sync source; with one primary
@@ -94,6 +112,11 @@ std::string embedded_replica_set::uri() const {
 void embedded_replica_set::step_down_and_elect(int new_primary) {
   if (new_primary < -1 || new_primary >= static_cast<int>(members_.size()))
     throw std::out_of_range("step_down_and_elect: no member " + std::to_string(new_primary));
+  std::lock_guard lock(mutex_);
+  elect(new_primary);
+}
+
+void embedded_replica_set::elect(int new_primary) {
   // The old primary steps down first: for a moment nobody is primary, as in a real election.
   if (primary_ >= 0) members_[primary_]->core().set_replica_state(member_role::secondary, "", term_);
   primary_ = new_primary;

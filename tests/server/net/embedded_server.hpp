@@ -4,7 +4,9 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +33,7 @@ class embedded_server {
   // The same with `user`'s credentials (percent-encoded), for a server started with --auth.
   std::string uri(const initial_user& user) const;
   server_core& core() noexcept { return *core_; }
+  boost::asio::any_io_executor executor() { return io_.get_executor(); }
   void stop();
 
  private:
@@ -67,16 +70,22 @@ class embedded_replica_set {
   // Failover as an election leaves it: the old primary steps down (its open transactions
   // are aborted), `new_primary` wins an election with a higher term, and every member
   // advertises it as primary; every member's topologyVersion moves. -1: no primary.
+  // replSetStepDown on the primary does the same with the next member not frozen by
+  // replSetFreeze (none: no primary). Thread-safe.
   void step_down_and_elect(int new_primary);
   void stop();
 
  private:
   void set_sync_sources();
+  void elect_after_step_down(int stepped_down);
+  void elect(int new_primary);  // with mutex_ held
+
+  std::mutex mutex_;
 
   std::vector<std::unique_ptr<embedded_server>> members_;
   std::string set_name_;
   std::int64_t term_ = 1;
-  int primary_ = 0;
+  std::atomic<int> primary_{0};  // read by tests while an election runs on a member's thread
 };
 
 // Server options whose advertised hosts/me are `address` (replica-set discovery then

@@ -5,6 +5,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -63,17 +64,22 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const listen_options& opts)
                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
   ctx->use_certificate_chain_file(opts.tls_certificate_key_file);
   ctx->use_private_key_file(opts.tls_certificate_key_file, asio::ssl::context::pem);
-  if (!opts.tls_ca_file.empty()) {  // mongod --tlsCAFile: clients must present a certificate it signed
+  // A client certificate, when the client presents one, must be signed by this CA (mongod
+  // --tlsCAFile with --tlsAllowConnectionsWithoutCertificates).
+  if (!opts.tls_ca_file.empty()) {
     ctx->load_verify_file(opts.tls_ca_file);
-    ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+    ctx->set_verify_mode(asio::ssl::verify_peer);
   }
   return ctx;
 }
 
 asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> read_some(connection& c,
                                                                               std::span<std::uint8_t> buf) {
-  if (c.tls) co_return co_await c.tls->async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple);
-  co_return co_await c.socket.async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple);
+  if (!c.tls) co_return co_await c.socket.async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple);
+  auto [ec, n] = co_await c.tls->async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple);
+  // Drivers close TLS connections without close_notify, as mongod expects: an end of stream.
+  if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
+  co_return std::tuple{ec, n};
 }
 
 asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> write_all(connection& c,
@@ -123,7 +129,9 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
 
   static asio::awaitable<void> serve(std::shared_ptr<state> self, std::shared_ptr<connection> conn) {
     ++self->open;
-    if (!self->tls_context || co_await tls_handshake(self, conn)) co_await self->read_loop(*conn);
+    bool ready = true;
+    if (self->tls_context) ready = co_await tls_handshake(self, conn);
+    if (ready) co_await self->read_loop(*conn);
     self->core.close_connection(conn->ctx);
     boost::system::error_code ignored;
     conn->socket.shutdown(tcp::socket::shutdown_both, ignored);

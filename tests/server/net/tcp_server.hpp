@@ -26,7 +26,7 @@ struct listen_options {
   std::function<void(const std::string&)> log;
   // TLS as mongod --tlsMode requireTLS: every connection must complete a TLS handshake first.
   std::string tls_certificate_key_file;  // PEM with the certificate chain and the key; empty: plain TCP
-  std::string tls_ca_file;               // PEM: client certificates are required and verified against it
+  std::string tls_ca_file;               // PEM: a client certificate, when presented, must be signed by it
 };
 
 class tcp_server {

@@ -81,6 +81,15 @@ std::vector<std::pair<compressor_id, bytes>> reference_payloads(const bytes& in)
 // The body of a minimal OP_MSG (flagBits + kind 0 + {}), as compressedMessage carries it.
 bytes tiny_msg_body() { return {0, 0, 0, 0, 0, 5, 0, 0, 0, 0}; }
 
+// What the malformed-frame cases share: a codec, and a minimal OP_MSG body to wrap.
+struct malformed_case {
+  const bytes body = tiny_msg_body();
+  const std::int32_t size = static_cast<std::int32_t>(body.size());
+  frame_codec codec;
+  bytes out;
+  decode_error err;
+};
+
 }  // namespace
 
 TEST_CASE("compression: every compressor round-trips an OP_MSG frame (OP_COMPRESSED.md \"OP_COMPRESSED\")") {
@@ -169,12 +178,7 @@ TEST_CASE("compression: a decompression bomb is a clear error") {
   }
 }
 
-TEST_CASE("compression: corrupt, truncated and short payloads") {
-  const bytes body = tiny_msg_body();
-  const auto size = static_cast<std::int32_t>(body.size());
-  frame_codec codec;
-  bytes out;
-  decode_error err;
+TEST_CASE_FIXTURE(malformed_case, "compression: corrupt, truncated and short payloads") {
   bytes z = zlib_bytes(body);
   z.resize(z.size() - 3);  // the adler32 trailer is cut
   CHECK(codec.decompress(compressed_frame(2013, size, 2, z), out, &err) == protocol_errc::decompression_failed);
@@ -193,12 +197,7 @@ TEST_CASE("compression: corrupt, truncated and short payloads") {
   CHECK(out.size() == body.size() + 16);
 }
 
-TEST_CASE("compression: originalOpcode and compressorId are checked") {
-  const bytes body = tiny_msg_body();
-  const auto size = static_cast<std::int32_t>(body.size());
-  frame_codec codec;
-  bytes out;
-  decode_error err;
+TEST_CASE_FIXTURE(malformed_case, "compression: originalOpcode and compressorId are checked") {
   CHECK(codec.decompress(compressed_frame(2012, size, 0, body), out, &err) == protocol_errc::unknown_opcode);
   CHECK(err.message().find("cannot wrap another") != std::string::npos);
   CHECK(codec.decompress(compressed_frame(9999, size, 0, body), out, &err) == protocol_errc::unknown_opcode);

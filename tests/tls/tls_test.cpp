@@ -1,0 +1,174 @@
+// TLS end to end (issue 11): mongowire clients against the embedded test server requiring TLS,
+// with certificates made at test time. Verification of the certificate and of the host name is
+// on by default; tlsCAFile, tlsCertificateKeyFile (+ password), tlsAllowInvalidCertificates,
+// tlsAllowInvalidHostnames and tlsInsecure relax or extend it as uri-options.md says; a
+// plain-TCP client cannot reach a TLS-only server and a TLS client fails clearly on a plain one.
+#include <doctest/doctest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "../client/client_support.hpp"
+#include "certificates.hpp"
+#include "mongowire/client.hpp"
+#include "net/embedded_server.hpp"
+
+namespace tls_test {
+namespace {
+
+namespace asio = boost::asio;
+using namespace mongowire;
+using client_test::run;
+
+// One set of certificates for the whole run (P-256 keys are quick, but once is enough).
+const certificate_files& certificates() {
+  static const certificate_files files = make_certificates();
+  static const struct cleanup {
+    ~cleanup() { remove_certificates(files); }
+  } remove_at_exit;
+  return files;
+}
+
+struct tls_server {
+  std::mutex mutex;
+  std::vector<std::string> log;  // the server's protocol log (TLS handshake failures)
+  std::unique_ptr<testd::embedded_server> server;
+
+  explicit tls_server(std::string certificate_key_file, std::string ca_file = "", bool auth = false) {
+    testd::server_options core;
+    core.auth = auth;
+    if (auth) core.users.push_back({"alice", "s3cr3t"});
+    testd::listen_options listen;
+    listen.tls_certificate_key_file = std::move(certificate_key_file);
+    listen.tls_ca_file = std::move(ca_file);
+    listen.log = [this](const std::string& line) {
+      std::lock_guard lock(mutex);
+      log.push_back(line);
+    };
+    server = std::make_unique<testd::embedded_server>(std::move(core), std::move(listen));
+  }
+  std::string uri(std::string_view host, std::string_view options) const {
+    return "mongodb://" + std::string(host) + ":" + std::to_string(server->port()) +
+           "/?directConnection=true&serverSelectionTimeoutMS=1500&" + std::string(options);
+  }
+  bool logged(std::string_view text) {
+    std::lock_guard lock(mutex);
+    for (const auto& line : log)
+      if (line.find(text) != std::string::npos) return true;
+    return false;
+  }
+};
+
+struct outcome {
+  error_code ec;
+  diagnostics diag;
+  std::chrono::milliseconds took{0};
+};
+
+outcome ping(const std::string& uri) {
+  asio::io_context io;
+  client c(io.get_executor(), uri);
+  outcome out;
+  const auto start = std::chrono::steady_clock::now();
+  out.ec = run(io, [&]() -> asio::awaitable<error_code> {
+    bson::document reply;
+    auto cmd = bson::document::from_json(R"({"ping": 1})");
+    auto ec = co_await c.run_command("admin", std::move(cmd), reply, out.diag);
+    co_await c.close();
+    co_return ec;
+  }());
+  out.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  return out;
+}
+
+// The connection was refused, and the reason names the TLS verdict.
+void check_refused(const outcome& o, std::string_view reason) {
+  CHECK(o.ec);
+  CAPTURE(describe(o.diag));
+  CHECK(describe(o.diag).find("TLS handshake") != std::string::npos);
+  CHECK(describe(o.diag).find(reason) != std::string::npos);
+}
+
+TEST_CASE("a client trusting the CA authenticates and commits a transaction over TLS") {
+  const auto& certs = certificates();
+  tls_server s(certs.server, "", true);
+  for (std::string host : {"localhost", "127.0.0.1"}) {  // the certificate names both
+    CAPTURE(host);
+    asio::io_context io;
+    client c(io.get_executor(), "mongodb://alice:s3cr3t@" + host + ":" + std::to_string(s.server->port()) +
+                                    "/?replicaSet=rs0&tls=true&tlsCAFile=" + certs.ca);
+    diagnostics diag;
+    auto ec = run(io, [&]() -> asio::awaitable<error_code> {
+      auto session = c.start_session();
+      session.start_transaction();
+      bson::document reply;
+      auto insert = bson::document::from_json(R"({"insert": "c", "documents": [{"x": 1}]})");
+      auto failed = co_await session.run_command("app", std::move(insert), reply, diag);
+      if (!failed) failed = co_await session.commit_transaction(diag);
+      co_await c.close();
+      co_return failed;
+    }());
+    CHECK_MESSAGE(!ec, describe(diag));
+  }
+}
+
+TEST_CASE("certificate verification is on by default: unknown CA, expired certificate") {
+  const auto& certs = certificates();
+  {
+    tls_server s(certs.server);
+    check_refused(ping(s.uri("localhost", "tls=true&tlsCAFile=" + certs.other_ca)), "certificate verify failed");
+    check_refused(ping(s.uri("localhost", "tls=true")), "certificate verify failed");  // not in the system store
+    CHECK_FALSE(ping(s.uri("localhost", "tls=true&tlsAllowInvalidCertificates=true")).ec);
+    CHECK_FALSE(ping(s.uri("localhost", "tls=true&tlsInsecure=true")).ec);
+  }
+  tls_server expired(certs.server_expired);
+  check_refused(ping(expired.uri("localhost", "tls=true&tlsCAFile=" + certs.ca)), "certificate has expired");
+}
+
+TEST_CASE("host name verification is on by default; tlsAllowInvalidHostnames and tlsInsecure turn it off") {
+  const auto& certs = certificates();
+  tls_server s(certs.server_other_host);
+  check_refused(ping(s.uri("localhost", "tls=true&tlsCAFile=" + certs.ca)), "hostname mismatch");
+  check_refused(ping(s.uri("127.0.0.1", "tls=true&tlsCAFile=" + certs.ca)), "IP address mismatch");
+  CHECK_FALSE(ping(s.uri("localhost", "tls=true&tlsAllowInvalidHostnames=true&tlsCAFile=" + certs.ca)).ec);
+  CHECK_FALSE(ping(s.uri("localhost", "tls=true&tlsInsecure=true")).ec);
+  // tlsAllowInvalidHostnames does not trust an unknown CA.
+  check_refused(ping(s.uri("localhost", "tls=true&tlsAllowInvalidHostnames=true&tlsCAFile=" + certs.other_ca)),
+                "certificate verify failed");
+}
+
+TEST_CASE("a server with a CA file verifies the client certificate: tlsCertificateKeyFile, with its password") {
+  const auto& certs = certificates();
+  tls_server s(certs.server, certs.ca);
+  const std::string base = "tls=true&tlsCAFile=" + certs.ca;
+  CHECK_FALSE(ping(s.uri("localhost", base)).ec);  // no certificate is allowed
+  CHECK(ping(s.uri("localhost", base + "&tlsCertificateKeyFile=" + certs.client_other_ca)).ec);
+  CHECK(s.logged("TLS handshake failed"));  // the server refused the stranger's certificate
+  auto with_cert = ping(s.uri("localhost", base + "&tlsCertificateKeyFile=" + certs.client));
+  CHECK_MESSAGE(!with_cert.ec, describe(with_cert.diag));
+  auto encrypted = ping(s.uri("localhost", base + "&tlsCertificateKeyFile=" + certs.client_encrypted +
+                                               "&tlsCertificateKeyFilePassword=" + certs.password));
+  CHECK_MESSAGE(!encrypted.ec, describe(encrypted.diag));
+}
+
+TEST_CASE("a plain-TCP client cannot reach a TLS-only server; a TLS client fails fast on a plain one") {
+  const auto& certs = certificates();
+  tls_server tls_only(certs.server);
+  auto plain = ping(tls_only.uri("localhost", "appName=plain"));
+  CHECK(plain.ec);
+  CHECK(tls_only.logged("TLS handshake failed"));
+  testd::embedded_server plain_server;
+  auto tls_client = ping("mongodb://localhost:" + std::to_string(plain_server.port()) +
+                         "/?directConnection=true&serverSelectionTimeoutMS=1500&tls=true&tlsCAFile=" + certs.ca);
+  CHECK(tls_client.ec);
+  CAPTURE(describe(tls_client.diag));
+  CHECK(describe(tls_client.diag).find("TLS handshake") != std::string::npos);
+  CHECK(tls_client.took < std::chrono::milliseconds(5000));  // within serverSelectionTimeoutMS, not a hang
+}
+
+}  // namespace
+}  // namespace tls_test
