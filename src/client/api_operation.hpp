@@ -30,7 +30,7 @@ boost::asio::awaitable<error_code> run_operation(client_impl& client, session_im
   if (auto ec = op.build(buffers.body)) co_return ec;
   const operation described = describe(op.traits(), db, buffers.body, handle);
   if (auto ec = co_await client.execute(described, session, buffers.reply, diag)) co_return ec;
-  const error_code ec = op.parse(buffers.reply, out, diag);
+  const error_code ec = parse_reply(op, buffers.reply, out, diag);
   client.note_statement_error(session, ec, diag);  // a write error aborts a transaction too
   co_return ec;
 }

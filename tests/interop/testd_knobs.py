@@ -104,6 +104,15 @@ def check_members_and_replication_lag(binary):
                 assert secondary.find_one({"_id": 2}, session=s) == {"_id": 2}  # waits for the lag
             print("ok: --members and --replication-lag-ms: secondaries apply writes after the lag; "
                   "causally consistent reads wait for them")
+            old_primary = client.primary
+            client.admin.command("replSetStepDown", 10)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and client.primary in (None, old_primary):
+                time.sleep(0.05)
+            assert client.primary not in (None, old_primary), client.primary
+            coll.insert_one({"_id": 3})
+            assert sorted(d["_id"] for d in coll.find()) == [1, 2, 3]
+            print("ok: replSetStepDown elects another member, which holds the data")
         finally:
             client.close()
 

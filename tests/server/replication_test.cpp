@@ -201,3 +201,22 @@ TEST_CASE("replication: a new primary catches up on its old primary's writes; th
   REQUIRE(ok(old_primary));
   CHECK(first_batch(old_primary).size() == 2);  // its own write once, the new primary's write once
 }
+
+TEST_CASE("replication: replSetStepDown on a set of one needs force (ExceededTimeLimit 262); replSetFreeze a secondary") {
+  harness h;
+  CHECK(code_of(h.admin(R"({"replSetStepDown": 10})")) == 262);
+  CHECK(code_of(h.admin(R"({"replSetStepDown": 10, "secondaryCatchUpPeriodSecs": 20})")) == 2);
+  CHECK(code_of(h.admin(R"({"replSetFreeze": 10})")) == 95);  // NotSecondary: it is primary
+  REQUIRE(ok(h.admin(R"({"replSetStepDown": 10, "force": true})")));
+  CHECK(h.admin(R"({"hello": 1})")["isWritablePrimary"].as_bool() == false);
+  CHECK(code_of(h.admin(R"({"replSetStepDown": 10, "force": true})")) == 10107);
+  CHECK(h.server.electable());
+  REQUIRE(ok(h.admin(R"({"replSetFreeze": 30})")));
+  CHECK_FALSE(h.server.electable());
+  h.now += std::chrono::seconds(30);
+  CHECK(h.server.electable());
+  REQUIRE(ok(h.admin(R"({"replSetFreeze": 30})")));
+  auto unfrozen = h.admin(R"({"replSetFreeze": 0})");
+  CHECK(unfrozen["info"].as_string() == std::optional<std::string_view>("unfreezing"));
+  CHECK(h.server.electable());
+}

@@ -5,6 +5,7 @@
 //                   [--members N] [--replication-lag-ms N] [--standalone]
 //                   [--tls-certificate-key-file PEM [--tls-ca-file PEM]]
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <charconv>
@@ -16,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/election.hpp"
 #include "core/server_core.hpp"
 #include "net/tcp_server.hpp"
 #include "proto/command/redaction.hpp"
@@ -109,12 +111,23 @@ int serve(server_options core_opts, const listen_options& net_opts, int members)
     // Advertise the port actually bound (--port 0), so that discovery comes back here.
     hosts.push_back(advertised_host(net_opts.bind_address) + ":" + std::to_string(servers.back()->port()));
   }
+  std::vector<server_core*> set;
   for (int i = 0; i < members; ++i) {
     cores[i]->set_members(hosts, hosts[i]);
-    if (i == 0) continue;
-    cores[i]->set_replica_state(member_role::secondary, hosts.front(), 1);
-    cores[i]->set_sync_source(cores.front().get());
+    set.push_back(cores[i].get());
   }
+  std::int64_t term = 0;
+  int primary = 0;
+  if (members > 1) hold_election(set, -1, primary, term);
+  // replSetStepDown: the election runs right after, on the io_context (never under a core's lock).
+  for (int i = 0; i < members; ++i)
+    cores[i]->set_election_handler([&, i] {
+      boost::asio::post(io, [&, i] {
+        if (primary != i) return;
+        primary = next_electable(set, i);
+        hold_election(set, i, primary, term);
+      });
+    });
   // First line of stdout: scripts that start us with --port 0 read the port from it.
   std::printf("mongowire-testd listening on %s (%s%s)\n", hosts.front().c_str(), describe(core_opts, hosts).c_str(),
               net_opts.tls_certificate_key_file.empty() ? "" : ", TLS required");

@@ -18,17 +18,26 @@ scram_mechanism negotiated_mechanism(bson::view hello_reply) {
   return scram_mechanism::sha1;
 }
 
+constexpr std::string_view x509_mechanism = "MONGODB-X509";
+
 }  // namespace
 
 bool is_supported_mechanism(const credential& cred, std::string& why) {
-  if (!cred.mechanism || scram_mechanism_from(*cred.mechanism)) return true;
-  why = "authMechanism " + *cred.mechanism + " is not supported by mongowire (supported: SCRAM-SHA-256, SCRAM-SHA-1)";
+  if (!cred.mechanism || scram_mechanism_from(*cred.mechanism) || *cred.mechanism == x509_mechanism) return true;
+  why = "authMechanism " + *cred.mechanism +
+        " is not supported by mongowire (supported: SCRAM-SHA-256, SCRAM-SHA-1, MONGODB-X509)";
   return false;
 }
 
 error_code client_credential(const connection_string& cs, std::optional<credential>& out, std::string& why) {
   if (auto ec = credential_from(cs, out, why)) return ec;
   if (out && !is_supported_mechanism(*out, why)) {
+    out.reset();
+    return client_errc::invalid_uri;
+  }
+  // auth.md MONGODB-X509: the client certificate is the credential.
+  if (out && out->mechanism == x509_mechanism && (!cs.tls.value_or(false) || !cs.tls_certificate_key_file)) {
+    why = "MONGODB-X509 needs tls=true and tlsCertificateKeyFile: the client certificate is the credential";
     out.reset();
     return client_errc::invalid_uri;
   }
@@ -61,6 +70,11 @@ bool authenticator::begin(scram_mechanism m, std::string& why) {
 }
 
 void authenticator::prepare_hello(bson::document& hello) {
+  if (cred_.mechanism == x509_mechanism) {  // handshake.md: the authenticate command, in "db" form
+    hello.append("speculativeAuthenticate", x509_authenticate(true));
+    speculative_sent_ = true;
+    return;
+  }
   // auth.md, "Mechanism Negotiation via Handshake": the user name as given, not SASLprep'd.
   if (!cred_.mechanism) hello.append("saslSupportedMechs", cred_.source + "." + cred_.username.value_or(""));
   const auto m = cred_.mechanism ? scram_mechanism_from(*cred_.mechanism) : scram_mechanism::sha256;
@@ -77,6 +91,7 @@ auth_step authenticator::on_hello_reply(bson::view reply, diagnostics& diag) {
     stage_ = stage::finished;
     return {};
   }
+  if (cred_.mechanism == x509_mechanism) return on_x509_hello_reply(reply);
   const auto configured = cred_.mechanism ? scram_mechanism_from(*cred_.mechanism) : std::nullopt;
   if (cred_.mechanism && !configured) {
     std::string why;
@@ -109,7 +124,33 @@ auth_step authenticator::on_reply(bson::view reply, diagnostics& diag) {
     diag.client_message = std::string(mechanism()) + " authentication failed";
     return {auth_action::failed, {}, ec};
   }
+  if (stage_ == stage::awaiting_authenticate) {  // {dbname: "$external", user: <subject>, ok: 1}
+    stage_ = stage::finished;
+    return {};
+  }
   return on_payload(reply, diag);
+}
+
+// auth.md MONGODB-X509: done when the server took the speculative authenticate, else one
+// authenticate command.
+auth_step authenticator::on_x509_hello_reply(bson::view reply) {
+  if (speculative_sent_ && reply["speculativeAuthenticate"].as_document()) {
+    speculative_accepted_ = true;
+    stage_ = stage::finished;
+    return {};
+  }
+  stage_ = stage::awaiting_authenticate;
+  return {auth_action::send, x509_authenticate(false), {}};
+}
+
+// auth.md MONGODB-X509 "Conversation": the user name only when the application gave one.
+bson::document authenticator::x509_authenticate(bool speculative) const {
+  bson::document cmd;
+  cmd.append("authenticate", 1);
+  cmd.append("mechanism", x509_mechanism);
+  if (cred_.username) cmd.append("user", *cred_.username);
+  cmd.append(speculative ? "db" : "$db", cred_.source);
+  return cmd;
 }
 
 // One server answer of the SASL conversation (a saslStart/saslContinue reply, or the

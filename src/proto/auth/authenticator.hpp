@@ -31,12 +31,14 @@ struct auth_step {
   error_code ec;           // when failed (the diagnostics passed in say more)
 };
 
-// Mechanisms this client can run (auth.md lists more; the others are refused up front).
+// Mechanisms this client can run: SCRAM-SHA-256, SCRAM-SHA-1, MONGODB-X509 (auth.md lists
+// more; the others are refused up front).
 bool is_supported_mechanism(const credential& cred, std::string& why);
 
 // The credential a client authenticates its pooled connections with (nullopt: none is
 // configured), or client_errc::invalid_uri with `why` when the connection string's credential
-// is invalid (auth.md "Errors") or its mechanism is one mongowire does not run.
+// is invalid (auth.md "Errors"), its mechanism is one mongowire does not run, or MONGODB-X509
+// comes without TLS and a client certificate.
 error_code client_credential(const connection_string& cs, std::optional<credential>& out, std::string& why);
 
 // A fresh client nonce: 24 random bytes in base64 (RFC 5802 asks for a secure random nonce).
@@ -70,13 +72,22 @@ class authenticator {
   bool begin(scram_mechanism m, std::string& why);
   bson::document sasl_start(bool speculative) const;
   bson::document sasl_continue(std::span<const std::uint8_t> payload) const;
+  auth_step on_x509_hello_reply(bson::view reply);
+  bson::document x509_authenticate(bool speculative) const;
 
   credential cred_;
   std::shared_ptr<scram_cache> cache_;
   std::function<std::string()> make_nonce_;
   std::optional<scram_client> scram_;
   std::optional<std::int32_t> conversation_id_;
-  enum class stage { idle, awaiting_server_first, awaiting_server_final, awaiting_done, finished } stage_ = stage::idle;
+  enum class stage {
+    idle,
+    awaiting_server_first,
+    awaiting_server_final,
+    awaiting_done,
+    awaiting_authenticate,  // MONGODB-X509
+    finished
+  } stage_ = stage::idle;
   bool speculative_sent_ = false;
   bool speculative_accepted_ = false;
 };

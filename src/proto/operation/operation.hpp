@@ -3,7 +3,8 @@
 // no heap): the executor (src/client/api_operation.hpp) runs any type that has
 //   - `operation_traits traits() const noexcept`: what the rules need to know of it;
 //   - `error_code build(bson::document& body) const`: its body, the command name first;
-//   - `using result = ...` and `error_code parse(bson::view reply, result&, diagnostics&) const`.
+//   - `using result = ...`, and `error_code parse(bson::view reply, result&, diagnostics&) const`
+//     unless the result type says how to read the reply (operations.hpp, parse_result).
 // Everything here is sans-I/O and table-tested in tests/unit/operation.
 #pragma once
 
@@ -34,15 +35,14 @@ struct operation_traits {
   bool sent_as_given = false;
 };
 
-template <class Op>
-concept operation_type = requires(const Op& op, bson::document& body, bson::view reply, typename Op::result& out,
-                                  diagnostics& diag) {
-  { op.traits() } noexcept -> std::same_as<operation_traits>;
-  { op.build(body) } -> std::same_as<error_code>;
-  { op.parse(reply, out, diag) } -> std::same_as<error_code>;
-};
-
 // The result of an operation whose reply says nothing beyond ok (the executor has checked it).
 struct no_result {};
+
+template <class Op>
+concept operation_type = requires(const Op& op, bson::document& body) {
+  typename Op::result;
+  { op.traits() } noexcept -> std::same_as<operation_traits>;
+  { op.build(body) } -> std::same_as<error_code>;
+};
 
 }  // namespace mongowire::detail

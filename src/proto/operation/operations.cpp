@@ -36,8 +36,6 @@ constexpr operation_traits ddl_traits(std::string_view name) noexcept {
   return {.name = name, .takes_write_concern = true};
 }
 
-error_code nothing_to_parse(bson::view, no_result&, diagnostics&) { return {}; }
-
 }  // namespace
 
 bool pipeline_writes(bson::view pipeline) noexcept {
@@ -47,15 +45,20 @@ bool pipeline_writes(bson::view pipeline) noexcept {
   return d && (d->first_key() == "$out" || d->first_key() == "$merge");
 }
 
+error_code parse_result(bson::view reply, write_result& out, diagnostics& diag) {
+  return parse_write_reply(reply, out, diag);
+}
+
+error_code parse_result(bson::view reply, cursor_reply& out, diagnostics& diag) {
+  return parse_cursor_reply(reply, out, diag);
+}
+
 // ---------------------------------------------------------------- writes
 
 operation_traits insert_op::traits() const noexcept { return write_traits("insert", true); }
 error_code insert_op::build(bson::document& body) const {
   build_insert(body, coll, documents, ordered);
   return {};
-}
-error_code insert_op::parse(bson::view reply, result& out, diagnostics& diag) const {
-  return parse_write_reply(reply, out, diag);
 }
 
 operation_traits update_op::traits() const noexcept {
@@ -66,9 +69,6 @@ error_code update_op::build(bson::document& body) const {
   build_update(body, coll, updates, ordered);
   return {};
 }
-error_code update_op::parse(bson::view reply, result& out, diagnostics& diag) const {
-  return parse_write_reply(reply, out, diag);
-}
 
 operation_traits delete_op::traits() const noexcept {
   const bool multi = std::any_of(deletes.begin(), deletes.end(), [](const auto& d) { return d.limit != 1; });
@@ -77,9 +77,6 @@ operation_traits delete_op::traits() const noexcept {
 error_code delete_op::build(bson::document& body) const {
   build_delete(body, coll, deletes, ordered);
   return {};
-}
-error_code delete_op::parse(bson::view reply, result& out, diagnostics& diag) const {
-  return parse_write_reply(reply, out, diag);
 }
 
 operation_traits bulk_batch_traits(bson::view command) noexcept {
@@ -104,9 +101,6 @@ error_code find_op::build(bson::document& body) const {
   build_find(body, coll, filter, options);
   return {};
 }
-error_code find_op::parse(bson::view reply, result& out, diagnostics& diag) const {
-  return parse_cursor_reply(reply, out, diag);
-}
 
 operation_traits aggregate_op::traits() const noexcept {
   if (!pipeline_writes(pipeline)) return read_traits("aggregate");
@@ -116,26 +110,17 @@ error_code aggregate_op::build(bson::document& body) const {
   build_aggregate(body, coll, pipeline, options);
   return {};
 }
-error_code aggregate_op::parse(bson::view reply, result& out, diagnostics& diag) const {
-  return parse_cursor_reply(reply, out, diag);
-}
 
 operation_traits get_more_op::traits() const noexcept { return {.name = "getMore"}; }
 error_code get_more_op::build(bson::document& body) const {
   build_get_more(body, cursor_id, coll, batch_size);
   return {};
 }
-error_code get_more_op::parse(bson::view reply, result& out, diagnostics& diag) const {
-  return parse_cursor_reply(reply, out, diag);
-}
 
 operation_traits kill_cursors_op::traits() const noexcept { return {.name = "killCursors"}; }
 error_code kill_cursors_op::build(bson::document& body) const {
   build_kill_cursors(body, coll, cursor_ids);
   return {};
-}
-error_code kill_cursors_op::parse(bson::view reply, result& out, diagnostics& diag) const {
-  return nothing_to_parse(reply, out, diag);
 }
 
 operation_traits distinct_op::traits() const noexcept { return read_traits("distinct"); }
@@ -212,18 +197,12 @@ error_code list_collections_op::build(bson::document& body) const {
   if (comment) body.append("comment", *comment);
   return {};
 }
-error_code list_collections_op::parse(bson::view reply, result& out, diagnostics& diag) const {
-  return parse_cursor_reply(reply, out, diag);
-}
 
 operation_traits list_indexes_op::traits() const noexcept { return enumeration_traits("listIndexes"); }
 error_code list_indexes_op::build(bson::document& body) const {
   body.clear();
   body.append("listIndexes", coll);
   return {};
-}
-error_code list_indexes_op::parse(bson::view reply, result& out, diagnostics& diag) const {
-  return parse_cursor_reply(reply, out, diag);
 }
 
 // ---------------------------------------------------------------- collections and indexes
@@ -233,26 +212,17 @@ error_code create_collection_op::build(bson::document& body) const {
   build_create(body, coll, options);
   return {};
 }
-error_code create_collection_op::parse(bson::view reply, result& out, diagnostics& diag) const {
-  return nothing_to_parse(reply, out, diag);
-}
 
 operation_traits drop_collection_op::traits() const noexcept { return ddl_traits("drop"); }
 error_code drop_collection_op::build(bson::document& body) const {
   build_drop(body, coll);
   return {};
 }
-error_code drop_collection_op::parse(bson::view reply, result& out, diagnostics& diag) const {
-  return nothing_to_parse(reply, out, diag);
-}
 
 operation_traits create_indexes_op::traits() const noexcept { return ddl_traits("createIndexes"); }
 error_code create_indexes_op::build(bson::document& body) const {
   build_create_indexes(body, coll, indexes);
   return {};
-}
-error_code create_indexes_op::parse(bson::view reply, result& out, diagnostics& diag) const {
-  return nothing_to_parse(reply, out, diag);
 }
 
 // ---------------------------------------------------------------- sessions and transactions
@@ -264,9 +234,6 @@ error_code commit_transaction_op::build(bson::document& body) const {
   build_commit_transaction(body);
   return {};
 }
-error_code commit_transaction_op::parse(bson::view reply, result& out, diagnostics& diag) const {
-  return nothing_to_parse(reply, out, diag);
-}
 
 operation_traits abort_transaction_op::traits() const noexcept {
   return {.name = "abortTransaction", .retryability = retry_family::abort};
@@ -275,17 +242,11 @@ error_code abort_transaction_op::build(bson::document& body) const {
   build_abort_transaction(body);
   return {};
 }
-error_code abort_transaction_op::parse(bson::view reply, result& out, diagnostics& diag) const {
-  return nothing_to_parse(reply, out, diag);
-}
 
 operation_traits end_sessions_op::traits() const noexcept { return {.name = "endSessions"}; }
 error_code end_sessions_op::build(bson::document& body) const {
   build_end_sessions(body, ids);
   return {};
-}
-error_code end_sessions_op::parse(bson::view reply, result& out, diagnostics& diag) const {
-  return nothing_to_parse(reply, out, diag);
 }
 
 operation_traits run_command_op::traits() const noexcept {
@@ -298,9 +259,6 @@ operation_traits run_command_op::traits() const noexcept {
 error_code run_command_op::build(bson::document& body) const {
   build_user_command(body, command);
   return {};
-}
-error_code run_command_op::parse(bson::view reply, result& out, diagnostics& diag) const {
-  return nothing_to_parse(reply, out, diag);
 }
 
 }  // namespace mongowire::detail

@@ -16,39 +16,50 @@
 
 namespace mongowire::detail {
 
+// The replies whose result type says how to read them (an operation type with one of these
+// results needs no parse() of its own; see parse_reply).
+error_code parse_result(bson::view reply, write_result& out, diagnostics& diag);
+error_code parse_result(bson::view reply, cursor_reply& out, diagnostics& diag);
+// The executor has checked ok and the write concern error: nothing else to read.
+inline error_code parse_result(bson::view, no_result&, diagnostics&) { return {}; }
+
+// `op`'s own parse() when it has one, else the one of its result type.
+template <class Op>
+error_code parse_reply(const Op& op, bson::view reply, typename Op::result& out, diagnostics& diag) {
+  if constexpr (requires { op.parse(reply, out, diag); }) return op.parse(reply, out, diag);
+  else return parse_result(reply, out, diag);
+}
+
 // ---------------------------------------------------------------- writes (crud.md)
 
 // retryable-writes.md: an insert is a retryable write whatever its number of documents.
 struct insert_op {
+  using result = write_result;
   std::string_view coll;
   std::span<const bson::view> documents;
   bool ordered = true;
-  using result = write_result;
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
-  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
 };
 
 // retryable-writes.md: retryable unless a statement is multi: true.
 struct update_op {
+  using result = write_result;
   std::string_view coll;
   std::span<const update_statement> updates;
   bool ordered = true;
-  using result = write_result;
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
-  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
 };
 
 // retryable-writes.md: retryable only when every statement has limit 1 (deleteOne).
 struct delete_op {
+  using result = write_result;
   std::string_view coll;
   std::span<const delete_statement> deletes;
   bool ordered = true;
-  using result = write_result;
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
-  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
 };
 
 // One command of a bulk write (an insert, update or delete whose statements array is
@@ -68,13 +79,12 @@ struct find_and_modify_op {
 // ---------------------------------------------------------------- reads and cursors
 
 struct find_op {
+  using result = cursor_reply;
   std::string_view coll;
   bson::view filter;
   find_options options;
-  using result = cursor_reply;
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
-  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
 };
 
 // An aggregate pipeline ending in $out or $merge writes (crud.md "aggregate").
@@ -83,33 +93,30 @@ bool pipeline_writes(bson::view pipeline) noexcept;
 // An aggregate ending in $out or $merge writes: it takes a write concern, goes to the
 // primary and is not a retryable read (crud.md "aggregate", retryable-reads.md).
 struct aggregate_op {
+  using result = cursor_reply;
   std::string_view coll;  // "" = a database aggregation ({aggregate: 1})
   bson::view pipeline;
   aggregate_options options;
-  using result = cursor_reply;
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
-  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
 };
 
 // find_getmore_killcursors.md: never retried, no concern (the cursor has them).
 struct get_more_op {
+  using result = cursor_reply;
   std::int64_t cursor_id = 0;
   std::string_view coll;
   std::optional<std::int32_t> batch_size;
-  using result = cursor_reply;
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
-  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
 };
 
 struct kill_cursors_op {
+  using result = no_result;
   std::string_view coll;
   std::span<const std::int64_t> cursor_ids;
-  using result = no_result;
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
-  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
 };
 
 struct distinct_op {
@@ -174,52 +181,47 @@ struct list_databases_op {
 // enumerate-collections.md: {listCollections: 1, filter?, nameOnly?, authorizedCollections?,
 // cursor: {batchSize?}, comment?}
 struct list_collections_op {
+  using result = cursor_reply;
   std::optional<bson::view> filter;
   bool name_only = false;
   std::optional<bool> authorized_collections;
   std::optional<std::int32_t> batch_size;
   std::optional<bson::element> comment;
-  using result = cursor_reply;
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
-  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
 };
 
 // index-management.md "listIndexes".
 struct list_indexes_op {
-  std::string_view coll;
   using result = cursor_reply;
+  std::string_view coll;
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
-  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
 };
 
 // ---------------------------------------------------------------- collections and indexes
 
 struct create_collection_op {
+  using result = no_result;
   std::string_view coll;
   bson::view options;  // capped, validator, ...
-  using result = no_result;
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
-  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
 };
 
 struct drop_collection_op {
-  std::string_view coll;
   using result = no_result;
+  std::string_view coll;
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
-  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
 };
 
 struct create_indexes_op {
+  using result = no_result;
   std::string_view coll;
   std::span<const index_model> indexes;
-  using result = no_result;
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
-  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
 };
 
 // ---------------------------------------------------------------- sessions and transactions
@@ -229,23 +231,20 @@ struct commit_transaction_op {
   using result = no_result;
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
-  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
 };
 
 struct abort_transaction_op {
   using result = no_result;
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
-  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
 };
 
 // driver-sessions.md "endSession": at most max_end_sessions_per_command ids.
 struct end_sessions_op {
-  std::span<const session_id> ids;
   using result = no_result;
+  std::span<const session_id> ids;
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
-  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
 };
 
 // run-command.md: the user's command, sent as given and never classified.
@@ -254,7 +253,6 @@ struct run_command_op {
   using result = no_result;  // the caller keeps the whole reply
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
-  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
 };
 
 }  // namespace mongowire::detail

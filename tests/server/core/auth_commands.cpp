@@ -1,6 +1,6 @@
 // Access control as mongod 7.0 runs it with --auth: the authorization gate (commands.cpp
 // "Command X requires authentication"), SASL (sasl_commands.cpp: saslStart, saslContinue,
-// and speculativeAuthenticate in hello, handshake.md), mechanism negotiation
+// and speculativeAuthenticate in hello, handshake.md), MONGODB-X509 (authenticate), mechanism negotiation
 // (saslSupportedMechs), and the user management commands (user_management_commands.cpp).
 #include <algorithm>
 
@@ -12,8 +12,8 @@ namespace {
 using impl = server_core::impl;
 
 // Commands whose requiresAuth() is false in mongod 7.0.
-constexpr std::string_view allowed_before_authentication[] = {"hello",     "isMaster",  "ismaster",  "ping",
-                                                              "buildInfo", "buildinfo", "saslStart", "saslContinue"};
+constexpr std::string_view allowed_before_authentication[] = {
+    "hello", "isMaster", "ismaster", "ping", "buildInfo", "buildinfo", "saslStart", "saslContinue", "authenticate"};
 
 const std::string authentication_failed = "Authentication failed.";
 
@@ -59,6 +59,24 @@ void sasl_start(const user_store& users, connection_context& ctx, std::string_vi
   }
   session.conversation_id = 1;
   append_sasl_reply(reply, session.conversation_id, false, server_first);
+}
+
+// authentication_commands.cpp, MONGODB-X509: the user is the subject of the client's verified
+// certificate, defined in $external; a user name, when given, must be that subject.
+void x509_authenticate(const user_store& users, connection_context& ctx, std::string_view db, bson::view cmd,
+                       bson::document& reply) {
+  const auto mechanism = cmd["mechanism"].as_string().value_or("");
+  if (mechanism != "MONGODB-X509")
+    throw command_error(code::mechanism_unavailable,
+                        "Received authentication for mechanism " + std::string(mechanism) + " which is not enabled");
+  if (db != "$external")
+    throw command_error(code::protocol_error, "X.509 authentication must always use the $external database.");
+  const auto user = cmd["user"].as_string();
+  if (ctx.tls_subject.empty() || (user && *user != ctx.tls_subject) || !users.find(ctx.tls_subject, db))
+    throw command_error(code::authentication_failed, authentication_failed);
+  session_of(ctx).user.emplace(ctx.tls_subject, std::string(db));
+  reply.append("dbname", db);
+  reply.append("user", ctx.tls_subject);
 }
 
 void authenticated_as(auth_session& session) {
@@ -129,7 +147,10 @@ void impl::create_initial_users() {
     std::vector<auth::scram_mechanism> mechanisms;
     for (const auto& m : u.mechanisms)
       if (auto known = auth::scram_mechanism_from(m)) mechanisms.push_back(*known);
-    users.create(u.name, u.db, u.password, {{"root", "admin"}}, std::move(mechanisms));
+    // A $external user (MONGODB-X509) has no password: its certificate is its credential.
+    std::optional<std::string_view> password;
+    if (u.db != "$external") password = u.password;
+    users.create(u.name, u.db, password, {{"root", "admin"}}, std::move(mechanisms));
   }
 }
 
@@ -156,16 +177,24 @@ void impl::add_auth_to_hello(op_context& op, bson::document& reply) {
       });
   }
   auto speculative = op.cmd["speculativeAuthenticate"].as_document();
-  if (!speculative || speculative->first_key() != "saslStart") return;
+  if (!speculative) return;
+  const auto command = speculative->first_key();
+  const auto db = (*speculative)["db"].as_string().value_or("");
   try {
     bson::document first;
-    sasl_start(users, *op.conn, (*speculative)["db"].as_string().value_or(""), *speculative, first);
+    if (command == "saslStart") sasl_start(users, *op.conn, db, *speculative, first);
+    else if (command == "authenticate") x509_authenticate(users, *op.conn, db, *speculative, first);
+    else return;
     reply.append("speculativeAuthenticate", first);
   } catch (const command_error&) {
   }
 }
 
 void impl::cmd_sasl_start(op_context& op, bson::document& reply) { sasl_start(users, *op.conn, op.db, op.cmd, reply); }
+
+void impl::cmd_authenticate(op_context& op, bson::document& reply) {
+  x509_authenticate(users, *op.conn, op.db, op.cmd, reply);
+}
 
 void impl::cmd_sasl_continue(op_context& op, bson::document& reply) {
   auto& session = session_of(*op.conn);

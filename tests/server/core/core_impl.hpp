@@ -211,6 +211,7 @@ struct server_core::impl {
   void add_auth_to_hello(op_context& op, bson::document& reply);
   void cmd_sasl_start(op_context& op, bson::document& reply);
   void cmd_sasl_continue(op_context& op, bson::document& reply);
+  void cmd_authenticate(op_context& op, bson::document& reply);
   void cmd_create_user(op_context& op, bson::document& reply);
   void cmd_drop_user(op_context& op, bson::document& reply);
   void cmd_users_info(op_context& op, bson::document& reply);

@@ -149,6 +149,11 @@ void server_core::impl::cmd_repl_set_step_down(op_context& op, bson::document&) 
     throw command_error(code::bad_value, "stepdown period must be longer than secondaryCatchUpPeriodSecs");
   if (options.role != member_role::primary)
     throw command_error(code::not_writable_primary, "not primary so can't step down");
+  // Without force mongod waits for a secondary to catch up; a set of one has none.
+  if (options.hosts.size() < 2 && !op.cmd["force"].as_truthy().value_or(false))
+    throw command_error(code::exceeded_time_limit,
+                        "No electable secondaries caught up. Please use the replSetStepDown command with the argument "
+                        "{force: true} to force node to step down.");
   change_role(member_role::secondary);
   options.primary.clear();
   ++topology_counter;

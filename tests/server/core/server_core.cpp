@@ -50,6 +50,7 @@ constexpr command_traits kCommands[] = {
     {"replSetFreeze", &impl::cmd_repl_set_freeze},
     {"saslStart", &impl::cmd_sasl_start},
     {"saslContinue", &impl::cmd_sasl_continue},
+    {"authenticate", &impl::cmd_authenticate},
     {"createUser", &impl::cmd_create_user, true, false, false, true},
     {"dropUser", &impl::cmd_drop_user, true, false, false, true},
     {"usersInfo", &impl::cmd_users_info},

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "core/election.hpp"
+
 namespace mongowire::testd {
 
 namespace asio = boost::asio;
@@ -68,9 +70,10 @@ embedded_replica_set::embedded_replica_set(int members, server_options core_opti
   auto list = hosts();
   for (auto& m : members_) {
     m->core().set_members(list, m->address());
-    m->core().set_replica_state(m->core().role(), list.front(), term_);
+    cores_.push_back(&m->core());
   }
-  set_sync_sources();
+  term_ = 0;
+  hold_election(cores_, -1, 0, term_);  // member 0 wins the first election
   // replSetStepDown runs under its member's lock: the election runs next, on its thread.
   for (int i = 0; i < members; ++i) {
     auto ex = members_[i]->executor();
@@ -81,18 +84,7 @@ embedded_replica_set::embedded_replica_set(int members, server_options core_opti
 void embedded_replica_set::elect_after_step_down(int stepped_down) {
   std::lock_guard lock(mutex_);
   if (primary_ != stepped_down) return;  // another election came first
-  const int n = static_cast<int>(members_.size());
-  int next = -1;
-  for (int k = 1; k < n && next < 0; ++k)
-    if (members_[(stepped_down + k) % n]->core().electable()) next = (stepped_down + k) % n;
-  elect(next);
-}
-
-// Every secondary replicates from the primary (mongod chooses a sync source; with one primary
-// and equal lags, the primary is what it would choose in effect).
-void embedded_replica_set::set_sync_sources() {
-  for (int i = 0; i < static_cast<int>(members_.size()); ++i)
-    members_[i]->core().set_sync_source(primary_ >= 0 && i != primary_ ? &members_[primary_]->core() : nullptr);
+  elect(next_electable(cores_, stepped_down));
 }
 
 embedded_replica_set::~embedded_replica_set() { stop(); }
@@ -117,20 +109,8 @@ void embedded_replica_set::step_down_and_elect(int new_primary) {
 }
 
 void embedded_replica_set::elect(int new_primary) {
-  // The old primary steps down first: for a moment nobody is primary, as in a real election.
-  if (primary_ >= 0) members_[primary_]->core().set_replica_state(member_role::secondary, "", term_);
+  hold_election(cores_, primary_, new_primary, term_);
   primary_ = new_primary;
-  if (new_primary < 0) {
-    for (auto& m : members_) m->core().set_replica_state(member_role::secondary, "", term_);
-    set_sync_sources();
-    return;
-  }
-  ++term_;  // the winner's term is above every term seen so far
-  auto address = members_[new_primary]->address();
-  for (int i = 0; i < static_cast<int>(members_.size()); ++i)
-    members_[i]->core().set_replica_state(i == new_primary ? member_role::primary : member_role::secondary, address,
-                                          term_);
-  set_sync_sources();
 }
 
 void embedded_replica_set::stop() {

@@ -76,13 +76,13 @@ class embedded_replica_set {
   void stop();
 
  private:
-  void set_sync_sources();
   void elect_after_step_down(int stepped_down);
   void elect(int new_primary);  // with mutex_ held
 
   std::mutex mutex_;
 
   std::vector<std::unique_ptr<embedded_server>> members_;
+  std::vector<server_core*> cores_;  // members_' cores, for core/election.hpp
   std::string set_name_;
   std::int64_t term_ = 1;
   std::atomic<int> primary_{0};  // read by tests while an election runs on a member's thread

@@ -73,6 +73,18 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const listen_options& opts)
   return ctx;
 }
 
+// The client certificate's subject in RFC 2253 form (what MONGODB-X509 user names are), when
+// the client presented one that the CA file verified; "" otherwise.
+std::string verified_subject(SSL* ssl) {
+  std::unique_ptr<X509, decltype(&X509_free)> cert(SSL_get1_peer_certificate(ssl), X509_free);
+  if (!cert || SSL_get_verify_result(ssl) != X509_V_OK) return {};
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  if (!bio || X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert.get()), 0, XN_FLAG_RFC2253) < 0) return {};
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  return n > 0 ? std::string(data, static_cast<std::size_t>(n)) : std::string();
+}
+
 asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> read_some(connection& c,
                                                                               std::span<std::uint8_t> buf) {
   if (!c.tls) co_return co_await c.socket.async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple);
@@ -151,6 +163,7 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
     auto [ec] = co_await conn->tls->async_handshake(asio::ssl::stream_base::server, use_tuple);
     conn->timer.cancel();
     if (ec) self->log(*conn, "closed: TLS handshake failed: " + ec.message());
+    else conn->ctx.tls_subject = verified_subject(conn->tls->native_handle());
     co_return !ec;
   }
 

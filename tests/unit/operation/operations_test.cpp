@@ -173,11 +173,11 @@ TEST_CASE("operations: replies are parsed into each type's result") {
   write_result w;
   const auto write_reply = bson::document::from_json(R"({"ok": 1, "n": 2})");
   const bson::view docs[] = {one_doc};
-  CHECK_FALSE(insert_op{"c", docs}.parse(write_reply, w, diag));
+  CHECK_FALSE(parse_reply(insert_op{"c", docs}, write_reply, w, diag));
   CHECK(w.n == 2);
   cursor_reply cursor;
   const auto cursor_json = R"({"ok": 1, "cursor": {"id": {"$numberLong": "0"}, "ns": "db.c", "firstBatch": [{}]}})";
-  CHECK_FALSE(find_op{"c", empty, {}}.parse(bson::document::from_json(cursor_json), cursor, diag));
+  CHECK_FALSE(parse_reply(find_op{"c", empty, {}}, bson::document::from_json(cursor_json), cursor, diag));
   CHECK(cursor.batch_count == 1);
   bson::view databases;
   const auto list_reply = bson::document::from_json(R"({"ok": 1, "databases": [{"name": "a"}]})");
