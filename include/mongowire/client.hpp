@@ -44,6 +44,7 @@
 #include <utility>
 #include <variant>
 #include <vector>
+#include <chrono>
 
 #include "mongowire/bson.hpp"
 #include "mongowire/error.hpp"
@@ -572,6 +573,18 @@ class database {
 };
 
 // An explicit client session (driver-sessions.md). Not copyable; movable.
+// What the server did with the last commitTransaction of a session (issue 16 "known commit
+// outcomes"): `unknown` after UnknownTransactionCommitResult, until resolve_commit() learns it.
+enum class commit_outcome { none, committed, aborted, unknown };
+std::string_view to_string(commit_outcome o) noexcept;
+
+struct commit_result {
+  commit_outcome outcome = commit_outcome::none;
+  int attempts = 0;                 // commit calls for this transaction (refusals that sent nothing excluded)
+  error_code error;                 // of the last call ({} once committed)
+  std::vector<std::string> labels;  // of the last call
+};
+
 class session {
  public:
   session(session&&) noexcept;
@@ -599,6 +612,20 @@ class session {
     return detail::initiate(executor(), abort_transaction(diag), &diag, std::forward<Token>(token));
   }
   boost::asio::awaitable<error_code> abort_transaction(diagnostics& diag);
+
+  // The outcome of this session's last commit and its evidence. While it is `unknown` the
+  // session keeps its server session (same lsid and txnNumber); ending the session then
+  // discards that server session instead of pooling it.
+  const commit_result& last_commit() const noexcept;
+  // Learns an unknown outcome: commits again (w: "majority", transactions.md "Retrying
+  // commitTransaction") until the server answers with anything but
+  // UnknownTransactionCommitResult or `deadline` has passed; never reruns the transaction's
+  // statements. Completes with the last commit's error ({} when committed).
+  template <class Token>
+  auto async_resolve_commit(std::chrono::milliseconds deadline, diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), resolve_commit(deadline, diag), &diag, std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> resolve_commit(std::chrono::milliseconds deadline, diagnostics& diag);
 
   // Runs a command with this session's fields (and transaction fields when one is active).
   template <class Token>

@@ -61,6 +61,12 @@ session client::start_session(const session_options& options) {
 
 namespace {
 
+// A server session whose last commit is unknown is not reused: a later resolution by anyone
+// holding its lsid and txnNumber must not meet a new transaction on the same id.
+void keep_unknown_commit_out_of_pool(detail::session_impl& s) {
+  if (s.last_commit.outcome == commit_outcome::unknown) detail::mark_dirty(s.server_session);
+}
+
 // The detached end of a session destroyed with a transaction in progress. A function, not a
 // capturing lambda: a coroutine lambda's captures live in the lambda object, which is gone
 // once co_spawn returns; parameters live in the coroutine frame.
@@ -124,6 +130,7 @@ session& session::operator=(session&&) noexcept = default;
 
 session::~session() {
   if (!impl_ || impl_->ended) return;
+  keep_unknown_commit_out_of_pool(*impl_);
   if (!impl_->txn.in_transaction()) {
     impl_->release();
     return;
@@ -152,12 +159,58 @@ error_code session::start_transaction(const std::optional<transaction_options>& 
                                                       impl_->client->default_transaction_options());
   auto refusal = impl_->txn.start_transaction(impl_->server_session, std::move(resolved));
   if (refusal.ec) diag.client_message = std::string(refusal.message);
-  else impl_->server_abort.reset();
+  else {
+    impl_->server_abort.reset();
+    impl_->last_commit = commit_result{};
+  }
   return refusal.ec;
 }
 
+namespace {
+
+// What a commit's completion says of the transaction: a refusal sent nothing (no change);
+// UnknownTransactionCommitResult leaves it unknown; any other answer is definite.
+void record_commit(commit_result& r, error_code ec, const diagnostics& diag) {
+  if (ec.category() == client_category() && !diag.has_label(label::unknown_transaction_commit_result)) return;
+  ++r.attempts;
+  r.error = ec;
+  r.labels = diag.labels.items();
+  if (!ec) r.outcome = commit_outcome::committed;
+  else if (diag.has_label(label::unknown_transaction_commit_result)) r.outcome = commit_outcome::unknown;
+  else r.outcome = commit_outcome::aborted;
+}
+
+}  // namespace
+
 asio::awaitable<error_code> session::commit_transaction(diagnostics& diag) {
-  co_return co_await impl_->client->commit(*impl_, diag);
+  const auto state_before = impl_->txn.state();
+  const error_code ec = co_await impl_->client->commit(*impl_, diag);
+  // A transaction that ran no command commits without sending anything (committed_empty).
+  if (state_before != transaction_state::starting && state_before != transaction_state::committed_empty)
+    record_commit(impl_->last_commit, ec, diag);
+  co_return ec;
+}
+
+const commit_result& session::last_commit() const noexcept { return impl_->last_commit; }
+
+asio::awaitable<error_code> session::resolve_commit(std::chrono::milliseconds deadline, diagnostics& diag) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  error_code ec = impl_->last_commit.error;
+  while (impl_->last_commit.outcome == commit_outcome::unknown && std::chrono::steady_clock::now() < until) {
+    diag.clear();
+    ec = co_await commit_transaction(diag);
+  }
+  co_return ec;
+}
+
+std::string_view to_string(commit_outcome o) noexcept {
+  switch (o) {
+    case commit_outcome::none: return "none";
+    case commit_outcome::committed: return "committed";
+    case commit_outcome::aborted: return "aborted";
+    case commit_outcome::unknown: return "unknown";
+  }
+  return "unknown";
 }
 
 asio::awaitable<error_code> session::abort_transaction(diagnostics& diag) {
@@ -171,6 +224,7 @@ asio::awaitable<error_code> session::run_command(std::string db, bson::document 
 
 asio::awaitable<void> session::end() {
   if (!impl_ || impl_->ended) co_return;
+  keep_unknown_commit_out_of_pool(*impl_);
   if (impl_->txn.in_transaction()) {
     diagnostics ignored;
     co_await impl_->client->abort(*impl_, ignored);

@@ -51,6 +51,8 @@ class session_impl {
   std::optional<std::pair<error_code, diagnostics>> server_abort;
   // An operation is in flight with this session (driver-sessions.md: one at a time).
   bool busy = false;
+  // The last commit's outcome (reset by startTransaction).
+  commit_result last_commit;
 
   bool is_snapshot() const noexcept { return options.snapshot.value_or(false); }
   // causal-consistency.md: explicit sessions default to causal consistency; snapshot

@@ -121,20 +121,24 @@ def make_certificates(directory):
         f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
     openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
             "-out", "server.crt", "-days", "2", "-extfile", "san.ext")
-    with open(os.path.join(directory, "server.pem"), "w") as out:
-        for part in ("server.crt", "server.key"):
-            with open(os.path.join(directory, part)) as f:
-                out.write(f.read())
-    return os.path.join(directory, "server.pem"), os.path.join(directory, "ca.pem")
+    openssl("req", *curve, "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=pyclient")
+    openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "client.crt", "-days", "2")
+    for name in ("server", "client"):
+        with open(os.path.join(directory, name + ".pem"), "w") as out:
+            for part in (name + ".crt", name + ".key"):
+                with open(os.path.join(directory, part)) as f:
+                    out.write(f.read())
+    return [os.path.join(directory, name) for name in ("server.pem", "ca.pem", "client.pem")]
 
 
 def check_tls(testd_binary, cli):
     """Issue 11 "Done when": testd --auth --user alice:s3cr3t --tls-certificate-key-file server.pem
     --tls-ca-file ca.pem serves PyMongo and mongowire with tls=true&tlsCAFile=ca.pem."""
     with tempfile.TemporaryDirectory() as directory:
-        server_pem, ca = make_certificates(directory)
+        server_pem, ca, client_pem = make_certificates(directory)
         with Testd(testd_binary, "--auth", "--user", "alice:s3cr3t", "--tls-certificate-key-file", server_pem,
-                   "--tls-ca-file", ca) as testd:
+                   "--tls-ca-file", ca, "--x509-user", "CN=pyclient") as testd:
             tls = "&tls=true&tlsCAFile=" + urllib.parse.quote(ca, safe="")
             with MongoClient(uri_for(testd, "alice", "s3cr3t", tls)) as c:
                 with c.start_session() as s:
@@ -156,7 +160,15 @@ def check_tls(testd_binary, cli):
             run = subprocess.run([cli, "--uri", uri_for(testd, "alice", "s3cr3t", tls), "--script", "txn3"],
                                  capture_output=True, text=True, timeout=60)
             assert run.returncode == 0, (run.stdout, run.stderr)
-    print("ok: PyMongo and mongowire-cli authenticate and commit over TLS; plain TCP is refused")
+            x509 = "mongodb://%s/?replicaSet=rs0&authMechanism=MONGODB-X509%s&tlsCertificateKeyFile=%s" % (
+                testd.address, tls, urllib.parse.quote(client_pem, safe=""))
+            with MongoClient(x509, serverSelectionTimeoutMS=5000) as c:
+                assert c.admin.command("listDatabases")["ok"] == 1
+            run = subprocess.run([cli, "--uri", x509, "--script", "txn3", "--coll", "x509_items"],
+                                 capture_output=True, text=True, timeout=60)
+            assert run.returncode == 0, (run.stdout, run.stderr)
+    print("ok: PyMongo and mongowire-cli authenticate (SCRAM, MONGODB-X509) and commit over TLS; "
+          "plain TCP is refused")
 
 
 def main():

@@ -180,3 +180,20 @@ TEST_CASE("serverStatus reports the bytes each compressor and decompressor handl
   CHECK(v.find_path("network.compression.zstd.compressor.bytesOut").as_int64() == 90);
   CHECK(v.find_path("network.compression.snappy.compressor.bytesOut").as_int64() == 0);
 }
+
+TEST_CASE("buildInfo and serverStatus report the release of the maxWireVersion played (7.0 by default)") {
+  struct row {
+    std::int32_t wire;
+    const char* version;
+  };
+  for (auto r : {row{21, "7.0.0"}, row{17, "6.0.0"}, row{25, "8.0.0"}, row{13, "5.0.0"}, row{12, "4.4.0"}}) {
+    server_options o;
+    o.max_wire_version = r.wire;
+    harness h(o);
+    CAPTURE(r.wire);
+    auto info = h.admin(R"({"buildInfo": 1})");
+    CHECK(info["version"].as_string() == std::optional<std::string_view>(r.version));
+    CHECK(info.get_view().find_path("versionArray.0").as_int32() == r.version[0] - '0');
+    CHECK(h.admin(R"({"serverStatus": 1})")["version"].as_string() == std::optional<std::string_view>(r.version));
+  }
+}

@@ -3,7 +3,7 @@
 //                   [--transaction-lifetime-s N] [--set-name NAME] [--log-commands]
 //                   [--auth] [--user NAME:PASSWORD]...
 //                   [--members N] [--replication-lag-ms N] [--standalone]
-//                   [--tls-certificate-key-file PEM [--tls-ca-file PEM]]
+//                   [--tls-certificate-key-file PEM [--tls-ca-file PEM]] [--x509-user SUBJECT]...
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -33,14 +33,15 @@ int usage(const char* why) {
       "                       [--transaction-lifetime-s N] [--set-name NAME] [--log-commands]\n"
       "                       [--auth] [--user NAME:PASSWORD]...\n"
       "                       [--members N] [--replication-lag-ms N] [--standalone]\n"
-      "                       [--tls-certificate-key-file PEM [--tls-ca-file PEM]]\n"
+      "                       [--tls-certificate-key-file PEM [--tls-ca-file PEM]] [--x509-user SUBJECT]...\n"
       "An in-memory MongoDB 7.0 replica-set primary for tests and benchmarks.\n"
       "--members: a replica set of N members on ports P, P+1, ... (member 0 primary); the secondaries\n"
       "replicate its writes --replication-lag-ms after their commit. --standalone: a standalone mongod.\n"
       "--auth: access control as mongod --auth (Unauthorized until a connection authenticates);\n"
       "--user: a user with role root on admin and SCRAM-SHA-1 and SCRAM-SHA-256 credentials.\n"
       "--tls-certificate-key-file: TLS required (certificate chain and key in one PEM file);\n"
-      "--tls-ca-file: a client certificate, when presented, must be signed by this CA.\n",
+      "--tls-ca-file: a client certificate, when presented, must be signed by this CA.\n"
+      "--x509-user SUBJECT: a MONGODB-X509 user (root) for the client certificate with this RFC 2253 subject.\n",
       stderr);
   return 2;
 }
@@ -169,6 +170,7 @@ int main(int argc, char** argv) {
     else if (arg == "--auth") core_opts.auth = true;
     else if (arg == "--tls-certificate-key-file" && i + 1 < argc) net_opts.tls_certificate_key_file = argv[++i];
     else if (arg == "--tls-ca-file" && i + 1 < argc) net_opts.tls_ca_file = argv[++i];
+    else if (arg == "--x509-user" && i + 1 < argc) core_opts.users.push_back({argv[++i], "", "$external"});
     else if (arg == "--members" && value(members) && members >= 1 && members <= 50) continue;
     else if (arg == "--replication-lag-ms" && value(n) && n >= 0) core_opts.replication_lag = std::chrono::milliseconds(n);
     else if (arg == "--standalone") core_opts.standalone = true;

@@ -7,6 +7,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <string>
@@ -35,13 +36,16 @@ const certificate_files& certificates() {
 
 struct tls_server {
   std::mutex mutex;
-  std::vector<std::string> log;  // the server's protocol log (TLS handshake failures)
+  std::vector<std::string> log;       // the server's protocol log (TLS handshake failures)
+  std::vector<std::string> commands;  // the names of the commands it ran
   std::unique_ptr<testd::embedded_server> server;
 
-  explicit tls_server(std::string certificate_key_file, std::string ca_file = "", bool auth = false) {
-    testd::server_options core;
-    core.auth = auth;
-    if (auth) core.users.push_back({"alice", "s3cr3t"});
+  explicit tls_server(std::string certificate_key_file, std::string ca_file = "", testd::server_options core = {}) {
+    core.command_log = [this](const testd::command_log_entry& e) {
+      std::lock_guard lock(mutex);
+      commands.emplace_back(e.command_name);
+      if (e.command.contains("speculativeAuthenticate")) commands.emplace_back("speculativeAuthenticate");
+    };
     testd::listen_options listen;
     listen.tls_certificate_key_file = std::move(certificate_key_file);
     listen.tls_ca_file = std::move(ca_file);
@@ -61,7 +65,18 @@ struct tls_server {
       if (line.find(text) != std::string::npos) return true;
     return false;
   }
+  std::size_t ran(std::string_view name) {
+    std::lock_guard lock(mutex);
+    return static_cast<std::size_t>(std::count(commands.begin(), commands.end(), name));
+  }
 };
+
+testd::server_options with_user(testd::initial_user user) {
+  testd::server_options o;
+  o.auth = true;
+  o.users.push_back(std::move(user));
+  return o;
+}
 
 struct outcome {
   error_code ec;
@@ -95,7 +110,7 @@ void check_refused(const outcome& o, std::string_view reason) {
 
 TEST_CASE("a client trusting the CA authenticates and commits a transaction over TLS") {
   const auto& certs = certificates();
-  tls_server s(certs.server, "", true);
+  tls_server s(certs.server, "", with_user({"alice", "s3cr3t"}));
   for (std::string host : {"localhost", "127.0.0.1"}) {  // the certificate names both
     CAPTURE(host);
     asio::io_context io;
@@ -168,6 +183,51 @@ TEST_CASE("a plain-TCP client cannot reach a TLS-only server; a TLS client fails
   CAPTURE(describe(tls_client.diag));
   CHECK(describe(tls_client.diag).find("TLS handshake") != std::string::npos);
   CHECK(tls_client.took < std::chrono::milliseconds(5000));  // within serverSelectionTimeoutMS, not a hang
+}
+
+TEST_CASE("MONGODB-X509: the client certificate's subject is the user, authenticated in the hello") {
+  const auto& certs = certificates();
+  tls_server s(certs.server, certs.ca, with_user({"CN=client,O=mongowire tests", "", "$external"}));
+  const std::string x509 = "tls=true&tlsCAFile=" + certs.ca + "&authMechanism=MONGODB-X509&tlsCertificateKeyFile=";
+  asio::io_context io;
+  client c(io.get_executor(), s.uri("localhost", x509 + certs.client));
+  diagnostics diag;
+  auto ec = run(io, [&]() -> asio::awaitable<error_code> {
+    bson::document reply;
+    auto insert = bson::document::from_json(R"({"insert": "c", "documents": [{"x": 1}]})");
+    auto failed = co_await c.run_command("app", std::move(insert), reply, diag);
+    co_await c.close();
+    co_return failed;
+  }());
+  CHECK_MESSAGE(!ec, describe(diag));
+  CHECK(s.ran("speculativeAuthenticate") >= 1);
+  CHECK(s.ran("authenticate") == 0);  // handshake.md: speculative, no extra round trip
+  // The user name, when given, must be the subject (auth.md: sent as given).
+  auto with_user_name = [&](std::string_view user) {
+    return "mongodb://" + std::string(user) + "@localhost:" + std::to_string(s.server->port()) +
+           "/?directConnection=true&serverSelectionTimeoutMS=1500&" + x509 + certs.client;
+  };
+  auto named = ping(with_user_name("CN%3Dclient%2CO%3Dmongowire%20tests"));
+  CHECK_MESSAGE(!named.ec, describe(named.diag));
+  auto wrong = ping(with_user_name("CN%3Dsomeone"));
+  CHECK(wrong.ec == make_server_error(18));
+  CHECK(describe(wrong.diag).find("MONGODB-X509 authentication failed") != std::string::npos);
+  auto unmapped = ping(s.uri("localhost", x509 + certs.server));  // CN=localhost: no such user
+  CHECK(unmapped.ec == make_server_error(18));
+  CHECK(s.ran("authenticate") == 2);  // the refused speculative attempts were retried once each
+}
+
+TEST_CASE("MONGODB-X509 without TLS or without a client certificate is refused when the client is built") {
+  for (std::string options : {"authMechanism=MONGODB-X509", "authMechanism=MONGODB-X509&tls=true"}) {
+    asio::io_context io;
+    try {
+      client c(io.get_executor(), "mongodb://localhost/?" + options);
+      FAIL("accepted " << options);
+    } catch (const mongowire::error& e) {
+      CHECK(e.code() == client_errc::invalid_uri);
+      CHECK(describe(e.diag()).find("tlsCertificateKeyFile") != std::string::npos);
+    }
+  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "client/client_access.hpp"
@@ -184,4 +185,79 @@ TEST_CASE("retry trace: every failed attempt with the decision taken; a seeded j
     CHECK(again[i].backoff == trace[i].backoff);
   }
   CHECK(to_string(retry_decision::rerun_transaction) == "rerun_transaction");
+}
+
+namespace {
+
+asio::awaitable<error_code> insert_in(session& s, std::string_view json, diagnostics& diag) {
+  insert_one_result r;
+  const bson::document doc = doc_from_json(json);
+  co_return co_await s.get_collection("bank", "ledger").insert_one(doc, insert_one_options{}, r, diag);
+}
+
+}  // namespace
+
+TEST_CASE("known commit outcomes: unknown after UnknownTransactionCommitResult, then resolved without rerunning") {
+  fixture f;
+  auto s = f.c->start_session();
+  diagnostics diag;
+  REQUIRE_FALSE(s.start_transaction());
+  REQUIRE_FALSE(run(f.io, insert_in(s, R"({"_id": "t1"})", diag)));
+  f.fail_command("commitTransaction", 2, true);  // the commit and the driver's retry lose their connection
+  f.rec.clear();
+  auto ec = run(f.io, s.commit_transaction(diag));
+  REQUIRE(ec);
+  CHECK(s.last_commit().outcome == commit_outcome::unknown);
+  CHECK(s.last_commit().attempts == 1);
+  CHECK(std::find(s.last_commit().labels.begin(), s.last_commit().labels.end(),
+                  std::string(label::unknown_transaction_commit_result)) != s.last_commit().labels.end());
+  ec = run(f.io, s.resolve_commit(std::chrono::seconds(10), diag));
+  CHECK_FALSE(ec);
+  CHECK(s.last_commit().outcome == commit_outcome::committed);
+  CHECK(s.last_commit().attempts == 2);
+  CHECK(f.rec.named("insert").empty());  // the statements were never sent again
+  for (const auto* c : f.rec.named("commitTransaction")) CHECK(c->doc["txnNumber"].as_int64() == s.txn_number());
+  CHECK(f.count("bank", "ledger") == 1);
+  CHECK(to_string(commit_outcome::committed) == "committed");
+}
+
+TEST_CASE("known commit outcomes: a definite refusal is aborted; a new transaction starts from none") {
+  fixture f;
+  auto s = f.c->start_session();
+  diagnostics diag;
+  REQUIRE_FALSE(s.start_transaction());
+  REQUIRE_FALSE(run(f.io, insert_in(s, R"({"_id": "t2"})", diag)));
+  f.fail_command("commitTransaction", 1, false, 251);  // NoSuchTransaction: the server has no such transaction
+  CHECK(run(f.io, s.commit_transaction(diag)) == make_server_error(251));
+  CHECK(s.last_commit().outcome == commit_outcome::aborted);
+  CHECK_FALSE(run(f.io, s.resolve_commit(std::chrono::seconds(1), diag)) == error_code{});  // nothing to learn
+  REQUIRE_FALSE(s.start_transaction());
+  CHECK(s.last_commit().outcome == commit_outcome::none);
+}
+
+TEST_CASE("known commit outcomes: a session ended while the outcome is unknown does not pool its server session") {
+  fixture f;
+  std::string lsid;
+  {
+    auto s = f.c->start_session();
+    diagnostics diag;
+    REQUIRE_FALSE(s.start_transaction());
+    REQUIRE_FALSE(run(f.io, insert_in(s, R"({"_id": "t3"})", diag)));
+    // A write concern timeout: UnknownTransactionCommitResult on a healthy connection, so the
+    // server session is not dirty (a network error would already discard it).
+    f.configure_fail_point(doc_from_json(R"({"times": 1})"),
+                           doc_from_json(R"({"failCommands": ["commitTransaction"],
+                                            "writeConcernError": {"code": 64, "errmsg": "waiting for replication timed out"}})"));
+    REQUIRE(run(f.io, s.commit_transaction(diag)));
+    REQUIRE(s.last_commit().outcome == commit_outcome::unknown);
+    const bson::document id_doc = s.id();
+    const auto id = id_doc["id"].as_binary();
+    REQUIRE(id);
+    lsid.assign(reinterpret_cast<const char*>(id->bytes.data()), id->bytes.size());
+    CHECK_FALSE(s.is_dirty());  // a network error would already have discarded it
+    run(f.io, s.end());
+  }
+  REQUIRE(lsid.size() == 16);
+  for (const auto& pooled : detail::client_access::impl(*f.c).session_pool().sessions())
+    CHECK(std::string(reinterpret_cast<const char*>(pooled.id.data()), pooled.id.size()) != lsid);
 }

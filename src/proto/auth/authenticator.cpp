@@ -70,7 +70,7 @@ bool authenticator::begin(scram_mechanism m, std::string& why) {
 }
 
 void authenticator::prepare_hello(bson::document& hello) {
-  if (cred_.mechanism == x509_mechanism) {  // handshake.md: the authenticate command, in "db" form
+  if (cred_.mechanism == x509_mechanism) {  // handshake.md "Speculative Authentication"
     hello.append("speculativeAuthenticate", x509_authenticate(true));
     speculative_sent_ = true;
     return;
@@ -149,7 +149,9 @@ bson::document authenticator::x509_authenticate(bool speculative) const {
   cmd.append("authenticate", 1);
   cmd.append("mechanism", x509_mechanism);
   if (cred_.username) cmd.append("user", *cred_.username);
-  cmd.append(speculative ? "db" : "$db", cred_.source);
+  // handshake.md: the speculative form is the conversation's command as it is (no "db": it is
+  // always $external).
+  if (!speculative) cmd.append("$db", cred_.source);
   return cmd;
 }
 

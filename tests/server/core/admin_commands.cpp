@@ -8,6 +8,26 @@
 namespace mongowire::testd {
 namespace {
 
+// The release whose maxWireVersion the server plays (mongodb-handshake.md wire versions):
+// buildInfo and serverStatus report it, so that --max-wire-version 17 is MongoDB 6.0 throughout.
+struct release {
+  std::int32_t major, minor;
+  std::string text() const { return std::to_string(major) + "." + std::to_string(minor) + ".0"; }
+};
+
+release release_of(std::int32_t max_wire_version) {
+  static constexpr struct {
+    std::int32_t wire;
+    release r;
+  } releases[] = {{6, {3, 6}},  {7, {4, 0}},  {8, {4, 2}},  {9, {4, 4}},  {13, {5, 0}}, {14, {5, 1}},
+                  {15, {5, 2}}, {16, {5, 3}}, {17, {6, 0}}, {18, {6, 1}}, {19, {6, 2}}, {20, {6, 3}},
+                  {21, {7, 0}}, {22, {7, 1}}, {23, {7, 2}}, {24, {7, 3}}, {25, {8, 0}}};
+  release found = releases[0].r;
+  for (const auto& e : releases)
+    if (e.wire <= max_wire_version) found = e.r;
+  return found;
+}
+
 // The hello of a standalone (no replica-set fields) and/or of a server without sessions.
 void restrict_hello(bson::document& reply, bool standalone, bool sessions_supported) {
   static constexpr std::string_view replica_set_fields[] = {"hosts",   "setName", "setVersion", "secondary",
@@ -175,10 +195,11 @@ void server_core::impl::cmd_hello(op_context& op, bson::document& reply) {
 void server_core::impl::cmd_ping(op_context&, bson::document&) {}
 
 void server_core::impl::cmd_build_info(op_context&, bson::document& reply) {
-  reply.append("version", "7.0.0");
+  const release r = release_of(options.max_wire_version);
+  reply.append("version", r.text());
   reply.append("gitVersion", "mongowire-testd");
-  reply.append_array_of("versionArray", [](bson::array_builder& arr) {
-    arr.push(std::int32_t{7}).push(std::int32_t{0}).push(std::int32_t{0}).push(std::int32_t{0});
+  reply.append_array_of("versionArray", [&](bson::array_builder& arr) {
+    arr.push(r.major).push(r.minor).push(std::int32_t{0}).push(std::int32_t{0});
   });
   reply.append("bits", std::int32_t{64});
   reply.append("debug", false);
@@ -192,7 +213,7 @@ void server_core::impl::cmd_server_status(op_context&, bson::document& reply) {
   std::int64_t open = 0;
   for (auto& [k, s] : sessions) open += s.phase == txn_phase::in_progress;
   reply.append("host", me());
-  reply.append("version", "7.0.0");
+  reply.append("version", release_of(options.max_wire_version).text());
   reply.append("process", "mongod");
   reply.append("pid", static_cast<std::int64_t>(::getpid()));
   reply.append("uptime", static_cast<double>(up) / 1000.0);

@@ -179,7 +179,8 @@ void impl::add_auth_to_hello(op_context& op, bson::document& reply) {
   auto speculative = op.cmd["speculativeAuthenticate"].as_document();
   if (!speculative) return;
   const auto command = speculative->first_key();
-  const auto db = (*speculative)["db"].as_string().value_or("");
+  // A speculative saslStart names its database in "db"; authenticate is always on $external.
+  const auto db = (*speculative)["db"].as_string().value_or(command == "authenticate" ? "$external" : "");
   try {
     bson::document first;
     if (command == "saslStart") sasl_start(users, *op.conn, db, *speculative, first);

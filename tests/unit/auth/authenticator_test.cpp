@@ -257,3 +257,53 @@ TEST_CASE("connections of one client share the SCRAM cache: PBKDF2 runs once") {
   }
   CHECK(cache->derivations() == 1);
 }
+
+TEST_CASE("MONGODB-X509: authenticate rides in hello as speculativeAuthenticate; otherwise one authenticate follows") {
+  credential c;
+  c.username = "CN=client,O=test";
+  c.source = "$external";
+  c.mechanism = "MONGODB-X509";
+  authenticator a(c, nullptr);
+  bson::document hello;
+  a.prepare_hello(hello);
+  CHECK_FALSE(hello.find("saslSupportedMechs"));
+  auto spec = hello["speculativeAuthenticate"].as_document();
+  REQUIRE(spec);
+  CHECK(spec->first_key() == "authenticate");
+  CHECK((*spec)["mechanism"].as_string() == "MONGODB-X509");
+  CHECK((*spec)["user"].as_string() == "CN=client,O=test");
+  CHECK_FALSE(spec->find("db"));  // handshake.md: the conversation's command as it is
+  diagnostics diag;
+  auto accepted = bson::document::from_json(R"({"dbname": "$external", "user": "CN=client,O=test"})");
+  CHECK(a.on_hello_reply(hello_reply(accepted), diag).action == auth_action::done);
+  CHECK(a.speculative_accepted());
+
+  c.username.reset();  // auth.md: no user name given, none sent
+  authenticator b(c, nullptr);
+  bson::document hello2;
+  b.prepare_hello(hello2);
+  CHECK_FALSE(hello2["speculativeAuthenticate"].as_document()->find("user"));
+  auto step = b.on_hello_reply(hello_reply(std::nullopt), diag);
+  REQUIRE(step.action == auth_action::send);
+  CHECK(step.command.get_view().first_key() == "authenticate");
+  CHECK(step.command["$db"].as_string() == "$external");
+  CHECK_FALSE(step.command.find("user"));
+  auto refused = bson::document::from_json(
+      R"({"ok": 0, "errmsg": "Authentication failed.", "code": 18, "codeName": "AuthenticationFailed"})");
+  step = b.on_reply(refused, diag);
+  CHECK(step.ec == make_server_error(18));
+  CHECK(diag.client_message == "MONGODB-X509 authentication failed");
+}
+
+TEST_CASE("MONGODB-X509 needs TLS and a client certificate (the certificate is the credential)") {
+  std::optional<credential> out;
+  std::string why;
+  CHECK(client_credential(parse_uri("mongodb://h/?authMechanism=MONGODB-X509&tls=true"), out, why) ==
+        client_errc::invalid_uri);
+  CHECK(why.find("tlsCertificateKeyFile") != std::string::npos);
+  why.clear();
+  CHECK_FALSE(client_credential(
+      parse_uri("mongodb://h/?authMechanism=MONGODB-X509&tls=true&tlsCertificateKeyFile=c.pem"), out, why));
+  REQUIRE(out);
+  CHECK(out->source == "$external");
+}
