@@ -45,11 +45,10 @@ boost::asio::awaitable<error_code> run_cursor_operation(client_impl& client, con
                                                         std::vector<bson::document>& out, diagnostics& diag);
 
 template <operation_type Op>
-  requires std::same_as<typename Op::result, cursor_reply>
-boost::asio::awaitable<error_code> run_cursor_operation(client_impl& client, const std::shared_ptr<session_impl>& given,
-                                                        std::string_view db, const collection_options& handle,
-                                                        const Op& op, std::optional<std::int32_t> batch_size,
-                                                        std::vector<bson::document>& out, diagnostics& diag) {
+requires std::same_as<typename Op::result, cursor_reply> boost::asio::awaitable<error_code> run_cursor_operation(
+    client_impl& client, const std::shared_ptr<session_impl>& given, std::string_view db,
+    const collection_options& handle, const Op& op, std::optional<std::int32_t> batch_size,
+    std::vector<bson::document>& out, diagnostics& diag) {
   bson::document body;
   if (auto ec = op.build(body)) co_return ec;
   const operation described = describe(op.traits(), db, body, handle);

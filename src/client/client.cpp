@@ -89,8 +89,8 @@ asio::awaitable<error_code> run_list_databases(client_impl& impl, const list_dat
   auto buffers = impl.lease_buffers();
   const collection_options no_handle;  // no temporaries in co_await (g++ 12)
   bson::view databases;
-  if (auto ec = co_await detail::run_operation(impl, nullptr, detail::admin_db, no_handle, op, *buffers, databases,
-                                               diag))
+  if (auto ec =
+          co_await detail::run_operation(impl, nullptr, detail::admin_db, no_handle, op, *buffers, databases, diag))
     co_return ec;
   for (const auto& e : databases)
     if (auto d = e.as_document()) out.emplace_back(*d);

@@ -270,8 +270,9 @@ struct client_impl::attempt_outcome {
 // The event is the client's reusable scratch object: assigning into its strings reuses their
 // capacity, so that once warm monitoring allocates nothing per command (handlers run
 // synchronously and cannot start another command before returning).
-command_event& client_impl::prepare_event(command_event_type type, const resolved_operation& plan, std::int32_t request_id,
-                                          const net::selected_server& server, const net::connection& conn) {
+command_event& client_impl::prepare_event(command_event_type type, const resolved_operation& plan,
+                                          std::int32_t request_id, const net::selected_server& server,
+                                          const net::connection& conn) {
   command_event& e = event_scratch_;
   e.type = type;
   e.command_name.assign(plan.traits.name);
@@ -297,8 +298,8 @@ void client_impl::emit_started(const resolved_operation& plan, const bson::docum
   opts_.on_command(e);
 }
 
-void client_impl::emit_finished(const resolved_operation& plan, const finished_command& f, const net::selected_server& server,
-                                const net::connection& conn) {
+void client_impl::emit_finished(const resolved_operation& plan, const finished_command& f,
+                                const net::selected_server& server, const net::connection& conn) {
   if (!opts_.on_command) return;
   const auto type = f.ec ? command_event_type::failed : command_event_type::succeeded;
   command_event& e = prepare_event(type, plan, f.request_id, server, conn);
@@ -317,12 +318,12 @@ void client_impl::emit_finished(const resolved_operation& plan, const finished_c
 // retryable-writes.md "Supported Server Versions": the first attempt's server decides whether
 // a write runs as a retryable write; a retry on a server without support is not made
 // ("drivers MUST raise the retryable error from the previous attempt").
-error_code client_impl::fit_to_server(resolved_operation& plan, const sdam::server_description& server, bool& send_session,
-                                      diagnostics& diag) {
+error_code client_impl::fit_to_server(resolved_operation& plan, const sdam::server_description& server,
+                                      bool& send_session, diagnostics& diag) {
   const bool sessions = supports_sessions(server);
   if (plan.session && plan.session->is_explicit && !sessions) {
     diag.client_message = "sessions are not supported by " + server.address.to_string() +
-                   " (its hello has no logicalSessionTimeoutMinutes)";
+                          " (its hello has no logicalSessionTimeoutMinutes)";
     return client_errc::sessions_not_supported;
   }
   if (plan.txn) {  // issue 16 "capability preflight": refused before anything is sent
@@ -510,7 +511,8 @@ void client_impl::add_labels(const resolved_operation& plan, const attempt_outco
   if (out.kind == failure_kind::server_reply && plan.txn_number) rewrite_retryable_writes_unsupported(d);
 }
 
-asio::awaitable<error_code> client_impl::run_attempts(resolved_operation& plan, bson::document& reply, diagnostics& diag) {
+asio::awaitable<error_code> client_impl::run_attempts(resolved_operation& plan, bson::document& reply,
+                                                      diagnostics& diag) {
   plan.operation_id = next_operation_id_++;
   const auto started = clock::now();
   retry_tracker tracker(plan.retry);
@@ -593,7 +595,8 @@ error_code claim_session(session_impl& s, std::string_view name, diagnostics& di
 }
 
 void client_impl::note_statement_error(session_impl* session, error_code ec, const diagnostics& diag) {
-  if (session && session->txn.in_transaction() && !session->server_abort && statement_error_aborts_transaction(ec, diag))
+  if (session && session->txn.in_transaction() && !session->server_abort &&
+      statement_error_aborts_transaction(ec, diag))
     session->server_abort.emplace(ec, diag);
 }
 

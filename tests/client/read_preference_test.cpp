@@ -31,7 +31,8 @@ struct replica_set_client {
       : set(3, lagging(lag)) {
     client_options o;
     o.on_command = [this](const command_event& e) {
-      if (e.type == command_event_type::started) sent.push_back({e.command_name, e.address, bson::document(e.document)});
+      if (e.type == command_event_type::started)
+        sent.push_back({e.command_name, e.address, bson::document(e.document)});
     };
     const std::string uri =
         direct_member < 0 ? set.uri() : "mongodb://" + set.member(direct_member).address() + "/?directConnection=true";
@@ -169,14 +170,15 @@ TEST_CASE("a causally consistent session reads its own write from a lagging seco
   REQUIRE(!run(f.io, insert(in_session, R"({"_id": 2})")));
   const auto started = std::chrono::steady_clock::now();
   auto found = run(f.io, find_all(in_session));
-  CHECK(found.size() == 2);  // its own write, and the earlier one applied before it
+  CHECK(found.size() == 2);                                    // its own write, and the earlier one applied before it
   CHECK(std::chrono::steady_clock::now() - started >= 200ms);  // the secondary held the read back
   const auto& read = f.last("find");
   CHECK(f.is_secondary(read.address));
   CHECK(read.command.get_view().find_path("readConcern.afterClusterTime").as_timestamp());
 }
 
-TEST_CASE("a direct connection to a secondary reads with primaryPreferred (server-selection.md \"Topology type: Single\")") {
+TEST_CASE(
+    "a direct connection to a secondary reads with primaryPreferred (server-selection.md \"Topology type: Single\")") {
   replica_set_client f(0ms, "", 1);
   auto coll = f.c->get_collection("test", "c");
   CHECK(run(f.io, find_all(coll)).empty());  // NotPrimaryNoSecondaryOk without $readPreference

@@ -125,8 +125,9 @@ bson::document scripted_peer::state::hello_reply(bool legacy, std::int32_t conne
   const std::string me = '"' + address + '"';
   auto reply = bson::document::from_json(
       std::string(legacy ? R"({"ismaster": true)" : R"({"isWritablePrimary": true)") + R"(, "secondary": false,
-        "setName": ")" + options.set_name + R"(", "setVersion": 1, "hosts": [)" + me + "], \"primary\": " + me +
-      ", \"me\": " + me + R"(, "electionId": {"$oid": "7fffffff0000000000000001"},
+        "setName": ")" +
+      options.set_name + R"(", "setVersion": 1, "hosts": [)" + me + "], \"primary\": " + me + ", \"me\": " + me +
+      R"(, "electionId": {"$oid": "7fffffff0000000000000001"},
         "maxBsonObjectSize": 16777216, "maxMessageSizeBytes": 48000000, "maxWriteBatchSize": 100000,
         "logicalSessionTimeoutMinutes": 30, "minWireVersion": 0, "ok": 1})");
   reply.append("maxWireVersion", options.max_wire_version);

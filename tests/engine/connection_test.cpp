@@ -123,8 +123,8 @@ TEST_CASE("connection: a kind-1 document sequence arrives as the named array (OP
   auto [ec, reply] = run(c.io, [&]() -> asio::awaitable<std::pair<error_code, bson::document>> {
     diagnostics diag;
     bson::view r;
-    auto ec = co_await c.conn->async_command(cmd, detail::document_sequence_ref{"documents", *docs["documents"].as_array()}, r,
-                                             diag);
+    auto ec = co_await c.conn->async_command(
+        cmd, detail::document_sequence_ref{"documents", *docs["documents"].as_array()}, r, diag);
     co_return std::pair{ec, ec ? bson::document() : bson::document(r)};
   }());
   REQUIRE(!ec);

@@ -96,7 +96,7 @@ TEST_CASE("failCommand appName also fails the handshake hello that names the app
   CHECK(ok(on(other, R"({"isMaster": 1, "client": {"application": {"name": "bystander"}}})")));
   CHECK(code_of(on(handshake, R"({"isMaster": 1, "client": {"application": {"name": "target"}}})")) == 91);
   CHECK(code_of(on(handshake, R"({"hello": 1})")) == 91);  // the connection keeps the name
-  CHECK(ok(on(handshake, R"({"hello": 1})")));               // times: 2
+  CHECK(ok(on(handshake, R"({"hello": 1})")));             // times: 2
 }
 
 TEST_CASE("failCommand blockConnection asks the network layer to wait blockTimeMS, then the command runs") {

@@ -139,7 +139,8 @@ TEST_CASE("replica set members replicate over the network: lag, afterClusterTime
   embedded_replica_set rs(2, lagging);
   raw_client primary(rs.member(0).port());
   raw_client secondary(rs.member(1).port());
-  auto write = primary.command(R"({"insert": "c", "documents": [{"_id": 1}], "writeConcern": {"w": 1}, "$db": "test"})");
+  auto write =
+      primary.command(R"({"insert": "c", "documents": [{"_id": 1}], "writeConcern": {"w": 1}, "$db": "test"})");
   REQUIRE(ok(write));
   const auto t = *write["operationTime"].as_timestamp();
   const std::string secondary_find = R"({"find": "c", "$db": "test", "$readPreference": {"mode": "secondary"})";

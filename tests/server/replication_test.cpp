@@ -83,7 +83,8 @@ TEST_CASE("replication: a secondary applies the primary's writes, DDL and transa
   REQUIRE(ok(rs.on_primary(R"({"delete": "c", "deletes": [{"q": {"_id": 2}, "limit": 1}]})")));
   CHECK(rs.secondary_find() == std::vector<std::string>{R"({ "_id" : 1, "x" : 10 })"});
 
-  REQUIRE(ok(rs.on_primary(R"({"createIndexes": "c", "indexes": [{"key": {"x": 1}, "name": "x_1", "unique": true}]})")));
+  REQUIRE(
+      ok(rs.on_primary(R"({"createIndexes": "c", "indexes": [{"key": {"x": 1}, "name": "x_1", "unique": true}]})")));
   auto indexes = rs.on_secondary(R"({"listIndexes": "c", "$readPreference": {"mode": "secondaryPreferred"}})");
   CHECK(first_batch(indexes).size() == 2);
 
@@ -93,8 +94,8 @@ TEST_CASE("replication: a secondary applies the primary's writes, DDL and transa
                            R"(, "startTransaction": true, "autocommit": false})")));
   REQUIRE(ok(rs.on_primary(R"({"insert": "d", "documents": [{"_id": 2}], )" + s + R"(, "autocommit": false})")));
   CHECK(rs.secondary_find("d").empty());
-  auto commit = bson::document::from_json(R"({"commitTransaction": 1, "$db": "admin", )" + s +
-                                          R"(, "autocommit": false})");
+  auto commit =
+      bson::document::from_json(R"({"commitTransaction": 1, "$db": "admin", )" + s + R"(, "autocommit": false})");
   REQUIRE(ok(rs.primary.handle(commit, {}, rs.to_primary)));
   CHECK(rs.secondary_find("d").size() == 2);
 
@@ -144,8 +145,9 @@ TEST_CASE("replication: an afterClusterTime read on a lagging secondary waits un
   replica_pair rs(1000ms);
   auto write = rs.on_primary(R"({"insert": "c", "documents": [{"_id": 1}], "writeConcern": {"w": 1}})");
   CHECK(rs.to_primary.block_ms == 0);  // w: 1 does not wait for the secondary
-  const std::string read = R"({"find": "c", "$readPreference": {"mode": "secondary"}, "readConcern": {"afterClusterTime": )" +
-                           after_cluster_time(operation_time(write)) + "}}";
+  const std::string read =
+      R"({"find": "c", "$readPreference": {"mode": "secondary"}, "readConcern": {"afterClusterTime": )" +
+      after_cluster_time(operation_time(write)) + "}}";
   auto reply = rs.on_secondary(read);
   CHECK(reply.get_view().empty());  // no reply yet: the network layer waits and runs it again
   CHECK(rs.to_secondary.run_again);
@@ -202,7 +204,8 @@ TEST_CASE("replication: a new primary catches up on its old primary's writes; th
   CHECK(first_batch(old_primary).size() == 2);  // its own write once, the new primary's write once
 }
 
-TEST_CASE("replication: replSetStepDown on a set of one needs force (ExceededTimeLimit 262); replSetFreeze a secondary") {
+TEST_CASE(
+    "replication: replSetStepDown on a set of one needs force (ExceededTimeLimit 262); replSetFreeze a secondary") {
   harness h;
   CHECK(code_of(h.admin(R"({"replSetStepDown": 10})")) == 262);
   CHECK(code_of(h.admin(R"({"replSetStepDown": 10, "secondaryCatchUpPeriodSecs": 20})")) == 2);

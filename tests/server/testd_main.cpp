@@ -172,7 +172,8 @@ int main(int argc, char** argv) {
     else if (arg == "--tls-ca-file" && i + 1 < argc) net_opts.tls_ca_file = argv[++i];
     else if (arg == "--x509-user" && i + 1 < argc) core_opts.users.push_back({argv[++i], "", "$external"});
     else if (arg == "--members" && value(members) && members >= 1 && members <= 50) continue;
-    else if (arg == "--replication-lag-ms" && value(n) && n >= 0) core_opts.replication_lag = std::chrono::milliseconds(n);
+    else if (arg == "--replication-lag-ms" && value(n) && n >= 0)
+      core_opts.replication_lag = std::chrono::milliseconds(n);
     else if (arg == "--standalone") core_opts.standalone = true;
     else if (arg == "--user" && i + 1 < argc && add_user(argv[++i], core_opts)) continue;
     else if (arg == "--help" || arg == "-h") return usage(nullptr);

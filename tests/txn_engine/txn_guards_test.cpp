@@ -157,9 +157,12 @@ TEST_CASE("retry trace: every failed attempt with the decision taken; a seeded j
   // transaction), the abort of step 7.1 gets NoSuchTransaction (the server already aborted;
   // ignored), and with_transaction decides to rerun. Then the retryable insert is retried.
   const std::vector<std::pair<std::string, retry_decision>> expected = {
-      {"insert", retry_decision::give_up},          {"abortTransaction", retry_decision::give_up},
-      {"withTransaction", retry_decision::rerun_transaction}, {"insert", retry_decision::give_up},
-      {"abortTransaction", retry_decision::give_up}, {"withTransaction", retry_decision::rerun_transaction},
+      {"insert", retry_decision::give_up},
+      {"abortTransaction", retry_decision::give_up},
+      {"withTransaction", retry_decision::rerun_transaction},
+      {"insert", retry_decision::give_up},
+      {"abortTransaction", retry_decision::give_up},
+      {"withTransaction", retry_decision::rerun_transaction},
       {"insert", retry_decision::retry_command}};
   REQUIRE(trace.size() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
@@ -245,8 +248,7 @@ TEST_CASE("known commit outcomes: a session ended while the outcome is unknown d
     REQUIRE_FALSE(run(f.io, insert_in(s, R"({"_id": "t3"})", diag)));
     // A write concern timeout: UnknownTransactionCommitResult on a healthy connection, so the
     // server session is not dirty (a network error would already discard it).
-    f.configure_fail_point(doc_from_json(R"({"times": 1})"),
-                           doc_from_json(R"({"failCommands": ["commitTransaction"],
+    f.configure_fail_point(doc_from_json(R"({"times": 1})"), doc_from_json(R"({"failCommands": ["commitTransaction"],
                                             "writeConcernError": {"code": 64, "errmsg": "waiting for replication timed out"}})"));
     REQUIRE(run(f.io, s.commit_transaction(diag)));
     REQUIRE(s.last_commit().outcome == commit_outcome::unknown);

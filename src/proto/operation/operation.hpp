@@ -41,7 +41,8 @@ struct no_result {};
 template <class Op>
 concept operation_type = requires(const Op& op, bson::document& body) {
   typename Op::result;
-  { op.traits() } noexcept -> std::same_as<operation_traits>;
+  { op.traits() }
+  noexcept->std::same_as<operation_traits>;
   { op.build(body) } -> std::same_as<error_code>;
 };
 

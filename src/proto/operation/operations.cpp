@@ -104,7 +104,8 @@ error_code find_op::build(bson::document& body) const {
 
 operation_traits aggregate_op::traits() const noexcept {
   if (!pipeline_writes(pipeline)) return read_traits("aggregate");
-  return {.name = "aggregate", .takes_read_concern = true, .takes_write_concern = true, .takes_after_cluster_time = true};
+  return {
+      .name = "aggregate", .takes_read_concern = true, .takes_write_concern = true, .takes_after_cluster_time = true};
 }
 error_code aggregate_op::build(bson::document& body) const {
   build_aggregate(body, coll, pipeline, options);

@@ -41,8 +41,8 @@ std::string parse_tag_sets(bson::element tags, read_preference& out) {
 
 }  // namespace
 
-read_preference_argument read_preference_to_send(topology_type topology, server_type server,
-                                                 operation_kind operation, const read_preference& rp) noexcept {
+read_preference_argument read_preference_to_send(topology_type topology, server_type server, operation_kind operation,
+                                                 const read_preference& rp) noexcept {
   if (operation == operation_kind::write) return read_preference_argument::none;
   switch (topology) {
     case topology_type::single:
@@ -80,8 +80,7 @@ void build_read_preference_document(const read_preference& rp, bson::document& o
     const double seconds = *rp.max_staleness_seconds;
     if (std::fabs(seconds) < static_cast<double>(std::numeric_limits<std::int32_t>::max()))
       out.append("maxStalenessSeconds", static_cast<std::int32_t>(seconds));
-    else
-      out.append("maxStalenessSeconds", static_cast<std::int64_t>(seconds));
+    else out.append("maxStalenessSeconds", static_cast<std::int64_t>(seconds));
   }
 }
 
@@ -99,7 +98,8 @@ std::string parse_read_preference_document(bson::view doc, read_preference& out)
     if (key == "mode") {
       auto mode = e.as_string() ? parse_mode(*e.as_string()) : std::nullopt;
       if (!mode)
-        return "read preference 'mode' must be one of primary, primaryPreferred, secondary, secondaryPreferred, nearest";
+        return "read preference 'mode' must be one of primary, primaryPreferred, secondary, secondaryPreferred, "
+               "nearest";
       out.mode = *mode;
       has_mode = true;
     } else if (key == "tags") {

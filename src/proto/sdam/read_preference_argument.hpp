@@ -25,8 +25,8 @@ enum class read_preference_argument {
 //   read preference, primaryPreferred when it is primary (so that a secondary answers).
 // - ReplicaSetWithPrimary/NoPrimary: none for primary, else the read preference.
 // - Sharded, LoadBalanced (mongos rule, OP_MSG): none for primary, else the read preference.
-read_preference_argument read_preference_to_send(topology_type topology, server_type server,
-                                                 operation_kind operation, const read_preference& rp) noexcept;
+read_preference_argument read_preference_to_send(topology_type topology, server_type server, operation_kind operation,
+                                                 const read_preference& rp) noexcept;
 
 // The $readPreference document ("Document structure"): mode in camel case; `tags` when a tag
 // set is given; maxStalenessSeconds (an integer) when set. `out` is cleared first.

@@ -77,7 +77,8 @@ class server_session_pool {
   void clear() noexcept;
 
   // At client shutdown: the pooled ids in batches of at most `batch_limit`; empties the pool.
-  std::vector<std::vector<session_id>> take_end_sessions_batches(std::size_t batch_limit = max_end_sessions_per_command);
+  std::vector<std::vector<session_id>> take_end_sessions_batches(
+      std::size_t batch_limit = max_end_sessions_per_command);
 
   std::size_t size() const noexcept { return sessions_.size(); }
   // Front (most recently returned) first.

@@ -151,6 +151,8 @@ struct server_core::impl {
   void apply_due_oplog();
   void apply_fetched_oplog();  // promotion: a new primary drains what it fetched
   bool wait_for_cluster_time(op_context& op);
+  // A secondary refuses writes, and reads whose read preference does not allow a secondary.
+  void check_member_role(const command_traits& traits, const op_context& op, bool writes) const;
   void wait_for_secondaries(const op_context& op);
   void cmd_repl_set_step_down(op_context& op, bson::document& reply);
   void cmd_repl_set_freeze(op_context& op, bson::document& reply);

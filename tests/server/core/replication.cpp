@@ -127,7 +127,8 @@ bool server_core::electable() const {
 namespace {
 
 void require_admin(const op_context& op) {
-  if (op.db != "admin") throw command_error(code::unauthorized, op.name + " may only be run against the admin database.");
+  if (op.db != "admin")
+    throw command_error(code::unauthorized, op.name + " may only be run against the admin database.");
 }
 
 double seconds_field(const op_context& op, std::string_view field, double fallback) {

@@ -322,6 +322,16 @@ bson::document server_core::handle(bson::view command_body, std::span<const sequ
 
 // ---------------------------------------------------------------- dispatch
 
+// OP_MSG.md: a $readPreference other than primary implies secondaryOk.
+void server_core::impl::check_member_role(const command_traits& traits, const op_context& op, bool writes) const {
+  if (options.role != member_role::secondary) return;
+  auto pref = op.cmd["$readPreference"];
+  bool secondary_ok = pref.is_document() && (*pref.as_document())["mode"].as_string().value_or("primary") != "primary";
+  if (writes) throw command_error(code::not_writable_primary, "not primary");
+  if (traits.is_read && !secondary_ok)
+    throw command_error(code::not_primary_no_secondary_ok, "not primary and secondaryOk=false");
+}
+
 bson::document server_core::impl::run(bson::view command, connection_context& ctx) {
   op_context op;
   op.cmd = command;
@@ -343,14 +353,7 @@ bson::document server_core::impl::run(bson::view command, connection_context& ct
     bool writes = traits->is_write || (op.name == "aggregate" && pipeline_writes(op.cmd));
     supports_wc = traits->supports_write_concern || (op.name == "aggregate" && writes);
     parse_session_fields(op);
-    if (options.role == member_role::secondary) {
-      auto pref = op.cmd["$readPreference"];
-      bool secondary_ok =
-          pref.is_document() && (*pref.as_document())["mode"].as_string().value_or("primary") != "primary";
-      if (writes) throw command_error(code::not_writable_primary, "not primary");
-      if (traits->is_read && !secondary_ok)
-        throw command_error(code::not_primary_no_secondary_ok, "not primary and secondaryOk=false");
-    }
+    check_member_role(*traits, op, writes);
     if (wait_for_cluster_time(op)) return {};  // before failpoints: the command runs again
     validate_session_options(*traits, op);
     evaluate_fail_command(op);

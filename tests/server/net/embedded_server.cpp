@@ -77,7 +77,8 @@ embedded_replica_set::embedded_replica_set(int members, server_options core_opti
   // replSetStepDown runs under its member's lock: the election runs next, on its thread.
   for (int i = 0; i < members; ++i) {
     auto ex = members_[i]->executor();
-    members_[i]->core().set_election_handler([this, i, ex] { asio::post(ex, [this, i] { elect_after_step_down(i); }); });
+    members_[i]->core().set_election_handler(
+        [this, i, ex] { asio::post(ex, [this, i] { elect_after_step_down(i); }); });
   }
 }
 

@@ -31,14 +31,15 @@ std::string built_name(const Op& op) {
 }  // namespace
 
 TEST_CASE("operation traits: the reads of retryable-reads.md are retryable reads selected by read preference") {
-  const operation_traits reads[] = {find_op{"c", empty, {}}.traits(),
-                                    aggregate_op{"c", bson::document::from_json(R"({"0": {"$match": {}}})"), {}}.traits(),
-                                    distinct_op{"c", "x", empty, {}}.traits(),
-                                    count_op{"c", empty, {}}.traits(),
-                                    count_documents_op{"c", empty, {}}.traits(),
-                                    list_databases_op{}.traits(),
-                                    list_collections_op{}.traits(),
-                                    list_indexes_op{"c"}.traits()};
+  const operation_traits reads[] = {
+      find_op{"c", empty, {}}.traits(),
+      aggregate_op{"c", bson::document::from_json(R"({"0": {"$match": {}}})"), {}}.traits(),
+      distinct_op{"c", "x", empty, {}}.traits(),
+      count_op{"c", empty, {}}.traits(),
+      count_documents_op{"c", empty, {}}.traits(),
+      list_databases_op{}.traits(),
+      list_collections_op{}.traits(),
+      list_indexes_op{"c"}.traits()};
   for (const auto& t : reads) {
     CAPTURE(std::string(t.name));
     CHECK(t.retryability == retry_family::read);
@@ -96,8 +97,8 @@ TEST_CASE("operation traits: single-document writes are retryable writes; multi-
 
 TEST_CASE("operation traits: a bulk write's command is judged on the statements it carries") {
   const auto one = bson::document::from_json(R"({"update": "c", "updates": [{"q": {}, "u": {"$set": {"a": 1}}}]})");
-  const auto many = bson::document::from_json(
-      R"({"delete": "c", "deletes": [{"q": {}, "limit": 1}, {"q": {}, "limit": 0}]})");
+  const auto many =
+      bson::document::from_json(R"({"delete": "c", "deletes": [{"q": {}, "limit": 1}, {"q": {}, "limit": 0}]})");
   CHECK(bulk_batch_traits(one).retryability == retry_family::write);
   CHECK(bulk_batch_traits(one).name == "update");
   CHECK(bulk_batch_traits(many).retryability == retry_family::other);

@@ -31,8 +31,11 @@ struct label_case {
 };
 
 label_context in_txn(retry_family family = retry_family::other, std::int32_t wire = 25) {
-  return {
-      .family = family, .in_transaction = true, .retryable_write = true, .max_wire_version = wire, .from_mongos = false};
+  return {.family = family,
+          .in_transaction = true,
+          .retryable_write = true,
+          .max_wire_version = wire,
+          .from_mongos = false};
 }
 label_context retryable_write(std::int32_t wire, bool mongos = false) {
   return {.family = retry_family::other,
@@ -331,14 +334,7 @@ TEST_CASE("transactions.md / retryable-writes.md: the labels the driver adds, pe
        {},
        {},
        {RWE, TTE, UTCR}},
-      {"driver-side errors are never labeled",
-       fk::client,
-       in_txn(cr::commit),
-       0,
-       {},
-       {},
-       {},
-       {RWE, TTE, UTCR}},
+      {"driver-side errors are never labeled", fk::client, in_txn(cr::commit), 0, {}, {}, {}, {RWE, TTE, UTCR}},
   };
   for (const label_case& c : cases) {
     CAPTURE(c.rule);
