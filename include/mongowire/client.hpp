@@ -550,6 +550,17 @@ class database {
   boost::asio::awaitable<error_code> list_collections(list_collections_options options,
                                                       std::vector<bson::document>& out, diagnostics& diag);
 
+  // crud.md "Database-level aggregation": {aggregate: 1, pipeline} (e.g. $currentOp,
+  // $listLocalSessions, $documents); the cursor is drained like a collection's aggregate.
+  template <class Token>
+  auto async_aggregate(bson::view pipeline, aggregate_options options, std::vector<bson::document>& out,
+                       diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), aggregate(pipeline, std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> aggregate(bson::view pipeline, aggregate_options options,
+                                               std::vector<bson::document>& out, diagnostics& diag);
+
   // enumerate-collections.md "listCollectionNames": listCollections with nameOnly: true.
   template <class Token>
   auto async_list_collection_names(list_collections_options options, std::vector<std::string>& out, diagnostics& diag,

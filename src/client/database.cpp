@@ -89,4 +89,12 @@ asio::awaitable<error_code> database::list_collection_names(list_collections_opt
   co_return error_code{};
 }
 
+asio::awaitable<error_code> database::aggregate(bson::view pipeline, aggregate_options options,
+                                                std::vector<bson::document>& out, diagnostics& diag) {
+  detail::aggregate_op op{"", pipeline, {}};  // "" = {aggregate: 1}
+  op.options.batch_size = options.batch_size;
+  op.options.max_time_ms = options.max_time_ms;
+  co_return co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, options.batch_size, out, diag);
+}
+
 }  // namespace mongowire

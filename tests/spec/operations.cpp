@@ -329,14 +329,16 @@ awaitable<void> find_one_op(arguments& args, mongowire::collection& coll, operat
   out.result = optional_document_value(doc);
 }
 
-awaitable<void> aggregate_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
+// collection.aggregate and database.aggregate (crud.md "Database-level aggregation").
+template <class Target>
+awaitable<void> aggregate_op(arguments& args, Target& target, operation_outcome& out) {
   auto pipeline = *args.array("pipeline");
   aggregate_options o;
   if (auto b = args.integer("batchSize")) o.batch_size = static_cast<std::int32_t>(*b);
   o.max_time_ms = args.integer("maxTimeMS");
   args.check_all_used();
   std::vector<bson::document> docs;
-  out.ec = co_await coll.aggregate(pipeline, std::move(o), docs, out.diag);
+  out.ec = co_await target.aggregate(pipeline, std::move(o), docs, out.diag);
   out.result = array_value(docs);
   out.root = match_root::array_of_roots;
 }
@@ -474,7 +476,7 @@ constexpr collection_op collection_ops[] = {
     {"bulkWrite", bulk_write_op},
     {"find", find_op},
     {"findOne", find_one_op},
-    {"aggregate", aggregate_op},
+    {"aggregate", aggregate_op<mongowire::collection>},
     {"countDocuments", count_documents_op},
     {"count", legacy_count_op},
     {"estimatedDocumentCount", estimated_document_count_op},
@@ -562,6 +564,8 @@ awaitable<operation_outcome> database_operation(std::string_view name, arguments
     co_await list_collections_op(args, db, out);
   } else if (name == "listCollectionNames") {
     co_await list_collection_names_op(args, db, out);
+  } else if (name == "aggregate") {
+    co_await aggregate_op(args, db, out);
   } else {
     throw runner_error("unsupported database operation '" + std::string(name) + "'");
   }
