@@ -36,6 +36,7 @@ client::~client() {
   if (!impl_) return;
   impl_->public_client = nullptr;
   impl_->topology().close();
+  impl_->silence_handlers();
 }
 
 asio::any_io_executor client::get_executor() const { return impl_->executor(); }

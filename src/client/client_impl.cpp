@@ -165,12 +165,36 @@ client_impl::client_impl(asio::any_io_executor ex, connection_string cs, client_
     client_txn_defaults_.read_preference = std::move(rp);
   }
   client_read_preference_ = sdam::read_preference::from(cs_);
-  topology_ = std::make_shared<net::topology>(ex_, topology_options_from(cs_, opts_));
+  topology_ = std::make_shared<net::topology>(ex_, gated(topology_options_from(cs_, opts_)));
   if (opts_.log)
     for (const auto& w : cs_.warnings) opts_.log("connection string: " + w);
 }
 
 client_impl::~client_impl() { topology_->close(); }
+
+// Background work (a connection still being established, a monitor's last check) may end
+// after the public client is gone; the caller's handlers, and what they capture, may be gone
+// too. Every handler the topology calls goes through this gate, closed by silence_handlers().
+net::topology_options client_impl::gated(net::topology_options t) const {
+  const std::weak_ptr<const bool> alive = handlers_alive_;
+  auto gate = [alive]<class Handler>(Handler h) -> Handler {
+    if (!h) return h;
+    return [alive, h = std::move(h)](const auto& event) {
+      if (alive.lock()) h(event);
+    };
+  };
+  t.on_pool_event = gate(std::move(t.on_pool_event));
+  t.on_heartbeat = gate(std::move(t.on_heartbeat));
+  t.on_sdam_event = gate(std::move(t.on_sdam_event));
+  t.connection.observer = gate(std::move(t.connection.observer));
+  return t;
+}
+
+void client_impl::silence_handlers() noexcept {
+  handlers_alive_.reset();
+  opts_.on_command = nullptr;  // called by the executor itself, e.g. for a session that outlives the client
+  opts_.on_retry = nullptr;
+}
 
 void client_impl::start() { topology_->start(); }
 

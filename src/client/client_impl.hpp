@@ -169,6 +169,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   const connection_string& uri() const noexcept { return cs_; }
   const transaction_options& default_transaction_options() const noexcept { return client_txn_defaults_; }
   const client_options& options() const noexcept { return opts_; }
+  // The public client is gone: no handler of client_options is called any more.
+  void silence_handlers() noexcept;
   std::optional<bson::view> default_write_concern() const;
   std::optional<bson::view> default_read_concern() const;
   net::topology& topology() noexcept { return *topology_; }
@@ -243,6 +245,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   boost::asio::any_io_executor ex_;
   connection_string cs_;
   client_options opts_;
+  std::shared_ptr<const bool> handlers_alive_ = std::make_shared<const bool>(true);  // see gated()
+  net::topology_options gated(net::topology_options t) const;
   std::shared_ptr<net::topology> topology_;
   server_session_pool sessions_;
   std::optional<bson::document> cluster_time_;  // the highest $clusterTime seen
