@@ -6,7 +6,8 @@
 
 namespace mongowire::tools {
 
-// `uri` with the password of its user information replaced by "****"
+// `uri` with the password of its user information and the values of secret options
+// (tlsCertificateKeyFilePassword, proxyPassword) replaced by "****"
 // ("mongodb://ada:****@host/"); unchanged when it has none.
 std::string mask_password(std::string_view uri);
 

@@ -26,13 +26,7 @@ void print_frame(const char* title, bson::document& body, const trace_options& o
   std::vector<std::uint8_t> frame;
   wire::op_msg_encoder enc(frame);
   enc.begin(request_id);
-  auto seq = opts.sequences ? find_document_sequence(body) : std::nullopt;
-  if (seq) {
-    enc.body_without(body, seq->identifier);
-    enc.add_sequence_from_array(seq->identifier, seq->array);
-  } else {
-    enc.body(body);
-  }
+  add_command_sections(enc, body, opts.sequences ? find_document_sequences(body) : std::nullopt);
   if (auto ec = enc.finish(opts.checksum)) {
     std::fprintf(stderr, "cannot encode %s: %s\n", title, ec.message().c_str());
     return;

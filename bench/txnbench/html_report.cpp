@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "accounting_report.hpp"
 #include "svg_chart.hpp"
 
 namespace txnbench {
@@ -171,6 +172,74 @@ std::string cost_per_transaction(const std::vector<run_result>& runs) {
          bar_chart_svg({"Bytes per transaction", "", "bytes", false}, names, {"sent", "received"}, bytes);
 }
 
+// The engine's accounting (issue 16): where a committed transaction's time went, its round
+// trips and bytes, and the attempts by cause; mongowire's transaction runs only.
+std::string accounting_section(const std::vector<run_result>& runs) {
+  std::string table =
+      "<table>\n" + row({"run", "total us", "server selection", "pool wait", "wire", "backoff", "elsewhere",
+                         "commit (part)", "round trips", "bytes sent", "bytes received", "transient reruns",
+                         "commit retries", "retryable-write retries", "overload retries"},
+                        "th");
+  std::vector<std::string> names;
+  std::vector<std::vector<double>> values;
+  for (const auto& r : runs) {
+    const auto m = accounting_means_of(r);
+    if (!m) continue;
+    const auto& a = *r.accounting;
+    table += row({run_name(r), fixed(m->total_us), fixed(m->server_selection_us), fixed(m->pool_wait_us),
+                  fixed(m->wire_us), fixed(m->backoff_us), fixed(m->elsewhere_us()), fixed(m->commit_us),
+                  fixed(m->round_trips, 3), fixed(m->bytes_sent, 0), fixed(m->bytes_received, 0),
+                  std::to_string(a.transient_reruns), std::to_string(a.commit_retries),
+                  std::to_string(a.retryable_write_retries), std::to_string(a.overload_retries)});
+    names.push_back(run_name(r));
+    values.push_back(
+        {m->server_selection_us, m->pool_wait_us, m->wire_us, m->backoff_us, m->elsewhere_us(), m->commit_us});
+  }
+  if (names.empty()) return {};
+  return "<h2>Where a transaction's time goes</h2>\n<p>Means per committed transaction of the measured window, from "
+         "<code>session::last_transaction_accounting()</code>. Wire time includes the server's work: mongod reports "
+         "no execution time in its replies. Commit time overlaps the other buckets.</p>\n" +
+         table + "</table>\n" +
+         bar_chart_svg({"Time per transaction (us)", "", "us", false},
+                       {"selection", "pool wait", "wire", "backoff", "elsewhere", "commit"}, names, values);
+}
+
+// The clients' gauges at the end of each mongowire run (issue 16): server sessions, each
+// pool's connections and clears, and the namespaces with the most write conflicts.
+std::string gauges_tables(const run_result& r) {
+  const auto& g = *r.gauges;
+  const auto& s = g.sessions;
+  std::string t =
+      "<h3>" + xml_escape(run_name(r)) + "</h3>\n<table>\n" +
+      row({"server sessions", "in use", "pooled", "created", "discarded dirty", "discarded expired", "discarded stale"},
+          "th");
+  t += row({"", std::to_string(s.in_use), std::to_string(s.pooled), std::to_string(s.created),
+            std::to_string(s.discarded_dirty), std::to_string(s.discarded_expired), std::to_string(s.discarded_stale)});
+  t += "</table>\n<table>\n" +
+       row({"pool", "total", "in use", "idle", "wait queue", "generation", "clears (generation: cause)"}, "th");
+  for (const auto& p : g.pools) {
+    std::string clears;
+    for (const auto& c : p.clears)
+      clears += (clears.empty() ? "" : "; ") + std::to_string(c.generation) + ": " + std::string(to_string(c.cause));
+    t += row({p.address, std::to_string(p.total), std::to_string(p.in_use), std::to_string(p.idle),
+              std::to_string(p.wait_queue), std::to_string(p.generation), clears.empty() ? "none" : clears});
+  }
+  t += "</table>\n<table>\n" + row({"write conflicts per namespace", "count"}, "th");
+  for (const auto& n : g.write_conflicts_by_namespace) t += row({n.ns, std::to_string(n.count)});
+  return t + row({"all", std::to_string(g.write_conflicts)}) + "</table>\n";
+}
+
+std::string gauges_section(const std::vector<run_result>& runs) {
+  std::string out;
+  for (const auto& r : runs)
+    if (r.gauges) out += gauges_tables(r);
+  if (out.empty()) return out;
+  return "<h2>Client gauges at the end of the run</h2>\n<p>From <code>client::gauges()</code> before the clients "
+         "closed, summed over the clients: the live values (sessions in use, wait queue, write conflicts) are on "
+         "the progress line.</p>\n" +
+         out;
+}
+
 constexpr const char* style =
     "body{font-family:sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse;margin:1em 0}"
     "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}td:first-child{text-align:left}"
@@ -187,6 +256,8 @@ std::string html_report(const bench_options& o, const run_context& ctx, const st
   page += "<h2>Throughput</h2>\n" + throughput_over_time(runs);
   page += "<h2>Retries</h2>\n" + retries_by_label(runs);
   page += "<h2>Round trips and bytes</h2>\n" + cost_per_transaction(runs);
+  page += accounting_section(runs);
+  page += gauges_section(runs);
   for (const auto& r : runs)
     for (const auto& e : r.errors) page += "<p>ERROR (" + xml_escape(run_name(r)) + "): " + xml_escape(e) + "</p>\n";
   return page + "</body>\n</html>\n";

@@ -14,6 +14,7 @@
 #include "net/embedded_server.hpp"
 #include "options.hpp"
 #include "report.hpp"
+#include "retry_trace.hpp"
 #include "timeline.hpp"
 #ifdef TXNBENCH_HAVE_MONGOC
 #include "mongoc_runner.hpp"
@@ -44,7 +45,7 @@ void control_loop(const bench_options& o, run_control& control, const std::atomi
     if (timeline.tick(now) && progress) {
       const auto line = progress_line(name, timeline.samples().back(), timeline.latency_so_far(),
                                       control.commits.load(), control.retries.load());
-      std::fprintf(stderr, "\r%s", line.c_str());
+      std::fprintf(stderr, "\r%s%s", line.c_str(), progress_gauges(control.gauges).c_str());
       printed = true;
     }
   }
@@ -108,6 +109,16 @@ bool write_files(const bench_options& o, const run_context& ctx, const std::vect
   return ok;
 }
 
+// --retry-trace: every run appends to the file; it starts empty. False (with the reason on
+// stderr) when it cannot be written.
+bool empty_retry_trace(const bench_options& o) {
+  if (o.retry_trace_path.empty()) return true;
+  retry_trace_writer trace;
+  const std::string err = trace.open(o.retry_trace_path, "w");
+  if (!err.empty()) std::fprintf(stderr, "txnbench: %s\n", err.c_str());
+  return err.empty();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,6 +144,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (!empty_retry_trace(o)) return 2;
   std::unique_ptr<mongowire::testd::embedded_server> server;
   run_context ctx;
   std::string uri = o.uri;

@@ -1,8 +1,11 @@
 #include "mongowire_runner.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include <charconv>
@@ -12,6 +15,7 @@
 
 #include "alloc_counter.hpp"
 #include "mongowire/client.hpp"
+#include "retry_trace.hpp"
 
 namespace txnbench {
 
@@ -49,6 +53,13 @@ struct event_tally {
   }
 };
 
+// ConnectionReadyEvents of one client: what each new pooled connection cost to set up.
+void record_setup(connection_setup& setup, const pool_event& e) {
+  if (e.type != pool_event_type::connection_ready) return;
+  setup.time_ns.record(static_cast<std::uint64_t>(e.duration.count()));
+  setup.round_trips += e.round_trips;
+}
+
 transaction_options make_transaction_options(const bench_options& o) {
   transaction_options t;
   t.read_concern = bson::document();
@@ -83,6 +94,7 @@ class worker {
     while (control_.begin_transaction(measured)) {
       const auto started = bench_clock::now();
       txn_counters c;
+      cost_ = {};
       if (o_.mode == bench_mode::plain) co_await plain_group(c);
       else if (o_.api == txn_api::manual) co_await manual_transaction(c);
       else co_await convenient_transaction(c);
@@ -90,9 +102,11 @@ class worker {
       // A transaction is measured when it started and ended inside the window.
       measured = measured && (control_.phase() == run_control::measure || o_.transactions);
       stats.all.add(c);
+      stats.accounting_all += cost_;
       control_.transaction_done(c.commits, c.total_retries(), elapsed);
       if (measured) {
         stats.measured.add(c);
+        stats.accounting_measured += cost_;
         if (c.commits) stats.latency_ns.record(static_cast<std::uint64_t>(elapsed.count()));
         control_.end_measured_transaction();
       }
@@ -143,30 +157,41 @@ class worker {
   }
 
   // The MongoDB manual's retry loops: rerun on TransientTransactionError, commit again on
-  // UnknownTransactionCommitResult. Retries are counted from the command events.
+  // UnknownTransactionCommitResult. Retries are counted from the command events; each
+  // transaction's accounting is added to the logical transaction's cost.
   asio::awaitable<void> manual_transaction(txn_counters& c) {
     for (;;) {
       diag_.clear();
       if (auto ec = session_.start_transaction(std::nullopt, diag_)) co_return record_failure(c, ec, diag_);
-      if (auto ec = co_await run_operations(diag_, c)) {
-        ++c.aborts;
-        control_.aborts.fetch_add(1, std::memory_order_relaxed);
-        diagnostics ignored;
-        co_await session_.abort_transaction(ignored);
-        if (diag_.has_label(label::transient_transaction_error)) continue;
-        co_return record_failure(c, ec, diag_);
+      const bool over = co_await manual_attempt(c);
+      cost_ += session_.last_transaction_accounting();
+      if (over) co_return;
+      ++cost_.transient_reruns;  // the manual's loop, as with_transaction counts its own
+    }
+  }
+
+  // One started transaction: true once it is over (committed or failed), false to rerun it.
+  asio::awaitable<bool> manual_attempt(txn_counters& c) {
+    if (auto ec = co_await run_operations(diag_, c)) {
+      ++c.aborts;
+      control_.aborts.fetch_add(1, std::memory_order_relaxed);
+      diagnostics ignored;
+      co_await session_.abort_transaction(ignored);
+      if (diag_.has_label(label::transient_transaction_error)) co_return false;
+      record_failure(c, ec, diag_);
+      co_return true;
+    }
+    for (;;) {
+      diag_.clear();
+      auto ec = co_await session_.commit_transaction(diag_);
+      if (!ec) {
+        ++c.commits;
+        co_return true;
       }
-      for (;;) {
-        diag_.clear();
-        auto ec = co_await session_.commit_transaction(diag_);
-        if (!ec) {
-          ++c.commits;
-          co_return;
-        }
-        if (diag_.has_label(label::unknown_transaction_commit_result)) continue;
-        if (diag_.has_label(label::transient_transaction_error)) break;
-        co_return record_failure(c, ec, diag_);
-      }
+      if (diag_.has_label(label::unknown_transaction_commit_result)) continue;
+      if (diag_.has_label(label::transient_transaction_error)) co_return false;
+      record_failure(c, ec, diag_);
+      co_return true;
     }
   }
 
@@ -181,6 +206,7 @@ class worker {
         },
         std::nullopt, diag_);
     if (attempts > 1) c.aborts += static_cast<std::uint64_t>(attempts - 1);
+    if (attempts > 0) cost_ += session_.last_transaction_accounting();  // every attempt, summed
     if (ec) co_return record_failure(c, ec, diag_);
     ++c.commits;
   }
@@ -198,19 +224,56 @@ class worker {
   insert_one_result insert_result_;
   update_result update_result_;
   std::optional<bson::document> found_;
+  transaction_accounting cost_;  // the current transaction's, all its attempts
 };
 
 // One io_context, one client, its workers.
 struct client_thread {
   asio::io_context io;
   event_tally tally;
+  connection_setup setup;
   std::unique_ptr<client> c;
   std::vector<std::unique_ptr<worker>> workers;
   client::stats stats_before_close;
   std::uint64_t started_before_close = 0;
   double cpu_seconds = 0;
   std::thread thread;
+  // Issue 16: the client's gauges, sampled for the progress line and kept at the end for the report.
+  asio::steady_timer gauge_timer{io};
+  client_gauges sampled;  // reused: a warm sample allocates nothing
+  live_gauges::values published;
+  bool workers_done = false;
+  client_gauges final_gauges;
 };
+
+// Publishes the client's gauges every 250 ms on the client's own thread (client::gauges runs
+// on its strand) until the workers are done.
+asio::awaitable<void> sample_gauges(client_thread* ct, run_control* control) {
+  while (!ct->workers_done) {
+    ct->c->gauges(ct->sampled);
+    control->gauges.publish(ct->published, ct->sampled);
+    ct->gauge_timer.expires_after(std::chrono::milliseconds(250));
+    co_await ct->gauge_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+// --fail-point: each configureFailPoint command on admin, after seeding (which the fail points
+// would otherwise hit). Empty, or what went wrong.
+asio::awaitable<std::string> configure_fail_points(client& c, const std::vector<std::string>& commands) {
+  for (const auto& json : commands) {
+    bson::document command;
+    try {
+      command = bson::document::from_json(json);
+    } catch (const std::exception& e) {
+      co_return "--fail-point '" + json + "' is not a JSON document: " + e.what();
+    }
+    bson::document reply;
+    diagnostics diag;
+    if (auto ec = co_await c.run_command("admin", command, reply, diag))
+      co_return "--fail-point '" + json + "' failed: " + ec.message() + " " + describe(diag);
+  }
+  co_return std::string{};
+}
 
 // Seeds `keys` documents {_id: 0..keys-1} for updates and finds, after dropping leftovers.
 std::string seed(const bench_options& o, const std::string& uri, const std::string& coll_name) {
@@ -238,12 +301,31 @@ std::string seed(const bench_options& o, const std::string& uri, const std::stri
       if (auto ec = co_await coll.insert_many(std::move(batch), options, r, diag))
         co_return "seeding " + o.database + "." + coll_name + " failed: " + ec.message() + " " + describe(diag);
     }
+    std::string failed = co_await configure_fail_points(c, o.fail_points);
     co_await c.close();
-    co_return std::string{};
+    co_return failed;
   };
   auto f = asio::co_spawn(io, job(), asio::use_future);
   io.run();
   return f.get();
+}
+
+// The engine's accounting of the measured transactions. Every command of a transaction run is
+// part of a transaction: the accounting of all of them must add up to the client's counters.
+void collect_accounting(const std::vector<std::unique_ptr<client_thread>>& threads, run_result& result) {
+  transaction_accounting all;
+  result.accounting.emplace();
+  for (const auto& ct : threads)
+    for (const auto& w : ct->workers) {
+      *result.accounting += w->stats.accounting_measured;
+      all += w->stats.accounting_all;
+    }
+  if (all.round_trips != result.round_trips || all.bytes_sent != result.bytes_sent ||
+      all.bytes_received != result.bytes_received)
+    result.errors.push_back("the transactions' accounting (" + std::to_string(all.round_trips) + " round trips, " +
+                            std::to_string(all.bytes_sent + all.bytes_received) +
+                            " bytes) disagrees with the client's counters (" + std::to_string(result.round_trips) +
+                            " round trips, " + std::to_string(result.bytes_sent + result.bytes_received) + " bytes)");
 }
 
 }  // namespace
@@ -255,6 +337,9 @@ run_result run_mongowire(const bench_options& o, const std::string& uri, run_con
   const std::string coll_name = "txnbench_mongowire";
   // Without a seeded collection there is nothing to measure: end the program with the reason.
   if (auto err = seed(o, uri, coll_name); !err.empty()) throw std::runtime_error(err);
+  retry_trace_writer trace;  // main truncated the file; every run appends
+  if (!o.retry_trace_path.empty())
+    if (auto err = trace.open(o.retry_trace_path); !err.empty()) throw std::runtime_error(err);
 
   std::vector<std::unique_ptr<client_thread>> threads;
   for (int t = 0; t < o.threads; ++t) {
@@ -262,6 +347,10 @@ run_result run_mongowire(const bench_options& o, const std::string& uri, run_con
     ct->tally.control = &control;
     client_options copts;
     copts.on_command = [tally = &ct->tally](const command_event& e) { (*tally)(e); };
+    copts.on_pool_event = [setup = &ct->setup](const pool_event& e) { record_setup(*setup, e); };
+    if (trace.is_open())
+      copts.on_retry = [&trace, mode = to_string(o.mode)](const retry_event& e) { trace.write(e, mode); };
+    if (o.jitter_seed) copts.jitter_seed = *o.jitter_seed + static_cast<std::uint64_t>(t);
     ct->c = std::make_unique<client>(ct->io.get_executor(), uri, std::move(copts));
     threads.push_back(std::move(ct));
   }
@@ -273,9 +362,10 @@ run_result run_mongowire(const bench_options& o, const std::string& uri, run_con
   std::atomic<int> running{o.threads};
   for (auto& ctp : threads) {
     auto* ct = ctp.get();
-    ct->thread = std::thread([ct, &running] {
+    ct->thread = std::thread([ct, &running, &control] {
       alloc::enroll_this_thread();
       auto remaining = std::make_shared<std::size_t>(ct->workers.size());
+      asio::co_spawn(ct->io, sample_gauges(ct, &control), asio::detached);
       for (auto& w : ct->workers)
         asio::co_spawn(ct->io, w->run(), [ct, remaining](std::exception_ptr e) {
           if (e) std::rethrow_exception(e);
@@ -283,6 +373,9 @@ run_result run_mongowire(const bench_options& o, const std::string& uri, run_con
           // Everyone is done: keep the statistics of the workload, then close (endSessions).
           ct->stats_before_close = ct->c->get_stats();
           ct->started_before_close = ct->tally.started;
+          ct->workers_done = true;
+          ct->gauge_timer.cancel();
+          ct->c->gauges(ct->final_gauges);
           asio::co_spawn(ct->io, ct->c->close(), asio::detached);
         });
       ct->io.run();
@@ -309,6 +402,10 @@ run_result run_mongowire(const bench_options& o, const std::string& uri, run_con
       if (!w->stats.first_error.empty() && result.errors.size() < 5) result.errors.push_back(w->stats.first_error);
     }
     const auto& s = ct->stats_before_close;
+    if (!result.setup) result.setup.emplace();
+    result.setup->time_ns.merge(ct->setup.time_ns);
+    result.setup->round_trips += ct->setup.round_trips;
+    merge_gauges(result.gauges ? *result.gauges : result.gauges.emplace(), ct->final_gauges);
     result.round_trips += s.commands;
     result.bytes_sent += s.bytes_sent;
     result.bytes_received += s.bytes_received;
@@ -325,6 +422,7 @@ run_result run_mongowire(const bench_options& o, const std::string& uri, run_con
       result.errors.push_back("command started events (" + std::to_string(ct->started_before_close) +
                               ") disagree with the client's command count (" + std::to_string(s.commands) + ")");
   }
+  if (o.mode == bench_mode::txn) collect_accounting(threads, result);
   result.window_s = control.window_seconds();
   result.window_ops = control.window_ops();
   result.window_allocations = control.window_allocations();

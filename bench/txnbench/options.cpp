@@ -40,6 +40,14 @@ Without --uri it starts the in-process test server.
                          when it is not a terminal (on a terminal it is always shown)
   --alloc-sites N        print the N most frequent call stacks of steady-state allocations
   --seed N               random seed                                                  [42]
+  --retry-trace FILE     write every failed attempt and the engine's decision (retry,
+                         rerun, give up, backoff) as JSON lines (mongowire runs)
+  --jitter-seed N        seed the engine's backoff jitter: with one worker, the same
+                         failures give the same trace
+  --fail-point JSON      a configureFailPoint command sent after seeding (repeatable;
+                         mongowire runs only), e.g. '{"configureFailPoint": "failCommand",
+                         "mode": {"times": 2}, "data": {"failCommands": ["insert"],
+                         "errorCode": 112, "errorLabels": ["TransientTransactionError"]}}'
   --help
 )";
 }
@@ -170,11 +178,21 @@ std::string parse_options(int argc, char** argv, bench_options& o, bool& help) {
       if (!value(v) || !parse_number(v, o.alloc_sites)) return bad();
     } else if (arg == "--seed") {
       if (!value(v) || !parse_number(v, o.seed)) return bad();
+    } else if (arg == "--retry-trace") {
+      if (!text(o.retry_trace_path)) return bad();
+    } else if (arg == "--jitter-seed") {
+      std::uint64_t n = 0;
+      if (!value(v) || !parse_number(v, n)) return bad();
+      o.jitter_seed = n;
+    } else if (arg == "--fail-point") {
+      if (!text(o.fail_points.emplace_back())) return bad();
     } else {
       return "unknown option '" + std::string(arg) + "' (see --help)";
     }
   }
   if (o.threads > o.concurrency) return "--threads must not exceed --concurrency";
+  if (!o.fail_points.empty() && o.driver != driver_kind::mongowire)
+    return "--fail-point needs --driver mongowire (libmongoc's runs have no fail point)";
   return {};
 }
 

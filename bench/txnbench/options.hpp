@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace txnbench {
 
@@ -45,6 +46,13 @@ struct bench_options {
   std::size_t alloc_sites = 0;  // print the N most frequent allocation stacks
   driver_kind driver = driver_kind::mongowire;
   std::uint64_t seed = 42;
+  // --retry-trace: the engine's retry events as JSON lines (mongowire runs).
+  std::string retry_trace_path;
+  // --jitter-seed: client_options::jitter_seed (thread t's client: N + t), so backoffs replay.
+  std::optional<std::uint64_t> jitter_seed;
+  // --fail-point: configureFailPoint commands (extended JSON) sent after seeding, before each
+  // mongowire run: injected failures, e.g. to see what retries cost.
+  std::vector<std::string> fail_points;
 };
 
 // Parses argv; returns an error message (empty on success). `help` is set for --help.

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <string_view>
 
+#include "accounting_report.hpp"
+
 namespace txnbench {
 
 namespace {
@@ -32,8 +34,6 @@ run_figures figures_of(const run_result& r) {
   return d;
 }
 
-namespace {
-
 std::string json_string(std::string_view s) {
   std::string out = "\"";
   for (char ch : s) {
@@ -52,10 +52,42 @@ std::string json_string(std::string_view s) {
   return out + "\"";
 }
 
+namespace {
+
 std::string mix_text(const op_mix& m) {
   char buf[96];
   std::snprintf(buf, sizeof buf, "insert %.0f%% update %.0f%% find %.0f%%", m.insert * 100, m.update * 100,
                 m.find * 100);
+  return buf;
+}
+
+// Per new connection, from run_result::setup.
+struct setup_figures {
+  unsigned long long connections = 0;
+  double round_trips = 0, min_us = 0, p50_us = 0, mean_us = 0, max_us = 0;
+};
+
+setup_figures setup_figures_of(const connection_setup& s) {
+  const auto& t = s.time_ns;
+  return {static_cast<unsigned long long>(t.count()),
+          per(static_cast<double>(s.round_trips), static_cast<double>(t.count())),
+          static_cast<double>(t.min()) / 1000.0,
+          static_cast<double>(t.value_at_percentile(50)) / 1000.0,
+          t.mean() / 1000.0,
+          static_cast<double>(t.max()) / 1000.0};
+}
+
+// {"connections": n, "round_trips_per_connection": x, "min_us": ..., "p50_us": ..., "mean_us": ..., "max_us": ...}
+// or null (libmongoc publishes no connection events).
+std::string json_setup(const run_result& r) {
+  if (!r.setup) return "null";
+  const setup_figures f = setup_figures_of(*r.setup);
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "{\"connections\": %llu, \"round_trips_per_connection\": %.4g, \"min_us\": %.6g, \"p50_us\": %.6g, "
+                "\"mean_us\": %.6g, "
+                "\"max_us\": %.6g}",
+                f.connections, f.round_trips, f.min_us, f.p50_us, f.mean_us, f.max_us);
   return buf;
 }
 
@@ -115,6 +147,8 @@ std::string json_body(const bench_options& o, const run_context& ctx, const run_
   } else {
     j += "\"allocs_per_op\": null, ";
   }
+  j += "\"connection_setup\": " + json_setup(r) + ", ";
+  j += "\"accounting\": " + accounting_json(r) + ", ";
   j += "\"errors\": [";
   for (std::size_t i = 0; i < r.errors.size(); ++i) j += (i ? ", " : "") + json_string(r.errors[i]);
   j += "]";
@@ -224,6 +258,16 @@ void print_json(const bench_options& o, const run_context& ctx, const std::vecto
 
 namespace {
 
+// New pooled connections: CMAP ConnectionCreated -> ConnectionReady and the handshake's commands.
+void print_setup_text(const run_result& r) {
+  if (!r.setup || r.setup->time_ns.count() == 0) return;
+  const setup_figures f = setup_figures_of(*r.setup);
+  std::printf(
+      "  connections    %llu new, %.2f round trips each (hello and authentication commands), set-up min %.1f us, "
+      "p50 %.1f us, mean %.1f us, max %.1f us\n",
+      f.connections, f.round_trips, f.min_us, f.p50_us, f.mean_us, f.max_us);
+}
+
 void print_mode_text(const bench_options& o, const run_context& ctx, const run_result& r, const run_result* reference) {
   std::printf("txnbench: %s against %s\n", r.driver.c_str(), ctx.server.c_str());
   std::printf("  mode %s%s, concurrency %d on %d thread(s), %d ops/txn (%s), documents of %zu bytes\n",
@@ -251,6 +295,8 @@ void print_mode_text(const bench_options& o, const run_context& ctx, const run_r
     std::printf("  bytes          %.0f per txn (%.0f sent, %.0f received)\n",
                 d.bytes_sent_per_txn + d.bytes_received_per_txn, d.bytes_sent_per_txn, d.bytes_received_per_txn);
     std::printf("  client CPU     %.1f us per txn (the client's threads over the whole run)\n", d.cpu_us_per_txn);
+    print_setup_text(x);
+    print_accounting_text(x);
     if (x.window_allocations)
       std::printf("  allocations    %.3f per op (%llu over %llu operations in the window, client threads only)\n",
                   d.allocs_per_op, static_cast<unsigned long long>(*x.window_allocations),

@@ -19,6 +19,9 @@ struct run_context {
 // transactions, round trips per transaction other than ops + 1 without retries).
 void check_sanity(const bench_options& o, run_result& result);
 
+// `s` as a JSON string literal, quotes included.
+std::string json_string(std::string_view s);
+
 // `runs`: for each mode run (txn first), the main driver's run then, with --driver both,
 // libmongoc's. With both modes, the transaction's overhead over plain writes follows.
 void print_text(const bench_options& o, const run_context& ctx, const std::vector<run_result>& runs);

@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "histogram.hpp"
+#include "live_gauges.hpp"
 #include "mongowire/bson.hpp"
+#include "mongowire/transaction_accounting.hpp"
 #include "options.hpp"
 
 namespace txnbench {
@@ -63,6 +65,7 @@ class run_control {
   std::atomic<std::uint64_t> aborts{0};
   std::atomic<std::uint64_t> retries{0};
   concurrent_histogram latency_ns;  // committed transactions, all phases
+  live_gauges gauges;               // mongowire: the clients' gauges, sampled (progress line)
   // A worker ends a transaction (or plain group): the live counters and latency.
   void transaction_done(std::uint64_t commits_done, std::uint64_t retries_done, bench_clock::duration elapsed) noexcept;
 
@@ -90,6 +93,8 @@ struct txn_counters {
 struct worker_stats {
   txn_counters measured;
   txn_counters all;  // every phase, for round trips and bytes per transaction
+  // session::last_transaction_accounting() of every attempt (mongowire, txn mode).
+  mongowire::transaction_accounting accounting_measured, accounting_all;
   log_linear_histogram latency_ns;
   std::string first_error;
 };
@@ -135,6 +140,14 @@ struct timeline_sample {
   double p50_us = 0, p99_us = 0, max_us = 0;
 };
 
+// What new pooled connections cost (CMAP ConnectionReadyEvent; mongowire only): the time from
+// ConnectionCreated to ConnectionReady (TCP, TLS, hello, authentication) and the command round
+// trips of the handshake and authentication (hello, saslStart, saslContinue, ...).
+struct connection_setup {
+  log_linear_histogram time_ns;
+  std::uint64_t round_trips = 0;  // of all of them
+};
+
 // The result of one driver's run.
 struct run_result {
   std::string driver;  // "mongowire" or "mongoc"
@@ -153,6 +166,12 @@ struct run_result {
   std::vector<std::string> errors;   // sanity-check failures and first errors
   std::vector<std::pair<std::uint64_t, std::string>> alloc_sites;  // --alloc-sites
   std::vector<timeline_sample> timeline;                           // per second, all phases
+  std::optional<connection_setup> setup;                           // all phases; none for mongoc
+  // The engine's per-transaction accounting, summed over the measured transactions (mongowire
+  // in txn mode; none otherwise).
+  std::optional<mongowire::transaction_accounting> accounting;
+  // The clients' gauges at the end of the run, before close (mongowire only): the report's table.
+  std::optional<mongowire::client_gauges> gauges;
 };
 
 }  // namespace txnbench

@@ -1,6 +1,12 @@
 // RAII wrappers over libbson: a non-owning `view`, an owning `document` that is
 // also the builder, and `element` for reading fields. No raw bson_t ownership
 // escapes this header; `view::with_bson_t` lends one for libbson interop.
+//
+// Lifetimes: a view (and an element or iterator from it) points into bytes it does not own,
+// and dangles once they change or go: a document's view until the document is modified,
+// moved or destroyed (so never keep a view of a temporary). Thread-safety: plain values with
+// no shared state; distinct objects may be used on different threads, and one object may be
+// read (const calls) from several threads at once.
 #pragma once
 
 #include <bson/bson.h>
@@ -201,6 +207,8 @@ class document {
 
   void clear() noexcept { bson_reinit(b_.get()); }
 
+  // Builders: each appends one field (no check for a duplicate key) and returns *this. They
+  // throw std::length_error past libbson's 2 GiB limit, std::bad_alloc without memory.
   document& append(std::string_view key, std::int32_t v);
   document& append(std::string_view key, std::int64_t v);
   document& append(std::string_view key, double v);

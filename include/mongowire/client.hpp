@@ -1,4 +1,4 @@
-// The public API: client, session, collection.
+// The public API: client, database, collection, session (index: docs/api.md).
 //
 // Every operation has two forms: `async_xxx(args..., options, results..., diagnostics& diag,
 // CompletionToken&& token)` with the completion signature void(error_code) (callbacks,
@@ -12,10 +12,68 @@
 // token's cancellation slot (bind_cancellation_slot) completes the operation with
 // asio::error::operation_aborted; an exception escaping it (e.g. thrown by a
 // with_transaction callback) with client_errc::internal_error and its what() in
-// diag.client_message; std::bad_alloc with errc::not_enough_memory.
+// diag.client_message; std::bad_alloc with errc::not_enough_memory. The awaitable form is
+// the operation itself: an exception reaches the awaiting coroutine.
 //
-// Thread-safety: a client and everything obtained from it must be used from one strand
-// (the executor given to the constructor). Distinct clients are independent.
+// Thread-safety: a client and everything obtained from it (database, collection and session
+// handles) must be used from one strand (the executor given to the constructor): no call may
+// run concurrently with another call on the same client or anything it handed out. Handlers
+// complete on their associated executor (the client's by default); the client_options
+// callbacks run on the client's executor, synchronously, and must not block. Distinct clients
+// are independent (one per thread is the way to use several threads). Handles are cheap copies
+// sharing the client's state; an operation through a handle whose client is gone completes
+// with client_errc::client_closed.
+//
+// What every command carries after its own fields (client_impl.cpp build_command): $db; lsid
+// (the handle's session, else an implicit session taken from the pool once a connection is
+// checked out), except with w: 0 and on a server without sessions; txnNumber for a retryable
+// write; the transaction's fields (below); readConcern and writeConcern when the command takes
+// them and one is set; $clusterTime (the highest seen); $readPreference when the selected server
+// needs it (server-selection.md: a non-primary read on a replica set or mongos;
+// primaryPreferred on a direct connection to a replica-set member; never to a standalone).
+//
+// Kinds of operation, named in each call's comment:
+// - retryable write (insert, updateOne, replaceOne, deleteOne, findAndModify): writeConcern
+//   (the handle's, else the URI's w/journal/wtimeoutMS); with retryWrites (default true) on a
+//   server that supports it, a txnNumber and one retry after a RetryableWriteError.
+// - write (updateMany, deleteMany): the same without txnNumber, never retried.
+// - read (find, aggregate without $out/$merge, count, distinct): readConcern (the handle's,
+//   else readConcernLevel); the server chosen by read preference (the handle's, else the
+//   URI's); with retryReads (default true) one retry after a network or retryable error.
+// - enumeration (listCollections, listIndexes, listDatabases): no concern, the primary,
+//   retried once like a read.
+// - DDL (create, drop, createIndexes; aggregate with $out/$merge, which takes a readConcern
+//   too): writeConcern, the primary, never retried.
+// A causally consistent explicit session (the default) adds readConcern.afterClusterTime (its
+// operationTime) to reads and writes; a snapshot session sends readConcern {level: "snapshot",
+// atClusterTime} with every command. Any command is retried on an overload error
+// (SystemOverloadedError + RetryableError) up to maxAdaptiveRetries times, with backoff, when
+// retryWrites (writes) or retryReads (reads) allow; run_command needs both.
+//
+// Inside a transaction (through a session, or a handle obtained from one, after
+// start_transaction): every command carries lsid, txnNumber and autocommit: false; the first
+// also startTransaction: true and the transaction's readConcern (with afterClusterTime); the
+// handle's and the client's concerns are not sent (the transaction's writeConcern goes with
+// commitTransaction and abortTransaction); everything goes to the primary; nothing is retried
+// but overload errors.
+//
+// Errors any operation can complete with, beyond those its comment names:
+// - server_category(): the code of an ok: 0 reply (e.g. 112 WriteConflict), of the first
+//   write error (e.g. 11000 DuplicateKey; all in diag.write_errors) or of a writeConcernError
+//   (diag.write_concern); labels in diag.labels.
+// - client_errc: server_selection_timeout (nothing suitable within serverSelectionTimeoutMS;
+//   diag.client_message says what was seen), wire_version_unsupported, wait_queue_timeout,
+//   pool_cleared, pool_closed, client_closed, authentication_failed, message_too_large,
+//   invalid_reply (a reply without the fields the operation reads), session_ended,
+//   session_in_use (the session runs another operation), sessions_not_supported (an explicit
+//   session, a server without sessions), transactions_not_supported (a transaction on a
+//   deployment that cannot run one), read_preference_not_primary (a read in a transaction
+//   whose read preference is not primary), invalid_argument (w: 0 with an explicit session,
+//   an invalid read preference document).
+// - network_category() (connection_closed, connect_timeout, socket_timeout,
+//   tls_handshake_failed, dns_failed, proxy_failed), Asio's socket errors (e.g.
+//   connection_refused) and protocol_category() (bytes that break the wire protocol).
+// - asio::error::operation_aborted, client_errc::internal_error, errc::not_enough_memory (above).
 //
 // Transactions and sessions: operations are run through a `session` or a
 // `collection` handle obtained from a session (session::get_collection); such a handle always
@@ -37,6 +95,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,9 +106,12 @@
 #include <chrono>
 
 #include "mongowire/bson.hpp"
+#include "mongowire/capabilities.hpp"
 #include "mongowire/error.hpp"
 #include "mongowire/events.hpp"
+#include "mongowire/gauges.hpp"
 #include "mongowire/options.hpp"
+#include "mongowire/transaction_accounting.hpp"
 #include "mongowire/transaction_state.hpp"
 
 namespace mongowire {
@@ -88,6 +150,8 @@ class client;
 class session;
 class collection;
 
+// Results of the writes (crud.md "InsertOneResult", "UpdateResult", ...): filled when the
+// operation succeeds; insert_many_result also counts the documents inserted before a write error.
 struct insert_one_result {
   bson::document inserted_id;  // {_id: <value>}
 };
@@ -164,6 +228,7 @@ struct list_databases_options {
 // crud.md "InsertOneOptions" (bypassDocumentValidation and comment are not sent yet).
 struct insert_one_options {};
 
+// crud.md "InsertManyOptions".
 struct insert_many_options {
   bool ordered = true;
 };
@@ -225,11 +290,13 @@ struct find_one_and_update_options {
   std::optional<bson::document> array_filters;  // a BSON array
 };
 
+// crud.md "AggregateOptions" (collection and database aggregate): batchSize goes in `cursor`.
 struct aggregate_options {
   std::optional<std::int32_t> batch_size;
   std::optional<std::int64_t> max_time_ms;
 };
 
+// index-management.md "IndexOptions" (create_index).
 struct index_options {
   std::string name;  // "" = the default name ("a_1_b_-1", index-management.md)
   bool unique = false;
@@ -256,6 +323,7 @@ struct write_model {
   std::optional<bson::document> collation;  // delete_*
 };
 
+// crud.md "BulkWriteOptions": ordered stops at the first write error.
 struct bulk_write_options {
   bool ordered = true;
 };
@@ -271,20 +339,69 @@ struct bulk_write_result {
   bson::document upserted_ids;  // {"<request index>": <_id>, ...}
 };
 
-// A collection handle. Cheap to copy.
+// bulk-write.md "Write Models": one write of client::bulk_write / session::bulk_write and the
+// namespace it goes to (any database and collection; MongoDB 8.0+).
+struct client_write_model {
+  std::string ns;                  // "database.collection"
+  write_model model;               // as for collection::bulk_write
+  std::optional<index_hint> hint;  // update_*, replace_one, delete_*: the index to use
+};
+
+// bulk-write.md "BulkWriteOptions" (the client-level one: its own type, as that spec requires).
+struct client_bulk_write_options {
+  bool ordered = true;
+  std::optional<bool> bypass_document_validation;  // sent whenever set, false included
+  std::optional<bson::document> let;
+  // {w: ...}; none: the client's. Refused inside a transaction. w: 0 is refused with ordered
+  // writes or verbose results (the client could not report them).
+  std::optional<bson::document> write_concern;
+  std::optional<bson_value> comment;
+  bool verbose_results = false;  // per-write results below (the command's errorsOnly: false)
+};
+
+// bulk-write.md "BulkWriteResult", and what its "BulkWriteException" adds beyond the
+// error_code and diagnostics: on error, write errors are in diag.write_errors (index: the
+// model's), and this holds the partial result and every write concern error.
+struct client_bulk_write_result {
+  bool acknowledged = true;          // false with w: 0: nothing below is known
+  bool has_verbose_results = false;  // verbose_results was asked: the three maps are filled
+  bool has_partial_result = false;   // on error: at least one write is known to have succeeded
+  std::int64_t inserted_count = 0;
+  std::int64_t upserted_count = 0;
+  std::int64_t matched_count = 0;  // upserts excluded
+  std::int64_t modified_count = 0;
+  std::int64_t deleted_count = 0;
+  std::map<std::size_t, insert_one_result> insert_results;  // by model index, successful writes only
+  std::map<std::size_t, update_result> update_results;
+  std::map<std::size_t, delete_result> delete_results;
+  std::vector<write_concern_error> write_concern_errors;  // one per bulkWrite command that had one
+};
+
+// A collection handle (client::get_collection, database::get_collection or
+// session::get_collection). Cheap to copy; no I/O until an operation runs. One obtained from a
+// session runs every operation with that session (and its transaction), else each operation
+// takes an implicit session. Its collection_options replace the client's concerns and read
+// preference outside transactions.
 //
-// Each operation has one async form, `async_xxx(args..., options, result, diag, token)`,
-// and one awaitable form for coroutine users, `co_await xxx(args..., options, result,
-// diag)` returning the error_code. Views (bson::view) must outlive the operation.
+// Each operation has one async form, `async_xxx(args..., options, result, diag, token)`
+// completing with void(error_code), and one awaitable form for coroutine users, `co_await
+// xxx(args..., options, result, diag)` returning the error_code. Views (bson::view) must
+// outlive the operation. Kinds of operation, the fields every command carries and the errors
+// every operation can complete with: top of this file. Same strand as the client.
 class collection {
  public:
   const std::string& database_name() const noexcept { return db_; }
   const std::string& name() const noexcept { return coll_; }
 
-  // A handle on the same collection with other concerns / read preference.
+  // A handle on the same collection and session with other concerns / read preference
+  // (no I/O; `options` replaces this handle's).
   collection with_options(collection_options options) const;
   const collection_options& options() const noexcept { return options_; }
 
+  // crud.md "insertOne". Sends {insert: coll, documents: [doc], ordered: true}, the documents as an
+  // OP_MSG kind-1 sequence; a retryable write. A `doc` without _id is sent with an ObjectId _id
+  // first; result.inserted_id holds the _id. invalid_argument: `doc` is larger than the server's
+  // maxBsonObjectSize (nothing sent). A rejected document fails with the write error's code.
   template <class Token>
   auto async_insert_one(bson::view doc, insert_one_options options, insert_one_result& result, diagnostics& diag,
                         Token&& token) {
@@ -294,7 +411,9 @@ class collection {
   boost::asio::awaitable<error_code> insert_one(bson::view doc, insert_one_options options, insert_one_result& result,
                                                 diagnostics& diag);
 
-  // crud.md "insertMany": a bulk write of inserts.
+  // crud.md "insertMany": a bulk write of inserts (see bulk_write): {insert: coll, documents,
+  // ordered} commands within the server's limits, each a retryable write; missing _ids are
+  // generated. invalid_argument: `docs` is empty or a document is too large (nothing sent).
   template <class Token>
   auto async_insert_many(std::vector<bson::document> docs, insert_many_options options, insert_many_result& result,
                          diagnostics& diag, Token&& token) {
@@ -304,8 +423,10 @@ class collection {
   boost::asio::awaitable<error_code> insert_many(std::vector<bson::document> docs, insert_many_options options,
                                                  insert_many_result& result, diagnostics& diag);
 
-  // crud.md "Update vs. Replacement Validation": `update_doc` must consist of update
-  // operators ($set, ...) and a replacement must have none (client_errc::invalid_argument).
+  // crud.md "updateOne". Sends {update: coll, updates: [{q: filter, u: update_doc, upsert?,
+  // arrayFilters?, collation?}], ordered: true} (a kind-1 sequence); a retryable write.
+  // invalid_argument (nothing sent): `update_doc`'s first key is not an update operator
+  // ($set, ...), crud.md "Update vs. Replacement Validation".
   template <class Token>
   auto async_update_one(bson::view filter, bson::view update_doc, update_options options, update_result& result,
                         diagnostics& diag, Token&& token) {
@@ -315,6 +436,7 @@ class collection {
   boost::asio::awaitable<error_code> update_one(bson::view filter, bson::view update_doc, update_options options,
                                                 update_result& result, diagnostics& diag);
 
+  // crud.md "updateMany": as update_one with multi: true in the statement; a write, not retried.
   template <class Token>
   auto async_update_many(bson::view filter, bson::view update_doc, update_options options, update_result& result,
                          diagnostics& diag, Token&& token) {
@@ -324,6 +446,8 @@ class collection {
   boost::asio::awaitable<error_code> update_many(bson::view filter, bson::view update_doc, update_options options,
                                                  update_result& result, diagnostics& diag);
 
+  // crud.md "replaceOne": as update_one with `replacement` as u; invalid_argument when its first
+  // key is an update operator.
   template <class Token>
   auto async_replace_one(bson::view filter, bson::view replacement, replace_options options, update_result& result,
                          diagnostics& diag, Token&& token) {
@@ -333,6 +457,8 @@ class collection {
   boost::asio::awaitable<error_code> replace_one(bson::view filter, bson::view replacement, replace_options options,
                                                  update_result& result, diagnostics& diag);
 
+  // crud.md "deleteOne". Sends {delete: coll, deletes: [{q: filter, limit: 1, collation?}],
+  // ordered: true} (a kind-1 sequence); a retryable write.
   template <class Token>
   auto async_delete_one(bson::view filter, delete_options options, delete_result& result, diagnostics& diag,
                         Token&& token) {
@@ -342,6 +468,7 @@ class collection {
   boost::asio::awaitable<error_code> delete_one(bson::view filter, delete_options options, delete_result& result,
                                                 diagnostics& diag);
 
+  // crud.md "deleteMany": as delete_one with limit: 0; a write, not retried.
   template <class Token>
   auto async_delete_many(bson::view filter, delete_options options, delete_result& result, diagnostics& diag,
                          Token&& token) {
@@ -351,7 +478,10 @@ class collection {
   boost::asio::awaitable<error_code> delete_many(bson::view filter, delete_options options, delete_result& result,
                                                  diagnostics& diag);
 
-  // All matching documents (the cursor is drained with getMore).
+  // crud.md "find". Sends {find: coll, filter, <find_options as the command's fields>}; a read.
+  // Appends every matching document to `out`: the cursor is drained with {getMore: id,
+  // collection, batchSize?} sent to the same server with the same session and never retried.
+  // A failed getMore completes with its error, `out` holding the batches before it.
   template <class Token>
   auto async_find(bson::view filter, find_options options, std::vector<bson::document>& out, diagnostics& diag,
                   Token&& token) {
@@ -360,7 +490,8 @@ class collection {
   boost::asio::awaitable<error_code> find(bson::view filter, find_options options, std::vector<bson::document>& out,
                                           diagnostics& diag);
 
-  // crud.md "findOne": find with limit 1 and singleBatch; `options.limit` is ignored.
+  // crud.md "findOne": find with limit: 1 and singleBatch: true (no cursor is left open);
+  // `options.limit` and `batch_size` are ignored. `out` is nullopt when nothing matched.
   template <class Token>
   auto async_find_one(bson::view filter, find_options options, std::optional<bson::document>& out, diagnostics& diag,
                       Token&& token) {
@@ -370,6 +501,9 @@ class collection {
   boost::asio::awaitable<error_code> find_one(bson::view filter, find_options options,
                                               std::optional<bson::document>& out, diagnostics& diag);
 
+  // crud.md "aggregate". Sends {aggregate: coll, pipeline, cursor: {batchSize?}, maxTimeMS?}: a
+  // read, or with a last stage $out/$merge a DDL-like write (writeConcern, primary, not retried).
+  // Appends the results to `out`, draining the cursor as find does.
   template <class Token>
   auto async_aggregate(bson::view pipeline, aggregate_options options, std::vector<bson::document>& out,
                        diagnostics& diag, Token&& token) {
@@ -379,6 +513,8 @@ class collection {
   boost::asio::awaitable<error_code> aggregate(bson::view pipeline, aggregate_options options,
                                                std::vector<bson::document>& out, diagnostics& diag);
 
+  // crud.md "countDocuments". Sends {aggregate: coll, pipeline: [{$match: filter}, {$skip}?,
+  // {$limit}?, {$group: {_id: 1, n: {$sum: 1}}}], cursor: {}, hint?, collation?}; a read.
   template <class Token>
   auto async_count_documents(bson::view filter, count_options options, std::int64_t& out, diagnostics& diag,
                              Token&& token) {
@@ -388,7 +524,8 @@ class collection {
   boost::asio::awaitable<error_code> count_documents(bson::view filter, count_options options, std::int64_t& out,
                                                      diagnostics& diag);
 
-  // The legacy count command (crud.md "count", deprecated in favour of countDocuments).
+  // The legacy count command (crud.md "count", deprecated in favour of countDocuments):
+  // {count: coll, query: filter, limit?, skip?, hint?, collation?}; a read.
   template <class Token>
   auto async_count(bson::view filter, count_options options, std::int64_t& out, diagnostics& diag, Token&& token) {
     return detail::initiate(executor(), count(filter, std::move(options), out, diag), &diag,
@@ -397,7 +534,8 @@ class collection {
   boost::asio::awaitable<error_code> count(bson::view filter, count_options options, std::int64_t& out,
                                            diagnostics& diag);
 
-  // crud.md "estimatedDocumentCount": the count command without a filter (collection metadata).
+  // crud.md "estimatedDocumentCount": {count: coll, maxTimeMS?, comment?} without a query (the
+  // server reads the collection's metadata); a read.
   template <class Token>
   auto async_estimated_document_count(estimated_document_count_options options, std::int64_t& out, diagnostics& diag,
                                       Token&& token) {
@@ -407,6 +545,7 @@ class collection {
   boost::asio::awaitable<error_code> estimated_document_count(estimated_document_count_options options,
                                                               std::int64_t& out, diagnostics& diag);
 
+  // crud.md "distinct": {distinct: coll, key: field, query: filter, collation?}; a read.
   // `values` receives the distinct values as a BSON array.
   template <class Token>
   auto async_distinct(std::string_view field, bson::view filter, distinct_options options, bson::document& values,
@@ -417,8 +556,10 @@ class collection {
   boost::asio::awaitable<error_code> distinct(std::string field, bson::view filter, distinct_options options,
                                               bson::document& values, diagnostics& diag);
 
-  // findAndModify (crud.md "findOneAndUpdate", ...): `out` receives the document before
-  // (or, with return_new, after) the change; nullopt when nothing matched.
+  // crud.md "findOneAndUpdate". Sends {findAndModify: coll, query: filter, update: update_doc,
+  // sort?, fields (projection)?, collation?, new?, upsert?, arrayFilters?}; a retryable write.
+  // `out` receives the document before (or, with return_new, after) the change; nullopt when
+  // nothing matched. invalid_argument: `update_doc`'s first key is not an update operator.
   template <class Token>
   auto async_find_one_and_update(bson::view filter, bson::view update_doc, find_one_and_update_options options,
                                  std::optional<bson::document>& out, diagnostics& diag, Token&& token) {
@@ -429,6 +570,8 @@ class collection {
                                                          find_one_and_update_options options,
                                                          std::optional<bson::document>& out, diagnostics& diag);
 
+  // crud.md "findOneAndReplace": findAndModify with `replacement` as update; invalid_argument when
+  // its first key is an update operator.
   template <class Token>
   auto async_find_one_and_replace(bson::view filter, bson::view replacement, find_one_and_replace_options options,
                                   std::optional<bson::document>& out, diagnostics& diag, Token&& token) {
@@ -439,6 +582,7 @@ class collection {
                                                           find_one_and_replace_options options,
                                                           std::optional<bson::document>& out, diagnostics& diag);
 
+  // crud.md "findOneAndDelete": findAndModify with remove: true; `out` is the deleted document.
   template <class Token>
   auto async_find_one_and_delete(bson::view filter, find_one_and_delete_options options,
                                  std::optional<bson::document>& out, diagnostics& diag, Token&& token) {
@@ -448,9 +592,15 @@ class collection {
   boost::asio::awaitable<error_code> find_one_and_delete(bson::view filter, find_one_and_delete_options options,
                                                          std::optional<bson::document>& out, diagnostics& diag);
 
-  // Runs the requests as insert/update/delete commands of consecutive requests of one kind
-  // (ordered) or grouped by kind (unordered); crud.md "Bulk Write". On a write error
-  // diag.write_errors carry the index of the request in `requests`.
+  // crud.md "Bulk Write": the requests as insert/update/delete commands (statements as kind-1
+  // sequences) of consecutive requests of one kind (ordered) or grouped by kind (unordered),
+  // split at maxWriteBatchSize and maxMessageSizeBytes. Each command is a retryable write
+  // unless it holds an updateMany/deleteMany statement. Every request is validated and given
+  // its _id before anything is sent (invalid_argument: no request, an update document without
+  // operators or a replacement with them, a statement above the size limit). Write errors
+  // complete with the first one's code, all of them in diag.write_errors with the index of the
+  // request in `requests`; an ordered write stops at the first. A command that fails outright
+  // completes with its error, `result` holding what the earlier commands did.
   template <class Token>
   auto async_bulk_write(std::vector<write_model> requests, bulk_write_options options, bulk_write_result& result,
                         diagnostics& diag, Token&& token) {
@@ -460,7 +610,8 @@ class collection {
   boost::asio::awaitable<error_code> bulk_write(std::vector<write_model> requests, bulk_write_options options,
                                                 bulk_write_result& result, diagnostics& diag);
 
-  // index-management.md "createIndexes": `name` receives the index's name.
+  // index-management.md "createIndexes": {createIndexes: coll, indexes: [{key: keys, name,
+  // unique?}]}; DDL. `name` receives the index's name (options.name, else generated: "a_1_b_-1").
   template <class Token>
   auto async_create_index(bson::view keys, index_options options, std::string& name, diagnostics& diag, Token&& token) {
     return detail::initiate(executor(), create_index(keys, std::move(options), name, diag), &diag,
@@ -469,20 +620,23 @@ class collection {
   boost::asio::awaitable<error_code> create_index(bson::view keys, index_options options, std::string& name,
                                                   diagnostics& diag);
 
+  // index-management.md "listIndexes": {listIndexes: coll}; an enumeration. Appends one document
+  // per index ({v, key, name, ...}) to `out`, draining the cursor.
   template <class Token>
   auto async_list_indexes(std::vector<bson::document>& out, diagnostics& diag, Token&& token) {
     return detail::initiate(executor(), list_indexes(out, diag), &diag, std::forward<Token>(token));
   }
   boost::asio::awaitable<error_code> list_indexes(std::vector<bson::document>& out, diagnostics& diag);
 
-  // index-management.md "listIndexNames": the names of listIndexes' documents.
+  // index-management.md "listIndexNames": appends the names of listIndexes' documents to `out`.
   template <class Token>
   auto async_list_index_names(std::vector<std::string>& out, diagnostics& diag, Token&& token) {
     return detail::initiate(executor(), list_index_names(out, diag), &diag, std::forward<Token>(token));
   }
   boost::asio::awaitable<error_code> list_index_names(std::vector<std::string>& out, diagnostics& diag);
 
-  // crud.md "drop": a collection that does not exist is not an error.
+  // crud.md "drop": {drop: coll}; DDL. A collection that does not exist (NamespaceNotFound) is
+  // not an error.
   template <class Token>
   auto async_drop(diagnostics& diag, Token&& token) {
     return detail::initiate(executor(), drop(diag), &diag, std::forward<Token>(token));
@@ -504,19 +658,25 @@ class collection {
   collection_options options_;
 };
 
-// A database handle. Cheap to copy. Like collection, one obtained from a session runs
-// everything with that session.
+// A database handle (client::get_database or session::get_database). Cheap to copy; no I/O
+// until an operation runs. Like collection, one obtained from a session runs everything with
+// that session; async forms complete with void(error_code); kinds, common fields and errors:
+// top of this file. Same strand as the client.
 class database {
  public:
   const std::string& name() const noexcept { return db_; }
-  // The collection inherits this handle's session and options.
+  // The collection inherits this handle's session and options (no I/O).
   collection get_collection(std::string_view coll) const;
+  // A handle on the same database and session with other concerns / read preference (no I/O).
   database with_options(collection_options options) const;
   const collection_options& options() const noexcept { return options_; }
 
-  // Runs `command` as given (run-command.md: no read concern or write concern is added
-  // outside transactions). `read_preference` ({mode: ...}) must be primary inside a
-  // transaction. `reply` receives the server's reply, also on server errors.
+  // run-command.md: sends `command` as given, plus $db, lsid, $clusterTime, the transaction's
+  // fields inside one and $readPreference when needed; no readConcern or writeConcern is added,
+  // and it is never retried (overload errors excepted). The server is chosen by
+  // `read_preference` ({mode, tags?, maxStalenessSeconds?}; none: the primary), never by the
+  // handle's or the client's; inside a transaction it must be primary
+  // (read_preference_not_primary). `reply` receives the server's reply, also on server errors.
   template <class Token>
   auto async_run_command(bson::view command, std::optional<bson::document> read_preference, bson::document& reply,
                          diagnostics& diag, Token&& token) {
@@ -526,7 +686,7 @@ class database {
   boost::asio::awaitable<error_code> run_command(bson::document command, std::optional<bson::document> read_preference,
                                                  bson::document& reply, diagnostics& diag);
 
-  // `options` are the create command's fields (capped, validator, ...).
+  // {create: coll, <options' fields>} (capped, validator, ...); DDL.
   template <class Token>
   auto async_create_collection(std::string_view coll, bson::view options, diagnostics& diag, Token&& token) {
     return detail::initiate(executor(), create_collection(std::string(coll), bson::document(options), diag), &diag,
@@ -534,13 +694,16 @@ class database {
   }
   boost::asio::awaitable<error_code> create_collection(std::string coll, bson::document options, diagnostics& diag);
 
-  // NamespaceNotFound is not an error (the collection is already gone).
+  // {drop: coll}; DDL. NamespaceNotFound is not an error (the collection is already gone).
   template <class Token>
   auto async_drop_collection(std::string_view coll, diagnostics& diag, Token&& token) {
     return detail::initiate(executor(), drop_collection(std::string(coll), diag), &diag, std::forward<Token>(token));
   }
   boost::asio::awaitable<error_code> drop_collection(std::string coll, diagnostics& diag);
 
+  // enumerate-collections.md "listCollections": {listCollections: 1, filter?,
+  // authorizedCollections?, cursor: {batchSize?}, comment?}; an enumeration. Appends one document
+  // per collection ({name, type, options, info, idIndex}) to `out`, draining the cursor.
   template <class Token>
   auto async_list_collections(list_collections_options options, std::vector<bson::document>& out, diagnostics& diag,
                               Token&& token) {
@@ -550,8 +713,9 @@ class database {
   boost::asio::awaitable<error_code> list_collections(list_collections_options options,
                                                       std::vector<bson::document>& out, diagnostics& diag);
 
-  // crud.md "Database-level aggregation": {aggregate: 1, pipeline} (e.g. $currentOp,
-  // $listLocalSessions, $documents); the cursor is drained like a collection's aggregate.
+  // crud.md "Database-level aggregation": {aggregate: 1, pipeline, cursor: {batchSize?},
+  // maxTimeMS?} (e.g. $currentOp, $listLocalSessions, $documents); kind and results as
+  // collection::aggregate.
   template <class Token>
   auto async_aggregate(bson::view pipeline, aggregate_options options, std::vector<bson::document>& out,
                        diagnostics& diag, Token&& token) {
@@ -561,7 +725,8 @@ class database {
   boost::asio::awaitable<error_code> aggregate(bson::view pipeline, aggregate_options options,
                                                std::vector<bson::document>& out, diagnostics& diag);
 
-  // enumerate-collections.md "listCollectionNames": listCollections with nameOnly: true.
+  // enumerate-collections.md "listCollectionNames": listCollections with nameOnly: true;
+  // appends the names to `out`.
   template <class Token>
   auto async_list_collection_names(list_collections_options options, std::vector<std::string>& out, diagnostics& diag,
                                    Token&& token) {
@@ -583,7 +748,6 @@ class database {
   collection_options options_;
 };
 
-// An explicit client session (driver-sessions.md). Not copyable; movable.
 // What the server did with the last commitTransaction of a session (issue 16 "known commit
 // outcomes"): `unknown` after UnknownTransactionCommitResult, until resolve_commit() learns it.
 enum class commit_outcome { none, committed, aborted, unknown };
@@ -596,28 +760,54 @@ struct commit_result {
   std::vector<std::string> labels;  // of the last call
 };
 
+// An explicit client session (driver-sessions.md), from client::start_session. Not copyable;
+// movable. It holds one server session (its lsid) from the pool for its whole life and runs one
+// operation at a time: a second one started while one is in flight completes with
+// client_errc::session_in_use, nothing sent. Used from the client's strand like the client.
+// Handles from get_collection/get_database run every operation with this session, and inside
+// a transaction with its fields (top of this file). Async forms complete with void(error_code).
 class session {
  public:
   session(session&&) noexcept;
   session& operator=(session&&) noexcept;
-  ~session();  // ends the session (aborting a transaction in progress)
+  // Ends the session: a transaction in progress is aborted by a detached abortTransaction on
+  // the client's executor (errors ignored), then the server session goes back to the pool.
+  ~session();
 
+  // Handles bound to this session (no I/O).
   collection get_collection(std::string_view db, std::string_view coll) const;
   database get_database(std::string_view db) const;
 
-  // transactions.md "startTransaction": no I/O; the first operation sends startTransaction.
+  // transactions.md "startTransaction": no I/O; the next command sends startTransaction.
+  // Increments the txnNumber. Each option comes from `options`, else the session's
+  // default_transaction_options, else the client's URI (readConcernLevel, w, readPreference).
+  // Returns session_ended, transaction_already_in_progress,
+  // unacknowledged_write_in_transaction (w: 0) or invalid_argument (a snapshot session).
   error_code start_transaction(const std::optional<transaction_options>& options, diagnostics& diag);
   error_code start_transaction() {
     diagnostics ignored;
     return start_transaction(std::nullopt, ignored);
   }
 
+  // transactions.md "commitTransaction". Sends {commitTransaction: 1} to admin with lsid,
+  // txnNumber, autocommit: false, the transaction's writeConcern, maxTimeMS (max_commit_time_ms),
+  // recoveryToken and $clusterTime; nothing when the transaction ran no command. Retried once
+  // like a retryable write (even with retryWrites=false); a retry (after anything but an
+  // overload error) or a second call after a commit uses w: "majority" (wtimeout 10000 unless
+  // given). Refusals, nothing sent:
+  // no_transaction_started, commit_after_abort, session_ended, session_in_use. Errors carry the
+  // labels UnknownTransactionCommitResult (outcome unknown: commit again, see last_commit) or
+  // TransientTransactionError (rerun the transaction).
   template <class Token>
   auto async_commit_transaction(diagnostics& diag, Token&& token) {
     return detail::initiate(executor(), commit_transaction(diag), &diag, std::forward<Token>(token));
   }
   boost::asio::awaitable<error_code> commit_transaction(diagnostics& diag);
 
+  // transactions.md "abortTransaction": {abortTransaction: 1} to admin with the commit's fields
+  // but maxTimeMS; nothing when the transaction ran no command. Retried once; the server's and the
+  // network's errors are then ignored (it completes with success). Refusals, nothing sent:
+  // no_transaction_started, abort_after_commit, abort_twice, session_ended, session_in_use.
   template <class Token>
   auto async_abort_transaction(diagnostics& diag, Token&& token) {
     return detail::initiate(executor(), abort_transaction(diag), &diag, std::forward<Token>(token));
@@ -628,6 +818,12 @@ class session {
   // session keeps its server session (same lsid and txnNumber); ending the session then
   // discards that server session instead of pooling it.
   const commit_result& last_commit() const noexcept;
+  // On a sharded cluster, the mongos ("host:port") this session's transaction is pinned to
+  // (transactions.md "Mongos Pinning"): set by the transaction's first command, kept through
+  // commit (a repeated commit goes there too), cleared by an abort, a TransientTransactionError,
+  // an UnknownTransactionCommitResult before its retry, a new transaction, an operation outside
+  // a transaction and the session's end. nullopt otherwise (replica sets pin nothing).
+  std::optional<std::string> pinned_server() const;
   // Learns an unknown outcome: commits again (w: "majority", transactions.md "Retrying
   // commitTransaction") until the server answers with anything but
   // UnknownTransactionCommitResult or `deadline` has passed; never reruns the transaction's
@@ -638,7 +834,13 @@ class session {
   }
   boost::asio::awaitable<error_code> resolve_commit(std::chrono::milliseconds deadline, diagnostics& diag);
 
-  // Runs a command with this session's fields (and transaction fields when one is active).
+  // What the current or last transaction cost (transaction_accounting.hpp): reset by
+  // start_transaction, complete once its commit or abort has returned. with_transaction sums
+  // all its attempts (callback reruns, commit retries) into one.
+  const transaction_accounting& last_transaction_accounting() const noexcept;
+
+  // database::run_command on `db` with this session (its lsid, and the transaction's fields
+  // while one is active), on the primary.
   template <class Token>
   auto async_run_command(std::string_view db, bson::view command, bson::document& reply, diagnostics& diag,
                          Token&& token) {
@@ -648,11 +850,28 @@ class session {
   boost::asio::awaitable<error_code> run_command(std::string db, bson::document command, bson::document& reply,
                                                  diagnostics& diag);
 
-  // transactions-convenient-api.md "withTransaction": runs `callback` in a transaction,
-  // retrying it on TransientTransactionError and the commit on
-  // UnknownTransactionCommitResult until 120 seconds have passed. An exception thrown by
-  // the callback aborts the transaction and completes the async form with
-  // client_errc::internal_error (its what() in diag.client_message).
+  // client::bulk_write with this session: inside a transaction its writes are statements of
+  // it (no write concern of their own: options.write_concern is refused).
+  template <class Token>
+  auto async_bulk_write(std::vector<client_write_model> models, client_bulk_write_options options,
+                        client_bulk_write_result& result, diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), bulk_write(std::move(models), std::move(options), result, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> bulk_write(std::vector<client_write_model> models,
+                                                client_bulk_write_options options, client_bulk_write_result& result,
+                                                diagnostics& diag);
+
+  // transactions-convenient-api.md "withTransaction": start_transaction(options), the
+  // callback (run its operations through the session it is given), commit_transaction. A
+  // callback error aborts the transaction; TransientTransactionError reruns the callback (after
+  // a jittered backoff) and UnknownTransactionCommitResult commits again, until 120 seconds
+  // have passed: then client_errc::with_transaction_timeout, the last error in diag.cause.
+  // A callback that returns success after one of its statements failed on the server gets
+  // that statement's error (the server aborted the transaction). An exception thrown by the
+  // callback aborts the transaction and completes the async form with
+  // client_errc::internal_error (its what() in diag.client_message); the awaitable form
+  // rethrows it. Otherwise completes with the first error that is not retried.
   using transaction_callback = std::function<boost::asio::awaitable<error_code>(session&, diagnostics&)>;
   template <class Token>
   auto async_with_transaction(transaction_callback callback, std::optional<transaction_options> options,
@@ -663,7 +882,9 @@ class session {
   boost::asio::awaitable<error_code> with_transaction(transaction_callback callback,
                                                       std::optional<transaction_options> options, diagnostics& diag);
 
-  // Ends the session now (spec "endSession"): aborts a transaction in progress.
+  // Ends the session now (spec "endSession"): aborts a transaction in progress (errors
+  // ignored) and returns the server session to the pool (not when dirty or its commit is
+  // unknown). Later operations fail with session_ended. Idempotent.
   boost::asio::awaitable<void> end();
 
   // driver-sessions.md "ClientSession": the client that started this session (throws
@@ -672,15 +893,20 @@ class session {
   mongowire::client& client() const;
   const session_options& options() const noexcept;
 
+  // State, no I/O. in_transaction: starting or in_progress. is_dirty: a network error hit a
+  // command of this session, so its server session is discarded when it ends.
   transaction_state current_transaction_state() const noexcept;
   bool in_transaction() const noexcept;
   bool is_dirty() const noexcept;
   // {id: <UUID>} as sent in lsid.
   bson::document id() const;
+  // causal-consistency.md: the highest $clusterTime and operationTime this session has seen;
+  // the advance_ calls raise them (never lower), e.g. to order this session after another.
   std::optional<bson::document> cluster_time() const;
   std::optional<bson::timestamp> operation_time() const;
   void advance_cluster_time(bson::view cluster_time);
   void advance_operation_time(bson::timestamp t);
+  // The server session's txnNumber: of the current or last transaction or retryable write.
   std::int64_t txn_number() const noexcept;
   // snapshot-sessions.md: the atClusterTime of the first snapshot read (or the snapshotTime
   // option); nullopt before it is known or in a session that is not a snapshot session.
@@ -694,26 +920,39 @@ class session {
   std::shared_ptr<detail::session_impl> impl_;
 };
 
+// A connection to a deployment: its topology (monitors, server selection), one connection
+// pool per server, the server session pool and the cluster time. Not copyable or movable:
+// the handles it gives out refer to its state. Everything runs on the executor given to the
+// constructor, from one strand (top of this file); async forms complete with void(error_code).
 class client {
  public:
-  // Parses the connection string (throws mongowire::error with client_errc::invalid_uri
-  // naming the bad option) and starts monitoring. No I/O happens before the first operation
-  // needs a server.
+  // Parses the connection string and starts monitoring at once: a monitor per seed
+  // connects and sends hello (SDAM); application connections are opened when an operation
+  // needs one (and for minPoolSize). Throws mongowire::error with client_errc::invalid_uri
+  // naming the bad option (or an unusable credential, auth.md "Errors"), and
+  // boost::system::system_error when a TLS file cannot be read.
   client(boost::asio::any_io_executor ex, std::string_view uri, client_options options = {});
+  // Stops the monitors and pools (timers cancelled, sockets closed) without sending anything,
+  // and silences the client_options callbacks. Handles and sessions that outlive the client
+  // complete their operations with client_errc::client_closed.
   ~client();
   client(const client&) = delete;
   client& operator=(const client&) = delete;
 
+  // The executor given to the constructor (unchanged afterwards: any thread may read it).
   boost::asio::any_io_executor get_executor() const;
 
+  // Handles with an implicit session per operation and the client's concerns (no I/O).
   collection get_collection(std::string_view db, std::string_view coll) const;
   database get_database(std::string_view db) const;
+  // driver-sessions.md "startSession": takes a server session from the pool (no I/O).
   // Throws mongowire::error (client_errc::invalid_argument) when the options contradict
   // each other (snapshot-sessions.md: snapshot with causalConsistency).
   session start_session(const session_options& options = {});
 
-  // enumerate-databases.md: listDatabases on admin with an implicit session, a retryable
-  // read: one document per database ({name, sizeOnDisk, empty}).
+  // enumerate-databases.md: {listDatabases: 1, filter?, authorizedDatabases?, comment?} on
+  // admin with an implicit session; an enumeration. Appends one document per database
+  // ({name, sizeOnDisk, empty}) to `out`.
   template <class Token>
   auto async_list_databases(list_databases_options options, std::vector<bson::document>& out, diagnostics& diag,
                             Token&& token) {
@@ -723,7 +962,8 @@ class client {
   boost::asio::awaitable<error_code> list_databases(list_databases_options options, std::vector<bson::document>& out,
                                                     diagnostics& diag);
 
-  // enumerate-databases.md "listDatabaseNames": listDatabases with nameOnly: true.
+  // enumerate-databases.md "listDatabaseNames": listDatabases with nameOnly: true; appends the
+  // names to `out`.
   template <class Token>
   auto async_list_database_names(list_databases_options options, std::vector<std::string>& out, diagnostics& diag,
                                  Token&& token) {
@@ -733,8 +973,26 @@ class client {
   boost::asio::awaitable<error_code> list_database_names(list_databases_options options, std::vector<std::string>& out,
                                                          diagnostics& diag);
 
-  // Runs a command on the primary with an implicit session; `reply` receives the server's
-  // reply on success and on server errors (also in diag.reply).
+  // bulk-write.md "MongoClient.bulkWrite" (MongoDB 8.0+): inserts, updates, replaces and deletes
+  // on any namespaces, sent as bulkWrite commands on admin (ops and nsInfo as document
+  // sequences), as few as maxWriteBatchSize and maxMessageSizeBytes allow, with an implicit
+  // session; each command is a retryable write unless one of its writes is multi. Ordered
+  // writes stop at the first write error. Completes with the top-level error (a command or
+  // network error; the partial result and earlier write errors are kept), else the first write
+  // error's code, else the first write concern error's; see client_bulk_write_result.
+  template <class Token>
+  auto async_bulk_write(std::vector<client_write_model> models, client_bulk_write_options options,
+                        client_bulk_write_result& result, diagnostics& diag, Token&& token) {
+    return detail::initiate(get_executor(), bulk_write(std::move(models), std::move(options), result, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> bulk_write(std::vector<client_write_model> models,
+                                                client_bulk_write_options options, client_bulk_write_result& result,
+                                                diagnostics& diag);
+
+  // database::run_command on `db` with an implicit session, on the primary: `command` as
+  // given, no concern added, not retried. `reply` receives the server's reply on success and
+  // on server errors (also in diag.reply).
   template <class Token>
   auto async_run_command(std::string_view db, bson::view command, bson::document& reply, diagnostics& diag,
                          Token&& token) {
@@ -744,19 +1002,41 @@ class client {
   boost::asio::awaitable<error_code> run_command(std::string db, bson::document command, bson::document& reply,
                                                  diagnostics& diag);
 
-  // Ends pooled server sessions (endSessions, batches of 10,000), closes pools and monitors.
+  // driver-sessions.md "Client close": sends {endSessions: [lsid...]} for the pooled server
+  // sessions (batches of 10,000) to admin on the primary, else a secondary, if one is
+  // available (errors ignored), then closes pools and monitors. Always completes with success;
+  // later operations complete with client_errc::client_closed. Idempotent.
   template <class Token>
   auto async_close(Token&& token) {
     return detail::initiate(get_executor(), close(), nullptr, std::forward<Token>(token));
   }
   boost::asio::awaitable<error_code> close();
 
-  // Statistics for benchmarks.
+  // Whether this deployment can run sessions, retryable writes, transactions and sharded
+  // transactions, and why not (capabilities.hpp): judged on the server writes go to, selected
+  // as an operation would (waiting for discovery up to serverSelectionTimeoutMS). The same rule
+  // refuses an operation before sending it. A deployment this client cannot use (wire version
+  // outside its range) is reported with `compatible` false, not as an error; the error is a
+  // failed selection (client_errc::server_selection_timeout, diag says why).
+  template <class Token>
+  auto async_capabilities(deployment_capabilities& out, diagnostics& diag, Token&& token) {
+    return detail::initiate(get_executor(), capabilities(out, diag), &diag, std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> capabilities(deployment_capabilities& out, diagnostics& diag);
+
+  // Live gauges (gauges.hpp): server sessions, each pool's connections, wait queue, generation
+  // and recent clears, write conflicts per namespace. A snapshot copied from counters the
+  // client keeps anyway; call it on the client's strand like everything else (no lock). The
+  // second form fills `out` in place and allocates nothing once `out` is warm (for sampling).
+  client_gauges gauges() const;
+  void gauges(client_gauges& out) const;
+
+  // Statistics for benchmarks (no I/O; on the client's strand).
   struct stats {
-    std::uint64_t commands = 0;
-    std::uint64_t bytes_sent = 0;
-    std::uint64_t bytes_received = 0;
-    std::uint64_t retries = 0;
+    std::uint64_t commands = 0;        // commands sent, every attempt (handshakes and monitors excluded)
+    std::uint64_t bytes_sent = 0;      // their bytes on the wire
+    std::uint64_t bytes_received = 0;  // their replies' bytes
+    std::uint64_t retries = 0;         // attempts the executor made again
   };
   stats get_stats() const noexcept;
 

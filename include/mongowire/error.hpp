@@ -1,5 +1,7 @@
-// Error model: boost::system::error_code in four project categories, plus a
-// `diagnostics` object that keeps everything the server said.
+// Error model: boost::system::error_code in four project categories (client, protocol,
+// network, server; Asio's own codes pass through), plus a `diagnostics` object that keeps
+// everything the server said. Which call completes with which code: mongowire/client.hpp.
+// Everything here is a value type; the categories are immutable (any thread).
 #pragma once
 
 #include <boost/system/error_code.hpp>
@@ -20,30 +22,31 @@ namespace mongowire {
 
 using boost::system::error_code;
 
-// Mistakes made by the caller or decided by the client itself.
+// Mistakes made by the caller or decided by the client itself (a refusal of the caller's
+// input or of a session/transaction state sends nothing).
 enum class client_errc {
-  invalid_argument = 1,
-  invalid_uri,
-  session_ended,
-  session_from_other_client,
-  transaction_already_in_progress,
-  no_transaction_started,
-  commit_after_abort,     // "Cannot call commitTransaction after calling abortTransaction"
-  abort_after_commit,     // "Cannot call abortTransaction after calling commitTransaction"
-  abort_twice,            // "Cannot call abortTransaction twice"
-  option_in_transaction,  // read/write concern given to an operation inside a transaction
-  read_preference_not_primary,
-  unacknowledged_write_in_transaction,
-  server_selection_timeout,
-  wait_queue_timeout,
-  pool_cleared,
-  pool_closed,
-  wire_version_unsupported,
-  transactions_not_supported,
-  client_closed,
-  with_transaction_timeout,
-  cursor_exhausted,
-  invalid_reply,
+  invalid_argument = 1,                 // bad input; diag.client_message says what and where
+  invalid_uri,                          // the connection string (client's constructor, parse_uri)
+  session_ended,                        // the session was ended (session::end, its destructor)
+  session_from_other_client,            // reserved (spec name); the API cannot mix clients' sessions
+  transaction_already_in_progress,      // start_transaction twice
+  no_transaction_started,               // commit or abort without start_transaction
+  commit_after_abort,                   // "Cannot call commitTransaction after calling abortTransaction"
+  abort_after_commit,                   // "Cannot call abortTransaction after calling commitTransaction"
+  abort_twice,                          // "Cannot call abortTransaction twice"
+  option_in_transaction,                // read/write concern given to an operation inside a transaction
+  read_preference_not_primary,          // a read in a transaction whose read preference is not primary
+  unacknowledged_write_in_transaction,  // start_transaction with w: 0
+  server_selection_timeout,             // no suitable server within serverSelectionTimeoutMS
+  wait_queue_timeout,                   // no pooled connection within waitQueueTimeoutMS
+  pool_cleared,                         // the pool was cleared (a PoolClearedError: retryable)
+  pool_closed,                          // the pool is closed: its server left the topology, or the client closed
+  wire_version_unsupported,             // a server's wire versions are outside the client's range
+  transactions_not_supported,           // a transaction (or a retried retryable write) the server cannot run
+  client_closed,                        // the client was closed or destroyed
+  with_transaction_timeout,             // with_transaction's 120 s passed; diag.cause is the last error
+  cursor_exhausted,                     // reserved: cursors are drained inside the operations
+  invalid_reply,                        // a reply lacks a field the operation reads, or has the wrong type
   // driver-sessions.md "How to Tell Whether a Connection Supports Sessions": an explicit
   // session used with a server whose hello has no logicalSessionTimeoutMinutes.
   sessions_not_supported,
@@ -96,6 +99,7 @@ enum class network_errc {
   socket_timeout,
   tls_handshake_failed,
   dns_failed,
+  proxy_failed,  // the SOCKS5 proxy refused the handshake, the credentials or the destination
 };
 
 const boost::system::error_category& client_category() noexcept;

@@ -1,7 +1,10 @@
 // Monitoring events delivered to user callbacks: connection pool events (CMAP spec),
 // command events (command logging and monitoring spec), server heartbeats and SDAM events
 // (server-discovery-and-monitoring-logging-and-monitoring.md).
-// Callbacks run on the client's executor; they must not block.
+// Each kind is delivered by one client_options member (on_pool_event, on_command,
+// on_heartbeat, on_sdam_event, on_frame, on_retry). Callbacks run on the client's executor,
+// synchronously; they must not block. An event and what it views (documents, frames, labels,
+// diagnostics) are valid during the callback only: copy what you keep.
 #pragma once
 
 #include <chrono>
@@ -33,6 +36,7 @@ enum class pool_event_type {
 
 std::string_view to_string(pool_event_type t) noexcept;
 
+// One CMAP event (connection-monitoring-and-pooling.md "Events") of a server's pool.
 struct pool_event {
   pool_event_type type;
   std::string address;  // "host:port"
@@ -42,10 +46,17 @@ struct pool_event {
   std::string reason;
   std::chrono::nanoseconds duration{0};       // checked_out / check_out_failed / ready
   bool interrupt_in_use_connections = false;  // pool_cleared
+  // connection_ready: the commands its handshake and authentication sent (hello, saslStart,
+  // saslContinue, authenticate), the round trips a new connection costs besides TCP and TLS.
+  std::uint32_t round_trips = 0;
 };
 
 enum class command_event_type { started, succeeded, failed };
 
+// One command of an operation (command-logging-and-monitoring.md): started when it is sent,
+// then succeeded (an ok: 1 reply, write errors included) or failed (ok: 0, a
+// writeConcernError, or no reply). One `operation_id` groups the attempts (retries) of one
+// command; `request_id` matches a started event with its outcome.
 struct command_event {
   command_event_type type;
   std::string command_name;
@@ -67,6 +78,7 @@ struct command_event {
   const diagnostics* diag = nullptr;  // failed only
 };
 
+// One check of a server's monitor: its hello succeeded (with `reply`) or failed (`error`).
 struct server_heartbeat_event {
   std::string address;
   bool succeeded = false;
@@ -121,10 +133,12 @@ struct sdam_event {
   topology_description_info new_topology;
   // heartbeats
   bool awaited = false;
-  std::chrono::nanoseconds duration{0};  // succeeded / failed
-  bson::view reply;                      // succeeded: valid during the callback only
-  error_code error;                      // failed
-  std::string message;                   // failed: what went wrong
+  std::uint64_t connection_id = 0;        // the monitor's connection (driverConnectionId)
+  std::int64_t server_connection_id = 0;  // the server's id for it; 0 before its first hello
+  std::chrono::nanoseconds duration{0};   // succeeded / failed
+  bson::view reply;                       // succeeded: valid during the callback only
+  error_code error;                       // failed
+  std::string message;                    // failed: what went wrong
 };
 
 // One wire frame sent or received (client_options::on_frame), for traces and pcap files.

@@ -6,7 +6,16 @@
 
 namespace mongowire {
 
-enum class transaction_state { none, starting, in_progress, committed, committed_empty, aborted };
+// session::current_transaction_state(). Any command sent after a commit or an abort moves
+// the session back to `none`.
+enum class transaction_state {
+  none,             // no transaction
+  starting,         // start_transaction done, no command sent yet
+  in_progress,      // a command of the transaction was sent
+  committed,        // commitTransaction was sent, whatever its outcome (session::last_commit)
+  committed_empty,  // committed without a command: nothing was sent
+  aborted,          // abort_transaction (or an abort by with_transaction or the session's end)
+};
 
 std::string_view to_string(transaction_state s) noexcept;
 

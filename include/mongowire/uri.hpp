@@ -101,6 +101,13 @@ struct connection_string {
   std::optional<bool> tls_disable_ocsp_endpoint_check;
   std::optional<bool> tls_disable_certificate_revocation_check;
 
+  // SOCKS5 proxy (socks5.md): every connection, monitors' too, goes through it; host names
+  // are resolved by the proxy.
+  std::optional<std::string> proxy_host;
+  std::optional<std::int32_t> proxy_port;  // default 1080
+  std::optional<std::string> proxy_username;
+  std::optional<std::string> proxy_password;  // printed as "****"
+
   // Authentication
   std::optional<std::string> auth_source;
   std::optional<std::string> auth_mechanism;  // canonical upper-case name, e.g. "SCRAM-SHA-256"
@@ -143,7 +150,7 @@ struct connection_string {
   // Unknown options, repeated options, ignored values: one human-readable line each.
   std::vector<std::string> warnings;
 
-  // The connection string in canonical form with secrets (password,
+  // The connection string in canonical form with secrets (password, proxyPassword,
   // tlsCertificateKeyFilePassword, AWS_SESSION_TOKEN) replaced by "****". For logs.
   std::string to_string() const;
 };
@@ -159,8 +166,9 @@ struct uri_parse_settings {
   bool accept_unix_sockets = false;
 };
 
-// Parses `uri` into `out` (which is reset first). On failure returns client_errc::invalid_uri
-// and sets `error_message` to what was wrong and where; `out` is then unspecified.
+// Pure functions (no I/O, no shared state: any thread). Parses `uri` into `out` (which is
+// reset first). On failure returns client_errc::invalid_uri and sets `error_message` to what
+// was wrong and where; `out` is then unspecified.
 error_code parse_uri(std::string_view uri, connection_string& out, std::string& error_message,
                      const uri_parse_settings& settings = {});
 

@@ -3,6 +3,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/error.hpp>
 
 #include "client/api_operation.hpp"
 #include "client/client_impl.hpp"
@@ -129,17 +130,26 @@ session::session(std::shared_ptr<session_impl> impl) : impl_(std::move(impl)) {}
 session::session(session&&) noexcept = default;
 session& session::operator=(session&&) noexcept = default;
 
+namespace {
+
+// driver-sessions.md "endSession" for a session whose handle is gone: a transaction in progress
+// is aborted. A destructor cannot wait, so the abort runs detached on the client's executor
+// and keeps the session alive until it is done.
+void end_detached(const std::shared_ptr<session_impl>& impl) {
+  keep_unknown_commit_out_of_pool(*impl);
+  if (impl->txn.in_transaction()) asio::co_spawn(impl->client->executor(), abort_and_release(impl), asio::detached);
+  else impl->release();
+}
+
+}  // namespace
+
 session::~session() {
   if (!impl_ || impl_->ended) return;
-  keep_unknown_commit_out_of_pool(*impl_);
-  if (!impl_->txn.in_transaction()) {
-    impl_->release();
-    return;
-  }
-  // driver-sessions.md "endSession": a transaction in progress is aborted. A destructor
-  // cannot wait, so the abort runs detached on the client's executor and keeps the session
-  // alive until it is done.
-  asio::co_spawn(impl_->client->executor(), abort_and_release(impl_), asio::detached);
+  // An operation still in flight uses the server session: the session ends once it is done, so
+  // that no other session takes its lsid meanwhile and the abort is not refused as
+  // session_in_use (issue 16 trap 14).
+  if (impl_->busy) impl_->end_when_idle = [impl = impl_] { end_detached(impl); };
+  else end_detached(impl_);
 }
 
 asio::any_io_executor session::executor() const { return impl_->client->executor(); }
@@ -162,7 +172,9 @@ error_code session::start_transaction(const std::optional<transaction_options>& 
   if (refusal.ec) diag.client_message = std::string(refusal.message);
   else {
     impl_->server_abort.reset();
+    impl_->pinned_mongos.reset();  // transactions.md "When to unpin", rule 4
     impl_->last_commit = commit_result{};
+    if (!impl_->accounting_spans_attempts) impl_->begin_accounting();
   }
   return refusal.ec;
 }
@@ -187,12 +199,26 @@ asio::awaitable<error_code> session::commit_transaction(diagnostics& diag) {
   const auto state_before = impl_->txn.state();
   const error_code ec = co_await impl_->client->commit(*impl_, diag);
   // A transaction that ran no command commits without sending anything (committed_empty).
-  if (state_before != transaction_state::starting && state_before != transaction_state::committed_empty)
+  if (state_before != transaction_state::starting && state_before != transaction_state::committed_empty) {
+    // A cancelled commit may have reached the server: like a network error, its outcome is
+    // unknown and committing again is safe (transactions.md "UnknownTransactionCommitResult";
+    // issue 16 trap 10, go#1416), never "aborted".
+    if (ec == asio::error::operation_aborted) diag.labels.add(label::unknown_transaction_commit_result);
+    const int reached_before = impl_->last_commit.attempts;
     record_commit(impl_->last_commit, ec, diag);
+    if (reached_before > 0 && impl_->last_commit.attempts > reached_before) ++impl_->accounting.commit_retries;
+  }
   co_return ec;
 }
 
 const commit_result& session::last_commit() const noexcept { return impl_->last_commit; }
+
+std::optional<std::string> session::pinned_server() const {
+  if (!impl_->pinned_mongos) return std::nullopt;
+  return impl_->pinned_mongos->to_string();
+}
+
+const transaction_accounting& session::last_transaction_accounting() const noexcept { return impl_->accounting; }
 
 asio::awaitable<error_code> session::resolve_commit(std::chrono::milliseconds deadline, diagnostics& diag) {
   const auto until = std::chrono::steady_clock::now() + deadline;

@@ -15,6 +15,7 @@
 #include "proto/retry/retryable_codes.hpp"
 #include "proto/sdam/server_selection.hpp"
 #include "proto/sdam/topology_description.hpp"
+#include "proto/txn/capabilities.hpp"
 
 namespace mongowire::detail {
 
@@ -37,8 +38,16 @@ void session_impl::release() {
   if (released_) return;
   released_ = true;
   ended = true;
+  pinned_mongos.reset();  // transactions.md "When to unpin", rule 6
   if (bound_) client->session_pool().release(server_session, clock::now(), client->session_timeout());
 }
+
+void session_impl::begin_accounting() noexcept {
+  accounting = transaction_accounting{};
+  accounting_started = clock::now();
+}
+
+void session_impl::close_accounting() noexcept { accounting.total = clock::now() - accounting_started; }
 
 void session_impl::advance_cluster_time(bson::view doc) {
   auto incoming = doc["clusterTime"].as_timestamp();
@@ -86,6 +95,15 @@ std::shared_ptr<asio::ssl::context> tls_context_from(const connection_string& cs
   return ctx;
 }
 
+// socks5.md: proxyPort defaults to 1080; the credentials are used only when both are given.
+net::proxy_settings proxy_settings_from(const connection_string& cs) {
+  net::proxy_settings proxy;
+  proxy.host = *cs.proxy_host;
+  proxy.port = static_cast<std::uint16_t>(cs.proxy_port.value_or(1080));
+  if (cs.proxy_username && cs.proxy_password) proxy.credentials = {*cs.proxy_username, *cs.proxy_password};
+  return proxy;
+}
+
 net::topology_options topology_options_from(const connection_string& cs, const client_options& opts) {
   using std::chrono::milliseconds;
   net::topology_options t;
@@ -108,11 +126,13 @@ net::topology_options topology_options_from(const connection_string& cs, const c
   t.connection.tls = tls_context_from(cs);  // throws boost::system::system_error on unreadable files
   t.connection.verify_host_name = !cs.tls_insecure.value_or(false) && !cs.tls_allow_invalid_hostnames.value_or(false);
   if (opts.on_frame) t.connection.observer = opts.on_frame;
+  if (cs.proxy_host) t.connection.proxy = proxy_settings_from(cs);
   if (cs.app_name) t.app_name = *cs.app_name;
   t.on_pool_event = opts.on_pool_event;
   t.on_heartbeat = opts.on_heartbeat;
   t.on_sdam_event = opts.on_sdam_event;
   t.log = opts.log;
+  t.logging = detail::logger(opts.on_log, opts.log_levels, opts.log_max_document_length);
   std::string unusable;  // the client's constructor refused an unusable credential already
   detail::auth::client_credential(cs, t.credential, unusable);
   return t;
@@ -140,6 +160,26 @@ failure_kind classify_checkout(const error_code& ec) noexcept {
   if (ec == client_errc::wait_queue_timeout || ec == client_errc::pool_closed) return failure_kind::checkout_failed;
   return classify(ec);
 }
+
+// Charges the time since its last mark to a bucket of a transaction's accounting (issue 16);
+// outside a transaction it reads no clock.
+class accounting_clock {
+ public:
+  explicit accounting_clock(transaction_accounting* a) noexcept : a_(a) { restart(); }
+  void restart() noexcept {
+    if (a_) mark_ = clock::now();
+  }
+  void charge(std::chrono::nanoseconds transaction_accounting::*bucket) noexcept {
+    if (!a_) return;
+    const auto now = clock::now();
+    a_->*bucket += now - mark_;
+    mark_ = now;
+  }
+
+ private:
+  transaction_accounting* a_;
+  clock::time_point mark_{};
+};
 
 }  // namespace
 
@@ -186,6 +226,7 @@ net::topology_options client_impl::gated(net::topology_options t) const {
   t.on_pool_event = gate(std::move(t.on_pool_event));
   t.on_heartbeat = gate(std::move(t.on_heartbeat));
   t.on_sdam_event = gate(std::move(t.on_sdam_event));
+  t.logging.handler() = gate(std::move(t.logging.handler()));
   t.connection.observer = gate(std::move(t.connection.observer));
   return t;
 }
@@ -282,6 +323,9 @@ struct client_impl::resolved_operation {
   read_preference_plan routing;  // read_preference.cpp
   retry_settings retry;
   std::int64_t operation_id = 0;
+  // retryable-writes.md / retryable-reads.md "sharded": the server whose failure is being
+  // retried, avoided by the retry's selection unless it is the only one.
+  std::shared_ptr<const sdam::server_description> deprioritized;
 };
 
 // How one attempt failed, for the labels and the retry decision.
@@ -289,6 +333,7 @@ struct client_impl::attempt_outcome {
   failure_kind kind = failure_kind::client;
   bool command_sent = false;
   std::int32_t max_wire_version = 0;
+  std::shared_ptr<const sdam::server_description> server;  // null when selection failed
 };
 
 // The event is the client's reusable scratch object: assigning into its strings reuses their
@@ -316,15 +361,15 @@ command_event& client_impl::prepare_event(command_event_type type, const resolve
 
 void client_impl::emit_started(const resolved_operation& plan, const bson::document& command, std::int32_t request_id,
                                const net::selected_server& server, const net::connection& conn) {
-  if (!opts_.on_command) return;
+  if (!commands_observed()) return;
   command_event& e = prepare_event(command_event_type::started, plan, request_id, server, conn);
   if (!e.redacted) e.document = command;
-  opts_.on_command(e);
+  publish_command(e);
 }
 
 void client_impl::emit_finished(const resolved_operation& plan, const finished_command& f,
                                 const net::selected_server& server, const net::connection& conn) {
-  if (!opts_.on_command) return;
+  if (!commands_observed()) return;
   const auto type = f.ec ? command_event_type::failed : command_event_type::succeeded;
   command_event& e = prepare_event(type, plan, f.request_id, server, conn);
   e.duration = clock::now() - f.started;
@@ -333,7 +378,16 @@ void client_impl::emit_finished(const resolved_operation& plan, const finished_c
   diagnostics redacted;  // only filled for a sensitive command
   if (e.redacted) redacted = redacted_failure(f.diag);
   e.diag = e.redacted ? &redacted : &f.diag;
-  opts_.on_command(e);
+  publish_command(e);
+}
+
+bool client_impl::commands_observed() const noexcept {
+  return opts_.on_command || topology_->options().logging.enabled(log_component::command, log_level::debug);
+}
+
+void client_impl::publish_command(const command_event& e) const {
+  if (opts_.on_command) opts_.on_command(e);
+  log_command_event(topology_->options().logging, e);
 }
 
 // What the selected server allows. driver-sessions.md: the session id goes only to a server
@@ -344,10 +398,12 @@ void client_impl::emit_finished(const resolved_operation& plan, const finished_c
 // ("drivers MUST raise the retryable error from the previous attempt").
 error_code client_impl::fit_to_server(resolved_operation& plan, const sdam::server_description& server,
                                       bool& send_session, diagnostics& diag) {
-  const bool sessions = supports_sessions(server);
+  // One rule (proto/txn/capabilities.hpp) for this preflight and client::capabilities.
+  const std::string_view no_sessions = sessions_unsupported_reason(server);
+  const bool sessions = no_sessions.empty();
   if (plan.session && plan.session->is_explicit && !sessions) {
-    diag.client_message = "sessions are not supported by " + server.address.to_string() +
-                          " (its hello has no logicalSessionTimeoutMinutes)";
+    diag.client_message =
+        "sessions are not supported by " + server.address.to_string() + ": " + std::string(no_sessions);
     return client_errc::sessions_not_supported;
   }
   if (plan.txn) {  // issue 16 "capability preflight": refused before anything is sent
@@ -418,6 +474,11 @@ void client_impl::build_command(const resolved_operation& plan, bool send_sessio
 void client_impl::on_network_error(session_impl* session, error_code ec, const net::selected_server& server,
                                    const net::connection& conn, const diagnostics& diag) {
   if (session) mark_dirty(session->server_session);  // driver-sessions.md: "MUST mark ... as dirty"
+  // Bytes that break the wire protocol make only their connection perished (CMAP "Perishable":
+  // Errored, "Wire-Protocol Error"); the connection is closed at check-in. SDAM's network error
+  // ("an error that occurs while reading from or writing to a network socket") marks the server
+  // Unknown and clears the pool: one hostile reply must not close the server's other connections.
+  if (ec.category() == protocol_category()) return;
   sdam::application_error err;
   err.address = server.description->address;
   err.kind = ec == network_errc::socket_timeout ? sdam::error_kind::network_timeout : sdam::error_kind::network;
@@ -460,25 +521,43 @@ error_code client_impl::on_reply(session_impl* session, bool write_concern_error
 
 asio::awaitable<error_code> client_impl::select_server(const resolved_operation& plan, net::selected_server& server,
                                                        diagnostics& diag) {
-  if (plan.routing.cursor_server) co_return select_cursor_server(*plan.routing.cursor_server, server, diag);
-  if (!plan.read_preference) co_return co_await topology_->async_select_writable(server, diag);
-  const std::span<const host_address> none;
-  co_return co_await topology_->async_select(sdam::operation_kind::read, *plan.read_preference, none, server, diag);
+  if (plan.routing.cursor_server)
+    co_return select_server_at(*plan.routing.cursor_server, "server of the cursor", server, diag);
+  // transactions.md "Mongos Pinning": every later command of the transaction goes to its mongos.
+  if (plan.txn && plan.session && plan.session->pinned_mongos)
+    co_return select_server_at(*plan.session->pinned_mongos, "mongos of the transaction", server, diag);
+  const net::selection_origin origin{plan.traits.name, plan.operation_id};
+  const std::span<const host_address> avoid = plan.deprioritized
+                                                  ? std::span<const host_address>(&plan.deprioritized->address, 1)
+                                                  : std::span<const host_address>();
+  if (!plan.read_preference && avoid.empty()) co_return co_await topology_->async_select_writable(server, diag, origin);
+  static const sdam::read_preference primary{read_preference_mode::primary, {}, {}};
+  const auto kind = plan.read_preference ? sdam::operation_kind::read : sdam::operation_kind::write;
+  const sdam::read_preference& preference = plan.read_preference ? *plan.read_preference : primary;
+  co_return co_await topology_->async_select(kind, preference, avoid, server, diag, origin);
 }
 
 asio::awaitable<error_code> client_impl::attempt(resolved_operation& plan, bson::document& reply, diagnostics& diag,
                                                  attempt_outcome& out) {
+  transaction_accounting* const accounting = accounting_of(plan);
+  accounting_clock timer(accounting);
   net::selected_server server;
-  if (auto ec = co_await select_server(plan, server, diag)) {
-    out.kind = classify(ec);
-    co_return ec;
+  error_code selected = co_await select_server(plan, server, diag);
+  timer.charge(&transaction_accounting::server_selection);
+  if (selected) {
+    out.kind = classify(selected);
+    co_return selected;
   }
+  out.server = server.description;
+  pin_transaction(plan, *server.description);
   bool send_session = false;
   if (auto ec = fit_to_server(plan, *server.description, send_session, diag)) co_return ec;
   std::unique_ptr<net::connection> conn;
-  if (auto ec = co_await server.server_pool->async_checkout(conn, diag)) {
-    out.kind = classify_checkout(ec);
-    co_return ec;
+  error_code checked_out = co_await server.server_pool->async_checkout(conn, diag);
+  timer.charge(&transaction_accounting::pool_wait);
+  if (checked_out) {
+    out.kind = classify_checkout(checked_out);
+    co_return checked_out;
   }
   out.max_wire_version = conn->max_wire_version;
   if (send_session) attach_server_session(plan);
@@ -487,21 +566,15 @@ asio::awaitable<error_code> client_impl::attempt(resolved_operation& plan, bson:
   build_command(plan, send_session, command);
   append_read_preference(plan.routing, *server.description, command);
   if (plan.routing.sent_to) *plan.routing.sent_to = server.description->address;
-  const std::optional<document_sequence_ref> sequence = find_document_sequence(command);
+  const std::optional<document_sequences> sequence = find_document_sequences(command);
 
   finished_command f{.request_id = net::next_request_id(), .started = clock::now(), .reply = reply, .diag = diag};
   emit_started(plan, command, f.request_id, server, *conn);
-  const auto sent_before = conn->bytes_sent();
-  const auto received_before = conn->bytes_received();
+  const command_bytes before{conn->bytes_sent(), conn->bytes_received()};
   bson::view reply_view;
-  if (plan.unacknowledged) {
-    // OP_MSG.md: w:0 writes go with moreToCome; command monitoring reports {ok: 1}.
-    static const bson::document unacknowledged_reply = bson::document::from_json(R"({"ok": 1})");
-    f.ec = co_await conn->async_send_unacknowledged(command, sequence, diag, f.request_id);
-    reply_view = unacknowledged_reply.get_view();
-  } else {
-    f.ec = co_await conn->async_command(command, sequence, reply_view, diag, f.request_id);
-  }
+  timer.restart();
+  f.ec = co_await exchange(plan.unacknowledged, *conn, command, sequence, reply_view, diag, f.request_id);
+  timer.charge(&transaction_accounting::wire);
   ++stats.commands;
   // A failure that leaves the connection usable is the encoding's (e.g. over maxMessageSizeBytes):
   // nothing went out, so it is a client error for SDAM, labels, retries and the transaction.
@@ -515,13 +588,59 @@ asio::awaitable<error_code> client_impl::attempt(resolved_operation& plan, bson:
   } else {
     f.ec = on_reply(session, plan.write_concern_error_is_error, reply_view, server, *conn, reply, diag, out.kind);
   }
-  // Per-connection counters: the client's totals add this command's share.
-  stats.bytes_sent += conn->bytes_sent() - sent_before;
-  stats.bytes_received += conn->bytes_received() - received_before;
+  count_command(*conn, before, out.command_sent ? accounting : nullptr);
   f.kind = out.kind;
   emit_finished(plan, f, server, *conn);
   server.server_pool->checkin(std::move(conn));
   co_return f.ec;
+}
+
+// transactions.md "Mongos Pinning": the mongos selected for a transaction's first command (or
+// for a commit or abort retried after unpinning) takes all its later commands.
+void client_impl::pin_transaction(const resolved_operation& plan, const sdam::server_description& server) noexcept {
+  if (plan.txn && plan.session && !plan.session->pinned_mongos && server.type == sdam::server_type::mongos)
+    plan.session->pinned_mongos = server.address;
+}
+
+// transactions.md "When to unpin", rules 1-3: an abort attempt's failure, a
+// TransientTransactionError, a commit's UnknownTransactionCommitResult, before any retry.
+void client_impl::unpin_after_failure(const resolved_operation& plan, const diagnostics& d) noexcept {
+  if (!plan.txn || !plan.session) return;
+  const bool commit_unknown =
+      plan.retry.family == retry_family::commit && d.has_label(label::unknown_transaction_commit_result);
+  if (plan.retry.family == retry_family::abort || commit_unknown || d.has_label(label::transient_transaction_error))
+    plan.session->pinned_mongos.reset();
+}
+
+// Sends the command and reads its reply. OP_MSG.md: w:0 writes go with moreToCome; command
+// monitoring then reports {ok: 1}.
+asio::awaitable<error_code> client_impl::exchange(bool unacknowledged, net::connection& conn,
+                                                  const bson::document& command,
+                                                  const std::optional<document_sequences>& sequence,
+                                                  bson::view& reply_view, diagnostics& diag, std::int32_t request_id) {
+  if (!unacknowledged) co_return co_await conn.async_command(command, sequence, reply_view, diag, request_id);
+  static const bson::document unacknowledged_reply = bson::document::from_json(R"({"ok": 1})");
+  const error_code ec = co_await conn.async_send_unacknowledged(command, sequence, diag, request_id);
+  reply_view = unacknowledged_reply.get_view();
+  co_return ec;
+}
+
+// The accounting a command of `plan` adds to: its session's, when it carries transaction
+// fields (a statement of a transaction, commitTransaction, abortTransaction).
+transaction_accounting* client_impl::accounting_of(const resolved_operation& plan) noexcept {
+  return plan.txn && plan.session ? &plan.session->accounting : nullptr;
+}
+
+// Per-connection counters: the client's totals, and the transaction's accounting when there is
+// one, add this command's share.
+void client_impl::count_command(const net::connection& conn, command_bytes before, transaction_accounting* accounting) {
+  const std::size_t sent = conn.bytes_sent() - before.sent, received = conn.bytes_received() - before.received;
+  stats.bytes_sent += sent;
+  stats.bytes_received += received;
+  if (!accounting) return;
+  ++accounting->round_trips;
+  accounting->bytes_sent += sent;
+  accounting->bytes_received += received;
 }
 
 void client_impl::add_labels(const resolved_operation& plan, const attempt_outcome& out, diagnostics& d) const {
@@ -537,7 +656,7 @@ void client_impl::add_labels(const resolved_operation& plan, const attempt_outco
 
 asio::awaitable<error_code> client_impl::run_attempts(resolved_operation& plan, bson::document& reply,
                                                       diagnostics& diag) {
-  plan.operation_id = next_operation_id_++;
+  if (plan.operation_id == 0) plan.operation_id = next_operation_id_++;
   const auto started = clock::now();
   retry_tracker tracker(plan.retry);
   std::vector<std::pair<error_code, diagnostics>> failures;
@@ -547,7 +666,10 @@ asio::awaitable<error_code> client_impl::run_attempts(resolved_operation& plan, 
     error_code ec = co_await attempt(plan, reply, attempt_diag, outcome);
     if (!ec) co_return error_code{};
     tracker.set_policy_enabled(plan.retry.policy_enabled);
+    tracker.set_sharded(topology_->description().type() == sdam::topology_type::sharded);
     add_labels(plan, outcome, attempt_diag);
+    unpin_after_failure(plan, attempt_diag);
+    if (reports_write_conflict(attempt_diag)) write_conflicts.add(plan.db, plan.body->get_view());  // gauges
     auto decision = tracker.on_failure({outcome.kind, outcome.command_sent}, attempt_diag, jitter());
     emit_retry(plan, failures.size() + 1, ec, attempt_diag, decision, started);
     failures.emplace_back(ec, std::move(attempt_diag));
@@ -561,11 +683,17 @@ asio::awaitable<error_code> client_impl::run_attempts(resolved_operation& plan, 
       co_return chosen.first;
     }
     ++stats.retries;
+    if (decision.deprioritize_failed_server) plan.deprioritized = outcome.server;
+    if (auto* accounting = accounting_of(plan))  // issue 16: attempts by cause
+      ++(failures.back().second.has_label(label::system_overloaded) ? accounting->overload_retries
+                                                                    : accounting->retryable_write_retries);
     if (plan.retry.family == retry_family::commit && plan.session)
       plan.txn = plan.session->txn.next_commit_attempt();  // transactions.md: w:"majority" on retry
     if (decision.backoff.count() > 0) {
+      accounting_clock timer(accounting_of(plan));
       asio::steady_timer t(ex_, decision.backoff);
       co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+      timer.charge(&transaction_accounting::backoff);
     }
   }
 }
@@ -597,6 +725,7 @@ asio::awaitable<error_code> client_impl::execute(const operation& op, session_im
   resolved_operation plan;
   operation_concerns concerns;  // `plan` views into it
   error_code ec = plan_operation(op, *session, plan, concerns, diag);
+  if (!ec && !plan.txn) session->pinned_mongos.reset();  // transactions.md "When to unpin", rule 5
   if (!ec) ec = plan_read_preference(op, plan.txn.has_value(), plan.routing, diag);
   if (!ec && plan.routing.selects_by_read_preference()) plan.read_preference = &plan.routing.read_preference;
   if (!ec) ec = co_await run_attempts(plan, reply, diag);
@@ -638,6 +767,7 @@ error_code client_impl::plan_operation(const operation& op, session_impl& sessio
   plan.body = op.body ? op.body : &empty_body;
   plan.session = &session;
   plan.write_concern_error_is_error = op.write_concern_error_is_error;
+  plan.operation_id = op.operation_id;
 
   operation_request req;
   req.is_read = op.traits.selects_by_read_preference;
@@ -756,7 +886,15 @@ asio::awaitable<error_code> client_impl::finish_transaction(session_impl& s, boo
     diag.client_message = std::string(action.refusal.message);
     co_return action.refusal.ec;
   }
-  if (!action.value->sends()) co_return error_code{};  // transactions.md: the transaction ran no command
+  // transactions.md "When to unpin", rule 1: an abort unpins whether it succeeds, fails or sends nothing.
+  const auto unpin = [&s, commit] {
+    if (!commit) s.pinned_mongos.reset();
+  };
+  if (!action.value->sends()) {  // transactions.md: the transaction ran no command
+    s.close_accounting();
+    unpin();
+    co_return error_code{};
+  }
   bson::document body;
   const operation_traits traits = commit ? commit_transaction_op{}.traits() : abort_transaction_op{}.traits();
   if (commit) commit_transaction_op{}.build(body);
@@ -768,13 +906,14 @@ asio::awaitable<error_code> client_impl::finish_transaction(session_impl& s, boo
   // Retried as retryable writes even with retryWrites=false (transactions.md); overload
   // retries follow retryWrites like any write (client-backpressure.md, step 2.4).
   plan.retry.overload_retry_enabled = retry_writes_;
-  if (!commit) {
-    // transactions.md "abortTransaction": errors are ignored once the retry is spent.
-    diagnostics ignored;
-    co_await run_attempts(plan, s.finish_reply, ignored);
-    co_return error_code{};
-  }
-  auto ec = co_await run_attempts(plan, s.finish_reply, diag);
+  diagnostics ignored;  // transactions.md "abortTransaction": errors are ignored once the retry is spent.
+  diagnostics& reported = commit ? diag : ignored;
+  const auto started = clock::now();
+  const error_code ec = co_await run_attempts(plan, s.finish_reply, reported);
+  if (commit) s.accounting.commit += clock::now() - started;
+  s.close_accounting();
+  unpin();
+  if (!commit) co_return error_code{};
   if (!ec) s.txn.on_commit_attempt(commit_attempt_outcome::succeeded);
   co_return ec;
 }

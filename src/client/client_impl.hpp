@@ -12,6 +12,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
 
 #include "mongowire/client.hpp"
 #include "mongowire/uri.hpp"
@@ -21,6 +22,7 @@
 #include "proto/retry/with_transaction.hpp"
 #include "proto/txn/server_session_pool.hpp"
 #include "proto/txn/transaction_state.hpp"
+#include "proto/txn/write_conflicts.hpp"
 
 namespace mongowire::detail {
 
@@ -51,8 +53,21 @@ class session_impl {
   std::optional<std::pair<error_code, diagnostics>> server_abort;
   // An operation is in flight with this session (driver-sessions.md: one at a time).
   bool busy = false;
+  // Set when the session handle is destroyed while `busy`: ends the session once that
+  // operation is done (session_claim), since it still uses the server session.
+  std::function<void()> end_when_idle;
+  // transactions.md "Mongos Pinning": the mongos of the current (or last committed) transaction.
+  std::optional<host_address> pinned_mongos;
   // The last commit's outcome (reset by startTransaction).
   commit_result last_commit;
+  // What the current transaction costs (issue 16), filled by the executor for commands with
+  // transaction fields; `accounting_started` is when it began. While with_transaction runs,
+  // its reruns' start_transaction calls do not reset it (one sum for all attempts).
+  transaction_accounting accounting;
+  std::chrono::steady_clock::time_point accounting_started{};
+  bool accounting_spans_attempts = false;
+  void begin_accounting() noexcept;
+  void close_accounting() noexcept;  // total: from the start until now
 
   bool is_snapshot() const noexcept { return options.snapshot.value_or(false); }
   // causal-consistency.md: explicit sessions default to causal consistency; snapshot
@@ -90,6 +105,9 @@ struct operation {
   // Where the command was sent (filled when not null): the server of the cursor it opens.
   host_address* sent_to = nullptr;
   bool write_concern_error_is_error = true;
+  // command-logging-and-monitoring.md "operationId": the id of the operation this command is
+  // part of (a bulk write's batches share one); 0: a new one.
+  std::int64_t operation_id = 0;
 };
 
 // server-selection.md for one operation (read_preference.cpp): whether it selects as a read
@@ -137,7 +155,10 @@ error_code claim_session(session_impl& s, std::string_view name, diagnostics& di
 // Ends the claim when it goes out of scope (a return, an exception, a cancellation).
 struct session_claim {
   session_impl& s;
-  ~session_claim() { s.busy = false; }
+  ~session_claim() {
+    s.busy = false;
+    if (s.end_when_idle) std::exchange(s.end_when_idle, nullptr)();
+  }
 };
 
 class client_impl : public std::enable_shared_from_this<client_impl> {
@@ -157,6 +178,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   std::shared_ptr<session_impl> make_session(const session_options& opts, bool is_explicit);
   std::shared_ptr<session_impl> make_implicit_session();
 
+  // An operation id for an operation of several commands (operation::operation_id).
+  std::int64_t new_operation_id() noexcept { return next_operation_id_++; }
   // Records a failed statement of `session`'s transaction that aborted it on the server.
   void note_statement_error(session_impl* session, error_code ec, const diagnostics& diag);
   // Runs one operation. `reply` receives the server's reply (also on server errors).
@@ -174,10 +197,12 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   std::optional<bson::view> default_write_concern() const;
   std::optional<bson::view> default_read_concern() const;
   net::topology& topology() noexcept { return *topology_; }
+  bool closed() const noexcept { return closed_; }
   server_session_pool& session_pool() noexcept { return sessions_; }
   std::optional<std::chrono::minutes> session_timeout() const;
   void gossip_cluster_time(bson::view cluster_time_doc);
   client::stats stats;
+  write_conflict_counter write_conflicts;      // client::gauges(): per namespace, from every failed attempt
   mongowire::client* public_client = nullptr;  // the handle that owns this (session::client)
   // A random number in [0, 1) for backoffs; the spec's prose tests pin it (set_jitter_source).
   double jitter();
@@ -225,7 +250,11 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   // read_preference.cpp: server-selection.md for one operation.
   error_code plan_read_preference(const operation& op, bool in_transaction, read_preference_plan& plan,
                                   diagnostics& diag) const;
-  error_code select_cursor_server(const host_address& address, net::selected_server& server, diagnostics& diag) const;
+  // The server at `address` (a cursor's, a transaction's pinned mongos); `role` names it in errors.
+  static void pin_transaction(const resolved_operation& plan, const sdam::server_description& server) noexcept;
+  static void unpin_after_failure(const resolved_operation& plan, const diagnostics& d) noexcept;
+  error_code select_server_at(const host_address& address, std::string_view role, net::selected_server& server,
+                              diagnostics& diag) const;
   void append_read_preference(const read_preference_plan& plan, const sdam::server_description& server,
                               bson::document& command);
   void on_network_error(session_impl* session, error_code ec, const net::selected_server& server,
@@ -234,6 +263,16 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
                       const net::selected_server& server, const net::connection& conn, bson::document& reply,
                       diagnostics& diag, failure_kind& kind);
   void add_labels(const resolved_operation& plan, const attempt_outcome& out, diagnostics& d) const;
+  // A connection's byte counters before a command, for its share (count_command).
+  struct command_bytes {
+    std::size_t sent = 0;
+    std::size_t received = 0;
+  };
+  static transaction_accounting* accounting_of(const resolved_operation& plan) noexcept;
+  boost::asio::awaitable<error_code> exchange(bool unacknowledged, net::connection& conn, const bson::document& command,
+                                              const std::optional<document_sequences>& sequence, bson::view& reply_view,
+                                              diagnostics& diag, std::int32_t request_id);
+  void count_command(const net::connection& conn, command_bytes before, transaction_accounting* accounting);
   command_event& prepare_event(command_event_type type, const resolved_operation& plan, std::int32_t request_id,
                                const net::selected_server& server, const net::connection& conn);
   static void record_snapshot_time(session_impl& s, const bson::document& reply);
@@ -241,6 +280,9 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
                     const net::selected_server& server, const net::connection& conn);
   void emit_finished(const resolved_operation& plan, const finished_command& f, const net::selected_server& server,
                      const net::connection& conn);
+  // Command events go to on_command and, as log messages, to the command log component.
+  bool commands_observed() const noexcept;
+  void publish_command(const command_event& e) const;
 
   boost::asio::any_io_executor ex_;
   connection_string cs_;

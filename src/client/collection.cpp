@@ -2,6 +2,7 @@
 // executor with the collection's session (or an implicit one), and reads the reply.
 #include "client/api_operation.hpp"
 #include "client/client_impl.hpp"
+#include "client/write_models.hpp"
 #include "mongowire/client.hpp"
 #include "proto/command/command_builder.hpp"
 #include "proto/command/write_batches.hpp"
@@ -20,37 +21,11 @@ asio::any_io_executor collection::executor() const { return client_->executor();
 
 namespace {
 
-// crud.md "Update vs. Replacement Validation": drivers check the first key.
-error_code check_update_document(bson::view update_doc, diagnostics& diag) {
-  if (!update_doc.empty() && update_doc.first_key().starts_with('$')) return {};
-  diag.client_message = "update document must contain only atomic modifiers (its first key must start with '$')";
-  return client_errc::invalid_argument;
-}
-
-error_code check_replacement_document(bson::view replacement, diagnostics& diag) {
-  if (replacement.empty() || !replacement.first_key().starts_with('$')) return {};
-  diag.client_message = "replacement document must not contain atomic modifiers";
-  return client_errc::invalid_argument;
-}
-
-// The server's limits: those of a writable server the topology knows (its handshake told
-// them), else mongod's values, the same on every server version this engine supports. No
-// allocation: insert_one asks on every call.
-detail::write_limits write_limits_of(detail::client_impl& client) {
-  using detail::sdam::server_type;
-  detail::write_limits limits;
-  for (const auto& server : client.topology().description().servers()) {
-    const auto t = server.type;
-    if (t != server_type::rs_primary && t != server_type::standalone && t != server_type::mongos &&
-        t != server_type::load_balancer)
-      continue;
-    limits.max_bson_object_size = server.max_bson_object_size;
-    limits.max_message_size_bytes = server.max_message_size_bytes;
-    limits.max_write_batch_size = server.max_write_batch_size;
-    break;
-  }
-  return limits;
-}
+using detail::check_replacement_document;
+using detail::check_update_document;
+using detail::hint_of;
+using detail::with_id;
+using detail::write_limits_of;
 
 // A statement above the server's limit is a client error before anything is sent
 // (spec-conformance finding 2: it must change neither the topology nor a transaction).
@@ -61,22 +36,6 @@ error_code check_statement_size(std::string_view command, std::size_t size, cons
   diag.client_message = "document too large: a " + std::string(command) + " statement of " + std::to_string(size) +
                         " bytes exceeds the server's limit of " + std::to_string(max) + " bytes";
   return client_errc::invalid_argument;
-}
-
-// The document to insert: `doc` itself when it has an _id, else a copy in `staged` with an
-// ObjectId first (crud.md: drivers generate _id so that the caller learns it).
-bson::view with_id(bson::view doc, bson::document& staged, bson::document& id_out) {
-  id_out.clear();
-  if (auto id = doc["_id"]) {
-    id_out.append("_id", id);
-    return doc;
-  }
-  auto oid = bson::object_id::generate();
-  staged.clear();
-  staged.append("_id", oid);
-  staged.concat(doc);
-  id_out.append("_id", oid);
-  return staged;
 }
 
 // Where a handle's commands go: its client, session (null: an implicit one), database,
@@ -204,13 +163,6 @@ asio::awaitable<error_code> collection::delete_many(bson::view filter, delete_op
 }
 
 namespace {
-
-// crud.md "hint": an index name or a key pattern, as the command builders take it.
-detail::hint_value hint_of(const std::optional<index_hint>& hint) {
-  if (!hint) return {};
-  if (auto* name = std::get_if<std::string>(&*hint)) return std::string_view(*name);
-  return std::get<bson::document>(*hint).get_view();
-}
 
 // crud.md "CountOptions" for countDocuments and count.
 detail::count_options count_fields(const count_options& o) {
@@ -469,16 +421,8 @@ std::vector<bulk_group> group_requests(const std::vector<write_model>& requests,
 
 // Validates every request and gives inserted documents their _id, before anything is sent.
 error_code prepare_requests(std::vector<write_model>& requests, diagnostics& diag) {
-  for (auto& r : requests) {
-    error_code invalid;
-    if (r.type == write_model::kind::replace_one) invalid = check_replacement_document(r.update, diag);
-    if ((r.type == write_model::kind::update_one || r.type == write_model::kind::update_many) && !r.update_is_pipeline)
-      invalid = check_update_document(r.update, diag);
-    if (invalid) return invalid;
-    if (r.type != write_model::kind::insert_one) continue;
-    bson::document id, staged;
-    if (with_id(r.document, staged, id).data() == staged.data()) r.document = std::move(staged);
-  }
+  for (auto& r : requests)
+    if (auto invalid = detail::prepare_write_model(r, diag)) return invalid;
   return {};
 }
 

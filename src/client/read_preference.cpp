@@ -34,13 +34,13 @@ error_code client_impl::plan_read_preference(const operation& op, bool in_transa
 
 // server-selection.md "Cursors": "Cursor operations ... must be sent to the original server".
 // A server that left the topology has taken its pool, and the cursor, with it.
-error_code client_impl::select_cursor_server(const host_address& address, net::selected_server& server,
-                                             diagnostics& diag) const {
+error_code client_impl::select_server_at(const host_address& address, std::string_view role,
+                                         net::selected_server& server, diagnostics& diag) const {
   if (auto found = topology_->server_at(address)) {
     server = std::move(*found);
     return {};
   }
-  diag.client_message = "the server of the cursor, " + address.to_string() + ", is no longer in the topology";
+  diag.client_message = "the " + std::string(role) + ", " + address.to_string() + ", is no longer in the topology";
   return client_errc::pool_closed;
 }
 

@@ -1,7 +1,7 @@
 // session::with_transaction: the Asio driver of the pure decisions in
 // proto/retry/with_transaction (transactions-convenient-api.md, "Sequence of Actions").
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <exception>
@@ -30,11 +30,28 @@ void measure(detail::with_transaction_clock& clock, steady::time_point started, 
   clock.jitter = client.jitter();
 }
 
-asio::awaitable<void> sleep_for(asio::any_io_executor ex, std::chrono::microseconds backoff) {
+// Step 2's backoff before a rerun, charged to the transaction's accounting (issue 16).
+asio::awaitable<void> sleep_for(asio::any_io_executor ex, std::chrono::microseconds backoff,
+                                transaction_accounting& accounting) {
   if (backoff.count() <= 0) co_return;
+  const auto slept = steady::now();
   asio::steady_timer t(ex, backoff);
-  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  // Cancelled while waiting: operation_aborted is thrown, so no new transaction starts (go#668).
+  co_await t.async_wait(asio::use_awaitable);
+  accounting.backoff += steady::now() - slept;
 }
+
+// One accounting for all of with_transaction's attempts (issue 16): once its first
+// start_transaction began it, the reruns' do not reset it; it closes however with_transaction
+// ends.
+struct accounting_span {
+  detail::session_impl& s;
+  ~accounting_span() {
+    if (!s.accounting_spans_attempts) return;
+    s.accounting_spans_attempts = false;
+    s.close_accounting();
+  }
+};
 
 // The retry trace of withTransaction's own loop (issue 16): what failed and what comes next.
 void trace(const detail::client_impl& client, std::string_view command, int attempt, error_code ec,
@@ -58,6 +75,8 @@ asio::awaitable<step_result> commit_until_known(session& s, detail::client_impl&
   for (int attempt = 1;; ++attempt) {
     diag.clear();
     error_code ec = co_await s.commit_transaction(diag);
+    // Cancelled: reported as is, its outcome unknown (session::commit_transaction); not retried.
+    if (ec == asio::error::operation_aborted) co_return step_result{ec, {with_transaction_step::return_error}};
     measure(clock, started, client);
     auto decision = detail::after_commit(ec ? &diag : nullptr, clock);
     trace(client, "commitTransaction", attempt, ec, diag, decision, started);
@@ -75,23 +94,19 @@ error_code timeout_error(error_code last, std::chrono::milliseconds elapsed, dia
   return client_errc::with_transaction_timeout;
 }
 
-// Step 7.1 for a callback that throws: its transaction is aborted before the exception
-// propagates (to the caller of the awaitable form; the async form reports it as
-// client_errc::internal_error).
-asio::awaitable<error_code> run_callback(session::transaction_callback& callback, session& s, diagnostics& diag) {
-  std::exception_ptr thrown;
+// Runs the callback. An exception it throws is kept in `thrown`, to be rethrown once step 7.1
+// has aborted its transaction (to the caller of the awaitable form; the async form reports it
+// as client_errc::internal_error).
+asio::awaitable<error_code> run_callback(session::transaction_callback& callback, session& s, diagnostics& diag,
+                                         std::exception_ptr& thrown) {
   error_code ec;
   try {
     ec = co_await callback(s, diag);
   } catch (...) {
     thrown = std::current_exception();
+    ec = client_errc::internal_error;
   }
-  if (!thrown) co_return ec;
-  if (s.in_transaction()) {
-    diagnostics ignored;
-    co_await s.abort_transaction(ignored);
-  }
-  std::rethrow_exception(thrown);
+  co_return ec;
 }
 
 // The swallowed-error guard (issue 16): the callback returned success although a statement
@@ -113,17 +128,28 @@ asio::awaitable<error_code> session::with_transaction(transaction_callback callb
   auto& client = *impl_->client;
   detail::with_transaction_clock clock;
   clock.limit = client.with_transaction_limit;
+  const accounting_span span{*impl_};
   for (clock.transaction_attempt = 1;; ++clock.transaction_attempt) {
     diag.clear();
     if (auto ec = start_transaction(options, diag)) co_return ec;
+    impl_->accounting_spans_attempts = true;
     step_result r;
-    r.ec = co_await run_callback(callback, *this, diag);
+    std::exception_ptr thrown;
+    r.ec = co_await run_callback(callback, *this, diag, thrown);
     if (!r.ec) r.ec = swallowed_error(*impl_, diag);
     const auto state = impl_->txn.state();
-    if (r.ec && detail::abort_after_callback_error(state)) {  // step 7.1
+    // Cancelled: the transaction is still aborted, with a cancellation state of its own, or it
+    // would keep its locks on the server until its lifetime limit (client-side-operations-
+    // timeout.md "withTransaction refreshes the timeout for abortTransaction"; go#1101).
+    const asio::cancellation_state cancellation = co_await asio::this_coro::cancellation_state;
+    const bool cancelled = cancellation.cancelled() != asio::cancellation_type::none;
+    if (cancelled) co_await asio::this_coro::reset_cancellation_state();
+    if ((r.ec || cancelled) && detail::abort_after_callback_error(state)) {  // step 7.1
       diagnostics ignored;
       co_await abort_transaction(ignored);
     }
+    if (thrown) std::rethrow_exception(thrown);
+    if (cancelled) co_return asio::error::operation_aborted;
     measure(clock, started, client);
     r.decision = detail::after_callback(r.ec ? &diag : nullptr, state, clock);
     trace(client, "withTransaction", clock.transaction_attempt, r.ec, diag, r.decision, started);
@@ -132,7 +158,8 @@ asio::awaitable<error_code> session::with_transaction(transaction_callback callb
     if (r.decision.step == with_transaction_step::done) co_return error_code{};
     if (r.decision.step == with_transaction_step::return_timeout) co_return timeout_error(r.ec, clock.elapsed, diag);
     if (r.decision.step != with_transaction_step::retry_transaction) co_return r.ec;
-    co_await sleep_for(client.executor(), r.decision.backoff);  // step 2
+    ++impl_->accounting.transient_reruns;
+    co_await sleep_for(client.executor(), r.decision.backoff, impl_->accounting);  // step 2
   }
 }
 

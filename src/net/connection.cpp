@@ -8,9 +8,12 @@
 #include <boost/asio/write.hpp>
 #include <openssl/x509v3.h>
 
+#include <array>
 #include <atomic>
+#include <tuple>
 
 #include "proto/auth/frame_redaction.hpp"
+#include "proto/command/command_builder.hpp"
 #include "proto/wire/legacy.hpp"
 #include "proto/wire/op_msg.hpp"
 
@@ -110,20 +113,58 @@ void connection::arm_timer(std::chrono::milliseconds limit) {
   });
 }
 
+// socks5.md "Connection Establishment": with a proxy, the TCP connection goes to the proxy (only
+// the proxy's name is resolved here) and the SOCKS5 handshake then reaches the destination.
 asio::awaitable<error_code> connection::async_connect(const std::string& host, std::uint16_t port, diagnostics& diag) {
   address_ = host + ":" + std::to_string(port);
+  const proxy_settings* proxy = settings_.proxy ? &*settings_.proxy : nullptr;
+  const std::string dial_host = proxy ? proxy->host : host;
+  const std::string dial_port = std::to_string(proxy ? proxy->port : port);
+  const std::string dialled = proxy ? "SOCKS5 proxy " + dial_host + ":" + dial_port + " for " + address_ : address_;
   tcp::resolver resolver(socket_.get_executor());
-  auto [rec, endpoints] = co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
-  if (rec) co_return fail(network_errc::dns_failed, diag, "resolving " + address_ + " failed (" + rec.message() + ")");
+  auto [rec, endpoints] = co_await resolver.async_resolve(dial_host, dial_port, use_tuple);
+  if (rec) co_return fail(network_errc::dns_failed, diag, "resolving " + dialled + " failed (" + rec.message() + ")");
   arm_timer(settings_.connect_timeout);
   auto [cec, ep] = co_await asio::async_connect(socket_, endpoints, use_tuple);
   disarm_timer();
-  if (timed_out_) co_return fail(network_errc::connect_timeout, diag, "connecting to " + address_);
-  if (cec) co_return fail(cec, diag, "connecting to " + address_);
+  if (timed_out_) co_return fail(network_errc::connect_timeout, diag, "connecting to " + dialled);
+  if (cec) co_return fail(cec, diag, "connecting to " + dialled);
   error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);  // small request/reply frames: no Nagle delay
   if (observer_) remember_endpoints();
+  if (proxy) {
+    if (auto ec = co_await socks5_handshake(host, port, diag)) co_return ec;
+  }
   if (settings_.tls) co_return co_await tls_handshake(host, diag);
+  co_return error_code{};
+}
+
+// Runs the sans-I/O SOCKS5 exchange on the socket, bounded by connectTimeoutMS. A refusal is a
+// network error (socks5.md: "the same as a network error (e.g. ECONNREFUSED)").
+asio::awaitable<error_code> connection::socks5_handshake(const std::string& host, std::uint16_t port,
+                                                         diagnostics& diag) {
+  using kind = proxy::socks5_action::kind;
+  proxy::socks5_handshake exchange(host, port, settings_.proxy->credentials);
+  std::array<std::uint8_t, 257> in{};  // the longest read: a domain name (255) and the port
+  arm_timer(settings_.connect_timeout);
+  auto action = exchange.start();
+  while (action.what == kind::write || action.what == kind::read) {
+    const bool writing = action.what == kind::write;
+    const auto out = asio::buffer(action.bytes.data(), action.bytes.size());
+    const auto into = asio::buffer(in.data(), action.read_size);
+    error_code ec;
+    std::size_t n = 0;
+    if (writing) std::tie(ec, n) = co_await asio::async_write(socket_, out, use_tuple);
+    if (!writing) std::tie(ec, n) = co_await asio::async_read(socket_, into, use_tuple);
+    if (ec || timed_out_) {
+      disarm_timer();
+      co_return fail(timed_out_ ? error_code(network_errc::connect_timeout) : ec, diag,
+                     "SOCKS5 handshake with proxy " + settings_.proxy->host + " for " + address_);
+    }
+    action = exchange.resume(writing ? std::span<const std::uint8_t>{} : std::span<const std::uint8_t>(in.data(), n));
+  }
+  disarm_timer();
+  if (action.what == kind::failed) co_return fail(network_errc::proxy_failed, diag, exchange.error());
   co_return error_code{};
 }
 
@@ -164,7 +205,7 @@ asio::awaitable<error_code> connection::tls_handshake(const std::string& host, d
   co_return error_code{};
 }
 
-asio::awaitable<error_code> connection::async_command(bson::view body, std::optional<document_sequence_ref> sequence,
+asio::awaitable<error_code> connection::async_command(bson::view body, std::optional<document_sequences> sequence,
                                                       bson::view& reply, diagnostics& diag, std::int32_t request_id) {
   if (request_id == 0) request_id = next_request_id();
   if (auto ec = co_await send_op_msg(body, sequence, request_id, 0, diag)) co_return ec;
@@ -172,14 +213,14 @@ asio::awaitable<error_code> connection::async_command(bson::view body, std::opti
 }
 
 asio::awaitable<error_code> connection::async_send_unacknowledged(bson::view body,
-                                                                  std::optional<document_sequence_ref> sequence,
+                                                                  std::optional<document_sequences> sequence,
                                                                   diagnostics& diag, std::int32_t request_id) {
   co_return co_await send_op_msg(body, sequence, request_id, wire::msg_flag::more_to_come, diag);
 }
 
 asio::awaitable<error_code> connection::async_exhaust_command(bson::view body, bson::view& reply, diagnostics& diag) {
   const std::int32_t request_id = next_request_id();
-  const std::optional<document_sequence_ref> no_sequence;
+  const std::optional<document_sequences> no_sequence;
   if (auto ec = co_await send_op_msg(body, no_sequence, request_id, wire::msg_flag::exhaust_allowed, diag))
     co_return ec;
   co_return co_await read_op_msg(request_id, reply, diag);
@@ -195,19 +236,14 @@ asio::awaitable<error_code> connection::async_read_more(bson::view& reply, diagn
   co_return co_await read_op_msg(previous_reply, reply, diag);
 }
 
-asio::awaitable<error_code> connection::send_op_msg(bson::view body, std::optional<document_sequence_ref> sequence,
+asio::awaitable<error_code> connection::send_op_msg(bson::view body, std::optional<document_sequences> sequence,
                                                     std::int32_t request_id, std::uint32_t flags, diagnostics& diag) {
   if (broken_ || !socket_.is_open()) co_return fail(network_errc::connection_closed, diag, "connection to " + address_);
   more_to_come_ = false;
   wire::op_msg_encoder enc(out_, decoder_.max_message_size());
   last_request_id_ = request_id;
   enc.begin(request_id, 0, flags);
-  if (sequence) {
-    enc.body_without(body, sequence->identifier);
-    enc.add_sequence_from_array(sequence->identifier, sequence->array);
-  } else {
-    enc.body(body);
-  }
+  add_command_sections(enc, body, sequence);
   if (auto ec = enc.finish(settings_.checksum)) {
     diag.client_message = "cannot encode command: " + ec.message();
     co_return ec;  // the connection is still usable: nothing was sent
@@ -225,6 +261,14 @@ asio::awaitable<error_code> connection::read_op_msg(std::int32_t response_to, bs
     co_return fail(ec, diag, "reply from " + address_ + " is malformed (" + err.message() + ")");
   more_to_come_ = msg.more_to_come();
   reply = msg.body();
+  // OP_MSG.md "moreToCome": without it nothing may follow the reply. Bytes already buffered
+  // are replies nobody asked for: the connection is Errored (CMAP "Perishable", wire-protocol
+  // error), closed now and at check-in instead of answering a later request with them. The
+  // reply itself was whole and stays valid (it lives in the decoder's buffer).
+  if (!more_to_come_ && decoder_.buffered() > decoder_.frame().size()) {
+    broken_ = true;
+    close();
+  }
   co_return error_code{};
 }
 
@@ -263,6 +307,7 @@ asio::awaitable<error_code> connection::send_frame(diagnostics& diag, bool compr
   if (ec || timed_out_)
     co_return fail(ec ? ec : error_code(network_errc::socket_timeout), diag, "sending to " + address_);
   bytes_sent_ += n;
+  ++frames_sent_;
   co_return error_code{};
 }
 

@@ -24,6 +24,7 @@
 #include "mongowire/error.hpp"
 #include "mongowire/events.hpp"
 #include "proto/command/command_fields.hpp"
+#include "proto/proxy/socks5.hpp"
 #include "proto/wire/compression.hpp"
 #include "proto/wire/frame_decoder.hpp"
 
@@ -33,6 +34,13 @@ namespace asio = boost::asio;
 
 // Observes every frame sent and received (for traces, pcap files and protocol students).
 using frame_observer = frame_event_handler;
+
+// socks5.md: every connection is made through this proxy; the destination's name is passed on.
+struct proxy_settings {
+  std::string host;
+  std::uint16_t port = 1080;
+  std::optional<proxy::socks5_credentials> credentials;
+};
 
 struct connection_settings {
   std::chrono::milliseconds connect_timeout{10'000};
@@ -44,6 +52,7 @@ struct connection_settings {
   // OP_COMPRESSED.md: offered in the handshake in this priority order; empty: no compression.
   std::vector<wire::compressor_id> compressors;
   int zlib_level = wire::default_zlib_level;  // zlibCompressionLevel
+  std::optional<proxy_settings> proxy;        // proxyHost and friends; none: connect directly
 };
 
 class connection {
@@ -55,15 +64,15 @@ class connection {
 
   asio::awaitable<error_code> async_connect(const std::string& host, std::uint16_t port, diagnostics& diag);
 
-  // Sends `body` as OP_MSG (with an optional kind-1 sequence) and reads the reply.
+  // Sends `body` as OP_MSG (with its kind-1 sequences, if any) and reads the reply.
   // On success `reply` views the connection's buffer: valid until the next call.
   // `request_id` 0: take the next one (callers that report it in events pass their own).
-  asio::awaitable<error_code> async_command(bson::view body, std::optional<document_sequence_ref> sequence,
+  asio::awaitable<error_code> async_command(bson::view body, std::optional<document_sequences> sequence,
                                             bson::view& reply, diagnostics& diag, std::int32_t request_id = 0);
 
   // OP_MSG.md "moreToCome On Requests": an unacknowledged (w: 0) write is sent with the
   // moreToCome flag and the server sends no reply.
-  asio::awaitable<error_code> async_send_unacknowledged(bson::view body, std::optional<document_sequence_ref> sequence,
+  asio::awaitable<error_code> async_send_unacknowledged(bson::view body, std::optional<document_sequences> sequence,
                                                         diagnostics& diag, std::int32_t request_id);
 
   // Streaming hello (server-monitoring.md "Streaming Protocol"): sends `body` with the OP_MSG
@@ -108,16 +117,20 @@ class connection {
   bson::document command_buffer;
   std::size_t bytes_sent() const noexcept { return bytes_sent_; }
   std::size_t bytes_received() const noexcept { return bytes_received_; }
+  // Requests sent so far; before the pool hands it out, the round trips of its handshake and
+  // authentication (pool_event::round_trips of connection_ready).
+  std::uint32_t frames_sent() const noexcept { return frames_sent_; }
 
  private:
   asio::awaitable<error_code> send_frame(diagnostics& diag, bool compress = false);
   // The frame just read, decompressed when it came as OP_COMPRESSED.
   std::span<const std::uint8_t> received_frame() const noexcept;
   asio::awaitable<error_code> read_frame(std::int32_t request_id, diagnostics& diag);
-  asio::awaitable<error_code> send_op_msg(bson::view body, std::optional<document_sequence_ref> sequence,
+  asio::awaitable<error_code> send_op_msg(bson::view body, std::optional<document_sequences> sequence,
                                           std::int32_t request_id, std::uint32_t flags, diagnostics& diag);
   asio::awaitable<error_code> read_op_msg(std::int32_t response_to, bson::view& reply, diagnostics& diag);
   asio::awaitable<error_code> tls_handshake(const std::string& host, diagnostics& diag);
+  asio::awaitable<error_code> socks5_handshake(const std::string& host, std::uint16_t port, diagnostics& diag);
   void set_tls_peer(const std::string& host);
   error_code fail(error_code ec, diagnostics& diag, std::string what);
   void observe(bool outgoing, std::span<const std::uint8_t> frame);
@@ -158,6 +171,7 @@ class connection {
   bool more_to_come_ = false;
   std::size_t bytes_sent_ = 0;
   std::size_t bytes_received_ = 0;
+  std::uint32_t frames_sent_ = 0;
 };
 
 // Process-wide request ids (wire protocol: requestID identifies a message to its peer).

@@ -66,6 +66,8 @@ asio::awaitable<error_code> topology::check(monitor& m, check_result& out, diagn
   else if (m.conn->more_to_come()) kind = check_kind::streamed;
   else if (streaming_ && m.topology_version) kind = check_kind::awaitable;
   out.awaited = kind == check_kind::streamed || kind == check_kind::awaitable;
+  // Made before "heartbeat started", whose log message names the connection (driverConnectionId).
+  if (kind == check_kind::handshake) m.conn = std::make_unique<connection>(ex_, opts_.connection);
   publish_heartbeat(m, sdam_event_type::server_heartbeat_started, &out, {}, nullptr);
   const auto started = clock::now();
   error_code ec;
@@ -80,7 +82,6 @@ asio::awaitable<error_code> topology::check(monitor& m, check_result& out, diagn
 }
 
 asio::awaitable<error_code> topology::open_monitor_connection(monitor& m, check_result& out, diagnostics& diag) {
-  m.conn = std::make_unique<connection>(ex_, opts_.connection);
   // Monitors use connectTimeoutMS for reads too (server-monitoring.md "Monitoring").
   m.conn->set_socket_timeout(opts_.connection.connect_timeout);
   m.topology_version.reset();
@@ -156,11 +157,13 @@ void topology::on_check_failed(monitor& m, error_code ec, const diagnostics& dia
   m.topology_version.reset();
   m.rtt_average_ms.reset();  // "rttMonitor.reset()"
   const auto before = take_snapshot();
-  const auto why = describe(diag);
-  const auto changes = description_.apply_check_failure(m.address, why.empty() ? ec.message() : why);
+  auto why = describe(diag);
+  if (why.empty()) why = ec.message();
+  const auto changes = description_.apply_check_failure(m.address, why);
   publish_changes(before);
   if (!changes.ignored)
-    if (auto it = pools_.find(m.address); it != pools_.end()) it->second->clear(is_network_timeout(ec));
+    if (auto it = pools_.find(m.address); it != pools_.end())
+      it->second->clear(is_network_timeout(ec), pool_clear_cause::heartbeat_failed, why);
   apply(changes, m.address);
 }
 
@@ -193,9 +196,13 @@ void topology::publish_heartbeat(monitor& m, sdam_event_type type, const check_r
     opts_.on_heartbeat(server_heartbeat_event{m.address.to_string(), !ec, r->duration,
                                               ec ? bson::view() : r->reply.get_view(), ec, r->awaited});
   }
-  if (!opts_.on_sdam_event) return;
+  if (!sdam_observed()) return;
   sdam_event e = server_event(type, m.address);
   e.awaited = r->awaited;
+  if (m.conn) {
+    e.connection_id = m.conn->id();
+    e.server_connection_id = m.conn->server_connection_id;
+  }
   e.duration = r->duration;
   if (type == sdam_event_type::server_heartbeat_succeeded) e.reply = r->reply;
   e.error = ec;

@@ -54,19 +54,23 @@ inline server_description_info info_of(const sdam::server_description& d) {
   return i;
 }
 
+// What the SDAM events and the log messages tell of a topology description.
+inline topology_description_info topology_info(sdam::topology_type type, const std::optional<std::string>& set_name,
+                                               const std::vector<sdam::server_description>& servers) {
+  topology_description_info i;
+  i.type = std::string(sdam::to_string(type));
+  i.set_name = set_name;
+  for (const auto& s : servers) i.servers.push_back(info_of(s));
+  return i;
+}
+
 // What the SDAM events compare: the description before an update.
 struct topology::snapshot {
   sdam::topology_type type{};
   std::optional<std::string> set_name;
   std::vector<sdam::server_description> servers;
 
-  topology_description_info info() const {
-    topology_description_info i;
-    i.type = std::string(sdam::to_string(type));
-    i.set_name = set_name;
-    for (const auto& s : servers) i.servers.push_back(info_of(s));
-    return i;
-  }
+  topology_description_info info() const { return topology_info(type, set_name, servers); }
 };
 
 }  // namespace mongowire::detail::net

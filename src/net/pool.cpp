@@ -169,9 +169,23 @@ void pool::checkin(std::unique_ptr<connection> conn) {
 
 // ---------------------------------------------------------------- pool state
 
-void pool::clear(bool interrupt_in_use_connections) {
-  rules_.clear(clock::now(), interrupt_in_use_connections);
+void pool::clear(bool interrupt_in_use_connections, pool_clear_cause cause, std::string_view error) {
+  const auto now = clock::now();
+  rules_.clear(now, interrupt_in_use_connections);
+  if (clears_.size() == kept_clears) clears_.erase(clears_.begin());
+  clears_.push_back({rules_.generation(), cause, std::string(error), now, interrupt_in_use_connections});
   perform();  // the requested background run closes the stale connections now
+}
+
+void pool::read_gauges(pool_gauges& out) const {
+  out.address = address_;
+  out.total = rules_.total_connections();
+  out.idle = rules_.available_connections();
+  out.pending = rules_.pending_connections();
+  out.in_use = out.total - out.idle - out.pending;
+  out.wait_queue = rules_.waiting();
+  out.generation = rules_.generation();
+  out.clears = clears_;
 }
 
 void pool::mark_ready() {
@@ -236,10 +250,12 @@ void pool::resume(const cmap::checkout_result& outcome) {
   (*it)->timer.cancel();
 }
 
-void pool::forward(const cmap::event& e) const {
+void pool::forward(const cmap::event& e) {
   if (!on_event_) return;
   pool_event pe{e.type, address_, e.connection, std::string(e.reason), e.duration};
   pe.interrupt_in_use_connections = e.interrupt_in_use_connections;
+  if (e.type == pool_event_type::connection_ready)
+    if (const slot* s = find(e.connection); s && s->conn) pe.round_trips = s->conn->frames_sent();
   on_event_(pe);
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "mongowire/events.hpp"
+#include "mongowire/gauges.hpp"
 #include "net/connection.hpp"
 #include "proto/cmap/pool.hpp"
 
@@ -46,8 +47,10 @@ class pool : public std::enable_shared_from_this<pool> {
 
   // CMAP "Clearing a connection pool": new generation, paused, waiters fail with
   // PoolClearedError; with `interrupt_in_use_connections` the connections of older
-  // generations in use are interrupted now (server-monitoring.md, network timeouts).
-  void clear(bool interrupt_in_use_connections = false);
+  // generations in use are interrupted now (server-monitoring.md, network timeouts). The
+  // cause and the error are kept for the gauges (the last `kept_clears`).
+  void clear(bool interrupt_in_use_connections = false, pool_clear_cause cause = pool_clear_cause::requested,
+             std::string_view error = {});
   void mark_ready();
   void close();
 
@@ -57,6 +60,9 @@ class pool : public std::enable_shared_from_this<pool> {
   std::size_t idle_connections() const noexcept { return rules_.available_connections(); }
   std::size_t waiters() const noexcept { return rules_.waiting(); }
   const std::string& address() const noexcept { return address_; }
+  // A snapshot for client::gauges(); `out` keeps its capacity.
+  void read_gauges(pool_gauges& out) const;
+  static constexpr std::size_t kept_clears = 8;
 
  private:
   struct waiter;
@@ -79,7 +85,7 @@ class pool : public std::enable_shared_from_this<pool> {
   void perform();
   void perform(const cmap::action& a);
   void resume(const cmap::checkout_result& outcome);
-  void forward(const cmap::event& e) const;
+  void forward(const cmap::event& e);
   slot* find(cmap::connection_id id) noexcept;
   connection& add_slot(cmap::connection_id id);
   void release(slot& s) noexcept;
@@ -97,6 +103,7 @@ class pool : public std::enable_shared_from_this<pool> {
   std::vector<waiter*> waiting_;  // coroutines waiting for their ticket's outcome
   bool performing_ = false;       // perform() is on the stack (an event handler called back)
   std::shared_ptr<asio::steady_timer> maintenance_timer_;
+  std::vector<pool_clear> clears_;  // the last kept_clears, oldest first
 };
 
 }  // namespace mongowire::detail::net

@@ -29,6 +29,7 @@ struct topology::selection_request {
   sdam::operation_kind kind = sdam::operation_kind::write;
   const sdam::read_preference* read_pref = nullptr;  // null: the writable server (cached)
   std::span<const host_address> deprioritized;
+  selection_origin origin;
 };
 
 asio::awaitable<error_code> handshake(connection& c, const topology_options& opts, bson::document& reply_copy,
@@ -86,7 +87,7 @@ topology::~topology() { close(); }
 void topology::start() {
   if (started_ || closed_) return;
   started_ = true;
-  if (opts_.on_sdam_event) {
+  if (sdam_observed()) {
     // SDAM monitoring: TopologyOpeningEvent first; the first change starts from "unknown".
     publish(server_event(sdam_event_type::topology_opening, {}));
     sdam_event changed = server_event(sdam_event_type::topology_description_changed, {});
@@ -131,7 +132,7 @@ void topology::add_server(const host_address& address) {
     co_return co_await t->initialize_pooled_connection(address, c, diag);
   };
   pools_.emplace(address, std::make_shared<pool>(ex_, address.to_string(), opts_.pool, opts_.connection,
-                                                 std::move(init), opts_.on_pool_event));
+                                                 std::move(init), pool_event_observer()));
   asio::co_spawn(ex_, monitor_loop(shared_from_this(), m), asio::detached);
 }
 
@@ -171,7 +172,7 @@ void topology::apply(const sdam::topology_changes& changes, const host_address& 
   for (const auto& a : changes.added) add_server(a);
   for (const auto& a : changes.removed) remove_server(a);
   for (const auto& a : changes.clear_pool)
-    if (auto it = pools_.find(a); it != pools_.end()) it->second->clear();
+    if (auto it = pools_.find(a); it != pools_.end()) it->second->clear(false, pool_clear_cause::topology_update);
   for (const auto& a : changes.request_check)
     if (auto it = monitors_.find(a); it != monitors_.end()) request_check(*it->second);
   // server-monitoring.md "Marking the connection pool as ready": with the topology update.
@@ -191,15 +192,19 @@ void topology::request_immediate_check() {
 // ---------------------------------------------------------------- server selection
 
 // Not coroutines themselves: one coroutine frame per selection (no allocation once warm).
-asio::awaitable<error_code> topology::async_select_writable(selected_server& out, diagnostics& diag) {
-  return select_loop(selection_request{}, out, diag);
+asio::awaitable<error_code> topology::async_select_writable(selected_server& out, diagnostics& diag,
+                                                            selection_origin origin) {
+  selection_request req;
+  req.origin = origin;
+  return select_loop(req, out, diag);
 }
 
 asio::awaitable<error_code> topology::async_select(sdam::operation_kind kind, const sdam::read_preference& read_pref,
                                                    std::span<const host_address> deprioritized, selected_server& out,
-                                                   diagnostics& diag) {
+                                                   diagnostics& diag, selection_origin origin) {
   selection_request req;
   req.kind = kind;
+  req.origin = origin;
   req.deprioritized = deprioritized;
   // Writes and plain primary reads take the cached writable selection (no allocation).
   const bool primary_read =
@@ -210,23 +215,16 @@ asio::awaitable<error_code> topology::async_select(sdam::operation_kind kind, co
 
 asio::awaitable<error_code> topology::select_loop(selection_request req, selected_server& out, diagnostics& diag) {
   const auto deadline = clock::now() + opts_.server_selection_timeout;
+  log_selection(req, selection_log_step::started, deadline);
   asio::steady_timer waiter(ex_);
-  for (;;) {
-    if (closed_) co_return client_errc::client_closed;
-    if (!description_.compatible()) {
-      diag.client_message = description_.compatibility_error();
-      co_return client_errc::wire_version_unsupported;
+  for (bool waited = false;; waited = true) {
+    error_code ec;
+    if (selection_decided(req, deadline, out, ec, diag)) {
+      log_selection(req, ec ? selection_log_step::failed : selection_log_step::succeeded, deadline, &out, ec, &diag);
+      co_return ec;
     }
-    std::string error;
-    if (try_select(req, out, error)) {
-      if (error.empty()) co_return error_code{};
-      diag.client_message = std::move(error);  // e.g. an invalid read preference: fail at once
-      co_return client_errc::invalid_argument;
-    }
-    if (clock::now() >= deadline) {
-      diag.client_message = selection_failure(req);
-      co_return client_errc::server_selection_timeout;
-    }
+    // server-selection.md "Server Selection Algorithm", step 5: logged once per operation.
+    if (!waited) log_selection(req, selection_log_step::waiting, deadline);
     request_immediate_check();
     waiter.expires_at(deadline);
     selection_waiters_.push_back(&waiter);
@@ -235,8 +233,61 @@ asio::awaitable<error_code> topology::select_loop(selection_request req, selecte
     // operation_aborted is either a topology change (loop again) or the caller's
     // cancellation, which the coroutine's cancellation state tells apart.
     auto cs = co_await asio::this_coro::cancellation_state;
-    if (cs.cancelled() != asio::cancellation_type::none) co_return asio::error::operation_aborted;
+    if (cs.cancelled() != asio::cancellation_type::none) {
+      ec = asio::error::operation_aborted;
+      log_selection(req, selection_log_step::failed, deadline, nullptr, ec, &diag);
+      co_return ec;
+    }
   }
+}
+
+// True when the selection ends now: `out` is the server (`ec` clear), or `ec` says why it fails.
+bool topology::selection_decided(const selection_request& req, clock_time deadline, selected_server& out,
+                                 error_code& ec, diagnostics& diag) {
+  if (closed_) {
+    ec = client_errc::client_closed;
+    return true;
+  }
+  if (!description_.compatible()) {
+    diag.client_message = description_.compatibility_error();
+    ec = client_errc::wire_version_unsupported;
+    return true;
+  }
+  std::string error;
+  if (try_select(req, out, error)) {
+    if (error.empty()) return true;
+    diag.client_message = std::move(error);  // e.g. an invalid read preference: fail at once
+    ec = client_errc::invalid_argument;
+    return true;
+  }
+  if (clock::now() < deadline) return false;
+  diag.client_message = selection_failure(req);
+  ec = client_errc::server_selection_timeout;
+  return true;
+}
+
+// server-selection.md "Logging". Nothing is built unless the serverSelection component logs
+// the step's level. The failure leaves out the servers: topologyDescription shows them.
+void topology::log_selection(const selection_request& req, selection_log_step step, clock_time deadline,
+                             const selected_server* chosen, error_code ec, const diagnostics* diag) const {
+  if (!opts_.logging.enabled(log_component::server_selection, selection_log_level(step))) return;
+  const topology_description_info current =
+      topology_info(description_.type(), description_.set_name(), description_.servers());
+  // The writable server is what read preference primary selects, in every topology type.
+  const std::string selector = req.read_pref ? sdam::to_string(*req.read_pref) : std::string("{mode: primary}");
+  bson::document d =
+      selection_log_data(step, selection_log{selector, req.origin.operation, req.origin.operation_id, &current});
+  if (step == selection_log_step::succeeded && chosen && chosen->description) {
+    append_server_address(d, chosen->description->address.to_string());
+  } else if (step == selection_log_step::waiting) {
+    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    d.append("remainingTimeMS", static_cast<std::int64_t>(std::max<std::int64_t>(0, remaining.count())));
+  } else if (step == selection_log_step::failed) {
+    const bool timed_out = ec == client_errc::server_selection_timeout;
+    const std::string failure = timed_out ? selection_failure(req, false) : std::string();
+    d.append("failure", failure_document(ec, diag, failure, false));
+  }
+  opts_.logging.emit(log_component::server_selection, selection_log_level(step), d);
 }
 
 // True when decided: `out` is the server, or `error` says why selection fails at once.
@@ -303,16 +354,23 @@ std::uint64_t topology::operation_count(const host_address& address) const noexc
   return p.total_connections() - p.idle_connections() + p.waiters();
 }
 
-std::string topology::selection_failure(const selection_request& req) const {
+std::string topology::selection_failure(const selection_request& req, bool with_servers) const {
   std::string m = req.read_pref ? "no server suitable for read preference " + sdam::to_string(*req.read_pref) + " found"
                                 : std::string("no writable server found");
-  m += " within serverSelectionTimeoutMS (" + std::to_string(opts_.server_selection_timeout.count()) +
-       " ms); topology type " + std::string(sdam::to_string(description_.type()));
+  m += " within serverSelectionTimeoutMS (" + std::to_string(opts_.server_selection_timeout.count()) + " ms)";
+  if (!with_servers) return m;
+  m += "; topology type " + std::string(sdam::to_string(description_.type()));
   for (const auto& s : description_.servers()) {
     m += "; " + s.address.to_string() + " " + std::string(sdam::to_string(s.type));
     if (!s.error.empty()) m += " (" + s.error + ")";
   }
   return m;
+}
+
+void topology::read_pool_gauges(std::vector<pool_gauges>& out) const {
+  out.resize(pools_.size());
+  std::size_t i = 0;
+  for (const auto& [address, p] : pools_) p->read_gauges(out[i++]);
 }
 
 void topology::invalidate_selection() noexcept {
@@ -321,6 +379,21 @@ void topology::invalidate_selection() noexcept {
 }
 
 // ---------------------------------------------------------------- errors
+
+namespace {
+
+// The gauges' name for why SDAM "Error handling" cleared a pool.
+pool_clear_cause clear_cause_of(sdam::error_kind kind) noexcept {
+  switch (kind) {
+    case sdam::error_kind::network: return pool_clear_cause::network_error;
+    case sdam::error_kind::network_timeout: return pool_clear_cause::network_timeout;
+    case sdam::error_kind::auth: return pool_clear_cause::authentication_error;
+    case sdam::error_kind::command: return pool_clear_cause::state_change_error;
+  }
+  return pool_clear_cause::network_error;
+}
+
+}  // namespace
 
 void topology::handle_application_error(const sdam::application_error& err) {
   // SDAM "Error handling": after the handshake, a command error other than a state change
@@ -335,7 +408,8 @@ void topology::handle_application_error(const sdam::application_error& err) {
   publish_changes(before);
   // SDAM "Error handling pseudocode": the pool is cleared after the server is marked Unknown.
   if (response.clear_pool)
-    if (auto it = pools_.find(err.address); it != pools_.end()) it->second->clear();
+    if (auto it = pools_.find(err.address); it != pools_.end())
+      it->second->clear(false, clear_cause_of(err.kind), err.message);
   apply(response.changes, err.address);
   auto it = monitors_.find(err.address);
   if (it == monitors_.end()) return;
@@ -405,7 +479,10 @@ void topology::report_handshake_error(const host_address& address, const connect
     const bool timeout = ec == network_errc::socket_timeout || ec == network_errc::connect_timeout;
     err.kind = timeout ? sdam::error_kind::network_timeout : sdam::error_kind::network;
     err.message = diag.client_message;
-    if (!during_authentication && ec != network_errc::dns_failed && ec != network_errc::tls_handshake_failed) {
+    // A refusal by DNS, the SOCKS5 proxy or TLS verification is not the server being overloaded.
+    const bool refusal =
+        ec == network_errc::dns_failed || ec == network_errc::proxy_failed || ec == network_errc::tls_handshake_failed;
+    if (!during_authentication && !refusal) {
       diag.labels.add(label::system_overloaded);
       diag.labels.add(label::retryable_error);
       err.system_overloaded = true;
@@ -421,8 +498,12 @@ void topology::report_handshake_error(const host_address& address, const connect
 
 // ---------------------------------------------------------------- SDAM events
 
+bool topology::sdam_observed() const noexcept {
+  return opts_.on_sdam_event || opts_.logging.enabled(log_component::topology, log_level::debug);
+}
+
 std::optional<topology::snapshot> topology::take_snapshot() const {
-  if (!opts_.on_sdam_event) return std::nullopt;
+  if (!sdam_observed()) return std::nullopt;
   return snapshot{description_.type(), description_.set_name(), description_.servers()};
 }
 
@@ -464,6 +545,22 @@ sdam_event topology::server_event(sdam_event_type type, const host_address& addr
 
 void topology::publish(const sdam_event& e) const {
   if (opts_.on_sdam_event) opts_.on_sdam_event(e);
+  log_sdam_event(opts_.logging, e);
+}
+
+// CMAP "Connection Pool Logging" via the pools' events, when the connection component logs.
+pool_event_handler topology::pool_event_observer() const {
+  if (!opts_.logging.enabled(log_component::connection, log_level::debug)) return opts_.on_pool_event;
+  bson::document settings;  // "Connection pool created" shows the pool's options
+  settings.append("maxIdleTimeMS", static_cast<std::int64_t>(opts_.pool.max_idle_time.count()));
+  settings.append("minPoolSize", static_cast<std::int64_t>(opts_.pool.min_pool_size));
+  settings.append("maxPoolSize", static_cast<std::int64_t>(opts_.pool.max_pool_size));
+  settings.append("maxConnecting", static_cast<std::int64_t>(opts_.pool.max_connecting));
+  settings.append("waitQueueTimeoutMS", static_cast<std::int64_t>(opts_.pool.wait_queue_timeout.count()));
+  return [user = opts_.on_pool_event, logging = opts_.logging, settings = std::move(settings)](const pool_event& e) {
+    if (user) user(e);
+    log_pool_event(logging, e, settings);
+  };
 }
 
 }  // namespace mongowire::detail::net

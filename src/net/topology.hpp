@@ -21,6 +21,7 @@
 #include "net/connection.hpp"
 #include "net/pool.hpp"
 #include "proto/auth/authenticator.hpp"
+#include "proto/log/log_messages.hpp"
 #include "proto/sdam/server_selection.hpp"
 #include "proto/sdam/topology_description.hpp"
 
@@ -40,10 +41,18 @@ struct topology_options {
   heartbeat_event_handler on_heartbeat;
   sdam_event_handler on_sdam_event;
   std::function<void(const std::string&)> log;
+  // Structured log messages: topology (SDAM events), serverSelection and connection (CMAP events).
+  logger logging;
   // auth.md: every pooled connection authenticates with this credential; the cache keeps the
   // SCRAM keys so that new connections skip PBKDF2 ("Caching credentials in SCRAM").
   std::optional<auth::credential> credential;
   std::shared_ptr<auth::scram_cache> scram_cache = std::make_shared<auth::scram_cache>();
+};
+
+// Who asks for a server: the operation and operationId of server-selection.md "Logging".
+struct selection_origin {
+  std::string_view operation;     // the command name; must outlive the selection
+  std::int64_t operation_id = 0;  // 0: none
 };
 
 // A selected server: its pool and the description it was selected with (an immutable
@@ -63,14 +72,15 @@ class topology : public std::enable_shared_from_this<topology> {
 
   // Selects the primary (or the single server of a Single topology, or a mongos): the server
   // that writes and transactions go to. Waits for topology changes until the selection timeout.
-  asio::awaitable<error_code> async_select_writable(selected_server& out, diagnostics& diag);
+  asio::awaitable<error_code> async_select_writable(selected_server& out, diagnostics& diag,
+                                                    selection_origin origin = {});
   // server-selection.md "Server Selection Algorithm": the servers suitable for `kind` under
   // `read_pref` (reads only), without the `deprioritized` ones unless nothing else is
   // suitable, within the latency window; of two random picks the one with fewer operations in
   // progress. `read_pref` and `deprioritized` must outlive the call.
   asio::awaitable<error_code> async_select(sdam::operation_kind kind, const sdam::read_preference& read_pref,
                                            std::span<const host_address> deprioritized, selected_server& out,
-                                           diagnostics& diag);
+                                           diagnostics& diag, selection_origin origin = {});
 
   // The server at `address` without selection (server-selection.md "Cursors": a getMore goes
   // where its cursor is); nullopt when the topology no longer has it.
@@ -90,10 +100,13 @@ class topology : public std::enable_shared_from_this<topology> {
   const topology_options& options() const noexcept { return opts_; }
   // server-selection.md operationCount: operations holding or waiting for a connection.
   std::uint64_t operation_count(const host_address& address) const noexcept;
+  // Each pool's gauges (client::gauges), by address; `out` keeps its capacity.
+  void read_pool_gauges(std::vector<pool_gauges>& out) const;
   // The monitors use the streaming protocol where the server supports it.
   bool streaming_enabled() const noexcept { return streaming_; }
 
  private:
+  using clock_time = std::chrono::steady_clock::time_point;
   struct monitor;
   struct check_result;
   struct selection_request;
@@ -107,10 +120,15 @@ class topology : public std::enable_shared_from_this<topology> {
   void update(sdam::server_description incoming, const host_address& checked);
   void notify_selection_waiters();
   asio::awaitable<error_code> select_loop(selection_request req, selected_server& out, diagnostics& diag);
+  bool selection_decided(const selection_request& req, clock_time deadline, selected_server& out, error_code& ec,
+                         diagnostics& diag);
   bool try_select(const selection_request& req, selected_server& out, std::string& error);
+  void log_selection(const selection_request& req, selection_log_step step, clock_time deadline,
+                     const selected_server* chosen = nullptr, error_code ec = {},
+                     const diagnostics* diag = nullptr) const;
   std::optional<selected_server> try_select_writable();
   std::shared_ptr<const sdam::server_description> description_of(const host_address& address);
-  std::string selection_failure(const selection_request& req) const;
+  std::string selection_failure(const selection_request& req, bool with_servers = true) const;
   void invalidate_selection() noexcept;
   void report_handshake_error(const host_address& address, const connection& c, error_code ec, bson::view reply,
                               diagnostics& diag, bool during_authentication);
@@ -122,6 +140,9 @@ class topology : public std::enable_shared_from_this<topology> {
   std::optional<snapshot> take_snapshot() const;
   void publish_changes(const std::optional<snapshot>& before);
   void publish(const sdam_event& e) const;
+  // SDAM events are built when someone listens: on_sdam_event, or the topology log component.
+  bool sdam_observed() const noexcept;
+  pool_event_handler pool_event_observer() const;
   sdam_event server_event(sdam_event_type type, const host_address& address) const;
 
   // monitor.cpp: server-monitoring.md

@@ -68,6 +68,31 @@ TEST_CASE("speculative authentication saves one round trip per new connection (h
   CHECK(by_user["bob"].round_trips() - by_user["alice"].round_trips() == 1);
 }
 
+TEST_CASE("ConnectionReadyEvent counts the set-up round trips: 2 with speculative authentication, 3 without") {
+  for (bool speculative : {true, false}) {
+    CAPTURE(speculative);
+    auth_server server({{"alice", secret_password}}, speculative);
+    asio::io_context io;
+    std::vector<std::uint32_t> ready_round_trips;
+    client_options options;
+    options.on_pool_event = [&](const pool_event& e) {
+      if (e.type == pool_event_type::connection_ready) ready_round_trips.push_back(e.round_trips);
+    };
+    client c(io.get_executor(), server.uri(), std::move(options));
+    auto ec = run(io, ping_and_close(c));
+    REQUIRE_MESSAGE(!ec, ec.message());
+    const auto per_connection = server.sasl_by_connection();
+    REQUIRE(per_connection.size() == 1);  // the pooled connection; monitors never authenticate
+    const auto& [id, counts] = *per_connection.begin();
+    CHECK(server.sent_speculative(id));  // the client always offers it
+    CHECK(counts.sasl_start == (speculative ? 0 : 1));
+    CHECK(counts.sasl_continue == 1);
+    REQUIRE(ready_round_trips.size() == 1);
+    CHECK(ready_round_trips.front() == static_cast<std::uint32_t>(counts.round_trips()));
+    CHECK(ready_round_trips.front() == (speculative ? 2u : 3u));
+  }
+}
+
 TEST_CASE("a wrong password fails with AuthenticationFailed (18), names the mechanism, is never retryable") {
   auth_server server;
   asio::io_context io;

@@ -53,9 +53,13 @@ struct sasl_counts {
 
 class auth_server {
  public:
-  explicit auth_server(std::vector<testd::initial_user> users = {{"alice", secret_password}}) : users_(users) {
+  // speculative_auth false: a server before 4.4, whose hello ignores speculativeAuthenticate.
+  explicit auth_server(std::vector<testd::initial_user> users = {{"alice", secret_password}},
+                       bool speculative_auth = true)
+      : users_(users) {
     testd::server_options o;
     o.auth = true;
+    o.speculative_auth = speculative_auth;
     o.users = std::move(users);
     o.command_log = [this](const testd::command_log_entry& e) {
       std::lock_guard lock(mutex_);

@@ -24,6 +24,7 @@ struct recorded_event {
   command_event_type type;
   std::string name;
   bson::document doc;  // the command as sent, or the reply
+  std::int64_t operation_id = 0;
 };
 
 // Runs `aw` on `io` until it completes (the client's monitors keep the io_context busy).
@@ -50,10 +51,12 @@ struct fixture {
   std::vector<pool_event_type> pool_events;
   std::unique_ptr<client> c;
 
-  explicit fixture(std::string uri_options = "") {
+  // `server_options`: e.g. max_wire_version 25 for MongoDB 8.0's bulkWrite.
+  explicit fixture(std::string uri_options = "", testd::server_options server_options = {})
+      : server(std::move(server_options)) {
     client_options o;
     o.on_command = [this](const command_event& e) {
-      events.push_back({e.type, e.command_name, bson::document(e.document)});
+      events.push_back({e.type, e.command_name, bson::document(e.document), e.operation_id});
     };
     o.on_pool_event = [this](const pool_event& e) { pool_events.push_back(e.type); };
     c = std::make_unique<client>(io.get_executor(), server.uri() + uri_options, std::move(o));

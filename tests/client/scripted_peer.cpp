@@ -4,6 +4,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -89,6 +90,11 @@ step& step::close_connection() {
   return *this;
 }
 
+step& step::deliver(wire_delivery how) {
+  delivery_ = std::move(how);
+  return *this;
+}
+
 std::vector<std::string> step::mismatches(bson::view received, const bson::view* previous) const {
   std::vector<std::string> out;
   if (received.first_key() != command_) return {"expected " + command_ + " (step left waiting)"};
@@ -113,8 +119,10 @@ struct scripted_peer::state {
   std::int32_t connections = 0;
   std::int32_t request_ids = 0;
   std::vector<std::weak_ptr<tcp::socket>> sockets;
+  wire_delivery delivery;  // how the answer to the frame being served goes on the wire
 
   bson::document hello_reply(bool legacy, std::int32_t connection_id) const;
+  static bson::document mongos_hello(bool legacy);
   // The reply to send, or nullopt to close the connection instead.
   std::optional<bson::document> answer(bson::document cmd, std::int32_t request_id, std::int32_t connection_id);
   std::optional<bson::document> answer_from_script(bson::document cmd, std::int32_t request_id);
@@ -123,16 +131,28 @@ struct scripted_peer::state {
 
 bson::document scripted_peer::state::hello_reply(bool legacy, std::int32_t connection_id) const {
   const std::string me = '"' + address + '"';
-  auto reply = bson::document::from_json(
-      std::string(legacy ? R"({"ismaster": true)" : R"({"isWritablePrimary": true)") + R"(, "secondary": false,
-        "setName": ")" +
-      options.set_name + R"(", "setVersion": 1, "hosts": [)" + me + "], \"primary\": " + me + ", \"me\": " + me +
-      R"(, "electionId": {"$oid": "7fffffff0000000000000001"},
+  auto reply = options.set_name.empty()
+                   ? mongos_hello(legacy)
+                   : bson::document::from_json(
+                         std::string(legacy ? R"({"ismaster": true)" : R"({"isWritablePrimary": true)") +
+                         R"(, "secondary": false,
+        "setName": ")" + options.set_name +
+                         R"(", "setVersion": 1, "hosts": [)" + me + "], \"primary\": " + me + ", \"me\": " + me +
+                         R"(, "electionId": {"$oid": "7fffffff0000000000000001"},
         "maxBsonObjectSize": 16777216, "maxMessageSizeBytes": 48000000, "maxWriteBatchSize": 100000,
         "logicalSessionTimeoutMinutes": 30, "minWireVersion": 0, "ok": 1})");
   reply.append("maxWireVersion", options.max_wire_version);
   reply.append("connectionId", connection_id);
   return reply;
+}
+
+// A mongos answers hello without replica-set fields (server-discovery-and-monitoring.md
+// "Parsing a hello or legacy hello response": msg "isdbgrid" makes the type Mongos).
+bson::document scripted_peer::state::mongos_hello(bool legacy) {
+  return bson::document::from_json(std::string(legacy ? R"({"ismaster": true)" : R"({"isWritablePrimary": true)") +
+                                   R"(, "msg": "isdbgrid", "maxBsonObjectSize": 16777216,
+        "maxMessageSizeBytes": 48000000, "maxWriteBatchSize": 100000, "logicalSessionTimeoutMinutes": 30,
+        "minWireVersion": 0, "ok": 1})");
 }
 
 std::optional<bson::document> scripted_peer::state::answer(bson::document cmd, std::int32_t request_id,
@@ -163,6 +183,7 @@ std::optional<bson::document> scripted_peer::state::answer_from_script(bson::doc
     return bson::document::from_json(R"({"ok": 0, "code": 8, "codeName": "UnknownError",
                                          "errmsg": "scripted peer: not in the script"})");
   const step& s = script[next++];
+  delivery = s.delivery();
   lines.push_back(s.closes() ? "   <- (connection closed)" : "   <- " + s.answer().get_view().to_relaxed_json());
   if (s.closes()) return std::nullopt;
   return s.answer();
@@ -173,6 +194,7 @@ std::optional<std::vector<std::uint8_t>> scripted_peer::state::answer_frame(std:
                                                                             std::int32_t connection) {
   std::vector<std::uint8_t> out;
   wire::decode_error err;
+  delivery = {};
   const auto header = wire::read_header(frame.data());
   if (header.op_code == static_cast<std::int32_t>(wire::opcode::query)) {
     // handshake.md: the first hello of a connection may be a legacy isMaster over OP_QUERY.
@@ -187,13 +209,33 @@ std::optional<std::vector<std::uint8_t>> scripted_peer::state::answer_frame(std:
     wire::op_msg_encoder enc(out);
     enc.begin(++request_ids, header.request_id, 0);
     enc.body(*reply);
-    if (!enc.finish(msg.checksum_present())) return out;
+    if (!enc.finish(msg.checksum_present())) {
+      if (delivery.rewrite) delivery.rewrite(out);
+      return out;
+    }
   }
   problems.push_back("unexpected frame (opCode " + std::to_string(header.op_code) + "): " + err.message());
   return std::nullopt;
 }
 
 namespace {
+
+// Writes an answer as `how` says; false when the connection is to be closed.
+asio::awaitable<bool> deliver(std::shared_ptr<tcp::socket> socket, std::vector<std::uint8_t> bytes, wire_delivery how) {
+  if (how.withhold) co_return true;
+  if (how.byte_delay.count() <= 0) {
+    auto [ec, n] = co_await asio::async_write(*socket, asio::buffer(bytes), use_tuple);
+    co_return !ec && !how.close_after;
+  }
+  asio::steady_timer pause(socket->get_executor());
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    pause.expires_after(how.byte_delay);
+    auto [timer_ec] = co_await pause.async_wait(use_tuple);
+    auto [ec, n] = co_await asio::async_write(*socket, asio::buffer(&bytes[i], 1), use_tuple);
+    if (timer_ec || ec) co_return false;
+  }
+  co_return !how.close_after;
+}
 
 // One connection: frames in, answers out, until either side closes.
 asio::awaitable<void> serve(std::shared_ptr<scripted_peer::state> peer, std::shared_ptr<tcp::socket> socket) {
@@ -209,8 +251,8 @@ asio::awaitable<void> serve(std::shared_ptr<scripted_peer::state> peer, std::sha
       auto out = peer->answer_frame(frames.frame(), connection);
       open = out.has_value();
       if (!open) break;
-      auto [write_ec, written] = co_await asio::async_write(*socket, asio::buffer(*out), use_tuple);
-      open = !write_ec;
+      auto written = deliver(socket, std::move(*out), peer->delivery);
+      open = co_await std::move(written);
     }
     if (status == wire::decode_status::error) open = false;
   }
@@ -248,6 +290,7 @@ scripted_peer::~scripted_peer() {
 }
 
 std::string scripted_peer::uri() const {
+  if (state_->options.set_name.empty()) return "mongodb://" + state_->address + "/";
   return "mongodb://" + state_->address + "/?replicaSet=" + state_->options.set_name;
 }
 

@@ -12,7 +12,9 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,6 +33,17 @@ struct field_check {
   std::string expected;  // equals: canonical extended JSON of {"v": <value>}
 };
 
+// How a step's answer goes on the wire; the default is one well-formed frame. Hostile-server
+// tests (tests/hostile) lie in it, cut it short, withhold it or send it a byte at a time.
+struct wire_delivery {
+  // Edits the encoded answer (an OP_MSG frame) before it is sent: another messageLength or
+  // responseTo, flag bits, a bad checksum, unsolicited frames appended...
+  std::function<void(std::vector<std::uint8_t>& frame)> rewrite;
+  bool close_after = false;                 // close the connection once the bytes are written
+  bool withhold = false;                    // send nothing and keep the connection open
+  std::chrono::milliseconds byte_delay{0};  // > 0: one byte at a time, this long apart
+};
+
 // One step: the command the executor must send next, and the peer's answer to it.
 class step {
  public:
@@ -44,9 +57,11 @@ class step {
   step& same_as_previous(std::string path);
   step& reply(std::string_view json);  // the default answer is {"ok": 1}
   step& close_connection();            // a network error: the command gets no reply
+  step& deliver(wire_delivery how);    // the answer's bytes as a hostile server sends them
 
   const std::string& command() const noexcept { return command_; }
   bool closes() const noexcept { return closes_; }
+  const wire_delivery& delivery() const noexcept { return delivery_; }
   const mongowire::bson::document& answer() const noexcept { return reply_; }
   // What differs between `received` and this step; empty when it matches.
   std::vector<std::string> mismatches(mongowire::bson::view received, const mongowire::bson::view* previous) const;
@@ -56,12 +71,13 @@ class step {
   std::vector<field_check> checks_;
   mongowire::bson::document reply_ = mongowire::bson::document::from_json(R"({"ok": 1})");
   bool closes_ = false;
+  wire_delivery delivery_;
 };
 
 inline step expect(std::string command) { return step(std::move(command)); }
 
 struct peer_options {
-  std::string set_name = "rs0";
+  std::string set_name = "rs0";        // empty: the peer is a mongos (hello msg "isdbgrid", no setName)
   std::int32_t max_wire_version = 17;  // 6.0: the server labels retryable errors itself
 };
 
@@ -77,7 +93,7 @@ class scripted_peer {
   scripted_peer(const scripted_peer&) = delete;
   scripted_peer& operator=(const scripted_peer&) = delete;
 
-  // mongodb://127.0.0.1:<port>/?replicaSet=<set name>
+  // mongodb://127.0.0.1:<port>/?replicaSet=<set name> (no replicaSet for a mongos)
   std::string uri() const;
   // Replaces the script; the record starts afresh.
   void play(std::vector<step> script);

@@ -22,6 +22,7 @@ except ImportError as exc:
     print("SKIP: pymongo is not importable (%s)" % exc)
     sys.exit(77)
 
+from certificates import make_certificates
 from testd_process import Testd
 
 PASSWORD = "s3cr3t:P@ss/word"  # reserved characters: percent-encoded in URIs
@@ -108,28 +109,6 @@ def check_cli_output(testd, cli):
     for secret in (PASSWORD, urllib.parse.quote(PASSWORD, safe=""), "c=biws", "n,,n=alice"):
         assert secret not in text, "mongowire-cli printed %r" % secret
     print("ok: mongowire-cli authenticates; its output (with --trace) shows no secret")
-
-
-def make_certificates(directory):
-    """A CA and a server certificate for localhost and 127.0.0.1, made with the openssl CLI."""
-    def openssl(*args):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
-    curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-    openssl("req", "-x509", *curve, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=interop CA")
-    openssl("req", *curve, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
-    with open(os.path.join(directory, "san.ext"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", "server.crt", "-days", "2", "-extfile", "san.ext")
-    openssl("req", *curve, "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=pyclient")
-    openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", "client.crt", "-days", "2")
-    for name in ("server", "client"):
-        with open(os.path.join(directory, name + ".pem"), "w") as out:
-            for part in (name + ".crt", name + ".key"):
-                with open(os.path.join(directory, part)) as f:
-                    out.write(f.read())
-    return [os.path.join(directory, name) for name in ("server.pem", "ca.pem", "client.pem")]
 
 
 def check_tls(testd_binary, cli):

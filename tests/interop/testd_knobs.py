@@ -128,6 +128,24 @@ def check_standalone(binary):
             client.close()
 
 
+def check_no_speculative_auth(binary):
+    """PyMongo sends speculativeAuthenticate; --no-speculative-auth makes it run saslStart too."""
+    sasl_starts = []
+    for extra in ([], ["--no-speculative-auth"]):
+        with Testd(binary, "--auth", "--user", "alice:pw", "--log-commands", *extra) as server:
+            client = MongoClient(server.uri("replicaSet=rs0&authMechanism=SCRAM-SHA-256"), username="alice",
+                                 password="pw", serverSelectionTimeoutMS=10000)
+            try:
+                client.admin.command("ping")
+            finally:
+                client.close()
+        log = "".join(server.lines)
+        assert '"saslContinue"' in log, log
+        sasl_starts.append(log.count('"saslStart"'))
+    assert sasl_starts == [0, 1], sasl_starts
+    print("ok: --no-speculative-auth ignores speculativeAuthenticate (the client sends saslStart)")
+
+
 def check_bad_arguments(binary):
     for args in (["--latency-us", "soon"], ["--port", "70000"], ["--no-such-knob"], ["--standalone", "--members", "2"],
                  ["--members", "0"]):
@@ -145,8 +163,9 @@ def main():
     check_latency(sys.argv[1])
     check_members_and_replication_lag(sys.argv[1])
     check_standalone(sys.argv[1])
+    check_no_speculative_auth(sys.argv[1])
     check_bad_arguments(sys.argv[1])
-    print("7 passed, 0 failed")
+    print("8 passed, 0 failed")
     return 0
 
 

@@ -5,10 +5,12 @@ import threading
 
 
 class Testd:
-    """mongowire-testd running until close(); its stdout after the first line is kept in lines."""
+    """mongowire-testd running until close(); its stdout after the first line is kept in lines
+    (with merge_stderr, its stderr too: everything the server prints)."""
 
-    def __init__(self, binary, *args):
-        self.proc = subprocess.Popen([binary, "--port", "0", *args], stdout=subprocess.PIPE, text=True)
+    def __init__(self, binary, *args, merge_stderr=False):
+        self.proc = subprocess.Popen([binary, "--port", "0", *args], stdout=subprocess.PIPE, text=True,
+                                     stderr=subprocess.STDOUT if merge_stderr else None)
         first = self.proc.stdout.readline()
         match = re.search(r"listening on (\S+):(\d+)", first)
         if not match:

@@ -432,3 +432,27 @@ TEST_CASE("a failCommand closeConnection closes the connection without a reply")
   CHECK(victim.closed());
   CHECK(ok(admin.command(R"({"ping": 1})")));
 }
+
+TEST_CASE("an embedded sharded cluster: routers on their own ports over one store, each with its own transactions") {
+  embedded_sharded_cluster cluster(2);
+  REQUIRE(cluster.size() == 2);
+  CHECK(cluster.uri() == "mongodb://" + cluster.address(0) + "," + cluster.address(1) + "/");
+  CHECK(cluster.router_uri(1) == "mongodb://" + cluster.address(1) + "/?directConnection=true");
+  const auto port = [&](std::size_t i) {
+    auto a = cluster.address(i);
+    return static_cast<std::uint16_t>(std::stoi(a.substr(a.rfind(':') + 1)));
+  };
+  raw_client first(port(0));
+  raw_client second(port(1));
+  CHECK(second.command(R"({"hello": 1, "$db": "admin"})")["msg"].as_string() ==
+        std::optional<std::string_view>("isdbgrid"));
+  const std::string txn = R"("lsid": {"id": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAAAA==", "subType": "04"}}},
+      "txnNumber": {"$numberLong": "1"}, "autocommit": false, "$db": "test")";
+  auto started = first.command(R"({"insert": "c", "documents": [{"_id": 1}], "startTransaction": true, )" + txn + "}");
+  REQUIRE(started["ok"].as_number() == 1.0);
+  CHECK(started["recoveryToken"].is_document());
+  CHECK(second.command(R"({"insert": "c", "documents": [{"_id": 2}], )" + txn + "}")["code"].as_int32() == 251);
+  CHECK(first.command(R"({"commitTransaction": 1, )" + txn + "}")["ok"].as_number() == 1.0);
+  auto found = second.command(R"({"find": "c", "$db": "test"})");
+  CHECK(found.get_view().find_path("cursor.firstBatch").as_array()->count() == 1);
+}

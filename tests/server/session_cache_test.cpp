@@ -57,3 +57,37 @@ TEST_CASE("a transaction stays open after endSessions until the session cache re
   auto commit = h.admin(with_session(R"("commitTransaction": 1)", 0, 1, txn));
   CHECK(code_of(commit) == 251);  // NoSuchTransaction: the refresh aborted it
 }
+
+TEST_CASE("$listLocalSessions lists the session cache's records until endSessions takes effect") {
+  harness h;
+  REQUIRE(ok(h.run(with_session(R"("ping": 1)", 0, -1))));
+  REQUIRE(ok(h.run(with_session(R"("ping": 1)", 1, -1))));
+  const std::string list = R"({"aggregate": 1, "pipeline": [{"$listLocalSessions": {}}], "cursor": {}})";
+  auto r = h.run(list);
+  REQUIRE(ok(r));
+  auto records = r.get_view().find_path("cursor.firstBatch").as_array();
+  REQUIRE(records);
+  CHECK(records->count() == 2);
+  auto first = records->find("0").as_document();
+  REQUIRE(first);
+  CHECK(first->find_path("_id.id").as_binary()->subtype == BSON_SUBTYPE_UUID);
+  CHECK(first->find_path("_id.uid").as_binary()->bytes.size() == 32);  // SHA-256 of the user ("")
+  CHECK(first->find("lastUse").type() == BSON_TYPE_DATE_TIME);
+  CHECK_FALSE(first->contains("user"));  // no access control: no user
+  auto limited = h.run(R"({"aggregate": 1, "pipeline": [{"$listLocalSessions": {"allUsers": true}}, {"$limit": 1}],
+                           "cursor": {}})");
+  CHECK(limited.get_view().find_path("cursor.firstBatch").as_array()->count() == 1);
+  REQUIRE(ok(h.admin(end_session_0())));
+  h.now += std::chrono::minutes(6);  // the refresh ends session 0
+  CHECK(h.run(list).get_view().find_path("cursor.firstBatch").as_array()->count() == 1);
+}
+
+TEST_CASE("$listLocalSessions runs only first in {aggregate: 1}, with allUsers or users only") {
+  harness h;
+  auto on_collection = h.run(R"({"aggregate": "c", "pipeline": [{"$listLocalSessions": {}}], "cursor": {}})");
+  CHECK(code_of(on_collection) == 73);  // InvalidNamespace
+  auto unknown = h.run(R"({"aggregate": 1, "pipeline": [{"$listLocalSessions": {"who": 1}}], "cursor": {}})");
+  CHECK(code_of(unknown) == 40415);
+  auto later = h.run(R"({"aggregate": 1, "pipeline": [{"$limit": 1}, {"$listLocalSessions": {}}], "cursor": {}})");
+  CHECK_FALSE(ok(later));
+}

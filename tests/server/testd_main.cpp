@@ -1,8 +1,8 @@
 // mongowire-testd: the wire-faithful in-memory test server as a standalone program.
 //   mongowire-testd [--port N (0: any free port)] [--bind ADDR] [--max-wire-version N] [--latency-us N]
 //                   [--transaction-lifetime-s N] [--set-name NAME] [--log-commands]
-//                   [--auth] [--user NAME:PASSWORD]...
-//                   [--members N] [--replication-lag-ms N] [--standalone]
+//                   [--auth] [--user NAME:PASSWORD]... [--no-speculative-auth]
+//                   [--members N] [--replication-lag-ms N] [--standalone] [--sharded [--mongos N]]
 //                   [--tls-certificate-key-file PEM [--tls-ca-file PEM]] [--x509-user SUBJECT]...
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -31,14 +31,17 @@ int usage(const char* why) {
   std::fputs(
       "usage: mongowire-testd [--port N] [--bind ADDR] [--max-wire-version N] [--latency-us N]\n"
       "                       [--transaction-lifetime-s N] [--set-name NAME] [--log-commands]\n"
-      "                       [--auth] [--user NAME:PASSWORD]...\n"
-      "                       [--members N] [--replication-lag-ms N] [--standalone]\n"
+      "                       [--auth] [--user NAME:PASSWORD]... [--no-speculative-auth]\n"
+      "                       [--members N] [--replication-lag-ms N] [--standalone] [--sharded [--mongos N]]\n"
       "                       [--tls-certificate-key-file PEM [--tls-ca-file PEM]] [--x509-user SUBJECT]...\n"
       "An in-memory MongoDB 7.0 replica-set primary for tests and benchmarks.\n"
       "--members: a replica set of N members on ports P, P+1, ... (member 0 primary); the secondaries\n"
       "replicate its writes --replication-lag-ms after their commit. --standalone: a standalone mongod.\n"
+      "--sharded: a sharded cluster of --mongos N routers (default 1) on ports P, P+1, ... over one store;\n"
+      "each router keeps its own transactions (recoveryToken commits elsewhere) and fail points.\n"
       "--auth: access control as mongod --auth (Unauthorized until a connection authenticates);\n"
-      "--user: a user with role root on admin and SCRAM-SHA-1 and SCRAM-SHA-256 credentials.\n"
+      "--user: a user with role root on admin and SCRAM-SHA-1 and SCRAM-SHA-256 credentials;\n"
+      "--no-speculative-auth: hello ignores speculativeAuthenticate (as mongod before 4.4).\n"
       "--tls-certificate-key-file: TLS required (certificate chain and key in one PEM file);\n"
       "--tls-ca-file: a client certificate, when presented, must be signed by this CA.\n"
       "--x509-user SUBJECT: a MONGODB-X509 user (root) for the client certificate with this RFC 2253 subject.\n",
@@ -80,13 +83,43 @@ void print_command(const command_log_entry& e) {
 
 // What the first line says about the deployment.
 std::string describe(const server_options& o, const std::vector<std::string>& hosts) {
-  std::string what = o.standalone ? "standalone" : "replica set " + o.set_name;
-  if (hosts.size() > 1) {
+  std::string what = o.standalone ? "standalone" : o.sharded ? "sharded cluster" : "replica set " + o.set_name;
+  if (o.sharded) {
+    what += " of " + std::to_string(hosts.size()) + " mongos:";
+    for (const auto& h : hosts) what += " " + h;
+  } else if (hosts.size() > 1) {
     what += " of " + std::to_string(hosts.size()) + " members:";
     for (const auto& h : hosts) what += " " + h;
     what += ", replication lag " + std::to_string(o.replication_lag.count()) + " ms";
   }
   return what + ", maxWireVersion " + std::to_string(o.max_wire_version) + (o.auth ? ", auth" : "");
+}
+
+bool start_listening(tcp_server& server, const listen_options& listen) {
+  try {
+    server.start();
+    return true;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mongowire-testd: cannot listen on %s:%u: %s\n", listen.bind_address.c_str(),
+                 unsigned{listen.port}, e.what());
+    return false;
+  }
+}
+
+// Announces the deployment, then serves until SIGINT or SIGTERM.
+void run_until_signal(boost::asio::io_context& io, std::vector<std::unique_ptr<tcp_server>>& servers,
+                      const server_options& core_opts, const listen_options& net_opts,
+                      const std::vector<std::string>& hosts) {
+  // First line of stdout: scripts that start us with --port 0 read the port from it.
+  std::printf("mongowire-testd listening on %s (%s%s)\n", hosts.front().c_str(), describe(core_opts, hosts).c_str(),
+              net_opts.tls_certificate_key_file.empty() ? "" : ", TLS required");
+  std::fflush(stdout);
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](auto, int) {
+    for (auto& s : servers) s->stop();
+    io.stop();
+  });
+  io.run();
 }
 
 // `members` members of one replica set (member 0 primary, the others replicating from it) or
@@ -102,13 +135,7 @@ int serve(server_options core_opts, const listen_options& net_opts, int members)
     if (listen.port != 0) listen.port = static_cast<std::uint16_t>(listen.port + i);
     cores.push_back(std::make_unique<server_core>(core_opts));
     servers.push_back(std::make_unique<tcp_server>(io.get_executor(), *cores.back(), listen));
-    try {
-      servers.back()->start();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "mongowire-testd: cannot listen on %s:%u: %s\n", listen.bind_address.c_str(),
-                   unsigned{listen.port}, e.what());
-      return 1;
-    }
+    if (!start_listening(*servers.back(), listen)) return 1;
     // Advertise the port actually bound (--port 0), so that discovery comes back here.
     hosts.push_back(advertised_host(net_opts.bind_address) + ":" + std::to_string(servers.back()->port()));
   }
@@ -129,16 +156,25 @@ int serve(server_options core_opts, const listen_options& net_opts, int members)
         hold_election(set, i, primary, term);
       });
     });
-  // First line of stdout: scripts that start us with --port 0 read the port from it.
-  std::printf("mongowire-testd listening on %s (%s%s)\n", hosts.front().c_str(), describe(core_opts, hosts).c_str(),
-              net_opts.tls_certificate_key_file.empty() ? "" : ", TLS required");
-  std::fflush(stdout);
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](auto, int) {
-    for (auto& s : servers) s->stop();
-    io.stop();
-  });
-  io.run();
+  run_until_signal(io, servers, core_opts, net_opts, hosts);
+  return 0;
+}
+
+// `routers` mongos on ports P, P+1, ... over one sharded core, all on one io_context.
+int serve_sharded(server_options core_opts, const listen_options& net_opts, int routers) {
+  boost::asio::io_context io;
+  server_core core(core_opts);
+  std::vector<std::unique_ptr<tcp_server>> servers;
+  std::vector<std::string> hosts;
+  for (int i = 0; i < routers; ++i) {
+    listen_options listen = net_opts;
+    if (listen.port != 0) listen.port = static_cast<std::uint16_t>(listen.port + i);
+    listen.router = i;
+    servers.push_back(std::make_unique<tcp_server>(io.get_executor(), core, listen));
+    if (!start_listening(*servers.back(), listen)) return 1;
+    hosts.push_back(advertised_host(net_opts.bind_address) + ":" + std::to_string(servers.back()->port()));
+  }
+  run_until_signal(io, servers, core_opts, net_opts, hosts);
   return 0;
 }
 
@@ -150,6 +186,7 @@ int main(int argc, char** argv) {
   net_opts.port = 27017;
   bool log_commands = false;
   long long members = 1;
+  long long routers = 1;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     auto value = [&](long long& out) {
@@ -168,6 +205,7 @@ int main(int argc, char** argv) {
     else if (arg == "--set-name" && i + 1 < argc) core_opts.set_name = argv[++i];
     else if (arg == "--log-commands") log_commands = true;
     else if (arg == "--auth") core_opts.auth = true;
+    else if (arg == "--no-speculative-auth") core_opts.speculative_auth = false;
     else if (arg == "--tls-certificate-key-file" && i + 1 < argc) net_opts.tls_certificate_key_file = argv[++i];
     else if (arg == "--tls-ca-file" && i + 1 < argc) net_opts.tls_ca_file = argv[++i];
     else if (arg == "--x509-user" && i + 1 < argc) core_opts.users.push_back({argv[++i], "", "$external"});
@@ -175,6 +213,8 @@ int main(int argc, char** argv) {
     else if (arg == "--replication-lag-ms" && value(n) && n >= 0)
       core_opts.replication_lag = std::chrono::milliseconds(n);
     else if (arg == "--standalone") core_opts.standalone = true;
+    else if (arg == "--sharded") core_opts.sharded = true;
+    else if (arg == "--mongos" && value(routers) && routers >= 1 && routers <= 50) continue;
     else if (arg == "--user" && i + 1 < argc && add_user(argv[++i], core_opts)) continue;
     else if (arg == "--help" || arg == "-h") return usage(nullptr);
     else return usage(("bad or incomplete argument: " + std::string(arg)).c_str());
@@ -183,6 +223,11 @@ int main(int argc, char** argv) {
   net_opts.log = [](const std::string& line) { std::cerr << "testd: " << line << std::endl; };
 
   if (core_opts.standalone && members > 1) return usage("--standalone and --members > 1 exclude each other");
+  if (core_opts.sharded && (members > 1 || core_opts.standalone))
+    return usage("--sharded excludes --members > 1 and --standalone");
+  if (routers > 1 && !core_opts.sharded) return usage("--mongos needs --sharded");
+  if (core_opts.sharded) members = routers;
   if (net_opts.port != 0 && net_opts.port + members - 1 > 65535) return usage("--members N does not fit above --port");
-  return serve(core_opts, net_opts, static_cast<int>(members));
+  return core_opts.sharded ? serve_sharded(core_opts, net_opts, static_cast<int>(routers))
+                           : serve(core_opts, net_opts, static_cast<int>(members));
 }

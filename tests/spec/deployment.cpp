@@ -1,6 +1,8 @@
 #include "deployment.hpp"
 
+#include <cstdlib>
 #include <optional>
+#include <string>
 
 #include "net/embedded_server.hpp"
 
@@ -9,25 +11,31 @@ namespace mongowire::spec {
 namespace {
 
 constexpr int replica_set_members = 3;
+constexpr int sharded_routers = 2;  // unified-test-format.md: useMultipleMongoses needs more than one
 
-std::optional<test_topology> first_supported(bson::view requirement) {
+// Sharded only when no requirement allows a standalone or a replica set: the files that
+// ran on those before keep running there.
+std::optional<test_topology> first_supported(bson::view requirement, bool sharded) {
   auto topologies = requirement["topologies"].as_array();
   if (!topologies) return test_topology::replica_set;  // any topology will do
   for (const auto& t : *topologies) {
     const auto name = t.as_string().value_or("");
     if (name == "single") return test_topology::single;
     if (name == "replicaset") return test_topology::replica_set;
+    if (sharded && (name == "sharded" || name == "sharded-replicaset")) return test_topology::sharded;
   }
-  return std::nullopt;  // sharded or load-balanced only: the file is skipped
+  return std::nullopt;  // load-balanced only: the file is skipped
 }
 
 }  // namespace
 
 test_topology topology_for(bson::view file_doc) {
-  if (auto requirements = file_doc["runOnRequirements"].as_array())
+  auto requirements = file_doc["runOnRequirements"].as_array();
+  if (!requirements) return test_topology::replica_set;
+  for (const bool sharded : {false, true})
     for (const auto& r : *requirements)
       if (auto doc = r.as_document())
-        if (auto topology = first_supported(*doc)) return *topology;
+        if (auto topology = first_supported(*doc, sharded)) return *topology;
   return test_topology::replica_set;
 }
 
@@ -54,16 +62,43 @@ bool requires_auth(bson::view file_doc) {
   return false;
 }
 
+namespace {
+
+// MongoDB 8.0's wire version, and the first release version that needs it.
+constexpr std::int32_t wire_version_8_0 = 25;
+
+bool needs_8_0(bson::element requirements) {
+  for (const auto& r : requirements.as_array().value_or(bson::view())) {
+    auto min = r.as_document().value_or(bson::view())["minServerVersion"].as_string();
+    if (!min) continue;
+    const auto major = std::atoi(std::string(min->substr(0, min->find('.'))).c_str());
+    if (major >= 8) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::int32_t max_wire_version_for(bson::view file_doc) {
+  bool newer = needs_8_0(file_doc["runOnRequirements"]);
+  for (const auto& t : file_doc["tests"].as_array().value_or(bson::view()))
+    newer = newer || needs_8_0(t.as_document().value_or(bson::view())["runOnRequirements"]);
+  return newer ? wire_version_8_0 : testd::server_options{}.max_wire_version;
+}
+
 struct in_process_deployment::servers {
   std::optional<testd::embedded_server> standalone;
   std::optional<testd::embedded_replica_set> replica_set;
+  std::optional<testd::embedded_sharded_cluster> sharded;
 };
 
-in_process_deployment::in_process_deployment(test_topology topology, bool auth)
+in_process_deployment::in_process_deployment(test_topology topology, bool auth,
+                                             std::optional<std::int32_t> max_wire_version)
     : servers_(std::make_unique<servers>()) {
   // The user drivers' CI creates for authenticated test runs (drivers-evergreen-tools).
   const testd::initial_user user{"bob", "pwd123"};
   testd::server_options options;
+  if (max_wire_version) options.max_wire_version = *max_wire_version;
   options.auth = auth;
   if (auth) options.users.push_back(user);
   const std::string credentials = auth ? user.name + ":" + user.password + "@" : "";
@@ -72,6 +107,10 @@ in_process_deployment::in_process_deployment(test_topology topology, bool auth)
     servers_->standalone.emplace(options);
     // Discovered as drivers' CI connects to a standalone: Unknown first, then Single.
     uri_ = "mongodb://" + credentials + servers_->standalone->address() + "/";
+  } else if (topology == test_topology::sharded) {
+    servers_->sharded.emplace(sharded_routers, options);
+    uri_ = servers_->sharded->uri();
+    uri_.insert(std::string_view("mongodb://").size(), credentials);
   } else {
     servers_->replica_set.emplace(replica_set_members, options);
     uri_ = servers_->replica_set->uri();

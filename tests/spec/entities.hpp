@@ -29,6 +29,8 @@ struct client_entity {
   std::vector<bson::document> command_events;
   std::vector<bson::document> cmap_events;
   std::vector<bson::document> sdam_events;
+  // observeLogMessages: {component, level, data} of each message (log_expectations.hpp).
+  std::vector<bson::document> log_messages;
   // Every command this client started (apart from ignored ones), observed or not: for
   // assertSameLsidOnLastTwoCommands and assertDifferentLsidOnLastTwoCommands.
   std::vector<bson::document> started_commands;

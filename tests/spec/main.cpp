@@ -2,7 +2,7 @@
 // with the runner of its format (unified, SDAM phases, server selection, CMAP, connection
 // strings; see suite_format.hpp).
 //
-//   mongowire-spec-runner [--uri URI] [--only TEXT] [--serverless] [--pending FILE] [PATH...]
+//   mongowire-spec-runner [--uri URI] [--only TEXT] [--serverless] [--pending FILE] [--contradicted FILE] [PATH...]
 //
 // PATHs are JSON test files or directories (searched recursively, files in name order).
 // Without PATHs: $MONGOWIRE_SPECS_DIR, else the directory given by --default-dir. Without
@@ -10,7 +10,8 @@
 // test, per-suite counts, and a last line "N passed, N failed, N skipped, N pending"; exits 1
 // when a test failed, 77 (skip) when there is nothing to run unless $CI is set, 2 on bad
 // arguments. With --pending, tests listed there are reported PENDING when they fail, and
-// FAIL when they pass (see pending_list.hpp).
+// FAIL when they pass (see pending_list.hpp). With --contradicted, tests whose expectation the
+// prose specification contradicts (contradicted.txt, with the quote) are SKIPs that cite it.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
@@ -47,6 +48,7 @@ struct arguments {
   std::vector<std::string> paths;
   std::string default_dir;
   std::string pending_file;
+  std::string contradicted_file;  // tests the prose specification contradicts (contradicted.txt)
 };
 
 std::vector<file_to_run> collect(const fs::path& root) {
@@ -71,9 +73,10 @@ bool ci_is_set() {
 }
 
 int usage(const std::string& why) {
-  std::cerr << "mongowire-spec-runner: " << why << "\n"
-            << "usage: mongowire-spec-runner [--uri URI] [--only TEXT] [--serverless] [--pending FILE]"
-               " [--default-dir DIR] [PATH...]\n";
+  std::cerr
+      << "mongowire-spec-runner: " << why << "\n"
+      << "usage: mongowire-spec-runner [--uri URI] [--only TEXT] [--serverless] [--pending FILE] [--contradicted FILE]"
+         " [--default-dir DIR] [PATH...]\n";
   return 2;
 }
 
@@ -89,11 +92,13 @@ struct tally {
 
 class reporter {
  public:
-  explicit reporter(std::optional<pending_list> pending) : pending_(std::move(pending)) {}
+  reporter(std::optional<pending_list> pending, std::optional<pending_list> contradicted)
+      : pending_(std::move(pending)), contradicted_(std::move(contradicted)) {}
 
   void operator()(test_report r) {
     auto reason = pending_ ? pending_->lookup(r.file, r.description) : std::nullopt;
-    const char* word = classify(r, reason);
+    auto contradiction = contradicted_ ? contradicted_->lookup(r.file, r.description) : std::nullopt;
+    const char* word = contradiction ? classify_contradicted(r, *contradiction) : classify(r, reason);
     std::cout << word << "  " << r.file << "  " << r.description;
     if (!r.detail.empty()) std::cout << "  -- " << r.detail;
     std::cout << std::endl;
@@ -101,8 +106,11 @@ class reporter {
 
   // Entries of the pending list that named no test: the list must name real tests.
   void fail_unused_entries() {
-    if (!pending_) return;
-    for (const auto& e : pending_->unused()) (*this)({test_status::fail, e, "(pending.txt)", "names no test"});
+    if (pending_)
+      for (const auto& e : pending_->unused()) (*this)({test_status::fail, e, "(pending.txt)", "names no test"});
+    if (contradicted_)
+      for (const auto& e : contradicted_->unused())
+        (*this)({test_status::fail, e, "(contradicted.txt)", "names no test"});
   }
 
   void print_summary() const {
@@ -131,7 +139,21 @@ class reporter {
     return count(&tally::skipped, "SKIP");
   }
 
+  // A test whose expectation the current prose specification contradicts: reported as a skip
+  // that quotes the spec; if it passes, the engine broke the spec's rule.
+  const char* classify_contradicted(test_report& r, const std::string& quote) {
+    if (r.status == test_status::pass) {
+      r.status = test_status::fail;
+      r.detail = "listed in contradicted.txt (" + quote + ") but passes: the engine no longer follows the spec";
+    } else {
+      r.status = test_status::skip;
+      r.detail = "contradicts " + quote;
+    }
+    return classify(r, std::nullopt);
+  }
+
   std::optional<pending_list> pending_;
+  std::optional<pending_list> contradicted_;
   std::map<std::string, tally> suites_;
   tally total_;
 };
@@ -203,6 +225,7 @@ std::optional<int> parse_arguments(int argc, char** argv, arguments& a) {
       else if (arg == "--serverless") a.options.serverless = true;
       else if (arg == "--default-dir") a.default_dir = next();
       else if (arg == "--pending") a.pending_file = next();
+      else if (arg == "--contradicted") a.contradicted_file = next();
       else if (arg == "--help" || arg == "-h") return usage("help"), 0;
       else if (!arg.empty() && arg[0] == '-') return usage("unknown option " + arg);
       else a.paths.push_back(arg);
@@ -226,9 +249,10 @@ int main(int argc, char** argv) {
     if (dir.empty()) return usage("no test files given");
     args.paths.push_back(dir);
   }
-  std::optional<pending_list> pending;
+  std::optional<pending_list> pending, contradicted;
   try {
     if (!args.pending_file.empty()) pending = pending_list::load(args.pending_file);
+    if (!args.contradicted_file.empty()) contradicted = pending_list::load(args.contradicted_file);
   } catch (const std::exception& e) {
     return usage(e.what());
   }
@@ -249,7 +273,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  reporter out(std::move(pending));
+  reporter out(std::move(pending), std::move(contradicted));
   // --only filters every format's tests by description (the unified runner filters too).
   report_sink sink = [&](const test_report& r) {
     if (args.options.only.empty() || r.description.find(args.options.only) != std::string::npos) out(r);

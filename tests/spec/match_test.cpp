@@ -145,6 +145,14 @@ TEST_CASE("uriOptions override the options of the suite's connection string") {
                   runner_error);
 }
 
+TEST_CASE("uri_with_hosts replaces the seed list and keeps credentials and options") {
+  CHECK(uri_with_hosts("mongodb://u:p%40@a:1,b:2/?w=1", "b:2") == "mongodb://u:p%40@b:2/?w=1");
+  CHECK(uri_with_hosts("mongodb://a:1,b:2", "a:1") == "mongodb://a:1");
+  CHECK(uri_with_hosts("mongodb://a:1/db?x=1", "c:3") == "mongodb://c:3/db?x=1");
+  CHECK_THROWS_AS(uri_with_hosts("a:1", "b:2"), runner_error);
+  CHECK(hosts_of("mongodb://u:p@a:1,b:2/?w=1") == std::vector<std::string>{"a:1", "b:2"});
+}
+
 namespace {
 
 bson::document json(const std::string& text) { return bson::document::from_json(text); }

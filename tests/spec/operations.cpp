@@ -23,10 +23,23 @@ bson::document write_concern_from(bson::view spec) {
   return wc;
 }
 
+// The spec tests may spell modes "Secondary" or "PrimaryPreferred"; the API takes the server's
+// "secondary", "primaryPreferred". Anything else goes through as given (the engine checks it).
+static void append_mode(bson::document& rp, const bson::element& mode) {
+  const auto name = mode.as_string();
+  if (!name || name->empty()) {
+    rp.append("mode", mode);
+    return;
+  }
+  std::string api_name(*name);
+  api_name[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(api_name[0])));
+  rp.append("mode", api_name);
+}
+
 bson::document read_preference_from(bson::view spec) {
   bson::document rp;
   for (const auto& e : spec) {
-    if (e.key() == "mode") rp.append("mode", e);
+    if (e.key() == "mode") append_mode(rp, e);
     else if (e.key() == "tagSets") rp.append("tags", e);
     else if (e.key() == "maxStalenessSeconds" || e.key() == "hedge") rp.append(e.key(), e);
     else throw runner_error("unsupported readPreference field '" + std::string(e.key()) + "'");
@@ -155,12 +168,25 @@ update_options update_options_from(arguments& args) {
   return o;
 }
 
-// One request of bulkWrite: {insertOne: {document}} and so on (unified-test-format.md "bulkWrite").
-write_model write_model_from(const bson::element& request) {
+// crud.md "hint": an index name or a key pattern.
+index_hint hint_from(const bson::element& h) {
+  if (auto name = h.as_string()) return std::string(*name);
+  if (auto keys = h.as_document()) return bson::document(*keys);
+  throw runner_error("hint must be an index name or a key pattern");
+}
+
+// One request of bulkWrite: {insertOne: {document}} and so on (unified-test-format.md
+// "bulkWrite"); with `client`, one model of clientBulkWrite, which also names its namespace
+// and may have a hint ("clientBulkWrite").
+write_model write_model_from(const bson::element& request, client_write_model* client = nullptr) {
   auto wrapper = request.as_document();
   if (!wrapper || wrapper->count() != 1) throw runner_error("bulkWrite request must be a single-key document");
   const auto kind = wrapper->first_key();
   arguments args(*(*wrapper)[kind].as_document(), "bulkWrite " + std::string(kind));
+  if (client) {
+    client->ns = args.required_string("namespace");
+    if (auto h = args.get("hint")) client->hint = hint_from(h);
+  }
   write_model m;
   if (kind == "insertOne") {
     m.type = write_model::kind::insert_one;
@@ -202,11 +228,7 @@ find_options find_options_from(arguments& args) {
   o.skip = args.integer("skip");
   o.limit = args.integer("limit");
   if (auto b = args.integer("batchSize")) o.batch_size = static_cast<std::int32_t>(*b);
-  if (auto h = args.get("hint")) {
-    if (auto name = h.as_string()) o.hint = std::string(*name);
-    else if (auto keys = h.as_document()) o.hint = bson::document(*keys);
-    else throw runner_error("hint must be an index name or a key pattern");
-  }
+  if (auto h = args.get("hint")) o.hint = hint_from(h);
   if (auto v = args.document("min")) o.min = bson::document(*v);
   if (auto v = args.document("max")) o.max = bson::document(*v);
   o.max_time_ms = args.integer("maxTimeMS");
@@ -604,6 +626,70 @@ awaitable<void> list_databases_op(arguments& args, operation_context& ctx, clien
   out.root = names_only ? match_root::value : match_root::array_of_roots;
 }
 
+// bulk-write.md "BulkWriteResult" as the format matches it: verbose maps keyed by the model's
+// index, only when verbose results were asked; {acknowledged: false} for w: 0.
+value client_bulk_result_value(const client_bulk_write_result& r) {
+  bson::document d;
+  if (!r.acknowledged) {
+    d.append("acknowledged", false);
+    return value::of_document(d);
+  }
+  d.append("insertedCount", r.inserted_count);
+  d.append("upsertedCount", r.upserted_count);
+  d.append("matchedCount", r.matched_count);
+  d.append("modifiedCount", r.modified_count);
+  d.append("deletedCount", r.deleted_count);
+  if (!r.has_verbose_results) return value::of_document(d);
+  d.append_document("insertResults", [&](bson::document& m) {
+    for (const auto& [i, ins] : r.insert_results)
+      m.append_document(std::to_string(i), [&](bson::document& e) { e.append("insertedId", ins.inserted_id["_id"]); });
+  });
+  d.append_document("updateResults", [&](bson::document& m) {  // bulk-write.md "UpdateResult": no upsertedCount
+    for (const auto& [i, u] : r.update_results)
+      m.append_document(std::to_string(i), [&](bson::document& e) {
+        e.append("matchedCount", u.matched_count);
+        e.append("modifiedCount", u.modified_count);
+        if (u.upserted_id) e.append("upsertedId", (*u.upserted_id)["_id"]);
+      });
+  });
+  d.append_document("deleteResults", [&](bson::document& m) {
+    for (const auto& [i, del] : r.delete_results)
+      m.append_document(std::to_string(i), [&](bson::document& e) { e.append("deletedCount", del.deleted_count); });
+  });
+  return value::of_document(d);
+}
+
+client_bulk_write_options client_bulk_options_from(arguments& args) {
+  client_bulk_write_options o;
+  o.ordered = args.boolean("ordered").value_or(true);
+  o.bypass_document_validation = args.boolean("bypassDocumentValidation");
+  if (auto v = args.document("let")) o.let = bson::document(*v);
+  if (auto v = args.document("writeConcern")) o.write_concern = write_concern_from(*v);
+  if (auto c = args.get("comment")) o.comment = bson_value(c);
+  o.verbose_results = args.boolean("verboseResults").value_or(false);
+  return o;
+}
+
+// unified-test-format.md "clientBulkWrite": with a session argument, session::bulk_write.
+awaitable<void> client_bulk_write_op(arguments& args, operation_context& ctx, client_entity& entity,
+                                     operation_outcome& out) {
+  auto* s = session_argument(args, ctx.entities);
+  std::vector<client_write_model> models;
+  const bson::view model_list = *args.array("models");
+  for (const auto& m : model_list) {
+    client_write_model& model = models.emplace_back();
+    model.model = write_model_from(m, &model);
+  }
+  auto o = client_bulk_options_from(args);
+  args.check_all_used();
+  client_bulk_write_result r;
+  if (s) out.ec = co_await live_session(*s).bulk_write(std::move(models), std::move(o), r, out.diag);
+  else out.ec = co_await entity.client->bulk_write(std::move(models), std::move(o), r, out.diag);
+  // "BulkWriteException ... partialResult": a result on error only when a write succeeded.
+  if (!out.ec || r.has_partial_result) out.result = client_bulk_result_value(r);
+  out.write_concern_errors = std::move(r.write_concern_errors);
+}
+
 awaitable<operation_outcome> client_operation(std::string_view name, arguments& args, operation_context& ctx,
                                               client_entity& entity) {
   operation_outcome out;
@@ -611,6 +697,8 @@ awaitable<operation_outcome> client_operation(std::string_view name, arguments& 
     co_await list_databases_op(args, ctx, entity, false, out);
   } else if (name == "listDatabaseNames") {
     co_await list_databases_op(args, ctx, entity, true, out);
+  } else if (name == "clientBulkWrite") {
+    co_await client_bulk_write_op(args, ctx, entity, out);
   } else if (name == "close") {
     // unified-test-format.md "close": the entity stays in the map; no result or error is checked.
     args.check_all_used();

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <utility>
+#include <vector>
 
 #include "entities.hpp"
 #include "match.hpp"
@@ -19,6 +20,8 @@ struct operation_outcome {
   diagnostics diag;
   value result;  // absent for operations without a result
   match_root root = match_root::document;
+  // clientBulkWrite: every write concern error of its commands (diag holds the first only).
+  std::vector<write_concern_error> write_concern_errors;
 };
 
 struct operation_context {

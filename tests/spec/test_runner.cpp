@@ -17,6 +17,7 @@
 #include "deployment.hpp"
 #include "entities.hpp"
 #include "event_log.hpp"
+#include "log_expectations.hpp"
 #include "match.hpp"
 #include "mongowire/client.hpp"
 #include "mongowire/uri.hpp"
@@ -228,6 +229,8 @@ class test_execution {
     if (!failure) {
       try {
         check_expected_events();
+        if (auto expected = test_["expectLogMessages"].as_array())
+          for (const auto& entry : *expected) check_log_messages(entry.as_document().value_or(bson::view()), entities_);
         co_await check_outcome();
       } catch (...) {
         failure = std::current_exception();
@@ -331,19 +334,28 @@ class test_execution {
     auto c = std::make_unique<client_entity>();
     c->id = a.required_string("id");
     bson::view uri_options = a.document("uriOptions").value_or(bson::view());
-    a.get("useMultipleMongoses");  // only meaningful for sharded/load-balanced deployments
+    const bool multiple_mongoses = a.boolean("useMultipleMongoses").value_or(false);
     if (auto observe = a.array("observeEvents"))
       for (const auto& n : *observe) c->observe.emplace(n.as_string().value_or(""));
     if (auto ignore = a.array("ignoreCommandMonitoringEvents"))
       for (const auto& n : *ignore) c->ignore_commands.emplace(n.as_string().value_or(""));
     c->observe_sensitive = a.boolean("observeSensitiveCommands").value_or(false);
+    const auto observe_log = a.document("observeLogMessages");
     a.check_all_used();
     client_options opts;
     auto* raw = c.get();
+    if (observe_log) {
+      opts.log_levels = observed_log_levels(*observe_log);
+      opts.on_log = [raw](const log_message& m) { record_log_message(*raw, m); };
+    }
     opts.on_command = [raw](const command_event& e) { record_command_event(*raw, e); };
     opts.on_pool_event = [raw](const pool_event& e) { record_pool_event(*raw, e); };
     opts.on_sdam_event = [raw](const sdam_event& e) { record_sdam_event(*raw, sdam_event_document(e)); };
-    const auto uri = uri_with_options(file_.uri, with_fast_recovery(uri_options));
+    // unified-test-format.md "useMultipleMongoses": a sharded client not asking for every
+    // mongos gets the first one only (as the fail points of `failPoint` need).
+    const bool one_mongos = file_.server.topology == "sharded" && !multiple_mongoses;
+    const auto base = one_mongos ? uri_with_hosts(file_.uri, hosts_of(file_.uri).front()) : file_.uri;
+    const auto uri = uri_with_options(base, with_fast_recovery(uri_options));
     try {
       c->client = std::make_unique<mongowire::client>(file_.executor, uri, std::move(opts));
     } catch (const mongowire::error& err) {
@@ -506,24 +518,53 @@ class test_execution {
         holder.append("v", diag.reply);
         assert_matches(f, holder["v"], match_root::document, entities_, where + " errorResponse");
       } else if (key == "writeConcernErrors") {
-        array_of_write_concern_errors(where, f, diag);
+        array_of_write_concern_errors(where, f, out);
+      } else if (key == "writeErrors") {
+        map_of_write_errors(where, f, diag);
       } else {
         throw runner_error(where + ": unsupported expectError field '" + std::string(key) + "'");
       }
     }
   }
 
-  void array_of_write_concern_errors(const std::string& where, const bson::element& expected, const diagnostics& diag) {
+  // clientBulkWrite reports every command's write concern error (out.write_concern_errors),
+  // other operations their one (diag.write_concern).
+  void array_of_write_concern_errors(const std::string& where, const bson::element& expected,
+                                     const operation_outcome& out) {
     bson::array_builder actual;
-    if (diag.write_concern) {
+    auto push = [&](const write_concern_error& e) {
       bson::document d;
-      d.append("code", diag.write_concern->code);
-      d.append("message", diag.write_concern->errmsg);
+      d.append("code", e.code);
+      d.append("message", e.errmsg);
+      if (!e.err_info.get_view().empty()) d.append("details", e.err_info);
       actual.push(d.get_view());
-    }
+    };
+    for (const auto& e : out.write_concern_errors) push(e);
+    if (out.write_concern_errors.empty() && out.diag.write_concern) push(*out.diag.write_concern);
     bson::document holder;
     holder.append_array("v", actual.get_view());
     assert_matches(expected, holder["v"], match_root::array_of_roots, entities_, where + " writeConcernErrors");
+  }
+
+  // expectedError.writeErrors: {"<index>": writeError} with exactly the error's indexes, each
+  // matched as a root-level document.
+  void map_of_write_errors(const std::string& where, const bson::element& expected, const diagnostics& diag) {
+    const bson::view wanted = expected.as_document().value_or(bson::view());
+    if (wanted.count() != diag.write_errors.size())
+      throw test_failure(where + " writeErrors: expected " + std::to_string(wanted.count()) + " write errors, got " +
+                         std::to_string(diag.write_errors.size()));
+    for (const auto& w : diag.write_errors) {
+      const std::string index = std::to_string(w.index);
+      auto e = wanted[index];
+      if (!e) throw test_failure(where + " writeErrors: unexpected write error at index " + index);
+      bson::document d;
+      d.append("code", w.code);
+      d.append("message", w.errmsg);
+      if (!w.err_info.get_view().empty()) d.append("details", w.err_info);
+      bson::document holder;
+      holder.append("v", d);
+      assert_matches(e, holder["v"], match_root::document, entities_, where + " writeErrors." + index);
+    }
   }
 
   // ---- special test operations (unified-test-format.md "Special Test Operations")
@@ -581,14 +622,37 @@ class test_execution {
       throw runner_error(where + ": configureFailPoint failed: " + error_summary(ec, diag));
   }
 
+  // unified-test-format.md "targetedFailPoint": on the mongos the session is pinned to,
+  // through a direct connection to it; disabled at the test's end like any fail point.
   awaitable<void> targeted_fail_point(std::string_view, arguments& a, const std::string& where) {
-    entities_.session(a.required_string("session"));
-    a.required_document("failPoint");
+    auto& s = entities_.session(a.required_string("session"));
+    auto fp = a.required_document("failPoint");
     a.check_all_used();
-    // "Test runners MUST error if the session is not pinned to a mongos server": only
-    // sessions on sharded deployments are ever pinned.
-    throw runner_error(where + ": the session is not pinned to a mongos server");
-    co_return;
+    auto pinned = s.session->pinned_server();
+    if (!pinned) throw runner_error(where + ": the session is not pinned to a mongos server");
+    auto fp_name = fp["configureFailPoint"].as_string();
+    if (!fp_name) throw runner_error(where + ": failPoint needs configureFailPoint");
+    fail_points_.emplace_back(*fp_name);
+    diagnostics diag;
+    bson::document command(fp);
+    if (auto ec = co_await run_on_mongos(*pinned, std::move(command), diag))
+      throw runner_error(where + ": configureFailPoint on " + *pinned + " failed: " + error_summary(ec, diag));
+  }
+
+  // One admin command on one mongos of the deployment, through a direct connection (empty
+  // host: through the internal client).
+  awaitable<mongowire::error_code> run_on_mongos(const std::string& host, bson::document command, diagnostics& diag) {
+    std::optional<mongowire::client> direct;
+    mongowire::client* target = file_.internal;
+    if (!host.empty()) {
+      bson::document options;
+      options.append("directConnection", true);
+      target = &direct.emplace(file_.executor, uri_with_options(uri_with_hosts(file_.uri, host), options));
+    }
+    bson::document reply;
+    auto ec = co_await target->run_command("admin", std::move(command), reply, diag);
+    if (direct) co_await direct->close();
+    co_return ec;
   }
 
   awaitable<void> assert_session_transaction_state(std::string_view, arguments& a, const std::string& where) {
@@ -601,11 +665,13 @@ class test_execution {
   }
 
   awaitable<void> assert_session_pinned(std::string_view name, arguments& a, const std::string& where) {
-    entities_.session(a.required_string("session"));
+    auto& s = entities_.session(a.required_string("session"));
     a.check_all_used();
-    // Pinning exists only with mongos (transactions.md "Mongos Pinning"); mongowire pins
-    // nothing on other topologies.
-    if (name == "assertSessionPinned") throw test_failure(where + ": the session is not pinned");
+    // transactions.md "Mongos Pinning": only sessions on sharded deployments are ever pinned.
+    const bool want = name == "assertSessionPinned";
+    const auto pinned = s.session->pinned_server();
+    if (pinned.has_value() != want)
+      throw test_failure(where + ": the session is " + (pinned ? "pinned to " + *pinned : std::string("not pinned")));
     co_return;
   }
 
@@ -855,17 +921,27 @@ class test_execution {
 
   // ---- after the operations
 
+  // Each mongos has its own fail points: on a sharded deployment they are disabled on every
+  // one of them, whichever the test set them on.
   awaitable<void> disable_fail_points(std::exception_ptr& failure) {
+    const bool sharded = file_.server.topology == "sharded";
+    const auto routers = sharded ? hosts_of(file_.uri) : std::vector<std::string>{""};
     for (const auto& name : fail_points_) {
-      bson::document cmd;
-      cmd.append("configureFailPoint", name);
-      cmd.append("mode", "off");
-      bson::document reply;
-      diagnostics diag;
-      if (auto ec = co_await file_.internal->run_command("admin", std::move(cmd), reply, diag); ec && !failure)
-        failure =
-            std::make_exception_ptr(runner_error("disabling fail point " + name + ": " + error_summary(ec, diag)));
+      for (const auto& host : routers) {
+        diagnostics diag;
+        auto ec = co_await run_on_mongos(host, fail_point_off(name), diag);
+        if (ec && !failure)
+          failure =
+              std::make_exception_ptr(runner_error("disabling fail point " + name + ": " + error_summary(ec, diag)));
+      }
     }
+  }
+
+  static bson::document fail_point_off(const std::string& name) {
+    bson::document cmd;
+    cmd.append("configureFailPoint", name);
+    cmd.append("mode", "off");
+    return cmd;
   }
 
   // test.expectEvents: each client's events of one monitor, in order (expectedEventsForClient).
@@ -1027,8 +1103,10 @@ awaitable<void> run_tests(file_context& file, bson::view doc, const report_sink&
       } else if (auto outside = out_of_scope(*test)) {
         r = {test_status::skip, file.display, description, *outside};
       } else {
-        check_known_fields(
-            *test, {"description", "runOnRequirements", "skipReason", "operations", "expectEvents", "outcome"}, "test");
+        check_known_fields(*test,
+                           {"description", "runOnRequirements", "skipReason", "operations", "expectEvents",
+                            "expectLogMessages", "outcome"},
+                           "test");
         co_await run_with_timing_retries(file, doc, *test, r);
       }
     } catch (const test_failure& e) {
@@ -1082,7 +1160,7 @@ awaitable<void> run_file(std::filesystem::path path, std::string display, runner
     if (options.uri) {
       file.uri = *options.uri;
     } else {
-      server.emplace(topology_for(doc), requires_auth(doc));
+      server.emplace(topology_for(doc), requires_auth(doc), max_wire_version_for(doc));
       file.uri = server->uri();
     }
     internal.emplace(file.executor, file.uri);

@@ -71,4 +71,34 @@ std::string uri_with_options(const std::string& base, bson::view options) {
   return out;
 }
 
+namespace {
+
+// Where the seed list of `base` starts and ends (after the credentials, before the path).
+std::pair<std::size_t, std::size_t> host_span(const std::string& base) {
+  const auto scheme_end = base.find("://");
+  if (scheme_end == std::string::npos) throw runner_error("not a connection string: " + base);
+  auto begin = scheme_end + 3;
+  auto end = std::min(base.find('/', begin), base.find('?', begin));
+  if (end == std::string::npos) end = base.size();
+  // Credentials end at the last '@' before the path (user names are percent-encoded).
+  if (auto at = base.rfind('@', end); at != std::string::npos && at >= begin) begin = at + 1;
+  return {begin, end};
+}
+
+}  // namespace
+
+std::string uri_with_hosts(const std::string& base, const std::string& hosts) {
+  const auto [begin, end] = host_span(base);
+  return base.substr(0, begin) + hosts + base.substr(end);
+}
+
+std::vector<std::string> hosts_of(const std::string& base) {
+  const auto [begin, end] = host_span(base);
+  std::vector<std::string> out;
+  std::stringstream in(base.substr(begin, end - begin));
+  for (std::string host; std::getline(in, host, ',');)
+    if (!host.empty()) out.push_back(host);
+  return out;
+}
+
 }  // namespace mongowire::spec

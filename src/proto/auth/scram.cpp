@@ -109,6 +109,11 @@ bool parse_iterations(std::string_view text, std::uint32_t& out, std::string& wh
     why = fmt::format("the iteration count {} is below the minimum of {} (auth.md)", out, min_iteration_count);
     return false;
   }
+  if (out > max_iteration_count) {
+    why = fmt::format("the iteration count {} is above the maximum of {} (RFC 5802 section 9: refused to bound PBKDF2)",
+                      out, max_iteration_count);
+    return false;
+  }
   return true;
 }
 

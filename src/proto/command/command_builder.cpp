@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <limits>
+#include <unordered_map>
+#include <vector>
 
 #include "proto/command/bson_writer.hpp"
 
@@ -94,13 +96,35 @@ std::string_view sequence_field_for(std::string_view command_name) noexcept {
   return {};
 }
 
-std::optional<document_sequence_ref> find_document_sequence(bson::view body) noexcept {
+std::optional<document_sequences> find_document_sequences(bson::view body) noexcept {
   if (body.empty()) return std::nullopt;
-  const std::string_view field = sequence_field_for(body.first_key());
+  const std::string_view name = body.first_key();
+  // bulk-write.md "Building a bulkWrite Command": "Drivers MUST use document sequences ... for
+  // the ops and nsInfo fields".
+  if (name == "bulkWrite") {
+    auto ops = body["ops"].as_array(), ns_info = body["nsInfo"].as_array();
+    if (!ops || !ns_info) return std::nullopt;
+    document_sequences both(document_sequence_ref{"ops", *ops});
+    both.items[1] = {"nsInfo", *ns_info};
+    both.count = 2;
+    return both;
+  }
+  const std::string_view field = sequence_field_for(name);
   if (field.empty()) return std::nullopt;
   auto array = body[field].as_array();
   if (!array) return std::nullopt;
-  return document_sequence_ref{field, *array};
+  return document_sequences(document_sequence_ref{field, *array});
+}
+
+void add_command_sections(wire::op_msg_encoder& enc, bson::view body, const std::optional<document_sequences>& seqs) {
+  if (!seqs) {
+    enc.body(body);
+    return;
+  }
+  std::array<std::string_view, 2> fields{};
+  for (std::size_t i = 0; i < seqs->count; ++i) fields[i] = seqs->items[i].identifier;
+  enc.body_without(body, std::span(fields.data(), seqs->count));
+  for (const auto& s : seqs->refs()) enc.add_sequence_from_array(s.identifier, s.array);
 }
 
 // ---------------------------------------------------------------- generic
@@ -154,6 +178,72 @@ void build_delete(bson::document& out, std::string_view coll, std::span<const de
     }
   });
   w.put("ordered", ordered);
+}
+
+// ---------------------------------------------------------------- client bulk write
+
+namespace {
+
+// bulk-write.md "Operations": multi is always sent, the other options only when given.
+void put_client_write(bson_writer& d, const client_write& w, std::int32_t ns_index) {
+  switch (w.type) {
+    case client_write::kind::insert:
+      d.put("insert", ns_index);
+      d.put("document", w.document);
+      return;
+    case client_write::kind::update:
+      d.put("update", ns_index);
+      d.put("filter", w.filter);
+      put_update(d, "updateMods", w.update_mods, w.update_is_pipeline);
+      d.put("multi", w.multi);
+      put_if(d, "upsert", w.upsert);
+      put_array_if(d, "arrayFilters", w.array_filters);
+      put_hint(d, w.hint);
+      put_if(d, "collation", w.collation);
+      return;
+    case client_write::kind::remove:
+      d.put("delete", ns_index);
+      d.put("filter", w.filter);
+      d.put("multi", w.multi);
+      put_hint(d, w.hint);
+      put_if(d, "collation", w.collation);
+      return;
+  }
+}
+
+}  // namespace
+
+void build_client_bulk_write_head(bson::document& out, const client_bulk_write_fields& f) {
+  bson_writer w = start(out);
+  w.put("bulkWrite", std::int32_t{1});
+  w.put("errorsOnly", f.errors_only);
+  w.put("ordered", f.ordered);
+  put_if(w, "bypassDocumentValidation", f.bypass_document_validation);
+  if (f.comment) w.put_element("comment", *f.comment);
+  put_if(w, "let", f.let);
+}
+
+void build_client_write_entry(bson::document& out, const client_write& w, std::int32_t ns_index) {
+  bson_writer d = start(out);
+  put_client_write(d, w, ns_index);
+}
+
+void build_client_bulk_write(bson::document& out, std::span<const client_write> writes,
+                             const client_bulk_write_fields& fields) {
+  build_client_bulk_write_head(out, fields);
+  bson_writer w(out);
+  std::unordered_map<std::string_view, std::int32_t> index_of;  // "MUST NOT include duplicate namespaces"
+  std::vector<std::string_view> namespaces;
+  w.array("ops", [&](bson_array_writer& a) {
+    for (const client_write& cw : writes) {
+      auto [it, added] = index_of.try_emplace(cw.ns, static_cast<std::int32_t>(namespaces.size()));
+      if (added) namespaces.push_back(cw.ns);
+      a.push_document([&](bson_writer& d) { put_client_write(d, cw, it->second); });
+    }
+  });
+  w.array("nsInfo", [&](bson_array_writer& a) {
+    for (std::string_view ns : namespaces) a.push_document([&](bson_writer& d) { d.put("ns", ns); });
+  });
 }
 
 // ---------------------------------------------------------------- reads and cursors

@@ -2,7 +2,7 @@
 // bson::document (cleared first; its buffer is kept, so no allocation once warm). The
 // command name comes first, then the operation's own fields. The caller may append more
 // operation fields (comment, let, ...) and then calls append_command_fields() for the
-// session/transaction fields, and finally find_document_sequence() for OP_MSG.
+// session/transaction fields, and finally find_document_sequences() for OP_MSG.
 //
 // All inputs are non-owning views that only need to live for the duration of the call.
 // Field names and shapes follow crud.md, transactions.md, driver-sessions.md,
@@ -19,6 +19,7 @@
 #include "mongowire/bson.hpp"
 #include "mongowire/error.hpp"
 #include "proto/command/command_fields.hpp"
+#include "proto/wire/op_msg.hpp"
 
 namespace mongowire::detail {
 
@@ -35,10 +36,14 @@ void append_command_fields(bson::document& body, const command_fields& fields);
 // update -> "updates", delete -> "deletes"; "" for every other command.
 std::string_view sequence_field_for(std::string_view command_name) noexcept;
 
-// The document sequence `body` sends as a kind-1 section: its sequence_field_for() array,
-// viewed in place (the encoder writes the body without it: op_msg_encoder::body_without).
-// nullopt when the command has no such field or it is not an array.
-std::optional<document_sequence_ref> find_document_sequence(bson::view body) noexcept;
+// The document sequences `body` sends as kind-1 sections: its sequence_field_for() array, or
+// bulkWrite's ops and nsInfo, viewed in place. nullopt when the command has no such field or
+// one of them is not an array.
+std::optional<document_sequences> find_document_sequences(bson::view body) noexcept;
+
+// The kind-0 section `body` without the sequences' fields, then one kind-1 section per
+// sequence (OP_MSG.md "Document Sequences"); `body` alone when there is none.
+void add_command_sections(wire::op_msg_encoder& enc, bson::view body, const std::optional<document_sequences>& seqs);
 
 // ---------------------------------------------------------------- shared option types
 
@@ -79,6 +84,45 @@ struct delete_statement {
 // {delete: coll, deletes: [{q, limit, hint?, collation?}], ordered}
 void build_delete(bson::document& out, std::string_view coll, std::span<const delete_statement> deletes,
                   bool ordered = true);
+
+// ---------------------------------------------------------------- client bulk write (bulk-write.md)
+
+// One write of MongoClient.bulkWrite, viewing into the caller's model.
+struct client_write {
+  enum class kind : std::uint8_t { insert, update, remove };
+  kind type = kind::insert;
+  std::string_view ns{};     // "db.collection"
+  bson::view document{};     // insert: the document, _id first
+  bson::view filter{};       // update, remove
+  bson::view update_mods{};  // update: update operators, a replacement, or a pipeline (array)
+  bool update_is_pipeline = false;
+  bool multi = false;                         // updateMany, deleteMany
+  std::optional<bool> upsert{};               // update
+  std::optional<bson::view> array_filters{};  // update: array
+  hint_value hint{};
+  std::optional<bson::view> collation{};
+};
+
+// The command's own fields (bulk-write.md "Options"); errorsOnly is !verboseResults.
+struct client_bulk_write_fields {
+  bool errors_only = true;
+  bool ordered = true;                               // "Drivers MUST explicitly define ordered as true" when not given
+  std::optional<bool> bypass_document_validation{};  // sent whenever given, false included
+  std::optional<bson::view> let{};
+  std::optional<bson::element> comment{};
+};
+
+// {bulkWrite: 1, errorsOnly, ordered, bypassDocumentValidation?, comment?, let?}: the body
+// without ops and nsInfo, which batch splitting measures.
+void build_client_bulk_write_head(bson::document& out, const client_bulk_write_fields& fields);
+// The `ops` entry of `w` on the namespace nsInfo[ns_index] ("Operations"): {insert, document},
+// {update, filter, updateMods, multi, upsert?, arrayFilters?, hint?, collation?} or
+// {delete, filter, multi, hint?, collation?}. Its size does not depend on ns_index (int32).
+void build_client_write_entry(bson::document& out, const client_write& w, std::int32_t ns_index);
+// The whole command: the head, ops, and nsInfo holding each namespace once, numbered in the
+// order the writes first use them ("Namespace Information").
+void build_client_bulk_write(bson::document& out, std::span<const client_write> writes,
+                             const client_bulk_write_fields& fields);
 
 // ---------------------------------------------------------------- reads and cursors
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <variant>
 
@@ -19,8 +20,19 @@ using session_id = std::array<std::uint8_t, 16>;
 // OP_MSG.md "Document Sequences": a kind-1 section to send; each element of the BSON array
 // `array` becomes one document of the sequence named `identifier`.
 struct document_sequence_ref {
-  std::string_view identifier{};  // "documents", "updates" or "deletes" (static storage)
+  std::string_view identifier{};  // "documents", "updates", "deletes", "ops" or "nsInfo" (static storage)
   bson::view array{};
+};
+
+// The kind-1 sections of one command: a write command has one, bulkWrite two (bulk-write.md
+// "Building a bulkWrite Command": ops and nsInfo).
+struct document_sequences {
+  std::array<document_sequence_ref, 2> items{};
+  std::size_t count = 0;
+
+  document_sequences() = default;
+  document_sequences(document_sequence_ref one) noexcept : items{one}, count(1) {}  // implicit: a write command's
+  std::span<const document_sequence_ref> refs() const noexcept { return {items.data(), count}; }
 };
 
 struct read_concern_fields {

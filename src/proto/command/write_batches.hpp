@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "mongowire/bson.hpp"
+#include "proto/command/command_builder.hpp"
 
 namespace mongowire::detail {
 
@@ -38,5 +40,24 @@ std::size_t next_batch_count(std::span<const std::size_t> statement_sizes, std::
 // `body` with only the statements [first, first + count) of its array `field` (cleared first).
 void copy_with_statements(bson::view body, std::string_view field, std::size_t first, std::size_t count,
                           bson::document& out);
+
+// ---------------------------------------------------------------- client bulk write
+
+// bulk-write.md "Total Message Size": the room kept in every bulkWrite message for the OP_MSG
+// framing and the command-agnostic fields (lsid, txnNumber, $clusterTime ...).
+inline constexpr std::size_t client_bulk_write_message_overhead = 1000;
+
+// The size of `ns`'s nsInfo entry {ns: <ns>}.
+std::size_t ns_info_entry_size(std::string_view ns) noexcept;
+// The size of each write's ops entry (build_client_write_entry).
+std::vector<std::size_t> client_write_entry_sizes(std::span<const client_write> writes);
+
+// How many of `writes` (ops entries of `entry_sizes` bytes), from the first, the next bulkWrite
+// command takes (bulk-write.md "Command Batching"): at most maxWriteBatchSize, and as many as
+// keep the head (`head_size` bytes), their ops entries and the nsInfo entries of the
+// namespaces they use within maxMessageSizeBytes - 1000. 0 when not even the first fits (the
+// caller's error: "MUST return an error if there is not room to add at least one operation").
+std::size_t next_client_bulk_write_count(std::span<const client_write> writes, std::span<const std::size_t> entry_sizes,
+                                         std::size_t head_size, const write_limits& limits);
 
 }  // namespace mongowire::detail

@@ -98,6 +98,7 @@ class network_category_impl final : public boost::system::error_category {
       case network_errc::socket_timeout: return "socket operation timed out";
       case network_errc::tls_handshake_failed: return "TLS handshake failed";
       case network_errc::dns_failed: return "host name resolution failed";
+      case network_errc::proxy_failed: return "SOCKS5 proxy handshake failed";
     }
     return "unknown network error";
   }

@@ -88,6 +88,18 @@ operation_traits bulk_batch_traits(bson::view command) noexcept {
   return write_traits(name, !multi);
 }
 
+operation_traits client_bulk_write_op::traits() const noexcept {
+  const bool multi = std::any_of(writes.begin(), writes.end(), [](const client_write& w) { return w.multi; });
+  return write_traits("bulkWrite", !multi);
+}
+error_code client_bulk_write_op::build(bson::document& body) const {
+  build_client_bulk_write(body, writes, fields);
+  return {};
+}
+error_code client_bulk_write_op::parse(bson::view reply, result& out, diagnostics& diag) const {
+  return parse_client_bulk_write_reply(reply, out, diag);
+}
+
 operation_traits find_and_modify_op::traits() const noexcept { return write_traits("findAndModify", true); }
 error_code find_and_modify_op::build(bson::document& body) const { return build_find_and_modify(body, coll, options); }
 error_code find_and_modify_op::parse(bson::view reply, result& out, diagnostics& diag) const {

@@ -1,7 +1,8 @@
 // The operations of the API, one type per command (see operation.hpp for the shape). Each
 // holds views that must outlive build() and, for results that view into the reply, the
-// reply must outlive the result. A bulk write is not a type of its own: it is a sequence of
-// insert_op, update_op and delete_op planned by proto/command/write_batches.hpp.
+// reply must outlive the result. A collection's bulk write is not a type of its own: it is a
+// sequence of insert_op, update_op and delete_op planned by proto/command/write_batches.hpp;
+// a client's is a sequence of client_bulk_write_op planned there too.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 
 #include "proto/command/command_builder.hpp"
 #include "proto/operation/operation.hpp"
+#include "proto/reply/client_bulk_write_reply.hpp"
 #include "proto/reply/cursor_reply.hpp"
 #include "proto/reply/write_reply.hpp"
 
@@ -66,6 +68,18 @@ struct delete_op {
 // already built, see write_batches.hpp): the traits of the matching type, judged on the
 // statements this command carries.
 operation_traits bulk_batch_traits(bson::view command) noexcept;
+
+// bulk-write.md: one bulkWrite command of MongoClient.bulkWrite (a batch, after splitting),
+// sent to admin with ops and nsInfo as document sequences. retryable-writes.md: retryable
+// unless one of its writes is multi (updateMany, deleteMany).
+struct client_bulk_write_op {
+  using result = client_bulk_write_reply;
+  std::span<const client_write> writes;
+  client_bulk_write_fields fields;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+  error_code parse(bson::view reply, result& out, diagnostics& diag) const;
+};
 
 struct find_and_modify_op {
   std::string_view coll;

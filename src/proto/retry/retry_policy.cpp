@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "proto/retry/retryable_codes.hpp"
-#include "proto/txn/server_session_pool.hpp"
+#include "proto/txn/capabilities.hpp"
 
 namespace mongowire::detail {
 namespace {
@@ -34,7 +34,7 @@ double clamp_jitter(double jitter) noexcept {
 }  // namespace
 
 bool supports_retryable_writes(const sdam::server_description& server) noexcept {
-  return supports_sessions(server) && server.type != sdam::server_type::standalone;
+  return retryable_writes_unsupported_reason(server).empty();
 }
 
 std::chrono::milliseconds overload_backoff(int attempt, double jitter, std::chrono::milliseconds base) noexcept {

@@ -36,7 +36,7 @@ inline constexpr std::chrono::milliseconds overload_max_backoff{10000};
 inline constexpr int default_max_adaptive_retries = 2;
 
 // retryable-writes.md, "Supported Server Versions": the server has logicalSessionTimeoutMinutes
-// in its hello and is not a standalone.
+// in its hello and is not a standalone (retryable_writes_unsupported_reason, capabilities.hpp).
 bool supports_retryable_writes(const sdam::server_description& server) noexcept;
 
 struct retry_settings {
@@ -88,6 +88,8 @@ class retry_tracker {
   // retryable-writes.md: the server selected for the first attempt decides whether the
   // write is a retryable write at all.
   void set_policy_enabled(bool enabled) noexcept { settings_.policy_enabled = enabled; }
+  // The topology is known to be sharded only once discovered, possibly after the first attempt.
+  void set_sharded(bool sharded) noexcept { settings_.sharded = sharded; }
 
   // 0-based index of the failed attempt whose error the operation reports when it stops.
   std::size_t error_to_report() const noexcept { return reported_; }

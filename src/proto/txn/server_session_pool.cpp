@@ -28,15 +28,6 @@ bson::document lsid_document(const session_id& id) {
   return d;
 }
 
-std::string_view transactions_unsupported_reason(const sdam::server_description& server) noexcept {
-  if (!supports_sessions(server))
-    return "it does not support sessions (its hello has no logicalSessionTimeoutMinutes), which transactions need";
-  if (server.type == sdam::server_type::standalone)
-    return "it is a standalone mongod: transactions need a replica set member or mongos (a single-member replica "
-           "set will do: start mongod with --replSet NAME and run rs.initiate())";
-  return {};
-}
-
 bool supports_sessions(const sdam::server_description& server) noexcept {
   return server.logical_session_timeout_minutes.has_value() || server.type == sdam::server_type::load_balancer;
 }
@@ -51,31 +42,41 @@ bool about_to_expire(const server_session& s, session_time now,
 server_session_pool::server_session_pool(id_source new_id) : new_id_(std::move(new_id)) {}
 
 server_session server_session_pool::acquire(session_time now, std::optional<std::chrono::minutes> timeout) {
+  ++counts_.in_use;
   while (!sessions_.empty()) {
     server_session s = std::move(sessions_.front());
     sessions_.pop_front();
     if (!about_to_expire(s, now, timeout)) return s;
+    ++counts_.discarded_expired;
   }
   // "Creating a ServerSession": lastUse is set to the current time.
   server_session fresh;
   fresh.id = new_id_();
   fresh.last_use = now;
   fresh.pool_generation = generation_;
+  ++counts_.created;
   return fresh;
 }
 
 void server_session_pool::release(server_session s, session_time now, std::optional<std::chrono::minutes> timeout) {
+  if (counts_.in_use > 0) --counts_.in_use;
   prune_back(now, timeout);
-  if (s.dirty || s.pool_generation != generation_ || about_to_expire(s, now, timeout)) return;
-  sessions_.push_front(std::move(s));
+  if (s.dirty) ++counts_.discarded_dirty;
+  else if (s.pool_generation != generation_) ++counts_.discarded_stale;
+  else if (about_to_expire(s, now, timeout)) ++counts_.discarded_expired;
+  else sessions_.push_front(std::move(s));
 }
 
 void server_session_pool::prune_back(session_time now, std::optional<std::chrono::minutes> timeout) {
   // "MUST stop checking server sessions once it encounters a server session that is not about to expire."
-  while (!sessions_.empty() && about_to_expire(sessions_.back(), now, timeout)) sessions_.pop_back();
+  while (!sessions_.empty() && about_to_expire(sessions_.back(), now, timeout)) {
+    sessions_.pop_back();
+    ++counts_.discarded_expired;
+  }
 }
 
 void server_session_pool::clear() noexcept {
+  counts_.discarded_stale += sessions_.size();
   sessions_.clear();
   ++generation_;
 }

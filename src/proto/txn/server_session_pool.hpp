@@ -23,12 +23,6 @@ using session_time = std::chrono::steady_clock::time_point;
 // has logicalSessionTimeoutMinutes. load-balancers.md: behind a load balancer it always does.
 bool supports_sessions(const sdam::server_description& server) noexcept;
 
-// Why `server` cannot run a transaction, as advice the user can act on; "" when it can.
-// transactions.md "startTransaction": no sessions, no transactions; and mongod refuses
-// txnNumber on a standalone ("Transaction numbers are only allowed on a replica set member
-// or mongos", IllegalOperation), the most common surprise of users (driver-users-needs.md).
-std::string_view transactions_unsupported_reason(const sdam::server_description& server) noexcept;
-
 struct server_session {
   session_id id{};
   session_time last_use{};      // "lastUse": set when created and each time the id is sent
@@ -58,6 +52,15 @@ inline void mark_dirty(server_session& s) noexcept { s.dirty = true; }
 bool about_to_expire(const server_session& s, session_time now,
                      std::optional<std::chrono::minutes> logical_session_timeout) noexcept;
 
+// What the pool has done, for the client's gauges (mongowire/gauges.hpp session_gauges).
+struct server_session_counts {
+  std::size_t in_use = 0;  // acquired and not yet released
+  std::uint64_t created = 0;
+  std::uint64_t discarded_dirty = 0;
+  std::uint64_t discarded_expired = 0;  // about to expire, at acquire or release
+  std::uint64_t discarded_stale = 0;    // from before clear()
+};
+
 class server_session_pool {
  public:
   using id_source = std::function<session_id()>;
@@ -83,6 +86,7 @@ class server_session_pool {
   std::size_t size() const noexcept { return sessions_.size(); }
   // Front (most recently returned) first.
   const std::deque<server_session>& sessions() const noexcept { return sessions_; }
+  const server_session_counts& counts() const noexcept { return counts_; }
 
  private:
   void prune_back(session_time now, std::optional<std::chrono::minutes> timeout);
@@ -90,6 +94,7 @@ class server_session_pool {
   id_source new_id_;
   std::deque<server_session> sessions_;  // front: most recently returned
   std::uint64_t generation_ = 0;
+  server_session_counts counts_;
 };
 
 }  // namespace mongowire::detail

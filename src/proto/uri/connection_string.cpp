@@ -211,6 +211,12 @@ bool parse_auth_database(std::string_view encoded, connection_string& out, std::
 
 bool parse_connection_string(std::string_view uri, connection_string& out, const uri_parse_settings& settings,
                              std::string& why) {
+  // A NUL byte is no URI character (RFC 3986 section 2) and would cut a name short once sent
+  // as a BSON cstring (e.g. $db); percent_decode refuses "%00" alike (found by fuzz_uri).
+  if (const auto nul = uri.find('\0'); nul != std::string_view::npos) {
+    why = fmt::format("NUL byte at offset {} of the connection string", nul);
+    return false;
+  }
   const auto kind = strip_scheme(uri, settings, why);
   if (!kind) return false;
   // The host information ends at the first '/' or '?' (the slash is optional before '?').
@@ -325,6 +331,10 @@ std::string connection_string::to_string() const {
   w.add("maxPoolSize", max_pool_size);
   w.add("maxStalenessSeconds", max_staleness_seconds);
   w.add("minPoolSize", min_pool_size);
+  w.add("proxyHost", proxy_host);
+  if (proxy_password) w.add_raw("proxyPassword", "****");
+  w.add("proxyPort", proxy_port);
+  w.add("proxyUsername", proxy_username);
   w.add("readConcernLevel", read_concern_level);
   w.add("readPreference", read_preference);
   for (const auto& tags : read_preference_tags) w.add_raw("readPreferenceTags", format_pairs(tags, false));

@@ -51,7 +51,8 @@ struct option_def {
   option_setter set;
   bool is_list = false;  // repeated keys accumulate (connection-string-spec.md, "Lists")
   bool is_tls_alias = false;
-  bool empty_is_error = false;  // instead of "ignored with a warning"
+  bool empty_is_error = false;   // instead of "ignored with a warning"
+  bool repeat_is_error = false;  // instead of "the last value wins"
 };
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -297,6 +298,11 @@ const option_def option_table[] = {
     {"maxPoolSize", set_integer<&cs_t::max_pool_size, 0>},
     {"maxStalenessSeconds", set_max_staleness},
     {"minPoolSize", set_integer<&cs_t::min_pool_size, 0>},
+    // socks5.md "MongoClient Configuration"; a repeated proxy option is an error (uri-options tests).
+    {"proxyHost", set_string<&cs_t::proxy_host>, false, false, false, /*repeat_is_error=*/true},
+    {"proxyPassword", set_string<&cs_t::proxy_password>, false, false, false, true},
+    {"proxyPort", set_integer<&cs_t::proxy_port, 0, 65535>, false, false, false, true},
+    {"proxyUsername", set_string<&cs_t::proxy_username>, false, false, false, true},
     {"readConcernLevel", set_string<&cs_t::read_concern_level>},
     {"readPreference", set_read_preference},
     {"readPreferenceTags", add_read_preference_tags, /*is_list=*/true},
@@ -332,7 +338,9 @@ const option_def* find_option(std::string_view key) noexcept {
   return nullptr;
 }
 
-bool is_secret(const option_def& def) noexcept { return def.name == "tlsCertificateKeyFilePassword"; }
+bool is_secret(const option_def& def) noexcept {
+  return def.name == "tlsCertificateKeyFilePassword" || def.name == "proxyPassword";
+}
 
 class option_applier {
  public:
@@ -364,7 +372,7 @@ class option_applier {
       out_.warnings.push_back(fmt::format("URI option '{}' has an empty value and is ignored", def->name));
       return true;
     }
-    note_repetition(*def);
+    if (!note_repetition(*def, why)) return false;
     std::string reason;
     switch (def->set(out_, *value, reason)) {
       case set_result::ok: return true;
@@ -383,14 +391,19 @@ class option_applier {
 
  private:
   // connection-string-spec.md, "Repeated Keys": the last value wins here, with a warning.
-  void note_repetition(const option_def& def) {
+  bool note_repetition(const option_def& def, std::string& why) {
     for (const option_def* seen : seen_) {
       if (seen != &def) continue;
+      if (def.repeat_is_error) {
+        why = fmt::format("URI option '{}' is given more than once", def.name);
+        return false;
+      }
       if (!def.is_list && !def.is_tls_alias)
         out_.warnings.push_back(fmt::format("URI option '{}' is repeated; the last value is used", def.name));
-      return;
+      return true;
     }
     seen_.push_back(&def);
+    return true;
   }
 
   connection_string& out_;
@@ -416,6 +429,18 @@ bool check_tls_exclusions(const connection_string& cs, std::string& why) {
     }
   }
   return true;
+}
+
+// socks5.md "MongoClient Configuration": proxyPort, proxyUsername and proxyPassword need
+// proxyHost, and the user name and password come together.
+bool check_proxy_options(const connection_string& cs, std::string& why) {
+  if (!cs.proxy_host && (cs.proxy_port || cs.proxy_username || cs.proxy_password))
+    why = fmt::format("URI option '{}' needs proxyHost", cs.proxy_port       ? "proxyPort"
+                                                         : cs.proxy_username ? "proxyUsername"
+                                                                             : "proxyPassword");
+  else if (cs.proxy_username.has_value() != cs.proxy_password.has_value())
+    why = cs.proxy_username ? "proxyUsername needs proxyPassword" : "proxyPassword needs proxyUsername";
+  return why.empty();
 }
 
 // initial-dns-seedlist-discovery.md, "URI Validation".
@@ -450,7 +475,7 @@ bool apply_uri_options(std::string_view query, connection_string& out, const uri
 }
 
 bool validate_option_combinations(const connection_string& cs, std::string& why) {
-  if (!check_tls_exclusions(cs, why) || !check_srv_options(cs, why)) return false;
+  if (!check_tls_exclusions(cs, why) || !check_srv_options(cs, why) || !check_proxy_options(cs, why)) return false;
   // uri-options.md, "directConnection URI option with multiple seeds or SRV URI".
   if (cs.direct_connection.value_or(false) && (cs.hosts.size() > 1 || cs.srv_host)) {
     why = cs.srv_host ? std::string("directConnection=true cannot be used with mongodb+srv://")

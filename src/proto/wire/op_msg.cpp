@@ -1,5 +1,6 @@
 #include "proto/wire/op_msg.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <string>
@@ -142,7 +143,7 @@ error_code op_msg_encoder::body(bson::view command) {
   return {};
 }
 
-error_code op_msg_encoder::body_without(bson::view command, std::string_view omitted_key) {
+error_code op_msg_encoder::body_without(bson::view command, std::span<const std::string_view> omitted_keys) {
   if (error_) return error_;
   if (finished_ || out_.size() < first_section_offset) return record(client_errc::invalid_argument);
   if (has_body_) return record(client_errc::invalid_message);  // a second body: our bug, not the peer's
@@ -152,7 +153,7 @@ error_code op_msg_encoder::body_without(bson::view command, std::string_view omi
   // Each element is copied as raw bytes: libbson's iterator exposes where the current
   // element starts (off) and where the next one does (next_off).
   for (bson::element e : command) {
-    if (e.key() == omitted_key) continue;
+    if (std::find(omitted_keys.begin(), omitted_keys.end(), e.key()) != omitted_keys.end()) continue;
     bson_iter_t it;  // an aligned copy: fields are read here (see bson::bson_storage)
     std::memcpy(&it, e.iter(), sizeof it);
     append_bytes(out_, {it.raw + it.off, it.next_off - it.off});

@@ -32,7 +32,11 @@ class op_msg_encoder {
   error_code body(bson::view command);
   // The kind-0 section from `command` minus its top-level field `omitted_key` (copied byte
   // for byte, no allocation): pair it with add_sequence_from_array(omitted_key, ...).
-  error_code body_without(bson::view command, std::string_view omitted_key);
+  error_code body_without(bson::view command, std::string_view omitted_key) {
+    return body_without(command, std::span(&omitted_key, 1));
+  }
+  // The same without each of `omitted_keys` (bulkWrite sends ops and nsInfo as two sequences).
+  error_code body_without(bson::view command, std::span<const std::string_view> omitted_keys);
   // A kind-1 section. Identifiers must be unique per message and contain no NUL.
   error_code add_sequence(std::string_view identifier, std::span<const bson::view> docs);
   // A kind-1 section holding each element of the BSON array `array` (every element must be

@@ -179,7 +179,7 @@ void server_core::impl::cmd_hello(op_context& op, bson::document& reply) {
   });
   reply.append("maxBsonObjectSize", max_user_bson_size);
   reply.append("maxMessageSizeBytes", max_message_size_bytes);
-  reply.append("maxWriteBatchSize", max_write_batch_size);
+  reply.append("maxWriteBatchSize", options.max_write_batch_size);
   reply.append_date("localTime", millis_since_epoch(now()));
   reply.append("logicalSessionTimeoutMinutes", std::int32_t{30});
   reply.append("connectionId", ctx.connection_id);
@@ -188,8 +188,11 @@ void server_core::impl::cmd_hello(op_context& op, bson::document& reply) {
   reply.append("readOnly", false);
   negotiate_compression(op.cmd, options.compressors, ctx, reply);
   add_auth_to_hello(op, reply);
-  if (options.standalone || !options.sessions_supported)
-    restrict_hello(reply, options.standalone, options.sessions_supported);
+  // A mongos has no replica-set fields; "isdbgrid" is how SDAM recognises it (server-
+  // discovery-and-monitoring.md "Parsing a hello or legacy hello Response").
+  const bool no_replica_set = options.standalone || options.sharded;
+  if (no_replica_set || !options.sessions_supported) restrict_hello(reply, no_replica_set, options.sessions_supported);
+  if (options.sharded) reply.append("msg", "isdbgrid");
 }
 
 void server_core::impl::cmd_ping(op_context&, bson::document&) {}
@@ -259,7 +262,7 @@ void server_core::impl::cmd_configure_fail_point(op_context& op, bson::document&
   if (op.db != "admin")
     throw command_error(code::unauthorized, "configureFailPoint may only be run against the admin database.");
   auto name = op.cmd["configureFailPoint"].as_string().value_or("");
-  failpoint* target = name == "failCommand"                   ? &fail_command
+  failpoint* target = name == "failCommand"                   ? &fail_command_of(op)
                       : name == "onPrimaryTransactionalWrite" ? &primary_write_failpoint
                                                               : nullptr;
   if (!target) throw command_error(code::bad_value, std::string(name) + " not found");

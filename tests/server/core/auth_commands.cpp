@@ -177,7 +177,7 @@ void impl::add_auth_to_hello(op_context& op, bson::document& reply) {
       });
   }
   auto speculative = op.cmd["speculativeAuthenticate"].as_document();
-  if (!speculative) return;
+  if (!speculative || !options.speculative_auth) return;
   const auto command = speculative->first_key();
   // A speculative saslStart names its database in "db"; authenticate is always on $external.
   const auto db = (*speculative)["db"].as_string().value_or(command == "authenticate" ? "$external" : "");

@@ -23,10 +23,9 @@ namespace mongowire::testd {
 using clock_type = std::chrono::system_clock;
 
 // mongod's size limits (bson/util/builder.h BSONObjMaxUserSize / BSONObjMaxInternalSize,
-// write_ops::kMaxWriteBatchSize, MaxMessageSizeBytes), advertised by hello.
+// MaxMessageSizeBytes), advertised by hello; maxWriteBatchSize is server_options'.
 inline constexpr std::int32_t max_user_bson_size = 16 * 1024 * 1024;
 inline constexpr std::int32_t max_internal_bson_size = max_user_bson_size + 16 * 1024;
-inline constexpr std::int32_t max_write_batch_size = 100'000;
 inline constexpr std::int32_t max_message_size_bytes = 48'000'000;
 
 // One configureFailPoint setting (mongo/util/fail_point.h modes).
@@ -50,9 +49,10 @@ struct session_state {
   txn_id storage_txn = 0;
   std::optional<bson::timestamp> snapshot;
   clock_type::time_point expire_at{};
-  std::map<std::int32_t, bson::document> statements;  // retryable writes: stmtId -> result
-  clock_type::time_point last_use{};                  // config.transactions lastWriteDate, for the reaper
-  bool ended = false;                                 // endSessions took effect at a cache refresh
+  std::map<std::int32_t, bson::document> statements;        // retryable writes: stmtId -> result
+  clock_type::time_point last_use{};                        // config.transactions lastWriteDate, for the reaper
+  bool ended = false;                                       // endSessions took effect at a cache refresh
+  std::optional<std::pair<std::string, std::string>> user;  // {name, db} of who first used it (with auth)
 };
 
 // mongod's LogicalSessionCache timing (logicalSessionRefreshMillis, and
@@ -90,6 +90,15 @@ struct op_context {
 
 struct command_traits;
 
+// What one update statement did, also as recorded for a retryable write (crud_commands.cpp).
+struct update_outcome {
+  std::int64_t n = 0;  // matched; an upsert counts 1
+  std::int64_t modified = 0;
+  std::optional<bson::document> upserted_id;  // {_id: <value>}
+};
+update_outcome update_outcome_of(const bson::document& record);  // a statement record {n, nModified?, upserted?}
+bson::document update_record(const update_outcome& u);
+
 // An aggregate's final $merge stage with the default `on: "_id"`.
 struct merge_stage {
   std::string ns;
@@ -107,7 +116,11 @@ struct server_core::impl {
   std::map<std::int64_t, cursor_state> cursors;
   std::int64_t next_cursor_id = 1000;
   std::int64_t next_connection_id = 1;
-  failpoint fail_command;
+  // failCommand, one per router (connection_context::router): each mongos has its own.
+  std::map<std::int32_t, failpoint> fail_commands;
+  // Sharded: per router, the transactions it coordinates (lsid key -> txnNumber it started);
+  // mongos's TransactionRouter state lives in the router, not in the shards.
+  std::map<std::int32_t, std::map<std::string, std::int64_t>> router_transactions;
   failpoint primary_write_failpoint;  // onPrimaryTransactionalWrite
   bson::object_id process_id = bson::object_id::generate();
   std::int64_t topology_counter = 0;
@@ -164,15 +177,19 @@ struct server_core::impl {
   void begin_or_continue(op_context& op);
   void check_read_concern(op_context& op);
   void abort_transaction_of(session_state& s);
-  bool statement_failed(op_context& op, bson::array_builder& errors, std::int32_t index, const command_error& e,
-                        bool ordered);
+  bool statement_failed(op_context& op, const command_error& e, bool ordered);
   void reap_expired_transactions();
   void refresh_session_cache();
   write_context write_context_for(op_context& op);
   void finish_autocommit_write(op_context& op, bson::timestamp ts);
   void touch_write(op_context& op, bson::timestamp ts);
 
+  // Routers of a sharded cluster (router.cpp).
+  void route_transaction(op_context& op);
+  void append_recovery_token(const op_context& op, bson::document& reply) const;
+
   // Failpoints.
+  failpoint& fail_command_of(const op_context& op) { return fail_commands[op.conn->router]; }
   bool fail_command_matches(const op_context& op, bool (*extra)(bson::view data));
   void evaluate_fail_command(op_context& op);
   std::optional<bson::document> fail_command_write_concern_error(const op_context& op);
@@ -196,6 +213,8 @@ struct server_core::impl {
   void cmd_build_info(op_context& op, bson::document& reply);
   void cmd_server_status(op_context& op, bson::document& reply);
   void cmd_end_sessions(op_context& op, bson::document& reply);
+  // aggregate's $listLocalSessions stage (list_local_sessions.cpp): the session records it lists.
+  std::vector<bson::document> list_local_sessions(const op_context& op, bson::view spec);
   void cmd_kill_all_sessions(op_context& op, bson::document& reply);
   void cmd_configure_fail_point(op_context& op, bson::document& reply);
   void cmd_commit_transaction(op_context& op, bson::document& reply);
@@ -230,6 +249,23 @@ struct server_core::impl {
   void cmd_count(op_context& op, bson::document& reply);
   void cmd_distinct(op_context& op, bson::document& reply);
   void cmd_find_and_modify(op_context& op, bson::document& reply);
+
+  // One statement of insert, update, delete or bulkWrite (crud_commands.cpp): each throws its
+  // write error as command_error and records its result under `stmt` for a retryable write.
+  // retried_statement: the record of a statement already done by this retryable write (and
+  // notes the retry), else nullptr.
+  const bson::document* retried_statement(op_context& op, std::int32_t stmt);
+  void insert_statement(op_context& op, const std::string& ns, bson::view doc, std::int32_t stmt);
+  update_outcome update_statement(op_context& op, const std::string& ns, bson::view q, bson::element u, bool multi,
+                                  bool upsert, std::int32_t stmt);
+  std::int64_t delete_statement(op_context& op, const std::string& ns, bson::view q, bool multi, std::int32_t stmt);
+  update_outcome run_update_spec(op_context& op, const std::string& ns, const bson::element& u_el, std::int32_t i,
+                                 std::int32_t stmt);
+  std::int64_t run_delete_spec(op_context& op, const std::string& ns, const bson::element& d_el, std::int32_t i,
+                               std::int32_t stmt);
+
+  // bulkWrite (bulk_write_command.cpp, MongoDB 8.0 only).
+  void cmd_bulk_write(op_context& op, bson::document& reply);
 
   // aggregate's $merge stage (crud_commands.cpp).
   void merge_into(op_context& op, const merge_stage& merge, std::vector<bson::document>& docs);
@@ -279,5 +315,10 @@ std::string collection_ns(const op_context& op);  // "<db>.<value of the first f
 std::int64_t integer_field(const op_context& op, std::string_view field, std::int64_t fallback);
 bson::view document_field(const op_context& op, std::string_view field, bool required);
 void check_known_fields(const op_context& op, std::initializer_list<std::string_view> known);
+bson::view array_field(const op_context& op, std::string_view field);  // required array
+// The statements of a write command's `field`: 1 to `max_batch` (maxWriteBatchSize) of them.
+bson::view write_statements(const op_context& op, std::string_view field, std::int32_t max_batch);
+// The stmtId of statement `index` of a retryable write (stmtIds, or stmtId + index).
+std::int32_t statement_id(const op_context& op, std::int32_t index);
 
 }  // namespace mongowire::testd

@@ -16,30 +16,6 @@ T compiled(std::variant<T, query::query_error> v) {
   return std::get<T>(std::move(v));
 }
 
-bson::view array_field(const op_context& op, std::string_view field) {
-  auto e = op.cmd[field];
-  if (!e)
-    throw command_error(code::missing_field,
-                        "BSON field '" + op.name + "." + std::string(field) + "' is missing but a required field");
-  if (!e.is_array())
-    throw command_error(code::type_mismatch, "BSON field '" + op.name + "." + std::string(field) +
-                                                 "' is the wrong type '" + std::string(bson::type_name(e.type())) +
-                                                 "', expected type 'array'");
-  return *e.as_array();
-}
-
-// The statements of insert/update/delete: write_ops.cpp checkOpCountForCommand refuses an
-// empty batch and one above kMaxWriteBatchSize before anything runs.
-bson::view write_statements(const op_context& op, std::string_view field) {
-  auto statements = array_field(op, field);
-  const auto n = statements.count();
-  if (n == 0 || n > static_cast<std::size_t>(max_write_batch_size))
-    throw command_error(code::invalid_length, "Write batch sizes must be between 1 and " +
-                                                  std::to_string(max_write_batch_size) + ". Got " + std::to_string(n) +
-                                                  " operations.");
-  return statements;
-}
-
 // insert.cpp fixDocumentForInsert: a document above BSONObjMaxUserSize is a write error.
 void check_insert_size(bson::view doc) {
   if (doc.size() <= static_cast<std::size_t>(max_user_bson_size)) return;
@@ -60,15 +36,6 @@ bson::document with_id_first(bson::view doc) {
   for (auto e : doc)
     if (e.key() != "_id") out.append(e.key(), e);
   return out;
-}
-
-std::int32_t statement_id(const op_context& op, std::int32_t index) {
-  if (auto ids = op.cmd["stmtIds"]; ids.is_array()) {
-    std::int32_t i = 0;
-    for (auto e : bson::view(*ids.as_array()))
-      if (i++ == index) return e.as_int32().value_or(index);
-  }
-  return static_cast<std::int32_t>(op.cmd["stmtId"].as_integer().value_or(0)) + index;
 }
 
 void append_write_error(bson::array_builder& errors, std::int32_t index, const command_error& e) {
@@ -96,6 +63,24 @@ std::string merge_string_option(bson::view spec, std::string_view field, std::st
     throw command_error(code::bad_value, "Enumeration value '" + (s ? std::string(*s) : std::string("?")) +
                                              "' for field '$merge." + std::string(field) + "' is not a valid value.");
   return std::string(*s);
+}
+
+// The spec of the source stage `name` (e.g. $listLocalSessions) that starts `pipeline`, with
+// `rest` = the stages after it; nullopt (and `rest` unspecified) when it does not start with it.
+std::optional<bson::view> take_source_stage(bson::view pipeline, std::string_view name, bson::array_builder& rest) {
+  std::optional<bson::view> spec;
+  bool first = true;
+  for (auto stage : pipeline) {
+    auto d = stage.as_document();
+    if (first && d && d->first_key() == name) {
+      spec = (*d)[name].as_document();
+      if (!spec) throw command_error(code::type_mismatch, std::string(name) + " must take an object");
+    } else {
+      rest.push(stage);
+    }
+    first = false;
+  }
+  return spec;
 }
 
 // Returns the $merge stage ending `pipeline` (with `rest` = the stages before it), or nullopt.
@@ -139,15 +124,46 @@ std::optional<merge_stage> take_merge_stage(bson::view pipeline, const std::stri
 
 }  // namespace
 
-// One statement of insert/update/delete failed (called inside its catch handler). As mongod:
-// a transient error inside a transaction, or a write conflict outside one, fails the whole
-// command (rethrown); anything else becomes a writeError, aborts the transaction it belongs
-// to, and stops an ordered batch. Returns whether the batch stops.
-bool server_core::impl::statement_failed(op_context& op, bson::array_builder& errors, std::int32_t index,
-                                         const command_error& e, bool ordered) {
+bson::view array_field(const op_context& op, std::string_view field) {
+  auto e = op.cmd[field];
+  if (!e)
+    throw command_error(code::missing_field,
+                        "BSON field '" + op.name + "." + std::string(field) + "' is missing but a required field");
+  if (!e.is_array())
+    throw command_error(code::type_mismatch, "BSON field '" + op.name + "." + std::string(field) +
+                                                 "' is the wrong type '" + std::string(bson::type_name(e.type())) +
+                                                 "', expected type 'array'");
+  return *e.as_array();
+}
+
+// The statements of insert/update/delete: write_ops.cpp checkOpCountForCommand refuses an
+// empty batch and one above kMaxWriteBatchSize before anything runs.
+bson::view write_statements(const op_context& op, std::string_view field, std::int32_t max_batch) {
+  auto statements = array_field(op, field);
+  const auto n = statements.count();
+  if (n == 0 || n > static_cast<std::size_t>(max_batch))
+    throw command_error(code::invalid_length, "Write batch sizes must be between 1 and " + std::to_string(max_batch) +
+                                                  ". Got " + std::to_string(n) + " operations.");
+  return statements;
+}
+
+std::int32_t statement_id(const op_context& op, std::int32_t index) {
+  if (auto ids = op.cmd["stmtIds"]; ids.is_array()) {
+    std::int32_t i = 0;
+    for (auto e : bson::view(*ids.as_array()))
+      if (i++ == index) return e.as_int32().value_or(index);
+  }
+  return static_cast<std::int32_t>(op.cmd["stmtId"].as_integer().value_or(0)) + index;
+}
+
+// One statement of insert/update/delete/bulkWrite failed (called inside its catch handler). As
+// mongod: a transient error inside a transaction, or a write conflict outside one, fails the
+// whole command (rethrown); anything else becomes a write error (the caller records it),
+// aborts the transaction it belongs to, and stops an ordered batch. Returns whether the batch
+// stops.
+bool server_core::impl::statement_failed(op_context& op, const command_error& e, bool ordered) {
   if (op.in_txn() && is_transient_transaction_error(e.code(), false, false)) throw;
   if (!op.in_txn() && e.code() == code::write_conflict) throw;
-  append_write_error(errors, index, e);
   if (op.in_txn()) {
     abort_transaction_of(*op.session);
     return true;
@@ -172,10 +188,26 @@ std::vector<bson::document> server_core::impl::matching_documents(op_context& op
   return docs;
 }
 
+namespace {
+
+// How many of docs[from..] the next batch holds: at most `batch_size`, and no more than 16 MB
+// of documents once it holds one (mongod's FindCommon::haveSpaceForNext).
+std::size_t batch_count(const std::vector<bson::document>& docs, std::size_t from, std::int64_t batch_size) {
+  std::size_t n = 0, bytes = 0;
+  while (from + n < docs.size() && static_cast<std::int64_t>(n) < batch_size) {
+    bytes += docs[from + n].size();
+    if (n > 0 && bytes > static_cast<std::size_t>(max_user_bson_size)) break;
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
 void server_core::impl::reply_with_cursor(op_context& op, bson::document& reply, std::string ns,
                                           std::vector<bson::document> docs, std::int64_t batch_size,
                                           bool single_batch) {
-  auto first = static_cast<std::size_t>(std::min<std::int64_t>(batch_size, static_cast<std::int64_t>(docs.size())));
+  const std::size_t first = batch_count(docs, 0, batch_size);
   std::int64_t id = 0;
   if (first < docs.size() && !single_batch) {
     id = next_cursor_id++;
@@ -196,10 +228,106 @@ void server_core::impl::reply_with_cursor(op_context& op, bson::document& reply,
 
 // ---------------------------------------------------------------- writes
 
+update_outcome update_outcome_of(const bson::document& record) {
+  update_outcome out;
+  out.n = record["n"].as_integer().value_or(0);
+  out.modified = record["nModified"].as_integer().value_or(0);
+  if (auto id = record["upserted"]) out.upserted_id.emplace().append("_id", id);
+  return out;
+}
+
+bson::document update_record(const update_outcome& u) {
+  bson::document rec;
+  rec.append("n", u.n);
+  rec.append("nModified", u.modified);
+  if (u.upserted_id) rec.append("upserted", (*u.upserted_id)["_id"]);
+  return rec;
+}
+
+const bson::document* server_core::impl::retried_statement(op_context& op, std::int32_t stmt) {
+  if (!op.retryable_write()) return nullptr;
+  auto it = op.session->statements.find(stmt);
+  if (it == op.session->statements.end()) return nullptr;
+  op.retried_stmt_ids.push_back(stmt);
+  return &it->second;
+}
+
+void server_core::impl::insert_statement(op_context& op, const std::string& ns, bson::view doc, std::int32_t stmt) {
+  check_insert_size(doc);
+  auto wc = write_context_for(op);
+  auto& c = store.get_or_create(ns, wc);
+  store.insert(c, ns, with_id_first(doc), wc);
+  if (op.retryable_write()) op.session->statements[stmt] = bson::document::from_json(R"({"n": 1})");
+}
+
+update_outcome server_core::impl::update_statement(op_context& op, const std::string& ns, bson::view q, bson::element u,
+                                                   bool multi, bool upsert, std::int32_t stmt) {
+  if (multi && op.retryable_write())
+    throw command_error(code::invalid_options, "Cannot use (or request) retryable writes with multi=true");
+  auto m = compiled(query::matcher::compile(q));
+  auto upd = compiled(query::update_spec::compile(u.is_document() ? *u.as_document() : *u.as_array()));
+  if (multi && upd.is_replacement())
+    throw command_error(code::failed_to_parse, "multi update is not supported for replacement-style update");
+  on_primary_transactional_write(op);
+  auto wc = write_context_for(op);
+  update_outcome out;
+  if (auto* c = store.find_visible(ns, op.in_txn() ? op.view : wc.view)) {
+    std::vector<std::pair<record_id, bson::document>> targets;
+    store.for_each_candidate(*c, wc.view, q, [&](record_id rid, const bson::document& d) {
+      if ((multi || targets.empty()) && m.matches(d)) targets.emplace_back(rid, d);
+    });
+    for (auto& [rid, old] : targets) {
+      bson::document next;
+      if (auto err = upd.apply(old, next)) throw command_error(err->code, err->message);
+      ++out.n;
+      if (next.get_view() == old.get_view()) continue;
+      store.update(*c, ns, rid, std::move(next), wc);
+      ++out.modified;
+    }
+  }
+  if (out.n == 0 && upsert) {
+    bson::document fresh;
+    if (auto err = upd.apply_for_upsert(q, fresh)) throw command_error(err->code, err->message);
+    auto doc = with_id_first(fresh);
+    out.upserted_id.emplace().append("_id", doc["_id"]);
+    auto& c = store.get_or_create(ns, wc);
+    store.insert(c, ns, std::move(doc), wc);
+    out.n = 1;
+  }
+  if (op.retryable_write()) op.session->statements[stmt] = update_record(out);
+  return out;
+}
+
+std::int64_t server_core::impl::delete_statement(op_context& op, const std::string& ns, bson::view q, bool multi,
+                                                 std::int32_t stmt) {
+  if (multi && op.retryable_write())
+    throw command_error(code::invalid_options, "Cannot use (or request) retryable writes with limit=0");
+  auto m = compiled(query::matcher::compile(q));
+  on_primary_transactional_write(op);
+  auto wc = write_context_for(op);
+  std::int64_t n = 0;
+  if (auto* c = store.find_visible(ns, op.in_txn() ? op.view : wc.view)) {
+    std::vector<record_id> targets;
+    store.for_each_candidate(*c, wc.view, q, [&](record_id rid, const bson::document& d) {
+      if ((multi || targets.empty()) && m.matches(d)) targets.push_back(rid);
+    });
+    for (auto rid : targets) {
+      store.remove(*c, ns, rid, wc);
+      ++n;
+    }
+  }
+  if (op.retryable_write()) {
+    bson::document rec;
+    rec.append("n", n);
+    op.session->statements[stmt] = std::move(rec);
+  }
+  return n;
+}
+
 void server_core::impl::cmd_insert(op_context& op, bson::document& reply) {
   check_known_fields(op, {"documents", "ordered", "bypassDocumentValidation", "stmtId", "stmtIds", "let"});
   auto ns = collection_ns(op);
-  auto docs = write_statements(op, "documents");
+  auto docs = write_statements(op, "documents", options.max_write_batch_size);
   bool ordered = op.cmd["ordered"].as_truthy().value_or(true);
   write_batch_result r;
   std::int32_t index = 0;
@@ -207,8 +335,7 @@ void server_core::impl::cmd_insert(op_context& op, bson::document& reply) {
   for (auto d : docs) {
     std::int32_t i = index++;
     auto stmt = statement_id(op, i);
-    if (op.retryable_write() && op.session->statements.contains(stmt)) {
-      op.retried_stmt_ids.push_back(stmt);
+    if (retried_statement(op, stmt)) {
       ++r.n;
       continue;
     }
@@ -220,104 +347,59 @@ void server_core::impl::cmd_insert(op_context& op, bson::document& reply) {
         failpoint_checked = true;
         on_primary_transactional_write(op);
       }
-      check_insert_size(*d.as_document());
-      auto wc = write_context_for(op);
-      auto& c = store.get_or_create(ns, wc);
-      store.insert(c, ns, with_id_first(*d.as_document()), wc);
+      insert_statement(op, ns, *d.as_document(), stmt);
       ++r.n;
-      if (op.retryable_write()) op.session->statements[stmt] = bson::document::from_json(R"({"n": 1})");
     } catch (const command_error& e) {
-      if (statement_failed(op, r.errors, i, e, ordered)) break;
+      const bool stop = statement_failed(op, e, ordered);
+      append_write_error(r.errors, i, e);
+      if (stop) break;
     }
   }
   reply.append("n", static_cast<std::int32_t>(r.n));
   if (r.errors.size()) reply.append_array("writeErrors", r.errors.get_view());
 }
 
+// The update statement {q, u, multi?, upsert?} at `i` of an update command.
+update_outcome server_core::impl::run_update_spec(op_context& op, const std::string& ns, const bson::element& u_el,
+                                                  std::int32_t i, std::int32_t stmt) {
+  if (!u_el.is_document())
+    throw command_error(code::type_mismatch, "BSON field 'update.updates." + std::to_string(i) +
+                                                 "' is the wrong type, expected type 'object'");
+  auto spec = *u_el.as_document();
+  auto q = spec["q"], u = spec["u"];
+  if (!q.is_document())
+    throw command_error(code::missing_field, "BSON field 'update.updates.q' is missing but a required field");
+  if (!u.is_document() && !u.is_array())
+    throw command_error(code::missing_field, "BSON field 'update.updates.u' is missing but a required field");
+  bool multi = spec["multi"].as_truthy().value_or(false), upsert = spec["upsert"].as_truthy().value_or(false);
+  return update_statement(op, ns, *q.as_document(), u, multi, upsert, stmt);
+}
+
 void server_core::impl::cmd_update(op_context& op, bson::document& reply) {
   check_known_fields(op, {"updates", "ordered", "bypassDocumentValidation", "stmtId", "stmtIds", "let"});
   auto ns = collection_ns(op);
-  auto updates = write_statements(op, "updates");
+  auto updates = write_statements(op, "updates", options.max_write_batch_size);
   bool ordered = op.cmd["ordered"].as_truthy().value_or(true);
   write_batch_result r;
   std::int32_t index = 0;
   for (auto u_el : updates) {
     std::int32_t i = index++;
     auto stmt = statement_id(op, i);
-    if (op.retryable_write()) {
-      if (auto it = op.session->statements.find(stmt); it != op.session->statements.end()) {
-        op.retried_stmt_ids.push_back(stmt);
-        r.n += it->second["n"].as_integer().value_or(0);
-        r.n_modified += it->second["nModified"].as_integer().value_or(0);
-        if (auto id = it->second["upserted"]) {
-          bson::document up;
-          up.append("index", i);
-          up.append("_id", id);
-          r.upserted.push(up.get_view());
-        }
-        continue;
-      }
-    }
     try {
-      if (!u_el.is_document())
-        throw command_error(code::type_mismatch, "BSON field 'update.updates." + std::to_string(i) +
-                                                     "' is the wrong type, expected type 'object'");
-      auto spec = *u_el.as_document();
-      auto q = spec["q"], u = spec["u"];
-      if (!q.is_document())
-        throw command_error(code::missing_field, "BSON field 'update.updates.q' is missing but a required field");
-      if (!u.is_document() && !u.is_array())
-        throw command_error(code::missing_field, "BSON field 'update.updates.u' is missing but a required field");
-      bool multi = spec["multi"].as_truthy().value_or(false), upsert = spec["upsert"].as_truthy().value_or(false);
-      if (multi && op.retryable_write())
-        throw command_error(code::invalid_options, "Cannot use (or request) retryable writes with multi=true");
-      auto m = compiled(query::matcher::compile(*q.as_document()));
-      auto upd = compiled(query::update_spec::compile(u.is_document() ? *u.as_document() : *u.as_array()));
-      if (multi && upd.is_replacement())
-        throw command_error(code::failed_to_parse, "multi update is not supported for replacement-style update");
-      on_primary_transactional_write(op);
-      auto wc = write_context_for(op);
-      std::int64_t n = 0, modified = 0;
-      std::optional<bson::document> upserted_id;
-      if (auto* c = store.find_visible(ns, op.in_txn() ? op.view : wc.view)) {
-        std::vector<std::pair<record_id, bson::document>> targets;
-        store.for_each_candidate(*c, wc.view, *q.as_document(), [&](record_id rid, const bson::document& d) {
-          if ((multi || targets.empty()) && m.matches(d)) targets.emplace_back(rid, d);
-        });
-        for (auto& [rid, old] : targets) {
-          bson::document next;
-          if (auto err = upd.apply(old, next)) throw command_error(err->code, err->message);
-          ++n;
-          if (next.get_view() == old.get_view()) continue;
-          store.update(*c, ns, rid, std::move(next), wc);
-          ++modified;
-        }
-      }
-      if (n == 0 && upsert) {
-        bson::document fresh;
-        if (auto err = upd.apply_for_upsert(*q.as_document(), fresh)) throw command_error(err->code, err->message);
-        auto doc = with_id_first(fresh);
-        upserted_id = bson::document();
-        upserted_id->append("_id", doc["_id"]);
-        auto& c = store.get_or_create(ns, wc);
-        store.insert(c, ns, std::move(doc), wc);
-        n = 1;
+      const bson::document* retried = retried_statement(op, stmt);
+      const update_outcome u = retried ? update_outcome_of(*retried) : run_update_spec(op, ns, u_el, i, stmt);
+      r.n += u.n;
+      r.n_modified += u.modified;
+      if (u.upserted_id) {
         bson::document up;
         up.append("index", i);
-        up.append("_id", (*upserted_id)["_id"]);
+        up.append("_id", (*u.upserted_id)["_id"]);
         r.upserted.push(up.get_view());
       }
-      r.n += n;
-      r.n_modified += modified;
-      if (op.retryable_write()) {
-        bson::document rec;
-        rec.append("n", n);
-        rec.append("nModified", modified);
-        if (upserted_id) rec.append("upserted", (*upserted_id)["_id"]);
-        op.session->statements[stmt] = std::move(rec);
-      }
     } catch (const command_error& e) {
-      if (statement_failed(op, r.errors, i, e, ordered)) break;
+      const bool stop = statement_failed(op, e, ordered);
+      append_write_error(r.errors, i, e);
+      if (stop) break;
     }
   }
   reply.append("n", static_cast<std::int32_t>(r.n));
@@ -326,61 +408,42 @@ void server_core::impl::cmd_update(op_context& op, bson::document& reply) {
   if (r.errors.size()) reply.append_array("writeErrors", r.errors.get_view());
 }
 
+// The delete statement {q, limit} at `i` of a delete command.
+std::int64_t server_core::impl::run_delete_spec(op_context& op, const std::string& ns, const bson::element& d_el,
+                                                std::int32_t i, std::int32_t stmt) {
+  if (!d_el.is_document())
+    throw command_error(code::type_mismatch, "BSON field 'delete.deletes." + std::to_string(i) +
+                                                 "' is the wrong type, expected type 'object'");
+  auto spec = *d_el.as_document();
+  auto q = spec["q"];
+  if (!q.is_document())
+    throw command_error(code::missing_field, "BSON field 'delete.deletes.q' is missing but a required field");
+  auto limit = spec["limit"].as_integer();
+  if (!limit)
+    throw command_error(code::missing_field, "BSON field 'delete.deletes.limit' is missing but a required field");
+  if (*limit != 0 && *limit != 1)
+    throw command_error(code::failed_to_parse,
+                        "The limit field in delete objects must be 0 or 1. Got " + std::to_string(*limit));
+  return delete_statement(op, ns, *q.as_document(), *limit == 0, stmt);
+}
+
 void server_core::impl::cmd_delete(op_context& op, bson::document& reply) {
   check_known_fields(op, {"deletes", "ordered", "stmtId", "stmtIds", "let"});
   auto ns = collection_ns(op);
-  auto deletes = write_statements(op, "deletes");
+  auto deletes = write_statements(op, "deletes", options.max_write_batch_size);
   bool ordered = op.cmd["ordered"].as_truthy().value_or(true);
   write_batch_result r;
   std::int32_t index = 0;
   for (auto d_el : deletes) {
     std::int32_t i = index++;
     auto stmt = statement_id(op, i);
-    if (op.retryable_write()) {
-      if (auto it = op.session->statements.find(stmt); it != op.session->statements.end()) {
-        op.retried_stmt_ids.push_back(stmt);
-        r.n += it->second["n"].as_integer().value_or(0);
-        continue;
-      }
-    }
     try {
-      if (!d_el.is_document())
-        throw command_error(code::type_mismatch, "BSON field 'delete.deletes." + std::to_string(i) +
-                                                     "' is the wrong type, expected type 'object'");
-      auto spec = *d_el.as_document();
-      auto q = spec["q"];
-      if (!q.is_document())
-        throw command_error(code::missing_field, "BSON field 'delete.deletes.q' is missing but a required field");
-      auto limit = spec["limit"].as_integer();
-      if (!limit)
-        throw command_error(code::missing_field, "BSON field 'delete.deletes.limit' is missing but a required field");
-      if (*limit != 0 && *limit != 1)
-        throw command_error(code::failed_to_parse,
-                            "The limit field in delete objects must be 0 or 1. Got " + std::to_string(*limit));
-      if (*limit == 0 && op.retryable_write())
-        throw command_error(code::invalid_options, "Cannot use (or request) retryable writes with limit=0");
-      auto m = compiled(query::matcher::compile(*q.as_document()));
-      on_primary_transactional_write(op);
-      auto wc = write_context_for(op);
-      std::int64_t n = 0;
-      if (auto* c = store.find_visible(ns, op.in_txn() ? op.view : wc.view)) {
-        std::vector<record_id> targets;
-        store.for_each_candidate(*c, wc.view, *q.as_document(), [&](record_id rid, const bson::document& d) {
-          if ((*limit == 0 || targets.empty()) && m.matches(d)) targets.push_back(rid);
-        });
-        for (auto rid : targets) {
-          store.remove(*c, ns, rid, wc);
-          ++n;
-        }
-      }
-      r.n += n;
-      if (op.retryable_write()) {
-        bson::document rec;
-        rec.append("n", n);
-        op.session->statements[stmt] = std::move(rec);
-      }
+      const bson::document* retried = retried_statement(op, stmt);
+      r.n += retried ? (*retried)["n"].as_integer().value_or(0) : run_delete_spec(op, ns, d_el, i, stmt);
     } catch (const command_error& e) {
-      if (statement_failed(op, r.errors, i, e, ordered)) break;
+      const bool stop = statement_failed(op, e, ordered);
+      append_write_error(r.errors, i, e);
+      if (stop) break;
     }
   }
   reply.append("n", static_cast<std::int32_t>(r.n));
@@ -571,7 +634,10 @@ void server_core::impl::cmd_get_more(op_context& op, bson::document& reply) {
   auto& remaining = it->second.remaining;
   reply.append_document("cursor", [&](bson::document& c) {
     c.append_array_of("nextBatch", [&](bson::array_builder& arr) {
+      std::size_t bytes = 0;  // at most 16 MB once the batch holds a document, as the first batch
       for (std::int64_t i = 0; i < batch && !remaining.empty(); ++i) {
+        bytes += remaining.front().size();
+        if (i > 0 && bytes > static_cast<std::size_t>(max_user_bson_size)) break;
         arr.push(remaining.front().get_view());
         remaining.pop_front();
       }
@@ -609,6 +675,14 @@ void server_core::impl::cmd_aggregate(op_context& op, bson::document& reply) {
   auto target = op.cmd["aggregate"];
   std::string ns = target.is_string() ? collection_ns(op) : op.db + ".$cmd.aggregate";
   std::vector<bson::document> input = target.is_string() ? visible_documents(op, ns) : std::vector<bson::document>{};
+  bson::array_builder after_source;
+  if (auto spec = take_source_stage(pipeline, "$listLocalSessions", after_source)) {
+    if (target.is_string())
+      throw command_error(code::invalid_namespace,
+                          "$listLocalSessions must be run against the database with {aggregate: 1}, not a collection");
+    input = list_local_sessions(op, *spec);
+    pipeline = after_source.get_view();
+  }
   bson::array_builder stages;
   auto merge = take_merge_stage(pipeline, op.db, stages);
   auto result = compiled(query::run_pipeline(std::move(input), merge ? stages.get_view() : pipeline));

@@ -38,6 +38,7 @@ constexpr command_traits kCommands[] = {
     {"insert", &impl::cmd_insert, true, false, true, true, true, true},
     {"update", &impl::cmd_update, true, false, true, true, true, true},
     {"delete", &impl::cmd_delete, true, false, true, true, true, true},
+    {"bulkWrite", &impl::cmd_bulk_write, true, false, true, true, true},
     {"findAndModify", &impl::cmd_find_and_modify, true, false, true, true, true, true},
     {"findandmodify", &impl::cmd_find_and_modify, true, false, true, true, true, true},
     {"find", &impl::cmd_find, false, true, true, false, false, true},
@@ -210,6 +211,11 @@ void server_core::enter_quiesce_mode() {
   if (notify) notify();
 }
 
+void server_core::set_standalone(bool standalone) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->options.standalone = standalone;
+}
+
 void server_core::set_role(member_role role) {
   if (role == member_role::primary) impl_->fetch_oplog();  // catch-up: what the old primary wrote
   std::function<void()> notify;
@@ -356,6 +362,7 @@ bson::document server_core::impl::run(bson::view command, connection_context& ct
     check_member_role(*traits, op, writes);
     if (wait_for_cluster_time(op)) return {};  // before failpoints: the command runs again
     validate_session_options(*traits, op);
+    route_transaction(op);
     evaluate_fail_command(op);
     if (op.in_txn() && op.cmd.contains("writeConcern") && !is_commit_or_abort(op.name))
       throw command_error(code::invalid_options, "writeConcern is not allowed within a multi-statement transaction");
@@ -385,6 +392,7 @@ bson::document server_core::impl::run(bson::view command, connection_context& ct
     append_labels(op, reply, std::nullopt, (*wce)["code"].as_int32());
     append_topology_version_for(reply, std::nullopt, (*wce)["code"].as_int32());
   }
+  append_recovery_token(op, reply);
   reply.append("ok", 1.0);
   append_cluster_time(reply, op.at_cluster_time.value_or(store.last_committed()));
   return reply;
@@ -493,6 +501,7 @@ void server_core::impl::check_out_session(op_context& op) {
   if (op.session) {  // a used session is active (again) in the session cache
     op.session->last_use = now();
     op.session->ended = false;
+    if (!op.session->user && op.conn->auth && op.conn->auth->user) op.session->user = op.conn->auth->user;
   }
   check_read_concern(op);
   if (op.in_txn()) {
@@ -655,6 +664,7 @@ write_context server_core::impl::write_context_for(op_context& op) {
 // ---------------------------------------------------------------- failpoints
 
 bool server_core::impl::fail_command_matches(const op_context& op, bool (*extra)(bson::view data)) {
+  auto& fail_command = fail_command_of(op);
   if (!fail_command.active() || op.name == "configureFailPoint") return false;  // banned even if named
   auto data = fail_command.data.get_view();
   if (auto app = data["appName"]; app && app.as_string().value_or("") != op.conn->app_name) return false;
@@ -675,7 +685,7 @@ void server_core::impl::evaluate_fail_command(op_context& op) {
            static_cast<bool>(d["errorCode"].as_integer());
   };
   if (!fail_command_matches(op, acts)) return;
-  auto data = fail_command.data.get_view();
+  auto data = fail_command_of(op).data.get_view();
   if (auto labels = data["errorLabels"]; labels.is_array()) op.label_override = bson::document(*labels.as_array());
   if (data["blockConnection"].as_bool().value_or(false)) {
     auto ms = data["blockTimeMS"].as_integer();
@@ -694,7 +704,7 @@ void server_core::impl::evaluate_fail_command(op_context& op) {
 
 std::optional<bson::document> server_core::impl::fail_command_write_concern_error(const op_context& op) {
   if (!fail_command_matches(op, [](bson::view d) { return d["writeConcernError"].is_document(); })) return std::nullopt;
-  return bson::document(*fail_command.data["writeConcernError"].as_document());
+  return bson::document(*fail_command_of(op).data["writeConcernError"].as_document());
 }
 
 void server_core::impl::on_primary_transactional_write(op_context& op) {

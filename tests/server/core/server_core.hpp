@@ -42,12 +42,20 @@ struct command_log_entry {
 
 struct server_options {
   std::int32_t min_wire_version = 0;
-  std::int32_t max_wire_version = 21;                   // MongoDB 7.0
+  std::int32_t max_wire_version = 21;  // MongoDB 7.0
+  // hello's maxWriteBatchSize, enforced on writes (mongod: write_ops::kMaxWriteBatchSize);
+  // tests lower it to make batch splitting cheap to exercise.
+  std::int32_t max_write_batch_size = 100'000;
   std::chrono::seconds transaction_lifetime_limit{60};  // transactionLifetimeLimitSeconds
   member_role role = member_role::primary;
   // A standalone mongod: hello without the replica-set fields, and txnNumber refused with
   // IllegalOperation (service_entry_point_common.cpp) as mongod does.
   bool standalone = false;
+  // A mongos router of a sharded cluster over this core's data (mongowire-testd --sharded):
+  // hello says msg "isdbgrid" without the replica-set fields; each router (see
+  // connection_context::router) keeps its own transactions and failCommand, and replies in
+  // a transaction carry a recoveryToken.
+  bool sharded = false;
   // false: hello without logicalSessionTimeoutMinutes, as a server without sessions support
   // (mongocryptd; driver-sessions tests "Testing against servers that do not support sessions").
   bool sessions_supported = true;
@@ -66,6 +74,9 @@ struct server_options {
   // fails with Unauthorized (13) until the connection has authenticated.
   bool auth = false;
   std::vector<initial_user> users;
+  // false: hello ignores speculativeAuthenticate, as mongod before 4.4 (handshake.md): the
+  // client then runs the whole conversation, one round trip more per connection.
+  bool speculative_auth = true;
   // mongod --networkMessageCompressors (its default order): what hello may negotiate.
   std::vector<std::string> compressors{"snappy", "zstd", "zlib"};
 };
@@ -79,7 +90,8 @@ struct sequence {
 // Per-connection state shared between the core and the network layer.
 struct connection_context {
   std::int64_t connection_id = 0;
-  std::string app_name;  // hello client.application.name
+  std::int32_t router = 0;  // sharded: which mongos the connection reached (listen_options::router)
+  std::string app_name;     // hello client.application.name
   bool client_metadata_received = false;
   bson::timestamp last_op_time{};  // this client's last write (mongod's ReplClientInfo::lastOp)
   // Out-parameters of the last handle():
@@ -148,6 +160,10 @@ class server_core {
   // topologyVersion; hello then fails with ShutdownInProgress, other commands still run, and
   // shutdown errors carry topologyVersion. There is no way back, as in mongod.
   void enter_quiesce_mode();
+  // The member restarted as a standalone (mongod without --replSet, e.g. for maintenance):
+  // hello loses the replica-set fields and txnNumber is refused with IllegalOperation.
+  // topologyVersion does not move, so clients learn it only at their next heartbeat.
+  void set_standalone(bool standalone);
   // serverStatus network.compression: bytes in and out of the compressor (`compressing`) or
   // the decompressor of `id`, counted by the network layer.
   void record_compression(detail::wire::compressor_id id, bool compressing, std::size_t bytes_in,

@@ -118,6 +118,45 @@ void embedded_replica_set::stop() {
   for (auto& m : members_) m->stop();
 }
 
+embedded_sharded_cluster::embedded_sharded_cluster(int routers, server_options core_options,
+                                                   listen_options net_options) {
+  if (routers < 1) throw std::invalid_argument("embedded_sharded_cluster needs at least one router");
+  core_options.sharded = true;
+  core_ = std::make_unique<server_core>(std::move(core_options));
+  net_options.port = 0;  // N routers cannot share one port
+  for (int i = 0; i < routers; ++i) {
+    net_options.router = i;
+    routers_.push_back(std::make_unique<tcp_server>(io_.get_executor(), *core_, net_options));
+    routers_.back()->start();
+  }
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+embedded_sharded_cluster::~embedded_sharded_cluster() { stop(); }
+
+void embedded_sharded_cluster::stop() {
+  if (!thread_.joinable()) return;
+  for (auto& r : routers_) r->stop();
+  io_.stop();
+  thread_.join();
+}
+
+std::vector<std::string> embedded_sharded_cluster::hosts() const {
+  std::vector<std::string> out;
+  for (auto& r : routers_) out.push_back(r->address());
+  return out;
+}
+
+std::string embedded_sharded_cluster::uri() const {
+  std::string seeds;
+  for (auto& h : hosts()) seeds += (seeds.empty() ? "" : ",") + h;
+  return "mongodb://" + seeds + "/";
+}
+
+std::string embedded_sharded_cluster::router_uri(std::size_t router) const {
+  return "mongodb://" + address(router) + "/?directConnection=true";
+}
+
 server_options options_for_address(server_options base, const std::string& address) {
   base.hosts = {address};
   base.me = address;

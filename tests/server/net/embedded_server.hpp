@@ -88,6 +88,34 @@ class embedded_replica_set {
   std::atomic<int> primary_{0};  // read by tests while an election runs on a member's thread
 };
 
+// A sharded cluster in this process (mongowire-testd --sharded): N mongos routers, each on
+// its own port, over one shared core (server_options::sharded) and one thread. Each router
+// keeps its own transactions and failCommand fail point; the data, transaction decisions
+// and retryable-write records are shared.
+class embedded_sharded_cluster {
+ public:
+  explicit embedded_sharded_cluster(int routers, server_options core_options = {}, listen_options net_options = {});
+  ~embedded_sharded_cluster();
+  embedded_sharded_cluster(const embedded_sharded_cluster&) = delete;
+  embedded_sharded_cluster& operator=(const embedded_sharded_cluster&) = delete;
+
+  std::size_t size() const noexcept { return routers_.size(); }
+  std::vector<std::string> hosts() const;  // "127.0.0.1:<port>" of each router
+  std::string address(std::size_t router) const { return routers_.at(router)->address(); }
+  // "mongodb://h1,h2/": every router, discovered as a sharded topology.
+  std::string uri() const;
+  // "mongodb://h/?directConnection=true": one router alone (e.g. to set its fail points).
+  std::string router_uri(std::size_t router) const;
+  server_core& core() noexcept { return *core_; }
+  void stop();
+
+ private:
+  boost::asio::io_context io_;
+  std::unique_ptr<server_core> core_;
+  std::vector<std::unique_ptr<tcp_server>> routers_;
+  std::thread thread_;
+};
+
 // Server options whose advertised hosts/me are `address` (replica-set discovery then
 // finds this member under the address the client used).
 server_options options_for_address(server_options base, const std::string& address);

@@ -133,6 +133,7 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
       auto conn = std::make_shared<connection>(std::move(socket));
       conn->decoder.set_accept_compressed(true);  // handle_op_compressed checks the negotiation
       conn->ctx = core.open_connection();
+      conn->ctx.router = opts.router;
       std::erase_if(connections, [](const auto& w) { return w.expired(); });
       connections.push_back(conn);
       asio::co_spawn(strand, serve(self, conn), asio::detached);

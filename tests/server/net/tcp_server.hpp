@@ -27,6 +27,8 @@ struct listen_options {
   // TLS as mongod --tlsMode requireTLS: every connection must complete a TLS handshake first.
   std::string tls_certificate_key_file;  // PEM with the certificate chain and the key; empty: plain TCP
   std::string tls_ca_file;               // PEM: a client certificate, when presented, must be signed by it
+  // A sharded core (server_options::sharded): the mongos this listener plays, 0..N-1.
+  std::int32_t router = 0;
 };
 
 class tcp_server {

@@ -203,6 +203,24 @@ TEST_CASE("a wrong server signature is a client authentication error naming the 
   CHECK(diag.reply.get_view().empty());
 }
 
+TEST_CASE("a hostile iteration count (2^31) fails as authentication_failed naming the mechanism and the count") {
+  for (const char* mechanism : {"SCRAM-SHA-256", "SCRAM-SHA-1"}) {
+    CAPTURE(mechanism);
+    auto a = make(mechanism);
+    bson::document hello;
+    a.prepare_hello(hello);
+    diagnostics diag;
+    const std::string hostile =
+        "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=2147483648";
+    auto step = a.on_hello_reply(hello_reply(sasl_reply(hostile, false, false)), diag);
+    CHECK(step.action == auth_action::failed);
+    CHECK(step.ec == client_errc::authentication_failed);
+    CHECK(diag.client_message.find(std::string(mechanism) + " authentication failed") == 0);
+    CHECK(diag.client_message.find("iteration count 2147483648 is above the maximum") != std::string::npos);
+    CHECK(diag.labels.empty());
+  }
+}
+
 TEST_CASE("malformed SASL replies and early ends fail clearly") {
   auto run = [](bson::document reply) {
     auto a = make("SCRAM-SHA-256");

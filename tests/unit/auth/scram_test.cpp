@@ -3,6 +3,8 @@
 // the client must refuse.
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "proto/auth/scram.hpp"
@@ -129,6 +131,22 @@ TEST_CASE("SCRAM-SHA-1 enforces the 4096 minimum iteration count too (auth.md)")
   std::string final_message, why;
   CHECK_FALSE(c.on_server_first("r=abcdef,s=QSXCR+Q6sek8bf92,i=1000", final_message, why));
   CHECK(why.find("1000 is below the minimum of 4096") != std::string::npos);
+}
+
+TEST_CASE("an iteration count above max_iteration_count is refused before PBKDF2 runs (RFC 5802 section 9)") {
+  const std::string prefix = "r=rOprNGfwEbeRWgbNEkqOx,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=";
+  server_first_message parsed;
+  std::string why;
+  CHECK(parse_server_first(prefix + std::to_string(max_iteration_count), "rOprNGfwEbeRWgbNEkqO", parsed, why));
+  CHECK(parsed.iterations == max_iteration_count);
+  for (std::uint64_t hostile : {std::uint64_t{max_iteration_count} + 1, std::uint64_t{1} << 31,
+                                std::uint64_t{std::numeric_limits<std::uint32_t>::max()}}) {
+    CAPTURE(hostile);
+    // A PBKDF2 of 2^31 iterations would take minutes: the refusal must come from the parser.
+    const std::string reason = server_first_error(prefix + std::to_string(hostile));
+    CHECK(reason.find("iteration count " + std::to_string(hostile) + " is above the maximum of 10000000") !=
+          std::string::npos);
+  }
 }
 
 TEST_CASE("a wrong, missing or malformed server signature fails the conversation") {

@@ -215,17 +215,27 @@ TEST_CASE("driver-sessions.md: locally generated session ids are RFC 4122 versio
   CHECK(seen.size() == 100);
 }
 
-TEST_CASE("issue 16 capability preflight: which servers can run a transaction, and why not") {
-  sdam::server_description s;
-  s.logical_session_timeout_minutes = 30;
-  s.max_wire_version = 21;
-  s.type = sdam::server_type::rs_primary;
-  CHECK(transactions_unsupported_reason(s).empty());
-  s.type = sdam::server_type::mongos;
-  CHECK(transactions_unsupported_reason(s).empty());
-  s.type = sdam::server_type::standalone;
-  CHECK(transactions_unsupported_reason(s).find("replica set") != std::string_view::npos);
-  s.type = sdam::server_type::rs_primary;
-  s.logical_session_timeout_minutes.reset();
-  CHECK(transactions_unsupported_reason(s).find("sessions") != std::string_view::npos);
+TEST_CASE("issue 16 gauges: the pool counts sessions in use, created and discarded as dirty, expired or stale") {
+  auto pool = counting_pool();
+  server_session a = pool.acquire(t0, timeout);
+  server_session b = pool.acquire(t0, timeout);
+  server_session c = pool.acquire(t0, timeout);
+  CHECK(pool.counts().in_use == 3);
+  CHECK(pool.counts().created == 3);
+  mark_dirty(a);
+  pool.release(a, t0, timeout);
+  pool.release(b, t0, timeout);
+  CHECK(pool.counts().in_use == 1);
+  CHECK(pool.counts().discarded_dirty == 1);
+  CHECK(pool.size() == 1);
+  // b, pooled, has less than a minute left at this checkout: discarded, a new one is made.
+  server_session d = pool.acquire(t0 + minutes(29) + seconds(1), timeout);
+  CHECK(pool.counts().discarded_expired == 1);
+  CHECK(pool.counts().created == 4);
+  pool.release(d, t0 + minutes(29) + seconds(1), timeout);
+  pool.clear();  // forgets d, pooled; c, checked out, is refused when it comes back
+  pool.release(c, t0, timeout);
+  CHECK(pool.counts().discarded_stale == 2);
+  CHECK(pool.counts().in_use == 0);
+  CHECK(pool.size() == 0);
 }

@@ -203,6 +203,21 @@ TEST_CASE("uri: to_string is canonical and redacts secrets") {
         "&readPreferenceTags=&replicaSet=rs0&tls=true&tlsCertificateKeyFilePassword=****&w=majority");
 }
 
+TEST_CASE("uri: SOCKS5 proxy options (socks5.md): port defaults to none given, password redacted, bad value named") {
+  const auto cs = parse_uri("mongodb://h/?proxyHost=proxy.example&proxyUsername=u&proxyPassword=pr0xy");
+  CHECK(cs.proxy_host == "proxy.example");
+  CHECK_FALSE(cs.proxy_port);  // the client applies socks5.md's default, 1080
+  CHECK(cs.to_string() == "mongodb://h:27017/?proxyHost=proxy.example&proxyPassword=****&proxyUsername=u");
+  connection_string out;
+  std::string why;
+  CHECK(parse_uri("mongodb://h/?proxyHost=p&proxyPort=65536", out, why));
+  CHECK(why == "invalid value '65536' for URI option 'proxyPort': expected an integer from 0 to 65535");
+  CHECK(parse_uri("mongodb://h/?proxyHost=p&proxyUsername=u&proxyPassword=x&proxyPassword=s3cr3t", out, why));
+  CHECK(why == "URI option 'proxyPassword' is given more than once");
+  CHECK(parse_uri("mongodb://h/?proxyUsername=u&proxyPassword=s3cr3t", out, why));
+  CHECK(why == "URI option 'proxyUsername' needs proxyHost");
+}
+
 TEST_CASE("uri: to_string output parses back to the same settings when there are no secrets") {
   const auto cs = parse_uri(
       "mongodb://a:1,b:2/admin?maxPoolSize=7&minPoolSize=2&w=2&journal=true&appName=my%20app&timeoutMS=9"
@@ -230,5 +245,15 @@ TEST_CASE("uri: arbitrary bytes never crash the parser and every failure has a m
     } else {
       CHECK_FALSE(cs.hosts.empty());
     }
+  }
+}
+
+TEST_CASE("uri: a raw NUL byte is refused wherever it is, as \"%00\" is (found by fuzz_uri)") {
+  using namespace std::string_view_literals;
+  for (auto uri : {"mongodb://example.com/\0db"sv, "mongodb://example.com/?appName=a\0b"sv, "mongodb://a\0b"sv}) {
+    connection_string cs;
+    std::string message;
+    CHECK(parse_uri(uri, cs, message) == client_errc::invalid_uri);
+    CHECK_MESSAGE(message.find("NUL byte at offset") != std::string::npos, message);
   }
 }

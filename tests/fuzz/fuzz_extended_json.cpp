@@ -1,0 +1,59 @@
+// libFuzzer target: extended JSON (extended-json.md) both ways. The input is parsed as JSON
+// text (bson::document::try_from_json), and validated as BSON bytes (bson::view::validate).
+// Properties checked beyond "no crash": a refusal says why; the canonical form of a parsed
+// document parses back to the same canonical form (a fixed point) and so does the relaxed
+// form; a valid BSON document prints a canonical form that, when it parses, prints the same.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "mongowire/bson.hpp"
+
+using namespace mongowire;
+
+namespace {
+
+void require(bool condition) {
+  if (!condition) std::abort();
+}
+
+// `json` parses, and its document prints `json` again in the same form.
+void require_fixed_point(const std::string& json, bool canonical) {
+  std::string why;
+  auto again = bson::document::try_from_json(json, &why);
+  require(again.has_value());
+  require((canonical ? again->to_json() : again->get_view().to_relaxed_json()) == json);
+}
+
+void check_json_text(std::string_view text) {
+  std::string why;
+  auto doc = bson::document::try_from_json(text, &why);
+  if (!doc) {
+    require(!why.empty());
+    return;
+  }
+  require(bson::view::validate(doc->get_view().bytes()).has_value());
+  require_fixed_point(doc->to_json(), true);
+  require_fixed_point(doc->get_view().to_relaxed_json(), false);
+}
+
+void check_bson_bytes(std::span<const std::uint8_t> bytes) {
+  auto view = bson::view::validate(bytes);
+  if (!view) return;
+  const std::string canonical = view->to_json();
+  // Keys that spell a type wrapper ({"$date": ...}) need not read back as a document.
+  auto again = bson::document::try_from_json(canonical, nullptr);
+  if (again) require(again->to_json() == canonical);
+  (void)view->to_relaxed_json();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  check_json_text(std::string_view(reinterpret_cast<const char*>(data), size));
+  check_bson_bytes(std::span<const std::uint8_t>(data, size));
+  return 0;
+}
