@@ -169,16 +169,28 @@ error_code take_items(bulk_run& run, const detail::cursor_reply& cursor, std::sp
   return {};
 }
 
+// The results cursor left on the server, copied out of the reply that named it (that reply is
+// replaced by each getMore's).
+struct open_cursor {
+  std::int64_t id = 0;
+  std::string coll;  // "$cmd.bulkWrite": the collection part of the cursor's namespace
+  const host_address& server;
+
+  void update(const detail::cursor_reply& cursor) {
+    id = cursor.id;
+    coll.assign(cursor.ns.substr(cursor.ns.find('.') + 1));
+  }
+};
+
 // find_getmore_killcursors.md: closes the results cursor a top-level error leaves open; its
 // outcome does not matter ("The result returned from the killCursors command MAY be ignored").
-asio::awaitable<void> kill_cursor(bulk_run& run, const detail::cursor_reply& cursor, const host_address& server) {
-  const std::string_view coll = cursor.ns.substr(cursor.ns.find('.') + 1);
+asio::awaitable<void> kill_cursor(bulk_run& run, const open_cursor& cursor) {
   const std::int64_t ids[] = {cursor.id};
-  const detail::kill_cursors_op kill{coll, ids};
+  const detail::kill_cursors_op kill{cursor.coll, ids};
   bson::document body, reply;
   kill.build(body);
   detail::operation described = detail::describe(kill.traits(), detail::admin_db, body, collection_options{});
-  described.cursor_server = &server;
+  described.cursor_server = &cursor.server;
   described.operation_id = run.operation_id;
   diagnostics ignored;
   co_await run.client.execute(described, run.session, reply, ignored);
@@ -186,14 +198,13 @@ asio::awaitable<void> kill_cursor(bulk_run& run, const detail::cursor_reply& cur
 
 // The next batch of the results cursor, on the server and session of the bulkWrite that
 // opened it (bulk-write.md: "MUST perform getMore until the cursor has been exhausted").
-asio::awaitable<error_code> get_more(bulk_run& run, const detail::cursor_reply& cursor, const host_address& server,
-                                     bson::document& next, diagnostics& diag) {
-  const std::string_view coll = cursor.ns.substr(cursor.ns.find('.') + 1);
-  const detail::get_more_op more{cursor.id, coll, std::nullopt};
+asio::awaitable<error_code> get_more(bulk_run& run, const open_cursor& cursor, bson::document& next,
+                                     diagnostics& diag) {
+  const detail::get_more_op more{cursor.id, cursor.coll, std::nullopt};
   bson::document body;
   more.build(body);
   detail::operation described = detail::describe(more.traits(), detail::admin_db, body, collection_options{});
-  described.cursor_server = &server;
+  described.cursor_server = &cursor.server;
   described.operation_id = run.operation_id;
   co_return co_await run.client.execute(described, run.session, next, diag);
 }
@@ -203,20 +214,22 @@ asio::awaitable<error_code> drain_results(bulk_run& run, bson::document& reply, 
                                           std::size_t first, const host_address& server, bool& stop,
                                           diagnostics& diag) {
   detail::cursor_reply cursor;
+  open_cursor server_cursor{0, {}, server};
   diagnostics item_diag;
   error_code ec = detail::parse_cursor_reply(reply, cursor, item_diag);
   while (!ec) {
+    server_cursor.update(cursor);
     ec = take_items(run, cursor, writes, first, stop, item_diag);
-    if (ec || cursor.id == 0 || stop) break;
+    if (ec || server_cursor.id == 0 || stop) break;
     bson::document next;
-    ec = co_await get_more(run, cursor, server, next, item_diag);
+    ec = co_await get_more(run, server_cursor, next, item_diag);
     if (ec) break;
-    reply = std::move(next);  // the cursor viewed into the previous reply: read it again
+    reply = std::move(next);  // `cursor` viewed into the previous reply: read it again
     ec = detail::parse_cursor_reply(reply, cursor, item_diag);
   }
   // "If the results cursor has not been exhausted on the server when a top-level error
   // occurs, drivers MUST send the killCursors command"; so after an ordered write error.
-  if (cursor.id != 0 && (ec || stop)) co_await kill_cursor(run, cursor, server);
+  if (server_cursor.id != 0 && (ec || stop)) co_await kill_cursor(run, server_cursor);
   if (ec) co_return top_level_error(run, ec, std::move(item_diag), diag);
   co_return error_code{};
 }
@@ -328,7 +341,8 @@ asio::awaitable<error_code> run_client_bulk_write(detail::client_impl& client,
   bulk_run run{client, session.get(), options, fields_of(options), models, result, unacknowledged, operation_id, {},
                {}};
   result.has_verbose_results = options.verbose_results && !unacknowledged;
-  const error_code ec = co_await run_batches(run, writes, diag);
+  const std::span<const client_write> all(writes);  // no temporaries in co_await (g++ 12)
+  const error_code ec = co_await run_batches(run, all, diag);
   if (!given) session->release();
   co_return ec;
 }

@@ -398,15 +398,19 @@ void client_impl::publish_command(const command_event& e) const {
 // ("drivers MUST raise the retryable error from the previous attempt").
 error_code client_impl::fit_to_server(resolved_operation& plan, const sdam::server_description& server,
                                       bool& send_session, diagnostics& diag) {
-  // One rule (proto/txn/capabilities.hpp) for this preflight and client::capabilities.
-  const std::string_view no_sessions = sessions_unsupported_reason(server);
+  // One rule (proto/txn/capabilities.hpp) for this preflight and client::capabilities. Only a
+  // known server is judged: a pinned mongos or a cursor's server may be Unknown (its monitor
+  // lost it), whose paused pool then fails the checkout with PoolClearedError, a retryable
+  // error that unpins (transactions.md "When to unpin"; issue 16 trap 9), not a refusal.
+  const bool known = server.type != sdam::server_type::unknown;
+  const std::string_view no_sessions = known ? sessions_unsupported_reason(server) : std::string_view{};
   const bool sessions = no_sessions.empty();
   if (plan.session && plan.session->is_explicit && !sessions) {
     diag.client_message =
         "sessions are not supported by " + server.address.to_string() + ": " + std::string(no_sessions);
     return client_errc::sessions_not_supported;
   }
-  if (plan.txn) {  // issue 16 "capability preflight": refused before anything is sent
+  if (plan.txn && known) {  // issue 16 "capability preflight": refused before anything is sent
     if (auto why = transactions_unsupported_reason(server); !why.empty()) {
       diag.client_message = "cannot run a transaction on " + server.address.to_string() + ": " + std::string(why);
       return client_errc::transactions_not_supported;

@@ -48,8 +48,8 @@ struct two_mongoses {
 };
 
 asio::awaitable<error_code> insert(session& s, int id, diagnostics& diag) {
-  const auto command = bson::document::from_json(R"({"insert": "coll", "documents": [{"_id": )" +
-                                                 std::to_string(id) + "}]}");
+  const auto command =
+      bson::document::from_json(R"({"insert": "coll", "documents": [{"_id": )" + std::to_string(id) + "}]}");
   bson::document reply;
   const std::string db = "db";
   co_return co_await s.run_command(db, command, reply, diag);
@@ -110,8 +110,8 @@ struct unpin_case {
   std::vector<step> script_after;  // what the pinned mongos sees after the first insert
 };
 
-asio::awaitable<std::pair<std::optional<std::string>, std::optional<std::string>>> pin_then(
-    client& c, const unpin_case& u) {
+asio::awaitable<std::pair<std::optional<std::string>, std::optional<std::string>>> pin_then(client& c,
+                                                                                            const unpin_case& u) {
   session s = c.start_session();
   diagnostics diag;
   REQUIRE(!s.start_transaction(std::nullopt, diag));

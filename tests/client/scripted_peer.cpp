@@ -294,6 +294,8 @@ std::string scripted_peer::uri() const {
   return "mongodb://" + state_->address + "/?replicaSet=" + state_->options.set_name;
 }
 
+const std::string& scripted_peer::address() const noexcept { return state_->address; }
+
 void scripted_peer::play(std::vector<step> script) {
   state_->script = std::move(script);
   state_->next = 0;

@@ -95,6 +95,7 @@ class scripted_peer {
 
   // mongodb://127.0.0.1:<port>/?replicaSet=<set name> (no replicaSet for a mongos)
   std::string uri() const;
+  const std::string& address() const noexcept;  // "127.0.0.1:<port>"
   // Replaces the script; the record starts afresh.
   void play(std::vector<step> script);
 

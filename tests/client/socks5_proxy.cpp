@@ -47,7 +47,7 @@ asio::awaitable<void> send(tcp::socket& s, std::vector<std::uint8_t>&& bytes) {
 
 // RFC 1928 section 4: DST.ADDR of the given type, as "host:port" text.
 asio::awaitable<std::optional<std::pair<std::string, std::string>>> read_destination(tcp::socket& s,
-                                                                                       std::uint8_t atyp) {
+                                                                                     std::uint8_t atyp) {
   std::array<std::uint8_t, 258> b{};
   std::string host;
   if (atyp == 3) {

@@ -78,8 +78,10 @@ TEST_CASE("socks5: a destination the proxy cannot reach is reported with RFC 192
   socks5_proxy proxy;
   asio::io_context io;
   // Port 1 on localhost: nothing listens, the proxy answers "connection refused".
-  client c(io.get_executor(), "mongodb://localhost:1/?directConnection=true&serverSelectionTimeoutMS=1000&"
-                              "proxyHost=127.0.0.1&proxyPort=" + std::to_string(proxy.port()));
+  client c(io.get_executor(),
+           "mongodb://localhost:1/?directConnection=true&serverSelectionTimeoutMS=1000&"
+           "proxyHost=127.0.0.1&proxyPort=" +
+               std::to_string(proxy.port()));
   diagnostics diag;
   REQUIRE(run(io, ping(c, diag)));
   CHECK_MESSAGE(describe(diag).find("could not connect to localhost:1 (connection refused") != std::string::npos,

@@ -7,6 +7,7 @@
 #include <span>
 
 #include "mongowire/bson.hpp"
+#include "proto/reply/client_bulk_write_reply.hpp"
 #include "proto/reply/command_reply.hpp"
 #include "proto/reply/cursor_reply.hpp"
 #include "proto/reply/write_reply.hpp"
@@ -94,6 +95,25 @@ void check_cursor(bson::view reply) {
   require_valid_outcome(parse_distinct_reply(reply, values, distinct_diag), distinct_diag);
 }
 
+// bulk-write.md: the bulkWrite reply, then each document of its results cursor.
+void check_client_bulk_write(bson::view reply) {
+  client_bulk_write_reply r;
+  diagnostics diag;
+  error_code ec = parse_client_bulk_write_reply(reply, r, diag);
+  require_valid_outcome(ec, diag);
+  if (ec) return;
+  require(r.n_errors >= 0 && r.n_inserted >= 0 && r.n_deleted >= 0);
+  std::size_t position = 0;
+  for (const bson::element& e : r.cursor.batch) {
+    client_bulk_write_item item;
+    diagnostics item_diag;
+    const error_code item_ec =
+        parse_client_bulk_write_item(*e.as_document(), "cursor.firstBatch", position++, item, item_diag);
+    require(!item_ec || item_ec == client_errc::invalid_reply);
+    if (!item_ec) require(item.idx >= 0 && (item.ok || item.error.code != 0));
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -103,5 +123,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_metadata(*reply);
   check_write(*reply);
   check_cursor(*reply);
+  check_client_bulk_write(*reply);
   return 0;
 }

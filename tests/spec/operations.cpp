@@ -640,21 +640,25 @@ value client_bulk_result_value(const client_bulk_write_result& r) {
   d.append("modifiedCount", r.modified_count);
   d.append("deletedCount", r.deleted_count);
   if (!r.has_verbose_results) return value::of_document(d);
+  // (Pairs, not structured bindings: clang before 16 cannot capture those in a lambda.)
   d.append_document("insertResults", [&](bson::document& m) {
-    for (const auto& [i, ins] : r.insert_results)
-      m.append_document(std::to_string(i), [&](bson::document& e) { e.append("insertedId", ins.inserted_id["_id"]); });
+    for (const auto& entry : r.insert_results)
+      m.append_document(std::to_string(entry.first),
+                        [&](bson::document& e) { e.append("insertedId", entry.second.inserted_id["_id"]); });
   });
   d.append_document("updateResults", [&](bson::document& m) {  // bulk-write.md "UpdateResult": no upsertedCount
-    for (const auto& [i, u] : r.update_results)
-      m.append_document(std::to_string(i), [&](bson::document& e) {
+    for (const auto& entry : r.update_results)
+      m.append_document(std::to_string(entry.first), [&](bson::document& e) {
+        const update_result& u = entry.second;
         e.append("matchedCount", u.matched_count);
         e.append("modifiedCount", u.modified_count);
         if (u.upserted_id) e.append("upsertedId", (*u.upserted_id)["_id"]);
       });
   });
   d.append_document("deleteResults", [&](bson::document& m) {
-    for (const auto& [i, del] : r.delete_results)
-      m.append_document(std::to_string(i), [&](bson::document& e) { e.append("deletedCount", del.deleted_count); });
+    for (const auto& entry : r.delete_results)
+      m.append_document(std::to_string(entry.first),
+                        [&](bson::document& e) { e.append("deletedCount", entry.second.deleted_count); });
   });
   return value::of_document(d);
 }

@@ -1,6 +1,6 @@
 // client::capabilities (issue 16 "capability preflight") against the test server playing a
-// replica set, a standalone, a server without sessions and old server versions. Sharded
-// deployments are covered in tests/unit/txn/capabilities_test.cpp (the test server plays no mongos).
+// replica set, a sharded cluster, a standalone, a server without sessions and old server
+// versions (old mongoses: tests/unit/txn/capabilities_test.cpp).
 #include "txn_support.hpp"
 
 using namespace txn_test;
@@ -11,6 +11,8 @@ asio::awaitable<error_code> query(client& c, deployment_capabilities& caps, diag
   co_return co_await c.capabilities(caps, diag);
 }
 
+asio::awaitable<void> close(client& c) { co_await c.close(); }
+
 // A client of `server` through discovery (replicaSet=rs0), not a direct connection.
 struct discovered {
   testd::embedded_server server;
@@ -19,9 +21,7 @@ struct discovered {
   explicit discovered(testd::server_options o = {}, std::string uri_options = "")
       : server(std::move(o)),
         c(std::make_unique<client>(io.get_executor(), "mongodb://" + server.address() + "/" + uri_options)) {}
-  ~discovered() {
-    run(io, [](client& c) -> asio::awaitable<void> { co_await c.close(); }(*c));
-  }
+  ~discovered() { run(io, close(*c)); }
   deployment_capabilities capabilities() {
     deployment_capabilities caps;
     diagnostics diag;
@@ -60,6 +60,23 @@ TEST_CASE("issue 16 capabilities: a replica set primary has sessions, retryable 
   CHECK(caps.transactions_why_not.empty());
   CHECK_FALSE(caps.sharded_transactions);  // not a sharded cluster
   CHECK(caps.sharded_transactions_why_not.find("not a sharded cluster") != std::string::npos);
+}
+
+TEST_CASE("issue 16 capabilities: a sharded cluster (two mongos routers of the test server) has sharded transactions") {
+  testd::embedded_sharded_cluster cluster(2);
+  asio::io_context io;
+  client c(io.get_executor(), cluster.uri());
+  deployment_capabilities caps;
+  diagnostics diag;
+  const auto ec = run(io, query(c, caps, diag));
+  REQUIRE_MESSAGE(!ec, ec.message() << " " << describe(diag));
+  CHECK(caps.topology_type == "Sharded");
+  CHECK(caps.server_type == "Mongos");
+  CHECK(caps.retryable_writes);
+  CHECK(caps.transactions);
+  CHECK(caps.sharded_transactions);
+  CHECK(caps.sharded_transactions_why_not.empty());
+  run(io, close(c));
 }
 
 TEST_CASE("issue 16 capabilities: a standalone has sessions only, and the preflight refuses with the same reason") {

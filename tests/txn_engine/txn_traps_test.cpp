@@ -486,16 +486,118 @@ TEST_CASE(
 
 // ---------------------------------------------------------------- trap 9 (specs#416, #471, #968, #536)
 
-// The engine pins and unpins (client_impl.cpp, "When to unpin") and sends the latest
-// recoveryToken on commit and abort; tests/client/mongos_pinning_test.cpp checks that against
-// scripted mongoses and tests/unit/txn/transaction_state_test.cpp the recoveryToken rules. The
-// test server plays no mongos (and mongod sends no recoveryToken): this trap runs against it
-// once it can play a sharded cluster.
-TEST_CASE(
-    "trap 9: sharded: pin to the first command's mongos, unpin on TransientTransactionError and after abort, "
-    "recoveryToken on commit and abort, abort on a dead pinned mongos does not wait" *
-    doctest::skip()) {
-  FAIL("needs sharded test server (issue 12)");
+namespace {
+
+struct routed_command {
+  std::string name;
+  std::string address;
+  bson::document doc;
+};
+
+// Two mongos routers over one shared store (testd's sharded mode), and a client of both.
+struct sharded_fixture {
+  testd::embedded_sharded_cluster cluster{2};
+  asio::io_context io;
+  std::vector<routed_command> sent;
+  std::vector<std::pair<std::string, retry_decision>> retried;
+  std::unique_ptr<client> c;
+
+  sharded_fixture() {
+    client_options o;
+    o.on_command = [this](const command_event& e) {
+      if (e.type == command_event_type::started)
+        sent.push_back({e.command_name, e.address, bson::document(e.document)});
+    };
+    o.on_retry = [this](const retry_event& e) { retried.emplace_back(e.command, e.decision); };
+    const std::string options = "?serverMonitoringMode=poll&heartbeatFrequencyMS=500&serverSelectionTimeoutMS=10000";
+    c = std::make_unique<client>(io.get_executor(), cluster.uri() + options, std::move(o));
+  }
+  ~sharded_fixture() { run(io, close_client()); }
+  asio::awaitable<void> close_client() { co_await c->close(); }
+  std::vector<const routed_command*> named(std::string_view name) const {
+    std::vector<const routed_command*> out;
+    for (const auto& r : sent)
+      if (r.name == name) out.push_back(&r);
+    return out;
+  }
+  // A failCommand fail point on the router at `address` only (each mongos has its own).
+  void fail_on(const std::string& address, std::string_view json) {
+    const int router = address == cluster.address(0) ? 0 : 1;
+    REQUIRE(address == cluster.address(static_cast<std::size_t>(router)));
+    auto ctx = cluster.core().open_connection();
+    ctx.router = router;
+    auto reply = cluster.core().handle(doc_from_json(json), {}, ctx);
+    REQUIRE_MESSAGE(reply["ok"].as_double().value_or(0) == 1.0, reply.to_json());
+  }
+  bool is_unknown(const std::string& address) {
+    for (const auto& sd : detail::client_access::impl(*c).topology().description().servers())
+      if (sd.address.to_string() == address) return sd.type == detail::sdam::server_type::unknown;
+    return false;
+  }
+};
+
+void check_recovery_token(const routed_command& c) {
+  CAPTURE(c.name);
+  const auto token = c.doc["recoveryToken"].as_document();
+  REQUIRE(token);
+  CHECK(*token == doc_from_json(R"({"recoveryShardId": "shard0"})").get_view());
+}
+
+}  // namespace
+
+TEST_CASE("trap 9: sharded: a transaction stays on its first mongos; recoveryToken on commit and abort; unpinned") {
+  sharded_fixture f;
+  auto s = f.c->start_session();
+  auto coll = s.get_collection("trap9", "c");
+  diagnostics diag;
+  REQUIRE_FALSE(s.start_transaction());
+  for (int i = 0; i < 5; ++i) REQUIRE_FALSE(run(f.io, insert_json(coll, "{}", diag)));
+  REQUIRE(s.pinned_server());
+  const std::string pinned = *s.pinned_server();
+  for (const auto* c : f.named("insert")) CHECK(c->address == pinned);  // both routers are in the window
+  SUBCASE("the commit goes to the pinned mongos with the recoveryToken, and does not unpin") {
+    REQUIRE_FALSE(run(f.io, s.commit_transaction(diag)));
+    const auto commits = f.named("commitTransaction");
+    REQUIRE(commits.size() == 1);
+    CHECK(commits[0]->address == pinned);
+    check_recovery_token(*commits[0]);
+    CHECK(s.pinned_server() == pinned);  // a commit may be called again
+  }
+  SUBCASE("a TransientTransactionError unpins; the abort carries the recoveryToken and unpins") {
+    f.fail_on(pinned, R"({"configureFailPoint": "failCommand", "mode": {"times": 1}, "$db": "admin",
+                         "data": {"failCommands": ["insert"], "errorCode": 112}})");
+    CHECK(run(f.io, insert_json(coll, "{}", diag)) == make_server_error(112));
+    CHECK(diag.has_label(label::transient_transaction_error));
+    CHECK_FALSE(s.pinned_server());
+    CHECK_FALSE(run(f.io, s.abort_transaction(diag)));
+    const auto aborts = f.named("abortTransaction");
+    REQUIRE(aborts.size() == 1);
+    check_recovery_token(*aborts[0]);
+    CHECK_FALSE(s.pinned_server());
+  }
+  SUBCASE("the pinned mongos dies: the abort recovers elsewhere without waiting for server selection") {
+    f.fail_on(pinned, R"({"configureFailPoint": "failCommand", "mode": "alwaysOn", "$db": "admin",
+                         "data": {"failAllCommands": true, "closeConnection": true}})");
+    run(f.io, [&]() -> asio::awaitable<void> {
+      for (int i = 0; i < 60 && !f.is_unknown(pinned); ++i) co_await sleep_ms(50);
+    }());
+    REQUIRE(f.is_unknown(pinned));  // the client's monitor has seen it die
+    const auto started = steady::now();
+    CHECK_FALSE(run(f.io, s.abort_transaction(diag)));
+    CHECK(steady::now() - started < std::chrono::seconds(3));  // serverSelectionTimeoutMS is 10 s
+    const auto aborts = f.named("abortTransaction");
+    REQUIRE_FALSE(aborts.empty());
+    CHECK(aborts.back()->address != pinned);
+    // The attempt on the dead mongos failed (PoolClearedError, retryable) and unpinned.
+    CHECK(std::count(f.retried.begin(), f.retried.end(),
+                     std::pair<std::string, retry_decision>("abortTransaction", retry_decision::retry_command)) == 1);
+    check_recovery_token(*aborts.back());
+    CHECK_FALSE(s.pinned_server());
+    std::int64_t n = -1;
+    const bson::document all;
+    REQUIRE_FALSE(run(f.io, f.c->get_collection("trap9", "c").count_documents(all, count_options{}, n, diag)));
+    CHECK(n == 0);  // the other router aborted it through the recoveryToken
+  }
 }
 
 // ---------------------------------------------------------------- trap 10 (go#668, #484, #1101, #1416)

@@ -236,9 +236,10 @@ void build_client_bulk_write(bson::document& out, std::span<const client_write> 
   std::vector<std::string_view> namespaces;
   w.array("ops", [&](bson_array_writer& a) {
     for (const client_write& cw : writes) {
-      auto [it, added] = index_of.try_emplace(cw.ns, static_cast<std::int32_t>(namespaces.size()));
-      if (added) namespaces.push_back(cw.ns);
-      a.push_document([&](bson_writer& d) { put_client_write(d, cw, it->second); });
+      const auto emplaced = index_of.try_emplace(cw.ns, static_cast<std::int32_t>(namespaces.size()));
+      if (emplaced.second) namespaces.push_back(cw.ns);
+      const std::int32_t ns_index = emplaced.first->second;
+      a.push_document([&](bson_writer& d) { put_client_write(d, cw, ns_index); });
     }
   });
   w.array("nsInfo", [&](bson_array_writer& a) {

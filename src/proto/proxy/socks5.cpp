@@ -55,8 +55,7 @@ const char* socks5_reply_meaning(std::uint8_t rep) noexcept {
   }
 }
 
-socks5_handshake::socks5_handshake(std::string host, std::uint16_t port,
-                                   std::optional<socks5_credentials> credentials)
+socks5_handshake::socks5_handshake(std::string host, std::uint16_t port, std::optional<socks5_credentials> credentials)
     : host_(std::move(host)), port_(port), credentials_(std::move(credentials)) {}
 
 socks5_action socks5_handshake::write(step next, std::vector<std::uint8_t> bytes) {

@@ -1,7 +1,7 @@
 // Which deployments can run sessions, retryable writes and transactions, and why not (issue 16
 // "capability preflight"): one rule for the executor's refusal and client::capabilities.
-// Sharded topologies are tested here, on descriptions built from mongos hello replies (the
-// test server plays no mongos).
+// Sharded topologies of every wire version are tested here, on descriptions built from mongos
+// hello replies (the engine test of the test server's sharded cluster covers a current one).
 #include <doctest/doctest.h>
 
 #include <string>
