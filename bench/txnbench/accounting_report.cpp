@@ -1,12 +1,36 @@
 #include "accounting_report.hpp"
 
 #include <cstdio>
+#include <string>
 
 namespace txnbench {
 
 namespace {
 
 double us(std::chrono::nanoseconds t) { return static_cast<double>(t.count()) / 1000.0; }
+
+// Sharded: mongos pins and unpins of the measured transactions, and their share per router.
+std::string pinning_json(const run_result& r) {
+  const auto& a = *r.accounting;
+  std::string out = ", \"pinning\": {\"pins\": " + std::to_string(a.pins) +
+                    ", \"unpins\": " + std::to_string(a.unpins) + ", \"committed_per_router\": {";
+  const char* sep = "";
+  for (const auto& [router, n] : r.committed_per_router) {
+    out += sep + ("\"" + router + "\": ") + std::to_string(n);
+    sep = ", ";
+  }
+  return out + "}}";
+}
+
+void print_pinning_text(const run_result& r) {
+  const auto& a = *r.accounting;
+  if (a.pins == 0 && r.committed_per_router.empty()) return;
+  std::printf("                 mongos pinning: %llu pins, %llu unpins; committed per router:",
+              static_cast<unsigned long long>(a.pins), static_cast<unsigned long long>(a.unpins));
+  for (const auto& [router, n] : r.committed_per_router)
+    std::printf(" %s %.1f%%", router.c_str(), 100.0 * static_cast<double>(n) / static_cast<double>(r.measured.commits));
+  std::printf("\n");
+}
 
 }  // namespace
 
@@ -39,12 +63,12 @@ std::string accounting_json(const run_result& r) {
       "\"bytes_received_per_txn\": %.6g, \"time_us_per_txn\": {\"total\": %.6g, \"server_selection\": %.6g, "
       "\"pool_wait\": %.6g, \"wire\": %.6g, \"backoff\": %.6g, \"elsewhere\": %.6g, \"commit\": %.6g}, "
       "\"attempts\": {\"transient_reruns\": %llu, \"commit_retries\": %llu, \"retryable_write_retries\": "
-      "%llu, \"overload_retries\": %llu}}",
+      "%llu, \"overload_retries\": %llu}",
       static_cast<unsigned long long>(m->transactions), m->round_trips, m->bytes_sent, m->bytes_received, m->total_us,
       m->server_selection_us, m->pool_wait_us, m->wire_us, m->backoff_us, m->elsewhere_us(), m->commit_us,
       static_cast<unsigned long long>(a.transient_reruns), static_cast<unsigned long long>(a.commit_retries),
       static_cast<unsigned long long>(a.retryable_write_retries), static_cast<unsigned long long>(a.overload_retries));
-  return buf;
+  return buf + pinning_json(r) + "}";
 }
 
 void print_accounting_text(const run_result& r) {
@@ -63,6 +87,7 @@ void print_accounting_text(const run_result& r) {
       "overload retries %llu\n",
       static_cast<unsigned long long>(a.transient_reruns), static_cast<unsigned long long>(a.commit_retries),
       static_cast<unsigned long long>(a.retryable_write_retries), static_cast<unsigned long long>(a.overload_retries));
+  print_pinning_text(r);
 }
 
 }  // namespace txnbench

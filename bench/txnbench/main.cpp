@@ -8,8 +8,10 @@
 #include <thread>
 
 #include "alloc_counter.hpp"
+#include "bank.hpp"
 #include "html_report.hpp"
 #include "mask_password.hpp"
+#include "memory_report.hpp"
 #include "mongowire_runner.hpp"
 #include "net/embedded_server.hpp"
 #include "options.hpp"
@@ -28,7 +30,7 @@ using namespace std::chrono;
 // Moves the phases (warm-up, measured window, stop), samples the per-second figures and
 // prints the live progress line.
 void control_loop(const bench_options& o, run_control& control, const std::atomic<int>& running, const char* name,
-                  timeline_recorder& timeline) {
+                  timeline_recorder& timeline, memory_probe& memory) {
   const bool progress = o.progress || isatty(STDERR_FILENO);
   const auto t0 = bench_clock::now();
   auto window_end = bench_clock::time_point::max();
@@ -42,6 +44,7 @@ void control_loop(const bench_options& o, run_control& control, const std::atomi
       if (!o.transactions) window_end = now + duration_cast<bench_clock::duration>(duration<double>(o.duration_s));
     }
     if (control.phase() == run_control::measure && now >= window_end) control.end_window();
+    if (control.phase() != run_control::warmup) memory.window_started();  // after seeding and warm-up
     if (timeline.tick(now) && progress) {
       const auto line = progress_line(name, timeline.samples().back(), timeline.latency_so_far(),
                                       control.commits.load(), control.retries.load());
@@ -52,14 +55,17 @@ void control_loop(const bench_options& o, run_control& control, const std::atomi
   control.stop_now();
   control.end_window();
   timeline.tick(bench_clock::now(), true);  // the last, shorter second
+  memory.run_ended();
   if (printed) std::fprintf(stderr, "\n");
 }
 
-run_result run_driver(driver_kind which, const bench_options& o, const std::string& uri) {
+run_result run_driver(driver_kind which, const bench_options& o, const std::string& uri, memory_probe& memory) {
   run_control control(o.transactions);
   const std::string name = std::string(which == driver_kind::mongoc ? "mongoc " : "mongowire ") + to_string(o.mode);
   timeline_recorder timeline(control, bench_clock::now());
-  auto controller = [&](const std::atomic<int>& running) { control_loop(o, control, running, name.c_str(), timeline); };
+  auto controller = [&](const std::atomic<int>& running) {
+    control_loop(o, control, running, name.c_str(), timeline, memory);
+  };
   run_result r;
 #ifdef TXNBENCH_HAVE_MONGOC
   if (which == driver_kind::mongoc) r = run_mongoc(o, uri, control, controller);
@@ -74,15 +80,15 @@ run_result run_driver(driver_kind which, const bench_options& o, const std::stri
 }
 
 // Every run of the invocation: per mode (txn first), the main driver then the reference.
-std::vector<run_result> run_all(const bench_options& o, const std::string& uri) {
+std::vector<run_result> run_all(const bench_options& o, const std::string& uri, memory_probe& memory) {
   std::vector<run_result> runs;
   for (bench_mode mode : {bench_mode::txn, bench_mode::plain}) {
     if (o.mode != bench_mode::both && o.mode != mode) continue;
     bench_options one = o;
     one.mode = mode;
     runs.push_back(
-        run_driver(o.driver == driver_kind::mongoc ? driver_kind::mongoc : driver_kind::mongowire, one, uri));
-    if (o.driver == driver_kind::both) runs.push_back(run_driver(driver_kind::mongoc, one, uri));
+        run_driver(o.driver == driver_kind::mongoc ? driver_kind::mongoc : driver_kind::mongowire, one, uri, memory));
+    if (o.driver == driver_kind::both) runs.push_back(run_driver(driver_kind::mongoc, one, uri, memory));
   }
   return runs;
 }
@@ -139,6 +145,14 @@ int main(int argc, char** argv) {
     return 2;
   }
 #endif
+  if (o.workload == workload_kind::bank) {  // issue 14: its own run, check and report
+    try {
+      return bank::run_bank(o);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "txnbench: %s\n", e.what());
+      return 1;
+    }
+  }
   if (o.mode == bench_mode::plain && o.api == txn_api::with_transaction) {
     std::fprintf(stderr, "txnbench: --api with_transaction needs --mode txn\n");
     return 2;
@@ -166,7 +180,9 @@ int main(int argc, char** argv) {
   }
 
   try {
-    const std::vector<run_result> runs = run_all(o, uri);
+    memory_probe memory(uri, server != nullptr);
+    const std::vector<run_result> runs = run_all(o, uri, memory);
+    ctx.memory = memory.figures();
     if (o.json) print_json(o, ctx, runs);
     else print_text(o, ctx, runs);
     bool ok = write_files(o, ctx, runs);

@@ -108,6 +108,7 @@ class worker {
         stats.measured.add(c);
         stats.accounting_measured += cost_;
         if (c.commits) stats.latency_ns.record(static_cast<std::uint64_t>(elapsed.count()));
+        if (c.commits) count_router();
         control_.end_measured_transaction();
       }
       if (c.failed && control_.phase() == run_control::warmup) control_.stop_now();  // broken setup: do not spin
@@ -116,6 +117,14 @@ class worker {
   }
 
  private:
+  // transactions.md "Mongos Pinning": a committed transaction stays pinned to its mongos until
+  // the next one starts. A host:port of up to 15 characters ("127.0.0.1:27017") fits
+  // std::string's inline buffer; a longer one costs an allocation per sharded transaction.
+  void count_router() {
+    if (o_.mode != bench_mode::txn) return;
+    if (const auto router = session_.pinned_server()) ++stats.committed_per_router[*router];
+  }
+
   // Starts one operation of the mix; a plain function returning the operation's own
   // awaitable, so that the workload adds no coroutine frame of its own.
   asio::awaitable<error_code> start_operation(diagnostics& diag) {
@@ -319,6 +328,7 @@ void collect_accounting(const std::vector<std::unique_ptr<client_thread>>& threa
     for (const auto& w : ct->workers) {
       *result.accounting += w->stats.accounting_measured;
       all += w->stats.accounting_all;
+      for (const auto& [router, n] : w->stats.committed_per_router) result.committed_per_router[router] += n;
     }
   if (all.round_trips != result.round_trips || all.bytes_sent != result.bytes_sent ||
       all.bytes_received != result.bytes_received)

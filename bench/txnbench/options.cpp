@@ -48,6 +48,16 @@ Without --uri it starts the in-process test server.
                          mongowire runs only), e.g. '{"configureFailPoint": "failCommand",
                          "mode": {"times": 2}, "data": {"failCommands": ["insert"],
                          "errorCode": 112, "errorLabels": ["TransientTransactionError"]}}'
+  --workload mix|bank    bank: transfers between accounts in transactions (with_transaction or
+                         --api manual), checked at the end: total balance, every committed
+                         transfer present once, no aborted one, no session or connection
+                         left; exit 1 if a check fails (README "Bank soak")        [mix]
+  --accounts N           bank: accounts seeded with a balance of 1000 each          [1000]
+  --faults F             bank: fraction of transfers given a fault (connection closed before
+                         the commit's or a statement's reply, TransientTransactionError,
+                         UnknownTransactionCommitResult, a stall, contention)      [0]
+  --failover-every S     bank: run on an embedded three-member replica set and step the
+                         primary down (replSetStepDown) every S seconds
   --help
 )";
 }
@@ -92,6 +102,21 @@ std::string parse_mix(std::string_view spec, op_mix& mix) {
   double sum = parsed.insert + parsed.update + parsed.find;
   if (sum <= 0) return "--mix: the fractions sum to 0";
   mix = {parsed.insert / sum, parsed.update / sum, parsed.find / sum};
+  return {};
+}
+
+// --workload bank takes only the options it uses; the bank's options need it.
+std::string check_bank_options(bench_options& o) {
+  if (o.workload != workload_kind::bank) {
+    if (o.faults > 0 || o.failover_every_s || o.self_test_tamper)
+      return "--faults, --failover-every and --self-test-tamper need --workload bank";
+    return {};
+  }
+  if (!o.api_given) o.api = txn_api::with_transaction;
+  if (o.driver != driver_kind::mongowire) return "--workload bank runs with --driver mongowire only";
+  if (o.mode != bench_mode::txn) return "--workload bank needs --mode txn";
+  if (!o.fail_points.empty()) return "--workload bank sets its own fail points (--faults), not --fail-point";
+  if (o.failover_every_s && !o.uri.empty()) return "--failover-every needs the embedded replica set (no --uri)";
   return {};
 }
 
@@ -159,6 +184,7 @@ std::string parse_options(int argc, char** argv, bench_options& o, bool& help) {
       else return bad();
     } else if (arg == "--api") {
       if (!value(v)) return bad();
+      o.api_given = true;
       if (v == "manual") o.api = txn_api::manual;
       else if (v == "with_transaction") o.api = txn_api::with_transaction;
       else return bad();
@@ -186,11 +212,27 @@ std::string parse_options(int argc, char** argv, bench_options& o, bool& help) {
       o.jitter_seed = n;
     } else if (arg == "--fail-point") {
       if (!text(o.fail_points.emplace_back())) return bad();
+    } else if (arg == "--workload") {
+      if (!value(v)) return bad();
+      if (v == "mix") o.workload = workload_kind::mix;
+      else if (v == "bank") o.workload = workload_kind::bank;
+      else return bad();
+    } else if (arg == "--accounts") {
+      if (!value(v) || !parse_number(v, o.accounts) || o.accounts < 2) return bad();
+    } else if (arg == "--faults") {
+      if (!value(v) || !parse_seconds(v, o.faults) || o.faults > 1) return bad();
+    } else if (arg == "--failover-every") {
+      double s = 0;
+      if (!value(v) || !parse_seconds(v, s) || s <= 0) return bad();
+      o.failover_every_s = s;
+    } else if (arg == "--self-test-tamper") {
+      o.self_test_tamper = true;
     } else {
       return "unknown option '" + std::string(arg) + "' (see --help)";
     }
   }
   if (o.threads > o.concurrency) return "--threads must not exceed --concurrency";
+  if (auto err = check_bank_options(o); !err.empty()) return err;
   if (!o.fail_points.empty() && o.driver != driver_kind::mongowire)
     return "--fail-point needs --driver mongowire (libmongoc's runs have no fail point)";
   return {};

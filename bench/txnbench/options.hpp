@@ -12,6 +12,8 @@ namespace txnbench {
 enum class bench_mode { txn, plain, both };
 enum class txn_api { manual, with_transaction };
 enum class driver_kind { mongowire, mongoc, both };
+// mix: the operations of --mix; bank: transfers between accounts, checked at the end (bank.hpp).
+enum class workload_kind { mix, bank };
 
 // Fractions of insert, update and find among the operations of a transaction (sum 1).
 struct op_mix {
@@ -31,7 +33,8 @@ struct bench_options {
   std::size_t doc_size = 256;  // bytes of each inserted document
   std::int64_t keys = 1000;    // documents seeded for updates and finds
   bench_mode mode = bench_mode::txn;
-  txn_api api = txn_api::manual;
+  txn_api api = txn_api::manual;  // --workload bank: with_transaction unless --api is given
+  bool api_given = false;
   double warmup_s = 1.0;
   std::int64_t latency_us = 0;  // embedded server: added reply latency
   std::string read_concern = "snapshot";
@@ -53,6 +56,13 @@ struct bench_options {
   // --fail-point: configureFailPoint commands (extended JSON) sent after seeding, before each
   // mongowire run: injected failures, e.g. to see what retries cost.
   std::vector<std::string> fail_points;
+  // --workload bank (issue 14): --accounts balances, --faults F of the transfers get a fault,
+  // --failover-every S steps the primary of an embedded three-member replica set down.
+  workload_kind workload = workload_kind::mix;
+  std::int64_t accounts = 1000;
+  double faults = 0;
+  std::optional<double> failover_every_s;
+  bool self_test_tamper = false;  // hidden: delete one committed transfer before the check
 };
 
 // Parses argv; returns an error message (empty on success). `help` is set for --help.

@@ -252,7 +252,7 @@ void print_json(const bench_options& o, const run_context& ctx, const std::vecto
     }
     j += "}";
   }
-  j += "}";
+  j += ", \"memory\": " + memory_json(ctx.memory) + "}";
   std::printf("%s\n", j.c_str());
 }
 
@@ -337,6 +337,7 @@ void print_text(const bench_options& o, const run_context& ctx, const std::vecto
   for (const auto& r : runs)
     if (r.mode == bench_mode::txn)
       if (const run_result* p = find_run(runs, r.driver, bench_mode::plain)) print_overhead_text(r, *p);
+  print_memory_text(ctx.memory);
 }
 
 }  // namespace txnbench

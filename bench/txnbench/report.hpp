@@ -6,13 +6,15 @@
 #include <string_view>
 #include <vector>
 
+#include "memory_report.hpp"
 #include "options.hpp"
 #include "workload.hpp"
 
 namespace txnbench {
 
 struct run_context {
-  std::string server;  // "embedded 127.0.0.1:port" or the URI
+  std::string server;     // "embedded 127.0.0.1:port" or the URI
+  memory_figures memory;  // RSS at the measured window's start and the run's end
 };
 
 // Adds to result.errors what contradicts the protocol or the workload (no commit, failed

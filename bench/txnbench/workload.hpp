@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -95,6 +96,8 @@ struct worker_stats {
   txn_counters all;  // every phase, for round trips and bytes per transaction
   // session::last_transaction_accounting() of every attempt (mongowire, txn mode).
   mongowire::transaction_accounting accounting_measured, accounting_all;
+  // Committed transactions (measured window) by the mongos they were pinned to (sharded only).
+  std::map<std::string, std::uint64_t> committed_per_router;
   log_linear_histogram latency_ns;
   std::string first_error;
 };
@@ -170,6 +173,7 @@ struct run_result {
   // The engine's per-transaction accounting, summed over the measured transactions (mongowire
   // in txn mode; none otherwise).
   std::optional<mongowire::transaction_accounting> accounting;
+  std::map<std::string, std::uint64_t> committed_per_router;  // summed worker_stats'
   // The clients' gauges at the end of the run, before close (mongowire only): the report's table.
   std::optional<mongowire::client_gauges> gauges;
 };

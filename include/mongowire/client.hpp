@@ -61,6 +61,10 @@
 // - server_category(): the code of an ok: 0 reply (e.g. 112 WriteConflict), of the first
 //   write error (e.g. 11000 DuplicateKey; all in diag.write_errors) or of a writeConcernError
 //   (diag.write_concern); labels in diag.labels.
+// - client_errc::timeout: the operation's timeoutMS (client-side-operations-timeout.md: URI
+//   timeoutMS, collection_options::timeout, session_options::default_timeout) expired; set, it
+//   replaces the timeouts below (selection, checkout, socket, MaxTimeMSExpired become it, diag.cause
+//   keeping the original), and a retryable error is retried until the deadline.
 // - client_errc: server_selection_timeout (nothing suitable within serverSelectionTimeoutMS;
 //   diag.client_message says what was seen), wire_version_unsupported, wait_queue_timeout,
 //   pool_cleared, pool_closed, client_closed, authentication_failed, message_too_large,
@@ -223,6 +227,7 @@ struct list_databases_options {
   std::optional<bson::document> filter;
   std::optional<bool> authorized_databases;
   std::optional<bson_value> comment;
+  std::optional<std::chrono::milliseconds> timeout;  // timeoutMS of this call (collection_options::timeout)
 };
 
 // crud.md "InsertOneOptions" (bypassDocumentValidation and comment are not sent yet).
@@ -257,6 +262,7 @@ struct count_options {
   std::optional<std::int64_t> limit;  // counts at most this many documents
   std::optional<index_hint> hint;
   std::optional<bson::document> collation;
+  std::optional<std::int64_t> max_time_ms;  // the legacy count command only (deprecated: timeoutMS)
 };
 
 // crud.md "DistinctOptions".
@@ -269,6 +275,7 @@ struct find_one_and_delete_options {
   std::optional<bson::document> projection;
   std::optional<bson::document> sort;
   std::optional<bson::document> collation;
+  std::optional<std::int64_t> max_time_ms;  // deprecated: collection_options::timeout
 };
 
 // crud.md "FindOneAndReplaceOptions".
@@ -277,7 +284,8 @@ struct find_one_and_replace_options {
   std::optional<bson::document> sort;
   std::optional<bson::document> collation;
   bool upsert = false;
-  bool return_new = false;  // returnDocument: "After"
+  bool return_new = false;                  // returnDocument: "After"
+  std::optional<std::int64_t> max_time_ms;  // deprecated: collection_options::timeout
 };
 
 // crud.md "FindOneAndUpdateOptions".
@@ -288,6 +296,7 @@ struct find_one_and_update_options {
   bool upsert = false;
   bool return_new = false;                      // returnDocument: "After"
   std::optional<bson::document> array_filters;  // a BSON array
+  std::optional<std::int64_t> max_time_ms;      // deprecated: collection_options::timeout
 };
 
 // crud.md "AggregateOptions" (collection and database aggregate): batchSize goes in `cursor`.
@@ -309,6 +318,15 @@ struct collection_options {
   std::optional<bson::document> read_concern;
   std::optional<bson::document> write_concern;
   std::optional<bson::document> read_preference;
+  // client-side-operations-timeout.md "timeoutMS": the limit of each operation run through the
+  // handle, from server selection to the reply, retries included; unset: the database's, else
+  // the client's (URI timeoutMS). 0: no limit (still with timeoutMS semantics: maxTimeMS, wTimeoutMS
+  // and socketTimeoutMS are ignored, retries are not counted). Set it for one operation with
+  // with_options (no I/O). A handle with timeout set ignores the deprecated maxTimeMS options,
+  // the write concern's wtimeout and socketTimeoutMS, sends maxTimeMS = remaining time - the
+  // server's minimum RTT, and fails with client_errc::timeout when the time is up.
+  // Negative: the operation fails with invalid_argument.
+  std::optional<std::chrono::milliseconds> timeout;
 };
 
 // One request of a bulk write (crud.md "WriteModel").
@@ -813,6 +831,18 @@ class session {
     return detail::initiate(executor(), abort_transaction(diag), &diag, std::forward<Token>(token));
   }
   boost::asio::awaitable<error_code> abort_transaction(diagnostics& diag);
+  // client-side-operations-timeout.md: commit_transaction and abort_transaction with their own
+  // timeoutMS instead of the session's defaultTimeoutMS (0: no limit).
+  template <class Token>
+  auto async_commit_transaction(std::chrono::milliseconds timeout, diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), commit_transaction(timeout, diag), &diag, std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> commit_transaction(std::chrono::milliseconds timeout, diagnostics& diag);
+  template <class Token>
+  auto async_abort_transaction(std::chrono::milliseconds timeout, diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), abort_transaction(timeout, diag), &diag, std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> abort_transaction(std::chrono::milliseconds timeout, diagnostics& diag);
 
   // The outcome of this session's last commit and its evidence. While it is `unknown` the
   // session keeps its server session (same lsid and txnNumber); ending the session then
@@ -866,7 +896,8 @@ class session {
   // callback (run its operations through the session it is given), commit_transaction. A
   // callback error aborts the transaction; TransientTransactionError reruns the callback (after
   // a jittered backoff) and UnknownTransactionCommitResult commits again, until 120 seconds
-  // have passed: then client_errc::with_transaction_timeout, the last error in diag.cause.
+  // have passed: then client_errc::with_transaction_timeout, the last error in diag.cause. With
+  // timeoutMS (the session's defaultTimeoutMS, else the client's) see the overload below.
   // A callback that returns success after one of its statements failed on the server gets
   // that statement's error (the server aborted the transaction). An exception thrown by the
   // callback aborts the transaction and completes the async form with
@@ -881,6 +912,20 @@ class session {
   }
   boost::asio::awaitable<error_code> with_transaction(transaction_callback callback,
                                                       std::optional<transaction_options> options, diagnostics& diag);
+  // client-side-operations-timeout.md "Convenient Transactions API": with_transaction with its
+  // own timeoutMS for the whole call (instead of the session's defaultTimeoutMS); its callback's
+  // operations through this session get what remains of it and must not set their own
+  // (invalid_argument); a callback error's abort gets a fresh `timeout`; the limit replaces the
+  // 120 s, and running out of it completes with client_errc::timeout (cause: the last error).
+  template <class Token>
+  auto async_with_transaction(transaction_callback callback, std::optional<transaction_options> options,
+                              std::chrono::milliseconds timeout, diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), with_transaction(std::move(callback), std::move(options), timeout, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> with_transaction(transaction_callback callback,
+                                                      std::optional<transaction_options> options,
+                                                      std::chrono::milliseconds timeout, diagnostics& diag);
 
   // Ends the session now (spec "endSession"): aborts a transaction in progress (errors
   // ignored) and returns the server session to the pool (not when dirty or its commit is

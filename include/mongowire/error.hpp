@@ -65,6 +65,12 @@ enum class client_errc {
   // started while one is in flight is refused before anything is sent (its txnNumber or
   // statement order would otherwise be wrong on the server).
   session_in_use,
+  // client-side-operations-timeout.md "Errors": the operation's timeoutMS expired (only when
+  // timeoutMS is set, else the legacy timeout errors). diag.cause is the error that ended the
+  // blocking task at the deadline (e.g. server_selection_timeout, socket_timeout, or code 50
+  // MaxTimeMSExpired), the other fields describe it; without one, diag.client_message says
+  // where the expiry was detected.
+  timeout,
 };
 
 // Violations of the wire protocol by bytes the peer sent. (Mistakes in what we send are

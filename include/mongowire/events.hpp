@@ -49,6 +49,8 @@ struct pool_event {
   // connection_ready: the commands its handshake and authentication sent (hello, saslStart,
   // saslContinue, authenticate), the round trips a new connection costs besides TCP and TLS.
   std::uint32_t round_trips = 0;
+  // load-balancers.md "Events": pool_cleared in load-balanced mode names the service cleared.
+  std::optional<bson::object_id> service_id;
 };
 
 enum class command_event_type { started, succeeded, failed };
@@ -76,6 +78,8 @@ struct command_event {
   bool redacted = false;
   error_code error;                   // failed only
   const diagnostics* diag = nullptr;  // failed only
+  // load-balancers.md "Events": the connection's serviceId, in load-balanced mode only.
+  std::optional<bson::object_id> service_id;
 };
 
 // One check of a server's monitor: its hello succeeded (with `reply`) or failed (`error`).

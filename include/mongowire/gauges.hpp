@@ -41,9 +41,9 @@ struct pool_gauges {
   std::size_t idle = 0;        // available in the pool
   std::size_t pending = 0;     // being established
   std::size_t wait_queue = 0;  // checkouts waiting for a connection
-  // Connections pinned to a transaction or a cursor exist only in load-balanced mode
-  // (load-balancers.md), which the client does not support yet: both are always 0. (A sharded
-  // transaction pins its session to a mongos, not a connection.)
+  // Connections pinned to a transaction or a cursor (load-balancers.md "Connection Tracking");
+  // only in load-balanced mode. (A sharded transaction pins its session to a mongos, not a
+  // connection.)
   std::size_t pinned_transaction = 0;
   std::size_t pinned_cursor = 0;
   std::uint64_t generation = 0;    // the number of clears so far

@@ -36,6 +36,10 @@ struct session_options {
   std::optional<bool> snapshot;
   // The point in time of a snapshot session (otherwise the first read's atClusterTime).
   std::optional<bson::timestamp> snapshot_time;
+  // client-side-operations-timeout.md "Sessions" (defaultTimeoutMS): the timeoutMS of
+  // commit_transaction, abort_transaction, with_transaction and end; unset: the client's
+  // timeoutMS. 0: no limit. Negative: start_session throws invalid_argument.
+  std::optional<std::chrono::milliseconds> default_timeout;
 };
 
 // What the connection string cannot say. Every callback runs on the client's executor,

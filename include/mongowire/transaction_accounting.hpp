@@ -26,6 +26,12 @@ struct transaction_accounting {
                                               // (transactions.md: once, as a retryable write)
   std::uint64_t overload_retries = 0;         // a command resent after SystemOverloadedError (client-backpressure.md)
 
+  // transactions.md "Mongos Pinning" (sharded, load-balanced): a mongos was pinned by the
+  // transaction's first command or by a commit/abort retried after an unpin; an error unpinned
+  // it ("When to unpin", rules 1-3). 0 on a replica set.
+  std::uint64_t pins = 0;
+  std::uint64_t unpins = 0;
+
   // Time. `total` runs from start_transaction (with_transaction: its first) to the end of the
   // last commit or abort (with_transaction: to its return); the next four are parts of it, and
   // the rest is the caller's own time between operations (the with_transaction callback's) and
@@ -51,6 +57,8 @@ struct transaction_accounting {
     commit_retries += o.commit_retries;
     retryable_write_retries += o.retryable_write_retries;
     overload_retries += o.overload_retries;
+    pins += o.pins;
+    unpins += o.unpins;
     total += o.total;
     server_selection += o.server_selection;
     pool_wait += o.pool_wait;

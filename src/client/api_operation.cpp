@@ -16,6 +16,7 @@ operation describe(const operation_traits& t, std::string_view db, const bson::d
   if (t.takes_read_concern && handle.read_concern) op.inherited_read_concern = handle.read_concern->get_view();
   if (t.takes_write_concern && handle.write_concern) op.inherited_write_concern = handle.write_concern->get_view();
   if (handle.read_preference) op.inherited_read_preference = handle.read_preference->get_view();  // may-use-secondary
+  op.timeout = handle.timeout;
   return op;
 }
 
@@ -38,9 +39,14 @@ asio::awaitable<error_code> run_cursor_operation(client_impl& client, const std:
   const bool implicit = !given;
   std::shared_ptr<session_impl> session = implicit ? client.make_implicit_session() : given;
   bson::document reply;
-  host_address cursor_server;  // server-selection.md "Cursors": the getMores go there
+  host_address cursor_server;                 // server-selection.md "Cursors": the getMores go there
+  pinned_connection cursor_connection(true);  // load-balanced mode: checked in when it goes
   operation opening = op;
   opening.sent_to = &cursor_server;
+  // client-side-operations-timeout.md "Non-tailable Cursors": timeoutMode CURSOR_LIFETIME (the
+  // default): the command and every getMore of the drain share one deadline.
+  if (!opening.deadline) opening.deadline = client.deadline_for(op.timeout, session.get());
+  opening.cursor_connection = &cursor_connection;
   error_code ec = co_await client.execute(opening, session.get(), reply, diag);
   cursor_reply cursor;
   while (!ec && !(ec = take_batch(reply, out, cursor, diag)) && cursor.id != 0) {
@@ -52,6 +58,8 @@ asio::awaitable<error_code> run_cursor_operation(client_impl& client, const std:
     get_more.build(body);
     operation described = describe(get_more.traits(), op.db, body, collection_options{});
     described.cursor_server = &cursor_server;
+    described.deadline = opening.deadline;
+    described.cursor_connection = &cursor_connection;
     bson::document next;
     ec = co_await client.execute(described, session.get(), next, diag);
     reply = std::move(next);

@@ -56,6 +56,11 @@ session client::start_session(const session_options& options) {
     diag.client_message = "Only one of causalConsistency and snapshot can be set to true";
     throw mongowire::error(client_errc::invalid_argument, std::move(diag));
   }
+  if (options.default_timeout && options.default_timeout->count() < 0) {  // client-side-operations-timeout.md
+    diagnostics diag;
+    diag.client_message = "defaultTimeoutMS must not be negative";
+    throw mongowire::error(client_errc::invalid_argument, std::move(diag));
+  }
   auto s = impl_->make_session(options, true);
   if (s->is_snapshot()) s->snapshot_time = options.snapshot_time;
   return session(std::move(s));
@@ -89,7 +94,8 @@ asio::awaitable<error_code> run_list_databases(client_impl& impl, const list_dat
   op.authorized_databases = o.authorized_databases;
   if (o.comment) op.comment = o.comment->get();
   auto buffers = impl.lease_buffers();
-  const collection_options no_handle;  // no temporaries in co_await (g++ 12)
+  collection_options no_handle;  // no temporaries in co_await (g++ 12)
+  no_handle.timeout = o.timeout;
   bson::view databases;
   if (auto ec =
           co_await detail::run_operation(impl, nullptr, detail::admin_db, no_handle, op, *buffers, databases, diag))
@@ -172,7 +178,7 @@ error_code session::start_transaction(const std::optional<transaction_options>& 
   if (refusal.ec) diag.client_message = std::string(refusal.message);
   else {
     impl_->server_abort.reset();
-    impl_->pinned_mongos.reset();  // transactions.md "When to unpin", rule 4
+    impl_->unpin();  // transactions.md "When to unpin", rule 4
     impl_->last_commit = commit_result{};
     if (!impl_->accounting_spans_attempts) impl_->begin_accounting();
   }
@@ -242,6 +248,29 @@ std::string_view to_string(commit_outcome o) noexcept {
 
 asio::awaitable<error_code> session::abort_transaction(diagnostics& diag) {
   co_return co_await impl_->client->abort(*impl_, diag);
+}
+
+namespace {
+
+// client-side-operations-timeout.md "timeoutMS": "Drivers MUST error if a negative value is specified."
+error_code check_timeout(std::chrono::milliseconds timeout, diagnostics& diag) {
+  if (timeout.count() >= 0) return {};
+  diag.client_message = "timeoutMS must not be negative (got " + std::to_string(timeout.count()) + ")";
+  return client_errc::invalid_argument;
+}
+
+}  // namespace
+
+asio::awaitable<error_code> session::commit_transaction(std::chrono::milliseconds timeout, diagnostics& diag) {
+  if (auto ec = check_timeout(timeout, diag)) co_return ec;
+  const detail::timeout_override_scope scope{*impl_, timeout};
+  co_return co_await commit_transaction(diag);
+}
+
+asio::awaitable<error_code> session::abort_transaction(std::chrono::milliseconds timeout, diagnostics& diag) {
+  if (auto ec = check_timeout(timeout, diag)) co_return ec;
+  const detail::timeout_override_scope scope{*impl_, timeout};
+  co_return co_await abort_transaction(diag);
 }
 
 asio::awaitable<error_code> session::run_command(std::string db, bson::document command, bson::document& reply,

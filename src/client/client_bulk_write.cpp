@@ -5,6 +5,8 @@
 // client_bulk_write_result.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "client/api_operation.hpp"
 #include "client/client_impl.hpp"
 #include "client/write_models.hpp"
@@ -300,12 +302,35 @@ error_code no_room_error(std::size_t index, const detail::write_limits& limits, 
   return client_errc::invalid_argument;
 }
 
+// bulk-write.md "Size Limits": with an unacknowledged write concern the server cannot report a
+// document above maxBsonObjectSize (an inserted document or a replacement) or an ops entry
+// above maxBsonObjectSize + 16 KiB, so the client refuses them before sending anything.
+error_code check_unacknowledged_sizes(std::span<const client_write> writes, std::span<const std::size_t> entry_sizes,
+                                      const detail::write_limits& limits, diagnostics& diag) {
+  const auto max_document = static_cast<std::size_t>(std::max(limits.max_bson_object_size, 0));
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    const client_write& w = writes[i];
+    const bool replacement = w.type == client_write::kind::update && !w.update_is_pipeline &&
+                             (w.update_mods.empty() || !w.update_mods.first_key().starts_with('$'));
+    const std::size_t stored = w.type == client_write::kind::insert ? w.document.size()
+                               : replacement                        ? w.update_mods.size()
+                                                                    : 0;
+    if (stored <= max_document && entry_sizes[i] <= max_document + detail::command_fields_allowance) continue;
+    diag.client_message = fmt::format(
+        "client bulk write model {} is too large for an unacknowledged write (maxBsonObjectSize {})", i, max_document);
+    return client_errc::invalid_argument;
+  }
+  return {};
+}
+
 // The batches, one after the other, until all ran, a top-level error or an ordered write error.
 asio::awaitable<error_code> run_batches(bulk_run& run, std::span<const client_write> writes, diagnostics& diag) {
   const std::vector<std::size_t> sizes = detail::client_write_entry_sizes(writes);
   bson::document head;
   detail::build_client_bulk_write_head(head, run.fields);
   const detail::write_limits limits = detail::write_limits_of(run.client);
+  if (run.unacknowledged)
+    if (auto ec = check_unacknowledged_sizes(writes, sizes, limits, diag)) co_return ec;
   bool stop = false;
   for (std::size_t first = 0; first < writes.size() && !stop;) {
     const auto rest = writes.subspan(first);

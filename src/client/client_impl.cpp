@@ -38,7 +38,7 @@ void session_impl::release() {
   if (released_) return;
   released_ = true;
   ended = true;
-  pinned_mongos.reset();  // transactions.md "When to unpin", rule 6
+  unpin();  // transactions.md "When to unpin", rule 6
   if (bound_) client->session_pool().release(server_session, clock::now(), client->session_timeout());
 }
 
@@ -161,6 +161,69 @@ failure_kind classify_checkout(const error_code& ec) noexcept {
   return classify(ec);
 }
 
+// client-side-operations-timeout.md "Command Execution": the socket timeout of a command,
+// the remaining time rounded up (0, no limit, for timeoutMS 0).
+std::chrono::milliseconds remaining_ms(const operation_deadline& d) {
+  if (!d.limited()) return std::chrono::milliseconds(0);
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(d.at - clock::now());
+  return std::max(left, std::chrono::milliseconds(1));
+}
+
+// client-side-operations-timeout.md "Server Selection": connection checkout gets the remaining
+// computedServerSelectionTimeout; serverSelectionTimeoutMS already bounded the selection, so
+// the operation's deadline is what is left of it.
+clock::time_point checkout_deadline_of(const operation_deadline& d) noexcept { return d.at; }
+
+// client-side-operations-timeout.md "Command Execution": maxTimeMS = remaining timeoutMS -
+// minRoundTripTime, or a timeout error before anything is sent when that leaves nothing.
+// Never on getMore ("Cursors": the cursor's remaining time is the socket timeout only).
+error_code time_budget_of(const operation_deadline& d, std::string_view command_name,
+                          const sdam::server_description& server, std::optional<std::int64_t>& max_time_ms,
+                          diagnostics& diag) {
+  if (!d.limited()) return {};
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(d.at - clock::now());
+  const auto min_rtt = std::chrono::milliseconds(static_cast<std::int64_t>(server.min_round_trip_time_ms));
+  if (left <= min_rtt) {
+    diag.client_message = "timeoutMS expired before '" + std::string(command_name) + "' was sent to " +
+                          server.address.to_string() + " (" + std::to_string(left.count()) +
+                          " ms left, minimum round trip time " + std::to_string(min_rtt.count()) + " ms)";
+    return client_errc::timeout;
+  }
+  if (command_name != "getMore") max_time_ms = (left - min_rtt).count();
+  return {};
+}
+
+// client-side-operations-timeout.md "Error Transformations": the timeouts of the blocking
+// sections and MaxTimeMSExpired (code 50, checked by code only: top level, a write error or a
+// write concern error).
+bool is_timeout_error(error_code ec, const diagnostics& d) noexcept {
+  if (ec == client_errc::timeout || ec == client_errc::server_selection_timeout ||
+      ec == client_errc::wait_queue_timeout || ec == network_errc::socket_timeout ||
+      ec == network_errc::connect_timeout)
+    return true;
+  constexpr std::int32_t max_time_ms_expired = 50;
+  if (ec.category() != server_category()) return false;
+  if (d.server_code == max_time_ms_expired || ec.value() == max_time_ms_expired) return true;
+  for (const auto& w : d.write_errors)
+    if (w.code == max_time_ms_expired) return true;
+  return d.write_concern && d.write_concern->code == max_time_ms_expired;
+}
+
+// client-side-operations-timeout.md "Errors": the timeout error exposes the underlying error
+// (diag.cause; the other fields still describe it) and its string includes that error's.
+error_code to_timeout_error(error_code ec, diagnostics& d) {
+  if (ec == client_errc::timeout) return ec;
+  d.cause = ec;
+  const auto underlying = describe(d);
+  d.client_message = "timeoutMS expired: " + ec.message() + (underlying.empty() ? "" : " (" + underlying + ")");
+  return client_errc::timeout;
+}
+
+// A retry whose backoff would end after the deadline cannot finish in time.
+bool ends_after(const operation_deadline& d, const attempt_decision& decision) noexcept {
+  return decision.retry && d.limited() && clock::now() + decision.backoff >= d.at;  // also: already expired
+}
+
 // Charges the time since its last mark to a bucket of a transaction's accounting (issue 16);
 // outside a transaction it reads no clock.
 class accounting_clock {
@@ -271,6 +334,8 @@ std::optional<bson::view> client_impl::default_read_concern() const {
 }
 
 std::optional<std::chrono::minutes> client_impl::session_timeout() const {
+  // load-balancers.md "Session Expiration": logicalSessionTimeoutMinutes ignored, no pruning.
+  if (topology_->description().type() == sdam::topology_type::load_balanced) return std::nullopt;
   auto minutes = topology_->logical_session_timeout_minutes();
   if (!minutes) return std::chrono::minutes(30);  // unknown yet: the server default
   return std::chrono::minutes(*minutes);
@@ -326,6 +391,7 @@ struct client_impl::resolved_operation {
   // retryable-writes.md / retryable-reads.md "sharded": the server whose failure is being
   // retried, avoided by the retry's selection unless it is the only one.
   std::shared_ptr<const sdam::server_description> deprioritized;
+  operation_deadline deadline;  // client-side-operations-timeout.md: one for all attempts
 };
 
 // How one attempt failed, for the labels and the retry decision.
@@ -351,6 +417,7 @@ command_event& client_impl::prepare_event(command_event_type type, const resolve
   e.address.assign(server.server_pool->address());  // "host:port", kept by the pool
   e.connection_id = conn.id();
   e.server_connection_id = conn.server_connection_id;
+  e.service_id = conn.service_id;  // load-balancers.md "Events"
   e.duration = {};
   e.document = bson::view();
   e.redacted = is_sensitive_command(plan.traits.name, *plan.body);
@@ -441,9 +508,17 @@ void client_impl::attach_server_session(resolved_operation& plan) {
 }
 
 // The operation's fields, then the session/transaction fields (command_builder).
-void client_impl::build_command(const resolved_operation& plan, bool send_session, bson::document& command) {
+void client_impl::build_command(const resolved_operation& plan, bool send_session,
+                                std::optional<std::int64_t> max_time_ms, bson::document& command) {
   command.clear();
-  command.concat(*plan.body);
+  // client-side-operations-timeout.md "Validation and Overrides": with timeoutMS the deprecated
+  // maxTimeMS option is ignored (the executor's own maxTimeMS replaces it).
+  if (plan.deadline.enabled) {
+    for (const auto& e : plan.body->get_view())
+      if (e.key() != "maxTimeMS") command.append(e.key(), e);
+  } else {
+    command.concat(*plan.body);
+  }
   command_fields f;
   f.db = plan.db;
   if (send_session) {
@@ -456,12 +531,21 @@ void client_impl::build_command(const resolved_operation& plan, bool send_sessio
     f.in_transaction = plan.txn->autocommit.has_value();
     if (plan.txn->read_concern) f.read_concern_document = plan.txn->read_concern->get_view();
     if (plan.txn->write_concern) f.write_concern_document = plan.txn->write_concern->get_view();
-    f.max_time_ms = plan.txn->max_time_ms;
+    f.max_time_ms = plan.deadline.enabled ? max_time_ms : plan.txn->max_time_ms;  // maxCommitTimeMS is deprecated
     if (plan.txn->recovery_token) f.recovery_token = plan.txn->recovery_token->get_view();
   } else {
     f.txn_number = plan.txn_number;
     f.read_concern_document = plan.read_concern;
     f.write_concern_document = plan.write_concern;
+    f.max_time_ms = max_time_ms;
+  }
+  // client-side-operations-timeout.md "Deprecations": wTimeoutMS is ignored with timeoutMS.
+  if (plan.deadline.enabled && f.write_concern_document && f.write_concern_document->contains("wtimeout")) {
+    write_concern_scratch_.clear();
+    for (const auto& e : *f.write_concern_document)
+      if (e.key() != "wtimeout") write_concern_scratch_.append(e.key(), e);
+    f.write_concern_document = write_concern_scratch_.get_view();
+    if (write_concern_scratch_.get_view().empty()) f.write_concern_document.reset();
   }
   // driver-sessions.md "Gossipping the cluster time": the greater of client and session.
   const bson::document* ct = cluster_time_ ? &*cluster_time_ : nullptr;
@@ -472,6 +556,16 @@ void client_impl::build_command(const resolved_operation& plan, bool send_sessio
   }
   if (ct) f.cluster_time = ct->get_view();
   append_command_fields(command, f);
+}
+
+// SDAM "isStaleError": the generations to compare; in load-balanced mode those of the
+// connection's service (load-balancers.md "Post-Handshake Errors": only it is cleared).
+void client_impl::note_connection(sdam::application_error& err, const net::selected_server& server,
+                                  const net::connection& conn) {
+  err.connection_generation = conn.generation;
+  err.service_id = conn.service_id;
+  err.pool_generation =
+      conn.service_id ? server.server_pool->generation_of(*conn.service_id) : server.server_pool->generation();
 }
 
 // SDAM "Error handling" and driver-sessions.md for a network error after the command went out.
@@ -486,8 +580,7 @@ void client_impl::on_network_error(session_impl* session, error_code ec, const n
   sdam::application_error err;
   err.address = server.description->address;
   err.kind = ec == network_errc::socket_timeout ? sdam::error_kind::network_timeout : sdam::error_kind::network;
-  err.connection_generation = conn.generation;
-  err.pool_generation = server.server_pool->generation();
+  note_connection(err, server, conn);
   err.max_wire_version = conn.max_wire_version;
   err.message = diag.client_message;
   topology_->handle_application_error(err);
@@ -515,8 +608,7 @@ error_code client_impl::on_reply(session_impl* session, bool write_concern_error
   if (!ec) return ec;
   kind = ec.category() == server_category() ? failure_kind::server_reply : failure_kind::client;
   if (auto err = sdam::command_error_from_reply(server.description->address, reply)) {
-    err->connection_generation = conn.generation;
-    err->pool_generation = server.server_pool->generation();
+    note_connection(*err, server, conn);
     err->max_wire_version = conn.max_wire_version;
     topology_->handle_application_error(*err);
   }
@@ -530,7 +622,7 @@ asio::awaitable<error_code> client_impl::select_server(const resolved_operation&
   // transactions.md "Mongos Pinning": every later command of the transaction goes to its mongos.
   if (plan.txn && plan.session && plan.session->pinned_mongos)
     co_return select_server_at(*plan.session->pinned_mongos, "mongos of the transaction", server, diag);
-  const net::selection_origin origin{plan.traits.name, plan.operation_id};
+  const net::selection_origin origin{plan.traits.name, plan.operation_id, plan.deadline.at};
   const std::span<const host_address> avoid = plan.deprioritized
                                                   ? std::span<const host_address>(&plan.deprioritized->address, 1)
                                                   : std::span<const host_address>();
@@ -557,17 +649,25 @@ asio::awaitable<error_code> client_impl::attempt(resolved_operation& plan, bson:
   bool send_session = false;
   if (auto ec = fit_to_server(plan, *server.description, send_session, diag)) co_return ec;
   std::unique_ptr<net::connection> conn;
-  error_code checked_out = co_await server.server_pool->async_checkout(conn, diag);
+  pinned_connection* const pin = pin_for(plan);
+  error_code checked_out;
+  if (pin && pin->conn) conn = std::move(pin->conn);  // load-balancers.md: one checkout per pin
+  else checked_out = co_await server.server_pool->async_checkout(conn, diag, checkout_deadline_of(plan.deadline));
   timer.charge(&transaction_accounting::pool_wait);
   if (checked_out) {
     out.kind = classify_checkout(checked_out);
     co_return checked_out;
   }
   out.max_wire_version = conn->max_wire_version;
+  std::optional<std::int64_t> max_time_ms;
+  if (auto ec = time_budget_of(plan.deadline, plan.traits.name, *server.description, max_time_ms, diag)) {
+    check_in(pin, server, std::move(conn), ec, reply);  // nothing was sent: the connection is intact
+    co_return ec;
+  }
   if (send_session) attach_server_session(plan);
   session_impl* session = send_session ? plan.session : nullptr;
   bson::document& command = conn->command_buffer;
-  build_command(plan, send_session, command);
+  build_command(plan, send_session, max_time_ms, command);
   append_read_preference(plan.routing, *server.description, command);
   if (plan.routing.sent_to) *plan.routing.sent_to = server.description->address;
   const std::optional<document_sequences> sequence = find_document_sequences(command);
@@ -577,33 +677,61 @@ asio::awaitable<error_code> client_impl::attempt(resolved_operation& plan, bson:
   const command_bytes before{conn->bytes_sent(), conn->bytes_received()};
   bson::view reply_view;
   timer.restart();
+  // client-side-operations-timeout.md "Command Execution": with timeoutMS the socket timeout is
+  // the remaining time (socketTimeoutMS ignored) for the write and all reads of the reply; a
+  // timed-out connection is closed (never reused half-read).
+  const auto legacy_socket_timeout = conn->socket_timeout();
+  if (plan.deadline.enabled) conn->set_socket_timeout(remaining_ms(plan.deadline));
   f.ec = co_await exchange(plan.unacknowledged, *conn, command, sequence, reply_view, diag, f.request_id);
+  conn->set_socket_timeout(legacy_socket_timeout);
   timer.charge(&transaction_accounting::wire);
   ++stats.commands;
-  // A failure that leaves the connection usable is the encoding's (e.g. over maxMessageSizeBytes):
-  // nothing went out, so it is a client error for SDAM, labels, retries and the transaction.
-  out.command_sent = !f.ec || conn->is_broken();
-  if (out.command_sent && session && !is_transaction_end(plan.retry.family)) session->txn.on_command_sent();
-  if (!out.command_sent) {
-    out.kind = failure_kind::client;
-  } else if (f.ec) {
-    out.kind = classify(f.ec);
-    if (out.kind == failure_kind::network) on_network_error(session, f.ec, server, *conn, diag);
-  } else {
-    f.ec = on_reply(session, plan.write_concern_error_is_error, reply_view, server, *conn, reply, diag, out.kind);
-  }
+  f.ec = judge_exchange(plan, session, f.ec, reply_view, server, *conn, reply, diag, out);
   count_command(*conn, before, out.command_sent ? accounting : nullptr);
   f.kind = out.kind;
   emit_finished(plan, f, server, *conn);
-  server.server_pool->checkin(std::move(conn));
+  check_in(pin, server, std::move(conn), f.ec, reply);
   co_return f.ec;
+}
+
+// What an exchange's outcome is. A failure that leaves the connection usable is the encoding's
+// (e.g. over maxMessageSizeBytes): nothing went out, so it is a client error for SDAM, labels,
+// retries and the transaction.
+error_code client_impl::judge_exchange(const resolved_operation& plan, session_impl* session, error_code ec,
+                                       bson::view reply_view, const net::selected_server& server,
+                                       const net::connection& conn, bson::document& reply, diagnostics& diag,
+                                       attempt_outcome& out) {
+  out.command_sent = !ec || conn.is_broken();
+  if (out.command_sent && session && !is_transaction_end(plan.retry.family)) session->txn.on_command_sent();
+  if (!out.command_sent) {
+    out.kind = failure_kind::client;
+    return ec;
+  }
+  if (!ec) return on_reply(session, plan.write_concern_error_is_error, reply_view, server, conn, reply, diag, out.kind);
+  out.kind = classify(ec);
+  if (out.kind == failure_kind::network) on_network_error(session, ec, server, conn, diag);
+  return ec;
 }
 
 // transactions.md "Mongos Pinning": the mongos selected for a transaction's first command (or
 // for a commit or abort retried after unpinning) takes all its later commands.
 void client_impl::pin_transaction(const resolved_operation& plan, const sdam::server_description& server) noexcept {
-  if (plan.txn && plan.session && !plan.session->pinned_mongos && server.type == sdam::server_type::mongos)
-    plan.session->pinned_mongos = server.address;
+  // load-balancers.md: a commit or abort retried after unpinning runs on a connection of its own,
+  // checked in after it (load-balancers/transactions.json "transient network commit error").
+  const bool routed = server.type == sdam::server_type::mongos ||
+                      (server.type == sdam::server_type::load_balancer && !is_transaction_end(plan.retry.family));
+  if (!plan.txn || !plan.session || plan.session->pinned_mongos || !routed) return;
+  plan.session->pinned_mongos = server.address;
+  ++plan.session->accounting.pins;
+}
+
+// load-balancers.md "Connection Pinning": the connection a command of a transaction (the same
+// rules as mongos pinning) or of a cursor uses in load-balanced mode; a cursor opened in a
+// transaction shares the transaction's.
+pinned_connection* client_impl::pin_for(const resolved_operation& plan) const noexcept {
+  if (topology_->description().type() != sdam::topology_type::load_balanced) return nullptr;
+  if (plan.txn && plan.session && plan.session->pinned_mongos) return &plan.session->pinned_conn;
+  return plan.routing.cursor_connection;
 }
 
 // transactions.md "When to unpin", rules 1-3: an abort attempt's failure, a
@@ -612,8 +740,10 @@ void client_impl::unpin_after_failure(const resolved_operation& plan, const diag
   if (!plan.txn || !plan.session) return;
   const bool commit_unknown =
       plan.retry.family == retry_family::commit && d.has_label(label::unknown_transaction_commit_result);
-  if (plan.retry.family == retry_family::abort || commit_unknown || d.has_label(label::transient_transaction_error))
-    plan.session->pinned_mongos.reset();
+  if (plan.retry.family != retry_family::abort && !commit_unknown && !d.has_label(label::transient_transaction_error))
+    return;
+  if (plan.session->pinned_mongos) ++plan.session->accounting.unpins;
+  plan.session->unpin();
 }
 
 // Sends the command and reads its reply. OP_MSG.md: w:0 writes go with moreToCome; command
@@ -681,6 +811,14 @@ asio::awaitable<error_code> client_impl::run_attempts(resolved_operation& plan, 
       plan.session->txn.on_commit_attempt(failures.back().second.has_label(label::system_overloaded)
                                               ? commit_attempt_outcome::failed_overload
                                               : commit_attempt_outcome::failed_other);
+    // client-side-operations-timeout.md "Retryability": retries go on while time remains; at
+    // the deadline (or on a timeout of a blocking section) the operation fails with a timeout.
+    const bool timed_out = plan.deadline.enabled && ec != asio::error::operation_aborted &&
+                           (is_timeout_error(ec, failures.back().second) || ends_after(plan.deadline, decision));
+    if (timed_out) {
+      diag = std::move(failures.back().second);
+      co_return to_timeout_error(ec, diag);
+    }
     if (!decision.retry || ec == asio::error::operation_aborted) {
       auto& chosen = failures[std::min(tracker.error_to_report(), failures.size() - 1)];
       diag = std::move(chosen.second);
@@ -729,7 +867,8 @@ asio::awaitable<error_code> client_impl::execute(const operation& op, session_im
   resolved_operation plan;
   operation_concerns concerns;  // `plan` views into it
   error_code ec = plan_operation(op, *session, plan, concerns, diag);
-  if (!ec && !plan.txn) session->pinned_mongos.reset();  // transactions.md "When to unpin", rule 5
+  if (!ec) ec = plan_deadline(op, *session, plan, diag);
+  if (!ec && !plan.txn) session->unpin();  // transactions.md "When to unpin", rule 5
   if (!ec) ec = plan_read_preference(op, plan.txn.has_value(), plan.routing, diag);
   if (!ec && plan.routing.selects_by_read_preference()) plan.read_preference = &plan.routing.read_preference;
   if (!ec) ec = co_await run_attempts(plan, reply, diag);
@@ -737,6 +876,37 @@ asio::awaitable<error_code> client_impl::execute(const operation& op, session_im
   note_statement_error(session, ec, diag);
   if (implicit) implicit->release();
   co_return ec;
+}
+
+operation_deadline client_impl::deadline_for(std::optional<std::chrono::milliseconds> timeout,
+                                             const session_impl* session) const {
+  if (session && session->with_transaction_deadline) return *session->with_transaction_deadline;
+  if (!timeout && cs_.timeout_ms) timeout = std::chrono::milliseconds(*cs_.timeout_ms);
+  operation_deadline d;
+  if (!timeout) return d;
+  d.enabled = true;
+  if (timeout->count() > 0) d.at = clock::now() + *timeout;
+  return d;
+}
+
+// client-side-operations-timeout.md "Validation and Overrides": timeoutMS is never negative,
+// and inside withTransaction the session's timeout is the operation's (an operation that
+// sets its own is refused). The deadline is fixed before the first blocking section.
+error_code client_impl::plan_deadline(const operation& op, const session_impl& session, resolved_operation& plan,
+                                      diagnostics& diag) const {
+  if (op.timeout && op.timeout->count() < 0) {
+    diag.client_message = "timeoutMS must not be negative (got " + std::to_string(op.timeout->count()) + ")";
+    return client_errc::invalid_argument;
+  }
+  if (op.timeout && session.with_transaction_deadline) {
+    diag.client_message = "'" + std::string(op.traits.name) +
+                          "' sets timeoutMS inside withTransaction, whose session timeout applies to it "
+                          "(client-side-operations-timeout.md \"Validation and Overrides\")";
+    return client_errc::invalid_argument;
+  }
+  plan.deadline = op.deadline ? *op.deadline : deadline_for(op.timeout, &session);
+  plan.retry.retry_until_deadline = plan.deadline.enabled;
+  return {};
 }
 
 // driver-sessions.md: "a ClientSession ... MUST NOT be used concurrently": a second operation
@@ -892,7 +1062,7 @@ asio::awaitable<error_code> client_impl::finish_transaction(session_impl& s, boo
   }
   // transactions.md "When to unpin", rule 1: an abort unpins whether it succeeds, fails or sends nothing.
   const auto unpin = [&s, commit] {
-    if (!commit) s.pinned_mongos.reset();
+    if (!commit) s.unpin();
   };
   if (!action.value->sends()) {  // transactions.md: the transaction ran no command
     s.close_accounting();
@@ -910,6 +1080,9 @@ asio::awaitable<error_code> client_impl::finish_transaction(session_impl& s, boo
   // Retried as retryable writes even with retryWrites=false (transactions.md); overload
   // retries follow retryWrites like any write (client-backpressure.md, step 2.4).
   plan.retry.overload_retry_enabled = retry_writes_;
+  // client-side-operations-timeout.md "Sessions": the session's defaultTimeoutMS, else the client's.
+  plan.deadline = deadline_for(s.session_timeout(), &s);
+  plan.retry.retry_until_deadline = plan.deadline.enabled;
   diagnostics ignored;  // transactions.md "abortTransaction": errors are ignored once the retry is spent.
   diagnostics& reported = commit ? diag : ignored;
   const auto started = clock::now();

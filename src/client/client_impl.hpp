@@ -28,6 +28,34 @@ namespace mongowire::detail {
 
 class client_impl;
 
+// client-side-operations-timeout.md: when an operation must be done. `enabled` false: no
+// timeoutMS (the legacy timeouts apply); `at` max(): timeoutMS 0 (no limit, CSOT rules).
+struct operation_deadline {
+  bool enabled = false;
+  std::chrono::steady_clock::time_point at = std::chrono::steady_clock::time_point::max();
+  bool limited() const noexcept { return enabled && at != std::chrono::steady_clock::time_point::max(); }
+  bool expired() const noexcept { return limited() && std::chrono::steady_clock::now() >= at; }
+};
+
+// load-balancers.md "Connection Pinning": a connection kept checked out across the commands of a
+// transaction or a cursor (load-balanced mode), checked in once, when released.
+struct pinned_connection {
+  std::shared_ptr<net::pool> pool;
+  std::unique_ptr<net::connection> conn;
+  bool for_cursor = false;  // a cursor's: released when the server has closed the cursor
+  pinned_connection() = default;
+  explicit pinned_connection(bool cursor) : for_cursor(cursor) {}
+  pinned_connection(const pinned_connection&) = delete;
+  pinned_connection& operator=(const pinned_connection&) = delete;
+  ~pinned_connection() { release(); }
+  void release() noexcept {
+    if (pool) pool->count_pinned(for_cursor, -1);
+    if (conn && pool) pool->checkin(std::move(conn));
+    conn.reset();
+    pool.reset();
+  }
+};
+
 class session_impl {
  public:
   // Without a server session: bind() gives it one (client_impl::make_session for explicit
@@ -58,8 +86,25 @@ class session_impl {
   std::function<void()> end_when_idle;
   // transactions.md "Mongos Pinning": the mongos of the current (or last committed) transaction.
   std::optional<host_address> pinned_mongos;
+  // load-balancers.md "Behaviour With Transactions": the transaction's connection, pinned and
+  // released by the rules of pinned_mongos.
+  pinned_connection pinned_conn;
+  // transactions.md "When to unpin": forgets the mongos and checks the pinned connection in.
+  void unpin() noexcept {
+    pinned_mongos.reset();
+    pinned_conn.release();
+  }
   // The last commit's outcome (reset by startTransaction).
   commit_result last_commit;
+  // client-side-operations-timeout.md "Convenient Transactions API": while with_transaction
+  // runs with timeoutMS, the deadline of the whole call, used by every operation of the session.
+  std::optional<operation_deadline> with_transaction_deadline;
+  // The timeoutMS given to the commit, abort or with_transaction call in progress (instead of
+  // options.default_timeout); see timeout_override_scope.
+  std::optional<std::chrono::milliseconds> timeout_override;
+  std::optional<std::chrono::milliseconds> session_timeout() const noexcept {
+    return timeout_override ? timeout_override : options.default_timeout;
+  }
   // What the current transaction costs (issue 16), filled by the executor for commands with
   // transaction fields; `accounting_started` is when it began. While with_transaction runs,
   // its reruns' start_transaction calls do not reset it (one sum for all attempts).
@@ -102,12 +147,18 @@ struct operation {
   std::optional<bson::view> inherited_read_preference;
   // server-selection.md "Cursors": a getMore goes to the server that opened its cursor.
   const host_address* cursor_server = nullptr;
+  // load-balancers.md "Behaviour With Cursors": the connection the cursor's commands share.
+  pinned_connection* cursor_connection = nullptr;
   // Where the command was sent (filled when not null): the server of the cursor it opens.
   host_address* sent_to = nullptr;
   bool write_concern_error_is_error = true;
   // command-logging-and-monitoring.md "operationId": the id of the operation this command is
   // part of (a bulk write's batches share one); 0: a new one.
   std::int64_t operation_id = 0;
+  // client-side-operations-timeout.md: the handle's timeoutMS (unset: the client's), or the
+  // deadline an enclosing operation already fixed (a cursor's getMores, a bulk write's batches).
+  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<operation_deadline> deadline;
 };
 
 // server-selection.md for one operation (read_preference.cpp): whether it selects as a read
@@ -115,7 +166,8 @@ struct operation {
 struct read_preference_plan {
   bool selects_as_read = false;  // a read outside a transaction; everything else: the primary
   sdam::read_preference read_preference;
-  const host_address* cursor_server = nullptr;  // a getMore's: no selection
+  const host_address* cursor_server = nullptr;     // a getMore's: no selection
+  pinned_connection* cursor_connection = nullptr;  // load-balanced mode: the cursor's connection
   host_address* sent_to = nullptr;
   // Selection needs the read preference (anything but plain primary).
   bool selects_by_read_preference() const noexcept {
@@ -149,6 +201,17 @@ class op_buffers_lease {
 // Fills `e`'s error fields from `ec`/`d` and its elapsed time, and hands it to `handler`.
 void emit_retry_event(const retry_event_handler& handler, retry_event& e, error_code ec, const diagnostics& d,
                       std::chrono::steady_clock::duration elapsed);
+
+// session_impl::timeout_override for one call (restored however the call ends).
+struct timeout_override_scope {
+  session_impl& s;
+  std::optional<std::chrono::milliseconds> previous;
+  timeout_override_scope(session_impl& session, std::chrono::milliseconds timeout)
+      : s(session), previous(std::exchange(session.timeout_override, timeout)) {}
+  ~timeout_override_scope() { s.timeout_override = previous; }
+  timeout_override_scope(const timeout_override_scope&) = delete;
+  timeout_override_scope& operator=(const timeout_override_scope&) = delete;
+};
 
 // Marks `s` as running an operation, or refuses with session_in_use (see session_impl::busy).
 error_code claim_session(session_impl& s, std::string_view name, diagnostics& diag);
@@ -207,8 +270,12 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   // A random number in [0, 1) for backoffs; the spec's prose tests pin it (set_jitter_source).
   double jitter();
   void set_jitter_source(std::function<double()> source) { jitter_source_ = std::move(source); }
-  // withTransaction's retry limit: 120 s until CSOT's timeoutMS exists (tests shorten it).
+  // withTransaction's retry limit without timeoutMS: 120 s (tests shorten it).
   std::chrono::milliseconds with_transaction_limit = with_transaction_time_limit;
+  // client-side-operations-timeout.md "timeoutMS": the deadline of an operation starting now
+  // with `timeout` (unset: the client's timeoutMS); `session`'s withTransaction deadline wins.
+  operation_deadline deadline_for(std::optional<std::chrono::milliseconds> timeout,
+                                  const session_impl* session = nullptr) const;
 
  private:
   struct resolved_operation;
@@ -233,6 +300,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   error_code plan_outside_transaction(const operation& op, session_impl& session, resolved_operation& plan,
                                       operation_concerns& concerns, diagnostics& diag);
   bool overload_retries_allowed(const operation& op) const noexcept;
+  error_code plan_deadline(const operation& op, const session_impl& session, resolved_operation& plan,
+                           diagnostics& diag) const;
   void plan_admin_command(const operation_traits& traits, const bson::document& body, resolved_operation& plan) const;
   void emit_retry(const resolved_operation& plan, std::size_t attempt, error_code ec, const diagnostics& d,
                   const attempt_decision& decision, std::chrono::steady_clock::time_point started) const;
@@ -246,13 +315,20 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   error_code fit_to_server(resolved_operation& plan, const sdam::server_description& server, bool& send_session,
                            diagnostics& diag);
   void attach_server_session(resolved_operation& plan);
-  void build_command(const resolved_operation& plan, bool send_session, bson::document& command);
+  void build_command(const resolved_operation& plan, bool send_session, std::optional<std::int64_t> max_time_ms,
+                     bson::document& command);
   // read_preference.cpp: server-selection.md for one operation.
   error_code plan_read_preference(const operation& op, bool in_transaction, read_preference_plan& plan,
                                   diagnostics& diag) const;
   // The server at `address` (a cursor's, a transaction's pinned mongos); `role` names it in errors.
   static void pin_transaction(const resolved_operation& plan, const sdam::server_description& server) noexcept;
   static void unpin_after_failure(const resolved_operation& plan, const diagnostics& d) noexcept;
+  static void note_connection(sdam::application_error& err, const net::selected_server& server,
+                              const net::connection& conn);
+  // load-balancers.md "Connection Pinning" (load_balanced.cpp).
+  pinned_connection* pin_for(const resolved_operation& plan) const noexcept;
+  void check_in(pinned_connection* pin, const net::selected_server& server, std::unique_ptr<net::connection> conn,
+                error_code ec, const bson::document& reply);
   error_code select_server_at(const host_address& address, std::string_view role, net::selected_server& server,
                               diagnostics& diag) const;
   void append_read_preference(const read_preference_plan& plan, const sdam::server_description& server,
@@ -262,6 +338,9 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   error_code on_reply(session_impl* session, bool write_concern_error_is_error, bson::view reply_view,
                       const net::selected_server& server, const net::connection& conn, bson::document& reply,
                       diagnostics& diag, failure_kind& kind);
+  error_code judge_exchange(const resolved_operation& plan, session_impl* session, error_code ec, bson::view reply_view,
+                            const net::selected_server& server, const net::connection& conn, bson::document& reply,
+                            diagnostics& diag, attempt_outcome& out);
   void add_labels(const resolved_operation& plan, const attempt_outcome& out, diagnostics& d) const;
   // A connection's byte counters before a command, for its share (count_command).
   struct command_bytes {
@@ -296,6 +375,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   // readPreference, readPreferenceTags and maxStalenessSeconds of the connection string.
   sdam::read_preference client_read_preference_;
   bson::document read_preference_scratch_;  // $readPreference of the command being built, reused
+  bson::document write_concern_scratch_;    // a writeConcern without wtimeout (CSOT), reused
   std::optional<bson::document> write_concern_;
   std::optional<bson::document> read_concern_;
   bool retry_writes_ = true;

@@ -46,6 +46,8 @@ struct write_target {
   const std::string& db;
   const std::string& coll;
   const collection_options& options;
+  // client-side-operations-timeout.md "Batching": a bulk write's commands share one deadline.
+  std::optional<detail::operation_deadline> deadline = std::nullopt;
 };
 
 // updateOne or updateMany, deleteOne or deleteMany: the statement's multi / limit.
@@ -171,6 +173,7 @@ detail::count_options count_fields(const count_options& o) {
   c.limit = o.limit;
   c.hint = hint_of(o.hint);
   if (o.collation) c.collation = o.collation->get_view();
+  c.max_time_ms = o.max_time_ms;  // sent by the legacy count only
   return c;
 }
 
@@ -260,6 +263,7 @@ detail::find_and_modify_options find_and_modify_fields(bson::view filter, const 
   if (o.sort) f.sort = o.sort->get_view();
   if (o.projection) f.fields = o.projection->get_view();
   if (o.collation) f.collation = o.collation->get_view();
+  f.max_time_ms = o.max_time_ms;
   if constexpr (requires { o.return_new; }) {
     f.return_new = o.return_new;
     if (o.upsert) f.upsert = true;
@@ -312,6 +316,8 @@ asio::awaitable<error_code> collection::find_one_and_delete(bson::view filter, f
 
 collection collection::with_options(collection_options options) const {
   collection copy = *this;
+  // client-side-operations-timeout.md: timeoutMS, once set, cannot be changed to unset.
+  if (!options.timeout) options.timeout = options_.timeout;
   copy.options_ = std::move(options);
   return copy;
 }
@@ -546,7 +552,8 @@ asio::awaitable<error_code> run_group(write_target t, const bson::document& body
     bson::document slice;
     if (count < sizes.size()) detail::copy_with_statements(body, field, first, count, slice);
     const bson::document& command = count < sizes.size() ? slice : body;
-    const auto op = detail::describe(detail::bulk_batch_traits(command), t.db, command, t.options);
+    auto op = detail::describe(detail::bulk_batch_traits(command), t.db, command, t.options);
+    op.deadline = t.deadline;
     bson::document reply;
     diagnostics command_diag;
     const error_code ec = co_await t.client.execute(op, t.session, reply, command_diag);
@@ -582,7 +589,8 @@ asio::awaitable<error_code> collection::bulk_write(std::vector<write_model> requ
     if (auto ec = statement_sizes(bodies[g], statement_field(groups[g].command), limits, sizes[g], diag)) co_return ec;
   }
   bulk_progress progress{result, {}, {}, {}};
-  const write_target target{*client_, session_.get(), db_, coll_, options_};
+  const write_target target{*client_, session_.get(), db_,
+                            coll_,    options_,       client_->deadline_for(options_.timeout, session_.get())};
   bool stop = false;
   for (std::size_t g = 0; g < groups.size() && !stop; ++g) {
     auto ec = co_await run_group(target, bodies[g], groups[g], requests, options.ordered, sizes[g], limits, progress,

@@ -23,6 +23,8 @@ collection database::get_collection(std::string_view coll) const {
 
 database database::with_options(collection_options options) const {
   database copy = *this;
+  // client-side-operations-timeout.md: timeoutMS, once set, cannot be changed to unset.
+  if (!options.timeout) options.timeout = options_.timeout;
   copy.options_ = std::move(options);
   return copy;
 }
@@ -31,6 +33,7 @@ asio::awaitable<error_code> database::run_command(bson::document command, std::o
                                                   bson::document& reply, diagnostics& diag) {
   const detail::run_command_op user_command{command};
   auto op = detail::describe(user_command.traits(), db_, command, collection_options{});
+  op.timeout = options_.timeout;
   if (read_preference) op.read_preference = read_preference->get_view();
   co_return co_await client_->execute(op, session_.get(), reply, diag);
 }

@@ -15,6 +15,7 @@ namespace mongowire::detail {
 error_code client_impl::plan_read_preference(const operation& op, bool in_transaction, read_preference_plan& plan,
                                              diagnostics& diag) const {
   plan.cursor_server = op.cursor_server;
+  plan.cursor_connection = op.cursor_connection;
   plan.sent_to = op.sent_to;
   plan.selects_as_read = op.traits.selects_by_read_preference && !in_transaction;
   if (!plan.selects_as_read) return {};

@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <exception>
+#include <utility>
 
 #include "client/client_impl.hpp"
 #include "mongowire/client.hpp"
@@ -85,13 +86,43 @@ asio::awaitable<step_result> commit_until_known(session& s, detail::client_impl&
 }
 
 // "Timeout Error propagation": a timeout error that exposes the previous error (diag.cause and
-// the other fields of `diag`, which still describe it) and keeps its labels.
-error_code timeout_error(error_code last, std::chrono::milliseconds elapsed, diagnostics& diag) {
+// the other fields of `diag`, which still describe it) and keeps its labels. With timeoutMS it
+// is the CSOT timeout error (client-side-operations-timeout.md "Errors").
+error_code timeout_error(error_code last, std::chrono::milliseconds elapsed, bool csot, diagnostics& diag) {
   diag.cause = last;
   const auto previous = describe(diag);
   diag.client_message = "withTransaction timed out after " + std::to_string(elapsed.count()) +
                         " ms; last error: " + (previous.empty() ? last.message() : previous);
-  return client_errc::with_transaction_timeout;
+  return csot ? client_errc::timeout : client_errc::with_transaction_timeout;
+}
+
+// client-side-operations-timeout.md "Convenient Transactions API": with timeoutMS the whole
+// call has one deadline, which the session carries to the callback's operations and the
+// commits until with_transaction returns; the loop's limit is that timeout instead of 120 s.
+struct deadline_scope {
+  // timeoutMS 0: no limit (a century: elapsed + backoff in microseconds must not overflow).
+  static constexpr std::chrono::milliseconds no_limit = std::chrono::hours(24 * 365 * 100);
+  detail::session_impl& s;
+  deadline_scope(detail::session_impl& session, detail::with_transaction_clock& clock, steady::time_point started)
+      : s(session) {
+    auto deadline = s.client->deadline_for(s.session_timeout(), &s);
+    if (!deadline.enabled) return;
+    s.with_transaction_deadline = deadline;
+    clock.limit =
+        deadline.limited() ? std::chrono::duration_cast<std::chrono::milliseconds>(deadline.at - started) : no_limit;
+  }
+  ~deadline_scope() { s.with_transaction_deadline.reset(); }
+  deadline_scope(const deadline_scope&) = delete;
+  deadline_scope& operator=(const deadline_scope&) = delete;
+};
+
+// Step 7.1's abort gets a fresh timeoutMS ("withTransaction refreshes the timeout for
+// abortTransaction"), not the rest of the call's.
+asio::awaitable<void> abort_with_fresh_timeout(session& s, detail::session_impl& impl) {
+  const auto call_deadline = std::exchange(impl.with_transaction_deadline, std::nullopt);
+  diagnostics ignored;
+  co_await s.abort_transaction(ignored);
+  impl.with_transaction_deadline = call_deadline;
 }
 
 // Runs the callback. An exception it throws is kept in `thrown`, to be rethrown once step 7.1
@@ -123,12 +154,24 @@ error_code swallowed_error(const detail::session_impl& s, diagnostics& diag) {
 }  // namespace
 
 asio::awaitable<error_code> session::with_transaction(transaction_callback callback,
+                                                      std::optional<transaction_options> options,
+                                                      std::chrono::milliseconds timeout, diagnostics& diag) {
+  if (timeout.count() < 0) {  // client-side-operations-timeout.md "timeoutMS"
+    diag.client_message = "timeoutMS must not be negative (got " + std::to_string(timeout.count()) + ")";
+    co_return client_errc::invalid_argument;
+  }
+  const detail::timeout_override_scope scope{*impl_, timeout};
+  co_return co_await with_transaction(std::move(callback), std::move(options), diag);
+}
+
+asio::awaitable<error_code> session::with_transaction(transaction_callback callback,
                                                       std::optional<transaction_options> options, diagnostics& diag) {
   const auto started = steady::now();
   auto& client = *impl_->client;
   detail::with_transaction_clock clock;
   clock.limit = client.with_transaction_limit;
   const accounting_span span{*impl_};
+  const deadline_scope timeout_scope(*impl_, clock, started);
   for (clock.transaction_attempt = 1;; ++clock.transaction_attempt) {
     diag.clear();
     if (auto ec = start_transaction(options, diag)) co_return ec;
@@ -144,10 +187,8 @@ asio::awaitable<error_code> session::with_transaction(transaction_callback callb
     const asio::cancellation_state cancellation = co_await asio::this_coro::cancellation_state;
     const bool cancelled = cancellation.cancelled() != asio::cancellation_type::none;
     if (cancelled) co_await asio::this_coro::reset_cancellation_state();
-    if ((r.ec || cancelled) && detail::abort_after_callback_error(state)) {  // step 7.1
-      diagnostics ignored;
-      co_await abort_transaction(ignored);
-    }
+    if ((r.ec || cancelled) && detail::abort_after_callback_error(state))  // step 7.1
+      co_await abort_with_fresh_timeout(*this, *impl_);
     if (thrown) std::rethrow_exception(thrown);
     if (cancelled) co_return asio::error::operation_aborted;
     measure(clock, started, client);
@@ -156,7 +197,8 @@ asio::awaitable<error_code> session::with_transaction(transaction_callback callb
     if (r.decision.step == with_transaction_step::commit)
       r = co_await commit_until_known(*this, client, clock, started, diag);
     if (r.decision.step == with_transaction_step::done) co_return error_code{};
-    if (r.decision.step == with_transaction_step::return_timeout) co_return timeout_error(r.ec, clock.elapsed, diag);
+    if (r.decision.step == with_transaction_step::return_timeout)
+      co_return timeout_error(r.ec, clock.elapsed, impl_->with_transaction_deadline.has_value(), diag);
     if (r.decision.step != with_transaction_step::retry_transaction) co_return r.ec;
     ++impl_->accounting.transient_reruns;
     co_await sleep_for(client.executor(), r.decision.backoff, impl_->accounting);  // step 2

@@ -20,7 +20,6 @@
 namespace mongowire::detail::net {
 
 using asio::ip::tcp;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 std::atomic<std::int32_t> request_counter{0};

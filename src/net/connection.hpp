@@ -5,11 +5,13 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -31,6 +33,9 @@
 namespace mongowire::detail::net {
 
 namespace asio = boost::asio;
+
+// The completion token of net/'s coroutines: errors come back as values, never as exceptions.
+inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // Observes every frame sent and received (for traces, pcap files and protocol students).
 using frame_observer = frame_event_handler;
@@ -97,6 +102,7 @@ class connection {
   bool is_broken() const noexcept { return broken_; }
   void set_max_message_size(std::size_t bytes) noexcept;
   void set_socket_timeout(std::chrono::milliseconds t) noexcept { settings_.socket_timeout = t; }
+  std::chrono::milliseconds socket_timeout() const noexcept { return settings_.socket_timeout; }
   // The compressor the handshake negotiated (OP_COMPRESSED.md): every later request but the
   // excluded commands is sent compressed with it. nullopt: none.
   void set_compressor(std::optional<wire::compressor_id> id) noexcept { compressor_ = id; }
@@ -112,6 +118,8 @@ class connection {
   std::chrono::steady_clock::time_point last_checkin{};
   std::int64_t server_connection_id = 0;
   std::int32_t max_wire_version = 0;  // from the handshake
+  // load-balancers.md "Connection Establishment": the hello reply's serviceId (load-balanced mode).
+  std::optional<bson::object_id> service_id;
   // Scratch space for the command being sent on this connection: reused, so that once warm
   // building a command allocates nothing (the connection is checked out exclusively).
   bson::document command_buffer;

@@ -14,7 +14,6 @@
 namespace mongowire::detail::net {
 
 using clock = std::chrono::steady_clock;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
@@ -131,16 +130,20 @@ asio::awaitable<error_code> topology::read_streamed_hello(monitor& m, check_resu
 }
 
 void topology::on_check_succeeded(monitor& m, const check_result& r) {
-  if (r.rtt_sample_ms && sdam::is_valid_rtt_sample(*r.rtt_sample_ms))
+  if (r.rtt_sample_ms && sdam::is_valid_rtt_sample(*r.rtt_sample_ms)) {
     m.rtt_average_ms = sdam::average_round_trip_time(m.rtt_average_ms, *r.rtt_sample_ms);
+    m.add_rtt_sample(*r.rtt_sample_ms);
+  }
   const bson::view reply = r.reply;
   m.topology_version.reset();
   if (auto tv = reply["topologyVersion"].as_document()) m.topology_version = sdam::parse_topology_version(*tv);
   // SDAM lastUpdateTime: the monitor's clock reading, in ms.
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now().time_since_epoch()).count();
   // "Measuring RTT": the description carries the monitor's average, not this reply's time.
-  update(sdam::server_description::from_hello(m.address, reply, m.rtt_average_ms.value_or(0.0), std::nullopt, now_ms),
-         m.address);
+  auto described =
+      sdam::server_description::from_hello(m.address, reply, m.rtt_average_ms.value_or(0.0), std::nullopt, now_ms);
+  described.min_round_trip_time_ms = sdam::min_round_trip_time(m.rtt_samples);
+  update(std::move(described), m.address);
   if (!streaming_ || !m.topology_version || m.rtt_running || m.stopped || closed_) return;
   auto it = monitors_.find(m.address);
   if (it == monitors_.end()) return;
@@ -156,6 +159,7 @@ void topology::on_check_failed(monitor& m, error_code ec, const diagnostics& dia
   m.conn.reset();
   m.topology_version.reset();
   m.rtt_average_ms.reset();  // "rttMonitor.reset()"
+  m.rtt_samples.clear();
   const auto before = take_snapshot();
   auto why = describe(diag);
   if (why.empty()) why = ec.message();
@@ -222,8 +226,10 @@ asio::awaitable<void> topology::rtt_loop(std::shared_ptr<topology> self, std::sh
     diagnostics diag;
     const error_code ec = co_await measure_rtt(*m, rtt_ms, diag);
     if (m->stopped || closed_) break;
-    if (!ec && sdam::is_valid_rtt_sample(rtt_ms))
+    if (!ec && sdam::is_valid_rtt_sample(rtt_ms)) {
       m->rtt_average_ms = sdam::average_round_trip_time(m->rtt_average_ms, rtt_ms);
+      m->add_rtt_sample(rtt_ms);
+    }
     if (ec && m->rtt_conn) {
       m->rtt_conn->close();
       m->rtt_conn.reset();

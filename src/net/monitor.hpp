@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "net/connection.hpp"
 #include "net/topology.hpp"
@@ -28,6 +29,11 @@ struct topology::monitor {
   std::optional<sdam::topology_version> topology_version;
   // "Measuring RTT": the average of the handshake, polled hellos and the RTT monitor's hellos.
   std::optional<double> rtt_average_ms;
+  std::vector<double> rtt_samples;  // the last sdam::rtt_window, oldest first (minRoundTripTime)
+  void add_rtt_sample(double ms) {
+    if (rtt_samples.size() == sdam::rtt_window) rtt_samples.erase(rtt_samples.begin());
+    rtt_samples.push_back(ms);
+  }
   bool rtt_running = false;
   std::unique_ptr<connection> rtt_conn;  // dedicated to RTT while streaming
   asio::steady_timer rtt_timer;

@@ -13,7 +13,6 @@
 namespace mongowire::detail::net {
 
 using clock = std::chrono::steady_clock;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // A checkout whose ticket waits in the rules' WaitQueue: the pool sets `outcome` and cancels
 // the timer when the rules resume the ticket.
@@ -41,9 +40,10 @@ pool::~pool() {
 
 // ---------------------------------------------------------------- checking out
 
-asio::awaitable<error_code> pool::async_checkout(std::unique_ptr<connection>& out, diagnostics& diag) {
+asio::awaitable<error_code> pool::async_checkout(std::unique_ptr<connection>& out, diagnostics& diag,
+                                                 std::chrono::steady_clock::time_point deadline) {
   auto self = shared_from_this();  // a waiting checkout must not outlive the pool
-  cmap::checkout_result r = rules_.request_checkout(clock::now());
+  cmap::checkout_result r = rules_.request_checkout(clock::now(), deadline);
   perform();
   // A cancelled coroutine throws at its next co_await: leave the rules consistent first.
   const auto before = co_await asio::this_coro::cancellation_state;
@@ -132,6 +132,18 @@ asio::awaitable<void> pool::populate(std::shared_ptr<pool> self, cmap::connectio
   }
 }
 
+// load-balancers.md "Connection Tracking": the WaitQueueTimeoutError says who holds the connections.
+std::string pool::load_balanced_wait_queue_timeout() const {
+  const std::size_t in_use = rules_.total_connections() - rules_.available_connections() - rules_.pending_connections();
+  const std::size_t pinned = pinned_cursor_ + pinned_transaction_;
+  return "Timeout waiting for connection from the connection pool. maxPoolSize: " +
+         std::to_string(rules_.options().max_pool_size) +
+         ", connections in use by cursors: " + std::to_string(pinned_cursor_) +
+         ", connections in use by transactions: " + std::to_string(pinned_transaction_) +
+         ", connections in use by other operations: " + std::to_string(in_use > pinned ? in_use - pinned : 0) + " (" +
+         address_ + ")";
+}
+
 error_code pool::checkout_error(cmap::pool_error e, diagnostics& diag) const {
   diag.server_address = address_;
   if (diag.client_message.empty()) diag.client_message = std::string(cmap::message(e)) + " (" + address_ + ")";
@@ -140,7 +152,9 @@ error_code pool::checkout_error(cmap::pool_error e, diagnostics& diag) const {
     // CMAP: a paused pool and an interrupted connection both give a retryable PoolClearedError.
     case cmap::pool_error::pool_cleared: return client_errc::pool_cleared;
     case cmap::pool_error::connection_interrupted: return client_errc::pool_cleared;
-    case cmap::pool_error::wait_queue_timeout: return client_errc::wait_queue_timeout;
+    case cmap::pool_error::wait_queue_timeout:
+      if (load_balanced_) diag.client_message = load_balanced_wait_queue_timeout();
+      return client_errc::wait_queue_timeout;
     case cmap::pool_error::cancelled: return asio::error::operation_aborted;
     case cmap::pool_error::connection_error: return network_errc::connection_closed;
     default: break;
@@ -162,9 +176,7 @@ void pool::checkin(std::unique_ptr<connection> conn) {
   const bool broken = conn->is_broken() || !conn->is_open();
   s->owned = std::move(conn);
   rules_.checkin(id, clock::now(), broken);
-  perform();
-  // Interrupted while in use: the rules closed it already and only waited for its return.
-  if (slot* again = find(id); again && !rules_.state_of(id)) release(*again);
+  perform();  // an interrupted or perished connection is closed now (the rules' close action)
 }
 
 // ---------------------------------------------------------------- pool state
@@ -177,6 +189,24 @@ void pool::clear(bool interrupt_in_use_connections, pool_clear_cause cause, std:
   perform();  // the requested background run closes the stale connections now
 }
 
+void pool::assign_service(connection& c) {
+  if (!c.service_id || rules_.set_service(c.id(), *c.service_id) != cmap::pool_error::none) return;
+  c.generation = rules_.generation_of(*c.service_id);
+}
+
+void pool::clear_service(const bson::object_id& service, pool_clear_cause cause, std::string_view error) {
+  const auto now = clock::now();
+  rules_.clear_service(service);
+  if (clears_.size() == kept_clears) clears_.erase(clears_.begin());
+  clears_.push_back({rules_.generation_of(service), cause, std::string(error), now, false});
+  perform();  // the requested background run closes the service's available connections now
+}
+
+void pool::count_pinned(bool cursor, int delta) noexcept {
+  std::size_t& n = cursor ? pinned_cursor_ : pinned_transaction_;
+  if (delta > 0 || n > 0) n += static_cast<std::size_t>(static_cast<std::ptrdiff_t>(delta));
+}
+
 void pool::read_gauges(pool_gauges& out) const {
   out.address = address_;
   out.total = rules_.total_connections();
@@ -186,6 +216,8 @@ void pool::read_gauges(pool_gauges& out) const {
   out.wait_queue = rules_.waiting();
   out.generation = rules_.generation();
   out.clears = clears_;
+  out.pinned_cursor = pinned_cursor_;
+  out.pinned_transaction = pinned_transaction_;
 }
 
 void pool::mark_ready() {
@@ -254,6 +286,7 @@ void pool::forward(const cmap::event& e) {
   if (!on_event_) return;
   pool_event pe{e.type, address_, e.connection, std::string(e.reason), e.duration};
   pe.interrupt_in_use_connections = e.interrupt_in_use_connections;
+  pe.service_id = e.service_id;
   if (e.type == pool_event_type::connection_ready)
     if (const slot* s = find(e.connection); s && s->conn) pe.round_trips = s->conn->frames_sent();
   on_event_(pe);

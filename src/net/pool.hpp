@@ -41,8 +41,12 @@ class pool : public std::enable_shared_from_this<pool> {
 
   // Checks out a connection: an available one (most recently used first), a new one while
   // below maxPoolSize and maxConnecting, or waits in FIFO order. Honours the awaiting
-  // coroutine's cancellation slot (then asio::error::operation_aborted).
-  asio::awaitable<error_code> async_checkout(std::unique_ptr<connection>& out, diagnostics& diag);
+  // coroutine's cancellation slot (then asio::error::operation_aborted). `deadline`: the
+  // operation's own limit (client-side-operations-timeout.md: the remaining
+  // computedServerSelectionTimeout), earlier than waitQueueTimeoutMS or instead of it.
+  asio::awaitable<error_code> async_checkout(
+      std::unique_ptr<connection>& out, diagnostics& diag,
+      std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
   void checkin(std::unique_ptr<connection> conn);
 
   // CMAP "Clearing a connection pool": new generation, paused, waiters fail with
@@ -53,6 +57,15 @@ class pool : public std::enable_shared_from_this<pool> {
              std::string_view error = {});
   void mark_ready();
   void close();
+  // Load-balanced mode (CMAP "Load Balancer Mode"): `c`, pending, has its serviceId from the
+  // hello; it takes that service's generation. Clearing one service leaves the others alone.
+  void assign_service(connection& c);
+  void clear_service(const bson::object_id& service, pool_clear_cause cause, std::string_view error = {});
+  std::uint64_t generation_of(const bson::object_id& service) const noexcept { return rules_.generation_of(service); }
+  // load-balancers.md "Connection Tracking": connections checked out and pinned to a cursor or a
+  // transaction (+1 when pinned, -1 when released); a wait queue timeout reports them.
+  void count_pinned(bool cursor, int delta) noexcept;
+  void set_load_balanced() noexcept { load_balanced_ = true; }
 
   state current_state() const noexcept { return rules_.state(); }
   std::uint64_t generation() const noexcept { return rules_.generation(); }
@@ -81,6 +94,7 @@ class pool : public std::enable_shared_from_this<pool> {
   // Background coroutines hold the pool (`self`) from their creation.
   asio::awaitable<void> populate(std::shared_ptr<pool> self, cmap::connection_id id);
   error_code checkout_error(cmap::pool_error e, diagnostics& diag) const;
+  std::string load_balanced_wait_queue_timeout() const;
   std::unique_ptr<connection> hand_out(cmap::connection_id id);
   void perform();
   void perform(const cmap::action& a);
@@ -104,6 +118,8 @@ class pool : public std::enable_shared_from_this<pool> {
   bool performing_ = false;       // perform() is on the stack (an event handler called back)
   std::shared_ptr<asio::steady_timer> maintenance_timer_;
   std::vector<pool_clear> clears_;  // the last kept_clears, oldest first
+  bool load_balanced_ = false;
+  std::size_t pinned_cursor_ = 0, pinned_transaction_ = 0;
 };
 
 }  // namespace mongowire::detail::net

@@ -19,7 +19,6 @@
 namespace mongowire::detail::net {
 
 using clock = std::chrono::steady_clock;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 std::atomic<std::uint64_t> topology_counter{0};
@@ -40,6 +39,7 @@ asio::awaitable<error_code> handshake(connection& c, const topology_options& opt
   // isMaster over OP_QUERY, unless the server is already known to speak OP_MSG.
   ho.legacy_name = !use_op_msg;
   ho.client = default_client_metadata(opts.app_name);
+  ho.load_balanced = opts.sdam.load_balanced;  // load-balancers.md "Connection Establishment"
   // OP_COMPRESSED.md "MongoDB Handshake Amendment": the compressors offered, [] when none.
   bson::array_builder compressors;
   for (auto id : opts.connection.compressors) compressors.push(wire::compressor_name(id));
@@ -60,7 +60,13 @@ asio::awaitable<error_code> handshake(connection& c, const topology_options& opt
   if (auto max = reply_copy["maxMessageSizeBytes"].as_integer(); max && *max > 0)
     c.set_max_message_size(static_cast<std::size_t>(*max));
   c.set_compressor(wire::negotiated_compressor(opts.connection.compressors, reply_copy));
-  co_return error_code{};
+  if (!opts.sdam.load_balanced) co_return error_code{};
+  c.service_id = reply_copy["serviceId"].as_oid();
+  if (c.service_id) co_return error_code{};
+  diag.client_message =  // load-balancers.md "Connection Establishment", its words
+      "Driver attempted to initialize in load balancing mode, but the server does not support this mode. (" +
+      c.address() + " answered hello without serviceId)";
+  co_return client_errc::invalid_reply;
 }
 
 bool running_on_faas() noexcept {
@@ -93,9 +99,31 @@ void topology::start() {
     sdam_event changed = server_event(sdam_event_type::topology_description_changed, {});
     changed.previous_topology.type = std::string(sdam::to_string(sdam::topology_type::unknown));
     changed.new_topology = take_snapshot()->info();
+    if (description_.type() == sdam::topology_type::load_balanced) return start_load_balanced(changed);
     publish(changed);
   }
   for (const auto& s : description_.servers()) add_server(s.address);
+}
+
+// load-balancers.md "Monitoring": without a monitor, the events still tell the load balancer's
+// story: LoadBalanced with an Unknown server, ServerOpening, the server becoming LoadBalancer,
+// then LoadBalanced with the LoadBalancer. `changed` is the first TopologyDescriptionChanged.
+void topology::start_load_balanced(sdam_event changed) {
+  topology_description_info with_unknown = changed.new_topology;
+  for (auto& s : with_unknown.servers) s = server_description_info{s.address, "Unknown"};
+  changed.new_topology = with_unknown;
+  publish(changed);
+  for (const auto& s : description_.servers()) {
+    add_server(s.address);
+    sdam_event server_changed = server_event(sdam_event_type::server_description_changed, s.address);
+    server_changed.previous_server = server_description_info{s.address.to_string(), "Unknown"};
+    server_changed.new_server = info_of(s);
+    publish(server_changed);
+  }
+  sdam_event topology_changed = server_event(sdam_event_type::topology_description_changed, {});
+  topology_changed.previous_topology = std::move(with_unknown);
+  topology_changed.new_topology = take_snapshot()->info();
+  publish(topology_changed);
 }
 
 void topology::close() {
@@ -120,19 +148,25 @@ void topology::close() {
 }
 
 void topology::add_server(const host_address& address) {
-  if (closed_ || monitors_.count(address)) return;
+  if (closed_ || monitors_.count(address) || pools_.count(address)) return;
   invalidate_selection();
   publish(server_event(sdam_event_type::server_opening, address));  // before the monitor starts
-  auto m = std::make_shared<monitor>(ex_, address);
-  monitors_.emplace(address, m);
   auto self = weak_from_this();
   auto init = [self, address](connection& c, diagnostics& diag) -> asio::awaitable<error_code> {
     auto t = self.lock();
     if (!t) co_return client_errc::client_closed;
     co_return co_await t->initialize_pooled_connection(address, c, diag);
   };
-  pools_.emplace(address, std::make_shared<pool>(ex_, address.to_string(), opts_.pool, opts_.connection,
-                                                 std::move(init), pool_event_observer()));
+  auto p = std::make_shared<pool>(ex_, address.to_string(), opts_.pool, opts_.connection, std::move(init),
+                                  pool_event_observer());
+  pools_.emplace(address, p);
+  // load-balancers.md "Monitoring": no monitoring connection; the pool is usable at once.
+  if (description_.type() == sdam::topology_type::load_balanced) {
+    p->set_load_balanced();
+    return p->mark_ready();
+  }
+  auto m = std::make_shared<monitor>(ex_, address);
+  monitors_.emplace(address, m);
   asio::co_spawn(ex_, monitor_loop(shared_from_this(), m), asio::detached);
 }
 
@@ -214,7 +248,9 @@ asio::awaitable<error_code> topology::async_select(sdam::operation_kind kind, co
 }
 
 asio::awaitable<error_code> topology::select_loop(selection_request req, selected_server& out, diagnostics& diag) {
-  const auto deadline = clock::now() + opts_.server_selection_timeout;
+  // client-side-operations-timeout.md: computedServerSelectionTimeout = min(serverSelectionTimeoutMS,
+  // remaining timeoutMS).
+  const auto deadline = std::min(clock::now() + opts_.server_selection_timeout, req.origin.deadline);
   log_selection(req, selection_log_step::started, deadline);
   asio::steady_timer waiter(ex_);
   for (bool waited = false;; waited = true) {
@@ -407,9 +443,12 @@ void topology::handle_application_error(const sdam::application_error& err) {
   invalidate_selection();
   publish_changes(before);
   // SDAM "Error handling pseudocode": the pool is cleared after the server is marked Unknown.
-  if (response.clear_pool)
-    if (auto it = pools_.find(err.address); it != pools_.end())
+  // load-balancers.md "Post-Handshake Errors": only the connections of the erring service.
+  if (auto it = pools_.find(err.address); response.clear_pool && it != pools_.end()) {
+    if (err.service_id) it->second->clear_service(*err.service_id, clear_cause_of(err.kind), err.message);
+    else if (description_.type() != sdam::topology_type::load_balanced)  // CMAP: never paused there
       it->second->clear(false, clear_cause_of(err.kind), err.message);
+  }
   apply(response.changes, err.address);
   auto it = monitors_.find(err.address);
   if (it == monitors_.end()) return;
@@ -426,7 +465,10 @@ asio::awaitable<error_code> topology::initialize_pooled_connection(const host_ad
   error_code ec = co_await c.async_connect(address.host, address.port, diag);
   bson::document reply;
   const auto* known = description_.find(address);
-  const bool speaks_op_msg = known && known->type != sdam::server_type::unknown && known->max_wire_version >= 6;
+  // load-balancers.md: "the OP_MSG protocol MUST be used for all steps of the connection handshake".
+  const bool load_balanced = opts_.sdam.load_balanced;
+  const bool speaks_op_msg =
+      load_balanced || (known && known->type != sdam::server_type::unknown && known->max_wire_version >= 6);
   std::optional<auth::authenticator> authenticator;
   if (opts_.credential) authenticator.emplace(*opts_.credential, opts_.scram_cache);
   auth::authenticator* const auth = authenticator ? &*authenticator : nullptr;
@@ -439,10 +481,12 @@ asio::awaitable<error_code> topology::initialize_pooled_connection(const host_ad
                             std::to_string(opts_.sdam.min_wire_version) + " (MongoDB 4.2)";
       co_return client_errc::wire_version_unsupported;
     }
+    if (auto it = pools_.find(address); load_balanced && it != pools_.end()) it->second->assign_service(c);
     if (!auth) co_return error_code{};
     co_return co_await authenticate_pooled_connection(address, c, reply, *auth, diag);
   }
-  if (!closed_) report_handshake_error(address, c, ec, reply, diag, false);
+  // load-balancers.md "Initial Handshake Errors": ignored by SDAM in load-balanced mode.
+  if (!closed_ && !load_balanced) report_handshake_error(address, c, ec, reply, diag, false);
   co_return ec;
 }
 
@@ -492,7 +536,9 @@ void topology::report_handshake_error(const host_address& address, const connect
   }
   err.completed_handshake = false;
   err.connection_generation = c.generation;
-  if (auto it = pools_.find(address); it != pools_.end()) err.pool_generation = it->second->generation();
+  err.service_id = c.service_id;  // load-balanced mode: authentication errors clear this service only
+  if (auto it = pools_.find(address); it != pools_.end())
+    err.pool_generation = c.service_id ? it->second->generation_of(*c.service_id) : it->second->generation();
   handle_application_error(err);
 }
 

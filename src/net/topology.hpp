@@ -53,6 +53,9 @@ struct topology_options {
 struct selection_origin {
   std::string_view operation;     // the command name; must outlive the selection
   std::int64_t operation_id = 0;  // 0: none
+  // client-side-operations-timeout.md "Server Selection": the operation's deadline, when
+  // earlier than serverSelectionTimeoutMS from now.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 // A selected server: its pool and the description it was selected with (an immutable
@@ -114,6 +117,7 @@ class topology : public std::enable_shared_from_this<topology> {
 
   // topology.cpp: servers, selection, application errors, events
   void add_server(const host_address& address);
+  void start_load_balanced(sdam_event changed);
   void remove_server(const host_address& address);
   void stop_monitor(monitor& m) noexcept;
   void apply(const sdam::topology_changes& changes, const host_address& checked);

@@ -261,6 +261,8 @@ TEST_CASE("client bulkWrite refuses, before sending anything, what it could not 
   client_bulk_write_options unacknowledged_verbose = unacknowledged_ordered;
   unacknowledged_verbose.ordered = false;
   unacknowledged_verbose.verbose_results = true;
+  client_bulk_write_options unacknowledged = unacknowledged_verbose;
+  unacknowledged.verbose_results = false;
   struct refusal {
     std::vector<client_write_model> models;
     client_bulk_write_options options;
@@ -272,6 +274,10 @@ TEST_CASE("client bulkWrite refuses, before sending anything, what it could not 
       {{insert_model("test.c", doc), bad_update}, {}, "model 1: update document"},
       {{insert_model("test.c", doc)}, unacknowledged_ordered, "ordered writes"},
       {{insert_model("test.c", doc)}, unacknowledged_verbose, "verbose results"},
+      // bulk-write.md "Size Limits": only an unacknowledged write checks them client-side.
+      {{insert_model("test.c", document_of_size(1, max_bson_object_size + 1))},
+       unacknowledged,
+       "too large for an unacknowledged write"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.says);

@@ -338,6 +338,54 @@ TEST_CASE("server-monitoring.md: a check that times out clears the pool interrup
       f.io, [&] { return f.described().type == sdam_type::rs_primary; }, 3s));
 }
 
+// sdam-unified/interruptInUse-pool-clear.json, engine side: the streaming monitor's awaitable
+// hello is held by failCommand past connectTimeoutMS + heartbeatFrequencyMS, and the find a
+// pooled connection runs (kept busy by $where sleep) fails at once, retryable.
+TEST_CASE("server-monitoring.md: a streaming check that times out interrupts a $where find in use") {
+  topology_fixture f(false, testd::member_role::primary, [](net::topology_options& o) {
+    o.monitoring_mode = server_monitoring_mode::stream;
+    o.heartbeat_frequency = 300ms;
+    o.connection.connect_timeout = 300ms;
+  });
+  net::selected_server s;
+  REQUIRE(!f.select(s).first);
+  auto streaming = [&] {
+    for (const auto& r : f.log.named("hello"))
+      if (r.command.get_view().contains("maxAwaitTimeMS")) return true;
+    return false;
+  };
+  REQUIRE(run_until(f.io, streaming, 2s));
+  // A find on a missing collection evaluates nothing (mongod's EOF plan): one document to sleep on.
+  auto insert = bson::document::from_json(R"({"insert": "c", "documents": [{"_id": 1}], "$db": "test"})");
+  auto inserted = run(f.io, admin_command(f.server->port(), std::move(insert)));
+  REQUIRE(inserted["n"].as_integer() == 1);
+  std::unique_ptr<net::connection> c;
+  REQUIRE(!run(f.io, [&]() -> asio::awaitable<error_code> {
+    diagnostics diag;
+    co_return co_await s.server_pool->async_checkout(c, diag);
+  }()));
+  auto find = bson::document::from_json(R"({"find": "c", "filter": {"$where": "sleep(3000) || true"}, "$db": "test"})");
+  diagnostics diag;
+  auto fut = asio::co_spawn(
+      f.io,
+      [&]() -> asio::awaitable<error_code> {
+        bson::view reply;
+        co_return co_await c->async_command(find, std::nullopt, reply, diag);
+      },
+      asio::use_future);
+  const auto started = clock::now();
+  configure(f, R"({"failCommands": ["hello", "isMaster"], "blockConnection": true, "blockTimeMS": 1500,
+                  "appName": "enginetest"})",
+            4);
+  CHECK(wait_for(f.io, fut, 4s) == client_errc::pool_cleared);
+  CHECK(clock::now() - started < 2500ms);  // not after the 3 s the server sleeps
+  auto cleared = std::find_if(f.pool_events.events.begin(), f.pool_events.events.end(),
+                              [](const pool_event& e) { return e.type == pool_event_type::pool_cleared; });
+  REQUIRE(cleared != f.pool_events.events.end());
+  CHECK(cleared->interrupt_in_use_connections);
+  s.server_pool->checkin(std::move(c));
+}
+
 std::pair<error_code, diagnostics> checkout_once(topology_fixture& f, net::selected_server& s) {
   return run(f.io, [&]() -> asio::awaitable<std::pair<error_code, diagnostics>> {
     std::unique_ptr<net::connection> c;

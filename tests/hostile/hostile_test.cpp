@@ -5,7 +5,7 @@
 // of replies nobody asked for. Each case checks that the operation ends with an error naming
 // what was wrong (or succeeds, when the bytes are only slow), that only the connection that
 // received the bytes is closed (the pool holds two: the other stays), that nothing hangs, and
-// that the next operation succeeds on another connection. A leak shows under `./dev asan`.
+// that the next operation succeeds on another connection. A leak shows under `./dev test` (ASan).
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>

@@ -255,6 +255,61 @@ TEST_CASE("an awaitable hello without topology change waits maxAwaitTimeMS") {
   CHECK(std::chrono::steady_clock::now() - started >= 300ms);
 }
 
+// mongod sleeps blockTimeMS before it runs the hello, which then waits maxAwaitTimeMS: the
+// monitor's check takes both (sdam-unified/hello-timeout.json "Network timeout on Monitor check").
+TEST_CASE("failCommand blockConnection on an awaitable hello adds blockTimeMS to maxAwaitTimeMS") {
+  embedded_server server;
+  raw_client setup(server.port());
+  REQUIRE(ok(setup.command(
+      R"({"configureFailPoint": "failCommand", "mode": {"times": 1}, "data": {"failCommands": ["hello"], "appName": "monitor", "blockConnection": true, "blockTimeMS": 400}})")));
+  raw_client c(server.port());
+  auto first = c.command(R"({"hello": 1, "client": {"application": {"name": "monitor"}}})");  // not awaitable: blocked
+  auto tv = *first["topologyVersion"].as_document();
+  REQUIRE(ok(setup.command(
+      R"({"configureFailPoint": "failCommand", "mode": {"times": 1}, "data": {"failCommands": ["hello"], "appName": "monitor", "blockConnection": true, "blockTimeMS": 400}})")));
+  bson::document awaitable;
+  awaitable.append("hello", 1);
+  awaitable.append("topologyVersion", tv);
+  awaitable.append("maxAwaitTimeMS", std::int64_t{300});
+  awaitable.append("$db", "admin");
+  auto started = std::chrono::steady_clock::now();
+  c.send(raw_client::op_msg(awaitable, 1));
+  CHECK(c.read_frame(5s));
+  CHECK(std::chrono::steady_clock::now() - started >= 700ms);
+}
+
+TEST_CASE("a topology change during a failCommand block ends the block-free wait, and fires no failpoint again") {
+  embedded_replica_set rs(2);
+  raw_client c(rs.member(1).port());
+  auto first = c.command(R"({"hello": 1, "client": {"application": {"name": "monitor"}}})");
+  auto tv = *first["topologyVersion"].as_document();
+  REQUIRE(ok(c.command(
+      R"({"configureFailPoint": "failCommand", "mode": {"times": 2}, "data": {"failCommands": ["hello"], "appName": "monitor", "blockConnection": true, "blockTimeMS": 400}})")));
+  bson::document awaitable;
+  awaitable.append("hello", 1);
+  awaitable.append("topologyVersion", tv);
+  awaitable.append("maxAwaitTimeMS", std::int64_t{20000});
+  awaitable.append("$db", "admin");
+  auto started = std::chrono::steady_clock::now();
+  c.send(raw_client::op_msg(awaitable, 42));
+  std::thread failover([&] {
+    std::this_thread::sleep_for(100ms);
+    rs.step_down_and_elect(1);
+  });
+  auto frame = c.read_frame(10s);
+  failover.join();
+  REQUIRE(frame);
+  auto took = std::chrono::steady_clock::now() - started;
+  CHECK(took >= 400ms);  // the block is not cut short
+  CHECK(took < 5s);      // nor is the new state held back for maxAwaitTimeMS
+  wire::op_msg_view msg;
+  REQUIRE_FALSE(wire::op_msg_view::parse(*frame, msg));
+  CHECK(msg.body()["isWritablePrimary"].as_bool() == true);
+  // The hello ran again with the same request: the failpoint acted once, one time is left.
+  auto off = c.command(R"({"configureFailPoint": "failCommand", "mode": "off"})");
+  CHECK(off["count"].as_int64() == 1);
+}
+
 TEST_CASE("malformed frames close only their own connection, and the reason is logged") {
   SUBCASE("messageLength below the 16-byte header") {
     auto f = ping_frame();

@@ -78,3 +78,51 @@ TEST_CASE("find min/max bound the hinted index: min inclusive, max exclusive, a 
   CHECK(code_of(h.run(R"({"find": "c", "hint": "_id_"})")) == 0);
   CHECK(code_of(h.run(R"({"find": "missing", "hint": {"nope": 1}})")) == 0);  // no collection: no plan to check
 }
+
+// $where (expression_where.cpp): mongod evaluates the JavaScript per document while the
+// command runs; sleep(ms) keeps the command busy, so the reply waits the sum of the sleeps.
+TEST_CASE("$where with sleep(ms) matches as JavaScript says and delays the reply by the sleeps") {
+  harness h;
+  seed(h);
+  auto r = h.run(R"({"find": "c", "filter": {"$where": "sleep(200) || this.x > 30"}})");
+  REQUIRE(ok(r));
+  CHECK(first_batch(r).size() == 3);
+  CHECK(h.conn.block_ms == 5 * 200);  // evaluated for every document
+  r = h.run(R"({"find": "c", "filter": {"_id": 1}})");
+  CHECK(h.conn.block_ms == 0);
+  r = h.run(R"({"count": "c", "query": {"$where": "function() { sleep(10); return this._id == 2; }"}})");
+  CHECK(r["n"].as_int32() == 1);
+  CHECK(h.conn.block_ms == 50);
+  r = h.run(R"({"update": "c", "updates": [{"q": {"$where": "sleep(300) || true"}, "u": {"$set": {"a": "bar"}}}]})");
+  CHECK(r["nModified"].as_int32() == 1);
+  CHECK(h.conn.block_ms == 300);  // a single update stops at the first match
+  r = h.run(R"({"delete": "c", "deletes": [{"q": {"$where": "this.x == 55"}, "limit": 0}]})");
+  CHECK(r["n"].as_int32() == 1);
+}
+
+TEST_CASE("$where sleeping past maxTimeMS fails with MaxTimeMSExpired after maxTimeMS") {
+  harness h;
+  seed(h);
+  auto r = h.run(R"({"find": "c", "filter": {"$where": "sleep(100) || true"}, "maxTimeMS": 250})");
+  CHECK(code_of(r) == 50);
+  CHECK(h.conn.block_ms == 250);
+}
+
+TEST_CASE("$where JavaScript the test server cannot evaluate is an error, never a match") {
+  harness h;
+  seed(h);
+  auto r = h.run(R"({"find": "c", "filter": {"$where": "db.c.count() > 0"}})");
+  CHECK(code_of(r) == 139);
+  CHECK(r["codeName"].as_string() == "JSInterpreterFailure");
+  CHECK(errmsg(r).find("cannot evaluate this $where JavaScript: 'db' at offset 0") != std::string::npos);
+  r = h.run(R"({"update": "c", "updates": [{"q": {"$where": "this.y.z"}, "u": {"$set": {"a": 1}}}]})");
+  REQUIRE(r["writeErrors"].is_array());  // mongod: a TypeError, as the statement's write error
+  auto write_error = *(*(*r["writeErrors"].as_array()).begin()).as_document();
+  CHECK(write_error["code"].as_int32() == 139);
+  CHECK(write_error["errmsg"].as_string() == "TypeError: this.y is undefined");
+  r = h.run(R"({"find": "c", "filter": {"a": {"$exists": true}}})");
+  CHECK(first_batch(r).empty());
+  r = h.run(R"({"aggregate": "c", "pipeline": [{"$match": {"$where": "true"}}], "cursor": {}})");
+  CHECK(code_of(r) == 2);
+  CHECK(errmsg(r) == "$where is not allowed in this context");
+}

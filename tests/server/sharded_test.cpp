@@ -120,3 +120,43 @@ TEST_CASE("a retryable write retried through another router is answered from the
   CHECK(retry["n"].as_int32() == 1);
   CHECK(retry["retriedStmtIds"].is_array());
 }
+
+TEST_CASE("load-balancers.md: a mongos behind a load balancer answers the first hello with serviceId") {
+  server_options o;
+  o.sharded = true;
+  o.load_balanced = true;
+  harness h(o);
+  auto first = h.run(R"({"hello": 1, "loadBalanced": true})");
+  REQUIRE(ok(first));
+  CHECK(first["msg"].as_string() == std::optional<std::string_view>("isdbgrid"));
+  const auto service = first["serviceId"].as_oid();
+  REQUIRE(service);
+  // mongos load_balancer_support::handleHello: only a connection's first hello is special.
+  auto again = h.run(R"({"hello": 1})");
+  REQUIRE(ok(again));
+  CHECK_FALSE(again["serviceId"]);
+  // Another connection reaches the same service.
+  auto other = h.server.open_connection();
+  CHECK(h.run(R"({"hello": 1, "loadBalanced": true})", &other)["serviceId"].as_oid() == service);
+}
+
+TEST_CASE("load-balancers.md: a first hello without loadBalanced fails with LoadBalancerSupportMismatch") {
+  server_options o;
+  o.sharded = true;
+  o.load_balanced = true;
+  harness h(o);
+  auto r = h.run(R"({"hello": 1, "loadBalanced": false})");
+  CHECK(code_of(r) == 354);
+  CHECK(r["codeName"].as_string() == std::optional<std::string_view>("LoadBalancerSupportMismatch"));
+}
+
+TEST_CASE("a server not behind a load balancer ignores loadBalanced: true and sends no serviceId") {
+  for (const bool sharded : {false, true}) {
+    server_options o;
+    o.sharded = sharded;
+    harness h(o);
+    auto r = h.run(R"({"hello": 1, "loadBalanced": true})");
+    REQUIRE(ok(r));
+    CHECK_FALSE(r["serviceId"]);
+  }
+}

@@ -3,6 +3,7 @@
 //                   [--transaction-lifetime-s N] [--set-name NAME] [--log-commands]
 //                   [--auth] [--user NAME:PASSWORD]... [--no-speculative-auth]
 //                   [--members N] [--replication-lag-ms N] [--standalone] [--sharded [--mongos N]]
+//                   [--load-balanced]
 //                   [--tls-certificate-key-file PEM [--tls-ca-file PEM]] [--x509-user SUBJECT]...
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -33,12 +34,15 @@ int usage(const char* why) {
       "                       [--transaction-lifetime-s N] [--set-name NAME] [--log-commands]\n"
       "                       [--auth] [--user NAME:PASSWORD]... [--no-speculative-auth]\n"
       "                       [--members N] [--replication-lag-ms N] [--standalone] [--sharded [--mongos N]]\n"
+      "                       [--load-balanced]\n"
       "                       [--tls-certificate-key-file PEM [--tls-ca-file PEM]] [--x509-user SUBJECT]...\n"
       "An in-memory MongoDB 7.0 replica-set primary for tests and benchmarks.\n"
       "--members: a replica set of N members on ports P, P+1, ... (member 0 primary); the secondaries\n"
       "replicate its writes --replication-lag-ms after their commit. --standalone: a standalone mongod.\n"
       "--sharded: a sharded cluster of --mongos N routers (default 1) on ports P, P+1, ... over one store;\n"
       "each router keeps its own transactions (recoveryToken commits elsewhere) and fail points.\n"
+      "--load-balanced: one mongos behind a load balancer (connect with loadBalanced=true): its first\n"
+      "hello must say loadBalanced: true, and the reply carries the serviceId.\n"
       "--auth: access control as mongod --auth (Unauthorized until a connection authenticates);\n"
       "--user: a user with role root on admin and SCRAM-SHA-1 and SCRAM-SHA-256 credentials;\n"
       "--no-speculative-auth: hello ignores speculativeAuthenticate (as mongod before 4.4).\n"
@@ -84,7 +88,9 @@ void print_command(const command_log_entry& e) {
 // What the first line says about the deployment.
 std::string describe(const server_options& o, const std::vector<std::string>& hosts) {
   std::string what = o.standalone ? "standalone" : o.sharded ? "sharded cluster" : "replica set " + o.set_name;
-  if (o.sharded) {
+  if (o.load_balanced) {
+    what = "mongos behind a load balancer (connect with loadBalanced=true)";
+  } else if (o.sharded) {
     what += " of " + std::to_string(hosts.size()) + " mongos:";
     for (const auto& h : hosts) what += " " + h;
   } else if (hosts.size() > 1) {
@@ -214,6 +220,7 @@ int main(int argc, char** argv) {
       core_opts.replication_lag = std::chrono::milliseconds(n);
     else if (arg == "--standalone") core_opts.standalone = true;
     else if (arg == "--sharded") core_opts.sharded = true;
+    else if (arg == "--load-balanced") core_opts.load_balanced = true;
     else if (arg == "--mongos" && value(routers) && routers >= 1 && routers <= 50) continue;
     else if (arg == "--user" && i + 1 < argc && add_user(argv[++i], core_opts)) continue;
     else if (arg == "--help" || arg == "-h") return usage(nullptr);
@@ -226,6 +233,9 @@ int main(int argc, char** argv) {
   if (core_opts.sharded && (members > 1 || core_opts.standalone))
     return usage("--sharded excludes --members > 1 and --standalone");
   if (routers > 1 && !core_opts.sharded) return usage("--mongos needs --sharded");
+  if (core_opts.load_balanced && (members > 1 || core_opts.standalone || routers > 1))
+    return usage("--load-balanced is one mongos: it excludes --members > 1, --standalone and --mongos > 1");
+  if (core_opts.load_balanced) core_opts.sharded = true;
   if (core_opts.sharded) members = routers;
   if (net_opts.port != 0 && net_opts.port + members - 1 > 65535) return usage("--members N does not fit above --port");
   return core_opts.sharded ? serve_sharded(core_opts, net_opts, static_cast<int>(routers))

@@ -13,9 +13,12 @@ namespace {
 constexpr int replica_set_members = 3;
 constexpr int sharded_routers = 2;  // unified-test-format.md: useMultipleMongoses needs more than one
 
-// Sharded only when no requirement allows a standalone or a replica set: the files that
-// ran on those before keep running there.
-std::optional<test_topology> first_supported(bson::view requirement, bool sharded) {
+// Sharded only when no requirement allows a standalone or a replica set, load-balanced only when
+// none allows those or a sharded cluster: the files that ran on those before keep running there.
+enum class topology_pass { direct, sharded, load_balanced };
+
+std::optional<test_topology> first_supported(bson::view requirement, topology_pass pass) {
+  const bool sharded = pass != topology_pass::direct;
   auto topologies = requirement["topologies"].as_array();
   if (!topologies) return test_topology::replica_set;  // any topology will do
   for (const auto& t : *topologies) {
@@ -23,8 +26,9 @@ std::optional<test_topology> first_supported(bson::view requirement, bool sharde
     if (name == "single") return test_topology::single;
     if (name == "replicaset") return test_topology::replica_set;
     if (sharded && (name == "sharded" || name == "sharded-replicaset")) return test_topology::sharded;
+    if (pass == topology_pass::load_balanced && name == "load-balanced") return test_topology::load_balanced;
   }
-  return std::nullopt;  // load-balanced only: the file is skipped
+  return std::nullopt;
 }
 
 }  // namespace
@@ -32,10 +36,10 @@ std::optional<test_topology> first_supported(bson::view requirement, bool sharde
 test_topology topology_for(bson::view file_doc) {
   auto requirements = file_doc["runOnRequirements"].as_array();
   if (!requirements) return test_topology::replica_set;
-  for (const bool sharded : {false, true})
+  for (const auto pass : {topology_pass::direct, topology_pass::sharded, topology_pass::load_balanced})
     for (const auto& r : *requirements)
       if (auto doc = r.as_document())
-        if (auto topology = first_supported(*doc, sharded)) return *topology;
+        if (auto topology = first_supported(*doc, pass)) return *topology;
   return test_topology::replica_set;
 }
 
@@ -107,8 +111,10 @@ in_process_deployment::in_process_deployment(test_topology topology, bool auth,
     servers_->standalone.emplace(options);
     // Discovered as drivers' CI connects to a standalone: Unknown first, then Single.
     uri_ = "mongodb://" + credentials + servers_->standalone->address() + "/";
-  } else if (topology == test_topology::sharded) {
-    servers_->sharded.emplace(sharded_routers, options);
+  } else if (topology == test_topology::sharded || topology == test_topology::load_balanced) {
+    // load-balancers.md: one endpoint, the mongos behind the load balancer.
+    options.load_balanced = topology == test_topology::load_balanced;
+    servers_->sharded.emplace(options.load_balanced ? 1 : sharded_routers, options);
     uri_ = servers_->sharded->uri();
     uri_.insert(std::string_view("mongodb://").size(), credentials);
   } else {

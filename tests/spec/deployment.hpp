@@ -3,7 +3,8 @@
 // "runOnRequirements"), in the order they list them: a standalone for "single", a replica
 // set of three members (replicated, discovered through its replicaSet URI) for
 // "replicaset" and for files that name no topology this server can be, a sharded cluster of
-// two mongos routers over one store for "sharded" and "sharded-replicaset".
+// two mongos routers over one store for "sharded" and "sharded-replicaset", and for files that
+// allow nothing but "load-balanced", one mongos behind a load balancer (loadBalanced=true).
 #pragma once
 
 #include <cstdint>
@@ -15,7 +16,7 @@
 
 namespace mongowire::spec {
 
-enum class test_topology { single, replica_set, sharded };
+enum class test_topology { single, replica_set, sharded, load_balanced };
 
 // The first topology of the file's runOnRequirements that the test server can be.
 test_topology topology_for(bson::view file_doc);

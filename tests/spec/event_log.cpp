@@ -76,8 +76,10 @@ void check_assertion(const bson::element& expected, const bson::document& actual
     const bool has = actual["serverConnectionId"].as_integer().value_or(0) > 0;
     if (has != expected.as_bool().value_or(false)) throw test_failure(path + ": expected " + describe(expected));
   } else if (key == "hasServiceId") {
-    // serviceId exists only behind a load balancer, which mongowire does not support.
-    if (expected.as_bool().value_or(false)) throw test_failure(path + ": expected a serviceId, the event has none");
+    // load-balancers.md "Events": an ObjectId in load-balanced mode only.
+    const bool has = actual["serviceId"].as_oid().has_value();
+    if (has != expected.as_bool().value_or(false))
+      throw test_failure(path + ": expected " + describe(expected) + (has ? ", the event has one" : ", it has none"));
   } else {
     throw runner_error(path + ": unsupported event assertion");
   }
@@ -163,6 +165,7 @@ void record_command_event(client_entity& c, const command_event& e) {
   d.append("commandName", e.command_name);
   d.append("databaseName", e.database_name);
   d.append("serverConnectionId", e.server_connection_id);
+  if (e.service_id) d.append("serviceId", *e.service_id);
   if (e.type == command_event_type::started) d.append("command", e.document);
   if (e.type == command_event_type::succeeded) d.append("reply", e.document);
   if (e.type == command_event_type::started) c.started_commands.push_back(d);
@@ -180,6 +183,7 @@ void record_pool_event(client_entity& c, const pool_event& e) {
   d.append("address", e.address);
   if (!e.reason.empty()) d.append("reason", e.reason);
   if (e.type == pool_event_type::pool_cleared) d.append("interruptInUseConnections", e.interrupt_in_use_connections);
+  if (e.service_id) d.append("serviceId", *e.service_id);
   c.cmap_events.push_back(std::move(d));
 }
 

@@ -210,6 +210,9 @@ TEST_CASE("CMAP events: reason and interruptInUseConnections must be present and
   CHECK_FALSE(
       event_is(R"({"poolClearedEvent": {"interruptInUseConnections": false}})", R"({"event": "poolClearedEvent"})"));
   CHECK_FALSE(event_is(R"({"poolClearedEvent": {"hasServiceId": true}})", R"({"event": "poolClearedEvent"})"));
+  CHECK(event_is(R"({"poolClearedEvent": {"hasServiceId": true}})",
+                 R"({"event": "poolClearedEvent", "serviceId": {"$oid": "65eb13b122c34af3037c094d"}})"));
+  CHECK(event_is(R"({"poolClearedEvent": {"hasServiceId": false}})", R"({"event": "poolClearedEvent"})"));
   CHECK(event_is(R"({"connectionClosedEvent": {"reason": "stale"}})",
                  R"({"event": "connectionClosedEvent", "reason": "stale"})"));
   CHECK_FALSE(event_is(R"({"connectionClosedEvent": {"reason": "stale"}})",

@@ -50,6 +50,12 @@ bson::document read_preference_from(bson::view spec) {
 collection_options collection_options_from(bson::view spec) {
   collection_options o;
   for (const auto& e : spec) {
+    if (e.key() == "timeoutMS") {
+      auto ms = e.as_integer();
+      if (!ms) throw runner_error("timeoutMS must be a number");
+      o.timeout = std::chrono::milliseconds(*ms);
+      continue;
+    }
     auto d = e.as_document();
     if (!d) throw runner_error("collection/database option '" + std::string(e.key()) + "' must be a document");
     if (e.key() == "readConcern") o.read_concern = bson::document(*d);
@@ -128,15 +134,29 @@ mongowire::session& live_session(session_entity& s) {
   return *s.session;
 }
 
-mongowire::collection collection_for(const collection_entity& c, session_entity* s) {
-  auto coll =
-      s ? live_session(*s).get_collection(c.database, c.name) : c.client->client->get_collection(c.database, c.name);
-  return coll.with_options(c.options);
+// client-side-operations-timeout.md: an operation's own timeoutMS argument, through a handle
+// for that one operation.
+std::optional<std::chrono::milliseconds> timeout_argument(arguments& args) {
+  auto ms = args.integer("timeoutMS");
+  if (!ms) return std::nullopt;
+  return std::chrono::milliseconds(*ms);
 }
 
-mongowire::database database_for(const database_entity& d, session_entity* s) {
+mongowire::collection collection_for(const collection_entity& c, session_entity* s,
+                                     std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+  auto coll =
+      s ? live_session(*s).get_collection(c.database, c.name) : c.client->client->get_collection(c.database, c.name);
+  auto options = c.options;
+  if (timeout) options.timeout = timeout;
+  return coll.with_options(std::move(options));
+}
+
+mongowire::database database_for(const database_entity& d, session_entity* s,
+                                 std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
   auto db = s ? live_session(*s).get_database(d.name) : d.client->client->get_database(d.name);
-  return db.with_options(d.options);
+  auto options = d.options;
+  if (timeout) options.timeout = timeout;
+  return db.with_options(std::move(options));
 }
 
 value update_result_value(const update_result& r) {
@@ -367,9 +387,10 @@ awaitable<void> aggregate_op(arguments& args, Target& target, operation_outcome&
 
 awaitable<void> count_op(arguments& args, mongowire::collection& coll, operation_outcome& out, bool legacy) {
   auto filter = args.required_document("filter");
+  count_options o;
+  if (legacy) o.max_time_ms = args.integer("maxTimeMS");
   args.check_all_used();
   std::int64_t n = 0;
-  const count_options o;
   // (Not a conditional expression: g++ 12 evaluates both co_await operands of ?:.)
   if (legacy) out.ec = co_await coll.count(filter, o, n, out.diag);
   else out.ec = co_await coll.count_documents(filter, o, n, out.diag);
@@ -410,6 +431,7 @@ Options find_one_and_options_from(arguments& args) {
   Options o;
   if (auto v = args.document("sort")) o.sort = bson::document(*v);
   if (auto v = args.document("projection")) o.projection = bson::document(*v);
+  o.max_time_ms = args.integer("maxTimeMS");
   if constexpr (requires { o.return_new; }) {
     o.upsert = args.boolean("upsert").value_or(false);
     o.return_new = return_document_after(args.string("returnDocument"));
@@ -519,7 +541,8 @@ awaitable<operation_outcome> collection_operation(std::string_view name, argumen
   if (op == std::end(collection_ops))
     throw runner_error("unsupported collection operation '" + std::string(name) + "'");
   operation_outcome out;
-  auto coll = collection_for(entity, session_argument(args, ctx.entities));
+  auto* session = session_argument(args, ctx.entities);
+  auto coll = collection_for(entity, session, timeout_argument(args));
   co_await op->run(args, coll, out);
   if (out.ec && name != "bulkWrite") out.result = value();  // only a BulkWriteException has a result
   co_return out;
@@ -571,7 +594,8 @@ awaitable<void> list_collection_names_op(arguments& args, mongowire::database& d
 awaitable<operation_outcome> database_operation(std::string_view name, arguments& args, operation_context& ctx,
                                                 const database_entity& entity) {
   operation_outcome out;
-  auto db = database_for(entity, session_argument(args, ctx.entities));
+  auto* session = session_argument(args, ctx.entities);
+  auto db = database_for(entity, session, timeout_argument(args));
   if (name == "runCommand") {
     co_await run_command_op(args, db, out);
   } else if (name == "createCollection") {
@@ -602,6 +626,7 @@ awaitable<void> list_databases_op(arguments& args, operation_context& ctx, clien
                                   operation_outcome& out) {
   auto* s = session_argument(args, ctx.entities);
   list_databases_options o;
+  o.timeout = timeout_argument(args);
   if (auto f = args.document("filter")) o.filter = bson::document(*f);
   o.authorized_databases = args.boolean("authorizedDatabases");
   if (auto c = args.get("comment")) o.comment = bson_value(c);
@@ -614,7 +639,10 @@ awaitable<void> list_databases_op(arguments& args, operation_context& ctx, clien
     if (names_only) command.append("nameOnly", true);
     if (o.filter) command.append("filter", *o.filter);
     bson::document reply;
-    out.ec = co_await live_session(*s).get_database("admin").run_command(command, std::nullopt, reply, out.diag);
+    collection_options timeout_only;
+    timeout_only.timeout = o.timeout;
+    auto admin = live_session(*s).get_database("admin").with_options(std::move(timeout_only));
+    out.ec = co_await admin.run_command(command, std::nullopt, reply, out.diag);
     if (auto dbs = reply["databases"].as_array(); dbs && !out.ec) docs = documents_of(*dbs, "databases");
     for (const auto& d : docs) names.emplace_back(d["name"].as_string().value_or(""));
   } else if (names_only) {
@@ -729,11 +757,15 @@ awaitable<operation_outcome> session_operation(std::string_view name, arguments&
     if (!given.get_view().empty()) options = transaction_options_from(given);
     out.ec = s.start_transaction(options, out.diag);
   } else if (name == "commitTransaction") {
+    const auto timeout = timeout_argument(args);
     args.check_all_used();
-    out.ec = co_await s.commit_transaction(out.diag);
+    if (timeout) out.ec = co_await s.commit_transaction(*timeout, out.diag);
+    else out.ec = co_await s.commit_transaction(out.diag);
   } else if (name == "abortTransaction") {
+    const auto timeout = timeout_argument(args);
     args.check_all_used();
-    out.ec = co_await s.abort_transaction(out.diag);
+    if (timeout) out.ec = co_await s.abort_transaction(*timeout, out.diag);
+    else out.ec = co_await s.abort_transaction(out.diag);
   } else if (name == "endSession") {
     args.check_all_used();
     co_await s.end();
@@ -748,6 +780,7 @@ awaitable<operation_outcome> session_operation(std::string_view name, arguments&
     bson::document given;
     for (auto key : {"readConcern", "writeConcern", "readPreference", "maxCommitTimeMS"})
       if (auto e = args.get(key)) given.append(key, e);
+    const auto timeout = timeout_argument(args);
     args.check_all_used();
     std::optional<transaction_options> options;
     if (!given.get_view().empty()) options = transaction_options_from(given);
@@ -763,7 +796,8 @@ awaitable<operation_outcome> session_operation(std::string_view name, arguments&
       }
       co_return error_code{};
     };
-    out.ec = co_await s.with_transaction(run_callback, std::move(options), out.diag);
+    if (timeout) out.ec = co_await s.with_transaction(run_callback, std::move(options), *timeout, out.diag);
+    else out.ec = co_await s.with_transaction(run_callback, std::move(options), out.diag);
   } else {
     throw runner_error("unsupported session operation '" + std::string(name) + "'");
   }

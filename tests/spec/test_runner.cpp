@@ -104,7 +104,8 @@ awaitable<deployment> describe_deployment(mongowire::client& internal, const con
   bson::document hello_command;
   hello_command.append("hello", 1);
   auto hello = co_await admin_command(internal, std::move(hello_command));
-  if (hello["serviceId"]) d.topology = "load-balanced";
+  // Only a connection's first hello carries serviceId (mongos handleHello): loadBalanced=true says it.
+  if (cs.load_balanced.value_or(false) || hello["serviceId"]) d.topology = "load-balanced";
   else if (hello["msg"].as_string() == std::optional<std::string_view>("isdbgrid")) d.topology = "sharded";
   else if (hello["setName"]) d.topology = "replicaset";
   else d.topology = "single";
@@ -306,7 +307,7 @@ class test_execution {
       if (!wrapper || wrapper->count() != 1) throw runner_error("an entity must be a single-key document");
       const auto kind = wrapper->first_key();
       auto spec_doc = *(*wrapper)[kind].as_document();
-      if (kind == "client") create_client(spec_doc);
+      if (kind == "client") co_await create_client(spec_doc);
       else if (kind == "database") create_database(spec_doc);
       else if (kind == "collection") create_collection(spec_doc);
       else if (kind == "session") create_session(spec_doc);
@@ -329,7 +330,24 @@ class test_execution {
     return out;
   }
 
-  void create_client(bson::view spec_doc) {
+  // unified-test-format.md "client" awaitMinPoolSizeMS: wait until every known server's pool
+  // holds minPoolSize established connections; failing that within the time, the test fails.
+  awaitable<void> await_min_pool_size(const client_entity& c, std::size_t min_pool_size,
+                                      std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+      const auto g = c.client->gauges();
+      bool ready = !g.pools.empty();
+      for (const auto& p : g.pools) ready = ready && p.total - p.pending >= min_pool_size;
+      if (ready) co_return;
+      if (std::chrono::steady_clock::now() >= deadline)
+        throw runner_error("client " + c.id + ": the pools did not reach minPoolSize " + std::to_string(min_pool_size) +
+                           " within awaitMinPoolSizeMS (" + std::to_string(limit.count()) + " ms)");
+      co_await sleep_for(poll_interval);
+    }
+  }
+
+  awaitable<void> create_client(bson::view spec_doc) {
     arguments a(spec_doc, "client entity");
     auto c = std::make_unique<client_entity>();
     c->id = a.required_string("id");
@@ -341,6 +359,7 @@ class test_execution {
       for (const auto& n : *ignore) c->ignore_commands.emplace(n.as_string().value_or(""));
     c->observe_sensitive = a.boolean("observeSensitiveCommands").value_or(false);
     const auto observe_log = a.document("observeLogMessages");
+    const auto await_min_pool_ms = a.integer("awaitMinPoolSizeMS");
     a.check_all_used();
     client_options opts;
     auto* raw = c.get();
@@ -361,7 +380,12 @@ class test_execution {
     } catch (const mongowire::error& err) {
       throw runner_error("client " + c->id + ": cannot use " + uri + ": " + err.what());
     }
+    const auto min_pool_size = uri_options["minPoolSize"].as_integer().value_or(0);
+    auto& added = *c;
     entities_.add(std::move(c));
+    if (await_min_pool_ms && min_pool_size > 0)
+      co_await await_min_pool_size(added, static_cast<std::size_t>(min_pool_size),
+                                   std::chrono::milliseconds(*await_min_pool_ms));
   }
 
   void create_thread(bson::view spec_doc) {
@@ -396,6 +420,7 @@ class test_execution {
       if (own.read_concern) c.options.read_concern = std::move(own.read_concern);
       if (own.write_concern) c.options.write_concern = std::move(own.write_concern);
       if (own.read_preference) c.options.read_preference = std::move(own.read_preference);
+      if (own.timeout) c.options.timeout = own.timeout;
     }
     a.check_all_used();
     entities_.add(id, std::move(c));
@@ -419,6 +444,7 @@ class test_execution {
       }
       if (auto d = so.document("defaultTransactionOptions"))
         opts.default_transaction_options = transaction_options_from(*d);
+      if (auto t = so.integer("defaultTimeoutMS")) opts.default_timeout = std::chrono::milliseconds(*t);
       so.check_all_used();
     }
     a.check_all_used();
@@ -479,6 +505,12 @@ class test_execution {
     for (const auto& f : expected) {
       const auto key = f.key();
       if (key == "isError") continue;
+      if (key == "isTimeoutError") {
+        // client-side-operations-timeout.md "Errors": the distinct timeout error.
+        if (f.as_bool().value_or(false) != (out.ec == client_errc::timeout))
+          fail(f.as_bool().value_or(false) ? "expected a timeout error" : "expected an error other than a timeout");
+        continue;
+      }
       if (key == "isClientError") {
         // "Client errors include ... parameter validation errors before a command is sent to
         // the server; network errors."

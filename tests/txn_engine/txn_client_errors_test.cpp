@@ -201,3 +201,59 @@ TEST_CASE("transactions.md \"Network Error\": a WaitQueueTimeout in a transactio
   CHECK(insert_diag.has_label(label::transient_transaction_error));
   CHECK(s.current_transaction_state() == transaction_state::starting);
 }
+
+TEST_CASE(
+    "client-side-operations-timeout.md: a reply later than timeoutMS is a timeout error; its connection is closed") {
+  fixture f("&timeoutMS=300");
+  diagnostics diag;
+  bson::document reply;
+  REQUIRE(!run(f.io, f.c->run_command("admin", doc_from_json(R"({"ping": 1})"), reply, diag)));
+  f.configure_fail_point(doc_from_json(R"({"times": 1})"),
+                         doc_from_json(R"({"failCommands": ["find"], "blockConnection": true, "blockTimeMS": 1500})"));
+  f.rec.clear();
+  std::optional<bson::document> out;
+  const auto started = std::chrono::steady_clock::now();
+  const bson::document filter;
+  const auto ec = run(f.io, f.c->get_collection("app", "items").find_one(filter, find_options{}, out, diag));
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  CHECK(ec == client_errc::timeout);
+  CHECK(diag.cause == network_errc::socket_timeout);  // "expose the underlying error"
+  CHECK(diag.client_message.find(error_code(network_errc::socket_timeout).message()) != std::string::npos);
+  CHECK(elapsed < std::chrono::milliseconds(1500));  // not retried past the deadline
+  REQUIRE(f.rec.named("find").size() == 1);
+  // "Command Execution": maxTimeMS is the remaining time minus the minimum RTT.
+  const auto max_time = f.rec.named("find").front()->doc["maxTimeMS"].as_integer();
+  REQUIRE(max_time);
+  CHECK(*max_time > 0);
+  CHECK(*max_time <= 300);
+  // The timed-out connection was closed, never reused half-read: the next find gets its own reply.
+  diag.clear();
+  CHECK(!run(f.io, f.c->get_collection("app", "items").find_one(filter, find_options{}, out, diag)));
+  const auto g = f.c->gauges();
+  REQUIRE(g.pools.size() == 1);
+  CHECK(g.pools.front().total == 1);  // the timed-out one is gone, the new one is idle
+}
+
+TEST_CASE("client-side-operations-timeout.md: timeoutMS 0 sends no maxTimeMS and ignores socketTimeoutMS") {
+  fixture f("&socketTimeoutMS=100");
+  diagnostics diag;
+  f.configure_fail_point(doc_from_json(R"({"times": 1})"),
+                         doc_from_json(R"({"failCommands": ["find"], "blockConnection": true, "blockTimeMS": 300})"));
+  collection_options no_limit;
+  no_limit.timeout = std::chrono::milliseconds(0);
+  std::optional<bson::document> out;
+  const bson::document filter;
+  auto coll = f.c->get_collection("app", "items").with_options(no_limit);
+  find_options with_max_time;
+  with_max_time.max_time_ms = 50;
+  CHECK(!run(f.io, coll.find_one(filter, with_max_time, out, diag)));
+  REQUIRE(f.rec.named("find").size() == 1);
+  CHECK_FALSE(f.rec.named("find").front()->doc.get_view().contains("maxTimeMS"));  // the deprecated option too
+  // A negative timeoutMS is refused before anything is sent.
+  collection_options negative;
+  negative.timeout = std::chrono::milliseconds(-1);
+  CHECK(run(f.io,
+            f.c->get_collection("app", "items").with_options(negative).find_one(filter, find_options{}, out, diag)) ==
+        client_errc::invalid_argument);
+  CHECK(f.rec.named("find").size() == 1);
+}

@@ -290,6 +290,15 @@ std::optional<document> document::try_from_json(std::string_view json, std::stri
     if (why) *why = err.message;
     return std::nullopt;
   }
+  // libbson's reader keeps bytes that are not UTF-8 (RFC 8259 section 8.1 requires UTF-8),
+  // such as the overlong NUL C0 80, and its writer then refuses the document: refuse it here.
+  std::size_t len = 0;
+  char* printed = bson_as_canonical_extended_json(out.b_.get(), &len);
+  if (printed == nullptr) {
+    if (why) *why = "a key or string is not valid UTF-8";
+    return std::nullopt;
+  }
+  bson_free(printed);
   return out;
 }
 

@@ -238,8 +238,7 @@ bool pool::can_create() const noexcept {
 
 std::size_t pool::unclaimed_population() const noexcept {
   return static_cast<std::size_t>(std::count_if(slots_.begin(), slots_.end(), [&](const slot& s) {
-    return s.id != 0 && s.state == connection_state::pending && s.owner == 0 && !s.interrupted &&
-           s.generation == generation_;
+    return s.id != 0 && s.state == connection_state::pending && s.owner == 0 && !s.interrupted && !stale(s);
   }));
 }
 
@@ -284,23 +283,23 @@ void pool::close_connection(slot& s, close_reason reason, action_kind teardown) 
   const auto index = static_cast<std::size_t>(&s - slots_.data());
   if (s.state == connection_state::available) std::erase(available_, index);
   if (s.state == connection_state::pending) --pending_;
-  const bool in_use = s.state == connection_state::in_use;
   --total_;
   s.state = connection_state::closed;
+  forget_service(s);
   emit(pool_event_type::connection_closed, s.id, to_string(reason));
   action a;
   a.kind = teardown;
   a.connection = s.id;
   push(a);
-  // An interrupted in-use connection still belongs to its user until checked in.
-  if (in_use && teardown == action_kind::interrupt) s.awaiting_checkin = true;
-  else s.id = 0;
+  s.id = 0;
 }
 
 // "Perishable": stale (generation), errored, or available for longer than maxIdleTimeMS.
 std::optional<close_reason> pool::perished(const slot& s, time_point now) const noexcept {
-  if (s.generation != generation_) return close_reason::stale;
+  // A connection that failed is closed for its error, also when the failure cleared the pool
+  // (load-balancers/transactions.json: a network error's connection closes with "error").
   if (s.broken) return close_reason::error;
+  if (stale(s)) return close_reason::stale;
   const auto idle = options_.max_idle_time;
   if (s.state == connection_state::available && idle.count() > 0 && now - s.available_since > idle)
     return close_reason::idle;
@@ -351,7 +350,7 @@ void pool::finish_population(slot& s, time_point now) {
   }
   emit(pool_event_type::connection_ready, s.id, {}, now - s.created);
   if (state_ == pool_state::closed) return close_connection(s, close_reason::pool_closed);
-  if (s.generation != generation_) return close_connection(s, close_reason::stale);
+  if (stale(s)) return close_connection(s, close_reason::stale);
   // "Populating the Pool": mark available before the pending count drops, so no thread
   // starts a new connection while this one is available.
   --pending_;
@@ -382,17 +381,14 @@ checkout_result pool::connection_failed(connection_id id, time_point now) {
 pool_error pool::checkin(connection_id id, time_point now, bool broken) {
   slot* s = find(id);
   if (!s) return pool_error::unknown_connection;
-  if (s->awaiting_checkin) {  // already closed by an interrupting clear
-    emit(pool_event_type::connection_checked_in, id);
-    s->id = 0;
-    return pool_error::none;
-  }
   if (s->state != connection_state::in_use) return pool_error::wrong_connection_state;
   emit(pool_event_type::connection_checked_in, id);
   s->broken = s->broken || broken;
   // "if connection is perished OR pool is closed: close connection, else mark available".
   if (state_ == pool_state::closed) {
     close_connection(*s, close_reason::pool_closed);
+  } else if (s->interrupted) {  // by clear(interruptInUseConnections), as a stale connection
+    close_connection(*s, close_reason::stale);
   } else if (auto why = perished(*s, now)) {
     close_connection(*s, *why);
   } else {
@@ -414,6 +410,46 @@ pool_error pool::connection_broken(connection_id id, time_point now) {
     serve_queue(now);
   }
   return pool_error::none;
+}
+
+// ---------------------------------------------------------------- load-balanced mode
+
+bool pool::stale(const slot& s) const noexcept {
+  if (!s.service) return s.generation != generation_;
+  const auto it = services_.find(*s.service);
+  return it == services_.end() || s.generation != it->second.generation;
+}
+
+// "MUST remove the entry for a serviceId once the connection count reaches 0".
+void pool::forget_service(slot& s) noexcept {
+  if (!s.service) return;
+  if (auto it = services_.find(*s.service); it != services_.end() && --it->second.connections == 0) services_.erase(it);
+  s.service.reset();
+}
+
+pool_error pool::set_service(connection_id id, const bson::object_id& service) {
+  slot* s = find(id);
+  if (!s) return pool_error::unknown_connection;
+  if (s->state != connection_state::pending || s->service) return pool_error::wrong_connection_state;
+  auto& entry = services_[service];
+  ++entry.connections;
+  s->service = service;
+  s->generation = entry.generation;
+  return pool_error::none;
+}
+
+void pool::clear_service(const bson::object_id& service) {
+  if (state_ == pool_state::closed) return;
+  // A service without connections has no entry: nothing of it to mark stale.
+  if (auto it = services_.find(service); it != services_.end()) ++it->second.generation;
+  emit(pool_event_type::pool_cleared);
+  events_.back().service_id = service;
+  run_wanted_ = true;  // closes its available connections at the next background run
+}
+
+std::uint64_t pool::generation_of(const bson::object_id& service) const noexcept {
+  const auto it = services_.find(service);
+  return it == services_.end() ? 0 : it->second.generation;
 }
 
 // ---------------------------------------------------------------- pool state
@@ -486,8 +522,14 @@ void pool::interrupt_stale_in_use() {
   interrupt_up_to_.reset();
   for (slot& s : slots_) {
     if (s.id == 0 || s.generation > limit) continue;
-    if (s.state == connection_state::in_use) {
-      close_connection(s, close_reason::stale, action_kind::interrupt);
+    if (s.state == connection_state::in_use && !s.interrupted) {
+      // "Interrupting a Connection": its task is cancelled and it is perished. It stays its
+      // user's until checked in, then closes (CheckedIn, then Closed: interruptInUse-pool-clear.json).
+      s.interrupted = true;
+      action a;
+      a.kind = action_kind::interrupt;
+      a.connection = s.id;
+      push(a);
     } else if (s.state == connection_state::pending && !s.interrupted) {
       // Closed when the I/O layer reports the cancelled establishment.
       s.interrupted = true;

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,6 +81,7 @@ struct event {
   std::string_view reason;                    // closed / check_out_failed; static storage
   std::chrono::nanoseconds duration{0};       // ready, checked_out, check_out_failed
   bool interrupt_in_use_connections = false;  // pool_cleared
+  std::optional<bson::object_id> service_id;  // pool_cleared of one service (load-balanced mode)
 };
 
 enum class checkout_status {
@@ -140,6 +142,14 @@ class pool {
   // "Clearing a non-load balanced pool": new generation, paused, waiters fail now; perished
   // connections are closed by the background run it requests.
   void clear(time_point now, bool interrupt_in_use_connections = false);
+  // "Load Balancer Mode": once its handshake is done, pending connection `id` takes the
+  // generation of `service` (the serviceId of the hello reply) and counts in that service.
+  pool_error set_service(connection_id id, const bson::object_id& service);
+  // "Clearing a load balanced pool": a new generation for `service` only; the pool is not
+  // paused and the WaitQueue stays.
+  void clear_service(const bson::object_id& service);
+  // The generation connections of `service` are compared with (SDAM stale errors).
+  std::uint64_t generation_of(const bson::object_id& service) const noexcept;
   // "Marking a Connection Pool as Ready"; false when the pool is closed.
   bool ready();
   // "Closing a Connection Pool".
@@ -174,8 +184,13 @@ class pool {
     ticket_id owner = 0;  // pending for this checkout; 0: populating minPoolSize
     time_point checkout_started{};
     bool broken = false;
-    bool interrupted = false;       // pending, cut by clear(interrupt): closed when reported
-    bool awaiting_checkin = false;  // closed while in use: the slot is freed by its check-in
+    bool interrupted = false;                // cut by clear(interrupt): closed when reported or checked in
+    std::optional<bson::object_id> service;  // load-balanced mode, once the handshake is done
+  };
+  // "Load Balancer Mode": serviceId -> (generation, connection count).
+  struct service_generation {
+    std::uint64_t generation = 0;
+    std::size_t connections = 0;
   };
   struct waiter {
     ticket_id ticket = 0;
@@ -193,6 +208,8 @@ class pool {
   std::size_t create_connection(time_point now, ticket_id owner, time_point checkout_started);
   void close_connection(slot& s, close_reason reason, action_kind teardown = action_kind::close);
   std::optional<close_reason> perished(const slot& s, time_point now) const noexcept;
+  bool stale(const slot& s) const noexcept;  // older than its pool's (or service's) generation
+  void forget_service(slot& s) noexcept;
   slot* take_available(time_point now);
   bool can_create() const noexcept;
   std::size_t unclaimed_population() const noexcept;
@@ -221,9 +238,10 @@ class pool {
   std::size_t pending_ = 0;  // "pendingConnectionCount"
   bool run_wanted_ = false;
   std::optional<std::uint64_t> interrupt_up_to_;  // generation of the last clear(interrupt)
-  std::vector<slot> slots_;                       // free slots (id 0) are reused
-  std::vector<std::size_t> available_;            // slot indexes; back = most recently checked in
-  std::vector<waiter> waiters_;                   // the WaitQueue, FIFO
+  std::map<bson::object_id, service_generation> services_;
+  std::vector<slot> slots_;             // free slots (id 0) are reused
+  std::vector<std::size_t> available_;  // slot indexes; back = most recently checked in
+  std::vector<waiter> waiters_;         // the WaitQueue, FIFO
   std::vector<action> actions_;
   std::size_t next_action_ = 0;
   std::vector<event> events_;

@@ -367,6 +367,7 @@ error_code build_find_and_modify(bson::document& out, std::string_view coll, con
   put_array_if(w, "arrayFilters", o.array_filters);
   put_hint(w, o.hint);
   put_if(w, "collation", o.collation);
+  put_integer_if(w, "maxTimeMS", o.max_time_ms);
   return {};
 }
 

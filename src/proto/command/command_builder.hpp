@@ -201,9 +201,10 @@ struct find_and_modify_options {
   std::optional<bson::view> array_filters{};
   hint_value hint{};
   std::optional<bson::view> collation{};
+  std::optional<std::int64_t> max_time_ms{};
 };
 // {findAndModify: coll, query, sort?, remove: true | update, new?, fields?, upsert?,
-//  arrayFilters?, hint?, collation?}. client_errc::invalid_argument (out untouched)
+//  arrayFilters?, hint?, collation?, maxTimeMS?}. client_errc::invalid_argument (out untouched)
 // unless exactly one of `remove` and `update` is given.
 error_code build_find_and_modify(bson::document& out, std::string_view coll, const find_and_modify_options& options);
 

@@ -54,6 +54,7 @@ class client_category_impl final : public boost::system::error_category {
       case client_errc::message_too_large: return "message larger than the server's maxMessageSizeBytes (not sent)";
       case client_errc::invalid_message: return "invalid wire message built by the client (not sent)";
       case client_errc::session_in_use: return "the session is already running an operation";
+      case client_errc::timeout: return "operation exceeded its timeoutMS";
     }
     return "unknown client error";
   }

@@ -26,12 +26,12 @@ bool retryable_overload_error(const diagnostics& d) noexcept {
   return d.has_label(label::system_overloaded) && d.has_label(label::retryable_error);
 }
 
+}  // namespace
+
 double clamp_jitter(double jitter) noexcept {
   if (!(jitter >= 0)) return 0;  // also NaN
   return std::min(jitter, 1.0);
 }
-
-}  // namespace
 
 bool supports_retryable_writes(const sdam::server_description& server) noexcept {
   return retryable_writes_unsupported_reason(server).empty();
@@ -88,7 +88,7 @@ attempt_decision retry_tracker::on_failure(const failed_attempt& f, const diagno
 
   if (overload) saw_overload_ = true;
   const int allowed = saw_overload_ ? settings_.max_adaptive_retries : 1;
-  if (retries_ + 1 > allowed) return {};
+  if (retries_ + 1 > allowed && (saw_overload_ || !settings_.retry_until_deadline)) return {};
 
   attempt_decision decision;
   ++retries_;

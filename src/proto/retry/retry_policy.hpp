@@ -53,6 +53,9 @@ struct retry_settings {
   // reads/writes specs); on overload errors only with enableOverloadRetargeting.
   bool sharded = false;
   bool overload_retargeting = false;
+  // client-side-operations-timeout.md "Retryability": with timeoutMS set, a retryable error is
+  // retried as often as the deadline allows (the executor stops at the deadline), not once.
+  bool retry_until_deadline = false;
 };
 
 // One failed attempt as the executor saw it.
@@ -64,6 +67,9 @@ struct failed_attempt {
   // that no writes were attempted", so the previous error is reported.
   bool command_sent = true;
 };
+
+// A jitter drawn in [0, 1], clamped there (NaN counts as 0): backoffs never grow past their cap.
+double clamp_jitter(double jitter) noexcept;
 
 // client-backpressure.md, step 3: backoff = jitter * min(MAX_BACKOFF, base * 2^attempt),
 // `attempt` the retry number (the first retry is 1).

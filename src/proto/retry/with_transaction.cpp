@@ -4,16 +4,12 @@
 #include <cmath>
 
 #include "proto/retry/error_labels.hpp"
+#include "proto/retry/retry_policy.hpp"
 
 namespace mongowire::detail {
 namespace {
 
 using std::chrono::microseconds;
-
-double clamp_jitter(double jitter) noexcept {
-  if (!(jitter >= 0)) return 0;
-  return std::min(jitter, 1.0);
-}
 
 // Step 2: retry the transaction only when the backoff still ends inside the time limit
 // (pseudo-code: "if (Date.now() + backoff - startTime >= timeout) throw makeTimeoutError").

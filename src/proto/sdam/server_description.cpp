@@ -47,6 +47,11 @@ double average_round_trip_time(std::optional<double> previous_average_ms, double
 
 bool is_valid_rtt_sample(double sample_ms) noexcept { return std::isfinite(sample_ms) && sample_ms >= 0; }
 
+double min_round_trip_time(std::span<const double> last_samples_ms) noexcept {
+  if (last_samples_ms.size() < 2) return 0;
+  return *std::min_element(last_samples_ms.begin(), last_samples_ms.end());
+}
+
 server_description server_description::unknown(host_address address, std::string error,
                                                std::optional<sdam::topology_version> tv) {
   server_description d;

@@ -5,6 +5,7 @@
 #include <compare>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,10 @@ double average_round_trip_time(std::optional<double> previous_average_ms, double
 // server-selection-tests.md, "Calculating Round Trip Time": negative (or NaN, infinite) RTT
 // samples are rejected.
 bool is_valid_rtt_sample(double sample_ms) noexcept;
+// server-monitoring.md "Measuring RTT": minRoundTripTime is the least of the last
+// `rtt_window` samples, 0 until there are at least 2.
+inline constexpr std::size_t rtt_window = 10;
+double min_round_trip_time(std::span<const double> last_samples_ms) noexcept;
 
 struct server_description {
   host_address address;
@@ -65,6 +70,7 @@ struct server_description {
   std::string error;  // empty when there is none
 
   std::optional<double> round_trip_time_ms;  // average; null while Unknown
+  double min_round_trip_time_ms = 0;         // see min_round_trip_time (client-side-operations-timeout.md)
   std::int32_t min_wire_version = 0;
   std::int32_t max_wire_version = 0;
   std::optional<host_address> me;

@@ -135,6 +135,21 @@ void record_client_metadata(bson::view cmd, connection_context& ctx) {
     ctx.app_name = std::string((*client.as_document()).find_path("application.name").as_string().value_or(""));
 }
 
+// mongos load_balancer_support::handleHello: only a connection's first hello is special. Through
+// the load balancer it must carry loadBalanced: true, and its reply gets the serviceId. A server
+// not behind a load balancer ignores the option (it answers without serviceId, and the driver
+// then refuses the server: load-balancers.md "Connection Establishment").
+void answer_load_balanced_hello(bson::view cmd, connection_context& ctx, const bson::object_id& service_id,
+                                bson::document& reply) {
+  if (ctx.load_balanced_hello_done) return;
+  if (!cmd["loadBalanced"].as_truthy().value_or(false))
+    throw command_error(code::load_balancer_support_mismatch,
+                        "The server is being accessed through a load balancer, but this driver does not have load "
+                        "balancing enabled");
+  reply.append("serviceId", service_id);
+  ctx.load_balanced_hello_done = true;
+}
+
 }  // namespace
 
 void server_core::impl::cmd_hello(op_context& op, bson::document& reply) {
@@ -143,11 +158,11 @@ void server_core::impl::cmd_hello(op_context& op, bson::document& reply) {
   // replication_coordinator_impl.cpp: in quiesce mode hello fails so that clients route away.
   if (quiesce_mode) throw command_error(91, "The server is in quiesce mode and will shut down");
   // Awaitable hello (streaming protocol): with an up-to-date topologyVersion, the reply is
-  // held back for maxAwaitTimeMS; the network layer performs the wait.
+  // held back for maxAwaitTimeMS, after any failCommand block; the network layer waits.
   if (auto tv = op.cmd["topologyVersion"]; tv.is_document()) {
     auto d = *tv.as_document();
     if (d["processId"].as_oid() == process_id && d["counter"].as_int64() == topology_counter) {
-      ctx.block_ms = std::max<std::int64_t>(0, op.cmd["maxAwaitTimeMS"].as_integer().value_or(0));
+      ctx.await_ms = std::max<std::int64_t>(0, op.cmd["maxAwaitTimeMS"].as_integer().value_or(0));
       ctx.awaiting_topology_change = true;
     }
   }
@@ -193,6 +208,7 @@ void server_core::impl::cmd_hello(op_context& op, bson::document& reply) {
   const bool no_replica_set = options.standalone || options.sharded;
   if (no_replica_set || !options.sessions_supported) restrict_hello(reply, no_replica_set, options.sessions_supported);
   if (options.sharded) reply.append("msg", "isdbgrid");
+  if (options.load_balanced) answer_load_balanced_hello(op.cmd, ctx, service_id, reply);
 }
 
 void server_core::impl::cmd_ping(op_context&, bson::document&) {}
@@ -236,6 +252,7 @@ void server_core::impl::cmd_server_status(op_context&, bson::document& reply) {
     tx.append("totalAborted", txn_stats.aborted);
   });
   append_compression_status(options.compressors, compression_bytes, reply);
+  append_memory_status(reply);
 }
 
 void server_core::impl::cmd_end_sessions(op_context& op, bson::document&) {
@@ -321,6 +338,21 @@ void server_core::impl::cmd_drop_database(op_context& op, bson::document& reply)
   reply.append("dropped", op.db);
 }
 
+namespace {
+
+// listCollections and listIndexes take {cursor: {batchSize: n}} (list_collections.cpp,
+// list_indexes.cpp): the rest is left to getMore. Without it, everything in the first batch.
+std::int64_t cursor_batch_size(const op_context& op) {
+  const auto cursor = op.cmd["cursor"].as_document();
+  const auto batch = cursor ? (*cursor)["batchSize"].as_integer() : std::nullopt;
+  if (batch && *batch < 0)
+    throw command_error(code::bad_value,
+                        "BSON field 'batchSize' value must be >= 0, actual value '" + std::to_string(*batch) + "'");
+  return batch.value_or(INT64_MAX);
+}
+
+}  // namespace
+
 void server_core::impl::cmd_list_collections(op_context& op, bson::document& reply) {
   bool name_only = op.cmd["nameOnly"].as_truthy().value_or(false);
   auto filter = document_field(op, "filter", false);
@@ -342,7 +374,7 @@ void server_core::impl::cmd_list_collections(op_context& op, bson::document& rep
     }
     if (std::get<query::matcher>(m).matches(entry)) entries.push_back(std::move(entry));
   }
-  reply_with_cursor(op, reply, op.db + ".$cmd.listCollections", std::move(entries), INT64_MAX, true);
+  reply_with_cursor(op, reply, op.db + ".$cmd.listCollections", std::move(entries), cursor_batch_size(op), false);
 }
 
 // list_databases.cpp (7.0): admin only; every database with data plus the replica set's own
@@ -388,7 +420,7 @@ void server_core::impl::cmd_list_indexes(op_context& op, bson::document& reply) 
   if (!c) throw command_error(code::namespace_not_found, "ns does not exist: " + ns);
   std::vector<bson::document> specs;
   for (auto& ix : c->indexes) specs.push_back(ix.spec);
-  reply_with_cursor(op, reply, ns, std::move(specs), INT64_MAX, true);
+  reply_with_cursor(op, reply, ns, std::move(specs), cursor_batch_size(op), false);
 }
 
 void server_core::impl::cmd_create_indexes(op_context& op, bson::document& reply) {

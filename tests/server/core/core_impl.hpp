@@ -123,6 +123,9 @@ struct server_core::impl {
   std::map<std::int32_t, std::map<std::string, std::int64_t>> router_transactions;
   failpoint primary_write_failpoint;  // onPrimaryTransactionalWrite
   bson::object_id process_id = bson::object_id::generate();
+  // load-balancers.md "Downstream Visible Behavioral Changes": an ObjectId that does not change
+  // while the service runs (mongos: its per-service state).
+  bson::object_id service_id = bson::object_id::generate();
   std::int64_t topology_counter = 0;
   bool quiesce_mode = false;  // shutting down: hello fails, shutdown errors carry topologyVersion
   std::int64_t election_term = 1;
@@ -179,6 +182,13 @@ struct server_core::impl {
   void abort_transaction_of(session_state& s);
   bool statement_failed(op_context& op, const command_error& e, bool ordered);
   void reap_expired_transactions();
+  // Snapshot history (history.cpp): prunes what no reader can see, refuses reads before it.
+  void prune_history();
+  void check_snapshot_available(const op_context& op);
+  void append_memory_status(bson::document& reply) const;  // serverStatus mem, wiredTiger
+  void cmd_set_parameter(op_context& op, bson::document& reply);
+  void cmd_get_parameter(op_context& op, bson::document& reply);
+  std::int64_t snapshot_too_old_errors = 0;
   void refresh_session_cache();
   write_context write_context_for(op_context& op);
   void finish_autocommit_write(op_context& op, bson::timestamp ts);

@@ -16,6 +16,24 @@ T compiled(std::variant<T, query::query_error> v) {
   return std::get<T>(std::move(v));
 }
 
+// The filter of a command where mongod allows $where (find, count, distinct, update, delete,
+// findAndModify); `fx` collects what its JavaScript did.
+query::matcher compiled_filter(bson::view filter, query::javascript_effects& fx) {
+  return compiled(query::matcher::compile(filter, {.javascript = &fx}));
+}
+
+// mongod runs $where while it scans: its sleep(ms) calls delay the reply (the network layer
+// waits block_ms), up to maxTimeMS, which then fails the command; a JavaScript error fails it.
+void apply_javascript_effects(op_context& op, const query::javascript_effects& fx) {
+  if (fx.error) throw command_error(fx.error->code, fx.error->message);
+  auto max = op.cmd["maxTimeMS"].as_integer();
+  if (max && *max > 0 && fx.sleep_ms > *max) {
+    op.conn->block_ms += *max;
+    throw command_error(code::max_time_ms_expired, "operation exceeded time limit");
+  }
+  op.conn->block_ms += fx.sleep_ms;
+}
+
 // insert.cpp fixDocumentForInsert: a document above BSONObjMaxUserSize is a write error.
 void check_insert_size(bson::view doc) {
   if (doc.size() <= static_cast<std::size_t>(max_user_bson_size)) return;
@@ -264,7 +282,8 @@ update_outcome server_core::impl::update_statement(op_context& op, const std::st
                                                    bool multi, bool upsert, std::int32_t stmt) {
   if (multi && op.retryable_write())
     throw command_error(code::invalid_options, "Cannot use (or request) retryable writes with multi=true");
-  auto m = compiled(query::matcher::compile(q));
+  query::javascript_effects js;
+  auto m = compiled_filter(q, js);
   auto upd = compiled(query::update_spec::compile(u.is_document() ? *u.as_document() : *u.as_array()));
   if (multi && upd.is_replacement())
     throw command_error(code::failed_to_parse, "multi update is not supported for replacement-style update");
@@ -276,6 +295,7 @@ update_outcome server_core::impl::update_statement(op_context& op, const std::st
     store.for_each_candidate(*c, wc.view, q, [&](record_id rid, const bson::document& d) {
       if ((multi || targets.empty()) && m.matches(d)) targets.emplace_back(rid, d);
     });
+    apply_javascript_effects(op, js);
     for (auto& [rid, old] : targets) {
       bson::document next;
       if (auto err = upd.apply(old, next)) throw command_error(err->code, err->message);
@@ -302,7 +322,8 @@ std::int64_t server_core::impl::delete_statement(op_context& op, const std::stri
                                                  std::int32_t stmt) {
   if (multi && op.retryable_write())
     throw command_error(code::invalid_options, "Cannot use (or request) retryable writes with limit=0");
-  auto m = compiled(query::matcher::compile(q));
+  query::javascript_effects js;
+  auto m = compiled_filter(q, js);
   on_primary_transactional_write(op);
   auto wc = write_context_for(op);
   std::int64_t n = 0;
@@ -311,6 +332,7 @@ std::int64_t server_core::impl::delete_statement(op_context& op, const std::stri
     store.for_each_candidate(*c, wc.view, q, [&](record_id rid, const bson::document& d) {
       if ((multi || targets.empty()) && m.matches(d)) targets.push_back(rid);
     });
+    apply_javascript_effects(op, js);
     for (auto rid : targets) {
       store.remove(*c, ns, rid, wc);
       ++n;
@@ -473,7 +495,8 @@ void server_core::impl::cmd_find_and_modify(op_context& op, bson::document& repl
     throw command_error(code::failed_to_parse,
                         "Cannot specify both new=true and remove=true; 'remove' always returns the deleted document");
   auto query = document_field(op, "query", false);
-  auto m = compiled(query::matcher::compile(query));
+  query::javascript_effects js;
+  auto m = compiled_filter(query, js);
   std::optional<query::sort_spec> sort;
   if (auto s = document_field(op, "sort", false); !s.empty()) sort = compiled(query::sort_spec::compile(s));
   std::optional<query::projection> fields;
@@ -493,6 +516,7 @@ void server_core::impl::cmd_find_and_modify(op_context& op, bson::document& repl
       else if (!sort) return;
     });
   }
+  apply_javascript_effects(op, js);
   bson::document last_error;
   std::optional<bson::document> value;
   if (remove) {
@@ -584,7 +608,8 @@ void server_core::impl::cmd_find(op_context& op, bson::document& reply) {
 std::vector<server_core::impl::found_row> server_core::impl::find_rows(op_context& op, const std::string& ns,
                                                                        const index_spec*& plan) {
   auto filter = document_field(op, "filter", false);
-  auto m = compiled(query::matcher::compile(filter));
+  query::javascript_effects js;
+  auto m = compiled_filter(filter, js);
   auto min = document_field(op, "min", false), max = document_field(op, "max", false);
   std::vector<found_row> rows;
   auto* c = store.find_visible(ns, op.view);
@@ -597,6 +622,7 @@ std::vector<server_core::impl::found_row> server_core::impl::find_rows(op_contex
     if (!m.matches(d) || (ranged && !in_min_max_range(*plan, d, min, max))) return;
     rows.push_back({d, rid});
   });
+  apply_javascript_effects(op, js);
   return rows;
 }
 
@@ -748,9 +774,11 @@ void server_core::impl::merge_into(op_context& op, const merge_stage& merge, std
 void server_core::impl::cmd_count(op_context& op, bson::document& reply) {
   check_known_fields(op, {"query", "limit", "skip", "hint", "collation", "fields"});
   auto filter = document_field(op, "query", false);
-  auto m = compiled(query::matcher::compile(filter));
+  query::javascript_effects js;
+  auto m = compiled_filter(filter, js);
   auto skip = integer_field(op, "skip", 0), limit = integer_field(op, "limit", 0);
   auto n = static_cast<std::int64_t>(matching_documents(op, collection_ns(op), filter, m).size());
+  apply_javascript_effects(op, js);
   n = std::max<std::int64_t>(0, n - skip);
   if (limit != 0) n = std::min(n, limit < 0 ? -limit : limit);
   reply.append("n", static_cast<std::int32_t>(n));
@@ -760,7 +788,8 @@ void server_core::impl::cmd_distinct(op_context& op, bson::document& reply) {
   check_known_fields(op, {"key", "query", "collation", "hint"});
   auto key = op.cmd["key"].as_string();
   if (!key) throw command_error(code::missing_field, "BSON field 'distinct.key' is missing but a required field");
-  auto m = compiled(query::matcher::compile(document_field(op, "query", false)));
+  query::javascript_effects js;
+  auto m = compiled_filter(document_field(op, "query", false), js);
   std::vector<bson::document> values;  // each {"v": value}
   auto add = [&](const bson::element& v) {
     for (auto& seen : values)
@@ -779,6 +808,7 @@ void server_core::impl::cmd_distinct(op_context& op, bson::document& reply) {
       add(v);
     }
   }
+  apply_javascript_effects(op, js);
   reply.append_array_of("values", [&](bson::array_builder& arr) {
     for (auto& v : values) arr.push(v["v"]);
   });

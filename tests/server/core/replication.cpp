@@ -15,23 +15,46 @@ std::int64_t server_core::impl::now_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(now().time_since_epoch()).count();
 }
 
+// The source's oplog keeps what this member has not fetched (history.cpp); never both locks
+// at once: members fetch from each other.
 void server_core::set_sync_source(server_core* source) {
-  std::lock_guard lock(impl_->mutex);
-  impl_->sync_source = source == this ? nullptr : source;
+  server_core* old = nullptr;
+  std::string member;
+  bson::timestamp position;
+  {
+    std::lock_guard lock(impl_->mutex);
+    old = impl_->sync_source;
+    impl_->sync_source = source == this ? nullptr : source;
+    source = impl_->sync_source;
+    member = impl_->me();
+    position = impl_->last_fetched;
+  }
+  if (old && old != source) {
+    std::lock_guard lock(old->impl_->mutex);
+    old->impl_->store.forget_oplog_reader(member);
+  }
+  if (source) {
+    std::lock_guard lock(source->impl_->mutex);
+    source->impl_->store.note_oplog_reader(member, position);
+  }
 }
 
 void server_core::impl::fetch_oplog() {
   impl* source = nullptr;
   bson::timestamp after;
+  std::string member;
   {
     std::lock_guard lock(mutex);
     if (options.role != member_role::secondary || !sync_source) return;
     source = sync_source->impl_.get();
     after = last_fetched;
+    member = me();
   }
   std::vector<oplog_entry> entries;
   {
     std::lock_guard lock(source->mutex);  // never while holding our own: members fetch from each other
+    // What this member holds for sure (a concurrent fetch may still discard these entries).
+    source->store.note_oplog_reader(member, after);
     entries = source->store.oplog_after(after);
   }
   if (entries.empty()) return;

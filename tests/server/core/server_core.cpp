@@ -55,6 +55,8 @@ constexpr command_traits kCommands[] = {
     {"createUser", &impl::cmd_create_user, true, false, false, true},
     {"dropUser", &impl::cmd_drop_user, true, false, false, true},
     {"usersInfo", &impl::cmd_users_info},
+    {"setParameter", &impl::cmd_set_parameter},
+    {"getParameter", &impl::cmd_get_parameter},
 };
 
 // Command::hasAlias: failCommands may name any alias of a command.
@@ -298,11 +300,13 @@ bson::document server_core::handle(bson::view command_body, std::span<const sequ
   std::lock_guard lock(impl_->mutex);
   ctx.close_connection = false;
   ctx.block_ms = 0;
+  ctx.await_ms = 0;
   ctx.awaiting_topology_change = false;
   ctx.run_again = false;
   impl_->apply_due_oplog();
   impl_->reap_expired_transactions();
   impl_->refresh_session_cache();
+  impl_->prune_history();
   bson::view command = command_body;
   bson::document merged;  // only built when there are kind-1 sections (no copy on the hot path)
   bson::document reply;
@@ -318,6 +322,7 @@ bson::document server_core::handle(bson::view command_body, std::span<const sequ
     op.conn = &ctx;
     reply = impl_->error_reply(op, e, std::nullopt);
   }
+  ctx.fail_command_evaluated = false;
   if (ctx.close_connection || ctx.run_again) reply.clear();
   if (impl_->options.command_log && !ctx.run_again) {
     auto name = command.empty() ? std::string_view{} : command.first_key();
@@ -504,6 +509,7 @@ void server_core::impl::check_out_session(op_context& op) {
     if (!op.session->user && op.conn->auth && op.conn->auth->user) op.session->user = op.conn->auth->user;
   }
   check_read_concern(op);
+  check_snapshot_available(op);
   if (op.in_txn()) {
     auto& s = *op.session;
     if (!s.snapshot) s.snapshot = op.at_cluster_time.value_or(store.last_committed());
@@ -679,6 +685,7 @@ bool server_core::impl::fail_command_matches(const op_context& op, bool (*extra)
 }
 
 void server_core::impl::evaluate_fail_command(op_context& op) {
+  if (op.conn->fail_command_evaluated) return;  // the same request, run again
   preload_client_metadata(op);
   auto acts = [](bson::view d) {
     return d["closeConnection"].as_bool().value_or(false) || d["blockConnection"].as_bool().value_or(false) ||

@@ -56,6 +56,10 @@ struct server_options {
   // connection_context::router) keeps its own transactions and failCommand, and replies in
   // a transaction carry a recoveryToken.
   bool sharded = false;
+  // The mongos sits behind a load balancer (mongos --loadBalancerPort; mongowire-testd
+  // --load-balanced; implies sharded): the first hello of each connection must say
+  // loadBalanced: true (else LoadBalancerSupportMismatch) and its reply carries serviceId.
+  bool load_balanced = false;
   // false: hello without logicalSessionTimeoutMinutes, as a server without sessions support
   // (mongocryptd; driver-sessions tests "Testing against servers that do not support sessions").
   bool sessions_supported = true;
@@ -93,12 +97,15 @@ struct connection_context {
   std::int32_t router = 0;  // sharded: which mongos the connection reached (listen_options::router)
   std::string app_name;     // hello client.application.name
   bool client_metadata_received = false;
-  bson::timestamp last_op_time{};  // this client's last write (mongod's ReplClientInfo::lastOp)
+  bool load_balanced_hello_done = false;  // load_balanced: the first hello was answered
+  bson::timestamp last_op_time{};         // this client's last write (mongod's ReplClientInfo::lastOp)
   // Out-parameters of the last handle():
   bool close_connection = false;          // close without replying
   std::int64_t block_ms = 0;              // wait this long before replying
-  bool awaiting_topology_change = false;  // block_ms is an awaitable hello's wait: end it early
-                                          // and run the hello again when the topology changes
+  std::int64_t await_ms = 0;              // then this long: an awaitable hello's maxAwaitTimeMS
+  bool awaiting_topology_change = false;  // await_ms is ended early, and the hello run again, when
+                                          // the topology changes (also during block_ms: mongod runs
+                                          // the hello after a failCommand block)
   bool run_again = false;                 // no reply yet: wait block_ms, then run the same command again (a
                                           // secondary waiting to apply a read's afterClusterTime)
   std::int64_t wait_deadline_ms = 0;      // while run_again: the maxTimeMS deadline (ms since epoch), 0: none
@@ -107,6 +114,9 @@ struct connection_context {
   // OP_COMPRESSED.md: the compressors hello negotiated, in the client's order; the network
   // layer accepts OP_COMPRESSED with these only.
   std::vector<detail::wire::compressor_id> compressors;
+  // In: the network layer runs the same request again (an awaitable hello after a topology
+  // change): failCommand acted on it already. Reset by handle().
+  bool fail_command_evaluated = false;
 };
 
 class server_core {

@@ -231,11 +231,15 @@ void storage::stage(collection& c, std::string_view ns, record_id rid, std::opti
   auto& r = it->second;
   if (wc.txn != 0) {
     if (r.pending_owner != wc.txn) txns_[wc.txn].records.emplace_back(std::string(ns), rid);
+    // A record born and deleted in this transaction: nobody else ever sees its _id, and
+    // neither commit nor abort still knows it.
+    if (r.history.empty() && !doc && r.pending_owner == wc.txn && r.pending) forget_id(c, *r.pending, rid);
     r.pending_owner = wc.txn;
     r.pending = std::move(doc);
   } else {
     if (recording_) log_write(ns, rid, doc, wc.commit_ts);
     r.history.push_back({wc.commit_ts, std::move(doc)});
+    note_new_version(ns, rid, r, wc.commit_ts);
   }
 }
 
@@ -277,6 +281,7 @@ void storage::commit(txn_id txn, bson::timestamp ts) {
     r->second.history.push_back({ts, std::move(r->second.pending)});
     r->second.pending_owner = 0;
     r->second.pending.reset();
+    note_new_version(ns, rid, r->second, ts);
   }
   txns_.erase(it);
 }
@@ -314,6 +319,7 @@ void storage::abort(txn_id txn) {
 // Entries are logged right after their commit's timestamp was allocated: they share its wall clock.
 oplog_entry& storage::log_entry(oplog_entry::kind op, bson::timestamp ts, std::string_view ns) {
   auto& e = oplog_.emplace_back();
+  ++changes_since_prune_;
   e.op = op;
   e.ts = ts;
   e.wall_ms = last_write_wall_ms_;
@@ -365,7 +371,10 @@ void storage::apply(const oplog_entry& e) {
     last_ts_ = e.ts;
     last_write_wall_ms_ = e.wall_ms;
   }
-  if (recording_) oplog_.push_back(e);
+  if (recording_) {
+    oplog_.push_back(e);
+    ++changes_since_prune_;
+  }
 }
 
 void storage::apply_create(const oplog_entry& e) {
@@ -393,6 +402,7 @@ void storage::apply_write(const oplog_entry& e) {
   auto [it, is_new] = c->records.try_emplace(e.rid);
   if (is_new && e.doc) c->id_index[id_key_of(*e.doc)].push_back(e.rid);
   it->second.history.push_back({e.ts, e.doc});
+  note_new_version(e.ns, e.rid, it->second, e.ts);
   c->next_record_id = std::max(c->next_record_id, e.rid + 1);
 }
 

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -157,6 +158,31 @@ class storage {
   // hello's lastWrite: the newest committed timestamp and the wall clock (ms) of its commit.
   std::int64_t last_write_wall_ms() const noexcept { return last_write_wall_ms_; }
 
+  // History pruning (history.cpp). minSnapshotHistoryWindowInSeconds: how far behind the
+  // newest commit a snapshot may still read.
+  void set_history_window(std::int64_t seconds) noexcept { history_window_s_ = seconds; }
+  std::int64_t history_window() const noexcept { return history_window_s_; }
+  // Reads before it fail with SnapshotTooOld: the newest commit minus the window (mongod sets
+  // WiredTiger's oldest timestamp from the stable one), never moving back.
+  bson::timestamp oldest_timestamp() const noexcept;
+  // Enough versions or oplog entries were added since the last pass to make one worthwhile.
+  bool prune_due() const noexcept { return changes_since_prune_ >= prune_every; }
+  // Drops the versions no reader at or after min(oldest_timestamp(), oldest_reader) can see,
+  // and the oplog entries every member replicating from here has fetched that are older than
+  // oldest_timestamp() or beyond the cap. Work is proportional to the versions added since.
+  void prune(std::optional<bson::timestamp> oldest_reader);
+  // A member replicating from this one and the newest entry it has fetched: the oplog keeps
+  // what it has not fetched yet.
+  void note_oplog_reader(const std::string& member, bson::timestamp fetched);
+  void forget_oplog_reader(const std::string& member) { oplog_readers_.erase(member); }
+  void set_oplog_cap(std::size_t entries) noexcept { oplog_cap_ = entries; }
+  std::size_t oplog_size() const noexcept { return oplog_.size(); }
+  struct statistics {
+    std::int64_t records = 0, versions = 0, bytes = 0, oplog_entries = 0;
+  };
+  statistics stats() const;  // walks everything: for serverStatus, not per operation
+  static constexpr std::size_t prune_every = 256;
+
  private:
   struct txn_writes {
     std::vector<std::pair<std::string, record_id>> records;
@@ -171,15 +197,30 @@ class storage {
   void log_created(std::string_view ns, const collection& c, bson::timestamp ts);
   void apply_write(const oplog_entry& e);
   void apply_create(const oplog_entry& e);
+  // A record that got a new version at `ts`: once the horizon passes ts, the older ones go.
+  void note_new_version(std::string_view ns, record_id rid, const record& r, bson::timestamp ts);
+  void prune_record(std::string_view ns, record_id rid, bson::timestamp horizon);
+  void truncate_oplog(bson::timestamp window_horizon);
+  struct prune_candidate {
+    std::string ns;
+    record_id rid = 0;
+    bson::timestamp ts;
+  };
 
   std::map<std::string, collection, std::less<>> collections_;
   std::map<txn_id, txn_writes> txns_;
   bson::timestamp last_ts_{0, 0};
   txn_id next_txn_ = 1;
   bool recording_ = false;
-  std::vector<oplog_entry> oplog_;
+  std::deque<oplog_entry> oplog_;  // truncated from the front (history.cpp)
   std::function<std::int64_t()> wall_clock_ms_;
   std::int64_t last_write_wall_ms_ = 0;
+  std::deque<prune_candidate> prune_candidates_;  // in commit order
+  std::size_t changes_since_prune_ = 0;
+  std::int64_t history_window_s_ = 300;  // mongod's default
+  bson::timestamp oldest_ts_{0, 0};
+  std::map<std::string, bson::timestamp, std::less<>> oplog_readers_;
+  std::size_t oplog_cap_ = 100'000;
 };
 
 // "E11000 duplicate key error collection: ..." key document for index `ix` of `doc`.

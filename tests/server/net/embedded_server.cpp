@@ -121,7 +121,11 @@ void embedded_replica_set::stop() {
 embedded_sharded_cluster::embedded_sharded_cluster(int routers, server_options core_options,
                                                    listen_options net_options) {
   if (routers < 1) throw std::invalid_argument("embedded_sharded_cluster needs at least one router");
+  // load-balancers.md: the driver sees one endpoint, the load balancer.
+  if (core_options.load_balanced && routers != 1)
+    throw std::invalid_argument("a load-balanced embedded_sharded_cluster has exactly one endpoint");
   core_options.sharded = true;
+  load_balanced_ = core_options.load_balanced;
   core_ = std::make_unique<server_core>(std::move(core_options));
   net_options.port = 0;  // N routers cannot share one port
   for (int i = 0; i < routers; ++i) {
@@ -150,7 +154,7 @@ std::vector<std::string> embedded_sharded_cluster::hosts() const {
 std::string embedded_sharded_cluster::uri() const {
   std::string seeds;
   for (auto& h : hosts()) seeds += (seeds.empty() ? "" : ",") + h;
-  return "mongodb://" + seeds + "/";
+  return "mongodb://" + seeds + (load_balanced_ ? "/?loadBalanced=true" : "/");
 }
 
 std::string embedded_sharded_cluster::router_uri(std::size_t router) const {

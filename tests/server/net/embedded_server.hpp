@@ -34,6 +34,9 @@ class embedded_server {
   std::string uri(const initial_user& user) const;
   server_core& core() noexcept { return *core_; }
   boost::asio::any_io_executor executor() { return io_.get_executor(); }
+  // Client connections open now (mongod's serverStatus connections.current): txnbench's bank
+  // soak checks that none is left once every client has closed.
+  std::size_t open_connections() const noexcept { return server_->open_connections(); }
   void stop();
 
  private:
@@ -91,7 +94,8 @@ class embedded_replica_set {
 // A sharded cluster in this process (mongowire-testd --sharded): N mongos routers, each on
 // its own port, over one shared core (server_options::sharded) and one thread. Each router
 // keeps its own transactions and failCommand fail point; the data, transaction decisions
-// and retryable-write records are shared.
+// and retryable-write records are shared. With core_options.load_balanced: one mongos behind
+// a load balancer (mongowire-testd --load-balanced), reached with loadBalanced=true.
 class embedded_sharded_cluster {
  public:
   explicit embedded_sharded_cluster(int routers, server_options core_options = {}, listen_options net_options = {});
@@ -102,7 +106,8 @@ class embedded_sharded_cluster {
   std::size_t size() const noexcept { return routers_.size(); }
   std::vector<std::string> hosts() const;  // "127.0.0.1:<port>" of each router
   std::string address(std::size_t router) const { return routers_.at(router)->address(); }
-  // "mongodb://h1,h2/": every router, discovered as a sharded topology.
+  // "mongodb://h1,h2/": every router, discovered as a sharded topology; load-balanced:
+  // "mongodb://h/?loadBalanced=true".
   std::string uri() const;
   // "mongodb://h/?directConnection=true": one router alone (e.g. to set its fail points).
   std::string router_uri(std::size_t router) const;
@@ -114,6 +119,7 @@ class embedded_sharded_cluster {
   std::unique_ptr<server_core> core_;
   std::vector<std::unique_ptr<tcp_server>> routers_;
   std::thread thread_;
+  bool load_balanced_ = false;
 };
 
 // Server options whose advertised hosts/me are `address` (replica-set discovery then

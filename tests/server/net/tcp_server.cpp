@@ -46,7 +46,8 @@ struct connection {
   std::vector<std::uint8_t> compressed;                 // the reply, compressed
   std::optional<wire::compressor_id> reply_compressor;  // the request came compressed with it
   connection_context ctx;
-  bool in_awaitable_hello = false;  // waiting in an awaitable hello
+  bool watching_topology = false;   // an awaitable hello, blocked or waiting
+  bool in_awaitable_hello = false;  // waiting for a topology change: a change ends the wait
   bool topology_changed = false;    // ... and the topology changed meanwhile
 };
 
@@ -342,19 +343,37 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
       co_return reply_action::close;
     }
     if (c.ctx.run_again) co_return co_await wait_to_run_again(c);
-    auto delay = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::milliseconds(c.ctx.block_ms)) +
-                 opts.reply_latency;
+    const auto block =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::milliseconds(c.ctx.block_ms)) +
+        opts.reply_latency;
+    const auto await = std::chrono::microseconds(std::chrono::milliseconds(c.ctx.await_ms));
     c.ctx.block_ms = 0;
-    if (delay.count() <= 0) co_return reply_action::send;
+    c.ctx.await_ms = 0;
+    if (block.count() <= 0 && await.count() <= 0) co_return reply_action::send;
     if (!co_await flush(c)) co_return reply_action::close;
-    c.in_awaitable_hello = c.ctx.awaiting_topology_change;
+    c.watching_topology = c.ctx.awaiting_topology_change;
     c.topology_changed = false;
-    c.timer.expires_after(delay);
+    bool waited = true;
+    if (block.count() > 0) waited = co_await pause(c, block, false);
+    if (waited && await.count() > 0 && !c.topology_changed) waited = co_await pause(c, await, true);
+    c.watching_topology = false;
+    if (stopped) co_return reply_action::close;
+    // Awaitable hello: answer as soon as the topology changes, with the new description.
+    if (c.topology_changed) {
+      c.ctx.fail_command_evaluated = true;
+      co_return reply_action::run_again;
+    }
+    co_return waited ? reply_action::send : reply_action::close;
+  }
+
+  // Waits `d`. A failCommand block is not interrupted (mongod sleeps before it runs the
+  // command); an awaitable hello's wait ends at a topology change. False: cut short.
+  asio::awaitable<bool> pause(connection& c, std::chrono::microseconds d, bool ends_at_topology_change) {
+    c.in_awaitable_hello = ends_at_topology_change;
+    c.timer.expires_after(d);
     auto [ec] = co_await c.timer.async_wait(use_tuple);
     c.in_awaitable_hello = false;
-    if (!ec) co_return reply_action::send;
-    // Awaitable hello: answer as soon as the topology changes, with the new description.
-    co_return c.topology_changed && !stopped ? reply_action::run_again : reply_action::close;
+    co_return !ec;
   }
 
   // A secondary waiting to apply a read's cluster time: the command runs again after the wait.
@@ -379,9 +398,9 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
   // On the strand: wakes every connection waiting in an awaitable hello.
   void topology_changed() {
     for (auto& w : connections)
-      if (auto c = w.lock(); c && c->in_awaitable_hello) {
+      if (auto c = w.lock(); c && c->watching_topology) {
         c->topology_changed = true;
-        c->timer.cancel();
+        if (c->in_awaitable_hello) c->timer.cancel();
       }
   }
 

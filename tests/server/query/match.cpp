@@ -1,6 +1,7 @@
 // Query filters: parsing as mongod's MatchExpressionParser and matching as its
 // MatchExpression tree (src/mongo/db/matcher/expression_leaf.cpp, expression_array.cpp).
 #include "query/detail.hpp"
+#include "query/javascript.hpp"
 
 #include <fmt/format.h>
 
@@ -29,7 +30,8 @@ enum class match_kind {
   regex,
   mod,
   elem_match_object,
-  elem_match_value
+  elem_match_value,
+  where
 };
 
 struct compiled_regex {
@@ -46,6 +48,8 @@ struct match_expr {
   std::vector<int> type_codes;          // $type; 0 stands for "number"
   std::int64_t a = 0, b = 0;            // $size; $mod divisor and remainder
   bool in_has_null = false;
+  std::shared_ptr<const js_function> js;  // $where
+  javascript_effects* js_effects = nullptr;
 
   bson::element operand() const { return rhs.find("v"); }
 };
@@ -162,6 +166,44 @@ error_opt parse_logical(const bson::element& e, match_expr& out) {
   return std::nullopt;
 }
 
+// $where (expression_parser.cpp parseWhere): a string or Code; whether the context allows
+// JavaScript is checked once the whole filter is parsed (allow_javascript).
+error_opt parse_where(const bson::element& e, match_expr& out) {
+  std::string code;
+  if (e.type() == BSON_TYPE_UTF8) {
+    code = std::string(*e.as_string());
+  } else if (e.type() == BSON_TYPE_CODE) {
+    std::uint32_t len = 0;
+    const char* js = bson_iter_code(e.iter(), &len);
+    code.assign(js, len);
+  } else if (e.type() == BSON_TYPE_CODEWSCOPE) {
+    return make_error(4649201, "$where no longer supports deprecated BSON type CodeWScope");
+  } else {
+    return bad_value("$where got bad type");
+  }
+  auto f = compile_where(code);
+  if (auto* err = std::get_if<query_error>(&f)) return *err;
+  out.kind = match_kind::where;
+  out.js = std::get<std::shared_ptr<const js_function>>(std::move(f));
+  return std::nullopt;
+}
+
+bool contains_where(const match_expr& m) {
+  if (m.kind == match_kind::where) return true;
+  return std::any_of(m.children.begin(), m.children.end(), contains_where);
+}
+
+// Gives each $where its effects sink, or refuses JavaScript where mongod does.
+error_opt allow_javascript(match_expr& m, javascript_effects* fx) {
+  if (m.kind == match_kind::where) {
+    if (!fx) return bad_value("$where is not allowed in this context");
+    m.js_effects = fx;
+  }
+  for (auto& c : m.children)
+    if (auto err = allow_javascript(c, fx)) return err;
+  return std::nullopt;
+}
+
 error_opt parse_top_level_operator(const bson::element& e, match_expr& out) {
   std::string_view name = e.key();
   if (is_logical(name)) return parse_logical(e, out);
@@ -174,7 +216,8 @@ error_opt parse_top_level_operator(const bson::element& e, match_expr& out) {
     out.kind = name == "$alwaysTrue" ? match_kind::always_true : match_kind::always_false;
     return std::nullopt;
   }
-  if (name == "$expr" || name == "$where" || name == "$text" || name == "$jsonSchema")
+  if (name == "$where") return parse_where(e, out);
+  if (name == "$expr" || name == "$text" || name == "$jsonSchema")
     return bad_value(fmt::format("{} is not supported by the mongowire test server", name));
   return bad_value(
       fmt::format("unknown top level operator: {}. If you have a field name that starts with a '$' symbol, consider "
@@ -274,6 +317,8 @@ error_opt parse_elem_match(const std::vector<std::string>& path, const bson::ele
   } else {
     match_expr child;
     if (auto err = parse_filter(*sub, child)) return err;
+    // $where sees the top-level document only (expression_parser.cpp parseElemMatch).
+    if (contains_where(child)) return bad_value("$elemMatch cannot contain $where expression");
     m.children.push_back(std::move(child));
   }
   out = std::move(m);
@@ -552,6 +597,7 @@ bool matches_doc(const match_expr& m, bson::view doc) {
     case match_kind::not_: return !matches_doc(m.children.front(), doc);
     case match_kind::always_true: return true;
     case match_kind::always_false: return false;
+    case match_kind::where: return evaluate_where(*m.js, doc, *m.js_effects);
     default: break;
   }
   // Array operators see a leaf array whole; the others see each of its elements too.
@@ -588,9 +634,10 @@ void collect_equalities(const match_expr& m, std::vector<std::pair<std::string, 
 }  // namespace
 }  // namespace detail
 
-std::variant<matcher, query_error> matcher::compile(bson::view filter) {
+std::variant<matcher, query_error> matcher::compile(bson::view filter, match_options options) {
   auto root = std::make_shared<detail::match_expr>();
   if (auto err = detail::parse_filter(filter, *root)) return *err;
+  if (auto err = detail::allow_javascript(*root, options.javascript)) return *err;
   matcher m;
   detail::collect_equalities(*root, m.equalities_);
   m.root_ = std::move(root);

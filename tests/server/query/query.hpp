@@ -33,10 +33,25 @@ struct update_op;
 struct projection_node;
 }  // namespace detail
 
+// What evaluating a filter's $where JavaScript did besides answering: its sleep(ms) calls
+// (mongod sleeps while it evaluates; the caller delays the reply by their sum) and the first
+// error, which fails the command (JSInterpreterFailure).
+struct javascript_effects {
+  std::int64_t sleep_ms = 0;
+  std::optional<query_error> error;
+};
+
+struct match_options {
+  // $where (MatchExpressionParser::AllowedFeatures::kJavascript): mongod allows it in the
+  // filters of find, count, distinct, update, delete and findAndModify only. Its effects go
+  // to `javascript`, which must then be set and outlive the matcher.
+  javascript_effects* javascript = nullptr;
+};
+
 // A compiled query filter ({a: 1, b: {$gt: 2}, $or: [...]}).
 class matcher {
  public:
-  static std::variant<matcher, query_error> compile(bson::view filter);
+  static std::variant<matcher, query_error> compile(bson::view filter, match_options options = {});
   bool matches(bson::view doc) const;
 
   // Equality fields an upsert seeds its new document with ({a: 1}, {a: {$eq: 1}}, and the

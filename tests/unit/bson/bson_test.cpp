@@ -50,6 +50,18 @@ TEST_CASE("bson: invalid JSON is a clear error") {
   CHECK_THROWS_AS(document::from_json("[1,"), std::invalid_argument);
 }
 
+// Found by fuzz_extended_json: libbson reads the overlong NUL (C0 80) into a string, then cannot
+// print the document back. A string holding a real NUL ("\u0000") is valid and stays accepted.
+TEST_CASE("bson: JSON text that is not UTF-8 is refused, with the reason") {
+  std::string why;
+  CHECK_FALSE(document::try_from_json("{\"a\": \"x\xC0\x80y\"}", &why));
+  CHECK(why == "a key or string is not valid UTF-8");
+  CHECK_FALSE(document::try_from_json("{\"k\xFF\": 1}", &why));
+  const auto nul = document::try_from_json(R"({"a": "x\u0000y"})", &why);
+  REQUIRE(nul);
+  CHECK(nul->get_view().find("a").as_string() == std::string_view("x\0y", 3));
+}
+
 TEST_CASE("bson: validate rejects lying lengths and garbage without over-reading") {
   document d;
   d.append("a", std::int32_t{1});

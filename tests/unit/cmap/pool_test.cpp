@@ -407,16 +407,23 @@ TEST_CASE("cmap: clear(interruptInUseConnections) interrupts in-use and pending 
   CHECK(acts[0].connection == 1);
   CHECK(acts[1].kind == action_kind::interrupt);
   CHECK(acts[1].connection == 2);
-  CHECK(events(p) == std::vector<std::string>{"ConnectionClosed(1)[stale]"});
+  CHECK(events(p).empty());  // the in-use connection stays its user's until checked in
+  CHECK(p.state_of(1) == connection_state::in_use);
   // The cancelled handshake is reported; the checkout fails with a retryable PoolClearedError.
   auto r = p.connection_failed(2, at(3));
   CHECK(r.status == checkout_status::failed);
   CHECK(r.error == pool_error::connection_interrupted);
   CHECK(events(p) ==
         std::vector<std::string>{"ConnectionClosed(2)[stale]", "ConnectionCheckOutFailed[connectionError]"});
-  // The interrupted in-use connection is only acknowledged at check-in.
+  // The interrupted in-use connection closes at check-in, as perished (CMAP "Interrupting a
+  // Connection"; sdam-unified/interruptInUse-pool-clear.json: CheckedIn, then Closed).
+  p.run_background(at(3));
+  for (const auto& a : actions(p)) CHECK_FALSE((a.kind == action_kind::interrupt && a.connection == 1));  // once
   CHECK(p.checkin(1, at(4)) == pool_error::none);
-  CHECK(events(p) == std::vector<std::string>{"ConnectionCheckedIn(1)"});
+  CHECK(events(p) == std::vector<std::string>{"ConnectionCheckedIn(1)", "ConnectionClosed(1)[stale]"});
+  auto closing = actions(p);
+  REQUIRE(closing.size() == 1);
+  CHECK(closing[0].kind == action_kind::close);
   CHECK(p.state_of(3) == connection_state::in_use);
   CHECK(p.total_connections() == 1);
 }
@@ -613,4 +620,44 @@ TEST_CASE("cmap: maxPoolSize 0 means no limit") {
   p.ready();
   for (int i = 0; i < 500; ++i) CHECK(p.request_checkout(at(0)).status == checkout_status::establish);
   CHECK(p.total_connections() == 500);
+}
+
+TEST_CASE("cmap: clearing a load balanced pool marks only that service's connections stale (\"Load Balancer Mode\")") {
+  pool p(opts());
+  p.ready();
+  bson::object_id a{}, b{};
+  a.bytes[11] = 1;
+  b.bytes[11] = 2;
+  // Three connections: two of service a, one of service b, each given its service after the handshake.
+  const bson::object_id services[] = {a, a, b};
+  for (const auto& s : services) {
+    auto r = p.request_checkout(t0);
+    REQUIRE(r.status == checkout_status::establish);
+    REQUIRE(p.set_service(r.connection, s) == pool_error::none);
+    REQUIRE(p.connection_established(r.connection, t0).status == checkout_status::use);
+  }
+  CHECK(p.set_service(1, b) == pool_error::wrong_connection_state);  // only while pending
+  for (connection_id id = 1; id <= 3; ++id) REQUIRE(p.checkin(id, at(1)) == pool_error::none);
+  events(p);
+  p.clear_service(a);
+  std::vector<event> got;
+  while (auto e = p.next_event()) got.push_back(*e);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].type == pool_event_type::pool_cleared);
+  CHECK(got[0].service_id == a);
+  // "MUST NOT transition the pool to the paused state": checkouts go on.
+  CHECK(p.state() == pool_state::ready);
+  CHECK(p.generation() == 0);
+  CHECK(p.generation_of(a) == 1);
+  CHECK(p.generation_of(b) == 0);
+  p.run_background(at(2));
+  const auto e = events(p);
+  CHECK(std::count(e.begin(), e.end(), "ConnectionClosed(1)[stale]") == 1);
+  CHECK(std::count(e.begin(), e.end(), "ConnectionClosed(2)[stale]") == 1);
+  CHECK(p.state_of(3) == connection_state::available);
+  // "MUST remove the entry for a serviceId once the connection count reaches 0".
+  CHECK(p.generation_of(a) == 0);
+  auto r = p.request_checkout(at(3));
+  CHECK(r.status == checkout_status::use);
+  CHECK(r.connection == 3);
 }

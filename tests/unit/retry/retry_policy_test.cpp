@@ -231,3 +231,16 @@ TEST_CASE("retryable reads/writes and client-backpressure.md: which retries depr
   retry_tracker no_retarget({.family = retry_family::other});
   CHECK_FALSE(no_retarget.on_failure(sent(fk::server_reply), overload_err, 0).deprioritize_failed_server);
 }
+
+TEST_CASE("client-side-operations-timeout.md Retryability: with timeoutMS a retryable error is retried beyond once") {
+  retry_tracker t({.family = retry_family::write, .retry_until_deadline = true});
+  for (int i = 0; i < 5; ++i) CHECK(t.on_failure(sent(fk::server_reply), retryable_write_err, 0.5).retry);
+  CHECK(t.retries_used() == 5);
+  CHECK_FALSE(t.on_failure(sent(fk::server_reply), server_error(11000), 0.5).retry);  // still never a non-retryable one
+
+  retry_tracker read({.family = retry_family::read, .retry_until_deadline = true});
+  CHECK(read.on_failure(sent(fk::network), no_labels, 0.5).retry);
+  CHECK(read.on_failure(sent(fk::network), no_labels, 0.5).retry);
+  retry_tracker other({.family = retry_family::other, .overload_retry_enabled = false, .retry_until_deadline = true});
+  CHECK_FALSE(other.on_failure(sent(fk::network), no_labels, 0.5).retry);  // runCommand is never retried
+}

@@ -232,3 +232,11 @@ TEST_CASE("sdam: description equality compares the (=) fields only, hosts as set
       parse(R"({"ok": 1, "setName": "rs", "isWritablePrimary": true, "hosts": ["a:1", "b:1"], "setVersion": 2})");
   CHECK_FALSE(a.equivalent_to(d));
 }
+
+TEST_CASE("server-monitoring.md minRoundTripTime: the least of the last samples, 0 with fewer than 2") {
+  const std::vector<double> none, one{7.0}, several{9.0, 4.5, 6.0};
+  CHECK(min_round_trip_time(none) == 0.0);
+  CHECK(min_round_trip_time(one) == 0.0);
+  CHECK(min_round_trip_time(several) == 4.5);
+  CHECK(parse(R"({"ok": 1, "isWritablePrimary": true, "maxWireVersion": 21})").min_round_trip_time_ms == 0.0);
+}
