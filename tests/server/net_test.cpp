@@ -49,6 +49,16 @@ std::int64_t topology_counter(const bson::document& hello) {
 }
 
 bool ok(const bson::document& reply) { return reply["ok"].as_number().value_or(0) == 1.0; }
+
+// An awaitable hello (SDAM "Streaming Protocol"): answered on a topology change or after maxAwaitTimeMS.
+bson::document awaitable_hello(bson::view topology_version, std::int64_t max_await_ms) {
+  bson::document awaitable;
+  awaitable.append("hello", 1);
+  awaitable.append("topologyVersion", topology_version);
+  awaitable.append("maxAwaitTimeMS", max_await_ms);
+  awaitable.append("$db", "admin");
+  return awaitable;
+}
 std::int32_t code_of(const bson::document& reply) { return reply["code"].as_int32().value_or(0); }
 
 // A valid OP_MSG ping frame to corrupt.
@@ -217,11 +227,7 @@ TEST_CASE("an awaitable hello is answered as soon as the topology changes, with 
   raw_client c(rs.member(1).port());
   auto first = c.command(R"({"hello": 1})");
   auto tv = *first["topologyVersion"].as_document();
-  bson::document awaitable;
-  awaitable.append("hello", 1);
-  awaitable.append("topologyVersion", tv);
-  awaitable.append("maxAwaitTimeMS", std::int64_t{20000});
-  awaitable.append("$db", "admin");
+  const bson::document awaitable = awaitable_hello(tv, 20000);
   auto started = std::chrono::steady_clock::now();
   c.send(raw_client::op_msg(awaitable, 42));
   std::thread failover([&] {
@@ -244,11 +250,7 @@ TEST_CASE("an awaitable hello without topology change waits maxAwaitTimeMS") {
   raw_client c(server.port());
   auto first = c.command(R"({"hello": 1})");  // named: `tv` views into it
   auto tv = *first["topologyVersion"].as_document();
-  bson::document awaitable;
-  awaitable.append("hello", 1);
-  awaitable.append("topologyVersion", tv);
-  awaitable.append("maxAwaitTimeMS", std::int64_t{300});
-  awaitable.append("$db", "admin");
+  const bson::document awaitable = awaitable_hello(tv, 300);
   auto started = std::chrono::steady_clock::now();
   c.send(raw_client::op_msg(awaitable, 1));
   CHECK(c.read_frame(5s));
@@ -267,11 +269,7 @@ TEST_CASE("failCommand blockConnection on an awaitable hello adds blockTimeMS to
   auto tv = *first["topologyVersion"].as_document();
   REQUIRE(ok(setup.command(
       R"({"configureFailPoint": "failCommand", "mode": {"times": 1}, "data": {"failCommands": ["hello"], "appName": "monitor", "blockConnection": true, "blockTimeMS": 400}})")));
-  bson::document awaitable;
-  awaitable.append("hello", 1);
-  awaitable.append("topologyVersion", tv);
-  awaitable.append("maxAwaitTimeMS", std::int64_t{300});
-  awaitable.append("$db", "admin");
+  const bson::document awaitable = awaitable_hello(tv, 300);
   auto started = std::chrono::steady_clock::now();
   c.send(raw_client::op_msg(awaitable, 1));
   CHECK(c.read_frame(5s));
@@ -285,11 +283,7 @@ TEST_CASE("a topology change during a failCommand block ends the block-free wait
   auto tv = *first["topologyVersion"].as_document();
   REQUIRE(ok(c.command(
       R"({"configureFailPoint": "failCommand", "mode": {"times": 2}, "data": {"failCommands": ["hello"], "appName": "monitor", "blockConnection": true, "blockTimeMS": 400}})")));
-  bson::document awaitable;
-  awaitable.append("hello", 1);
-  awaitable.append("topologyVersion", tv);
-  awaitable.append("maxAwaitTimeMS", std::int64_t{20000});
-  awaitable.append("$db", "admin");
+  const bson::document awaitable = awaitable_hello(tv, 20000);
   auto started = std::chrono::steady_clock::now();
   c.send(raw_client::op_msg(awaitable, 42));
   std::thread failover([&] {
