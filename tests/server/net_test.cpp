@@ -50,6 +50,17 @@ std::int64_t topology_counter(const bson::document& hello) {
 
 bool ok(const bson::document& reply) { return reply["ok"].as_number().value_or(0) == 1.0; }
 
+// The reply `c` awaits, while member 1 is elected 100 ms into the wait (a topology change).
+auto read_during_failover(embedded_replica_set& rs, raw_client& c) {
+  std::thread failover([&] {
+    std::this_thread::sleep_for(100ms);
+    rs.step_down_and_elect(1);
+  });
+  auto frame = c.read_frame(10s);
+  failover.join();
+  return frame;
+}
+
 // An awaitable hello (SDAM "Streaming Protocol"): answered on a topology change or after maxAwaitTimeMS.
 bson::document awaitable_hello(bson::view topology_version, std::int64_t max_await_ms) {
   bson::document awaitable;
@@ -230,12 +241,7 @@ TEST_CASE("an awaitable hello is answered as soon as the topology changes, with 
   const bson::document awaitable = awaitable_hello(tv, 20000);
   auto started = std::chrono::steady_clock::now();
   c.send(raw_client::op_msg(awaitable, 42));
-  std::thread failover([&] {
-    std::this_thread::sleep_for(100ms);
-    rs.step_down_and_elect(1);
-  });
-  auto frame = c.read_frame(10s);
-  failover.join();
+  auto frame = read_during_failover(rs, c);
   REQUIRE(frame);
   CHECK(std::chrono::steady_clock::now() - started < 5s);
   wire::op_msg_view msg;
@@ -286,12 +292,7 @@ TEST_CASE("a topology change during a failCommand block ends the block-free wait
   const bson::document awaitable = awaitable_hello(tv, 20000);
   auto started = std::chrono::steady_clock::now();
   c.send(raw_client::op_msg(awaitable, 42));
-  std::thread failover([&] {
-    std::this_thread::sleep_for(100ms);
-    rs.step_down_and_elect(1);
-  });
-  auto frame = c.read_frame(10s);
-  failover.join();
+  auto frame = read_during_failover(rs, c);
   REQUIRE(frame);
   auto took = std::chrono::steady_clock::now() - started;
   CHECK(took >= 400ms);  // the block is not cut short
