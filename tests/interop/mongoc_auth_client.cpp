@@ -1,8 +1,9 @@
 // libmongoc 1.23 (MongoDB's C driver, its own SCRAM and OpenSSL TLS) as a client of
 // mongowire-testd --auth over TLS, driven by mongoc_auth_tls.py (issue 11 "Done when").
 //   interop-mongoc-auth-client commit URI COLLECTION
-//     seeds {_id: 1, n: 0}, then in one transaction (mongoc_client_session_with_transaction)
-//     updates it and inserts {_id: 2}; reads back n == 1 and 2 documents.
+//     seeds {_id: 1, n: 0} in hr.COLLECTION, then in one cross-database transaction
+//     (mongoc_client_session_with_transaction) updates it and inserts {_id: 2} into
+//     reporting.COLLECTION; reads back n == 1 and the one inserted document.
 //   interop-mongoc-auth-client refused URI
 //     a ping must fail with libmongoc's authentication error (MONGOC_ERROR_CLIENT_AUTHENTICATE).
 // Prints one "ok: ..." line and exits 0, or "FAILED: ..." and exits 1. Never prints the URI.
@@ -15,21 +16,23 @@
 
 namespace {
 
+// The transaction spans two databases, as the README's example does (hr.employees, reporting.events).
 struct transaction_context {
-  mongoc_collection_t* coll;
+  mongoc_collection_t* coll;    // hr.COLLECTION: the update
+  mongoc_collection_t* events;  // reporting.COLLECTION: the insert
 };
 
 // The transaction's body: update + insert with the session's options.
 bool update_and_insert(mongoc_client_session_t* session, void* ctx, bson_t** reply, bson_error_t* error) {
   (void)reply;
-  auto* coll = static_cast<transaction_context*>(ctx)->coll;
+  const auto* colls = static_cast<transaction_context*>(ctx);
   bson_t opts = BSON_INITIALIZER;
   bson_t* filter = BCON_NEW("_id", BCON_INT32(1));
   bson_t* update = BCON_NEW("$inc", "{", "n", BCON_INT32(1), "}");
   bson_t* doc = BCON_NEW("_id", BCON_INT32(2), "in", BCON_UTF8("transaction"));
   const bool ok = mongoc_client_session_append(session, &opts, error) &&
-                  mongoc_collection_update_one(coll, filter, update, &opts, nullptr, error) &&
-                  mongoc_collection_insert_one(coll, doc, &opts, nullptr, error);
+                  mongoc_collection_update_one(colls->coll, filter, update, &opts, nullptr, error) &&
+                  mongoc_collection_insert_one(colls->events, doc, &opts, nullptr, error);
   bson_destroy(filter);
   bson_destroy(update);
   bson_destroy(doc);
@@ -37,23 +40,26 @@ bool update_and_insert(mongoc_client_session_t* session, void* ctx, bson_t** rep
   return ok;
 }
 
-std::string run_transaction(mongoc_client_t* client, mongoc_collection_t* coll) {
+std::string run_transaction(mongoc_client_t* client, transaction_context& ctx) {
   bson_error_t error;
   mongoc_client_session_t* session = mongoc_client_start_session(client, nullptr, &error);
   if (!session) return std::string("start_session: ") + error.message;
-  transaction_context ctx{coll};
   const bool ok = mongoc_client_session_with_transaction(session, update_and_insert, nullptr, &ctx, nullptr, &error);
   mongoc_client_session_destroy(session);
   return ok ? std::string() : std::string("with_transaction: ") + error.message;
 }
 
-// n of {_id: 1} and the number of documents, after the commit.
-std::string check_data(mongoc_collection_t* coll) {
+// n of {_id: 1} and the number of documents in each database, after the commit.
+std::string check_data(const transaction_context& ctx) {
+  mongoc_collection_t* coll = ctx.coll;
   bson_error_t error;
   bson_t all = BSON_INITIALIZER;
   const std::int64_t count = mongoc_collection_count_documents(coll, &all, nullptr, nullptr, nullptr, &error);
+  const std::int64_t events = mongoc_collection_count_documents(ctx.events, &all, nullptr, nullptr, nullptr, &error);
   bson_destroy(&all);
-  if (count != 2) return "expected 2 documents after the commit, found " + std::to_string(count);
+  if (count != 1 || events != 1)
+    return "expected 1 document in each database after the commit, found " + std::to_string(count) + " and " +
+           std::to_string(events);
   bson_t* filter = BCON_NEW("_id", BCON_INT32(1));
   mongoc_cursor_t* cursor = mongoc_collection_find_with_opts(coll, filter, nullptr, nullptr);
   const bson_t* doc = nullptr;
@@ -68,16 +74,18 @@ std::string check_data(mongoc_collection_t* coll) {
 std::string commit(const char* uri, const char* collection) {
   mongoc_client_t* client = mongoc_client_new(uri);
   if (!client) return "libmongoc refused the connection string";
-  mongoc_collection_t* coll = mongoc_client_get_collection(client, "interop", collection);
+  transaction_context ctx{mongoc_client_get_collection(client, "hr", collection),
+                          mongoc_client_get_collection(client, "reporting", collection)};
   bson_t* seed = BCON_NEW("_id", BCON_INT32(1), "n", BCON_INT32(0));
   bson_error_t error;
   std::string failure;
-  if (!mongoc_collection_insert_one(coll, seed, nullptr, nullptr, &error))
+  if (!mongoc_collection_insert_one(ctx.coll, seed, nullptr, nullptr, &error))
     failure = std::string("seed: ") + error.message;
-  if (failure.empty()) failure = run_transaction(client, coll);
-  if (failure.empty()) failure = check_data(coll);
+  if (failure.empty()) failure = run_transaction(client, ctx);
+  if (failure.empty()) failure = check_data(ctx);
   bson_destroy(seed);
-  mongoc_collection_destroy(coll);
+  mongoc_collection_destroy(ctx.coll);
+  mongoc_collection_destroy(ctx.events);
   mongoc_client_destroy(client);
   return failure;
 }

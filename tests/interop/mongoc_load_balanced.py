@@ -2,7 +2,7 @@
 
 usage: mongoc_load_balanced.py <path to mongowire-testd> <path to interop-mongoc-auth-client>
 Starts mongowire-testd --load-balanced --log-commands. libmongoc 1.23, with
-mongodb://127.0.0.1:PORT/?loadBalanced=true, commits a transaction (update + insert through
+mongodb://127.0.0.1:PORT/?loadBalanced=true, commits a cross-database transaction (update + insert through
 mongoc_client_session_with_transaction) and reads it back; the server's log shows that every
 handshake said loadBalanced: true and got a serviceId (load-balancers.md "Connection
 Establishment"). Without loadBalanced=true the same client is refused with the server's
