@@ -5,7 +5,7 @@ using namespace mongowire::testd;
 using namespace mongowire::testd::test;
 
 namespace {
-void seed(harness& h) {
+void seed_three(harness& h) {
   REQUIRE(h.run(R"({"insert": "c", "documents": [{"_id": 1, "x": 11}, {"_id": 2, "x": 22}, {"_id": 3, "x": 33}]})")["n"]
               .as_int32() == 3);
 }
@@ -21,7 +21,7 @@ TEST_CASE("insert generates an ObjectId _id as the first field when missing") {
 
 TEST_CASE("duplicate _id gives a DuplicateKey write error with mongod's errmsg, keyPattern and keyValue") {
   harness h;
-  seed(h);
+  seed_three(h);
   auto r = h.run(R"({"insert": "c", "documents": [{"_id": 4}, {"_id": 1}, {"_id": 5}]})");
   CHECK(ok(r));
   CHECK(r["n"].as_int32() == 1);  // ordered: stops at the duplicate
@@ -39,7 +39,7 @@ TEST_CASE("duplicate _id gives a DuplicateKey write error with mongod's errmsg, 
 
 TEST_CASE("unique secondary indexes are enforced and listed") {
   harness h;
-  seed(h);
+  seed_three(h);
   auto ci = h.run(R"({"createIndexes": "c", "indexes": [{"key": {"x": 1}, "name": "x_1", "unique": true}]})");
   REQUIRE(ok(ci));
   CHECK(ci["numIndexesBefore"].as_int32() == 1);
@@ -54,9 +54,37 @@ TEST_CASE("unique secondary indexes are enforced and listed") {
   CHECK(code_of(bad) == 86);
 }
 
+TEST_CASE("dropIndexes drops by name, key pattern, list or '*', never _id_, as mongod 7.0 does") {
+  harness h;
+  seed_three(h);
+  for (auto key : {"x", "y", "z"})
+    REQUIRE(ok(h.run(std::string(R"({"createIndexes": "c", "indexes": [{"key": {")") + key + R"(": 1}, "name": ")" +
+                     key + R"(_1"}]})")));
+  CHECK(code_of(h.run(R"({"dropIndexes": "c", "index": "_id_"})")) == 72);
+  CHECK(errmsg(h.run(R"({"dropIndexes": "c", "index": {"_id": 1}})")) == "cannot drop _id index");
+  CHECK(errmsg(h.run(R"({"dropIndexes": "c", "index": "nope"})")) == "index not found with name [nope]");
+  CHECK(code_of(h.run(R"({"dropIndexes": "c", "index": ["x_1", "nope"]})")) == 27);
+  CHECK(code_of(h.run(R"({"dropIndexes": "c", "index": {"w": 1}})")) == 27);
+  CHECK(code_of(h.run(R"({"dropIndexes": "c"})")) == 40414);
+  CHECK(code_of(h.run(R"({"dropIndexes": "c", "index": 1})")) == 14);
+  CHECK(errmsg(h.run(R"({"dropIndexes": "nosuch", "index": "*"})")) == "ns not found test.nosuch");
+  CHECK(first_batch(h.run(R"({"listIndexes": "c"})")).size() == 4);  // the refused lists dropped nothing
+  auto by_name = h.run(R"({"dropIndexes": "c", "index": "x_1"})");
+  REQUIRE(ok(by_name));
+  CHECK(by_name["nIndexesWas"].as_int32() == 4);
+  CHECK(!by_name["msg"]);
+  REQUIRE(ok(h.run(R"({"dropIndexes": "c", "index": {"y": 1}})")));
+  CHECK(first_batch(h.run(R"({"listIndexes": "c"})")).size() == 2);
+  auto all = h.run(R"({"dropIndexes": "c", "index": "*"})");
+  CHECK(all["nIndexesWas"].as_int32() == 2);
+  CHECK(all["msg"].as_string() == "non-_id indexes dropped for collection");
+  CHECK(first_batch(h.run(R"({"listIndexes": "c"})")) ==
+        std::vector<std::string>{R"({ "v" : 2, "key" : { "_id" : 1 }, "name" : "_id_" })"});
+}
+
 TEST_CASE("update with operators, replacement, multi and upsert reports n, nModified and upserted") {
   harness h;
-  seed(h);
+  seed_three(h);
   auto r = h.run(R"({"update": "c", "updates": [{"q": {"_id": 1}, "u": {"$inc": {"x": 1}}}]})");
   CHECK(r["n"].as_int32() == 1);
   CHECK(r["nModified"].as_int32() == 1);
@@ -78,7 +106,7 @@ TEST_CASE("update with operators, replacement, multi and upsert reports n, nModi
 
 TEST_CASE("delete honours limit 1 and 0 and rejects other limits") {
   harness h;
-  seed(h);
+  seed_three(h);
   CHECK(h.run(R"({"delete": "c", "deletes": [{"q": {}, "limit": 1}]})")["n"].as_int32() == 1);
   CHECK(h.run(R"({"delete": "c", "deletes": [{"q": {}, "limit": 0}]})")["n"].as_int32() == 2);
   auto bad = h.run(R"({"delete": "c", "deletes": [{"q": {}, "limit": 2}]})");
@@ -87,7 +115,7 @@ TEST_CASE("delete honours limit 1 and 0 and rejects other limits") {
 
 TEST_CASE("find applies filter, sort, skip, limit, projection and batches with getMore") {
   harness h;
-  seed(h);
+  seed_three(h);
   auto r = h.run(R"({"find": "c", "filter": {"x": {"$gt": 11}}, "sort": {"x": -1}, "projection": {"_id": 0, "x": 1}})");
   CHECK(first_batch(r) == std::vector<std::string>{R"({ "x" : 33 })", R"({ "x" : 22 })"});
   CHECK(r.get_view().find_path("cursor.id").as_int64() == 0);
@@ -109,7 +137,7 @@ TEST_CASE("find applies filter, sort, skip, limit, projection and batches with g
 
 TEST_CASE("killCursors reports killed and unknown cursors") {
   harness h;
-  seed(h);
+  seed_three(h);
   auto id = *h.run(R"({"find": "c", "batchSize": 1})").get_view().find_path("cursor.id").as_int64();
   auto r = h.run(R"({"killCursors": "c", "cursors": [{"$numberLong": ")" + std::to_string(id) +
                  R"("}, {"$numberLong": "5"}]})");
@@ -119,7 +147,7 @@ TEST_CASE("killCursors reports killed and unknown cursors") {
 
 TEST_CASE("findAndModify returns pre or post images, removes, and upserts") {
   harness h;
-  seed(h);
+  seed_three(h);
   auto pre = h.run(R"({"findAndModify": "c", "query": {"_id": 1}, "update": {"$inc": {"x": 1}}})");
   CHECK(pre.get_view().find_path("value.x").as_int32() == 11);
   CHECK(pre.get_view().find_path("lastErrorObject.updatedExisting").as_bool() == true);
@@ -139,7 +167,7 @@ TEST_CASE("findAndModify returns pre or post images, removes, and upserts") {
 
 TEST_CASE("count and distinct") {
   harness h;
-  seed(h);
+  seed_three(h);
   h.run(R"({"insert": "c", "documents": [{"_id": 4, "x": [11, 44]}]})");
   CHECK(h.run(R"({"count": "c", "query": {"_id": {"$gte": 2}}})")["n"].as_int32() == 3);
   CHECK(h.run(R"({"count": "c", "limit": 2})")["n"].as_int32() == 2);
@@ -150,7 +178,7 @@ TEST_CASE("count and distinct") {
 
 TEST_CASE("aggregate runs the pipeline and $out replaces the target collection") {
   harness h;
-  seed(h);
+  seed_three(h);
   auto r =
       h.run(R"({"aggregate": "c", "pipeline": [{"$match": {"x": {"$gt": 11}}}, {"$sort": {"x": 1}}], "cursor": {}})");
   CHECK(first_batch(r).size() == 2);

@@ -8,7 +8,6 @@ namespace {
 std::string retryable(const std::string& body, int s, long long txn) {
   return "{" + body + ", " + session_fields(s, txn) + "}";
 }
-std::size_t count_docs(harness& h) { return first_batch(h.run(R"({"find": "c"})")).size(); }
 }  // namespace
 
 TEST_CASE("failCommand errorCode fails the named command the configured number of times") {

@@ -7,7 +7,7 @@ using namespace mongowire::testd;
 using namespace mongowire::testd::test;
 
 namespace {
-void seed(harness& h) {
+void seed_five(harness& h) {
   REQUIRE(ok(h.run(R"({"insert": "c", "documents": [{"_id": 1, "x": 11}, {"_id": 2, "x": 22}, {"_id": 3, "x": 33},
                                                      {"_id": 4, "x": 44}, {"_id": 5, "x": 55}]})")));
 }
@@ -22,7 +22,7 @@ std::vector<std::string> database_names(const bson::document& reply) {
 
 TEST_CASE("listDatabases lists the databases with data and the replica set's own, by name, with sizes") {
   harness h;
-  seed(h);
+  seed_five(h);
   REQUIRE(ok(h.run(R"({"insert": "b", "documents": [{}], "$db": "other"})")));
   auto r = h.admin(R"({"listDatabases": 1})");
   REQUIRE(ok(r));
@@ -37,7 +37,7 @@ TEST_CASE("listDatabases lists the databases with data and the replica set's own
 
 TEST_CASE("listDatabases nameOnly gives names alone; filter applies to the entries; admin only") {
   harness h;
-  seed(h);
+  seed_five(h);
   auto names = h.admin(R"({"listDatabases": 1, "nameOnly": true, "authorizedDatabases": true})");
   REQUIRE(ok(names));
   CHECK(names.get_view().find_path("databases.0").as_document()->count() == 1);
@@ -50,7 +50,7 @@ TEST_CASE("listDatabases nameOnly gives names alone; filter applies to the entri
 
 TEST_CASE("find returnKey returns the keys of the index the plan uses, {} for a collection scan") {
   harness h;
-  seed(h);
+  seed_five(h);
   auto keys = first_batch(h.run(R"({"find": "c", "sort": {"_id": 1}, "showRecordId": true, "returnKey": true})"));
   CHECK(keys == std::vector<std::string>{R"({ "_id" : 1 })", R"({ "_id" : 2 })", R"({ "_id" : 3 })", R"({ "_id" : 4 })",
                                          R"({ "_id" : 5 })"});
@@ -60,7 +60,7 @@ TEST_CASE("find returnKey returns the keys of the index the plan uses, {} for a 
 
 TEST_CASE("find showRecordId appends $recordId after the projection") {
   harness h;
-  seed(h);
+  seed_five(h);
   auto docs = first_batch(
       h.run(R"({"find": "c", "filter": {"_id": 2}, "projection": {"x": 1, "_id": 0}, "showRecordId": true})"));
   CHECK(docs == std::vector<std::string>{R"({ "x" : 22, "$recordId" : 2 })"});
@@ -68,7 +68,7 @@ TEST_CASE("find showRecordId appends $recordId after the projection") {
 
 TEST_CASE("find min/max bound the hinted index: min inclusive, max exclusive, a hint required") {
   harness h;
-  seed(h);
+  seed_five(h);
   auto r = h.run(R"({"find": "c", "filter": {"_id": {"$gt": 1}}, "sort": {"x": -1}, "projection": {"_id": 0, "x": 1},
                      "skip": 1, "hint": {"_id": 1}, "min": {"_id": 2}, "max": {"_id": 5}})");
   CHECK(first_batch(r) == std::vector<std::string>{R"({ "x" : 33 })", R"({ "x" : 22 })"});
@@ -83,7 +83,7 @@ TEST_CASE("find min/max bound the hinted index: min inclusive, max exclusive, a 
 // command runs; sleep(ms) keeps the command busy, so the reply waits the sum of the sleeps.
 TEST_CASE("$where with sleep(ms) matches as JavaScript says and delays the reply by the sleeps") {
   harness h;
-  seed(h);
+  seed_five(h);
   auto r = h.run(R"({"find": "c", "filter": {"$where": "sleep(200) || this.x > 30"}})");
   REQUIRE(ok(r));
   CHECK(first_batch(r).size() == 3);
@@ -102,7 +102,7 @@ TEST_CASE("$where with sleep(ms) matches as JavaScript says and delays the reply
 
 TEST_CASE("$where sleeping past maxTimeMS fails with MaxTimeMSExpired after maxTimeMS") {
   harness h;
-  seed(h);
+  seed_five(h);
   auto r = h.run(R"({"find": "c", "filter": {"$where": "sleep(100) || true"}, "maxTimeMS": 250})");
   CHECK(code_of(r) == 50);
   CHECK(h.conn.block_ms == 250);
@@ -110,7 +110,7 @@ TEST_CASE("$where sleeping past maxTimeMS fails with MaxTimeMSExpired after maxT
 
 TEST_CASE("$where JavaScript the test server cannot evaluate is an error, never a match") {
   harness h;
-  seed(h);
+  seed_five(h);
   auto r = h.run(R"({"find": "c", "filter": {"$where": "db.c.count() > 0"}})");
   CHECK(code_of(r) == 139);
   CHECK(r["codeName"].as_string() == "JSInterpreterFailure");

@@ -68,4 +68,9 @@ inline std::vector<std::string> first_batch(const bson::document& reply) {
   return out;
 }
 
+// The number of documents in collection "c" (a count command: a find's first batch stops at 101).
+inline std::size_t count_docs(harness& h) {
+  return static_cast<std::size_t>(h.run(R"({"count": "c"})")["n"].as_integer().value_or(-1));
+}
+
 }  // namespace mongowire::testd::test

@@ -24,13 +24,13 @@ std::vector<std::string> ids_seen(harness& h, const std::string& cmd) {
   return out;
 }
 
-void seed(harness& h) { REQUIRE(ok(h.run(R"({"insert": "c", "documents": [{"_id": 1, "x": 1}]})"))); }
+void seed_one(harness& h) { REQUIRE(ok(h.run(R"({"insert": "c", "documents": [{"_id": 1, "x": 1}]})"))); }
 
 }  // namespace
 
 TEST_CASE("a transaction reads the snapshot of its first operation plus its own writes") {
   harness h;
-  seed(h);
+  seed_one(h);
   REQUIRE(ok(h.run(in_txn(R"("find": "c")", 1, 1, true))));             // snapshot taken here
   REQUIRE(ok(h.run(R"({"insert": "c", "documents": [{"_id": 2}]})")));  // committed after the snapshot
   REQUIRE(ok(h.run(in_txn(R"("insert": "c", "documents": [{"_id": 3}])", 1, 1))));
@@ -43,7 +43,7 @@ TEST_CASE("a transaction reads the snapshot of its first operation plus its own 
 
 TEST_CASE("commit applies all writes atomically at one cluster time") {
   harness h;
-  seed(h);
+  seed_one(h);
   REQUIRE(ok(h.run(in_txn(R"("insert": "c", "documents": [{"_id": 2}])", 1, 1, true))));
   REQUIRE(ok(h.run(in_txn(R"("update": "c", "updates": [{"q": {"_id": 1}, "u": {"$set": {"x": 2}}}])", 1, 1))));
   REQUIRE(ok(h.run(in_txn(R"("delete": "c", "deletes": [{"q": {"_id": 2}, "limit": 1}])", 1, 1))));
@@ -56,7 +56,7 @@ TEST_CASE("commit applies all writes atomically at one cluster time") {
 TEST_CASE(
     "a second transaction writing a document modified by an uncommitted transaction fails at once with WriteConflict") {
   harness h;
-  seed(h);
+  seed_one(h);
   REQUIRE(ok(h.run(in_txn(R"("update": "c", "updates": [{"q": {"_id": 1}, "u": {"$set": {"x": 10}}}])", 1, 1, true))));
   auto r = h.run(in_txn(R"("update": "c", "updates": [{"q": {"_id": 1}, "u": {"$set": {"x": 20}}}])", 2, 1, true));
   CHECK(r["ok"].as_double() == 0.0);
@@ -82,7 +82,7 @@ TEST_CASE("inserting an _id inserted by another open transaction is a WriteConfl
 
 TEST_CASE("writing a document committed by someone else after the snapshot is a WriteConflict") {
   harness h;
-  seed(h);
+  seed_one(h);
   REQUIRE(ok(h.run(in_txn(R"("find": "c")", 1, 1, true))));
   REQUIRE(ok(h.run(R"({"update": "c", "updates": [{"q": {"_id": 1}, "u": {"$set": {"x": 5}}}]})")));
   auto r = h.run(in_txn(R"("update": "c", "updates": [{"q": {"_id": 1}, "u": {"$set": {"x": 6}}}])", 1, 1));
@@ -193,7 +193,7 @@ TEST_CASE("commands not allowed in transactions fail with OperationNotSupportedI
 
 TEST_CASE("a write error inside a transaction aborts it (abort.json: abort ignores TransactionAborted)") {
   harness h;
-  seed(h);
+  seed_one(h);
   auto dup = h.run(in_txn(R"("insert": "c", "documents": [{"_id": 1}])", 1, 1, true));
   CHECK(ok(dup));
   CHECK(dup.get_view().find_path("writeErrors.0.code").as_int32() == 11000);
@@ -217,7 +217,7 @@ TEST_CASE("a collection created in a transaction appears at commit and vanishes 
 
 TEST_CASE("snapshot reads outside transactions return atClusterTime and read at it") {
   harness h;
-  seed(h);
+  seed_one(h);
   auto first = h.run("{\"find\": \"c\", \"readConcern\": {\"level\": \"snapshot\"}, " + session_fields(1) + "}");
   auto at = first.get_view().find_path("cursor.atClusterTime").as_timestamp();
   REQUIRE(at.has_value());

@@ -29,9 +29,6 @@ bson::document insert_with_sequence(harness& h, const std::vector<bson::document
   return h.server.handle(body, std::span<const sequence>(&seq, 1), h.conn);
 }
 
-std::size_t count_docs(harness& h) {
-  return static_cast<std::size_t>(h.run(R"({"count": "c"})")["n"].as_integer().value_or(-1));
-}
 }  // namespace
 
 TEST_CASE("a write batch above maxWriteBatchSize fails with InvalidLength before writing anything") {

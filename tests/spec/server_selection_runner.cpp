@@ -35,8 +35,8 @@ struct file_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The outcome of the file's one test: empty when it passed, else the first mismatch.
-using outcome = std::string;
+// The verdict on the file's one test: empty when it passed, else the first mismatch.
+using verdict = std::string;
 
 [[noreturn]] void bad(std::string_view where, std::string_view what) {
   throw file_error(fmt::format("{}: {}", where, what));
@@ -212,7 +212,7 @@ std::vector<host_address> addresses_of(const sdam::server_list& servers) {
 }
 
 // The README compares sets of servers: order does not matter.
-outcome compare(std::string_view what, std::vector<host_address> expected, const sdam::server_list& got) {
+verdict compare(std::string_view what, std::vector<host_address> expected, const sdam::server_list& got) {
   auto actual = addresses_of(got);
   std::sort(expected.begin(), expected.end());
   std::sort(actual.begin(), actual.end());
@@ -221,7 +221,7 @@ outcome compare(std::string_view what, std::vector<host_address> expected, const
 }
 
 // rtt/: a server description with average avg_rtt_ms ("NULL": none) gets a new_rtt_ms sample.
-outcome run_rtt(bson::view file) {
+verdict run_rtt(bson::view file) {
   check_keys(file, {"avg_rtt_ms", "new_rtt_ms", "new_avg_rtt"}, "file");
   std::optional<double> previous;
   const auto avg = file["avg_rtt_ms"];
@@ -273,7 +273,7 @@ selection_case parse_selection_case(bson::view file) {
 }
 
 // server_selection/ (and max-staleness style files): suitable servers, then the latency window.
-outcome run_selection(bson::view file) {
+verdict run_selection(bson::view file) {
   const auto c = parse_selection_case(file);
   sdam::server_list servers;
   const auto error = sdam::find_suitable_servers(c.topology.type, c.topology.servers, c.operation, c.read_pref,
@@ -307,8 +307,8 @@ std::vector<std::uint64_t> operation_counts(bson::view state, const sdam::server
 }
 
 // The observed frequency must be within tolerance; expected 0 or 1 must be exact (README).
-outcome compare_frequencies(bson::view outcome_doc, const sdam::server_list& window,
-                            const std::vector<std::int64_t>& tally, std::int64_t iterations) {
+verdict compare_frequencies(bson::view outcome_doc, const sdam::server_list& window,
+                             const std::vector<std::int64_t>& tally, std::int64_t iterations) {
   check_keys(outcome_doc, {"tolerance", "expected_frequencies"}, "outcome");
   const double tolerance = need_number(outcome_doc, "tolerance", "outcome");
   const auto expected = need_document(outcome_doc, "expected_frequencies", "outcome");
@@ -333,7 +333,7 @@ outcome compare_frequencies(bson::view outcome_doc, const sdam::server_list& win
 }
 
 // in_window/: `iterations` selections with mode nearest and fixed operation counts.
-outcome run_in_window(bson::view file) {
+verdict run_in_window(bson::view file) {
   check_keys(file, {"description", "topology_description", "mocked_topology_state", "iterations", "outcome"}, "file");
   const auto topology = parse_topology(file);
   const auto iterations = need_integer(file["iterations"], "file");
@@ -361,7 +361,7 @@ bson::document read_file(const std::filesystem::path& file) {
   return std::move(*doc);
 }
 
-outcome run_file(bson::view file) {
+verdict run_file(bson::view file) {
   if (file.contains("mocked_topology_state")) return run_in_window(file);
   if (file.contains("topology_description")) return run_selection(file);
   if (file.contains("new_rtt_ms")) return run_rtt(file);

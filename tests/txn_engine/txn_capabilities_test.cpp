@@ -31,12 +31,6 @@ struct discovered {
   }
 };
 
-testd::server_options standalone() {
-  testd::server_options o;
-  o.standalone = true;
-  return o;
-}
-
 testd::server_options wire(std::int32_t max_wire_version) {
   testd::server_options o;
   o.max_wire_version = max_wire_version;

@@ -9,12 +9,6 @@ using namespace txn_test;
 
 namespace {
 
-testd::server_options standalone() {
-  testd::server_options o;
-  o.standalone = true;
-  return o;
-}
-
 testd::server_options without_sessions() {
   testd::server_options o;
   o.standalone = true;

@@ -155,6 +155,13 @@ inline transaction_options snapshot_majority() {
 }
 
 // The lsid's UUID bytes of a recorded command, for comparisons.
+// A standalone mongod (no replica set): no transactions, no retryable writes.
+inline testd::server_options standalone() {
+  testd::server_options o;
+  o.standalone = true;
+  return o;
+}
+
 inline std::string lsid_of(const bson::view& cmd) {
   auto lsid = cmd["lsid"].as_document();
   if (!lsid) return {};

@@ -322,12 +322,6 @@ TEST_CASE("trap 4: a retried write keeps lsid and txnNumber, the next write take
 
 namespace {
 
-testd::server_options standalone() {
-  testd::server_options o;
-  o.standalone = true;
-  return o;
-}
-
 asio::awaitable<error_code> update_and_delete_one(collection coll, diagnostics& diag) {
   update_result u;
   const bson::document filter = doc_from_json(R"({"_id": 1})");

@@ -11,12 +11,6 @@ namespace {
 using mode = read_preference_mode;
 using arg = read_preference_argument;
 
-read_preference pref(mode m) {
-  read_preference rp;
-  rp.mode = m;
-  return rp;
-}
-
 std::string sent(topology_type t, server_type s, operation_kind op, const read_preference& rp) {
   bson::document d;
   build_read_preference_argument(read_preference_to_send(t, s, op, rp), rp, d);

@@ -22,15 +22,6 @@ server_description server(const char* address, server_type type, double rtt_ms =
   return s;
 }
 
-read_preference pref(read_preference_mode mode, std::vector<tag_set> tags = {},
-                     std::optional<double> max_staleness = std::nullopt) {
-  read_preference rp;
-  rp.mode = mode;
-  rp.tag_sets = std::move(tags);
-  rp.max_staleness_seconds = max_staleness;
-  return rp;
-}
-
 // Addresses of the suitable servers, "a,b" style, in topology order.
 std::string suitable(topology_type type, const std::vector<server_description>& servers, operation_kind op,
                      const read_preference& rp, std::vector<host_address> deprioritized = {},

@@ -18,6 +18,15 @@ namespace sdam_test {
 using namespace mongowire;
 using namespace mongowire::detail::sdam;
 
+inline read_preference pref(read_preference_mode mode, std::vector<tag_set> tags = {},
+                            std::optional<double> max_staleness = std::nullopt) {
+  read_preference rp;
+  rp.mode = mode;
+  rp.tag_sets = std::move(tags);
+  rp.max_staleness_seconds = max_staleness;
+  return rp;
+}
+
 inline host_address addr(const char* text) {
   auto a = parse_host_address(text);
   REQUIRE(a);

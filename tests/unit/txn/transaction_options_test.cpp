@@ -7,14 +7,13 @@ using namespace mongowire;
 using namespace mongowire::detail;
 
 namespace {
-bson::document doc(std::string_view json) { return bson::document::from_json(json); }
 
 transaction_options level(std::string_view rc, std::string_view w, std::string_view mode,
                           std::optional<std::int64_t> ms) {
   transaction_options o;
-  o.read_concern = doc(std::string("{\"level\": \"") + std::string(rc) + "\"}");
-  o.write_concern = doc(std::string("{\"w\": \"") + std::string(w) + "\"}");
-  o.read_preference = doc(std::string("{\"mode\": \"") + std::string(mode) + "\"}");
+  o.read_concern = bson::document::from_json(std::string("{\"level\": \"") + std::string(rc) + "\"}");
+  o.write_concern = bson::document::from_json(std::string("{\"w\": \"") + std::string(w) + "\"}");
+  o.read_preference = bson::document::from_json(std::string("{\"mode\": \"") + std::string(mode) + "\"}");
   o.max_commit_time_ms = ms;
   return o;
 }
@@ -46,13 +45,13 @@ TEST_CASE(
 
 TEST_CASE("transactions.md: options are resolved one by one, an unset option falls through to the next level") {
   transaction_options given;
-  given.write_concern = doc(R"({"w": 1})");
+  given.write_concern = bson::document::from_json(R"({"w": 1})");
   transaction_options session;
-  session.read_concern = doc(R"({"level": "majority"})");
+  session.read_concern = bson::document::from_json(R"({"level": "majority"})");
   transaction_options client;
-  client.read_concern = doc(R"({"level": "local"})");
-  client.write_concern = doc(R"({"w": "majority"})");
-  client.read_preference = doc(R"({"mode": "secondary"})");
+  client.read_concern = bson::document::from_json(R"({"level": "local"})");
+  client.write_concern = bson::document::from_json(R"({"w": "majority"})");
+  client.read_preference = bson::document::from_json(R"({"mode": "secondary"})");
 
   auto r = resolve_transaction_options(given, session, client);
   CHECK(r.write_concern->find("w").as_int32() == 1);
@@ -66,33 +65,33 @@ TEST_CASE("transactions.md: options are resolved one by one, an unset option fal
 }
 
 TEST_CASE("read-write-concern.md: unacknowledged is w:0 without j:true") {
-  CHECK(is_unacknowledged(doc(R"({"w": 0})")));
-  CHECK(is_unacknowledged(doc(R"({"w": {"$numberLong": "0"}})")));
-  CHECK(is_unacknowledged(doc(R"({"w": 0, "j": false})")));
-  CHECK_FALSE(is_unacknowledged(doc(R"({"w": 0, "j": true})")));
-  CHECK_FALSE(is_unacknowledged(doc(R"({"w": 1})")));
-  CHECK_FALSE(is_unacknowledged(doc(R"({"w": "majority"})")));
-  CHECK_FALSE(is_unacknowledged(doc(R"({})")));
+  CHECK(is_unacknowledged(bson::document::from_json(R"({"w": 0})")));
+  CHECK(is_unacknowledged(bson::document::from_json(R"({"w": {"$numberLong": "0"}})")));
+  CHECK(is_unacknowledged(bson::document::from_json(R"({"w": 0, "j": false})")));
+  CHECK_FALSE(is_unacknowledged(bson::document::from_json(R"({"w": 0, "j": true})")));
+  CHECK_FALSE(is_unacknowledged(bson::document::from_json(R"({"w": 1})")));
+  CHECK_FALSE(is_unacknowledged(bson::document::from_json(R"({"w": "majority"})")));
+  CHECK_FALSE(is_unacknowledged(bson::document::from_json(R"({})")));
 }
 
 TEST_CASE("transactions.md: read preference in a transaction must be primary; absent means primary") {
   CHECK(is_primary(std::nullopt));
-  CHECK(is_primary(doc(R"({"mode": "primary"})")));
-  CHECK(is_primary(doc(R"({"mode": "Primary"})")));
-  CHECK_FALSE(is_primary(doc(R"({"mode": "secondary"})")));
-  CHECK_FALSE(is_primary(doc(R"({"mode": "primaryPreferred"})")));
-  CHECK_FALSE(is_primary(doc(R"({"mode": "nearest"})")));
+  CHECK(is_primary(bson::document::from_json(R"({"mode": "primary"})")));
+  CHECK(is_primary(bson::document::from_json(R"({"mode": "Primary"})")));
+  CHECK_FALSE(is_primary(bson::document::from_json(R"({"mode": "secondary"})")));
+  CHECK_FALSE(is_primary(bson::document::from_json(R"({"mode": "primaryPreferred"})")));
+  CHECK_FALSE(is_primary(bson::document::from_json(R"({"mode": "nearest"})")));
 }
 
 TEST_CASE(
     "transactions.md 'writeConcern for commitTransaction attempts': w majority, other fields kept, wtimeout 10000 "
     "added") {
   CHECK(commit_retry_write_concern(std::nullopt).get_view() ==
-        doc(R"({"w": "majority", "wtimeout": 10000})").get_view());
-  CHECK(commit_retry_write_concern(doc(R"({"w": 1})")).get_view() ==
-        doc(R"({"w": "majority", "wtimeout": 10000})").get_view());
-  CHECK(commit_retry_write_concern(doc(R"({"w": 2, "j": true, "wtimeout": 5000})")).get_view() ==
-        doc(R"({"w": "majority", "j": true, "wtimeout": 5000})").get_view());
-  CHECK(commit_retry_write_concern(doc(R"({"j": false})")).get_view() ==
-        doc(R"({"w": "majority", "j": false, "wtimeout": 10000})").get_view());
+        bson::document::from_json(R"({"w": "majority", "wtimeout": 10000})").get_view());
+  CHECK(commit_retry_write_concern(bson::document::from_json(R"({"w": 1})")).get_view() ==
+        bson::document::from_json(R"({"w": "majority", "wtimeout": 10000})").get_view());
+  CHECK(commit_retry_write_concern(bson::document::from_json(R"({"w": 2, "j": true, "wtimeout": 5000})")).get_view() ==
+        bson::document::from_json(R"({"w": "majority", "j": true, "wtimeout": 5000})").get_view());
+  CHECK(commit_retry_write_concern(bson::document::from_json(R"({"j": false})")).get_view() ==
+        bson::document::from_json(R"({"w": "majority", "j": false, "wtimeout": 10000})").get_view());
 }
