@@ -42,7 +42,7 @@
 //   URI's); with retryReads (default true) one retry after a network or retryable error.
 // - enumeration (listCollections, listIndexes, listDatabases): no concern, the primary,
 //   retried once like a read.
-// - DDL (create, drop, createIndexes; aggregate with $out/$merge, which takes a readConcern
+// - DDL (create, drop, createIndexes, dropIndexes; aggregate with $out/$merge, which takes a readConcern
 //   too): writeConcern, the primary, never retried.
 // A causally consistent explicit session (the default) adds readConcern.afterClusterTime (its
 // operationTime) to reads and writes; a snapshot session sends readConcern {level: "snapshot",
@@ -153,6 +153,17 @@ auto initiate(boost::asio::any_io_executor ex, boost::asio::awaitable<error_code
 class client;
 class session;
 class collection;
+class cursor;  // mongowire/cursor.hpp
+
+// client-side-operations-timeout.md "Cursors": what a cursor's timeoutMS limits. Unset: the
+// default, cursor_lifetime for non-tailable cursors (the opening command and every getMore share
+// one deadline), iteration for tailable ones (the opening command, then each next() call, gets
+// the whole timeoutMS). Setting it without a timeoutMS (handle or client) is invalid_argument.
+enum class timeout_mode { cursor_lifetime, iteration };
+
+// crud.md "CursorType": tailable cursors stay open at the end of a capped collection;
+// tailable_await ones also make getMore wait (maxAwaitTimeMS) for new documents.
+enum class cursor_type { non_tailable, tailable, tailable_await };
 
 // Results of the writes (crud.md "InsertOneResult", "UpdateResult", ...): filled when the
 // operation succeeds; insert_many_result also counts the documents inserted before a write error.
@@ -206,6 +217,10 @@ struct find_options {
   std::optional<bson::document> collation;
   std::optional<bool> allow_disk_use;
   std::optional<bson::document> let;
+  // Cursor options (find_cursor; find drains the cursor, so they apply to it too).
+  cursor_type type = cursor_type::non_tailable;
+  std::optional<std::int64_t> max_await_time_ms;  // tailable_await: getMore's maxTimeMS
+  std::optional<mongowire::timeout_mode> timeout_mode;
 };
 
 // crud.md "EstimatedDocumentCountOptions".
@@ -220,6 +235,24 @@ struct list_collections_options {
   std::optional<bool> authorized_collections;
   std::optional<std::int32_t> batch_size;
   std::optional<bson_value> comment;
+  std::optional<mongowire::timeout_mode> timeout_mode;  // see timeout_mode
+};
+
+// index-management.md "ListIndexesOptions": batchSize goes in `cursor`.
+struct list_indexes_options {
+  std::optional<std::int32_t> batch_size;
+  std::optional<bson_value> comment;
+  std::optional<mongowire::timeout_mode> timeout_mode;  // see timeout_mode
+};
+
+// run-command.md "runCursorCommand" options. The command is sent as given; batch_size and
+// max_await_time_ms go on its getMores only (maxAwaitTimeMS as their maxTimeMS).
+struct run_cursor_command_options {
+  std::optional<bson::document> read_preference;  // {mode, tags?, ...}; none: the primary
+  std::optional<std::int32_t> batch_size;
+  cursor_type type = cursor_type::non_tailable;
+  std::optional<std::int64_t> max_await_time_ms;
+  std::optional<mongowire::timeout_mode> timeout_mode;
 };
 
 // enumerate-databases.md "listDatabases" options.
@@ -268,6 +301,8 @@ struct count_options {
 // crud.md "DistinctOptions".
 struct distinct_options {
   std::optional<bson::document> collation;
+  std::optional<std::int64_t> max_time_ms;  // deprecated: collection_options::timeout
+  std::optional<bson_value> comment;
 };
 
 // crud.md "FindOneAndDeleteOptions".
@@ -303,12 +338,23 @@ struct find_one_and_update_options {
 struct aggregate_options {
   std::optional<std::int32_t> batch_size;
   std::optional<std::int64_t> max_time_ms;
+  std::optional<std::int64_t> max_await_time_ms;        // getMore's maxTimeMS (e.g. a $changeStream)
+  std::optional<mongowire::timeout_mode> timeout_mode;  // iteration is refused with $out/$merge
 };
 
 // index-management.md "IndexOptions" (create_index).
 struct index_options {
   std::string name;  // "" = the default name ("a_1_b_-1", index-management.md)
   bool unique = false;
+  // "CreateIndexOptions", merged in as the spec allows ("Deviations").
+  std::optional<std::int64_t> max_time_ms;  // deprecated: collection_options::timeout
+  std::optional<bson_value> comment;
+};
+
+// index-management.md "DropIndexOptions" (drop_index) and "DropIndexesOptions" (drop_indexes).
+struct drop_index_options {
+  std::optional<std::int64_t> max_time_ms;  // deprecated: collection_options::timeout
+  std::optional<bson_value> comment;
 };
 
 // Read/write concerns and read preference of a database or collection handle, in server
@@ -508,6 +554,19 @@ class collection {
   boost::asio::awaitable<error_code> find(bson::view filter, find_options options, std::vector<bson::document>& out,
                                           diagnostics& diag);
 
+  // crud.md "find" returning the cursor (mongowire/cursor.hpp) instead of draining it: `out`
+  // holds the first batch, its server, its session (an implicit one lives as long as the
+  // cursor) and, in load-balanced mode, its pinned connection. Tailable cursors need a capped
+  // collection. invalid_argument (nothing sent): timeout_mode without a timeoutMS,
+  // cursor_lifetime on a tailable cursor, max_await_time_ms >= a non-zero timeoutMS.
+  template <class Token>
+  auto async_find_cursor(bson::view filter, find_options options, cursor& out, diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), find_cursor(filter, std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> find_cursor(bson::view filter, find_options options, cursor& out,
+                                                 diagnostics& diag);
+
   // crud.md "findOne": find with limit: 1 and singleBatch: true (no cursor is left open);
   // `options.limit` and `batch_size` are ignored. `out` is nullopt when nothing matched.
   template <class Token>
@@ -530,6 +589,17 @@ class collection {
   }
   boost::asio::awaitable<error_code> aggregate(bson::view pipeline, aggregate_options options,
                                                std::vector<bson::document>& out, diagnostics& diag);
+
+  // crud.md "aggregate" returning its cursor (see find_cursor). invalid_argument also for
+  // timeout_mode iteration with $out/$merge (client-side-operations-timeout.md "Non-tailable Cursors").
+  template <class Token>
+  auto async_aggregate_cursor(bson::view pipeline, aggregate_options options, cursor& out, diagnostics& diag,
+                              Token&& token) {
+    return detail::initiate(executor(), aggregate_cursor(pipeline, std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> aggregate_cursor(bson::view pipeline, aggregate_options options, cursor& out,
+                                                      diagnostics& diag);
 
   // crud.md "countDocuments". Sends {aggregate: coll, pipeline: [{$match: filter}, {$skip}?,
   // {$limit}?, {$group: {_id: 1, n: {$sum: 1}}}], cursor: {}, hint?, collation?}; a read.
@@ -563,7 +633,8 @@ class collection {
   boost::asio::awaitable<error_code> estimated_document_count(estimated_document_count_options options,
                                                               std::int64_t& out, diagnostics& diag);
 
-  // crud.md "distinct": {distinct: coll, key: field, query: filter, collation?}; a read.
+  // crud.md "distinct": {distinct: coll, key: field, query: filter, collation?, maxTimeMS?,
+  // comment?}; a read.
   // `values` receives the distinct values as a BSON array.
   template <class Token>
   auto async_distinct(std::string_view field, bson::view filter, distinct_options options, bson::document& values,
@@ -629,7 +700,7 @@ class collection {
                                                 bulk_write_result& result, diagnostics& diag);
 
   // index-management.md "createIndexes": {createIndexes: coll, indexes: [{key: keys, name,
-  // unique?}]}; DDL. `name` receives the index's name (options.name, else generated: "a_1_b_-1").
+  // unique?}], maxTimeMS?, comment?}; DDL. `name` receives the index's name (options.name, else generated: "a_1_b_-1").
   template <class Token>
   auto async_create_index(bson::view keys, index_options options, std::string& name, diagnostics& diag, Token&& token) {
     return detail::initiate(executor(), create_index(keys, std::move(options), name, diag), &diag,
@@ -645,6 +716,21 @@ class collection {
     return detail::initiate(executor(), list_indexes(out, diag), &diag, std::forward<Token>(token));
   }
   boost::asio::awaitable<error_code> list_indexes(std::vector<bson::document>& out, diagnostics& diag);
+  // With options: {listIndexes: coll, cursor: {batchSize?}, comment?}.
+  template <class Token>
+  auto async_list_indexes(list_indexes_options options, std::vector<bson::document>& out, diagnostics& diag,
+                          Token&& token) {
+    return detail::initiate(executor(), list_indexes(std::move(options), out, diag), &diag, std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> list_indexes(list_indexes_options options, std::vector<bson::document>& out,
+                                                  diagnostics& diag);
+  // listIndexes returning its cursor (see find_cursor).
+  template <class Token>
+  auto async_list_indexes_cursor(list_indexes_options options, cursor& out, diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), list_indexes_cursor(std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> list_indexes_cursor(list_indexes_options options, cursor& out, diagnostics& diag);
 
   // index-management.md "listIndexNames": appends the names of listIndexes' documents to `out`.
   template <class Token>
@@ -652,6 +738,23 @@ class collection {
     return detail::initiate(executor(), list_index_names(out, diag), &diag, std::forward<Token>(token));
   }
   boost::asio::awaitable<error_code> list_index_names(std::vector<std::string>& out, diagnostics& diag);
+
+  // index-management.md "dropIndex": {dropIndexes: coll, index: name, maxTimeMS?, comment?}; DDL.
+  // invalid_argument for "*" (the spec: it would drop more than one index; see drop_indexes).
+  // The server refuses "_id_" (InvalidOptions) and an unknown name (IndexNotFound).
+  template <class Token>
+  auto async_drop_index(std::string_view name, drop_index_options options, diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), drop_index(std::string(name), std::move(options), diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> drop_index(std::string name, drop_index_options options, diagnostics& diag);
+
+  // index-management.md "dropIndexes": {dropIndexes: coll, index: "*", ...}: every index but _id_.
+  template <class Token>
+  auto async_drop_indexes(drop_index_options options, diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), drop_indexes(std::move(options), diag), &diag, std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> drop_indexes(drop_index_options options, diagnostics& diag);
 
   // crud.md "drop": {drop: coll}; DDL. A collection that does not exist (NamespaceNotFound) is
   // not an error.
@@ -730,6 +833,14 @@ class database {
   }
   boost::asio::awaitable<error_code> list_collections(list_collections_options options,
                                                       std::vector<bson::document>& out, diagnostics& diag);
+  // listCollections returning its cursor (see collection::find_cursor).
+  template <class Token>
+  auto async_list_collections_cursor(list_collections_options options, cursor& out, diagnostics& diag, Token&& token) {
+    return detail::initiate(executor(), list_collections_cursor(std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> list_collections_cursor(list_collections_options options, cursor& out,
+                                                             diagnostics& diag);
 
   // crud.md "Database-level aggregation": {aggregate: 1, pipeline, cursor: {batchSize?},
   // maxTimeMS?} (e.g. $currentOp, $listLocalSessions, $documents); kind and results as
@@ -742,6 +853,28 @@ class database {
   }
   boost::asio::awaitable<error_code> aggregate(bson::view pipeline, aggregate_options options,
                                                std::vector<bson::document>& out, diagnostics& diag);
+  // Database aggregation returning its cursor (see collection::aggregate_cursor).
+  template <class Token>
+  auto async_aggregate_cursor(bson::view pipeline, aggregate_options options, cursor& out, diagnostics& diag,
+                              Token&& token) {
+    return detail::initiate(executor(), aggregate_cursor(pipeline, std::move(options), out, diag), &diag,
+                            std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> aggregate_cursor(bson::view pipeline, aggregate_options options, cursor& out,
+                                                      diagnostics& diag);
+
+  // run-command.md "runCursorCommand": sends `command` as run_command does (never retried) and
+  // keeps the cursor its reply describes; its getMores carry options.batch_size and
+  // max_await_time_ms (as maxTimeMS, for a tailable_await cursor). The timeoutMS rules are those of find_cursor.
+  // A reply without a cursor document fails with protocol_errc (see cursor_reply).
+  template <class Token>
+  auto async_run_cursor_command(bson::view command, run_cursor_command_options options, cursor& out, diagnostics& diag,
+                                Token&& token) {
+    return detail::initiate(executor(), run_cursor_command(bson::document(command), std::move(options), out, diag),
+                            &diag, std::forward<Token>(token));
+  }
+  boost::asio::awaitable<error_code> run_cursor_command(bson::document command, run_cursor_command_options options,
+                                                        cursor& out, diagnostics& diag);
 
   // enumerate-collections.md "listCollectionNames": listCollections with nameOnly: true;
   // appends the names to `out`.
@@ -1091,3 +1224,5 @@ class client {
 };
 
 }  // namespace mongowire
+
+#include "mongowire/cursor.hpp"  // collection and database return cursors

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "client/client_impl.hpp"
+#include "client/cursor_state.hpp"
 #include "proto/operation/operations.hpp"
 
 namespace mongowire::detail {
@@ -35,24 +36,28 @@ boost::asio::awaitable<error_code> run_operation(client_impl& client, session_im
   co_return ec;
 }
 
-// Runs a cursor-returning operation (find, aggregate, listCollections, listIndexes) and
-// drains its cursor with getMore into `out`. The getMores use the first command's session
-// (driver-sessions.md: an implicit session lives as long as its cursor, so one is made here
-// when `given` is null) and are never retried (retryable-reads.md "Unsupported Read
-// Operations").
-boost::asio::awaitable<error_code> run_cursor_operation(client_impl& client, const std::shared_ptr<session_impl>& given,
-                                                        const operation& op, std::optional<std::int32_t> batch_size,
-                                                        std::vector<bson::document>& out, diagnostics& diag);
-
+// Builds a cursor-returning operation (find, aggregate, listCollections, listIndexes) and opens
+// its cursor (cursor_state.hpp: its getMores use the first command's session, an implicit one
+// made here when `given` is null, and are never retried).
 template <operation_type Op>
-requires std::same_as<typename Op::result, cursor_reply> boost::asio::awaitable<error_code> run_cursor_operation(
+requires std::same_as<typename Op::result, cursor_reply> boost::asio::awaitable<error_code> open_cursor_operation(
     client_impl& client, const std::shared_ptr<session_impl>& given, std::string_view db,
-    const collection_options& handle, const Op& op, std::optional<std::int32_t> batch_size,
-    std::vector<bson::document>& out, diagnostics& diag) {
+    const collection_options& handle, const Op& op, const cursor_settings& settings, cursor& out, diagnostics& diag) {
   bson::document body;
   if (auto ec = op.build(body)) co_return ec;
   const operation described = describe(op.traits(), db, body, handle);
-  co_return co_await run_cursor_operation(client, given, described, batch_size, out, diag);
+  co_return co_await open_cursor(client, given, described, settings, out, diag);
+}
+
+// The same, appending every document of the cursor to `out` (drain_cursor).
+template <operation_type Op>
+requires std::same_as<typename Op::result, cursor_reply> boost::asio::awaitable<error_code> run_cursor_operation(
+    client_impl& client, const std::shared_ptr<session_impl>& given, std::string_view db,
+    const collection_options& handle, const Op& op, const cursor_settings& settings, std::vector<bson::document>& out,
+    diagnostics& diag) {
+  cursor opened;
+  if (auto ec = co_await open_cursor_operation(client, given, db, handle, op, settings, opened, diag)) co_return ec;
+  co_return co_await drain_cursor(opened, out, diag);
 }
 
 }  // namespace mongowire::detail

@@ -55,6 +55,9 @@ void session_impl::advance_cluster_time(bson::view doc) {
   if (cluster_time) {
     auto current = (*cluster_time)["clusterTime"].as_timestamp();
     if (current && *current >= *incoming) return;
+    cluster_time->clear();  // keeps its buffer: no allocation per reply once warm (issue 13)
+    cluster_time->concat(doc);
+    return;
   }
   cluster_time = bson::document(doc);
 }
@@ -169,18 +172,32 @@ std::chrono::milliseconds remaining_ms(const operation_deadline& d) {
   return std::max(left, std::chrono::milliseconds(1));
 }
 
-// client-side-operations-timeout.md "Server Selection": connection checkout gets the remaining
-// computedServerSelectionTimeout; serverSelectionTimeoutMS already bounded the selection, so
-// the operation's deadline is what is left of it.
-clock::time_point checkout_deadline_of(const operation_deadline& d) noexcept { return d.at; }
+// client-side-operations-timeout.md "Server Selection": with timeoutMS, connection checkout gets
+// the remaining computedServerSelectionTimeout instead of waitQueueTimeoutMS; serverSelectionTimeoutMS
+// already bounded the selection, so the operation's deadline is what is left of it.
+std::optional<clock::time_point> checkout_deadline_of(const operation_deadline& d) noexcept {
+  if (!d.enabled) return std::nullopt;
+  return d.at;
+}
 
 // client-side-operations-timeout.md "Command Execution": maxTimeMS = remaining timeoutMS -
 // minRoundTripTime, or a timeout error before anything is sent when that leaves nothing.
 // Never on getMore ("Cursors": the cursor's remaining time is the socket timeout only).
+// client-side-operations-timeout.md "Cursors": a cursor's ITERATION-mode opening and a tailable
+// non-awaitData cursor's commands go without maxTimeMS (`omit`); an awaitData cursor's getMore
+// carries min(maxAwaitTimeMS, remaining - minRoundTripTime) (`await_cap`, alone without a limit).
+struct time_budget_rules {
+  bool omit = false;
+  std::optional<std::int64_t> await_cap;
+};
+
 error_code time_budget_of(const operation_deadline& d, std::string_view command_name,
-                          const sdam::server_description& server, std::optional<std::int64_t>& max_time_ms,
-                          diagnostics& diag) {
-  if (!d.limited()) return {};
+                          const sdam::server_description& server, const time_budget_rules& rules,
+                          std::optional<std::int64_t>& max_time_ms, diagnostics& diag) {
+  if (!d.limited()) {
+    if (command_name == "getMore") max_time_ms = rules.await_cap;
+    return {};
+  }
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(d.at - clock::now());
   const auto min_rtt = std::chrono::milliseconds(static_cast<std::int64_t>(server.min_round_trip_time_ms));
   if (left <= min_rtt) {
@@ -189,7 +206,12 @@ error_code time_budget_of(const operation_deadline& d, std::string_view command_
                           " ms left, minimum round trip time " + std::to_string(min_rtt.count()) + " ms)";
     return client_errc::timeout;
   }
-  if (command_name != "getMore") max_time_ms = (left - min_rtt).count();
+  const std::int64_t budget = (left - min_rtt).count();
+  if (command_name == "getMore") {
+    if (rules.await_cap) max_time_ms = std::min(*rules.await_cap, budget);
+  } else if (!rules.omit) {
+    max_time_ms = budget;
+  }
   return {};
 }
 
@@ -352,6 +374,9 @@ void client_impl::gossip_cluster_time(bson::view doc) {
   if (cluster_time_) {
     auto current = (*cluster_time_)["clusterTime"].as_timestamp();
     if (current && *current >= *incoming) return;
+    cluster_time_->clear();  // keeps its buffer: no allocation per reply once warm (issue 13)
+    cluster_time_->concat(doc);
+    return;
   }
   cluster_time_ = bson::document(doc);
 }
@@ -391,7 +416,8 @@ struct client_impl::resolved_operation {
   // retryable-writes.md / retryable-reads.md "sharded": the server whose failure is being
   // retried, avoided by the retry's selection unless it is the only one.
   std::shared_ptr<const sdam::server_description> deprioritized;
-  operation_deadline deadline;  // client-side-operations-timeout.md: one for all attempts
+  operation_deadline deadline;    // client-side-operations-timeout.md: one for all attempts
+  time_budget_rules time_budget;  // operation::max_time_ms_omitted, operation::max_await_time_ms
 };
 
 // How one attempt failed, for the labels and the retry decision.
@@ -660,7 +686,8 @@ asio::awaitable<error_code> client_impl::attempt(resolved_operation& plan, bson:
   }
   out.max_wire_version = conn->max_wire_version;
   std::optional<std::int64_t> max_time_ms;
-  if (auto ec = time_budget_of(plan.deadline, plan.traits.name, *server.description, max_time_ms, diag)) {
+  if (auto ec =
+          time_budget_of(plan.deadline, plan.traits.name, *server.description, plan.time_budget, max_time_ms, diag)) {
     check_in(pin, server, std::move(conn), ec, reply);  // nothing was sent: the connection is intact
     co_return ec;
   }
@@ -942,6 +969,7 @@ error_code client_impl::plan_operation(const operation& op, session_impl& sessio
   plan.session = &session;
   plan.write_concern_error_is_error = op.write_concern_error_is_error;
   plan.operation_id = op.operation_id;
+  plan.time_budget = {op.max_time_ms_omitted, op.max_await_time_ms};
 
   operation_request req;
   req.is_read = op.traits.selects_by_read_preference;

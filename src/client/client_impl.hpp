@@ -159,6 +159,11 @@ struct operation {
   // deadline an enclosing operation already fixed (a cursor's getMores, a bulk write's batches).
   std::optional<std::chrono::milliseconds> timeout;
   std::optional<operation_deadline> deadline;
+  // client-side-operations-timeout.md "Cursors": the deadline applies without maxTimeMS (a
+  // cursor's ITERATION-mode opening, a tailable non-awaitData cursor); an awaitData cursor's
+  // getMore sends maxTimeMS = min(maxAwaitTimeMS, remaining time - minRoundTripTime).
+  bool max_time_ms_omitted = false;
+  std::optional<std::int64_t> max_await_time_ms;
 };
 
 // server-selection.md for one operation (read_preference.cpp): whether it selects as a read

@@ -195,7 +195,20 @@ detail::find_op find_operation(std::string_view coll, bson::view filter, const f
   f.show_record_id = o.show_record_id;
   f.allow_disk_use = o.allow_disk_use;
   if (o.let) f.let = o.let->get_view();
+  f.tailable = o.type != cursor_type::non_tailable;
+  f.await_data = o.type == cursor_type::tailable_await;
   return {coll, filter, f};
+}
+
+// crud.md "FindOptions": maxAwaitTimeMS is for tailable awaitData cursors only (the server
+// refuses maxTimeMS on the getMore of any other cursor).
+detail::cursor_settings find_cursor_settings(const find_options& o) {
+  detail::cursor_settings s;
+  s.type = o.type;
+  s.mode = o.timeout_mode;
+  s.batch_size = o.batch_size;
+  if (o.type == cursor_type::tailable_await) s.max_await_time_ms = o.max_await_time_ms;
+  return s;
 }
 
 }  // namespace
@@ -203,7 +216,15 @@ detail::find_op find_operation(std::string_view coll, bson::view filter, const f
 asio::awaitable<error_code> collection::find(bson::view filter, find_options options, std::vector<bson::document>& out,
                                              diagnostics& diag) {
   const detail::find_op op = find_operation(coll_, filter, options);
-  co_return co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, options.batch_size, out, diag);
+  const detail::cursor_settings settings = find_cursor_settings(options);
+  co_return co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, settings, out, diag);
+}
+
+asio::awaitable<error_code> collection::find_cursor(bson::view filter, find_options options, cursor& out,
+                                                    diagnostics& diag) {
+  const detail::find_op op = find_operation(coll_, filter, options);
+  const detail::cursor_settings settings = find_cursor_settings(options);
+  co_return co_await detail::open_cursor_operation(*client_, session_, db_, options_, op, settings, out, diag);
 }
 
 // One batch of at most one document, so no getMore and no cursor left on the server
@@ -250,7 +271,17 @@ asio::awaitable<error_code> collection::aggregate(bson::view pipeline, aggregate
   detail::aggregate_op op{coll_, pipeline, {}};
   op.options.batch_size = options.batch_size;
   op.options.max_time_ms = options.max_time_ms;
-  co_return co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, options.batch_size, out, diag);
+  const detail::cursor_settings settings = detail::aggregate_cursor_settings(pipeline, options);
+  co_return co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, settings, out, diag);
+}
+
+asio::awaitable<error_code> collection::aggregate_cursor(bson::view pipeline, aggregate_options options, cursor& out,
+                                                         diagnostics& diag) {
+  detail::aggregate_op op{coll_, pipeline, {}};
+  op.options.batch_size = options.batch_size;
+  op.options.max_time_ms = options.max_time_ms;
+  const detail::cursor_settings settings = detail::aggregate_cursor_settings(pipeline, options);
+  co_return co_await detail::open_cursor_operation(*client_, session_, db_, options_, op, settings, out, diag);
 }
 
 namespace {
@@ -324,8 +355,9 @@ collection collection::with_options(collection_options options) const {
 
 asio::awaitable<error_code> collection::distinct(std::string field, bson::view filter, distinct_options options,
                                                  bson::document& values, diagnostics& diag) {
-  detail::distinct_op op{coll_, field, filter, std::nullopt};
+  detail::distinct_op op{coll_, field, filter, std::nullopt, options.max_time_ms, std::nullopt};
   if (options.collation) op.collation = options.collation->get_view();
+  if (options.comment) op.comment = options.comment->get();
   auto buffers = client_->lease_buffers();
   bson::view array;
   if (auto ec = co_await detail::run_operation(*client_, session_.get(), db_, options_, op, *buffers, array, diag))
@@ -347,15 +379,43 @@ asio::awaitable<error_code> collection::create_index(bson::view keys, index_opti
   bson::document extra;
   if (options.unique) extra.append("unique", true);
   const detail::index_model model{keys, name, extra};
-  const detail::create_indexes_op op{coll_, std::span(&model, 1)};
+  detail::create_indexes_op op{coll_, std::span(&model, 1), options.max_time_ms, std::nullopt};
+  if (options.comment) op.comment = options.comment->get();
   auto buffers = client_->lease_buffers();
   detail::no_result none;
   co_return co_await detail::run_operation(*client_, session_.get(), db_, options_, op, *buffers, none, diag);
 }
 
 asio::awaitable<error_code> collection::list_indexes(std::vector<bson::document>& out, diagnostics& diag) {
-  const detail::list_indexes_op op{coll_};
-  co_return co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, std::nullopt, out, diag);
+  list_indexes_options defaults;
+  co_return co_await list_indexes(std::move(defaults), out, diag);
+}
+
+namespace {
+
+detail::list_indexes_op list_indexes_operation(std::string_view coll, const list_indexes_options& o,
+                                               detail::cursor_settings& settings) {
+  detail::list_indexes_op op{coll, o.batch_size, std::nullopt};
+  if (o.comment) op.comment = o.comment->get();
+  settings.mode = o.timeout_mode;
+  settings.batch_size = o.batch_size;
+  return op;
+}
+
+}  // namespace
+
+asio::awaitable<error_code> collection::list_indexes(list_indexes_options options, std::vector<bson::document>& out,
+                                                     diagnostics& diag) {
+  detail::cursor_settings settings;
+  const detail::list_indexes_op op = list_indexes_operation(coll_, options, settings);
+  co_return co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, settings, out, diag);
+}
+
+asio::awaitable<error_code> collection::list_indexes_cursor(list_indexes_options options, cursor& out,
+                                                            diagnostics& diag) {
+  detail::cursor_settings settings;
+  const detail::list_indexes_op op = list_indexes_operation(coll_, options, settings);
+  co_return co_await detail::open_cursor_operation(*client_, session_, db_, options_, op, settings, out, diag);
 }
 
 asio::awaitable<error_code> collection::list_index_names(std::vector<std::string>& out, diagnostics& diag) {
@@ -364,6 +424,27 @@ asio::awaitable<error_code> collection::list_index_names(std::vector<std::string
   for (const auto& ix : indexes)
     if (auto name = ix["name"].as_string()) out.emplace_back(*name);
   co_return error_code{};
+}
+
+asio::awaitable<error_code> collection::drop_index(std::string name, drop_index_options options, diagnostics& diag) {
+  // index-management.md "dropIndex": '*' MUST raise an error (it would drop more than one).
+  if (name == "*") {
+    diag.client_message = "drop_index: '*' names every index; use drop_indexes to drop them all";
+    co_return client_errc::invalid_argument;
+  }
+  detail::drop_indexes_op op{coll_, name, options.max_time_ms, std::nullopt};
+  if (options.comment) op.comment = options.comment->get();
+  auto buffers = client_->lease_buffers();
+  detail::no_result none;
+  co_return co_await detail::run_operation(*client_, session_.get(), db_, options_, op, *buffers, none, diag);
+}
+
+asio::awaitable<error_code> collection::drop_indexes(drop_index_options options, diagnostics& diag) {
+  detail::drop_indexes_op op{coll_, "*", options.max_time_ms, std::nullopt};
+  if (options.comment) op.comment = options.comment->get();
+  auto buffers = client_->lease_buffers();
+  detail::no_result none;
+  co_return co_await detail::run_operation(*client_, session_.get(), db_, options_, op, *buffers, none, diag);
 }
 
 asio::awaitable<error_code> collection::drop(diagnostics& diag) {

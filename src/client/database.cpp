@@ -38,6 +38,22 @@ asio::awaitable<error_code> database::run_command(bson::document command, std::o
   co_return co_await client_->execute(op, session_.get(), reply, diag);
 }
 
+// run-command.md "runCursorCommand": the command as runCommand sends it (never retried), and
+// the cursor of its reply. client-side-operations-timeout.md "Cursors" for timeoutMode.
+asio::awaitable<error_code> database::run_cursor_command(bson::document command, run_cursor_command_options options,
+                                                         cursor& out, diagnostics& diag) {
+  const detail::run_command_op user_command{command};
+  auto op = detail::describe(user_command.traits(), db_, command, collection_options{});
+  op.timeout = options_.timeout;
+  if (options.read_preference) op.read_preference = options.read_preference->get_view();
+  detail::cursor_settings settings;
+  settings.type = options.type;
+  settings.mode = options.timeout_mode;
+  settings.batch_size = options.batch_size;
+  if (options.type == cursor_type::tailable_await) settings.max_await_time_ms = options.max_await_time_ms;
+  co_return co_await detail::open_cursor(*client_, session_, op, settings, out, diag);
+}
+
 asio::awaitable<error_code> database::create_collection(std::string coll, bson::document options, diagnostics& diag) {
   const detail::create_collection_op op{coll, options};
   auto buffers = client_->lease_buffers();
@@ -70,12 +86,27 @@ detail::list_collections_op list_collections_operation(const list_collections_op
   return op;
 }
 
+detail::cursor_settings list_collections_settings(const list_collections_options& o) {
+  detail::cursor_settings s;
+  s.mode = o.timeout_mode;
+  s.batch_size = o.batch_size;
+  return s;
+}
+
 }  // namespace
 
 asio::awaitable<error_code> database::list_collections(list_collections_options options,
                                                        std::vector<bson::document>& out, diagnostics& diag) {
   const auto op = list_collections_operation(options, false);
-  co_return co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, options.batch_size, out, diag);
+  const detail::cursor_settings settings = list_collections_settings(options);
+  co_return co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, settings, out, diag);
+}
+
+asio::awaitable<error_code> database::list_collections_cursor(list_collections_options options, cursor& out,
+                                                              diagnostics& diag) {
+  const auto op = list_collections_operation(options, false);
+  const detail::cursor_settings settings = list_collections_settings(options);
+  co_return co_await detail::open_cursor_operation(*client_, session_, db_, options_, op, settings, out, diag);
 }
 
 // enumerate-collections.md "getCollectionNames": nameOnly: true lets the server skip the
@@ -83,9 +114,9 @@ asio::awaitable<error_code> database::list_collections(list_collections_options 
 asio::awaitable<error_code> database::list_collection_names(list_collections_options options,
                                                             std::vector<std::string>& out, diagnostics& diag) {
   const auto op = list_collections_operation(options, true);
+  const detail::cursor_settings settings = list_collections_settings(options);
   std::vector<bson::document> entries;
-  if (auto ec = co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, options.batch_size,
-                                                      entries, diag))
+  if (auto ec = co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, settings, entries, diag))
     co_return ec;
   for (const auto& e : entries)
     if (auto name = e["name"].as_string()) out.emplace_back(*name);
@@ -97,7 +128,17 @@ asio::awaitable<error_code> database::aggregate(bson::view pipeline, aggregate_o
   detail::aggregate_op op{"", pipeline, {}};  // "" = {aggregate: 1}
   op.options.batch_size = options.batch_size;
   op.options.max_time_ms = options.max_time_ms;
-  co_return co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, options.batch_size, out, diag);
+  const detail::cursor_settings settings = detail::aggregate_cursor_settings(pipeline, options);
+  co_return co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, settings, out, diag);
+}
+
+asio::awaitable<error_code> database::aggregate_cursor(bson::view pipeline, aggregate_options options, cursor& out,
+                                                       diagnostics& diag) {
+  detail::aggregate_op op{"", pipeline, {}};  // "" = {aggregate: 1}
+  op.options.batch_size = options.batch_size;
+  op.options.max_time_ms = options.max_time_ms;
+  const detail::cursor_settings settings = detail::aggregate_cursor_settings(pipeline, options);
+  co_return co_await detail::open_cursor_operation(*client_, session_, db_, options_, op, settings, out, diag);
 }
 
 }  // namespace mongowire

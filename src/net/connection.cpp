@@ -130,6 +130,7 @@ asio::awaitable<error_code> connection::async_connect(const std::string& host, s
   if (cec) co_return fail(cec, diag, "connecting to " + dialled);
   error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);  // small request/reply frames: no Nagle delay
+  socket_.non_blocking(true, ignored);               // write_now and read_now never block the thread
   if (observer_) remember_endpoints();
   if (proxy) {
     if (auto ec = co_await socks5_handshake(host, port, diag)) co_return ec;
@@ -299,36 +300,74 @@ asio::awaitable<error_code> connection::send_frame(diagnostics& diag, bool compr
   }
   const std::vector<std::uint8_t>& frame = compress ? compressed_out_ : out_;
   observe(true, frame);  // the bytes as they go on the wire
-  arm_timer(settings_.socket_timeout);
-  auto [ec, n] = tls_ ? co_await asio::async_write(*tls_, asio::buffer(frame), use_tuple)
-                      : co_await asio::async_write(socket_, asio::buffer(frame), use_tuple);
-  disarm_timer();
-  if (ec || timed_out_)
-    co_return fail(ec ? ec : error_code(network_errc::socket_timeout), diag, "sending to " + address_);
+  error_code ec;
+  std::size_t n = tls_ ? 0 : write_now(frame, ec);
+  if (n < frame.size() && !ec) {
+    arm_timer(settings_.socket_timeout);
+    const auto rest = asio::buffer(frame) + n;
+    std::size_t more = 0;
+    if (tls_) std::tie(ec, more) = co_await asio::async_write(*tls_, rest, use_tuple);
+    if (!tls_) std::tie(ec, more) = co_await asio::async_write(socket_, rest, use_tuple);
+    disarm_timer();
+    n += more;
+    if (!ec && timed_out_) ec = network_errc::socket_timeout;
+  }
+  if (ec) co_return fail(ec, diag, "sending to " + address_);
   bytes_sent_ += n;
   ++frames_sent_;
   co_return error_code{};
 }
 
+// Issue 13: a plain TCP frame that fits the socket's send buffer (the usual case) is sent at
+// once, without a trip through the reactor: an Asio write completing immediately is still posted,
+// and every posted completion costs an epoll_wait before the coroutine resumes.
+std::size_t connection::write_now(std::span<const std::uint8_t> frame, error_code& ec) {
+  if (!socket_.is_open() || !socket_.non_blocking()) return 0;  // the asynchronous write reports it
+  const std::size_t n = socket_.write_some(asio::buffer(frame.data(), frame.size()), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
+  return ec ? 0 : n;
+}
+
+// Plain TCP: a reply already in the socket's buffer is read at once, without a posted completion
+// (see write_now). `would_block` when nothing has arrived yet.
+std::size_t connection::read_now(std::span<std::uint8_t> into, error_code& ec) {
+  if (!socket_.is_open() || !socket_.non_blocking()) {
+    ec = asio::error::would_block;  // never block the thread: let the reactor wait
+    return 0;
+  }
+  const std::size_t n = socket_.read_some(asio::buffer(into.data(), into.size()), ec);
+  if (ec == asio::error::try_again) ec = asio::error::would_block;
+  return ec ? 0 : n;
+}
+
 asio::awaitable<error_code> connection::read_frame(std::int32_t request_id, diagnostics& diag) {
-  arm_timer(settings_.socket_timeout);
+  bool armed = false;  // the timer runs only while the coroutine waits for the socket
   for (;;) {
     auto status = decoder_.next();
     if (status == wire::decode_status::frame_ready) break;
-    if (status == wire::decode_status::error)
+    if (status == wire::decode_status::error) {
+      if (armed) disarm_timer();
       co_return fail(decoder_.error(), diag, "reading from " + address_ + " (" + decoder_.diagnostic().message() + ")");
+    }
     auto buf = decoder_.prepare(std::max(read_chunk, decoder_.bytes_needed()));
-    auto [ec, n] = tls_ ? co_await tls_->async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple)
-                        : co_await socket_.async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple);
+    error_code ec = asio::error::would_block;
+    std::size_t n = tls_ ? 0 : read_now(buf, ec);
+    if (ec == asio::error::would_block) {
+      if (!armed) arm_timer(settings_.socket_timeout);
+      armed = true;
+      const auto into = asio::buffer(buf.data(), buf.size());
+      if (tls_) std::tie(ec, n) = co_await tls_->async_read_some(into, use_tuple);
+      if (!tls_) std::tie(ec, n) = co_await socket_.async_read_some(into, use_tuple);
+    }
     if (ec) {
-      disarm_timer();
+      if (armed) disarm_timer();
       if (ec == asio::error::eof) ec = network_errc::connection_closed;
       co_return fail(ec, diag, "reading from " + address_);
     }
     decoder_.commit(n);
     bytes_received_ += n;
   }
-  disarm_timer();
+  if (armed) disarm_timer();
   observe(false, decoder_.frame());
   auto header = decoder_.header();
   if (header.response_to != request_id)

@@ -131,6 +131,8 @@ class connection {
 
  private:
   asio::awaitable<error_code> send_frame(diagnostics& diag, bool compress = false);
+  std::size_t write_now(std::span<const std::uint8_t> frame, error_code& ec);
+  std::size_t read_now(std::span<std::uint8_t> into, error_code& ec);
   // The frame just read, decompressed when it came as OP_COMPRESSED.
   std::span<const std::uint8_t> received_frame() const noexcept;
   asio::awaitable<error_code> read_frame(std::int32_t request_id, diagnostics& diag);

@@ -41,9 +41,9 @@ pool::~pool() {
 // ---------------------------------------------------------------- checking out
 
 asio::awaitable<error_code> pool::async_checkout(std::unique_ptr<connection>& out, diagnostics& diag,
-                                                 std::chrono::steady_clock::time_point deadline) {
+                                                 std::optional<clock::time_point> timeout_deadline) {
   auto self = shared_from_this();  // a waiting checkout must not outlive the pool
-  cmap::checkout_result r = rules_.request_checkout(clock::now(), deadline);
+  cmap::checkout_result r = rules_.request_checkout(clock::now(), timeout_deadline);
   perform();
   // A cancelled coroutine throws at its next co_await: leave the rules consistent first.
   const auto before = co_await asio::this_coro::cancellation_state;
@@ -63,7 +63,8 @@ asio::awaitable<error_code> pool::async_checkout(std::unique_ptr<connection>& ou
     perform();
     co_return checkout_error(cmap::pool_error::cancelled, diag);
   }
-  co_return co_await establish_for(r.connection, out, diag);
+  const clock::time_point deadline = timeout_deadline.value_or(clock::time_point::max());
+  co_return co_await establish_for(r.connection, out, diag, deadline);
 }
 
 asio::awaitable<cmap::checkout_result> pool::wait_for_ticket(const cmap::checkout_result& waiting) {
@@ -83,9 +84,9 @@ asio::awaitable<cmap::checkout_result> pool::wait_for_ticket(const cmap::checkou
 
 // "Establishing a Connection" for a checkout: the outcome is the checkout's.
 asio::awaitable<error_code> pool::establish_for(cmap::connection_id id, std::unique_ptr<connection>& out,
-                                                diagnostics& diag) {
+                                                diagnostics& diag, clock::time_point deadline) {
   error_code ec;
-  const cmap::checkout_result done = co_await establish(id, ec, diag);
+  const cmap::checkout_result done = co_await establish(id, ec, diag, deadline);
   if (done.status == cmap::checkout_status::use) {
     out = hand_out(done.connection);
     co_return error_code{};
@@ -100,10 +101,24 @@ asio::awaitable<error_code> pool::establish_for(cmap::connection_id id, std::uni
 // Creates the socket of pending connection `id`, connects and handshakes it, and reports the
 // result to the rules (whatever happens: an unreported pending connection would hold a
 // maxConnecting slot forever); `ec` is the initializer's error.
-asio::awaitable<cmap::checkout_result> pool::establish(cmap::connection_id id, error_code& ec, diagnostics& diag) {
+// client-side-operations-timeout.md "Server Selection": the operation's deadline bounds the
+// establishment (TCP, TLS, hello, authentication) besides connectTimeoutMS: at the deadline the
+// socket is closed and the checkout fails with connect_timeout.
+asio::awaitable<cmap::checkout_result> pool::establish(cmap::connection_id id, error_code& ec, diagnostics& diag,
+                                                       clock::time_point deadline) {
   connection& c = add_slot(id);
   c.generation = rules_.generation();
-  auto self = shared_from_this();  // the pool must outlive the establishment
+  auto self = shared_from_this();                               // the pool must outlive the establishment
+  auto expired = std::make_shared<std::optional<bool>>(false);  // reset once init_ is done
+  asio::steady_timer guard(ex_);
+  if (deadline != clock::time_point::max()) {
+    guard.expires_at(deadline);
+    guard.async_wait([expired, &c](error_code e) {
+      if (e || !expired->has_value()) return;  // cancelled, or the establishment is over
+      *expired = true;
+      c.close();
+    });
+  }
   std::exception_ptr unexpected;
   try {
     ec = co_await init_(c, diag);
@@ -113,6 +128,11 @@ asio::awaitable<cmap::checkout_result> pool::establish(cmap::connection_id id, e
     unexpected = std::current_exception();
     ec = client_errc::invalid_argument;
   }
+  if (expired->value_or(false)) {
+    ec = network_errc::connect_timeout;
+    diag.client_message = "establishing a connection to " + address_ + " outlasted the operation's timeoutMS";
+  }
+  expired->reset();
   const auto now = clock::now();
   const cmap::checkout_result r = ec ? rules_.connection_failed(id, now) : rules_.connection_established(id, now);
   perform();

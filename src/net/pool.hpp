@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,12 +42,13 @@ class pool : public std::enable_shared_from_this<pool> {
 
   // Checks out a connection: an available one (most recently used first), a new one while
   // below maxPoolSize and maxConnecting, or waits in FIFO order. Honours the awaiting
-  // coroutine's cancellation slot (then asio::error::operation_aborted). `deadline`: the
-  // operation's own limit (client-side-operations-timeout.md: the remaining
-  // computedServerSelectionTimeout), earlier than waitQueueTimeoutMS or instead of it.
+  // coroutine's cancellation slot (then asio::error::operation_aborted). `timeout_deadline`: the
+  // operation's timeoutMS deadline (client-side-operations-timeout.md: the remaining
+  // computedServerSelectionTimeout), which replaces waitQueueTimeoutMS and bounds a new
+  // connection's establishment; absent: waitQueueTimeoutMS and connectTimeoutMS alone.
   asio::awaitable<error_code> async_checkout(
       std::unique_ptr<connection>& out, diagnostics& diag,
-      std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
+      std::optional<std::chrono::steady_clock::time_point> timeout_deadline = std::nullopt);
   void checkin(std::unique_ptr<connection> conn);
 
   // CMAP "Clearing a connection pool": new generation, paused, waiters fail with
@@ -88,9 +90,11 @@ class pool : public std::enable_shared_from_this<pool> {
   };
 
   asio::awaitable<cmap::checkout_result> wait_for_ticket(const cmap::checkout_result& waiting);
-  asio::awaitable<error_code> establish_for(cmap::connection_id id, std::unique_ptr<connection>& out,
-                                            diagnostics& diag);
-  asio::awaitable<cmap::checkout_result> establish(cmap::connection_id id, error_code& ec, diagnostics& diag);
+  asio::awaitable<error_code> establish_for(cmap::connection_id id, std::unique_ptr<connection>& out, diagnostics& diag,
+                                            std::chrono::steady_clock::time_point deadline);
+  asio::awaitable<cmap::checkout_result> establish(
+      cmap::connection_id id, error_code& ec, diagnostics& diag,
+      std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
   // Background coroutines hold the pool (`self`) from their creation.
   asio::awaitable<void> populate(std::shared_ptr<pool> self, cmap::connection_id id);
   error_code checkout_error(cmap::pool_error e, diagnostics& diag) const;

@@ -460,6 +460,20 @@ void topology::handle_application_error(const sdam::application_error& err) {
   }
 }
 
+// uri-options.md "connectTimeoutMS": it applies to the hello of the handshake too, so a peer that
+// accepts and never answers fails the establishment instead of holding it past socketTimeoutMS
+// (unlimited by default).
+asio::awaitable<error_code> topology::bounded_handshake(connection& c, bson::document& reply, diagnostics& diag,
+                                                        bool speaks_op_msg, auth::authenticator* auth) {
+  const auto socket_timeout = c.socket_timeout();
+  const auto connect_timeout = opts_.connection.connect_timeout;
+  if (connect_timeout.count() > 0 && (socket_timeout.count() == 0 || connect_timeout < socket_timeout))
+    c.set_socket_timeout(connect_timeout);
+  const error_code ec = co_await handshake(c, opts_, reply, diag, speaks_op_msg, auth);
+  c.set_socket_timeout(socket_timeout);
+  co_return ec;
+}
+
 asio::awaitable<error_code> topology::initialize_pooled_connection(const host_address& address, connection& c,
                                                                    diagnostics& diag) {
   error_code ec = co_await c.async_connect(address.host, address.port, diag);
@@ -472,7 +486,7 @@ asio::awaitable<error_code> topology::initialize_pooled_connection(const host_ad
   std::optional<auth::authenticator> authenticator;
   if (opts_.credential) authenticator.emplace(*opts_.credential, opts_.scram_cache);
   auth::authenticator* const auth = authenticator ? &*authenticator : nullptr;
-  if (!ec) ec = co_await handshake(c, opts_, reply, diag, speaks_op_msg, auth);
+  if (!ec) ec = co_await bounded_handshake(c, reply, diag, speaks_op_msg, auth);
   if (!ec) {
     auto max_wire = reply["maxWireVersion"].as_integer().value_or(0);
     if (max_wire < opts_.sdam.min_wire_version) {

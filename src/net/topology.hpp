@@ -139,6 +139,8 @@ class topology : public std::enable_shared_from_this<topology> {
   asio::awaitable<error_code> authenticate_pooled_connection(const host_address& address, connection& c,
                                                              bson::view hello_reply, auth::authenticator& a,
                                                              diagnostics& diag);
+  asio::awaitable<error_code> bounded_handshake(connection& c, bson::document& reply, diagnostics& diag,
+                                                bool speaks_op_msg, auth::authenticator* auth);
   asio::awaitable<error_code> initialize_pooled_connection(const host_address& address, connection& c,
                                                            diagnostics& diag);
   std::optional<snapshot> take_snapshot() const;

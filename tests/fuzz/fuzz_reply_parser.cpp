@@ -1,4 +1,5 @@
 // libFuzzer target: untrusted reply bytes -> bson::view::validate -> every reply parser.
+// view::validate is checked against libbson's bson_validate, view::find against its iterator.
 // Properties checked beyond "no crash": each parser returns success, a server error or
 // invalid_reply with a message, and every view it hands out lies inside the reply.
 #include <cstddef>
@@ -114,11 +115,24 @@ void check_client_bulk_write(bson::view reply) {
   }
 }
 
+// view::validate's own one-pass checker is at least as strict as libbson's bson_validate, and
+// view::find's walk over the keys finds every key that libbson's iterator sees.
+void check_agrees_with_libbson(bson::view reply) {
+  bson_t b;
+  require(bson_init_static(&b, reply.data(), reply.size()));
+  require(bson_validate(&b, BSON_VALIDATE_NONE, nullptr));
+  for (const bson::element& e : reply) {
+    const bson::element found = reply.find(e.key());
+    require(static_cast<bool>(found) && found.key() == e.key());
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto reply = bson::view::validate(std::span<const std::uint8_t>(data, size));
   if (!reply) return 0;
+  check_agrees_with_libbson(*reply);
   check_command(*reply);
   check_metadata(*reply);
   check_write(*reply);

@@ -126,3 +126,67 @@ TEST_CASE("$where JavaScript the test server cannot evaluate is an error, never 
   CHECK(code_of(r) == 2);
   CHECK(errmsg(r) == "$where is not allowed in this context");
 }
+
+// Tailable cursors (find_cmd.cpp, getmore_cmd.cpp): capped collections only, awaitData needs
+// tailable, the cursor stays open at the end of the collection and returns later inserts; an
+// awaitData getMore with nothing new waits up to its maxTimeMS (the network layer runs it
+// again) and then answers an empty batch.
+TEST_CASE("find tailable: a capped collection's cursor stays open and returns later inserts") {
+  harness h;
+  CHECK(code_of(h.run(R"({"create": "capped", "capped": true})")) == 72);  // size is required
+  REQUIRE(ok(h.run(R"({"create": "capped", "capped": true, "size": 4096})")));
+  REQUIRE(ok(h.run(R"({"create": "plain"})")));
+  REQUIRE(ok(h.run(R"({"insert": "plain", "documents": [{"_id": 1}]})")));
+  CHECK(code_of(h.run(R"({"find": "plain", "tailable": true})")) == 2);  // not capped
+  CHECK(code_of(h.run(R"({"find": "capped", "awaitData": true})")) == 9);
+  REQUIRE(ok(h.run(R"({"insert": "capped", "documents": [{"_id": 1, "x": 1}, {"_id": 2, "x": 2}]})")));
+  auto found = h.run(R"({"find": "capped", "filter": {"x": {"$gte": 2}}, "tailable": true})");
+  REQUIRE(ok(found));
+  const auto id = found.get_view().find_path("cursor.id").as_int64().value_or(0);
+  CHECK(id != 0);  // all documents returned, yet open
+  CHECK(found.get_view().find_path("cursor.firstBatch").as_array()->count() == 1);
+  const std::string get_more =
+      R"({"getMore": {"$numberLong": ")" + std::to_string(id) + R"("}, "collection": "capped"})";
+  auto empty = h.run(get_more);
+  REQUIRE(ok(empty));
+  CHECK(empty.get_view().find_path("cursor.nextBatch").as_array()->count() == 0);
+  CHECK(empty.get_view().find_path("cursor.id").as_int64() == id);
+  CHECK_FALSE(h.conn.run_again);  // not awaitData: no wait
+  REQUIRE(ok(h.run(R"({"insert": "capped", "documents": [{"_id": 3, "x": 0}, {"_id": 4, "x": 4}]})")));
+  auto more = h.run(get_more);
+  auto batch = more.get_view().find_path("cursor.nextBatch").as_array();
+  REQUIRE(batch);
+  REQUIRE(batch->count() == 1);  // the filter still applies
+  CHECK((*batch->begin()).as_document()->operator[]("_id").as_int32() == 4);
+  const std::string with_max =
+      R"({"getMore": {"$numberLong": ")" + std::to_string(id) + R"("}, "collection": "capped", "maxTimeMS": 10})";
+  CHECK(code_of(h.run(with_max)) == 2);  // maxTimeMS on a non-awaitData cursor
+}
+
+TEST_CASE("find tailable awaitData: getMore waits for documents up to maxTimeMS, then answers an empty batch") {
+  harness h;
+  REQUIRE(ok(h.run(R"({"create": "capped", "capped": true, "size": 4096})")));
+  REQUIRE(ok(h.run(R"({"insert": "capped", "documents": [{"_id": 1}]})")));
+  auto found = h.run(R"({"find": "capped", "tailable": true, "awaitData": true})");
+  const auto id = found.get_view().find_path("cursor.id").as_int64().value_or(0);
+  REQUIRE(id != 0);
+  const std::string get_more =
+      R"({"getMore": {"$numberLong": ")" + std::to_string(id) + R"("}, "collection": "capped", "maxTimeMS": 100})";
+  auto waiting = h.run(get_more);
+  CHECK(h.conn.run_again);  // no reply yet: the network layer waits, then runs it again
+  CHECK(h.conn.block_ms > 0);
+  CHECK(waiting.get_view().empty());
+  auto writer = h.server.open_connection();
+  REQUIRE(ok(h.run(R"({"insert": "capped", "documents": [{"_id": 2}]})", &writer)));
+  auto arrived = h.run(get_more);  // the same request again: the new document
+  REQUIRE(ok(arrived));
+  CHECK(arrived.get_view().find_path("cursor.nextBatch").as_array()->count() == 1);
+  CHECK(h.conn.await_data_deadline_ms == 0);
+  h.run(get_more);  // waits again
+  REQUIRE(h.conn.run_again);
+  h.now += std::chrono::milliseconds(150);  // past maxTimeMS
+  auto timed_out = h.run(get_more);
+  REQUIRE(ok(timed_out));
+  CHECK(timed_out.get_view().find_path("cursor.nextBatch").as_array()->count() == 0);
+  CHECK(timed_out.get_view().find_path("cursor.id").as_int64() == id);
+}

@@ -87,6 +87,9 @@ TEST_CASE("replication: a secondary applies the primary's writes, DDL and transa
       ok(rs.on_primary(R"({"createIndexes": "c", "indexes": [{"key": {"x": 1}, "name": "x_1", "unique": true}]})")));
   auto indexes = rs.on_secondary(R"({"listIndexes": "c", "$readPreference": {"mode": "secondaryPreferred"}})");
   CHECK(first_batch(indexes).size() == 2);
+  REQUIRE(ok(rs.on_primary(R"({"dropIndexes": "c", "index": "x_1"})")));
+  indexes = rs.on_secondary(R"({"listIndexes": "c", "$readPreference": {"mode": "secondaryPreferred"}})");
+  CHECK(first_batch(indexes).size() == 1);
 
   // A transaction's writes reach the secondary at its commit, all at once.
   const std::string s = session_fields(0, 1);
@@ -222,4 +225,109 @@ TEST_CASE(
   auto unfrozen = h.admin(R"({"replSetFreeze": 0})");
   CHECK(unfrozen["info"].as_string() == std::optional<std::string_view>("unfreezing"));
   CHECK(h.server.electable());
+}
+
+namespace {
+
+// An election in `rs`: the primary steps down, the secondary (which catches up on the old
+// primary's oplog first) wins term 2, and the old primary replicates from it.
+void fail_over(replica_pair& rs) {
+  rs.primary.set_replica_state(member_role::secondary, "", 1);
+  rs.secondary.set_replica_state(member_role::primary, "", 2);
+  rs.secondary.set_sync_source(nullptr);
+  rs.primary.set_sync_source(&rs.secondary);
+}
+
+std::string in_transaction(const std::string& body, long long txn, bool start = false) {
+  return "{" + body + ", " + session_fields(0, txn) + (start ? R"(, "startTransaction": true)" : "") +
+         R"(, "autocommit": false})";
+}
+
+std::optional<std::int64_t> field_n(const bson::document& doc) { return doc["n"].as_integer(); }
+
+}  // namespace
+
+// transactions.md "Retrying commitTransaction": a commit whose reply was lost is committed again
+// on whichever member is primary now; mongod's new primary knows the outcome from the
+// replicated config.transactions record.
+TEST_CASE("replication: a new primary answers a retried commit of a transaction the old primary committed with ok") {
+  replica_pair rs(60'000ms);  // only the election's catch-up brings the commit over
+  REQUIRE(ok(rs.on_primary(R"({"insert": "c", "documents": [{"_id": 1, "n": 0}], "writeConcern": {"w": 1}})")));
+  REQUIRE(ok(rs.on_primary(
+      in_transaction(R"("update": "c", "updates": [{"q": {"_id": 1}, "u": {"$inc": {"n": 1}}}])", 7, true))));
+  const std::string commit = in_transaction(R"("commitTransaction": 1, "$db": "admin", "writeConcern": {"w": 1})", 7);
+  REQUIRE(ok(rs.on_primary(commit)));
+  fail_over(rs);
+  auto retried = rs.on_secondary(commit);  // the new primary
+  CHECK_MESSAGE(ok(retried), retried.to_json());
+  auto found = rs.on_secondary(R"({"find": "c"})");
+  CHECK(first_batch(found) == std::vector<std::string>{R"({ "_id" : 1, "n" : 1 })"});
+  // The record also says what may no longer run: the committed transaction's statements, and
+  // any older txnNumber (TransactionCommitted 256, TransactionTooOld 225).
+  auto statement = rs.on_secondary(in_transaction(R"("find": "c")", 7));
+  CHECK(code_of(statement) == 256);
+  CHECK(code_of(rs.on_secondary(in_transaction(R"("abortTransaction": 1, "$db": "admin")", 7))) == 256);
+  CHECK(code_of(rs.on_secondary(in_transaction(R"("find": "c")", 6, true))) == 225);
+  CHECK(code_of(rs.on_secondary("{" + std::string(R"("insert": "c", "documents": [{"_id": 2}], )") +
+                                session_fields(0, 5) + "}")) == 225);
+}
+
+TEST_CASE(
+    "replication: a transaction the old primary had not committed is unknown to the new one (NoSuchTransaction)") {
+  replica_pair rs(0ms);
+  const std::string s = session_fields(2, 3);
+  REQUIRE(ok(rs.on_primary(
+      R"({"insert": "c", "documents": [{"_id": 1}], "startTransaction": true, "autocommit": false, )" + s + "}")));
+  fail_over(rs);
+  auto commit = rs.on_secondary(R"({"commitTransaction": 1, "$db": "admin", "autocommit": false, )" + s + "}");
+  CHECK(code_of(commit) == 251);
+  CHECK(has_label(commit, "TransientTransactionError"));
+  CHECK(first_batch(rs.on_secondary(R"({"find": "c"})")).empty());
+}
+
+// retryable-writes.md: a retry after a failover must not run the write again; mongod's new
+// primary answers it from the records its applier wrote (jstests retryable_write_failover).
+TEST_CASE("replication: a retryable write retried on a new primary returns the recorded result, not a second write") {
+  replica_pair rs(60'000ms);
+  const std::string insert =
+      R"({"insert": "c", "documents": [{"x": 1}, {"x": 2}], "writeConcern": {"w": 1}, )" + session_fields(1, 5) + "}";
+  const std::string update =
+      R"({"update": "c", "updates": [{"q": {"x": 1}, "u": {"$inc": {"y": 1}}},
+                                      {"q": {"x": 3}, "u": {"$set": {"y": 0}}, "upsert": true}],
+          "writeConcern": {"w": 1}, )" +
+      session_fields(2, 5) + "}";
+  const std::string fam = R"({"findAndModify": "c", "query": {"x": 2}, "update": {"$inc": {"y": 10}}, "new": true,
+                              "writeConcern": {"w": 1}, )" +
+                          session_fields(3, 5) + "}";
+  auto inserted = rs.on_primary(insert);
+  auto updated = rs.on_primary(update);
+  auto modified = rs.on_primary(fam);
+  REQUIRE(ok(inserted));
+  REQUIRE(ok(updated));
+  REQUIRE(ok(modified));
+  fail_over(rs);
+  // The replicated records belong to no session the new primary's cache has seen.
+  auto listed = rs.on_secondary(R"({"aggregate": 1, "pipeline": [{"$listLocalSessions": {}}], "cursor": {},
+                                    "$db": "admin"})");
+  REQUIRE_MESSAGE(ok(listed), listed.to_json());
+  CHECK(first_batch(listed).empty());
+
+  auto retried_insert = rs.on_secondary(insert);
+  auto retried_update = rs.on_secondary(update);
+  auto retried_fam = rs.on_secondary(fam);
+  REQUIRE_MESSAGE(ok(retried_insert), retried_insert.to_json());
+  CHECK(field_n(retried_insert) == 2);
+  CHECK(retried_insert.get_view().find_path("retriedStmtIds.1").as_int32() == 1);
+  REQUIRE_MESSAGE(ok(retried_update), retried_update.to_json());
+  CHECK(field_n(retried_update) == field_n(updated));
+  CHECK(retried_update["nModified"].as_integer() == updated["nModified"].as_integer());
+  REQUIRE(updated.get_view().find_path("upserted.0._id").as_oid());
+  CHECK(retried_update.get_view().find_path("upserted.0._id").as_oid() ==
+        updated.get_view().find_path("upserted.0._id").as_oid());
+  REQUIRE_MESSAGE(ok(retried_fam), retried_fam.to_json());
+  CHECK(retried_fam.get_view().find_path("value.y").as_integer() == 10);
+  auto found = rs.on_secondary(R"({"find": "c", "sort": {"x": 1}, "projection": {"_id": 0}})");
+  CHECK(first_batch(found) ==
+        std::vector<std::string>{R"({ "x" : 1, "y" : 1 })", R"({ "x" : 2, "y" : 10 })", R"({ "x" : 3, "y" : 0 })"});
+  CHECK(code_of(rs.on_secondary(R"({"insert": "c", "documents": [{"x": 4}], )" + session_fields(1, 4) + "}")) == 225);
 }

@@ -51,6 +51,11 @@ void entity_map::add(const std::string& id, topology_description_entity t) {
   entities_[id] = std::move(t);
 }
 
+void entity_map::add(const std::string& id, std::unique_ptr<cursor_entity> c) {
+  check_new(id);
+  entities_[id] = std::move(c);
+}
+
 template <class T>
 const T& entity_map::get(std::string_view id, std::string_view kind) const {
   auto it = entities_.find(id);
@@ -78,11 +83,15 @@ const topology_description_entity& entity_map::topology_description(std::string_
   return get<topology_description_entity>(id, "TopologyDescription");
 }
 
+cursor_entity& entity_map::cursor(std::string_view id) const {
+  return *get<std::unique_ptr<cursor_entity>>(id, "cursor");
+}
+
 std::string_view entity_map::kind_of(std::string_view id) const {
   auto it = entities_.find(id);
   if (it == entities_.end()) throw runner_error("no entity named '" + std::string(id) + "'");
-  static constexpr std::string_view kinds[] = {"client", "database", "collection",         "session",
-                                               "value",  "thread",   "topologyDescription"};
+  static constexpr std::string_view kinds[] = {"client", "database", "collection",          "session",
+                                               "value",  "thread",   "topologyDescription", "cursor"};
   static_assert(std::size(kinds) == std::variant_size_v<entity>);
   return kinds[it->second.index()];
 }

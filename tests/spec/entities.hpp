@@ -74,12 +74,18 @@ struct session_entity {
   bson::document lsid;  // kept after the session ended, for $$sessionLsid
 };
 
+// A cursor saved by createFindCursor or createCommandCursor ("entity_cursor"), iterated by
+// iterateUntilDocumentOrError / iterateOnce and closed by close.
+struct cursor_entity {
+  mongowire::cursor cursor;
+};
+
 class entity_map {
  public:
   // kind_of() names the alternatives in this order.
   using entity =
       std::variant<std::unique_ptr<client_entity>, database_entity, collection_entity, std::unique_ptr<session_entity>,
-                   value, std::unique_ptr<thread_entity>, topology_description_entity>;
+                   value, std::unique_ptr<thread_entity>, topology_description_entity, std::unique_ptr<cursor_entity>>;
 
   client_entity& add(std::unique_ptr<client_entity> c);
   void add(const std::string& id, database_entity d);
@@ -88,6 +94,7 @@ class entity_map {
   void add(const std::string& id, value v);
   thread_entity& add(const std::string& id, std::unique_ptr<thread_entity> t);
   void add(const std::string& id, topology_description_entity t);
+  void add(const std::string& id, std::unique_ptr<cursor_entity> c);
 
   // Each throws runner_error when the name is unknown or names another type of entity.
   client_entity& client(std::string_view id) const;
@@ -98,6 +105,7 @@ class entity_map {
   bson::document session_lsid(std::string_view id) const;
   thread_entity& thread(std::string_view id) const;
   const topology_description_entity& topology_description(std::string_view id) const;
+  cursor_entity& cursor(std::string_view id) const;
 
   bool contains(std::string_view id) const { return entities_.find(id) != entities_.end(); }
   // "database", "collection", ... of an entity (for dispatching operations).

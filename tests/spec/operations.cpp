@@ -240,9 +240,30 @@ write_model write_model_from(const bson::element& request, client_write_model* c
 
 // ---------------------------------------------------------------- collection operations
 
-// crud.md "FindOptions" from the format's arguments (findOne and find).
+// crud.md "CursorType" (cursorType: tailable, tailableAwait; absent or nonTailable: neither).
+cursor_type cursor_type_from(arguments& args) {
+  auto t = args.string("cursorType");
+  if (!t || *t == "nonTailable") return cursor_type::non_tailable;
+  if (*t == "tailable") return cursor_type::tailable;
+  if (*t == "tailableAwait") return cursor_type::tailable_await;
+  throw runner_error("unsupported cursorType '" + *t + "'");
+}
+
+// client-side-operations-timeout.md "Cursors": timeoutMode cursorLifetime or iteration.
+std::optional<timeout_mode> timeout_mode_from(arguments& args) {
+  auto m = args.string("timeoutMode");
+  if (!m) return std::nullopt;
+  if (*m == "cursorLifetime") return timeout_mode::cursor_lifetime;
+  if (*m == "iteration") return timeout_mode::iteration;
+  throw runner_error("unsupported timeoutMode '" + *m + "'");
+}
+
+// crud.md "FindOptions" from the format's arguments (findOne, find and createFindCursor).
 find_options find_options_from(arguments& args) {
   find_options o;
+  o.type = cursor_type_from(args);
+  o.max_await_time_ms = args.integer("maxAwaitTimeMS");
+  o.timeout_mode = timeout_mode_from(args);
   if (auto v = args.document("sort")) o.sort = bson::document(*v);
   if (auto v = args.document("projection")) o.projection = bson::document(*v);
   o.skip = args.integer("skip");
@@ -362,6 +383,16 @@ awaitable<void> find_op(arguments& args, mongowire::collection& coll, operation_
   out.root = match_root::array_of_roots;
 }
 
+// unified-test-format.md "createFindCursor": the cursor is saved as an entity.
+awaitable<void> create_find_cursor_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
+  auto filter = args.document("filter").value_or(bson::view());
+  auto o = find_options_from(args);
+  args.check_all_used();
+  auto entity = std::make_unique<cursor_entity>();
+  out.ec = co_await coll.find_cursor(filter, std::move(o), entity->cursor, out.diag);
+  if (!out.ec) out.cursor = std::move(entity);
+}
+
 awaitable<void> find_one_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
   auto filter = args.document("filter").value_or(bson::view());
   auto o = find_options_from(args);
@@ -378,6 +409,8 @@ awaitable<void> aggregate_op(arguments& args, Target& target, operation_outcome&
   aggregate_options o;
   if (auto b = args.integer("batchSize")) o.batch_size = static_cast<std::int32_t>(*b);
   o.max_time_ms = args.integer("maxTimeMS");
+  o.max_await_time_ms = args.integer("maxAwaitTimeMS");
+  o.timeout_mode = timeout_mode_from(args);
   args.check_all_used();
   std::vector<bson::document> docs;
   out.ec = co_await target.aggregate(pipeline, std::move(o), docs, out.diag);
@@ -416,10 +449,12 @@ awaitable<void> estimated_document_count_op(arguments& args, mongowire::collecti
 awaitable<void> distinct_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
   auto field = args.required_string("fieldName");
   auto filter = args.required_document("filter");
+  distinct_options o;
+  o.max_time_ms = args.integer("maxTimeMS");
+  if (auto c = args.get("comment")) o.comment = bson_value(c);
   args.check_all_used();
   bson::document values;
-  const distinct_options o;
-  out.ec = co_await coll.distinct(field, filter, o, values, out.diag);
+  out.ec = co_await coll.distinct(field, filter, std::move(o), values, out.diag);
   out.result = value::of_array(values);
   out.root = match_root::value;
 }
@@ -476,6 +511,8 @@ awaitable<void> create_index_op(arguments& args, mongowire::collection& coll, op
   index_options o;
   o.name = args.string("name").value_or("");
   o.unique = args.boolean("unique").value_or(false);
+  o.max_time_ms = args.integer("maxTimeMS");
+  if (auto c = args.get("comment")) o.comment = bson_value(c);
   args.check_all_used();
   std::string index_name;
   out.ec = co_await coll.create_index(keys, std::move(o), index_name, out.diag);
@@ -483,9 +520,12 @@ awaitable<void> create_index_op(arguments& args, mongowire::collection& coll, op
 }
 
 awaitable<void> list_indexes_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
+  list_indexes_options o;
+  if (auto b = args.integer("batchSize")) o.batch_size = static_cast<std::int32_t>(*b);
+  o.timeout_mode = timeout_mode_from(args);
   args.check_all_used();
   std::vector<bson::document> docs;
-  out.ec = co_await coll.list_indexes(docs, out.diag);
+  out.ec = co_await coll.list_indexes(std::move(o), docs, out.diag);
   out.result = array_value(docs);
   out.root = match_root::array_of_roots;
 }
@@ -496,6 +536,27 @@ awaitable<void> list_index_names_op(arguments& args, mongowire::collection& coll
   out.ec = co_await coll.list_index_names(names, out.diag);
   out.result = string_array_value(names);
   out.root = match_root::value;
+}
+
+// index-management.md "DropIndexOptions", the options of dropIndex and dropIndexes.
+drop_index_options drop_index_options_from(arguments& args) {
+  drop_index_options o;
+  o.max_time_ms = args.integer("maxTimeMS");
+  if (auto c = args.get("comment")) o.comment = bson_value(c);
+  return o;
+}
+
+awaitable<void> drop_index_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
+  auto name = args.required_string("name");
+  auto o = drop_index_options_from(args);
+  args.check_all_used();
+  out.ec = co_await coll.drop_index(name, std::move(o), out.diag);
+}
+
+awaitable<void> drop_indexes_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
+  auto o = drop_index_options_from(args);
+  args.check_all_used();
+  out.ec = co_await coll.drop_indexes(std::move(o), out.diag);
 }
 
 awaitable<void> drop_op(arguments& args, mongowire::collection& coll, operation_outcome& out) {
@@ -519,6 +580,7 @@ constexpr collection_op collection_ops[] = {
     {"deleteMany", delete_many_op},
     {"bulkWrite", bulk_write_op},
     {"find", find_op},
+    {"createFindCursor", create_find_cursor_op},
     {"findOne", find_one_op},
     {"aggregate", aggregate_op<mongowire::collection>},
     {"countDocuments", count_documents_op},
@@ -531,6 +593,8 @@ constexpr collection_op collection_ops[] = {
     {"createIndex", create_index_op},
     {"listIndexes", list_indexes_op},
     {"listIndexNames", list_index_names_op},
+    {"dropIndex", drop_index_op},
+    {"dropIndexes", drop_indexes_op},
     {"drop", drop_op},
 };
 
@@ -557,7 +621,40 @@ list_collections_options list_collections_options_from(arguments& args) {
   if (auto b = args.integer("batchSize")) o.batch_size = static_cast<std::int32_t>(*b);
   o.authorized_collections = args.boolean("authorizedCollections");
   if (auto c = args.get("comment")) o.comment = bson_value(c);
+  o.timeout_mode = timeout_mode_from(args);
   return o;
+}
+
+// run-command.md "runCursorCommand" (and createCommandCursor, which keeps the cursor as an
+// entity instead of iterating it to the end).
+awaitable<void> run_cursor_command_op(arguments& args, mongowire::database& db, operation_outcome& out,
+                                      bool keep_cursor) {
+  auto command = args.required_document("command");
+  if (auto name = args.string("commandName"); name && command.first_key() != *name)
+    throw runner_error("runCursorCommand: commandName '" + *name + "' is not the command's first key");
+  run_cursor_command_options o;
+  if (auto v = args.document("readPreference")) o.read_preference = read_preference_from(*v);
+  if (auto b = args.integer("batchSize")) o.batch_size = static_cast<std::int32_t>(*b);
+  o.type = cursor_type_from(args);
+  o.max_await_time_ms = args.integer("maxAwaitTimeMS");
+  o.timeout_mode = timeout_mode_from(args);
+  args.check_all_used();
+  auto entity = std::make_unique<cursor_entity>();
+  bson::document body(command);
+  out.ec = co_await db.run_cursor_command(std::move(body), std::move(o), entity->cursor, out.diag);
+  if (out.ec) co_return;
+  if (keep_cursor) {
+    out.cursor = std::move(entity);
+    co_return;
+  }
+  std::vector<bson::document> docs;
+  for (std::optional<bson::document> doc; !out.ec;) {
+    out.ec = co_await entity->cursor.next(doc, out.diag);
+    if (!doc) break;
+    docs.push_back(std::move(*doc));
+  }
+  out.result = array_value(docs);
+  out.root = match_root::array_of_roots;
 }
 
 awaitable<void> run_command_op(arguments& args, mongowire::database& db, operation_outcome& out) {
@@ -600,8 +697,14 @@ awaitable<operation_outcome> database_operation(std::string_view name, arguments
     co_await run_command_op(args, db, out);
   } else if (name == "createCollection") {
     auto coll = args.required_string("collection");
+    bson::document options;  // the create command's options the tests use
+    if (auto capped = args.boolean("capped")) options.append("capped", *capped);
+    if (auto size = args.integer("size")) options.append("size", *size);
+    if (auto max = args.integer("max")) options.append("max", *max);
     args.check_all_used();
-    out.ec = co_await db.create_collection(coll, bson::document(), out.diag);
+    out.ec = co_await db.create_collection(coll, std::move(options), out.diag);
+    // unified-test-format.md "createCollection": the result is the new collection.
+    if (!out.ec) out.collection = collection_entity{entity.client, entity.name, coll, entity.options};
   } else if (name == "dropCollection") {
     auto coll = args.required_string("collection");
     args.check_all_used();
@@ -612,6 +715,8 @@ awaitable<operation_outcome> database_operation(std::string_view name, arguments
     co_await list_collection_names_op(args, db, out);
   } else if (name == "aggregate") {
     co_await aggregate_op(args, db, out);
+  } else if (name == "runCursorCommand" || name == "createCommandCursor") {
+    co_await run_cursor_command_op(args, db, out, name == "createCommandCursor");
   } else {
     throw runner_error("unsupported database operation '" + std::string(name) + "'");
   }
@@ -804,6 +909,32 @@ awaitable<operation_outcome> session_operation(std::string_view name, arguments&
   co_return out;
 }
 
+// ---------------------------------------------------------------- cursor operations
+
+// unified-test-format.md "Cursor Operations": iterateUntilDocumentOrError (next: a tailable
+// cursor waits for a document), iterateOnce (at most one getMore) and close.
+awaitable<operation_outcome> cursor_operation(std::string_view name, arguments& args, cursor_entity& entity) {
+  operation_outcome out;
+  if (name == "iterateUntilDocumentOrError" || name == "iterateOnce") {
+    args.check_all_used();
+    std::optional<bson::document> doc;
+    if (name == "iterateOnce") {
+      out.ec = co_await entity.cursor.try_next(doc, out.diag);
+    } else {
+      out.ec = co_await entity.cursor.next(doc, out.diag);
+      if (!out.ec && !doc) throw runner_error("iterateUntilDocumentOrError: the cursor is exhausted");
+    }
+    if (doc) out.result = value::of_document(*doc);
+  } else if (name == "close") {
+    const auto timeout = timeout_argument(args);
+    args.check_all_used();
+    out.ec = co_await entity.cursor.close(timeout, out.diag);
+  } else {
+    throw runner_error("unsupported cursor operation '" + std::string(name) + "'");
+  }
+  co_return out;
+}
+
 }  // namespace
 
 awaitable<operation_outcome> run_entity_operation(bson::view operation, operation_context& ctx) {
@@ -817,6 +948,7 @@ awaitable<operation_outcome> run_entity_operation(bson::view operation, operatio
   if (kind == "database") co_return co_await database_operation(*name, args, ctx, ctx.entities.database(*object));
   if (kind == "client") co_return co_await client_operation(*name, args, ctx, ctx.entities.client(*object));
   if (kind == "session") co_return co_await session_operation(*name, args, ctx, ctx.entities.session(*object));
+  if (kind == "cursor") co_return co_await cursor_operation(*name, args, ctx.entities.cursor(*object));
   throw runner_error("entity '" + std::string(*object) + "' has no operations");
 }
 

@@ -22,6 +22,10 @@ struct operation_outcome {
   match_root root = match_root::document;
   // clientBulkWrite: every write concern error of its commands (diag holds the first only).
   std::vector<write_concern_error> write_concern_errors;
+  // createFindCursor / createCommandCursor: the cursor, for saveResultAsEntity.
+  std::unique_ptr<cursor_entity> cursor;
+  // createCollection: the collection, for saveResultAsEntity.
+  std::optional<collection_entity> collection;
 };
 
 struct operation_context {

@@ -488,7 +488,11 @@ class test_execution {
     }
     if (auto expected = op["expectResult"])
       assert_matches(expected, out.result.get(), out.root, entities_, where + " result");
-    if (auto save = op["saveResultAsEntity"].as_string()) {
+    if (auto save = op["saveResultAsEntity"].as_string(); save && out.cursor) {
+      entities_.add(std::string(*save), std::move(out.cursor));
+    } else if (save && out.collection) {
+      entities_.add(std::string(*save), std::move(*out.collection));
+    } else if (save) {
       if (!out.result.has_value()) throw runner_error(where + ": no result to save as " + std::string(*save));
       entities_.add(std::string(*save), std::move(out.result));
     }

@@ -21,32 +21,168 @@ std::string json_of(const view& v, bool canonical) {
   });
 }
 
-// libbson 1.23's bson_validate skips, instead of rejecting, an embedded document or
-// array whose own length prefix or terminator is wrong (bson_iter_visit_all ignores a
-// failed bson_init_static), so later bson_init_static calls on such a child fail and
-// leave an uninitialised bson_t. Walk every child ourselves. Depth is capped so that
-// hostile nesting cannot exhaust the stack (the server's own limit is 200 levels).
+// One pass over untrusted bytes checks every length, terminator and type, nested documents
+// included (bsonspec.org "Specification"). Issue 13: libbson's bson_validate, followed by a second
+// walk for the nested lengths it skips (libbson 1.23 ignores an embedded document whose own
+// length or terminator is wrong), cost a fifth of a transaction's client instructions. Depth is
+// capped so that hostile nesting cannot exhaust the stack (the server's own limit is 200 levels).
 constexpr int max_validated_depth = 256;
 
-bool children_well_formed(const std::uint8_t* data, std::size_t size, int depth, std::string* why) {
-  bson_iter_t it;
-  if (!bson_iter_init_from_data(&it, data, size)) {
-    if (why) *why = "invalid BSON: embedded document or array has a bad length or terminator";
+std::uint32_t le32(const std::uint8_t* p) noexcept {
+  std::uint32_t v = 0;
+  std::memcpy(&v, p, 4);
+  return BSON_UINT32_FROM_LE(v);
+}
+
+class bson_checker {
+ public:
+  bson_checker(const std::uint8_t* base, std::string* why) : base_(base), why_(why) {}
+
+  // The document at `p`, with `room` bytes available to it.
+  bool document(const std::uint8_t* p, std::size_t room, int depth) {
+    if (depth > max_validated_depth)
+      return fail(p, "nesting deeper than " + std::to_string(max_validated_depth) + " levels");
+    const std::string_view what = depth == 0 ? "document" : "embedded document or array";
+    const std::size_t size = room < 4 ? 0 : le32(p);
+    if (size < 5 || size > room) return fail(p, std::string(what) + " has a bad length");
+    const std::uint8_t* const end = p + size - 1;
+    if (*end != 0) return fail(end, std::string(what) + " is not terminated by a zero byte");
+    const std::uint8_t* q = p + 4;
+    while (q < end) {
+      if (*q == 0) return fail(q, std::string(what) + " ends before its declared length");
+      const std::uint8_t* nul = q + 1;
+      std::uint8_t high = 0;  // element names are short: one loop finds the end and non-ASCII bytes
+      while (nul < end && *nul != 0) high |= *nul++;
+      if (nul == end) return fail(q, "element name is not terminated");
+      // Like libbson, element names must be UTF-8 (values are checked by their consumers).
+      if ((high & 0x80) != 0 &&
+          !bson_utf8_validate(reinterpret_cast<const char*>(q + 1), static_cast<std::size_t>(nul - q - 1), false))
+        return fail(q + 1, "element name is not valid UTF-8");
+      std::size_t value_bytes = 0;
+      if (!value(*q, nul + 1, end, depth, value_bytes)) return false;
+      q = nul + 1 + value_bytes;
+    }
+    return true;
+  }
+
+ private:
+  bool value(std::uint8_t type, const std::uint8_t* v, const std::uint8_t* end, int depth, std::size_t& size);
+  bool string(const std::uint8_t* v, std::size_t room, std::size_t& size);
+  bool code_with_scope(const std::uint8_t* v, std::size_t room, int depth, std::size_t& size);
+
+  bool fail(const std::uint8_t* at, const std::string& what) {
+    if (why_) *why_ = "invalid BSON: " + what + " at offset " + std::to_string(at - base_);
     return false;
   }
-  while (bson_iter_next(&it)) {
-    if (!BSON_ITER_HOLDS_DOCUMENT(&it) && !BSON_ITER_HOLDS_ARRAY(&it)) continue;
-    if (depth >= max_validated_depth) {
-      if (why) *why = "invalid BSON: nesting deeper than " + std::to_string(max_validated_depth) + " levels";
-      return false;
-    }
-    std::uint32_t len = 0;
-    const std::uint8_t* child = nullptr;
-    if (BSON_ITER_HOLDS_DOCUMENT(&it)) bson_iter_document(&it, &len, &child);
-    else bson_iter_array(&it, &len, &child);
-    if (!children_well_formed(child, len, depth + 1, why)) return false;
-  }
+
+  const std::uint8_t* base_;
+  std::string* why_;
+};
+
+// A string value: int32 length (at least 1, the terminator counted), bytes, zero byte.
+bool bson_checker::string(const std::uint8_t* v, std::size_t room, std::size_t& size) {
+  const auto length = room < 4 ? std::int64_t{-1} : static_cast<std::int32_t>(le32(v));
+  if (length < 1 || static_cast<std::size_t>(length) > room - 4) return fail(v, "string has a bad length");
+  if (v[4 + length - 1] != 0) return fail(v, "string is not terminated by a zero byte");
+  size = 4 + static_cast<std::size_t>(length);
   return true;
+}
+
+// int32 total length, string, scope document: the parts must fill the total exactly.
+bool bson_checker::code_with_scope(const std::uint8_t* v, std::size_t room, int depth, std::size_t& size) {
+  const std::size_t total = room < 4 ? 0 : le32(v);
+  std::size_t code = 0;
+  if (total < 14 || total > room || !string(v + 4, total - 4, code)) return fail(v, "code with scope has a bad length");
+  const std::uint8_t* scope = v + 4 + code;
+  const std::size_t scope_room = total - 4 - code;
+  if (scope_room < 5 || le32(scope) != scope_room) return fail(scope, "code with scope's scope has a bad length");
+  size = total;
+  return document(scope, scope_room, depth + 1);
+}
+
+bool bson_checker::value(std::uint8_t type, const std::uint8_t* v, const std::uint8_t* end, int depth,
+                         std::size_t& size) {
+  const auto room = static_cast<std::size_t>(end - v);
+  auto fixed = [&](std::size_t n) { return n <= room ? (size = n, true) : fail(v, "value overruns its document"); };
+  switch (type) {
+    case BSON_TYPE_UNDEFINED:
+    case BSON_TYPE_NULL:
+    case BSON_TYPE_MAXKEY:
+    case BSON_TYPE_MINKEY: return fixed(0);
+    case BSON_TYPE_BOOL: return fixed(1) && (*v <= 1 || fail(v, "boolean is neither 0 nor 1"));
+    case BSON_TYPE_INT32: return fixed(4);
+    case BSON_TYPE_DOUBLE:
+    case BSON_TYPE_DATE_TIME:
+    case BSON_TYPE_TIMESTAMP:
+    case BSON_TYPE_INT64: return fixed(8);
+    case BSON_TYPE_OID: return fixed(12);
+    case BSON_TYPE_DECIMAL128: return fixed(16);
+    case BSON_TYPE_UTF8:
+    case BSON_TYPE_CODE:
+    case BSON_TYPE_SYMBOL: return string(v, room, size);
+    case BSON_TYPE_DBPOINTER: return string(v, room, size) && fixed(size + 12);
+    case BSON_TYPE_DOCUMENT:
+    case BSON_TYPE_ARRAY: return document(v, room, depth + 1) && fixed(le32(v));
+    case BSON_TYPE_CODEWSCOPE: return code_with_scope(v, room, depth, size);
+    case BSON_TYPE_BINARY: {
+      const auto length = room < 5 ? std::int64_t{-1} : static_cast<std::int32_t>(le32(v));
+      if (length < 0 || static_cast<std::size_t>(length) > room - 5) return fail(v, "binary has a bad length");
+      // The old binary subtype 2 repeats the length inside (bsonspec.org, "subtype 2").
+      if (v[4] == BSON_SUBTYPE_BINARY_DEPRECATED &&
+          (length < 4 || le32(v + 5) != static_cast<std::uint32_t>(length - 4)))
+        return fail(v, "binary subtype 2 has a bad inner length");
+      return fixed(5 + static_cast<std::size_t>(length));
+    }
+    case BSON_TYPE_REGEX: {
+      const auto* a = static_cast<const std::uint8_t*>(std::memchr(v, 0, room));
+      const auto* b =
+          a ? static_cast<const std::uint8_t*>(std::memchr(a + 1, 0, static_cast<std::size_t>(end - a - 1))) : nullptr;
+      return b ? fixed(static_cast<std::size_t>(b + 1 - v)) : fail(v, "regular expression is not terminated");
+    }
+    default: return fail(v - 1, "unknown element type " + std::to_string(type));
+  }
+}
+
+constexpr std::size_t bad_value_size = static_cast<std::size_t>(-1);
+
+// The size of a value of BSON type `type` starting at `value`, never reaching past `end`
+// (bsonspec.org "Specification"); bad_value_size for an unknown type or a value that overruns.
+std::size_t value_size(std::uint8_t type, const std::uint8_t* value, const std::uint8_t* end) noexcept {
+  const auto room = static_cast<std::size_t>(end - value);
+  auto fixed = [room](std::size_t n) { return n <= room ? n : bad_value_size; };
+  auto prefixed = [&](std::size_t extra) {  // int32 length, then that many bytes (plus `extra`)
+    if (room < 4) return bad_value_size;
+    return fixed(std::size_t{4} + le32(value) + extra);
+  };
+  switch (type) {
+    case BSON_TYPE_UNDEFINED:
+    case BSON_TYPE_NULL:
+    case BSON_TYPE_MAXKEY:
+    case BSON_TYPE_MINKEY: return 0;
+    case BSON_TYPE_BOOL: return fixed(1);
+    case BSON_TYPE_INT32: return fixed(4);
+    case BSON_TYPE_DOUBLE:
+    case BSON_TYPE_DATE_TIME:
+    case BSON_TYPE_TIMESTAMP:
+    case BSON_TYPE_INT64: return fixed(8);
+    case BSON_TYPE_OID: return fixed(12);
+    case BSON_TYPE_DECIMAL128: return fixed(16);
+    case BSON_TYPE_UTF8:
+    case BSON_TYPE_CODE:
+    case BSON_TYPE_SYMBOL: return prefixed(0);
+    case BSON_TYPE_BINARY: return prefixed(1);      // the subtype byte
+    case BSON_TYPE_DBPOINTER: return prefixed(12);  // the ObjectId after the string
+    case BSON_TYPE_DOCUMENT:
+    case BSON_TYPE_ARRAY:
+    case BSON_TYPE_CODEWSCOPE: return room < 4 ? bad_value_size : fixed(le32(value));  // the length counts itself
+    case BSON_TYPE_REGEX: {
+      const auto* a = static_cast<const std::uint8_t*>(std::memchr(value, 0, room));
+      const auto* b =
+          a ? static_cast<const std::uint8_t*>(std::memchr(a + 1, 0, static_cast<std::size_t>(end - a - 1))) : nullptr;
+      return b ? static_cast<std::size_t>(b + 1 - value) : bad_value_size;
+    }
+    default: return bad_value_size;
+  }
 }
 
 }  // namespace
@@ -191,24 +327,36 @@ std::optional<view> view::validate(std::span<const std::uint8_t> bytes, std::str
   if (static_cast<std::size_t>(declared) > bytes.size())
     return fail("document length " + std::to_string(declared) + " overruns the " + std::to_string(bytes.size()) +
                 " bytes available");
-  bson_t b;
-  if (!bson_init_static(&b, bytes.data(), static_cast<std::size_t>(declared)))
-    return fail("document is not terminated by a zero byte");
-  bson_error_t err;
   // UTF-8 validation is left to string consumers: servers may return invalid UTF-8 in
   // errmsg, and rejecting the whole reply would lose the error.
-  if (!bson_validate_with_error(&b, BSON_VALIDATE_NONE, &err)) return fail(std::string("invalid BSON: ") + err.message);
-  if (std::string nested; !children_well_formed(bytes.data(), static_cast<std::size_t>(declared), 0, &nested))
-    return fail(std::move(nested));
+  if (std::string what; !bson_checker(bytes.data(), &what).document(bytes.data(), bytes.size(), 0))
+    return fail(std::move(what));
   return view(bytes.data(), static_cast<std::size_t>(declared));
 }
 
 element view::find(std::string_view key) const noexcept {
-  bson_iter_t it;
-  if (!init_iter(*this, it)) return {};
-  while (bson_iter_next(&it)) {
-    if (bson_iter_key_len(&it) == key.size() && std::memcmp(bson_iter_key(&it), key.data(), key.size()) == 0)
+  // Issue 13: lookups in replies dominated the client's instructions with bson_iter_next, which
+  // re-checks every element. A view is already validated, so a plain walk over the keys is
+  // enough; it stays bounded by the view all the same, and the element found is handed to
+  // libbson's own iterator (which checks that one element again).
+  if (size_ < 5) return {};
+  const std::uint8_t* const end = data_ + size_ - 1;  // the document's terminating zero
+  const std::uint8_t* p = data_ + 4;
+  while (p < end && *p != 0) {
+    const std::uint8_t* const name = p + 1;
+    const auto* nul = static_cast<const std::uint8_t*>(std::memchr(name, 0, static_cast<std::size_t>(end - name)));
+    if (nul == nullptr) return {};
+    const auto name_size = static_cast<std::size_t>(nul - name);
+    if (name_size == key.size() && std::memcmp(name, key.data(), name_size) == 0) {
+      bson_iter_t it;
+      if (!bson_iter_init_from_data_at_offset(&it, data_, size_, static_cast<std::uint32_t>(p - data_),
+                                              static_cast<std::uint32_t>(name_size)))
+        return {};
       return element(&it);
+    }
+    const std::size_t skip = value_size(*p, nul + 1, end);
+    if (skip == bad_value_size) return {};
+    p = nul + 1 + skip;
   }
   return {};
 }

@@ -101,13 +101,14 @@ pool::pool(pool_options options) : options_(options) {
 
 // ---------------------------------------------------------------- checking out
 
-checkout_result pool::request_checkout(time_point now, time_point deadline) {
+checkout_result pool::request_checkout(time_point now, std::optional<time_point> timeout_deadline) {
   const ticket_id ticket = next_ticket_++;
   emit(pool_event_type::connection_check_out_started);
   // "If the pool is "closed" or "paused", any attempt to check out a Connection MUST throw".
   if (state_ == pool_state::closed) return fail_checkout(ticket, now, now, pool_error::pool_closed);
   if (state_ == pool_state::paused) return fail_checkout(ticket, now, now, pool_error::pool_cleared);
-  if (options_.wait_queue_timeout.count() > 0) deadline = std::min(deadline, now + options_.wait_queue_timeout);
+  time_point deadline = timeout_deadline.value_or(time_point::max());
+  if (!timeout_deadline && options_.wait_queue_timeout.count() > 0) deadline = now + options_.wait_queue_timeout;
   // "enter WaitQueue; wait until at top of wait queue": FIFO, so a newcomer is served only
   // when everyone ahead of it was.
   waiters_.push_back({ticket, now, deadline});

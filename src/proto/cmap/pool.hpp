@@ -121,7 +121,10 @@ class pool {
 
   // "Checking Out a Connection". `deadline` is the operation's own limit (CSOT); the earlier
   // of it and now + waitQueueTimeoutMS bounds the wait.
-  checkout_result request_checkout(time_point now, time_point deadline = time_point::max());
+  // `timeout_deadline`: the operation's timeoutMS deadline (max(): timeoutMS 0), which replaces
+  // waitQueueTimeoutMS (client-side-operations-timeout.md "Server Selection"); absent: the
+  // legacy waitQueueTimeoutMS applies.
+  checkout_result request_checkout(time_point now, std::optional<time_point> timeout_deadline = std::nullopt);
   // The wait of `ticket` reached its deadline: fails it, or answers `none` when the ticket
   // was already resumed (the timer raced the pool).
   checkout_result on_wait_timeout(ticket_id ticket, time_point now);

@@ -278,6 +278,8 @@ void build_find(bson::document& out, std::string_view coll, bson::view filter, c
   put_if(w, "showRecordId", o.show_record_id);
   put_if(w, "allowDiskUse", o.allow_disk_use);
   put_if(w, "let", o.let);
+  if (o.tailable) w.put("tailable", true);
+  if (o.await_data) w.put("awaitData", true);
 }
 
 void build_get_more(bson::document& out, std::int64_t cursor_id, std::string_view coll,

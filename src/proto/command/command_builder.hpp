@@ -143,9 +143,12 @@ struct find_options {
   std::optional<bool> show_record_id{};
   std::optional<bool> allow_disk_use{};
   std::optional<bson::view> let{};
+  bool tailable = false;    // crud.md "CursorType" TAILABLE / TAILABLE_AWAIT
+  bool await_data = false;  // TAILABLE_AWAIT (with tailable)
 };
 // {find: coll, filter, sort?, projection?, hint?, skip?, limit?, batchSize?, singleBatch?,
-//  collation?, min?, max?, maxTimeMS?, comment?, returnKey?, showRecordId?, allowDiskUse?, let?}
+//  collation?, min?, max?, maxTimeMS?, comment?, returnKey?, showRecordId?, allowDiskUse?, let?,
+//  tailable?, awaitData?}
 void build_find(bson::document& out, std::string_view coll, bson::view filter, const find_options& options = {});
 
 // {getMore: <int64 id>, collection: coll, batchSize?}

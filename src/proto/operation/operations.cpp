@@ -36,6 +36,14 @@ constexpr operation_traits ddl_traits(std::string_view name) noexcept {
   return {.name = name, .takes_write_concern = true};
 }
 
+// An operation's own maxTimeMS (deprecated: the executor drops it when timeoutMS applies,
+// client-side-operations-timeout.md "Validation and Overrides") and comment.
+void append_max_time_and_comment(bson::document& body, std::optional<std::int64_t> max_time_ms,
+                                 const std::optional<bson::element>& comment) {
+  if (max_time_ms) body.append("maxTimeMS", *max_time_ms);
+  if (comment) body.append("comment", *comment);
+}
+
 }  // namespace
 
 bool pipeline_writes(bson::view pipeline) noexcept {
@@ -139,6 +147,7 @@ error_code kill_cursors_op::build(bson::document& body) const {
 operation_traits distinct_op::traits() const noexcept { return read_traits("distinct"); }
 error_code distinct_op::build(bson::document& body) const {
   build_distinct(body, coll, key, filter, collation);
+  append_max_time_and_comment(body, max_time_ms, comment);
   return {};
 }
 error_code distinct_op::parse(bson::view reply, result& out, diagnostics& diag) const {
@@ -158,8 +167,7 @@ operation_traits estimated_document_count_op::traits() const noexcept { return r
 error_code estimated_document_count_op::build(bson::document& body) const {
   body.clear();
   body.append("count", coll);
-  if (max_time_ms) body.append("maxTimeMS", *max_time_ms);
-  if (comment) body.append("comment", *comment);
+  append_max_time_and_comment(body, max_time_ms, comment);
   return {};
 }
 error_code estimated_document_count_op::parse(bson::view reply, result& out, diagnostics& diag) const {
@@ -215,6 +223,8 @@ operation_traits list_indexes_op::traits() const noexcept { return enumeration_t
 error_code list_indexes_op::build(bson::document& body) const {
   body.clear();
   body.append("listIndexes", coll);
+  if (batch_size) body.append_document("cursor", [&](bson::document& c) { c.append("batchSize", *batch_size); });
+  if (comment) body.append("comment", *comment);
   return {};
 }
 
@@ -235,6 +245,16 @@ error_code drop_collection_op::build(bson::document& body) const {
 operation_traits create_indexes_op::traits() const noexcept { return ddl_traits("createIndexes"); }
 error_code create_indexes_op::build(bson::document& body) const {
   build_create_indexes(body, coll, indexes);
+  append_max_time_and_comment(body, max_time_ms, comment);
+  return {};
+}
+
+operation_traits drop_indexes_op::traits() const noexcept { return ddl_traits("dropIndexes"); }
+error_code drop_indexes_op::build(bson::document& body) const {
+  body.clear();
+  body.append("dropIndexes", coll);
+  body.append("index", index);
+  append_max_time_and_comment(body, max_time_ms, comment);
   return {};
 }
 

@@ -138,6 +138,8 @@ struct distinct_op {
   std::string_view key;
   bson::view filter;
   std::optional<bson::view> collation;
+  std::optional<std::int64_t> max_time_ms;  // deprecated; dropped when timeoutMS applies
+  std::optional<bson::element> comment;
   using result = bson::view;  // the `values` array
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
@@ -209,6 +211,8 @@ struct list_collections_op {
 struct list_indexes_op {
   using result = cursor_reply;
   std::string_view coll;
+  std::optional<std::int32_t> batch_size{};  // inside `cursor: {}`
+  std::optional<bson::element> comment{};
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
 };
@@ -234,6 +238,20 @@ struct create_indexes_op {
   using result = no_result;
   std::string_view coll;
   std::span<const index_model> indexes;
+  std::optional<std::int64_t> max_time_ms;  // index-management.md "CreateIndexOptions"
+  std::optional<bson::element> comment;
+  operation_traits traits() const noexcept;
+  error_code build(bson::document& body) const;
+};
+
+// index-management.md "dropIndex" / "dropIndexes": {dropIndexes: coll, index: name or "*",
+// maxTimeMS?, comment?}; DDL.
+struct drop_indexes_op {
+  using result = no_result;
+  std::string_view coll;
+  std::string_view index;                   // an index name, or "*": every index but _id_
+  std::optional<std::int64_t> max_time_ms;  // "DropIndexOptions"; dropped when timeoutMS applies
+  std::optional<bson::element> comment;
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
 };

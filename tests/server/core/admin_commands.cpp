@@ -293,9 +293,16 @@ void server_core::impl::cmd_configure_fail_point(op_context& op, bson::document&
 void server_core::impl::cmd_commit_transaction(op_context& op, bson::document&) {
   if (!op.in_txn()) throw command_error(code::invalid_options, "commitTransaction must be run within a transaction");
   auto& s = *op.session;
-  if (s.phase == txn_phase::committed) return;  // committing again is idempotent
+  if (s.phase == txn_phase::committed) {
+    // Committing again is idempotent; the write concern then waits for everything written so
+    // far, which includes the commit (mongod sets the client's last op to the system's).
+    op.conn->last_op_time = store.last_committed();
+    return;
+  }
   auto ts = store.allocate_timestamp(now_seconds());
-  store.commit(s.storage_txn, ts);
+  // The commit's oplog entry carries lsid and txnNumber: its application on a secondary
+  // records the committed transaction in config.transactions (not for a read-only one).
+  if (store.commit(s.storage_txn, ts)) store.log_session(ts, op.lsid_key, s.txn_number, std::nullopt, nullptr);
   s.phase = txn_phase::committed;
   op.conn->last_op_time = ts;
   ++txn_stats.committed;
@@ -316,9 +323,17 @@ void server_core::impl::cmd_create(op_context& op, bson::document&) {
   auto view = op.in_txn() ? op.view : read_view{store.last_committed(), 0};
   if (store.find_visible(ns, view))
     throw command_error(code::namespace_exists, "Collection " + ns + " already exists.");
+  // create.cpp: a capped collection needs its size (the document limit is optional).
+  const bool capped = op.cmd["capped"].as_truthy().value_or(false);
+  auto size = op.cmd["size"].as_integer();
+  if (capped && !size) throw command_error(code::invalid_options, "the 'size' field is required when 'capped' is true");
   bool created = false;
-  store.get_or_create(ns, write_context_for(op), &created);
+  auto& c = store.get_or_create(ns, write_context_for(op), &created);
   if (!created) throw command_error(code::namespace_exists, "Collection " + ns + " already exists.");
+  if (capped) {
+    c.capped_size = *size;
+    if (auto max = op.cmd["max"].as_integer(); max && *max > 0) c.capped_max = *max;
+  }
 }
 
 void server_core::impl::cmd_drop(op_context& op, bson::document& reply) {
@@ -479,6 +494,74 @@ void server_core::impl::cmd_create_indexes(op_context& op, bson::document& reply
   reply.append("numIndexesAfter", static_cast<std::int32_t>(c.indexes.size()));
   if (before == static_cast<std::int32_t>(c.indexes.size())) reply.append("note", "all indexes already exist");
   reply.append("createdCollectionAutomatically", created);
+}
+
+namespace {
+
+// drop_indexes.cpp: the _id index is never dropped, by name or by key pattern.
+const index_spec& droppable(const index_spec& ix) {
+  if (ix.name == "_id_") throw command_error(code::invalid_options, "cannot drop _id index");
+  return ix;
+}
+
+const index_spec& index_named(const collection& c, std::string_view name) {
+  auto it = std::find_if(c.indexes.begin(), c.indexes.end(), [&](auto& ix) { return ix.name == name; });
+  if (it == c.indexes.end())
+    throw command_error(code::index_not_found, "index not found with name [" + std::string(name) + "]");
+  return droppable(*it);
+}
+
+// dropIndexes' `index`: "*" is every index but _id_, a string one index by name, a document
+// one by key pattern, an array several names, all checked before any is dropped.
+std::vector<std::string> indexes_to_drop(const collection& c, const bson::element& index) {
+  std::vector<std::string> names;
+  if (auto name = index.as_string(); name && *name == "*") {
+    for (const auto& ix : c.indexes)
+      if (ix.name != "_id_") names.push_back(ix.name);
+  } else if (name) {
+    names.push_back(index_named(c, *name).name);
+  } else if (auto key = index.as_document()) {
+    auto it = std::find_if(c.indexes.begin(), c.indexes.end(), [&](auto& ix) { return ix.key.get_view() == *key; });
+    if (it == c.indexes.end())
+      throw command_error(code::index_not_found, "can't find index with key: " + key->to_relaxed_json());
+    names.push_back(droppable(*it).name);
+  } else if (index.is_array()) {
+    const bson::view list = *index.as_array();  // a named view: the optional is a temporary
+    for (const auto& e : list) {
+      auto item = e.as_string();
+      if (!item)
+        throw command_error(code::type_mismatch,
+                            "BSON field 'dropIndexes.index' is the wrong type: an array of "
+                            "index names holds a '" +
+                                std::string(bson::type_name(e.type())) + "'");
+      names.push_back(index_named(c, *item).name);
+    }
+  } else {
+    throw command_error(code::type_mismatch, "BSON field 'dropIndexes.index' is the wrong type '" +
+                                                 std::string(bson::type_name(index.type())) +
+                                                 "', expected types '[string, object, array]'");
+  }
+  return names;
+}
+
+}  // namespace
+
+// {dropIndexes: coll, index: "*" | name | key pattern | [names]} -> {nIndexesWas, msg?}
+// (mongod 7.0 drop_indexes.cpp; not allowed in a transaction).
+void server_core::impl::cmd_drop_indexes(op_context& op, bson::document& reply) {
+  check_known_fields(op, {"index"});
+  auto index = op.cmd["index"];
+  if (!index)
+    throw command_error(code::missing_field, "BSON field 'dropIndexes.index' is missing but a required field");
+  auto ns = collection_ns(op);
+  auto* c = store.find_visible(ns, {store.last_committed(), 0});
+  if (!c) throw command_error(code::namespace_not_found, "ns not found " + ns);
+  const auto names = indexes_to_drop(*c, index);
+  reply.append("nIndexesWas", static_cast<std::int32_t>(c->indexes.size()));
+  if (index.as_string() == std::optional<std::string_view>("*"))
+    reply.append("msg", "non-_id indexes dropped for collection");
+  op.conn->last_op_time = store.allocate_timestamp(now_seconds());
+  store.drop_indexes(*c, ns, names, op.conn->last_op_time);
 }
 
 }  // namespace mongowire::testd

@@ -53,6 +53,9 @@ struct session_state {
   clock_type::time_point last_use{};                        // config.transactions lastWriteDate, for the reaper
   bool ended = false;                                       // endSessions took effect at a cache refresh
   std::optional<std::pair<std::string, std::string>> user;  // {name, db} of who first used it (with auth)
+  // Known only from replicated transaction records (config.transactions), never used on this
+  // member: not in its logical session cache ($listLocalSessions).
+  bool replicated_only = false;
 };
 
 // mongod's LogicalSessionCache timing (logicalSessionRefreshMillis, and
@@ -60,11 +63,21 @@ struct session_state {
 inline constexpr std::chrono::minutes session_refresh_interval{5};
 inline constexpr std::chrono::minutes session_record_lifetime{30};
 
+// find's tailable cursor (a capped collection): it stays open at the end of the collection, and
+// each getMore returns the matching documents inserted after the last record it looked at.
+struct tailing_state {
+  bool await_data = false;  // getMore waits up to maxTimeMS (default 1 s) for documents
+  bson::document filter;
+  bson::document projection;
+  std::uint64_t last_record = 0;  // record ids grow with insertion order
+};
+
 struct cursor_state {
   std::string ns;
   std::deque<bson::document> remaining;
   std::string lsid_key;  // cursors opened in a transaction stay in it
   std::optional<std::int64_t> txn_number;
+  std::optional<tailing_state> tailing;
 };
 
 // Everything known about the command being run.
@@ -166,6 +179,11 @@ struct server_core::impl {
   void fetch_oplog();  // without the lock held: takes this member's lock, then the source's
   void apply_due_oplog();
   void apply_fetched_oplog();  // promotion: a new primary drains what it fetched
+  void apply_oplog_entry(const oplog_entry& e);
+  void apply_session_entry(const oplog_entry& e);  // config.transactions, as the applier updates it
+  // A retryable write's statement is done: its result, for a retry here and (through the
+  // oplog) on a member that becomes primary.
+  void record_statement(op_context& op, std::int32_t stmt, bson::document result);
   bool wait_for_cluster_time(op_context& op);
   // A secondary refuses writes, and reads whose read preference does not allow a secondary.
   void check_member_role(const command_traits& traits, const op_context& op, bool writes) const;
@@ -236,6 +254,7 @@ struct server_core::impl {
   void cmd_list_indexes(op_context& op, bson::document& reply);
   void cmd_list_databases(op_context& op, bson::document& reply);
   void cmd_create_indexes(op_context& op, bson::document& reply);
+  void cmd_drop_indexes(op_context& op, bson::document& reply);
 
   // Access control (auth_commands.cpp).
   void check_authorization(const op_context& op) const;
@@ -290,8 +309,15 @@ struct server_core::impl {
                                       found_row& row);
 
   // Cursor helpers.
+  // A tailable cursor (`tailing`) stays open after its first batch.
   void reply_with_cursor(op_context& op, bson::document& reply, std::string ns, std::vector<bson::document> docs,
-                         std::int64_t batch_size, bool single_batch);
+                         std::int64_t batch_size, bool single_batch,
+                         std::optional<tailing_state> tailing = std::nullopt);
+  // find with tailable: what its cursor tails (throws for a collection that is not capped).
+  tailing_state tailing_of(op_context& op, const std::string& ns, bool await_data);
+  // getMore of a tailable cursor with no document left: what was inserted since; an awaitData
+  // cursor with nothing new waits. True: no reply yet (the getMore runs again).
+  bool tail_cursor(op_context& op, cursor_state& cursor);
   std::vector<bson::document> visible_documents(op_context& op, std::string_view ns);
   // The visible documents matching `filter` (compiled as `m`), found through the _id index
   // when the filter allows it.

@@ -223,13 +223,17 @@ std::size_t batch_count(const std::vector<bson::document>& docs, std::size_t fro
 }  // namespace
 
 void server_core::impl::reply_with_cursor(op_context& op, bson::document& reply, std::string ns,
-                                          std::vector<bson::document> docs, std::int64_t batch_size,
-                                          bool single_batch) {
+                                          std::vector<bson::document> docs, std::int64_t batch_size, bool single_batch,
+                                          std::optional<tailing_state> tailing) {
   const std::size_t first = batch_count(docs, 0, batch_size);
   std::int64_t id = 0;
-  if (first < docs.size() && !single_batch) {
+  if ((first < docs.size() || tailing) && !single_batch) {
     id = next_cursor_id++;
-    cursor_state cs{ns, {}, op.in_txn() ? op.lsid_key : std::string{}, op.in_txn() ? op.txn_number : std::nullopt};
+    cursor_state cs{ns,
+                    {},
+                    op.in_txn() ? op.lsid_key : std::string{},
+                    op.in_txn() ? op.txn_number : std::nullopt,
+                    std::move(tailing)};
     for (auto it = docs.begin() + static_cast<std::ptrdiff_t>(first); it != docs.end(); ++it)
       cs.remaining.push_back(std::move(*it));
     cursors.emplace(id, std::move(cs));
@@ -262,6 +266,14 @@ bson::document update_record(const update_outcome& u) {
   return rec;
 }
 
+// The record goes with the statement's writes, at their timestamp (the client's last op):
+// mongod's oplog entries of a retryable write carry lsid, txnNumber and stmtId. A statement
+// that wrote nothing is recorded too, so that no member runs it a second time.
+void server_core::impl::record_statement(op_context& op, std::int32_t stmt, bson::document result) {
+  store.log_session(op.conn->last_op_time, op.lsid_key, *op.txn_number, stmt, &result);
+  op.session->statements[stmt] = std::move(result);
+}
+
 const bson::document* server_core::impl::retried_statement(op_context& op, std::int32_t stmt) {
   if (!op.retryable_write()) return nullptr;
   auto it = op.session->statements.find(stmt);
@@ -275,7 +287,7 @@ void server_core::impl::insert_statement(op_context& op, const std::string& ns, 
   auto wc = write_context_for(op);
   auto& c = store.get_or_create(ns, wc);
   store.insert(c, ns, with_id_first(doc), wc);
-  if (op.retryable_write()) op.session->statements[stmt] = bson::document::from_json(R"({"n": 1})");
+  if (op.retryable_write()) record_statement(op, stmt, bson::document::from_json(R"({"n": 1})"));
 }
 
 update_outcome server_core::impl::update_statement(op_context& op, const std::string& ns, bson::view q, bson::element u,
@@ -314,7 +326,7 @@ update_outcome server_core::impl::update_statement(op_context& op, const std::st
     store.insert(c, ns, std::move(doc), wc);
     out.n = 1;
   }
-  if (op.retryable_write()) op.session->statements[stmt] = update_record(out);
+  if (op.retryable_write()) record_statement(op, stmt, update_record(out));
   return out;
 }
 
@@ -341,7 +353,7 @@ std::int64_t server_core::impl::delete_statement(op_context& op, const std::stri
   if (op.retryable_write()) {
     bson::document rec;
     rec.append("n", n);
-    op.session->statements[stmt] = std::move(rec);
+    record_statement(op, stmt, std::move(rec));
   }
   return n;
 }
@@ -555,7 +567,7 @@ void server_core::impl::cmd_find_and_modify(op_context& op, bson::document& repl
   }
   if (value) result.append("value", *value);
   else result.append_null("value");
-  if (op.retryable_write()) op.session->statements[stmt] = result;
+  if (op.retryable_write()) record_statement(op, stmt, result);
   reply.concat(result);
 }
 
@@ -582,7 +594,14 @@ void server_core::impl::cmd_find(op_context& op, bson::document& reply) {
   if (batch < 0)
     throw command_error(51024,
                         "BSON field 'batchSize' value must be >= 0, actual value '" + std::to_string(batch) + "'");
+  // query_request.cpp: awaitData only with tailable; a tailable cursor needs a capped collection.
+  const bool tailable = op.cmd["tailable"].as_truthy().value_or(false);
+  const bool await_data = op.cmd["awaitData"].as_truthy().value_or(false);
+  if (await_data && !tailable)
+    throw command_error(code::failed_to_parse, "Cannot set 'awaitData' without also setting 'tailable'");
   auto ns = collection_ns(op);
+  std::optional<tailing_state> tailing;
+  if (tailable) tailing = tailing_of(op, ns, await_data);
   const index_spec* plan = nullptr;
   auto rows = find_rows(op, ns, plan);
   if (auto s = document_field(op, "sort", false); !s.empty()) {
@@ -600,7 +619,57 @@ void server_core::impl::cmd_find(op_context& op, bson::document& reply) {
   for (std::size_t i = first; i < first + count; ++i)
     docs.push_back(shape_found_document(op, plan, proj ? &*proj : nullptr, rows[i]));
   bool single = op.cmd["singleBatch"].as_truthy().value_or(false);
-  reply_with_cursor(op, reply, ns, std::move(docs), batch, single);
+  // A tailable cursor whose query matched nothing is dead at once (mongod's "Tailable Cursors").
+  if (docs.empty()) tailing.reset();
+  reply_with_cursor(op, reply, ns, std::move(docs), batch, single, std::move(tailing));
+}
+
+tailing_state server_core::impl::tailing_of(op_context& op, const std::string& ns, bool await_data) {
+  tailing_state t;
+  t.await_data = await_data;
+  t.filter = bson::document(document_field(op, "filter", false));
+  t.projection = bson::document(document_field(op, "projection", false));
+  if (auto* c = store.find_visible(ns, op.view)) {
+    if (!c->capped_size)
+      throw command_error(code::bad_value,
+                          "error processing query: ns=" + ns + " tailable cursor requested on non capped collection");
+    t.last_record = c->next_record_id - 1;  // the find itself reads everything up to now
+  }
+  return t;
+}
+
+bool server_core::impl::tail_cursor(op_context& op, cursor_state& cursor) {
+  auto& t = *cursor.tailing;
+  if (auto* c = store.find_visible(cursor.ns, op.view)) {
+    query::javascript_effects js;
+    auto m = compiled_filter(t.filter, js);
+    std::optional<query::projection> proj;
+    if (!t.projection.get_view().empty()) proj = compiled(query::projection::compile(t.projection));
+    for (auto it = c->records.upper_bound(t.last_record); it != c->records.end(); ++it) {
+      const bson::document* d = store.visible(it->second, op.view);
+      if (!d) continue;
+      t.last_record = it->first;
+      if (!m.matches(*d)) continue;
+      bson::document shaped;
+      if (proj) proj->apply(*d, shaped);
+      else shaped = *d;
+      cursor.remaining.push_back(std::move(shaped));
+    }
+  }
+  auto& ctx = *op.conn;
+  if (!cursor.remaining.empty() || !t.await_data) return false;
+  // getmore_cmd.cpp: an awaitData getMore waits up to its maxTimeMS (1 s without one) for
+  // documents, then returns an empty batch; polled here, 10 ms at a time.
+  const std::int64_t now = now_ms();
+  if (ctx.await_data_deadline_ms == 0) {
+    auto max = op.cmd["maxTimeMS"].as_integer().value_or(0);
+    // From the end of a failCommand block, which mongod sleeps before it runs the command.
+    ctx.await_data_deadline_ms = now + ctx.block_ms + (max > 0 ? max : 1000);
+  }
+  if (now >= ctx.await_data_deadline_ms) return false;
+  ctx.run_again = true;
+  ctx.block_ms += std::min<std::int64_t>(10, ctx.await_data_deadline_ms - now);
+  return true;
 }
 
 // The documents a find matches, with the index its plan uses (`plan`, nullptr for a
@@ -655,9 +724,13 @@ void server_core::impl::cmd_get_more(op_context& op, bson::document& reply) {
   if (it->second.ns != ns)
     throw command_error(code::unauthorized, "Requested getMore on namespace '" + ns +
                                                 "', but cursor belongs to a different namespace " + it->second.ns);
+  auto& cursor = it->second;
+  if (op.cmd.contains("maxTimeMS") && !(cursor.tailing && cursor.tailing->await_data))
+    throw command_error(code::bad_value, "cannot set maxTimeMS on getMore command for a non-awaitData cursor");
+  if (cursor.tailing && cursor.remaining.empty() && tail_cursor(op, cursor)) return;  // waits, runs again
   auto batch = integer_field(op, "batchSize", INT64_MAX);
   if (batch <= 0) batch = INT64_MAX;
-  auto& remaining = it->second.remaining;
+  auto& remaining = cursor.remaining;
   reply.append_document("cursor", [&](bson::document& c) {
     c.append_array_of("nextBatch", [&](bson::array_builder& arr) {
       std::size_t bytes = 0;  // at most 16 MB once the batch holds a document, as the first batch
@@ -668,10 +741,11 @@ void server_core::impl::cmd_get_more(op_context& op, bson::document& reply) {
         remaining.pop_front();
       }
     });
-    c.append("id", remaining.empty() ? std::int64_t{0} : *id);
+    const bool open = !remaining.empty() || cursor.tailing;  // a tailable cursor stays at the end
+    c.append("id", open ? *id : std::int64_t{0});
     c.append("ns", ns);
   });
-  if (remaining.empty()) cursors.erase(it);
+  if (remaining.empty() && !cursor.tailing) cursors.erase(it);
 }
 
 void server_core::impl::cmd_kill_cursors(op_context& op, bson::document& reply) {

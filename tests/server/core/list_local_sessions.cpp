@@ -68,7 +68,8 @@ std::vector<bson::document> server_core::impl::list_local_sessions(const op_cont
   const auto wanted = wanted_users(op, spec);
   std::vector<bson::document> records;
   for (const auto& [key, s] : sessions) {
-    if (s.ended) continue;  // endSessions took effect: gone from the cache
+    if (s.ended) continue;            // endSessions took effect: gone from the cache
+    if (s.replicated_only) continue;  // a transaction record only (config.transactions)
     const user_name owner = s.user.value_or(user_name{});
     if (wanted && std::find(wanted->begin(), wanted->end(), owner) == wanted->end()) continue;
     records.push_back(session_record(key, s));

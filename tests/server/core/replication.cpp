@@ -70,14 +70,44 @@ void server_core::impl::apply_due_oplog() {
   if (fetched.empty()) return;
   const std::int64_t due = now_ms() - options.replication_lag.count();
   while (!fetched.empty() && fetched.front().wall_ms <= due) {
-    store.apply(fetched.front());
+    apply_oplog_entry(fetched.front());
     fetched.pop_front();
   }
 }
 
 void server_core::impl::apply_fetched_oplog() {
-  for (const auto& e : fetched) store.apply(e);
+  for (const auto& e : fetched) apply_oplog_entry(e);
   fetched.clear();
+}
+
+void server_core::impl::apply_oplog_entry(const oplog_entry& e) {
+  store.apply(e);
+  if (e.op == oplog_entry::kind::session) apply_session_entry(e);
+}
+
+// The applier writes config.transactions for each entry carrying lsid/txnNumber (mongod's
+// SessionUpdateTracker), so that a member elected later answers a retried statement from the
+// record (retryable-writes.md: at-most-once across failover) and a retried commitTransaction
+// of a committed transaction with ok (transactions.md "Retrying commitTransaction"); an older
+// txnNumber then gets TransactionTooOld. A secondary holds no open transaction to abort.
+void server_core::impl::apply_session_entry(const oplog_entry& e) {
+  auto [it, fresh] = sessions.try_emplace(e.lsid);
+  auto& s = it->second;
+  if (fresh) s.replicated_only = true;
+  if (e.txn_number < s.txn_number) return;
+  const txn_phase phase = e.stmt_id ? txn_phase::none : txn_phase::committed;
+  if (e.txn_number > s.txn_number || (phase == txn_phase::none) != (s.phase == txn_phase::none)) {
+    if (s.phase == txn_phase::in_progress) abort_transaction_of(s);
+    const auto user = s.user;
+    const bool replicated_only = s.replicated_only;
+    s = session_state{};
+    s.txn_number = e.txn_number;
+    s.user = user;
+    s.replicated_only = replicated_only;
+  }
+  s.phase = phase;
+  if (e.stmt_id && e.doc) s.statements[*e.stmt_id] = *e.doc;
+  if (s.replicated_only) s.last_use = now();
 }
 
 namespace {

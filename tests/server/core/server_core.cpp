@@ -35,6 +35,7 @@ constexpr command_traits kCommands[] = {
     {"listDatabases", &impl::cmd_list_databases, false, true},
     {"listIndexes", &impl::cmd_list_indexes, false, true, false, false, false, true},
     {"createIndexes", &impl::cmd_create_indexes, true, false, true, true, false, true},
+    {"dropIndexes", &impl::cmd_drop_indexes, true, false, false, true, false, true},
     {"insert", &impl::cmd_insert, true, false, true, true, true, true},
     {"update", &impl::cmd_update, true, false, true, true, true, true},
     {"delete", &impl::cmd_delete, true, false, true, true, true, true},
@@ -323,6 +324,7 @@ bson::document server_core::handle(bson::view command_body, std::span<const sequ
     reply = impl_->error_reply(op, e, std::nullopt);
   }
   ctx.fail_command_evaluated = false;
+  if (!ctx.run_again) ctx.await_data_deadline_ms = 0;  // the getMore replied (or failed)
   if (ctx.close_connection || ctx.run_again) reply.clear();
   if (impl_->options.command_log && !ctx.run_again) {
     auto name = command.empty() ? std::string_view{} : command.first_key();
@@ -506,6 +508,7 @@ void server_core::impl::check_out_session(op_context& op) {
   if (op.session) {  // a used session is active (again) in the session cache
     op.session->last_use = now();
     op.session->ended = false;
+    op.session->replicated_only = false;
     if (!op.session->user && op.conn->auth && op.conn->auth->user) op.session->user = op.conn->auth->user;
   }
   check_read_concern(op);
@@ -636,7 +639,8 @@ void server_core::impl::reap_expired_transactions() {
 // logical_session_cache_impl.cpp _refresh and _reap, every logicalSessionRefreshMillis: the
 // sessions given to endSessions since the last refresh lose their cursors and unprepared
 // transactions; the reaper forgets an ended session's transaction record (its txnNumber, so
-// TransactionTooOld protection) only once it is older than the record lifetime.
+// TransactionTooOld protection) only once it is older than the record lifetime, and so a
+// replicated record of a session never used here once it has not moved for as long.
 void server_core::impl::refresh_session_cache() {
   const auto t = now();
   if (t < next_session_refresh) return;
@@ -650,7 +654,7 @@ void server_core::impl::refresh_session_cache() {
   }
   ending_sessions.clear();
   std::erase_if(sessions, [&](auto& entry) {
-    return entry.second.ended && t - entry.second.last_use >= session_record_lifetime;
+    return (entry.second.ended || entry.second.replicated_only) && t - entry.second.last_use >= session_record_lifetime;
   });
 }
 
@@ -685,7 +689,8 @@ bool server_core::impl::fail_command_matches(const op_context& op, bool (*extra)
 }
 
 void server_core::impl::evaluate_fail_command(op_context& op) {
-  if (op.conn->fail_command_evaluated) return;  // the same request, run again
+  // The same request, run again (an awaitable hello, an awaitData getMore).
+  if (op.conn->fail_command_evaluated || op.conn->await_data_deadline_ms != 0) return;
   preload_client_metadata(op);
   auto acts = [](bson::view d) {
     return d["closeConnection"].as_bool().value_or(false) || d["blockConnection"].as_bool().value_or(false) ||

@@ -109,8 +109,11 @@ struct connection_context {
   bool run_again = false;                 // no reply yet: wait block_ms, then run the same command again (a
                                           // secondary waiting to apply a read's afterClusterTime)
   std::int64_t wait_deadline_ms = 0;      // while run_again: the maxTimeMS deadline (ms since epoch), 0: none
-  std::shared_ptr<auth_session> auth;     // who authenticated, the SASL conversation in progress
-  std::string tls_subject;                // RFC 2253 subject of the client's verified TLS certificate (MONGODB-X509)
+  // While run_again: a tailable awaitData getMore waits for documents until then (ms since
+  // epoch); failCommand has acted on the request already.
+  std::int64_t await_data_deadline_ms = 0;
+  std::shared_ptr<auth_session> auth;  // who authenticated, the SASL conversation in progress
+  std::string tls_subject;             // RFC 2253 subject of the client's verified TLS certificate (MONGODB-X509)
   // OP_COMPRESSED.md: the compressors hello negotiated, in the client's order; the network
   // layer accepts OP_COMPRESSED with these only.
   std::vector<detail::wire::compressor_id> compressors;

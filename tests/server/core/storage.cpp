@@ -262,9 +262,9 @@ void storage::remove(collection& c, std::string_view ns, record_id rid, const wr
   stage(c, ns, rid, std::nullopt, wc);
 }
 
-void storage::commit(txn_id txn, bson::timestamp ts) {
+bool storage::commit(txn_id txn, bson::timestamp ts) {
   auto it = txns_.find(txn);
-  if (it == txns_.end()) return;
+  if (it == txns_.end()) return false;
   for (auto& ns : it->second.created_collections) {
     if (auto* c = find_any(ns); c && c->creating_txn == txn) {
       c->created_ts = ts;
@@ -284,6 +284,7 @@ void storage::commit(txn_id txn, bson::timestamp ts) {
     note_new_version(ns, rid, r->second, ts);
   }
   txns_.erase(it);
+  return true;
 }
 
 void storage::forget_id(collection& c, bson::view doc, record_id rid) {
@@ -346,6 +347,27 @@ void storage::index_created(const collection& c, std::string_view ns, const writ
   log_entry(oplog_entry::kind::create_index, wc.commit_ts, ns).indexes = {c.indexes.back()};
 }
 
+void storage::drop_indexes(collection& c, std::string_view ns, const std::vector<std::string>& names,
+                           bson::timestamp ts) {
+  std::vector<index_spec> dropped;
+  std::erase_if(c.indexes, [&](const index_spec& ix) {
+    if (std::find(names.begin(), names.end(), ix.name) == names.end()) return false;
+    dropped.push_back(ix);
+    return true;
+  });
+  if (recording_) log_entry(oplog_entry::kind::drop_indexes, ts, ns).indexes = std::move(dropped);
+}
+
+void storage::log_session(bson::timestamp ts, const std::string& lsid, std::int64_t txn_number,
+                          std::optional<std::int32_t> stmt_id, const bson::document* result) {
+  if (!recording_) return;
+  auto& e = log_entry(oplog_entry::kind::session, ts, {});
+  e.lsid = lsid;
+  e.txn_number = txn_number;
+  e.stmt_id = stmt_id;
+  if (result) e.doc = *result;
+}
+
 std::vector<oplog_entry> storage::oplog_after(bson::timestamp after) const {
   auto first = std::upper_bound(oplog_.begin(), oplog_.end(), after,
                                 [](const bson::timestamp& ts, const oplog_entry& e) { return ts < e.ts; });
@@ -362,10 +384,15 @@ void storage::apply(const oplog_entry& e) {
           if (std::none_of(c->indexes.begin(), c->indexes.end(), [&](auto& x) { return x.name == ix.name; }))
             c->indexes.push_back(ix);
       break;
+    case oplog_entry::kind::drop_indexes:
+      if (auto* c = find_any(e.ns))
+        for (const auto& ix : e.indexes) std::erase_if(c->indexes, [&](auto& x) { return x.name == ix.name; });
+      break;
     case oplog_entry::kind::drop_collection: collections_.erase(std::string(e.ns)); break;
     case oplog_entry::kind::drop_database:
       std::erase_if(collections_, [&](auto& entry) { return database_of(entry.first) == e.ns; });
       break;
+    case oplog_entry::kind::session: break;  // no data: the member's session table applies it
   }
   if (last_ts_ < e.ts) {
     last_ts_ = e.ts;

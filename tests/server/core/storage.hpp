@@ -59,6 +59,10 @@ struct collection {
   std::map<bson::document, std::vector<record_id>, id_key_less> id_index;
   record_id next_record_id = 1;
   std::array<std::uint8_t, 16> uuid{};
+  // create {capped: true, size, max?}: a capped collection, the only kind a tailable cursor
+  // may read (the size and document limits are recorded, not enforced).
+  std::optional<std::int64_t> capped_size;
+  std::optional<std::int64_t> capped_max;
 };
 
 // What a reader sees: committed versions up to `snapshot`, and the pending writes of `self`.
@@ -76,17 +80,25 @@ struct write_context {
 
 // One committed change, as the oplog records it for the secondaries (mongod's oplog fetcher
 // and applier reduced to their effect: a record's new version, a collection or an index
-// created, a drop). The entries of one timestamp (a transaction's commit) apply together.
+// created, a drop, a session's transaction record). The entries of one timestamp (a
+// transaction's commit) apply together.
 struct oplog_entry {
-  enum class kind { write, create_collection, create_index, drop_collection, drop_database };
+  // session: what mongod's oplog entries carry in lsid/txnNumber/stmtId, which their
+  // application writes to config.transactions; after the writes of its timestamp: a
+  // retryable write's statement (doc: its result), or a transaction's commit.
+  enum class kind { write, create_collection, create_index, drop_indexes, drop_collection, drop_database, session };
   kind op = kind::write;
   bson::timestamp ts;
   std::int64_t wall_ms = 0;           // wall clock of the commit (hello's lastWrite.lastWriteDate)
   std::string ns;                     // drop_database: the database name
   record_id rid = 0;                  // write: the record, the same on every member
   std::optional<bson::document> doc;  // write: the new version; nullopt: deleted
-  std::vector<index_spec> indexes;    // create_collection: all its indexes; create_index: the new one
+  std::vector<index_spec> indexes;    // create_collection: all its indexes; create_index: the new one;
+                                      // drop_indexes: the dropped ones
   std::array<std::uint8_t, 16> uuid{};
+  std::string lsid;                     // session: the session's key
+  std::int64_t txn_number = -1;         // session: its txnNumber
+  std::optional<std::int32_t> stmt_id;  // session: the retryable write's statement; none: a commit
 };
 
 class storage {
@@ -138,7 +150,8 @@ class storage {
                     const write_context& wc) const;
 
   txn_id begin_transaction() { return next_txn_++; }
-  void commit(txn_id txn, bson::timestamp ts);
+  // false: the transaction wrote nothing (no oplog entry, as mongod commits a read-only one).
+  bool commit(txn_id txn, bson::timestamp ts);
   void abort(txn_id txn);
 
   // Replication. While recording (members with secondaries, and secondaries, which may become
@@ -146,6 +159,10 @@ class storage {
   // and the last write.
   void record_oplog(bool on) noexcept { recording_ = on; }
   void set_wall_clock(std::function<std::int64_t()> wall_clock_ms) { wall_clock_ms_ = std::move(wall_clock_ms); }
+  // A session entry at `ts`, the timestamp of the writes it belongs to (while recording).
+  // `result`: a retryable write statement's reply record, with `stmt_id`.
+  void log_session(bson::timestamp ts, const std::string& lsid, std::int64_t txn_number,
+                   std::optional<std::int32_t> stmt_id, const bson::document* result);
   // Copies of the entries after `after`, in order (whole timestamps).
   std::vector<oplog_entry> oplog_after(bson::timestamp after) const;
   // A secondary applies an entry of its sync source (and records it in its own oplog).
@@ -155,6 +172,8 @@ class storage {
   void drop_database(std::string_view db, bson::timestamp ts);
   // createIndexes outside a transaction: records the collection's newest index.
   void index_created(const collection& c, std::string_view ns, const write_context& wc);
+  // dropIndexes: removes the indexes named `names` from `c` at `ts` (recorded in the oplog).
+  void drop_indexes(collection& c, std::string_view ns, const std::vector<std::string>& names, bson::timestamp ts);
   // hello's lastWrite: the newest committed timestamp and the wall clock (ms) of its commit.
   std::int64_t last_write_wall_ms() const noexcept { return last_write_wall_ms_; }
 

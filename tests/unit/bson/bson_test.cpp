@@ -96,6 +96,92 @@ TEST_CASE("bson: validate rejects lying lengths and garbage without over-reading
   }
 }
 
+namespace {
+std::vector<std::uint8_t> bytes_of(const document& d) { return {d.data(), d.data() + d.size()}; }
+
+bool valid(const std::vector<std::uint8_t>& b, std::string& why) { return view::validate(b, &why).has_value(); }
+}  // namespace
+
+TEST_CASE("bson: validate checks nested lengths, booleans, names and code with scope in one pass") {
+  std::string why;
+  SUBCASE("a nested document whose own length lies (libbson 1.23 alone skips it)") {
+    document d;
+    d.append_document("sub", [](document& c) { c.append("x", std::int32_t{1}); });
+    auto b = bytes_of(d);
+    REQUIRE(valid(b, why));
+    b[9] = 6;  // sub's length prefix: shorter than its elements
+    CHECK_FALSE(valid(b, why));
+    CHECK(why.find("invalid BSON") != std::string::npos);
+  }
+  SUBCASE("a boolean that is neither 0 nor 1") {
+    document d;
+    d.append("b", true);
+    auto b = bytes_of(d);
+    b[7] = 2;
+    CHECK_FALSE(valid(b, why));
+    CHECK(why.find("boolean") != std::string::npos);
+  }
+  SUBCASE("an element name that is not UTF-8") {
+    document d;
+    d.append("k", std::int32_t{1});
+    auto b = bytes_of(d);
+    b[5] = 0xff;
+    CHECK_FALSE(valid(b, why));
+    CHECK(why.find("UTF-8") != std::string::npos);
+  }
+  SUBCASE("a string without its terminating zero") {
+    document d;
+    d.append("s", "abc");
+    auto b = bytes_of(d);
+    b[b.size() - 2] = 'x';
+    CHECK_FALSE(valid(b, why));
+    CHECK(why.find("string") != std::string::npos);
+  }
+  SUBCASE("code with scope whose scope does not fill it") {
+    auto d = document::from_json(R"j({"c": {"$code": "f()", "$scope": {"x": 1}}})j");
+    auto b = bytes_of(d);
+    REQUIRE(valid(b, why));
+    b[8] = static_cast<std::uint8_t>(b[8] + 1);  // the total length, now one byte too long
+    CHECK_FALSE(valid(b, why));
+  }
+  SUBCASE("binary subtype 2 with a wrong inner length") {
+    auto d = document::from_json(R"j({"b": {"$binary": {"base64": "AAAAAA==", "subType": "02"}}})j");
+    auto b = bytes_of(d);
+    REQUIRE(valid(b, why));
+    b[12] = 9;  // the inner length of the old binary subtype
+    CHECK_FALSE(valid(b, why));
+  }
+  SUBCASE("nesting deeper than 256 levels") {
+    document d;
+    d.append("x", std::int32_t{1});
+    for (int i = 0; i < 300; ++i) {
+      document outer;
+      outer.append("a", d.get_view());
+      d = std::move(outer);
+    }
+    CHECK_FALSE(valid(bytes_of(d), why));
+    CHECK(why.find("nesting") != std::string::npos);
+  }
+}
+
+TEST_CASE("bson: find skips every element type to reach the key after it") {
+  auto d = document::from_json(R"j({"d": 1.5, "s": "x", "o": {"a": 1}, "arr": [1, 2],
+      "bin": {"$binary": {"base64": "AAAAAA==", "subType": "02"}}, "u": {"$undefined": true},
+      "oid": {"$oid": "0123456789abcdef01234567"}, "t": true, "dt": {"$date": {"$numberLong": "1"}},
+      "n": null, "re": {"$regularExpression": {"pattern": "^a", "options": "i"}},
+      "dbp": {"$dbPointer": {"$ref": "c", "$id": {"$oid": "0123456789abcdef01234567"}}},
+      "code": {"$code": "f()"}, "sym": {"$symbol": "s"}, "cws": {"$code": "g()", "$scope": {"y": 2}},
+      "i": 7, "ts": {"$timestamp": {"t": 1, "i": 2}}, "l": {"$numberLong": "8"},
+      "dec": {"$numberDecimal": "1.5"}, "min": {"$minKey": 1}, "max": {"$maxKey": 1}, "last": "here"})j");
+  const view v = d.get_view();
+  for (const element& e : v) CHECK(v.find(e.key()).key() == e.key());
+  CHECK(v.find("last").as_string() == "here");
+  CHECK(v.find("i").as_int32() == 7);
+  CHECK_FALSE(v.find("las"));
+  CHECK_FALSE(v.find("lastx"));
+  CHECK_FALSE(v.find(""));
+}
+
 TEST_CASE("bson: validated view covers exactly the declared length") {
   document d;
   d.append("a", std::int32_t{1});

@@ -235,17 +235,20 @@ TEST_CASE("cmap: the WaitQueue is FIFO (wait-queue-fairness)") {
   CHECK(p.waiting() == 0);
 }
 
-TEST_CASE("cmap: waitQueueTimeoutMS bounds the wait; the earlier deadline wins (wait-queue-timeout)") {
+// client-side-operations-timeout.md "Server Selection": a timeoutMS deadline (max(): timeoutMS 0)
+// replaces waitQueueTimeoutMS, later or earlier.
+TEST_CASE("cmap: waitQueueTimeoutMS bounds the wait unless the operation's timeoutMS replaces it") {
   auto o = opts(1);
   o.wait_queue_timeout = milliseconds(50);
   pool p = with_checked_out(o, 1);
   struct row {
-    time_point caller_deadline;
+    std::optional<time_point> timeout_deadline;
     time_point expected;
   };
-  const row rows[] = {{time_point::max(), at(50)}, {at(20), at(20)}, {at(80), at(50)}};
+  const row rows[] = {
+      {std::nullopt, at(50)}, {at(20), at(20)}, {at(80), at(80)}, {time_point::max(), time_point::max()}};
   for (const auto& r : rows) {
-    auto w = p.request_checkout(at(0), r.caller_deadline);
+    auto w = p.request_checkout(at(0), r.timeout_deadline);
     CHECK(w.status == checkout_status::wait);
     CHECK(w.deadline == r.expected);
     auto failed = p.on_wait_timeout(w.ticket, w.deadline);

@@ -34,7 +34,7 @@ TEST_CASE("operation traits: the reads of retryable-reads.md are retryable reads
   const operation_traits reads[] = {
       find_op{"c", empty, {}}.traits(),
       aggregate_op{"c", bson::document::from_json(R"({"0": {"$match": {}}})"), {}}.traits(),
-      distinct_op{"c", "x", empty, {}}.traits(),
+      distinct_op{"c", "x", empty, {}, {}, {}}.traits(),
       count_op{"c", empty, {}}.traits(),
       count_documents_op{"c", empty, {}}.traits(),
       list_databases_op{}.traits(),
@@ -53,7 +53,7 @@ TEST_CASE("operation traits: read concern and afterClusterTime go to the CRUD re
   CHECK(find_op{"c", empty, {}}.traits().takes_read_concern);
   CHECK(find_op{"c", empty, {}}.traits().takes_after_cluster_time);
   CHECK(count_op{"c", empty, {}}.traits().takes_read_concern);
-  CHECK(distinct_op{"c", "x", empty, {}}.traits().takes_after_cluster_time);
+  CHECK(distinct_op{"c", "x", empty, {}, {}, {}}.traits().takes_after_cluster_time);
   CHECK_FALSE(list_databases_op{}.traits().takes_read_concern);
   CHECK_FALSE(list_indexes_op{"c"}.traits().takes_after_cluster_time);
 }
@@ -107,8 +107,9 @@ TEST_CASE("operation traits: a bulk write's command is judged on the statements 
 
 TEST_CASE("operation traits: DDL takes a write concern and is never retried; runCommand is sent as given") {
   const index_model ix{.keys = one_doc};
-  for (const auto& t : {create_collection_op{"c", empty}.traits(), drop_collection_op{"c"}.traits(),
-                        create_indexes_op{"c", std::span(&ix, 1)}.traits()}) {
+  for (const auto& t :
+       {create_collection_op{"c", empty}.traits(), drop_collection_op{"c"}.traits(),
+        create_indexes_op{"c", std::span(&ix, 1), {}, {}}.traits(), drop_indexes_op{"c", "*", {}, {}}.traits()}) {
     CAPTURE(std::string(t.name));
     CHECK(t.takes_write_concern);
     CHECK(t.retryability == retry_family::other);
@@ -146,7 +147,7 @@ TEST_CASE("operations: each builds the command its traits name") {
       built_name(aggregate_op{"c", pipeline, {}}),
       built_name(get_more_op{7, "c", {}}),
       built_name(kill_cursors_op{"c", ids}),
-      built_name(distinct_op{"c", "x", empty, {}}),
+      built_name(distinct_op{"c", "x", empty, {}, {}, {}}),
       built_name(count_op{"c", empty, {}}),
       built_name(count_documents_op{"c", empty, {}}),
       built_name(estimated_document_count_op{"c", {}, {}}),
@@ -155,13 +156,14 @@ TEST_CASE("operations: each builds the command its traits name") {
       built_name(list_indexes_op{"c"}),
       built_name(create_collection_op{"c", empty}),
       built_name(drop_collection_op{"c"}),
-      built_name(create_indexes_op{"c", std::span(&ix, 1)}),
+      built_name(create_indexes_op{"c", std::span(&ix, 1), {}, {}}),
+      built_name(drop_indexes_op{"c", "x_1", {}, {}}),
       built_name(commit_transaction_op{}),
       built_name(abort_transaction_op{}),
       built_name(end_sessions_op{std::span(&sid, 1)}),
       built_name(run_command_op{one_doc}),
   };
-  CHECK(names.size() == 22);
+  CHECK(names.size() == 23);
 }
 
 TEST_CASE("operations: findAndModify refuses a body that neither removes nor updates") {
@@ -187,4 +189,14 @@ TEST_CASE("operations: replies are parsed into each type's result") {
   // A reply without the array is the server's mistake, reported as such.
   CHECK(list_databases_op{}.parse(bson::document::from_json(R"({"ok": 1})"), databases, diag) ==
         make_error_code(client_errc::invalid_reply));
+}
+
+TEST_CASE("operations: dropIndexes names one index or '*', with maxTimeMS and comment (index-management.md)") {
+  const auto options = bson::document::from_json(R"({"comment": "why"})");
+  bson::document body;
+  REQUIRE_FALSE(drop_indexes_op{"c", "x_1", 5, options["comment"]}.build(body));
+  CHECK(body.get_view().to_relaxed_json() ==
+        R"({ "dropIndexes" : "c", "index" : "x_1", "maxTimeMS" : 5, "comment" : "why" })");
+  REQUIRE_FALSE(drop_indexes_op{"c", "*", {}, {}}.build(body));
+  CHECK(body.get_view().to_relaxed_json() == R"({ "dropIndexes" : "c", "index" : "*" })");
 }
