@@ -219,7 +219,11 @@ asio::awaitable<void> bank_worker::settle(session& s, error_code ec, const diagn
   }
   ++seen_.failed;
   seen_.aborted.push_back(t_.id);  // no commit succeeded and none is in doubt
-  if (seen_.first_errors.size() < 5) seen_.first_errors.push_back(ec.message() + " " + describe(d));
+  // With the server's reply: its labels (or their absence) tell why nothing retried it.
+  if (seen_.first_errors.size() < 5)
+    seen_.first_errors.push_back(
+        ec.message() + " " + describe(d) +
+        (d.reply.get_view().empty() ? "" : " from " + d.server_address + ": " + d.reply.to_json()));
 }
 
 asio::awaitable<void> bank_worker::acquire_fault_slot() {

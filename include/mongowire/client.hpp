@@ -217,7 +217,8 @@ struct find_options {
   std::optional<bson::document> collation;
   std::optional<bool> allow_disk_use;
   std::optional<bson::document> let;
-  // Cursor options (find_cursor; find drains the cursor, so they apply to it too).
+  // Cursor options (find_cursor; find drains the cursor, so they apply to it too: a tailable
+  // find returns the documents up to the end of the collection, then closes the cursor).
   cursor_type type = cursor_type::non_tailable;
   std::optional<std::int64_t> max_await_time_ms;  // tailable_await: getMore's maxTimeMS
   std::optional<mongowire::timeout_mode> timeout_mode;

@@ -170,7 +170,10 @@ asio::awaitable<error_code> drain_cursor(cursor& c, std::vector<bson::document>&
     if (state->id == 0 || state->unreachable) break;
     // Each getMore of a drain is one next() call for timeout_mode iteration.
     const operation_deadline deadline = state->iteration_deadline();
-    if (auto ec = co_await state->get_more(deadline, diag)) {
+    const error_code ec = co_await state->get_more(deadline, diag);
+    // A tailable cursor never ends by itself: the drain stops at the end of the collection.
+    const bool at_end = !ec && state->batch.empty() && state->settings.type != cursor_type::non_tailable;
+    if (ec || at_end) {
       diagnostics ignored;
       co_await state->kill(std::nullopt, ignored);
       co_return ec;

@@ -75,8 +75,9 @@ boost::asio::awaitable<error_code> open_cursor(client_impl& client, const std::s
                                                const operation& op, const cursor_settings& settings, cursor& out,
                                                diagnostics& diag);
 
-// Appends every document `c` still has to `out` (getMores until it is exhausted). A failed getMore
-// completes with its error and the cursor is closed (killCursors, best effort).
+// Appends every document `c` still has to `out` (getMores until it is exhausted; a tailable
+// cursor until a getMore brings nothing: the end of the collection, where it is closed). A failed
+// getMore completes with its error and the cursor is closed (killCursors, best effort).
 boost::asio::awaitable<error_code> drain_cursor(cursor& c, std::vector<bson::document>& out, diagnostics& diag);
 
 }  // namespace mongowire::detail

@@ -25,6 +25,7 @@ namespace {
 std::atomic<std::int32_t> request_counter{0};
 std::atomic<std::uint64_t> connection_counter{0};
 constexpr std::size_t read_chunk = 16 * 1024;
+constexpr std::uint32_t immediate_read_budget = 8;  // read_now calls in a row before yielding
 }  // namespace
 
 std::int32_t next_request_id() noexcept {
@@ -351,8 +352,12 @@ asio::awaitable<error_code> connection::read_frame(std::int32_t request_id, diag
     }
     auto buf = decoder_.prepare(std::max(read_chunk, decoder_.bytes_needed()));
     error_code ec = asio::error::would_block;
-    std::size_t n = tls_ ? 0 : read_now(buf, ec);
+    std::size_t n = 0;
+    // Fairness: when replies keep arriving before they are read, a coroutine reading them at once
+    // never gives the others on its thread a turn; every few reads, it goes through the reactor.
+    if (!tls_ && ++immediate_reads_ < immediate_read_budget) n = read_now(buf, ec);
     if (ec == asio::error::would_block) {
+      immediate_reads_ = 0;
       if (!armed) arm_timer(settings_.socket_timeout);
       armed = true;
       const auto into = asio::buffer(buf.data(), buf.size());

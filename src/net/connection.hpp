@@ -179,6 +179,7 @@ class connection {
   bool timed_out_ = false;
   bool interrupted_ = false;
   bool more_to_come_ = false;
+  std::uint32_t immediate_reads_ = 0;  // replies read without waiting, since the last wait
   std::size_t bytes_sent_ = 0;
   std::size_t bytes_received_ = 0;
   std::uint32_t frames_sent_ = 0;

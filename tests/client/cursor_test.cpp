@@ -210,6 +210,14 @@ TEST_CASE("cursor: a tailable awaitData cursor waits for documents of a capped c
   CHECK((*doc)["_id"].as_int32() == 2);
   REQUIRE_FALSE(run(f.io, close_cursor(c, diag)));
   CHECK(f.started("killCursors").size() == 1);
+  // find() with a tailable type drains to the end of the collection, then kills its cursor.
+  std::vector<bson::document> docs;
+  REQUIRE_FALSE(run(f.io, [&]() -> asio::awaitable<error_code> {
+    const bson::document filter;
+    co_return co_await coll.find(filter, o, docs, diag);
+  }()));
+  CHECK(docs.size() == 2);
+  CHECK(f.started("killCursors").size() == 2);
 }
 
 TEST_CASE("cursor: load-balancers.md pins the cursor's connection until it is exhausted or closed") {

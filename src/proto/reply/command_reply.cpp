@@ -102,7 +102,14 @@ error_code parse_write_concern_error(bson::view reply, diagnostics& diag) {
 }
 
 error_code check_write_concern_reply(bson::view reply, diagnostics& diag) {
-  if (auto ec = check_command_reply(reply, diag)) return ec;
+  if (auto ec = check_command_reply(reply, diag)) {
+    // An ok:0 reply can carry a writeConcernError too: mongod waits for the write concern on
+    // the error path (after a no-op write for NoSuchTransaction), and then withholds
+    // TransientTransactionError from a commit. transactions.md "UnknownTransactionCommitResult"
+    // needs it ("write concern failed / timeout"). A malformed one leaves the server's error.
+    if (ec.category() == server_category() && parse_write_concern_error(reply, diag)) diag.write_concern.reset();
+    return ec;
+  }
   if (auto ec = parse_write_concern_error(reply, diag)) return ec;
   if (!diag.write_concern) return {};
   reply_reader r(reply, diag);

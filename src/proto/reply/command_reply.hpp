@@ -34,7 +34,8 @@ error_code parse_write_concern_error(bson::view reply, diagnostics& diag);
 
 // check_command_reply, then parse_write_concern_error: for commands whose only failure
 // on ok:1 is a write concern error (commitTransaction, abortTransaction, create, drop,
-// createIndexes, ...). Returns make_server_error(writeConcernError.code) in that case.
+// createIndexes, ...). Returns make_server_error(writeConcernError.code) in that case. An
+// ok:0 reply returns its own error, with its writeConcernError (if any) in diag.write_concern.
 error_code check_write_concern_reply(bson::view reply, diagnostics& diag);
 
 // driver-sessions.md, "Gossipping the cluster time".

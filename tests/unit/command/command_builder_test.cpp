@@ -231,6 +231,22 @@ TEST_CASE("command: find with a negative limit asks for a single batch of |limit
   CHECK_FALSE(body.find("limit"));
 }
 
+TEST_CASE(
+    "command: find of a tailable cursor sends tailable, and awaitData for TAILABLE_AWAIT (crud.md \"CursorType\")") {
+  const auto filter = bson::document::from_json(R"({})");
+  find_options o;
+  bson::document body;
+  build_find(body, "c", filter, o);
+  CHECK_FALSE(body.find("tailable"));
+  CHECK_FALSE(body.find("awaitData"));
+  o.tailable = true;
+  build_find(body, "c", filter, o);
+  CHECK(body.to_json() == canonical(R"({"find": "c", "filter": {}, "tailable": true})"));
+  o.await_data = true;
+  build_find(body, "c", filter, o);
+  CHECK(body.to_json() == canonical(R"({"find": "c", "filter": {}, "tailable": true, "awaitData": true})"));
+}
+
 TEST_CASE("command: getMore sends the cursor id as int64 and killCursors an array of int64") {
   bson::document body;
   build_get_more(body, 42, "c", 3);

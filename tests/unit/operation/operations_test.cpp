@@ -166,6 +166,16 @@ TEST_CASE("operations: each builds the command its traits name") {
   CHECK(names.size() == 23);
 }
 
+TEST_CASE("operations: listIndexes sends cursor.batchSize and comment only when given (index-management.md)") {
+  bson::document body;
+  REQUIRE_FALSE(list_indexes_op{"c"}.build(body));
+  CHECK(body.to_json() == bson::document::from_json(R"({"listIndexes": "c"})").to_json());
+  const auto comment = bson::document::from_json(R"({"comment": "why"})");
+  REQUIRE_FALSE(list_indexes_op{"c", 2, comment["comment"]}.build(body));
+  CHECK(body.to_json() ==
+        bson::document::from_json(R"({"listIndexes": "c", "cursor": {"batchSize": 2}, "comment": "why"})").to_json());
+}
+
 TEST_CASE("operations: findAndModify refuses a body that neither removes nor updates") {
   bson::document body;
   CHECK(find_and_modify_op{"c", {}}.build(body) == make_error_code(client_errc::invalid_argument));

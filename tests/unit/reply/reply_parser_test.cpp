@@ -280,6 +280,23 @@ TEST_CASE("reply: writeConcernError keeps its code, message, errInfo and its own
   CHECK_FALSE(check_write_concern_reply(bson::document::from_json(R"({"ok": 1})"), none));
 }
 
+// mongod waits for the write concern on a failed command too (NoSuchTransaction after a no-op
+// write): the commit's UnknownTransactionCommitResult label depends on that writeConcernError.
+TEST_CASE("reply: an ok:0 reply keeps its own error and its writeConcernError (transactions.md)") {
+  auto reply = bson::document::from_json(R"({"ok": 0, "code": 251, "codeName": "NoSuchTransaction",
+      "errmsg": "no such transaction", "writeConcernError": {"code": 64, "codeName": "WriteConcernFailed",
+      "errmsg": "waiting for replication timed out", "errInfo": {"wtimeout": true}}})");
+  diagnostics diag;
+  CHECK(check_write_concern_reply(reply, diag) == make_server_error(server_code::no_such_transaction));
+  CHECK(diag.server_code == 251);
+  REQUIRE(diag.write_concern);
+  CHECK(diag.write_concern->code == 64);
+  diagnostics malformed;  // the server's error stands; the bad writeConcernError is dropped
+  auto bad = bson::document::from_json(R"({"ok": 0, "code": 251, "writeConcernError": {"errmsg": "x"}})");
+  CHECK(check_write_concern_reply(bad, malformed) == make_server_error(server_code::no_such_transaction));
+  CHECK_FALSE(malformed.write_concern);
+}
+
 TEST_CASE("reply: write results keep n, nModified and upserted as views") {
   auto reply = bson::document::from_json(R"({"ok": 1, "n": 2, "nModified": 1,
       "upserted": [{"index": 1, "_id": {"$oid": "000000000000000000000001"}}]})");
