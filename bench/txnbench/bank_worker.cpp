@@ -223,7 +223,9 @@ asio::awaitable<void> bank_worker::settle(session& s, error_code ec, const diagn
   if (seen_.first_errors.size() < 5)
     seen_.first_errors.push_back(
         ec.message() + " " + describe(d) +
-        (d.reply.get_view().empty() ? "" : " from " + d.server_address + ": " + d.reply.to_json()));
+        (d.reply.get_view().empty()
+             ? ""
+             : " reply" + (d.server_address.empty() ? "" : " of " + d.server_address) + ": " + d.reply.to_json()));
 }
 
 asio::awaitable<void> bank_worker::acquire_fault_slot() {

@@ -46,7 +46,16 @@ void check_bson_bytes(std::span<const std::uint8_t> bytes) {
   const std::string canonical = view->to_json();
   // Keys that spell a type wrapper ({"$date": ...}) need not read back as a document.
   auto again = bson::document::try_from_json(canonical, nullptr);
-  if (again) require(again->to_json() == canonical);
+  if (!again) return;
+  const std::string reprinted = again->to_json();
+  // Two quirks of libbson's JSON reader change a value: a non-canonical decimal128 encoding
+  // (bsonspec.org "decimal128": a significand above 10^34 - 1 is zero) is printed as a string
+  // that reads back as another value, and a $code ends at an embedded NUL. The text it reads
+  // back to must then be a fixed point.
+  const bool quirk = canonical.find("$numberDecimal") != std::string::npos ||
+                     (canonical.find("$code") != std::string::npos && canonical.find("\\u0000") != std::string::npos);
+  if (quirk) require_fixed_point(reprinted, true);
+  else require(reprinted == canonical);
   (void)view->to_relaxed_json();
 }
 

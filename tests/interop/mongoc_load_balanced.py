@@ -6,7 +6,8 @@ mongodb://127.0.0.1:PORT/?loadBalanced=true, commits a cross-database transactio
 mongoc_client_session_with_transaction) and reads it back; the server's log shows that every
 handshake said loadBalanced: true and got a serviceId (load-balancers.md "Connection
 Establishment"). Without loadBalanced=true the same client is refused with the server's
-LoadBalancerSupportMismatch error.
+LoadBalancerSupportMismatch error. With --mongos 2, two commits through the second load balancer
+(in front of both routers, round robin) reach two mongos with different serviceIds.
 """
 import re
 import subprocess
@@ -50,6 +51,26 @@ def main():
         assert '"serviceId"' in reply, "a loadBalanced hello got no serviceId: %s" % reply
     assert any('"commitTransaction"' in line for line in lines), "libmongoc's commitTransaction never arrived"
     print("%d load-balanced handshakes, each answered with a serviceId; the transaction committed" % len(balanced))
+    return check_two_services(testd_binary, client)
+
+
+def check_two_services(testd_binary, client):
+    """--mongos 2: the second load balancer hands each new connection to the next mongos, whose
+    hello carries that mongos's own serviceId (MULTI_MONGOS_LB_URI of drivers' CI)."""
+    with Testd(testd_binary, "--load-balanced", "--mongos", "2", "--log-commands") as testd:
+        match = re.search(r"in front of every mongos: (\S+?)[,)]", testd.first_line)
+        assert match, "no second load balancer in: %s" % testd.first_line
+        uri = "mongodb://%s/?loadBalanced=true" % match.group(1)
+        for run in ("first", "second"):
+            code, text = run_client(client, "commit", uri, "two_services_" + run)
+            assert code == 0, "through the load balancer of two mongos: %s" % text
+        time.sleep(0.2)
+        lines = list(testd.lines)
+    services = set()
+    for command, reply in handshakes(lines):
+        services.update(re.findall(r'"serviceId" ?: ?\{ ?"\$oid" ?: ?"([0-9a-f]{24})"', reply))
+    assert len(services) == 2, "expected the serviceIds of two mongos, got %s" % sorted(services)
+    print("two libmongoc commits through the load balancer of two mongos reached serviceIds %s" % sorted(services))
     return 0
 
 

@@ -506,3 +506,33 @@ TEST_CASE("an embedded sharded cluster: routers on their own ports over one stor
   auto found = second.command(R"({"find": "c", "$db": "test"})");
   CHECK(found.get_view().find_path("cursor.firstBatch").as_array()->count() == 1);
 }
+
+TEST_CASE("load-balanced embedded cluster: one load balancer over router 0, one round robin over every router") {
+  server_options o;
+  o.load_balanced = true;
+  embedded_sharded_cluster cluster(2, o);
+  REQUIRE(cluster.size() == 2);
+  CHECK(cluster.uri() == "mongodb://" + cluster.address(0) + "/?loadBalanced=true");
+  CHECK(cluster.multi_mongos_uri() == "mongodb://" + cluster.address(1) + "/?loadBalanced=true");
+  const auto port = [&](std::size_t i) {
+    auto a = cluster.address(i);
+    return static_cast<std::uint16_t>(std::stoi(a.substr(a.rfind(':') + 1)));
+  };
+  const std::string hello = R"({"hello": 1, "loadBalanced": true, "$db": "admin"})";
+  const auto service_of = [&](raw_client& c) { return *c.command(hello)["serviceId"].as_oid(); };
+  // load-balancers.md: each mongos has its own serviceId; new connections alternate between them.
+  raw_client single_a(port(0)), single_b(port(0));
+  const auto router0 = service_of(single_a);
+  CHECK(service_of(single_b) == router0);
+  raw_client multi_a(port(1)), multi_b(port(1)), multi_c(port(1));
+  const auto first = service_of(multi_a);
+  const auto second = service_of(multi_b);
+  CHECK_FALSE(first == second);
+  CHECK((first == router0 || second == router0));
+  CHECK(service_of(multi_c) == first);
+  // failCommand is the mongos's own: set through one connection, the other router ignores it.
+  REQUIRE(ok(multi_a.command(
+      R"({"configureFailPoint": "failCommand", "mode": {"times": 1}, "data": {"failCommands": ["ping"], "errorCode": 11600}, "$db": "admin"})")));
+  CHECK(ok(multi_b.command(R"({"ping": 1, "$db": "admin"})")));
+  CHECK(multi_c.command(R"({"ping": 1, "$db": "admin"})")["code"].as_int32() == 11600);
+}

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -34,15 +35,17 @@ int usage(const char* why) {
       "                       [--transaction-lifetime-s N] [--set-name NAME] [--log-commands]\n"
       "                       [--auth] [--user NAME:PASSWORD]... [--no-speculative-auth]\n"
       "                       [--members N] [--replication-lag-ms N] [--standalone] [--sharded [--mongos N]]\n"
-      "                       [--load-balanced]\n"
+      "                       [--load-balanced [--mongos N]]\n"
       "                       [--tls-certificate-key-file PEM [--tls-ca-file PEM]] [--x509-user SUBJECT]...\n"
       "An in-memory MongoDB 7.0 replica-set primary for tests and benchmarks.\n"
       "--members: a replica set of N members on ports P, P+1, ... (member 0 primary); the secondaries\n"
       "replicate its writes --replication-lag-ms after their commit. --standalone: a standalone mongod.\n"
       "--sharded: a sharded cluster of --mongos N routers (default 1) on ports P, P+1, ... over one store;\n"
       "each router keeps its own transactions (recoveryToken commits elsewhere) and fail points.\n"
-      "--load-balanced: one mongos behind a load balancer (connect with loadBalanced=true): its first\n"
-      "hello must say loadBalanced: true, and the reply carries the serviceId.\n"
+      "--load-balanced: mongos behind a load balancer (connect with loadBalanced=true): a connection's\n"
+      "first hello must say loadBalanced: true, and the reply carries its mongos's serviceId. Port P is a\n"
+      "load balancer in front of router 0 alone (SINGLE_MONGOS_LB_URI); with --mongos N > 1, port P+1 one\n"
+      "in front of all N routers, each new connection to the next round robin (MULTI_MONGOS_LB_URI).\n"
       "--auth: access control as mongod --auth (Unauthorized until a connection authenticates);\n"
       "--user: a user with role root on admin and SCRAM-SHA-1 and SCRAM-SHA-256 credentials;\n"
       "--no-speculative-auth: hello ignores speculativeAuthenticate (as mongod before 4.4).\n"
@@ -90,6 +93,7 @@ std::string describe(const server_options& o, const std::vector<std::string>& ho
   std::string what = o.standalone ? "standalone" : o.sharded ? "sharded cluster" : "replica set " + o.set_name;
   if (o.load_balanced) {
     what = "mongos behind a load balancer (connect with loadBalanced=true)";
+    if (hosts.size() > 1) what += "; a load balancer in front of every mongos: " + hosts.back();
   } else if (o.sharded) {
     what += " of " + std::to_string(hosts.size()) + " mongos:";
     for (const auto& h : hosts) what += " " + h;
@@ -172,10 +176,13 @@ int serve_sharded(server_options core_opts, const listen_options& net_opts, int 
   server_core core(core_opts);
   std::vector<std::unique_ptr<tcp_server>> servers;
   std::vector<std::string> hosts;
-  for (int i = 0; i < routers; ++i) {
+  // Load-balanced: one load balancer in front of router 0, one in front of all of them.
+  const int listeners = core_opts.load_balanced ? std::min(routers, 2) : routers;
+  for (int i = 0; i < listeners; ++i) {
     listen_options listen = net_opts;
     if (listen.port != 0) listen.port = static_cast<std::uint16_t>(listen.port + i);
-    listen.router = i;
+    listen.router = core_opts.load_balanced ? 0 : i;
+    listen.routers = core_opts.load_balanced && i == 1 ? routers : 1;
     servers.push_back(std::make_unique<tcp_server>(io.get_executor(), core, listen));
     if (!start_listening(*servers.back(), listen)) return 1;
     hosts.push_back(advertised_host(net_opts.bind_address) + ":" + std::to_string(servers.back()->port()));
@@ -232,11 +239,12 @@ int main(int argc, char** argv) {
   if (core_opts.standalone && members > 1) return usage("--standalone and --members > 1 exclude each other");
   if (core_opts.sharded && (members > 1 || core_opts.standalone))
     return usage("--sharded excludes --members > 1 and --standalone");
-  if (routers > 1 && !core_opts.sharded) return usage("--mongos needs --sharded");
-  if (core_opts.load_balanced && (members > 1 || core_opts.standalone || routers > 1))
-    return usage("--load-balanced is one mongos: it excludes --members > 1, --standalone and --mongos > 1");
+  if (routers > 1 && !core_opts.sharded && !core_opts.load_balanced)
+    return usage("--mongos needs --sharded or --load-balanced");
+  if (core_opts.load_balanced && (members > 1 || core_opts.standalone))
+    return usage("--load-balanced excludes --members > 1 and --standalone");
   if (core_opts.load_balanced) core_opts.sharded = true;
-  if (core_opts.sharded) members = routers;
+  if (core_opts.sharded) members = core_opts.load_balanced ? std::min(routers, 2LL) : routers;
   if (net_opts.port != 0 && net_opts.port + members - 1 > 65535) return usage("--members N does not fit above --port");
   return core_opts.sharded ? serve_sharded(core_opts, net_opts, static_cast<int>(routers))
                            : serve(core_opts, net_opts, static_cast<int>(members));

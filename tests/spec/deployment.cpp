@@ -112,16 +112,19 @@ in_process_deployment::in_process_deployment(test_topology topology, bool auth,
     // Discovered as drivers' CI connects to a standalone: Unknown first, then Single.
     uri_ = "mongodb://" + credentials + servers_->standalone->address() + "/";
   } else if (topology == test_topology::sharded || topology == test_topology::load_balanced) {
-    // load-balancers.md: one endpoint, the mongos behind the load balancer.
+    // Load-balanced: the load balancers of drivers' CI, in front of one mongos and of both.
     options.load_balanced = topology == test_topology::load_balanced;
-    servers_->sharded.emplace(options.load_balanced ? 1 : sharded_routers, options);
+    servers_->sharded.emplace(sharded_routers, options);
     uri_ = servers_->sharded->uri();
     uri_.insert(std::string_view("mongodb://").size(), credentials);
+    multi_mongos_uri_ = servers_->sharded->multi_mongos_uri();
+    multi_mongos_uri_.insert(std::string_view("mongodb://").size(), credentials);
   } else {
     servers_->replica_set.emplace(replica_set_members, options);
     uri_ = servers_->replica_set->uri();
     uri_.insert(std::string_view("mongodb://").size(), credentials);
   }
+  if (multi_mongos_uri_.empty()) multi_mongos_uri_ = uri_;
 }
 
 in_process_deployment::~in_process_deployment() = default;

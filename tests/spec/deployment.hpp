@@ -4,7 +4,8 @@
 // set of three members (replicated, discovered through its replicaSet URI) for
 // "replicaset" and for files that name no topology this server can be, a sharded cluster of
 // two mongos routers over one store for "sharded" and "sharded-replicaset", and for files that
-// allow nothing but "load-balanced", one mongos behind a load balancer (loadBalanced=true).
+// allow nothing but "load-balanced", two mongos behind load balancers (loadBalanced=true): one in
+// front of the first alone, one in front of both, as drivers' CI deploys them.
 #pragma once
 
 #include <cstdint>
@@ -42,12 +43,16 @@ class in_process_deployment {
 
   // The connection string of the deployment: the standalone's address alone, the seed list
   // and replicaSet for the replica set, every mongos for the sharded cluster.
+  // Load-balanced: the load balancer in front of one mongos (SINGLE_MONGOS_LB_URI).
   const std::string& uri() const noexcept { return uri_; }
+  // Load-balanced: the one in front of every mongos (MULTI_MONGOS_LB_URI); else uri().
+  const std::string& multi_mongos_uri() const noexcept { return multi_mongos_uri_; }
 
  private:
   struct servers;
   std::unique_ptr<servers> servers_;
   std::string uri_;
+  std::string multi_mongos_uri_;
 };
 
 }  // namespace mongowire::spec

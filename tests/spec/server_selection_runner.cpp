@@ -308,7 +308,7 @@ std::vector<std::uint64_t> operation_counts(bson::view state, const sdam::server
 
 // The observed frequency must be within tolerance; expected 0 or 1 must be exact (README).
 verdict compare_frequencies(bson::view outcome_doc, const sdam::server_list& window,
-                             const std::vector<std::int64_t>& tally, std::int64_t iterations) {
+                            const std::vector<std::int64_t>& tally, std::int64_t iterations) {
   check_keys(outcome_doc, {"tolerance", "expected_frequencies"}, "outcome");
   const double tolerance = need_number(outcome_doc, "tolerance", "outcome");
   const auto expected = need_document(outcome_doc, "expected_frequencies", "outcome");

@@ -198,6 +198,10 @@ awaitable<std::optional<std::string>> unmet_requirements(bson::element list, con
 struct file_context {
   asio::any_io_executor executor;
   std::string uri;
+  // Load-balanced: the load balancer in front of one mongos and the one in front of several
+  // (unified-test-format.md "Initializing the Test Runner").
+  std::string single_mongos_lb_uri;
+  std::string multi_mongos_lb_uri;
   mongowire::client* internal = nullptr;
   deployment server;
   std::string display;
@@ -347,12 +351,23 @@ class test_execution {
     }
   }
 
+  // unified-test-format.md "useMultipleMongoses": a sharded client not asking for every mongos
+  // gets the first one only (as the fail points of `failPoint` need); a load-balanced one the
+  // load balancer in front of several mongos when true or unset, else the one in front of one.
+  std::string client_base_uri(std::optional<bool> use_multiple_mongoses) const {
+    if (file_.server.topology == "sharded" && !use_multiple_mongoses.value_or(false))
+      return uri_with_hosts(file_.uri, hosts_of(file_.uri).front());
+    if (file_.server.topology == "load-balanced" && !file_.server.serverless)
+      return use_multiple_mongoses.value_or(true) ? file_.multi_mongos_lb_uri : file_.single_mongos_lb_uri;
+    return file_.uri;
+  }
+
   awaitable<void> create_client(bson::view spec_doc) {
     arguments a(spec_doc, "client entity");
     auto c = std::make_unique<client_entity>();
     c->id = a.required_string("id");
     bson::view uri_options = a.document("uriOptions").value_or(bson::view());
-    const bool multiple_mongoses = a.boolean("useMultipleMongoses").value_or(false);
+    const auto use_multiple_mongoses = a.boolean("useMultipleMongoses");
     if (auto observe = a.array("observeEvents"))
       for (const auto& n : *observe) c->observe.emplace(n.as_string().value_or(""));
     if (auto ignore = a.array("ignoreCommandMonitoringEvents"))
@@ -370,11 +385,7 @@ class test_execution {
     opts.on_command = [raw](const command_event& e) { record_command_event(*raw, e); };
     opts.on_pool_event = [raw](const pool_event& e) { record_pool_event(*raw, e); };
     opts.on_sdam_event = [raw](const sdam_event& e) { record_sdam_event(*raw, sdam_event_document(e)); };
-    // unified-test-format.md "useMultipleMongoses": a sharded client not asking for every
-    // mongos gets the first one only (as the fail points of `failPoint` need).
-    const bool one_mongos = file_.server.topology == "sharded" && !multiple_mongoses;
-    const auto base = one_mongos ? uri_with_hosts(file_.uri, hosts_of(file_.uri).front()) : file_.uri;
-    const auto uri = uri_with_options(base, with_fast_recovery(uri_options));
+    const auto uri = uri_with_options(client_base_uri(use_multiple_mongoses), with_fast_recovery(uri_options));
     try {
       c->client = std::make_unique<mongowire::client>(file_.executor, uri, std::move(opts));
     } catch (const mongowire::error& err) {
@@ -651,7 +662,7 @@ class test_execution {
     a.check_all_used();
     auto fp_name = fp["configureFailPoint"].as_string();
     if (!fp_name) throw runner_error(where + ": failPoint needs configureFailPoint");
-    fail_points_.emplace_back(*fp_name);
+    fail_points_.push_back({std::string(*fp_name), &c});
     bson::document reply;
     diagnostics diag;
     if (auto ec = co_await c.client->run_command("admin", bson::document(fp), reply, diag))
@@ -668,7 +679,7 @@ class test_execution {
     if (!pinned) throw runner_error(where + ": the session is not pinned to a mongos server");
     auto fp_name = fp["configureFailPoint"].as_string();
     if (!fp_name) throw runner_error(where + ": failPoint needs configureFailPoint");
-    fail_points_.emplace_back(*fp_name);
+    fail_points_.push_back({std::string(*fp_name), nullptr});
     diagnostics diag;
     bson::document command(fp);
     if (auto ec = co_await run_on_mongos(*pinned, std::move(command), diag))
@@ -958,19 +969,31 @@ class test_execution {
   // ---- after the operations
 
   // Each mongos has its own fail points: on a sharded deployment they are disabled on every
-  // one of them, whichever the test set them on.
+  // one of them, whichever the test set them on. Behind a load balancer the internal client
+  // reaches the single-mongos one; a fail point set through a client entity is also disabled
+  // through it, whose pooled connection leads to the mongos that took it.
   awaitable<void> disable_fail_points(std::exception_ptr& failure) {
     const bool sharded = file_.server.topology == "sharded";
     const auto routers = sharded ? hosts_of(file_.uri) : std::vector<std::string>{""};
-    for (const auto& name : fail_points_) {
+    for (const auto& fp : fail_points_) {
       for (const auto& host : routers) {
         diagnostics diag;
-        auto ec = co_await run_on_mongos(host, fail_point_off(name), diag);
+        auto ec = co_await run_on_mongos(host, fail_point_off(fp.name), diag);
         if (ec && !failure)
           failure =
-              std::make_exception_ptr(runner_error("disabling fail point " + name + ": " + error_summary(ec, diag)));
+              std::make_exception_ptr(runner_error("disabling fail point " + fp.name + ": " + error_summary(ec, diag)));
       }
+      if (file_.server.topology == "load-balanced" && fp.client) co_await disable_through(*fp.client, fp.name);
     }
+  }
+
+  // Best effort, its error ignored: the test may have closed the entity. A fail point left on
+  // a second mongos is one a later test's multi-mongos client may meet, as in drivers' CI.
+  static awaitable<void> disable_through(client_entity& c, const std::string& name) {
+    bson::document reply;
+    diagnostics diag;
+    auto cmd = fail_point_off(name);
+    co_await c.client->run_command("admin", std::move(cmd), reply, diag);
   }
 
   static bson::document fail_point_off(const std::string& name) {
@@ -1054,7 +1077,11 @@ class test_execution {
   bson::view test_;
   entity_map entities_;
   operation_context ctx_{entities_, false, {}};
-  std::vector<std::string> fail_points_;
+  struct set_fail_point {
+    std::string name;
+    client_entity* client = nullptr;  // failPoint: the client entity it was set through
+  };
+  std::vector<set_fail_point> fail_points_;
   std::vector<std::string> gridfs_buckets_;
   bool file_uses_fail_points_ = false;
 };
@@ -1195,13 +1222,21 @@ awaitable<void> run_file(std::filesystem::path path, std::string display, runner
   try {
     if (options.uri) {
       file.uri = *options.uri;
+      file.single_mongos_lb_uri = options.single_mongos_lb_uri.value_or("");
+      file.multi_mongos_lb_uri = options.multi_mongos_lb_uri.value_or("");
     } else {
       server.emplace(topology_for(doc), requires_auth(doc), max_wire_version_for(doc));
       file.uri = server->uri();
+      file.single_mongos_lb_uri = server->uri();
+      file.multi_mongos_lb_uri = server->multi_mongos_uri();
     }
     internal.emplace(file.executor, file.uri);
     file.internal = &*internal;
     file.server = co_await describe_deployment(*internal, parse_uri(file.uri), options);
+    // "the test runner MUST error if either of these URIs is not provided".
+    if (file.server.topology == "load-balanced" && !file.server.serverless &&
+        (file.single_mongos_lb_uri.empty() || file.multi_mongos_lb_uri.empty()))
+      throw runner_error("a load-balanced deployment needs --single-mongos-lb-uri and --multi-mongos-lb-uri");
     // "The test runner SHOULD terminate any open transactions ... before executing any tests."
     co_await test_execution::kill_all_sessions(*internal);
     co_await run_tests(file, doc, report);

@@ -17,8 +17,13 @@ namespace mongowire::spec {
 
 struct runner_options {
   std::optional<std::string> uri;  // a real deployment; nullopt: the in-process test server
-  std::string only;                // run only tests whose description contains this
-  bool serverless = false;         // the deployment is Atlas Serverless
+  // With uri, a load-balanced deployment: the load balancers in front of one mongos and of
+  // several (unified-test-format.md "Initializing the Test Runner": SINGLE_MONGOS_LB_URI,
+  // MULTI_MONGOS_LB_URI).
+  std::optional<std::string> single_mongos_lb_uri;
+  std::optional<std::string> multi_mongos_lb_uri;
+  std::string only;         // run only tests whose description contains this
+  bool serverless = false;  // the deployment is Atlas Serverless
 };
 
 // Runs every test of one file; reports each test once. Never throws for a problem of the

@@ -208,7 +208,10 @@ void server_core::impl::cmd_hello(op_context& op, bson::document& reply) {
   const bool no_replica_set = options.standalone || options.sharded;
   if (no_replica_set || !options.sessions_supported) restrict_hello(reply, no_replica_set, options.sessions_supported);
   if (options.sharded) reply.append("msg", "isdbgrid");
-  if (options.load_balanced) answer_load_balanced_hello(op.cmd, ctx, service_id, reply);
+  if (options.load_balanced) {
+    const auto& service_id = service_ids.try_emplace(ctx.router, bson::object_id::generate()).first->second;
+    answer_load_balanced_hello(op.cmd, ctx, service_id, reply);
+  }
 }
 
 void server_core::impl::cmd_ping(op_context&, bson::document&) {}

@@ -136,9 +136,9 @@ struct server_core::impl {
   std::map<std::int32_t, std::map<std::string, std::int64_t>> router_transactions;
   failpoint primary_write_failpoint;  // onPrimaryTransactionalWrite
   bson::object_id process_id = bson::object_id::generate();
-  // load-balancers.md "Downstream Visible Behavioral Changes": an ObjectId that does not change
-  // while the service runs (mongos: its per-service state).
-  bson::object_id service_id = bson::object_id::generate();
+  // load-balancers.md "Downstream Visible Behavioral Changes": per router (connection_context::
+  // router), an ObjectId that does not change while that mongos runs; made at its first hello.
+  std::map<std::int32_t, bson::object_id> service_ids;
   std::int64_t topology_counter = 0;
   bool quiesce_mode = false;  // shutting down: hello fails, shutdown errors carry topologyVersion
   std::int64_t election_term = 1;

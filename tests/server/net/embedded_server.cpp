@@ -3,6 +3,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <stdexcept>
 #include <string_view>
@@ -121,15 +122,16 @@ void embedded_replica_set::stop() {
 embedded_sharded_cluster::embedded_sharded_cluster(int routers, server_options core_options,
                                                    listen_options net_options) {
   if (routers < 1) throw std::invalid_argument("embedded_sharded_cluster needs at least one router");
-  // load-balancers.md: the driver sees one endpoint, the load balancer.
-  if (core_options.load_balanced && routers != 1)
-    throw std::invalid_argument("a load-balanced embedded_sharded_cluster has exactly one endpoint");
   core_options.sharded = true;
   load_balanced_ = core_options.load_balanced;
   core_ = std::make_unique<server_core>(std::move(core_options));
-  net_options.port = 0;  // N routers cannot share one port
-  for (int i = 0; i < routers; ++i) {
-    net_options.router = i;
+  net_options.port = 0;  // N listeners cannot share one port
+  // load-balancers.md: the driver sees one endpoint, the load balancer; drivers' CI has one in
+  // front of a single mongos and one in front of several.
+  const int listeners = load_balanced_ ? std::min(routers, 2) : routers;
+  for (int i = 0; i < listeners; ++i) {
+    net_options.router = load_balanced_ ? 0 : i;
+    net_options.routers = load_balanced_ && i == 1 ? routers : 1;
     routers_.push_back(std::make_unique<tcp_server>(io_.get_executor(), *core_, net_options));
     routers_.back()->start();
   }
@@ -152,9 +154,15 @@ std::vector<std::string> embedded_sharded_cluster::hosts() const {
 }
 
 std::string embedded_sharded_cluster::uri() const {
+  if (load_balanced_) return "mongodb://" + routers_.front()->address() + "/?loadBalanced=true";
   std::string seeds;
   for (auto& h : hosts()) seeds += (seeds.empty() ? "" : ",") + h;
   return "mongodb://" + seeds + (load_balanced_ ? "/?loadBalanced=true" : "/");
+}
+
+std::string embedded_sharded_cluster::multi_mongos_uri() const {
+  if (!load_balanced_) return uri();
+  return "mongodb://" + routers_.back()->address() + "/?loadBalanced=true";
 }
 
 std::string embedded_sharded_cluster::router_uri(std::size_t router) const {

@@ -94,8 +94,12 @@ class embedded_replica_set {
 // A sharded cluster in this process (mongowire-testd --sharded): N mongos routers, each on
 // its own port, over one shared core (server_options::sharded) and one thread. Each router
 // keeps its own transactions and failCommand fail point; the data, transaction decisions
-// and retryable-write records are shared. With core_options.load_balanced: one mongos behind
-// a load balancer (mongowire-testd --load-balanced), reached with loadBalanced=true.
+// and retryable-write records are shared. With core_options.load_balanced
+// (mongowire-testd --load-balanced [--mongos N]), as drivers' CI deploys it (unified-test-
+// format.md "Initializing the Test Runner"): a load balancer in front of router 0 alone
+// (SINGLE_MONGOS_LB_URI) and, with N > 1 routers, one in front of all N that hands each new
+// connection to the next router round robin (MULTI_MONGOS_LB_URI); each router answers hello
+// with its own serviceId.
 class embedded_sharded_cluster {
  public:
   explicit embedded_sharded_cluster(int routers, server_options core_options = {}, listen_options net_options = {});
@@ -103,12 +107,15 @@ class embedded_sharded_cluster {
   embedded_sharded_cluster(const embedded_sharded_cluster&) = delete;
   embedded_sharded_cluster& operator=(const embedded_sharded_cluster&) = delete;
 
-  std::size_t size() const noexcept { return routers_.size(); }
-  std::vector<std::string> hosts() const;  // "127.0.0.1:<port>" of each router
+  std::size_t size() const noexcept { return routers_.size(); }  // listeners (load-balanced: endpoints)
+  std::vector<std::string> hosts() const;                        // "127.0.0.1:<port>" of each router (load balancer)
   std::string address(std::size_t router) const { return routers_.at(router)->address(); }
   // "mongodb://h1,h2/": every router, discovered as a sharded topology; load-balanced:
-  // "mongodb://h/?loadBalanced=true".
+  // "mongodb://h/?loadBalanced=true", the load balancer in front of router 0 alone.
   std::string uri() const;
+  // Load-balanced: "mongodb://h/?loadBalanced=true", the load balancer in front of every router
+  // (uri() when there is one router). Not load-balanced: uri().
+  std::string multi_mongos_uri() const;
   // "mongodb://h/?directConnection=true": one router alone (e.g. to set its fail points).
   std::string router_uri(std::size_t router) const;
   server_core& core() noexcept { return *core_; }

@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <list>
 #include <optional>
@@ -115,6 +116,7 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
   std::shared_ptr<asio::ssl::context> tls_context;  // null: plain TCP
   std::atomic<std::size_t> open{0};
   bool stopped = false;
+  std::int32_t next_router = 0;  // listen_options::routers: the next connection's offset
 
   void log(const connection& c, std::string_view what) const {
     if (opts.log) opts.log("connection " + std::to_string(c.ctx.connection_id) + " " + std::string(what));
@@ -134,7 +136,9 @@ struct tcp_server::state : std::enable_shared_from_this<tcp_server::state> {
       auto conn = std::make_shared<connection>(std::move(socket));
       conn->decoder.set_accept_compressed(true);  // handle_op_compressed checks the negotiation
       conn->ctx = core.open_connection();
-      conn->ctx.router = opts.router;
+      // A load balancer in front of several mongos hands each new connection to the next one.
+      conn->ctx.router = opts.router + next_router;
+      next_router = (next_router + 1) % std::max<std::int32_t>(opts.routers, 1);
       std::erase_if(connections, [](const auto& w) { return w.expired(); });
       connections.push_back(conn);
       asio::co_spawn(strand, serve(self, conn), asio::detached);

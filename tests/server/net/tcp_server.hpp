@@ -29,6 +29,10 @@ struct listen_options {
   std::string tls_ca_file;               // PEM: a client certificate, when presented, must be signed by it
   // A sharded core (server_options::sharded): the mongos this listener plays, 0..N-1.
   std::int32_t router = 0;
+  // A load balancer (server_options::load_balanced) in front of `routers` mongos: accepted
+  // connections go round robin to router, router + 1, ..., router + routers - 1, as HAProxy's
+  // roundrobin balance does with the routers of drivers' CI (MULTI_MONGOS_LB_URI).
+  std::int32_t routers = 1;
 };
 
 class tcp_server {
