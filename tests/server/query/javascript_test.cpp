@@ -21,7 +21,7 @@ bool where(const std::string& code, const char* document = "{}") {
   return matched;
 }
 
-query_error compile_error(const std::string& code) {
+query_error javascript_error(const std::string& code) {
   bson::document filter;
   filter.append("$where", code);
   javascript_effects fx;
@@ -77,17 +77,17 @@ TEST_CASE("$where takes a function or a function body as mongod's createFunction
 }
 
 TEST_CASE("$where refuses JavaScript the test server cannot evaluate, saying what and where") {
-  auto e = compile_error("db.foo.find().count() > 0");
+  auto e = javascript_error("db.foo.find().count() > 0");
   CHECK(e.code == 139);
   CHECK(e.code_name == "JSInterpreterFailure");
   CHECK(e.message.find("'db' at offset 0") != std::string::npos);
-  CHECK(compile_error("this.a = 1").message.find("'=' at offset 7") != std::string::npos);
-  CHECK(compile_error("Math.random() > 0.5").code == 139);
-  CHECK(compile_error("function(x) { return x; }").message.find("parameters") != std::string::npos);
-  CHECK(compile_error("this.a == ").message.find("unexpected end") != std::string::npos);
-  CHECK(compile_error("'unterminated").code == 139);
-  CHECK(compile_error("this.a b").message.find("unexpected token") != std::string::npos);
-  CHECK(compile_error("sleep(1) sleep(2); return 1").message.find("missing ; before statement at offset 9") !=
+  CHECK(javascript_error("this.a = 1").message.find("'=' at offset 7") != std::string::npos);
+  CHECK(javascript_error("Math.random() > 0.5").code == 139);
+  CHECK(javascript_error("function(x) { return x; }").message.find("parameters") != std::string::npos);
+  CHECK(javascript_error("this.a == ").message.find("unexpected end") != std::string::npos);
+  CHECK(javascript_error("'unterminated").code == 139);
+  CHECK(javascript_error("this.a b").message.find("unexpected token") != std::string::npos);
+  CHECK(javascript_error("sleep(1) sleep(2); return 1").message.find("missing ; before statement at offset 9") !=
         std::string::npos);
 }
 
