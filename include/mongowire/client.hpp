@@ -254,6 +254,8 @@ struct run_cursor_command_options {
   cursor_type type = cursor_type::non_tailable;
   std::optional<std::int64_t> max_await_time_ms;
   std::optional<mongowire::timeout_mode> timeout_mode;
+  // run-command.md "runCursorCommand": sent with every getMore (the command carries its own).
+  std::optional<bson_value> comment;
 };
 
 // enumerate-databases.md "listDatabases" options.
@@ -341,6 +343,11 @@ struct aggregate_options {
   std::optional<std::int64_t> max_time_ms;
   std::optional<std::int64_t> max_await_time_ms;        // getMore's maxTimeMS (e.g. a $changeStream)
   std::optional<mongowire::timeout_mode> timeout_mode;  // iteration is refused with $out/$merge
+  std::optional<bool> allow_disk_use;
+  std::optional<index_hint> hint;
+  std::optional<bson::document> collation;
+  std::optional<bson::document> let;
+  std::optional<bson_value> comment;  // sent with the aggregate and each of its getMores
 };
 
 // index-management.md "IndexOptions" (create_index).

@@ -32,10 +32,10 @@ struct cursor_access;
 // whole timeoutMS. Documents of a batch already received are returned even after the deadline.
 //
 // close() sends killCursors when the server still has the cursor; it gets a fresh timeoutMS (or
-// the one given). Destroying (or assigning over) an open cursor without close() releases its
-// session and pinned connection but sends nothing: the server drops the cursor after its idle
-// timeout (cursorTimeoutMillis, 10 minutes by default). A cursor is moved, not copied; use it
-// on the client's strand, one operation at a time, and not after the client is destroyed.
+// the one given). Destroying (or assigning over) an open cursor without close() sends the same
+// killCursors detached on the client's executor (its failure ignored), then releases the session
+// and pinned connection. A cursor is moved, not copied; use it on the client's strand, one
+// operation at a time, and not after the client is destroyed.
 class cursor {
  public:
   cursor() noexcept;  // no cursor: next() gives nothing
@@ -89,6 +89,7 @@ class cursor {
   friend struct detail::cursor_access;
   boost::asio::any_io_executor executor() const;
   boost::asio::awaitable<error_code> advance(std::optional<bson::document>& out, bool once, diagnostics& diag);
+  void kill_detached() noexcept;  // destruction: killCursors without waiting
 
   std::unique_ptr<detail::cursor_state> state_;
 };

@@ -951,7 +951,7 @@ error_code claim_session(session_impl& s, std::string_view name, diagnostics& di
 void client_impl::note_statement_error(session_impl* session, error_code ec, const diagnostics& diag) {
   if (session && session->txn.in_transaction() && !session->server_abort &&
       statement_error_aborts_transaction(ec, diag))
-    session->server_abort.emplace(ec, diag);
+    session->server_abort = std::make_unique<std::pair<error_code, diagnostics>>(ec, diag);
 }
 
 // The session and transaction rules for one operation, before any I/O: refusals, the

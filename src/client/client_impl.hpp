@@ -77,8 +77,9 @@ class session_impl {
   std::optional<bson::timestamp> snapshot_time;
   // A statement of the current transaction failed on the server, which aborted the
   // transaction: the failure, so that with_transaction re-raises it when its callback
-  // swallowed it (instead of committing into NoSuchTransaction and looping).
-  std::optional<std::pair<error_code, diagnostics>> server_abort;
+  // swallowed it (instead of committing into NoSuchTransaction and looping). On the heap: the
+  // diagnostics are 600 bytes an idle session would otherwise carry (an error path only).
+  std::unique_ptr<std::pair<error_code, diagnostics>> server_abort;
   // An operation is in flight with this session (driver-sessions.md: one at a time).
   bool busy = false;
   // Set when the session handle is destroyed while `busy`: ends the session once that

@@ -208,6 +208,7 @@ detail::cursor_settings find_cursor_settings(const find_options& o) {
   s.mode = o.timeout_mode;
   s.batch_size = o.batch_size;
   if (o.type == cursor_type::tailable_await) s.max_await_time_ms = o.max_await_time_ms;
+  s.comment = o.comment;
   return s;
 }
 
@@ -268,18 +269,14 @@ asio::awaitable<error_code> collection::count_documents(bson::view filter, count
 
 asio::awaitable<error_code> collection::aggregate(bson::view pipeline, aggregate_options options,
                                                   std::vector<bson::document>& out, diagnostics& diag) {
-  detail::aggregate_op op{coll_, pipeline, {}};
-  op.options.batch_size = options.batch_size;
-  op.options.max_time_ms = options.max_time_ms;
+  const detail::aggregate_op op = detail::aggregate_operation(coll_, pipeline, options);
   const detail::cursor_settings settings = detail::aggregate_cursor_settings(pipeline, options);
   co_return co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, settings, out, diag);
 }
 
 asio::awaitable<error_code> collection::aggregate_cursor(bson::view pipeline, aggregate_options options, cursor& out,
                                                          diagnostics& diag) {
-  detail::aggregate_op op{coll_, pipeline, {}};
-  op.options.batch_size = options.batch_size;
-  op.options.max_time_ms = options.max_time_ms;
+  const detail::aggregate_op op = detail::aggregate_operation(coll_, pipeline, options);
   const detail::cursor_settings settings = detail::aggregate_cursor_settings(pipeline, options);
   co_return co_await detail::open_cursor_operation(*client_, session_, db_, options_, op, settings, out, diag);
 }

@@ -2,10 +2,14 @@
 // client-side-operations-timeout.md "Cursors".
 #include "mongowire/cursor.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
 #include <span>
 #include <utility>
 
 #include "client/api_operation.hpp"
+#include "client/write_models.hpp"
 #include "client/cursor_state.hpp"
 #include "proto/reply/cursor_reply.hpp"
 
@@ -77,7 +81,20 @@ cursor_settings aggregate_cursor_settings(bson::view pipeline, const mongowire::
   s.batch_size = o.batch_size;
   s.max_await_time_ms = o.max_await_time_ms;
   s.writes = pipeline_writes(pipeline);
+  s.comment = o.comment;
   return s;
+}
+
+aggregate_op aggregate_operation(std::string_view coll, bson::view pipeline, const mongowire::aggregate_options& o) {
+  aggregate_op op{coll, pipeline, {}};
+  op.options.batch_size = o.batch_size;
+  op.options.max_time_ms = o.max_time_ms;
+  op.options.allow_disk_use = o.allow_disk_use;
+  op.options.hint = hint_of(o.hint);
+  if (o.collation) op.options.collation = o.collation->get_view();
+  if (o.let) op.options.let = o.let->get_view();
+  if (o.comment) op.options.comment = o.comment->get();
+  return op;
 }
 
 void cursor_state::release() noexcept {
@@ -94,7 +111,9 @@ operation_deadline cursor_state::iteration_deadline() const {
 }
 
 asio::awaitable<error_code> cursor_state::get_more(const operation_deadline& deadline, diagnostics& diag) {
-  const get_more_op get_more{id, coll, settings.batch_size};
+  std::optional<bson::element> comment;
+  if (settings.comment) comment = settings.comment->get();
+  const get_more_op get_more{id, coll, settings.batch_size, comment};
   bson::document body;
   if (auto ec = get_more.build(body)) co_return ec;
   operation op = describe(get_more.traits(), db, body, collection_options{});
@@ -186,8 +205,42 @@ asio::awaitable<error_code> drain_cursor(cursor& c, std::vector<bson::document>&
 
 cursor::cursor() noexcept = default;
 cursor::cursor(cursor&&) noexcept = default;
-cursor& cursor::operator=(cursor&&) noexcept = default;
-cursor::~cursor() = default;
+cursor& cursor::operator=(cursor&& other) noexcept {
+  if (this != &other) {
+    kill_detached();
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+cursor::~cursor() { kill_detached(); }
+
+namespace {
+
+asio::awaitable<void> kill_and_release(std::unique_ptr<detail::cursor_state> state) {
+  const std::optional<std::chrono::milliseconds> own_timeout;
+  diagnostics ignored;  // best effort, as close() (find_getmore_killcursors.md)
+  co_await state->kill(own_timeout, ignored);
+}
+
+}  // namespace
+
+// A destructor cannot wait: an open server cursor is killed by a detached killCursors on the
+// client's executor (as a destroyed session's transaction is aborted), so that the server does
+// not keep it until its idle timeout. The coroutine owns the state until the reply.
+void cursor::kill_detached() noexcept {
+  if (!state_) return;
+  if (state_->id == 0 || state_->unreachable || !state_->session) {
+    state_.reset();
+    return;
+  }
+  auto executor = state_->client->executor();
+  try {
+    asio::co_spawn(executor, kill_and_release(std::move(state_)), asio::detached);
+  } catch (...) {
+    state_.reset();  // no memory for the coroutine: the server's idle timeout ends the cursor
+  }
+}
 
 std::int64_t cursor::id() const noexcept { return state_ ? state_->id : 0; }
 std::string_view cursor::ns() const noexcept { return state_ ? std::string_view(state_->ns) : std::string_view(); }

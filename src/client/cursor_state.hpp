@@ -15,6 +15,7 @@
 
 #include "client/client_impl.hpp"
 #include "mongowire/cursor.hpp"
+#include "proto/operation/operations.hpp"
 
 namespace mongowire::detail {
 
@@ -25,11 +26,14 @@ struct cursor_settings {
   std::optional<std::int32_t> batch_size;  // each getMore's batchSize
   // maxTimeMS of each getMore (awaitData cursors: how long the server waits for documents).
   std::optional<std::int64_t> max_await_time_ms;
-  bool writes = false;  // an aggregate with $out/$merge (no ITERATION mode)
+  bool writes = false;                // an aggregate with $out/$merge (no ITERATION mode)
+  std::optional<bson_value> comment;  // sent with each getMore
 };
 
 // An aggregate's (collection or database): $out/$merge refuses the iteration mode.
 cursor_settings aggregate_cursor_settings(bson::view pipeline, const mongowire::aggregate_options& o);
+// crud.md "AggregateOptions" as the aggregate command's fields; `coll` "" aggregates the database.
+aggregate_op aggregate_operation(std::string_view coll, bson::view pipeline, const mongowire::aggregate_options& o);
 
 struct cursor_state {
   cursor_state(std::shared_ptr<client_impl> c, std::shared_ptr<session_impl> s, bool implicit_session)

@@ -51,6 +51,7 @@ asio::awaitable<error_code> database::run_cursor_command(bson::document command,
   settings.mode = options.timeout_mode;
   settings.batch_size = options.batch_size;
   if (options.type == cursor_type::tailable_await) settings.max_await_time_ms = options.max_await_time_ms;
+  settings.comment = std::move(options.comment);
   co_return co_await detail::open_cursor(*client_, session_, op, settings, out, diag);
 }
 
@@ -125,18 +126,14 @@ asio::awaitable<error_code> database::list_collection_names(list_collections_opt
 
 asio::awaitable<error_code> database::aggregate(bson::view pipeline, aggregate_options options,
                                                 std::vector<bson::document>& out, diagnostics& diag) {
-  detail::aggregate_op op{"", pipeline, {}};  // "" = {aggregate: 1}
-  op.options.batch_size = options.batch_size;
-  op.options.max_time_ms = options.max_time_ms;
+  const detail::aggregate_op op = detail::aggregate_operation("", pipeline, options);  // {aggregate: 1}
   const detail::cursor_settings settings = detail::aggregate_cursor_settings(pipeline, options);
   co_return co_await detail::run_cursor_operation(*client_, session_, db_, options_, op, settings, out, diag);
 }
 
 asio::awaitable<error_code> database::aggregate_cursor(bson::view pipeline, aggregate_options options, cursor& out,
                                                        diagnostics& diag) {
-  detail::aggregate_op op{"", pipeline, {}};  // "" = {aggregate: 1}
-  op.options.batch_size = options.batch_size;
-  op.options.max_time_ms = options.max_time_ms;
+  const detail::aggregate_op op = detail::aggregate_operation("", pipeline, options);  // {aggregate: 1}
   const detail::cursor_settings settings = detail::aggregate_cursor_settings(pipeline, options);
   co_return co_await detail::open_cursor_operation(*client_, session_, db_, options_, op, settings, out, diag);
 }

@@ -29,7 +29,8 @@ enum class check_kind { handshake, streamed, awaitable, polled };
 
 }  // namespace
 
-asio::awaitable<void> topology::monitor_loop(std::shared_ptr<topology> self, std::shared_ptr<monitor> m) {
+asio::awaitable<void> topology::monitor_loop([[maybe_unused]] std::shared_ptr<topology> self,
+                                             std::shared_ptr<monitor> m) {
   while (!m->stopped && !closed_) {
     const auto* current = description_.find(m->address);
     const bool was_known = current && current->type != sdam::server_type::unknown;
@@ -217,7 +218,7 @@ void topology::publish_heartbeat(monitor& m, sdam_event_type type, const check_r
 
 // "Measuring RTT" while streaming: a hello every heartbeatFrequencyMS on a dedicated
 // connection. Its failures change nothing but the connection; it publishes no events.
-asio::awaitable<void> topology::rtt_loop(std::shared_ptr<topology> self, std::shared_ptr<monitor> m) {
+asio::awaitable<void> topology::rtt_loop([[maybe_unused]] std::shared_ptr<topology> self, std::shared_ptr<monitor> m) {
   while (!m->stopped && !closed_ && m->topology_version) {
     m->rtt_timer.expires_after(opts_.heartbeat_frequency);
     co_await m->rtt_timer.async_wait(use_tuple);

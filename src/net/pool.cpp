@@ -141,7 +141,7 @@ asio::awaitable<cmap::checkout_result> pool::establish(cmap::connection_id id, e
 }
 
 // "Populating the Pool" for minPoolSize: one background establishment.
-asio::awaitable<void> pool::populate(std::shared_ptr<pool> self, cmap::connection_id id) {
+asio::awaitable<void> pool::populate([[maybe_unused]] std::shared_ptr<pool> self, cmap::connection_id id) {
   error_code ec;
   diagnostics diag;  // SDAM hears of a failure from the initializer (handshake errors)
   co_await establish(id, ec, diag);
@@ -367,7 +367,7 @@ void pool::start_maintenance() {
 
 // CMAP "Background Thread": close idle connections past maxIdleTimeMS and keep minPoolSize
 // connections while the pool is ready. The rules decide; this loop only keeps the time.
-asio::awaitable<void> pool::maintenance_loop(std::shared_ptr<pool> self) {
+asio::awaitable<void> pool::maintenance_loop([[maybe_unused]] std::shared_ptr<pool> self) {
   auto timer = maintenance_timer_;
   using namespace std::chrono_literals;
   const auto idle = rules_.options().max_idle_time;

@@ -5,6 +5,10 @@
 // client-side-operations-timeout.md "Cursors".
 #include "client_support.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include "mongowire/cursor.hpp"
 
 using namespace client_test;
@@ -42,7 +46,29 @@ asio::awaitable<error_code> drain_ids(cursor& c, std::vector<std::int64_t>& ids,
 
 asio::awaitable<error_code> close_cursor(cursor& c, diagnostics& diag) { co_return co_await c.close(diag); }
 
+// A find cursor over test.c in batches of two.
+void open_in_twos(fixture& f, cursor& c) {
+  find_options o;
+  o.batch_size = 2;
+  diagnostics diag;
+  REQUIRE_MESSAGE(!run(f.io, open_find(f.c->get_collection("test", "c"), o, c, diag)), describe(diag));
+}
+
 std::size_t sessions_in_use(const client& c) { return c.gauges().sessions.in_use; }
+
+// Waits (at most 5 s) until `n` killCursors were answered and `sessions` sessions are in use: a
+// destroyed cursor's kill runs detached.
+asio::awaitable<bool> wait_for_kills(fixture& f, std::size_t n, std::size_t sessions) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (int i = 0; i < 500; ++i) {
+    std::size_t answered = 0;
+    for (const auto& e : f.events) answered += e.type != command_event_type::started && e.name == "killCursors";
+    if (answered >= n && sessions_in_use(*f.c) == sessions) co_return true;
+    timer.expires_after(std::chrono::milliseconds(10));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  co_return false;
+}
 
 }  // namespace
 
@@ -69,6 +95,61 @@ TEST_CASE("cursor: next() returns every batch, getMore sent with batchSize to th
   CHECK_FALSE(c.has_more());
   CHECK(sessions_in_use(*f.c) == 0);        // released at exhaustion
   CHECK(f.started("killCursors").empty());  // the server closed it: nothing to kill
+}
+
+TEST_CASE("cursor: getMore carries the find's comment (DRIVERS-2189) and runCursorCommand's") {
+  fixture f;
+  seed(f, 3);
+  find_options o;
+  o.batch_size = 2;
+  o.comment = bson_value(std::string_view("why"));
+  cursor c;
+  diagnostics diag;
+  REQUIRE_FALSE(run(f.io, open_find(f.c->get_collection("test", "c"), o, c, diag)));
+  std::vector<std::int64_t> ids;
+  REQUIRE_FALSE(run(f.io, drain_ids(c, ids, diag)));
+  REQUIRE(f.started("getMore").size() == 1);
+  CHECK((*f.started("getMore")[0])["comment"].as_string() == "why");
+  run_cursor_command_options rc;
+  rc.batch_size = 1;
+  rc.comment = bson_value(std::int32_t{7});
+  const auto command = bson::document::from_json(R"({"find": "c", "batchSize": 1})");
+  cursor r;
+  REQUIRE_FALSE(run(f.io, f.c->get_database("test").run_cursor_command(command, rc, r, diag)));
+  REQUIRE_FALSE(run(f.io, drain_ids(r, ids, diag)));
+  auto get_mores = f.started("getMore");
+  REQUIRE(get_mores.size() == 3);  // the find's one, then two for batches of one document
+  CHECK((*get_mores[1])["comment"].as_int32() == 7);
+}
+
+TEST_CASE("cursor: an aggregate sends crud.md's AggregateOptions, and its comment with each getMore") {
+  fixture f;
+  seed(f, 3);
+  aggregate_options o;
+  o.batch_size = 2;
+  o.allow_disk_use = true;
+  o.hint = index_hint(std::string("_id_"));
+  o.collation = bson::document::from_json(R"({"locale": "simple"})");
+  o.let = bson::document::from_json(R"({"min": 2})");
+  o.comment = bson_value(std::string_view("report"));
+  const auto pipeline = bson::document::from_json(R"([{"$match": {"_id": {"$gte": 2}}}])");
+  std::vector<bson::document> docs;
+  diagnostics diag;
+  REQUIRE_MESSAGE(!run(f.io, f.c->get_collection("test", "c").aggregate(pipeline, o, docs, diag)), describe(diag));
+  CHECK(docs.size() == 2);
+  auto sent = f.started("aggregate");
+  REQUIRE(sent.size() == 1);
+  CHECK((*sent[0])["allowDiskUse"].as_bool() == true);
+  CHECK((*sent[0])["hint"].as_string() == "_id_");
+  CHECK((*sent[0])["collation"].as_document().has_value());
+  CHECK((*sent[0])["let"].as_document().has_value());
+  CHECK((*sent[0])["comment"].as_string() == "report");
+  o.batch_size = 1;
+  docs.clear();
+  REQUIRE_FALSE(run(f.io, f.c->get_collection("test", "c").aggregate(pipeline, o, docs, diag)));
+  auto get_mores = f.started("getMore");
+  REQUIRE_FALSE(get_mores.empty());
+  CHECK((*get_mores[0])["comment"].as_string() == "report");
 }
 
 TEST_CASE("cursor: close() sends killCursors with the cursor id and releases the implicit session") {
@@ -114,11 +195,37 @@ TEST_CASE("cursor: a failed getMore leaves it open (close() still kills it); des
     REQUIRE_FALSE(run(f.io, close_cursor(c, diag)));
     CHECK(f.started("killCursors").size() == 1);
   }
+  std::int64_t id = 0;
   {
     cursor c;
-    REQUIRE_FALSE(run(f.io, open_find(f.c->get_collection("test", "c"), o, c, diag)));
+    open_in_twos(f, c);
     CHECK(sessions_in_use(*f.c) == 1);
-  }  // destroyed open: no I/O, but the session goes back
+    id = c.id();
+  }  // destroyed open: a detached killCursors, then the session goes back
+  CHECK(sessions_in_use(*f.c) == 1);
+  REQUIRE(run(f.io, wait_for_kills(f, 2, 0)));
+  auto ids = (*f.started("killCursors")[1])["cursors"].as_array();
+  REQUIRE(ids);
+  CHECK((*ids->begin()).as_int64() == id);
+  CHECK(sessions_in_use(*f.c) == 0);
+}
+
+TEST_CASE("cursor: assigning over an open cursor kills the old one; an exhausted one is dropped silently") {
+  fixture f;
+  seed(f, 5);
+  cursor c;
+  open_in_twos(f, c);
+  cursor other;
+  open_in_twos(f, other);
+  const std::int64_t first = c.id();
+  c = std::move(other);
+  REQUIRE(run(f.io, wait_for_kills(f, 1, 1)));  // the second cursor keeps its session
+  CHECK((*(*f.started("killCursors")[0])["cursors"].as_array()->begin()).as_int64() == first);
+  std::vector<std::int64_t> ids;
+  diagnostics diag;
+  REQUIRE_FALSE(run(f.io, drain_ids(c, ids, diag)));  // the second cursor, intact
+  CHECK(ids.size() == 5);
+  c = cursor();  // exhausted: the server has nothing to kill
   CHECK(sessions_in_use(*f.c) == 0);
   CHECK(f.started("killCursors").size() == 1);
 }

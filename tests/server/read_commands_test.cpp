@@ -190,3 +190,43 @@ TEST_CASE("find tailable awaitData: getMore waits for documents up to maxTimeMS,
   CHECK(timed_out.get_view().find_path("cursor.nextBatch").as_array()->count() == 0);
   CHECK(timed_out.get_view().find_path("cursor.id").as_int64() == id);
 }
+
+// create.cpp and the capped collection documentation: the size is at least 4096 bytes, else
+// rounded up to a multiple of 256; an insert past the size or the document limit removes the
+// oldest documents; a tailable cursor whose last document went gets CappedPositionLost (136).
+TEST_CASE("capped collections keep their newest documents within size and max") {
+  harness h;
+  REQUIRE(ok(h.run(R"({"create": "c", "capped": true, "size": 100, "max": 3})")));
+  for (int i = 1; i <= 5; ++i)
+    REQUIRE(ok(h.run(R"({"insert": "c", "documents": [{"_id": )" + std::to_string(i) + "}]}")));
+  CHECK(count_docs(h) == 3);
+  CHECK(first_batch(h.run(R"({"find": "c"})")) ==
+        std::vector<std::string>{R"({ "_id" : 3 })", R"({ "_id" : 4 })", R"({ "_id" : 5 })"});
+  // 100 bytes became 4096: 40 documents of 112 bytes no longer fit, the oldest go.
+  REQUIRE(ok(h.run(R"({"create": "big", "capped": true, "size": 100})")));
+  const std::string padding(90, 'x');
+  const auto doc_size = std::int64_t(bson::document::from_json(R"({"_id": 1, "s": ")" + padding + R"("})").size());
+  for (int i = 1; i <= 40; ++i)
+    REQUIRE(ok(h.run(R"({"insert": "big", "documents": [{"_id": )" + std::to_string(i) + R"(, "s": ")" + padding +
+                     R"("}]})")));
+  const auto kept = h.run(R"({"count": "big"})")["n"].as_integer().value_or(-1);
+  CHECK(kept == 4096 / doc_size);
+  auto oldest = first_batch(h.run(R"({"find": "big", "limit": 1})"));
+  REQUIRE(oldest.size() == 1);
+  CHECK(oldest[0].find("\"_id\" : " + std::to_string(40 - kept + 1) + ",") != std::string::npos);
+}
+
+TEST_CASE("a tailable cursor whose position was deleted by the cap gets CappedPositionLost") {
+  harness h;
+  REQUIRE(ok(h.run(R"({"create": "c", "capped": true, "size": 4096, "max": 2})")));
+  REQUIRE(ok(h.run(R"({"insert": "c", "documents": [{"_id": 1}, {"_id": 2}]})")));
+  auto found = h.run(R"({"find": "c", "tailable": true})");
+  const auto id = found.get_view().find_path("cursor.id").as_int64().value_or(0);
+  REQUIRE(id != 0);
+  REQUIRE(ok(h.run(R"({"insert": "c", "documents": [{"_id": 3}, {"_id": 4}]})")));  // 1 and 2 go
+  const std::string get_more = R"({"getMore": {"$numberLong": ")" + std::to_string(id) + R"("}, "collection": "c"})";
+  auto lost = h.run(get_more);
+  CHECK(code_of(lost) == 136);
+  CHECK(lost["codeName"].as_string() == "CappedPositionLost");
+  CHECK(code_of(h.run(get_more)) == 43);  // the error killed the cursor
+}

@@ -310,6 +310,7 @@ void build_aggregate(bson::document& out, std::string_view coll, bson::view pipe
   put_if(w, "collation", o.collation);
   put_if(w, "let", o.let);
   put_integer_if(w, "maxTimeMS", o.max_time_ms);
+  if (o.comment) w.put_element("comment", *o.comment);
 }
 
 void build_count(bson::document& out, std::string_view coll, bson::view filter, const count_options& o) {

@@ -165,9 +165,10 @@ struct aggregate_options {
   std::optional<bson::view> collation{};
   std::optional<bson::view> let{};
   std::optional<std::int64_t> max_time_ms{};
+  std::optional<bson::element> comment{};
 };
 // {aggregate: coll (or 1 when coll is empty: database aggregation), pipeline: [...],
-//  cursor: {batchSize?}, allowDiskUse?, hint?, collation?, let?, maxTimeMS?}
+//  cursor: {batchSize?}, allowDiskUse?, hint?, collation?, let?, maxTimeMS?, comment?}
 void build_aggregate(bson::document& out, std::string_view coll, bson::view pipeline,
                      const aggregate_options& options = {});
 

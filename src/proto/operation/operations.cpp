@@ -135,6 +135,7 @@ error_code aggregate_op::build(bson::document& body) const {
 operation_traits get_more_op::traits() const noexcept { return {.name = "getMore"}; }
 error_code get_more_op::build(bson::document& body) const {
   build_get_more(body, cursor_id, coll, batch_size);
+  append_max_time_and_comment(body, std::nullopt, comment);
   return {};
 }
 

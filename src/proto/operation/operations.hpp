@@ -115,12 +115,14 @@ struct aggregate_op {
   error_code build(bson::document& body) const;
 };
 
-// find_getmore_killcursors.md: never retried, no concern (the cursor has them).
+// find_getmore_killcursors.md: never retried, no concern (the cursor has them). `comment`: the
+// find's or aggregate's, inherited (DRIVERS-2189; servers since 4.4), or runCursorCommand's.
 struct get_more_op {
   using result = cursor_reply;
   std::int64_t cursor_id = 0;
   std::string_view coll;
   std::optional<std::int32_t> batch_size;
+  std::optional<bson::element> comment{};
   operation_traits traits() const noexcept;
   error_code build(bson::document& body) const;
 };

@@ -330,13 +330,11 @@ void server_core::impl::cmd_create(op_context& op, bson::document&) {
   const bool capped = op.cmd["capped"].as_truthy().value_or(false);
   auto size = op.cmd["size"].as_integer();
   if (capped && !size) throw command_error(code::invalid_options, "the 'size' field is required when 'capped' is true");
+  std::optional<capped_limits> limits;
+  if (capped) limits = capped_limits::from_create(*size, op.cmd["max"].as_integer());
   bool created = false;
-  auto& c = store.get_or_create(ns, write_context_for(op), &created);
+  store.get_or_create(ns, write_context_for(op), &created, limits);
   if (!created) throw command_error(code::namespace_exists, "Collection " + ns + " already exists.");
-  if (capped) {
-    c.capped_size = *size;
-    if (auto max = op.cmd["max"].as_integer(); max && *max > 0) c.capped_max = *max;
-  }
 }
 
 void server_core::impl::cmd_drop(op_context& op, bson::document& reply) {

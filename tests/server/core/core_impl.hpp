@@ -318,6 +318,9 @@ struct server_core::impl {
   // getMore of a tailable cursor with no document left: what was inserted since; an awaitData
   // cursor with nothing new waits. True: no reply yet (the getMore runs again).
   bool tail_cursor(op_context& op, cursor_state& cursor);
+  // The record a tailable cursor last looked at was deleted (a capped collection's oldest
+  // documents go on insert): mongod's CappedPositionLost.
+  bool capped_position_lost(const op_context& op, const cursor_state& cursor);
   std::vector<bson::document> visible_documents(op_context& op, std::string_view ns);
   // The visible documents matching `filter` (compiled as `m`), found through the _id index
   // when the filter allows it.

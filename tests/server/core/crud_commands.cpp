@@ -638,6 +638,14 @@ tailing_state server_core::impl::tailing_of(op_context& op, const std::string& n
   return t;
 }
 
+bool server_core::impl::capped_position_lost(const op_context& op, const cursor_state& cursor) {
+  const auto last = cursor.tailing->last_record;
+  auto* c = last == 0 ? nullptr : store.find_visible(cursor.ns, op.view);
+  if (!c) return false;
+  auto r = c->records.find(last);
+  return r == c->records.end() || !store.visible(r->second, op.view);
+}
+
 bool server_core::impl::tail_cursor(op_context& op, cursor_state& cursor) {
   auto& t = *cursor.tailing;
   if (auto* c = store.find_visible(cursor.ns, op.view)) {
@@ -727,6 +735,14 @@ void server_core::impl::cmd_get_more(op_context& op, bson::document& reply) {
   auto& cursor = it->second;
   if (op.cmd.contains("maxTimeMS") && !(cursor.tailing && cursor.tailing->await_data))
     throw command_error(code::bad_value, "cannot set maxTimeMS on getMore command for a non-awaitData cursor");
+  if (cursor.tailing && cursor.remaining.empty() && capped_position_lost(op, cursor)) {
+    const auto last = cursor.tailing->last_record;
+    cursors.erase(it);  // the error kills the cursor
+    throw command_error(code::capped_position_lost,
+                        "CollectionScan died due to position in capped collection being deleted. Last seen record id: "
+                        "RecordId(" +
+                            std::to_string(last) + ")");
+  }
   if (cursor.tailing && cursor.remaining.empty() && tail_cursor(op, cursor)) return;  // waits, runs again
   auto batch = integer_field(op, "batchSize", INT64_MAX);
   if (batch <= 0) batch = INT64_MAX;

@@ -122,7 +122,16 @@ collection* storage::find_visible(std::string_view ns, const read_view& view) {
   return view.self != 0 && c->creating_txn == view.self ? c : nullptr;
 }
 
-collection& storage::get_or_create(std::string_view ns, const write_context& wc, bool* created) {
+capped_limits capped_limits::from_create(std::int64_t size, std::optional<std::int64_t> max) {
+  constexpr std::int64_t smallest = 4096, granule = 256;
+  capped_limits l;
+  l.size = size <= smallest ? smallest : (size + granule - 1) / granule * granule;
+  if (max && *max > 0) l.max = max;  // 0 or negative: no document limit
+  return l;
+}
+
+collection& storage::get_or_create(std::string_view ns, const write_context& wc, bool* created,
+                                   std::optional<capped_limits> capped) {
   if (created) *created = false;
   if (auto* c = find_any(ns)) {
     if (c->created_ts || c->creating_txn == wc.txn) return *c;
@@ -131,6 +140,10 @@ collection& storage::get_or_create(std::string_view ns, const write_context& wc,
   collection c;
   c.uuid = random_uuid();
   c.indexes.push_back(id_index_spec(ns));
+  if (capped) {
+    c.capped_size = capped->size;
+    c.capped_max = capped->max;
+  }
   if (wc.txn != 0) {
     c.creating_txn = wc.txn;
     txns_[wc.txn].created_collections.insert(std::string(ns));
@@ -248,7 +261,29 @@ record_id storage::insert(collection& c, std::string_view ns, bson::document doc
   check_unique(c, ns, rid, doc, wc);
   ++c.next_record_id;
   stage(c, ns, rid, std::move(doc), wc);
+  if (c.capped_size) enforce_cap(c, ns, wc);
   return rid;
+}
+
+// A capped collection past its size or document limit loses its oldest documents (insertion
+// order), as mongod's capped deletes do on insert; the removals go where the insert went (its
+// transaction, or committed with it) and replicate like any delete.
+void storage::enforce_cap(collection& c, std::string_view ns, const write_context& wc) {
+  auto newest = [&](const record& r) -> const bson::document* {
+    if (wc.txn != 0 && r.pending_owner == wc.txn) return r.pending ? &*r.pending : nullptr;
+    return r.history.empty() || !r.history.back().doc ? nullptr : &*r.history.back().doc;
+  };
+  std::int64_t count = 0, bytes = 0;
+  for (auto& [rid, r] : c.records)
+    if (auto* d = newest(r)) ++count, bytes += std::int64_t(d->size());
+  for (auto it = c.records.begin(); it != c.records.end() && count > 1; ++it) {
+    if (bytes <= *c.capped_size && (!c.capped_max || count <= *c.capped_max)) break;
+    auto* d = newest(it->second);
+    if (!d) continue;
+    bytes -= std::int64_t(d->size());
+    --count;
+    remove(c, ns, it->first, wc);
+  }
 }
 
 void storage::update(collection& c, std::string_view ns, record_id rid, bson::document doc, const write_context& wc) {
@@ -340,6 +375,7 @@ void storage::log_created(std::string_view ns, const collection& c, bson::timest
   auto& e = log_entry(oplog_entry::kind::create_collection, ts, ns);
   e.indexes = c.indexes;
   e.uuid = c.uuid;
+  if (c.capped_size) e.capped = capped_limits{*c.capped_size, c.capped_max};
 }
 
 void storage::index_created(const collection& c, std::string_view ns, const write_context& wc) {
@@ -413,6 +449,10 @@ void storage::apply_create(const oplog_entry& e) {
   c.created_ts = e.ts;
   c.uuid = e.uuid;
   c.indexes = e.indexes;
+  if (e.capped) {
+    c.capped_size = e.capped->size;
+    c.capped_max = e.capped->max;
+  }
   collections_.emplace(e.ns, std::move(c));
 }
 

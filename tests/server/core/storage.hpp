@@ -60,9 +60,17 @@ struct collection {
   record_id next_record_id = 1;
   std::array<std::uint8_t, 16> uuid{};
   // create {capped: true, size, max?}: a capped collection, the only kind a tailable cursor
-  // may read (the size and document limits are recorded, not enforced).
+  // may read. An insert past either limit removes the oldest documents (storage::insert).
   std::optional<std::int64_t> capped_size;
   std::optional<std::int64_t> capped_max;
+};
+
+// create's capped options as mongod keeps them: the size in bytes (at least 4096, else rounded
+// up to a multiple of 256, as the create command's documentation says) and the document limit.
+struct capped_limits {
+  std::int64_t size = 0;
+  std::optional<std::int64_t> max;
+  static capped_limits from_create(std::int64_t size, std::optional<std::int64_t> max);
 };
 
 // What a reader sees: committed versions up to `snapshot`, and the pending writes of `self`.
@@ -99,6 +107,7 @@ struct oplog_entry {
   std::string lsid;                     // session: the session's key
   std::int64_t txn_number = -1;         // session: its txnNumber
   std::optional<std::int32_t> stmt_id;  // session: the retryable write's statement; none: a commit
+  std::optional<capped_limits> capped;  // create_collection: a capped collection's limits
 };
 
 class storage {
@@ -111,7 +120,9 @@ class storage {
   // Any collection, even one still being created by another transaction.
   collection* find_any(std::string_view ns);
   // Visible collection, or creates it (throws WriteConflict if another txn is creating it).
-  collection& get_or_create(std::string_view ns, const write_context& wc, bool* created = nullptr);
+  // `capped`: the limits of a collection it creates.
+  collection& get_or_create(std::string_view ns, const write_context& wc, bool* created = nullptr,
+                            std::optional<capped_limits> capped = std::nullopt);
   std::vector<std::string> visible_collection_names(std::string_view db, const read_view& view);
   // Every database holding a visible collection -> the BSON bytes of its visible documents.
   std::map<std::string, std::int64_t> visible_database_sizes(const read_view& view) const;
@@ -211,6 +222,7 @@ class storage {
              const write_context& wc);
   void check_write_conflict(const record& r, const write_context& wc) const;
   void forget_id(collection& c, bson::view doc, record_id rid);
+  void enforce_cap(collection& c, std::string_view ns, const write_context& wc);
   oplog_entry& log_entry(oplog_entry::kind op, bson::timestamp ts, std::string_view ns);
   void log_write(std::string_view ns, record_id rid, const std::optional<bson::document>& doc, bson::timestamp ts);
   void log_created(std::string_view ns, const collection& c, bson::timestamp ts);
