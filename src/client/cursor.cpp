@@ -110,9 +110,16 @@ operation_deadline cursor_state::iteration_deadline() const {
   return client->deadline_for(timeout, session.get());
 }
 
+// DRIVERS-2243: servers before 4.4 (wire version 9) refuse a comment on getMore. Behind a load
+// balancer the servers are 5.0 or newer (load-balancers.md), whatever its description says.
+bool takes_get_more_comment(client_impl& client, const host_address& server) {
+  const auto* d = client.topology().description().find(server);
+  return !d || d->type == sdam::server_type::load_balancer || d->max_wire_version >= 9;
+}
+
 asio::awaitable<error_code> cursor_state::get_more(const operation_deadline& deadline, diagnostics& diag) {
   std::optional<bson::element> comment;
-  if (settings.comment) comment = settings.comment->get();
+  if (settings.comment && takes_get_more_comment(*client, server)) comment = settings.comment->get();
   const get_more_op get_more{id, coll, settings.batch_size, comment};
   bson::document body;
   if (auto ec = get_more.build(body)) co_return ec;

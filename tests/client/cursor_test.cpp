@@ -46,6 +46,20 @@ asio::awaitable<error_code> drain_ids(cursor& c, std::vector<std::int64_t>& ids,
 
 asio::awaitable<error_code> close_cursor(cursor& c, diagnostics& diag) { co_return co_await c.close(diag); }
 
+// Three documents in test.c, read by a find with comment "why" in batches of two (one getMore).
+void drain_commented_find(fixture& f) {
+  seed(f, 3);
+  find_options o;
+  o.batch_size = 2;
+  o.comment = bson_value(std::string_view("why"));
+  cursor c;
+  diagnostics diag;
+  REQUIRE_FALSE(run(f.io, open_find(f.c->get_collection("test", "c"), o, c, diag)));
+  std::vector<std::int64_t> ids;
+  REQUIRE_FALSE(run(f.io, drain_ids(c, ids, diag)));
+  CHECK(ids.size() == 3);
+}
+
 // A find cursor over test.c in batches of two.
 void open_in_twos(fixture& f, cursor& c) {
   find_options o;
@@ -99,18 +113,12 @@ TEST_CASE("cursor: next() returns every batch, getMore sent with batchSize to th
 
 TEST_CASE("cursor: getMore carries the find's comment (DRIVERS-2189) and runCursorCommand's") {
   fixture f;
-  seed(f, 3);
-  find_options o;
-  o.batch_size = 2;
-  o.comment = bson_value(std::string_view("why"));
-  cursor c;
-  diagnostics diag;
-  REQUIRE_FALSE(run(f.io, open_find(f.c->get_collection("test", "c"), o, c, diag)));
-  std::vector<std::int64_t> ids;
-  REQUIRE_FALSE(run(f.io, drain_ids(c, ids, diag)));
+  drain_commented_find(f);
   REQUIRE(f.started("getMore").size() == 1);
   CHECK((*f.started("getMore")[0])["comment"].as_string() == "why");
   run_cursor_command_options rc;
+  diagnostics diag;
+  std::vector<std::int64_t> ids;
   rc.batch_size = 1;
   rc.comment = bson_value(std::int32_t{7});
   const auto command = bson::document::from_json(R"({"find": "c", "batchSize": 1})");
@@ -120,6 +128,16 @@ TEST_CASE("cursor: getMore carries the find's comment (DRIVERS-2189) and runCurs
   auto get_mores = f.started("getMore");
   REQUIRE(get_mores.size() == 3);  // the find's one, then two for batches of one document
   CHECK((*get_mores[1])["comment"].as_int32() == 7);
+}
+
+TEST_CASE("cursor: a server older than 4.4 gets no comment on getMore (DRIVERS-2243)") {
+  testd::server_options mongodb_4_2;
+  mongodb_4_2.max_wire_version = 8;
+  fixture f("", mongodb_4_2);
+  drain_commented_find(f);
+  CHECK((*f.started("find")[0])["comment"].as_string() == "why");
+  REQUIRE(f.started("getMore").size() == 1);
+  CHECK_FALSE((*f.started("getMore")[0])["comment"]);
 }
 
 TEST_CASE("cursor: an aggregate sends crud.md's AggregateOptions, and its comment with each getMore") {
