@@ -2,7 +2,8 @@
 // text (bson::document::try_from_json), and validated as BSON bytes (bson::view::validate).
 // Properties checked beyond "no crash": a refusal says why; the canonical form of a parsed
 // document parses back to the same canonical form (a fixed point) and so does the relaxed
-// form; a valid BSON document prints a canonical form that, when it parses, prints the same.
+// form (unless a key spells a type wrapper); a valid BSON document prints a canonical form
+// that, when it parses, prints the same.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -37,7 +38,12 @@ void check_json_text(std::string_view text) {
   }
   require(bson::view::validate(doc->get_view().bytes()).has_value());
   require_fixed_point(doc->to_json(), true);
-  require_fixed_point(doc->get_view().to_relaxed_json(), false);
+  // extended-json.md: in relaxed form a key that spells a type wrapper ({"$type": -2}, an int64
+  // printed bare) is ambiguous, and libbson's reader refuses it (a $binary's "$type" must be a
+  // string). Only such a document may have a relaxed form that does not read back.
+  const std::string relaxed = doc->get_view().to_relaxed_json();
+  if (bson::document::try_from_json(relaxed, &why)) require_fixed_point(relaxed, false);
+  else require(relaxed.find("\"$") != std::string::npos);
 }
 
 void check_bson_bytes(std::span<const std::uint8_t> bytes) {
