@@ -659,6 +659,23 @@ asio::awaitable<error_code> client_impl::select_server(const resolved_operation&
   co_return co_await topology_->async_select(kind, preference, avoid, server, diag, origin);
 }
 
+namespace {
+
+// The attempt's connection: the pinned one (load-balancers.md: one checkout per pin), or one
+// from the server's pool within the operation's deadline.
+asio::awaitable<error_code> connection_for(const operation_deadline& deadline, pinned_connection* pin,
+                                           const net::selected_server& server, std::unique_ptr<net::connection>& conn,
+                                           diagnostics& diag) {
+  if (pin && pin->conn) {
+    conn = std::move(pin->conn);
+    co_return error_code{};
+  }
+  const std::optional<clock::time_point> checkout_deadline = checkout_deadline_of(deadline);
+  co_return co_await server.server_pool->async_checkout(conn, diag, checkout_deadline);
+}
+
+}  // namespace
+
 asio::awaitable<error_code> client_impl::attempt(resolved_operation& plan, bson::document& reply, diagnostics& diag,
                                                  attempt_outcome& out) {
   transaction_accounting* const accounting = accounting_of(plan);
@@ -676,9 +693,7 @@ asio::awaitable<error_code> client_impl::attempt(resolved_operation& plan, bson:
   if (auto ec = fit_to_server(plan, *server.description, send_session, diag)) co_return ec;
   std::unique_ptr<net::connection> conn;
   pinned_connection* const pin = pin_for(plan);
-  error_code checked_out;
-  if (pin && pin->conn) conn = std::move(pin->conn);  // load-balancers.md: one checkout per pin
-  else checked_out = co_await server.server_pool->async_checkout(conn, diag, checkout_deadline_of(plan.deadline));
+  const error_code checked_out = co_await connection_for(plan.deadline, pin, server, conn, diag);
   timer.charge(&transaction_accounting::pool_wait);
   if (checked_out) {
     out.kind = classify_checkout(checked_out);
@@ -698,7 +713,6 @@ asio::awaitable<error_code> client_impl::attempt(resolved_operation& plan, bson:
   append_read_preference(plan.routing, *server.description, command);
   if (plan.routing.sent_to) *plan.routing.sent_to = server.description->address;
   const std::optional<document_sequences> sequence = find_document_sequences(command);
-
   finished_command f{.request_id = net::next_request_id(), .started = clock::now(), .reply = reply, .diag = diag};
   emit_started(plan, command, f.request_id, server, *conn);
   const command_bytes before{conn->bytes_sent(), conn->bytes_received()};

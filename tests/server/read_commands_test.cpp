@@ -211,6 +211,10 @@ TEST_CASE("capped collections keep their newest documents within size and max") 
                      R"("}]})")));
   const auto kept = h.run(R"({"count": "big"})")["n"].as_integer().value_or(-1);
   CHECK(kept == 4096 / doc_size);
+  const std::string too_big(4100, 'x');
+  auto refused = h.run(R"({"insert": "big", "documents": [{"_id": 0, "s": ")" + too_big + R"("}]})");
+  CHECK(refused.get_view().find_path("writeErrors.0.code").as_int32() == 2);
+  CHECK(h.run(R"({"count": "big"})")["n"].as_integer() == kept);  // nothing removed for it
   auto oldest = first_batch(h.run(R"({"find": "big", "limit": 1})"));
   REQUIRE(oldest.size() == 1);
   CHECK(oldest[0].find("\"_id\" : " + std::to_string(40 - kept + 1) + ",") != std::string::npos);

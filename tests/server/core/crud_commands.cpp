@@ -630,7 +630,7 @@ tailing_state server_core::impl::tailing_of(op_context& op, const std::string& n
   t.filter = bson::document(document_field(op, "filter", false));
   t.projection = bson::document(document_field(op, "projection", false));
   if (auto* c = store.find_visible(ns, op.view)) {
-    if (!c->capped_size)
+    if (!c->capped)
       throw command_error(code::bad_value,
                           "error processing query: ns=" + ns + " tailable cursor requested on non capped collection");
     t.last_record = c->next_record_id - 1;  // the find itself reads everything up to now

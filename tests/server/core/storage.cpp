@@ -140,10 +140,7 @@ collection& storage::get_or_create(std::string_view ns, const write_context& wc,
   collection c;
   c.uuid = random_uuid();
   c.indexes.push_back(id_index_spec(ns));
-  if (capped) {
-    c.capped_size = capped->size;
-    c.capped_max = capped->max;
-  }
+  c.capped = capped;
   if (wc.txn != 0) {
     c.creating_txn = wc.txn;
     txns_[wc.txn].created_collections.insert(std::string(ns));
@@ -257,11 +254,14 @@ void storage::stage(collection& c, std::string_view ns, record_id rid, std::opti
 }
 
 record_id storage::insert(collection& c, std::string_view ns, bson::document doc, const write_context& wc) {
+  // mongod's collection_impl.cpp: a document larger than the capped size is refused.
+  if (c.capped && std::int64_t(doc.size()) > c.capped->size)
+    throw command_error(code::bad_value, "object to insert exceeds cappedMaxSize");
   record_id rid = c.next_record_id;
   check_unique(c, ns, rid, doc, wc);
   ++c.next_record_id;
   stage(c, ns, rid, std::move(doc), wc);
-  if (c.capped_size) enforce_cap(c, ns, wc);
+  if (c.capped) enforce_cap(c, ns, wc);
   return rid;
 }
 
@@ -277,7 +277,7 @@ void storage::enforce_cap(collection& c, std::string_view ns, const write_contex
   for (auto& [rid, r] : c.records)
     if (auto* d = newest(r)) ++count, bytes += std::int64_t(d->size());
   for (auto it = c.records.begin(); it != c.records.end() && count > 1; ++it) {
-    if (bytes <= *c.capped_size && (!c.capped_max || count <= *c.capped_max)) break;
+    if (bytes <= c.capped->size && (!c.capped->max || count <= *c.capped->max)) break;
     auto* d = newest(it->second);
     if (!d) continue;
     bytes -= std::int64_t(d->size());
@@ -375,7 +375,7 @@ void storage::log_created(std::string_view ns, const collection& c, bson::timest
   auto& e = log_entry(oplog_entry::kind::create_collection, ts, ns);
   e.indexes = c.indexes;
   e.uuid = c.uuid;
-  if (c.capped_size) e.capped = capped_limits{*c.capped_size, c.capped_max};
+  e.capped = c.capped;
 }
 
 void storage::index_created(const collection& c, std::string_view ns, const write_context& wc) {
@@ -449,10 +449,7 @@ void storage::apply_create(const oplog_entry& e) {
   c.created_ts = e.ts;
   c.uuid = e.uuid;
   c.indexes = e.indexes;
-  if (e.capped) {
-    c.capped_size = e.capped->size;
-    c.capped_max = e.capped->max;
-  }
+  c.capped = e.capped;
   collections_.emplace(e.ns, std::move(c));
 }
 

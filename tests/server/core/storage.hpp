@@ -43,6 +43,14 @@ struct index_spec {
   bson::document spec;  // as listIndexes returns it
 };
 
+// create's capped options as mongod keeps them: the size in bytes (at least 4096, else rounded
+// up to a multiple of 256, as the create command's documentation says) and the document limit.
+struct capped_limits {
+  std::int64_t size = 0;
+  std::optional<std::int64_t> max;
+  static capped_limits from_create(std::int64_t size, std::optional<std::int64_t> max);
+};
+
 // Orders {"": value} keys by BSON comparison, as mongod's _id index does (1 == 1.0).
 struct id_key_less {
   bool operator()(const bson::document& a, const bson::document& b) const;
@@ -61,16 +69,7 @@ struct collection {
   std::array<std::uint8_t, 16> uuid{};
   // create {capped: true, size, max?}: a capped collection, the only kind a tailable cursor
   // may read. An insert past either limit removes the oldest documents (storage::insert).
-  std::optional<std::int64_t> capped_size;
-  std::optional<std::int64_t> capped_max;
-};
-
-// create's capped options as mongod keeps them: the size in bytes (at least 4096, else rounded
-// up to a multiple of 256, as the create command's documentation says) and the document limit.
-struct capped_limits {
-  std::int64_t size = 0;
-  std::optional<std::int64_t> max;
-  static capped_limits from_create(std::int64_t size, std::optional<std::int64_t> max);
+  std::optional<capped_limits> capped;
 };
 
 // What a reader sees: committed versions up to `snapshot`, and the pending writes of `self`.
